@@ -1,0 +1,145 @@
+// Package cc holds QRTP's congestion controllers and what they share: the
+// delivery-rate sampler, windowed filters and the Controller interface the
+// connection core drives.
+//
+// It knows packets only as numbers, sizes and times. It must not know frames,
+// streams, sockets or wall-clock time: every method is handed `now`.
+package cc
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// SentPacket describes one packet as it leaves the sender. Packets that carry
+// only ACK frames are not reported: they are not congestion controlled.
+type SentPacket struct {
+	Number   uint64
+	Bytes    int       // whole datagram size on the wire
+	SentTime time.Time // equal to now in OnPacketSent
+	// BytesInFlight after this packet was added.
+	BytesInFlight int
+	// FEC marks a packet that carries only FEC repair data. It counts as sent
+	// and in flight like any other packet; controllers may report it apart.
+	FEC bool
+	// Retransmission marks a packet that carries only retransmitted data.
+	Retransmission bool
+}
+
+// Packet is an acknowledged or lost packet.
+type Packet struct {
+	Number   uint64
+	Bytes    int
+	SentTime time.Time
+}
+
+// RTTStats is the connection's view of round-trip time at an event.
+type RTTStats struct {
+	Latest   time.Duration // most recent sample, 0 if this event gave none
+	Min      time.Duration // minimum over the connection's lifetime window
+	Smoothed time.Duration
+	Var      time.Duration
+}
+
+// CongestionEvent is what one received ACK (or a loss-detection timer)
+// taught the sender. Acked and Lost are sorted by packet number.
+type CongestionEvent struct {
+	Acked         []Packet
+	Lost          []Packet
+	PriorInFlight int // bytes in flight before this event
+	BytesInFlight int // bytes in flight after it
+	RTT           RTTStats
+	// AckDelay is the peer-reported delay of the largest newly acked packet.
+	AckDelay time.Duration
+}
+
+// Controller decides how fast and how much a connection may send.
+// Implementations are not safe for concurrent use; the connection core owns
+// one per connection.
+type Controller interface {
+	// Name is the registry name: "newreno", "cubic", "bbr1", "qbbr".
+	Name() string
+	OnPacketSent(now time.Time, p SentPacket)
+	OnCongestionEvent(now time.Time, e *CongestionEvent)
+	// OnAppLimited tells the controller the sender had nothing to send while
+	// the window allowed more (delivery-rate samples taken now are app-limited).
+	OnAppLimited(now time.Time, bytesInFlight int)
+	// OnPersistentCongestion is called when loss detection declares
+	// persistent congestion (RFC 9002 §7.6).
+	OnPersistentCongestion(now time.Time)
+	// PacingRate is the rate to pace at, in bytes per second. 0 means the
+	// controller does not pace and the sender may burst up to the window.
+	PacingRate() float64
+	// CongestionWindow is the most bytes allowed in flight.
+	CongestionWindow() int
+	Stats() Stats
+}
+
+// Stats is a controller's view for diagnostics and `qrtn perf`.
+type Stats struct {
+	State         string
+	CWND          int
+	PacingRate    float64 // bytes/s
+	BandwidthEst  float64 // bytes/s, 0 if the controller keeps none
+	MinRTT        time.Duration
+	PacingGain    float64
+	LossRate      float64 // recent fraction of sent packets declared lost
+	NoiseLoss     float64 // the part of LossRate classified as noise
+	CongestedLoss float64 // the part classified as congestion
+}
+
+// Config are the parameters every controller takes.
+type Config struct {
+	// MSS is the largest datagram the connection sends, in bytes.
+	MSS int
+	// InitialWindow in packets; 0 means 32.
+	InitialWindow int
+	// MinWindow in packets; 0 means 4.
+	MinWindow int
+	// MaxWindow in bytes; 0 means 64 MiB.
+	MaxWindow int
+}
+
+func (c Config) withDefaults() Config {
+	if c.MSS <= 0 {
+		c.MSS = 1200
+	}
+	if c.InitialWindow <= 0 {
+		c.InitialWindow = 32
+	}
+	if c.MinWindow <= 0 {
+		c.MinWindow = 4
+	}
+	if c.MaxWindow <= 0 {
+		c.MaxWindow = 64 << 20
+	}
+	return c
+}
+
+// factories lists the controllers New can build. A new controller adds one
+// line here.
+func factories() map[string]func(Config) Controller {
+	return map[string]func(Config) Controller{
+		"newreno": func(c Config) Controller { return NewNewReno(c) },
+	}
+}
+
+// Names lists the registered controllers, sorted.
+func Names() []string {
+	var names []string
+	for n := range factories() {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// New builds the controller registered under name.
+func New(name string, cfg Config) (Controller, error) {
+	f, ok := factories()[name]
+	if !ok {
+		return nil, fmt.Errorf("cc: unknown controller %q (known: %v)", name, Names())
+	}
+	return f(cfg.withDefaults()), nil
+}

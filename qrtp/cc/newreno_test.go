@@ -1,0 +1,43 @@
+package cc
+
+import (
+	"testing"
+	"time"
+)
+
+func TestNewRenoSlowStartThenHalvesOncePerRound(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	c, err := New("newreno", Config{MSS: 1000, InitialWindow: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.CongestionWindow(); got != 10000 {
+		t.Fatalf("initial cwnd %d, want 10000", got)
+	}
+	c.OnCongestionEvent(t0.Add(time.Millisecond), &CongestionEvent{
+		Acked: []Packet{{Number: 1, Bytes: 1000, SentTime: t0.Add(time.Microsecond)}},
+		RTT:   RTTStats{Smoothed: 10 * time.Millisecond},
+	})
+	if got := c.CongestionWindow(); got != 11000 {
+		t.Fatalf("slow start cwnd %d, want 11000", got)
+	}
+	lossAt := t0.Add(20 * time.Millisecond)
+	c.OnCongestionEvent(lossAt, &CongestionEvent{Lost: []Packet{{Number: 2, Bytes: 1000, SentTime: t0.Add(2 * time.Microsecond)}}})
+	if got := c.CongestionWindow(); got != 5500 {
+		t.Fatalf("after loss cwnd %d, want 5500", got)
+	}
+	// A second loss from the same flight must not cut again.
+	c.OnCongestionEvent(lossAt.Add(time.Millisecond), &CongestionEvent{Lost: []Packet{{Number: 3, Bytes: 1000, SentTime: t0.Add(3 * time.Microsecond)}}})
+	if got := c.CongestionWindow(); got != 5500 {
+		t.Fatalf("second loss in the same round cut cwnd to %d", got)
+	}
+	if c.Stats().State != "recovery" {
+		t.Fatalf("state %q, want recovery", c.Stats().State)
+	}
+}
+
+func TestNewUnknownController(t *testing.T) {
+	if _, err := New("nope", Config{}); err == nil {
+		t.Fatal("want error for unknown controller")
+	}
+}
