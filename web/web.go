@@ -1,0 +1,24 @@
+// Package web serves the embedded demo pages and the small JS client that
+// browsers use to join qrtn rooms. Everything is embedded with go:embed, so
+// there is no build step. It knows HTTP and files; it must not know pion,
+// rooms or QRTP.
+package web
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+)
+
+//go:embed static
+var static embed.FS
+
+// Handler serves the demo page at / and its assets.
+func Handler() http.Handler {
+	sub, err := fs.Sub(static, "static")
+	if err != nil {
+		// The embedded tree is fixed at build time; failing here is a build defect.
+		panic(err)
+	}
+	return http.FileServerFS(sub)
+}
