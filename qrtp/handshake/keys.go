@@ -103,13 +103,17 @@ func decodeKey(s string, dst []byte) error {
 	if len(s) != base64.StdEncoding.EncodedLen(KeySize) {
 		return fmt.Errorf("%w: want %d base64 characters, got %d", ErrBadKey, base64.StdEncoding.EncodedLen(KeySize), len(s))
 	}
-	n, err := base64.StdEncoding.Strict().Decode(dst, []byte(s))
+	// Decode writes up to DecodedLen bytes (33 for 44 characters without
+	// padding), so it gets a scratch buffer of that size, not dst.
+	var buf [KeySize + 1]byte
+	n, err := base64.StdEncoding.Strict().Decode(buf[:], []byte(s))
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadKey, err)
 	}
 	if n != KeySize {
 		return fmt.Errorf("%w: decoded %d bytes, want %d", ErrBadKey, n, KeySize)
 	}
+	copy(dst, buf[:KeySize])
 	return nil
 }
 
