@@ -26,6 +26,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"version": {"print the version", runVersion},
+		"key":     {"generate node key pairs and show public keys", runKey},
 	}
 }
 

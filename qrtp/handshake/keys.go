@@ -131,7 +131,7 @@ func LoadOrCreateKeyPair(path string, rand io.Reader) (KeyPair, error) {
 	if err != nil {
 		return KeyPair{}, err
 	}
-	if err := writeNewKeyFile(path, kp.Private); err != nil {
+	if err := WritePrivateKeyFile(path, kp.Private); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return loadKeyPair(path)
 		}
@@ -163,10 +163,12 @@ func loadKeyPair(path string) (KeyPair, error) {
 	return KeyPairFromPrivate(p), nil
 }
 
-// writeNewKeyFile writes the key to a temporary file and links it into
-// place, so path holds either nothing or a complete key, and an existing
-// file is never replaced (link fails with fs.ErrExist).
-func writeNewKeyFile(path string, p PrivateKey) error {
+// WritePrivateKeyFile stores p at path (one base64 line, mode 0600),
+// creating the directory (mode 0700) when needed. It never replaces an
+// existing file: that is an error wrapping fs.ErrExist. The key is written
+// to a temporary file and linked into place, so path holds either nothing
+// or a complete key.
+func WritePrivateKeyFile(path string, p PrivateKey) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("handshake: key directory: %w", err)
@@ -187,6 +189,9 @@ func writeNewKeyFile(path string, p PrivateKey) error {
 		return fmt.Errorf("handshake: writing private key: %w", werr)
 	}
 	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("handshake: %s already exists, not overwriting it: %w", path, fs.ErrExist)
+		}
 		return fmt.Errorf("handshake: installing private key: %w", err)
 	}
 	return nil
