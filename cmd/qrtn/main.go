@@ -27,6 +27,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"version": {"print the version", runVersion},
 		"key":     {"generate node key pairs and show public keys", runKey},
+		"relay":   {"forward UDP through an impaired link (rate, queue, delay, jitter, loss)", runRelay},
 	}
 }
 
