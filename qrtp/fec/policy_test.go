@@ -62,9 +62,9 @@ func TestFailTableMatchesSimulation(t *testing.T) {
 		var ft failTable
 		ft.compute(c, tc.d, tc.k, tc.m)
 		want := ft.at(tc.k, tc.m)
-		got := simulateGroups(rng, c, tc.d, tc.k, tc.m, 200000)
+		got := simulateGroups(rng, c, tc.d, tc.k, tc.m, 40000)
 		// Binomial standard error of the simulation, plus a little slack.
-		se := math.Sqrt(want*(1-want)/200000) + 1e-4
+		se := math.Sqrt(want*(1-want)/40000) + 1e-4
 		if math.Abs(got-want) > 4*se {
 			t.Errorf("loss %.2f burst %.1f d=%d k=%d m=%d: DP %.5f, simulation %.5f", tc.loss, tc.burst, tc.d, tc.k, tc.m, want, got)
 		}
@@ -166,7 +166,7 @@ func TestPolicy(t *testing.T) {
 			// Whatever the model predicts must hold in simulation.
 			if tc.meetsTarget {
 				c := gilbert(tc.c.Loss, tc.c.MeanBurst)
-				sim := simulateGroups(rand.New(rand.NewPCG(5, 6)), c, max(p.Interleave, 1), p.K, p.M, 100000)
+				sim := simulateGroups(rand.New(rand.NewPCG(5, 6)), c, max(p.Interleave, 1), p.K, p.M, 20000)
 				if sim > p.Residual*1.3+0.001 {
 					t.Errorf("simulated group failure %.4f, predicted %.4f", sim, p.Residual)
 				}
