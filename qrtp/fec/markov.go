@@ -93,42 +93,66 @@ func (l *lossDist) tail(m int) float64 {
 	return min(s, 1)
 }
 
-// failTable computes, for one chain and interleaving depth d, the
-// probability that a group of k sources (spaced d packets apart) followed
-// by m repairs (sent back to back when the group seals) loses more than m
-// of its k+m symbols, for every k ≤ maxK and m ≤ maxM. It is the DP of the
-// package documentation; fail[k][m] for k ≥ 1.
-type failTable struct {
-	maxM int
-	fail []float64 // (maxK+1) × (maxM+1)
-	src  lossDist
-	rep  lossDist
-	tmpG []float64
-	tmpB []float64
+// groupDP evaluates groups under one chain: k sources spaced d packets
+// apart, then m repairs sent back to back when the group seals (the DP of
+// the package documentation). Sources are added one at a time, and for the
+// current k minRepairs runs the repairs only as far as it needs to, so a
+// policy search costs about Σ_k m_needed(k) steps rather than a full table.
+type groupDP struct {
+	sg, sb, rg, rb float64 // d-step and 1-step transitions
+	pBad           float64
+	k              int
+	src, rep       lossDist
+	tmpG, tmpB     []float64
 }
 
-func (f *failTable) at(k, m int) float64 { return f.fail[k*(f.maxM+1)+m] }
+// start resets to zero sources; maxM is the most repairs minRepairs will
+// be asked to consider.
+func (g *groupDP) start(c chain, d, maxM int) {
+	g.sg, g.sb = c.step(d)
+	g.rg, g.rb = c.step(1)
+	g.pBad = c.bad()
+	g.k = 0
+	buckets := maxM + 2 // 0..maxM losses, then "more than maxM"
+	g.src.good = resize(g.src.good, buckets)
+	g.src.bad = resize(g.src.bad, buckets)
+	g.tmpG = resize(g.tmpG, buckets)
+	g.tmpB = resize(g.tmpB, buckets)
+}
 
-func (f *failTable) compute(c chain, d, maxK, maxM int) {
-	f.maxM = maxM
-	f.fail = resize(f.fail, (maxK+1)*(maxM+1))
-	buckets := maxM + 2 // 0..maxM+1 losses, the last meaning "more than maxM"
-	f.tmpG = resize(f.tmpG, buckets)
-	f.tmpB = resize(f.tmpB, buckets)
-	sg, sb := c.step(d)
-	rg, rb := c.step(1)
-	f.src.reset(buckets, c.bad())
-	for k := 1; k <= maxK; k++ {
-		if k > 1 {
-			f.src.advance(sg, sb, f.tmpG, f.tmpB)
-		}
-		// Repairs follow the group's last source.
-		f.rep.good = append(f.rep.good[:0], f.src.good...)
-		f.rep.bad = append(f.rep.bad[:0], f.src.bad...)
-		for m := 1; m <= maxM; m++ {
-			f.rep.advance(rg, rb, f.tmpG, f.tmpB)
-			f.fail[k*(maxM+1)+m] = f.rep.tail(m)
-		}
-		f.fail[k*(maxM+1)] = f.src.tail(0)
+// addSource adds the next source symbol.
+func (g *groupDP) addSource() {
+	if g.k == 0 {
+		g.src.reset(len(g.src.good), g.pBad)
+	} else {
+		g.src.advance(g.sg, g.sb, g.tmpG, g.tmpB)
 	}
+	g.k++
+}
+
+// minRepairs returns the fewest repairs m ≤ mMax for which the current
+// group fails (loses more than m of its k+m symbols) with probability at
+// most allowed, and that probability; if none does, mMax and its failure.
+func (g *groupDP) minRepairs(allowed float64, mMax int) (int, float64) {
+	g.rep.good = append(g.rep.good[:0], g.src.good...)
+	g.rep.bad = append(g.rep.bad[:0], g.src.bad...)
+	var f float64
+	for m := 1; m <= mMax; m++ {
+		g.rep.advance(g.rg, g.rb, g.tmpG, g.tmpB)
+		if f = g.rep.tail(m); f <= allowed {
+			return m, f
+		}
+	}
+	return mMax, f
+}
+
+// groupFailure is P(more than m of k+m symbols lost) for sources d apart.
+func groupFailure(c chain, d, k, m int) float64 {
+	var g groupDP
+	g.start(c, d, m)
+	for range k {
+		g.addSource()
+	}
+	_, f := g.minRepairs(-1, m)
+	return f
 }

@@ -81,12 +81,12 @@ type Conditions struct {
 }
 
 // Policy chooses FEC parameters from measured conditions. It keeps scratch
-// space, so it is not safe for concurrent use; Choose costs tens of
-// microseconds and is meant to run on changes of the estimate (e.g. once per
-// RTT), not per packet.
+// space, so it is not safe for concurrent use. Choose costs about 0.1–0.2 ms
+// (more with large budgets) and is meant to run when the estimate moved, at
+// most about once per RTT, never per packet.
 type Policy struct {
-	cfg   PolicyConfig
-	table failTable
+	cfg PolicyConfig
+	dp  groupDP
 }
 
 // NewPolicy returns a policy with cfg's defaults filled in.
@@ -159,26 +159,25 @@ func (p *Policy) Choose(c Conditions) Params {
 		if maxM < 1 {
 			continue
 		}
-		p.table.compute(ch, d, maxK, maxM)
+		p.dp.start(ch, d, maxM)
 		for k := 1; k <= maxK; k++ {
+			p.dp.addSource()
 			mBudget := min(int(cfg.Budget*float64(k)), cfg.MaxShards-k, maxM)
 			if mBudget < 1 {
 				continue
 			}
-			if f := p.table.at(k, mBudget); f < bestFail*0.999 {
-				bestFail, bestEffort = f, Params{K: k, M: mBudget, Interleave: d, Residual: f}
+			m, f := p.dp.minRepairs(allowed, mBudget)
+			if f > allowed {
+				// Over budget: remember the choice that fails least.
+				if f < bestFail*0.999 {
+					bestFail, bestEffort = f, Params{K: k, M: m, Interleave: d, Residual: f}
+				}
+				continue
 			}
-			for m := 1; m <= mBudget; m++ {
-				f := p.table.at(k, m)
-				if f > allowed {
-					continue
-				}
-				// Prefer smaller groups (less latency) unless a larger
-				// one saves more than 10% of the overhead.
-				if over := float64(m) / float64(k); over < bestOver*0.9-0.01 {
-					bestOver, best = over, Params{K: k, M: m, Interleave: d, Residual: f}
-				}
-				break
+			// Prefer smaller groups (less latency) unless a larger one
+			// saves more than 10% of the overhead.
+			if over := float64(m) / float64(k); over < bestOver*0.9-0.01 {
+				bestOver, best = over, Params{K: k, M: m, Interleave: d, Residual: f}
 			}
 		}
 	}
@@ -201,16 +200,11 @@ func (p *Policy) shortTable(ch chain, chosen Params, allowed float64) []int {
 	if chosen.K <= 1 {
 		return nil
 	}
-	p.table.compute(ch, 1, chosen.K-1, chosen.M)
+	p.dp.start(ch, 1, chosen.M)
 	short := make([]int, chosen.K)
 	for k := 1; k < chosen.K; k++ {
-		short[k] = chosen.M
-		for m := 1; m < chosen.M; m++ {
-			if p.table.at(k, m) <= allowed {
-				short[k] = m
-				break
-			}
-		}
+		p.dp.addSource()
+		short[k], _ = p.dp.minRepairs(allowed, chosen.M)
 	}
 	return short
 }

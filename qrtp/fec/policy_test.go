@@ -59,9 +59,7 @@ func TestFailTableMatchesSimulation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		c := gilbert(tc.loss, tc.burst)
-		var ft failTable
-		ft.compute(c, tc.d, tc.k, tc.m)
-		want := ft.at(tc.k, tc.m)
+		want := groupFailure(c, tc.d, tc.k, tc.m)
 		got := simulateGroups(rng, c, tc.d, tc.k, tc.m, 40000)
 		// Binomial standard error of the simulation, plus a little slack.
 		se := math.Sqrt(want*(1-want)/40000) + 1e-4
@@ -70,13 +68,11 @@ func TestFailTableMatchesSimulation(t *testing.T) {
 		}
 	}
 	// Independent loss must give the binomial tail exactly.
-	var ft failTable
-	ft.compute(gilbert(0.2, 0), 1, 10, 5)
 	var tail float64
 	for j := 6; j <= 15; j++ {
 		tail += binom(15, j) * math.Pow(0.2, float64(j)) * math.Pow(0.8, float64(15-j))
 	}
-	if got := ft.at(10, 5); math.Abs(got-tail) > 1e-12 {
+	if got := groupFailure(gilbert(0.2, 0), 1, 10, 5); math.Abs(got-tail) > 1e-12 {
 		t.Fatalf("Bernoulli k=10 m=5: %v, binomial tail %v", got, tail)
 	}
 }
