@@ -24,7 +24,7 @@ type PolicyConfig struct {
 	// Margin is the slack added to every delivery-time estimate (ACK delay,
 	// loss-detection threshold, jitter); 0 means 20ms.
 	Margin time.Duration `yaml:"margin"`
-	// MaxGroupDelay caps how long a group stays open; 0 means 25ms. The
+	// MaxGroupDelay caps how long a group stays open; 0 means 40ms (a frame interval at 25 fps). The
 	// core should also flush at the end of each message.
 	MaxGroupDelay time.Duration `yaml:"max_group_delay"`
 	// MessagePackets is the typical message size in packets, used to judge
@@ -55,7 +55,7 @@ func (c PolicyConfig) withDefaults() PolicyConfig {
 		c.Margin = 20 * time.Millisecond
 	}
 	if c.MaxGroupDelay <= 0 {
-		c.MaxGroupDelay = 25 * time.Millisecond
+		c.MaxGroupDelay = 40 * time.Millisecond
 	}
 	if c.MessagePackets <= 0 {
 		c.MessagePackets = 8
