@@ -196,8 +196,7 @@ func parseQueue(s string, rate float64, rtt time.Duration) (int, error) {
 		if err != nil || k <= 0 {
 			return 0, fmt.Errorf("queue %q: want e.g. 1bdp", s)
 		}
-		bdp := rate / 8 * rtt.Seconds()
-		return int(max(k*bdp, 15000)), nil
+		return netsim.QueueBDP(rate, rtt, k), nil
 	}
 	mult := 1.0
 	switch {

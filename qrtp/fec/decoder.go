@@ -46,8 +46,10 @@ type DecoderStats struct {
 	// their shape was known (a repair arrived): FEC could not help.
 	GroupsFailed uint64
 	// Evicted counts groups evicted before any repair arrived.
-	Evicted   uint64
-	Late      uint64 // symbols for groups already completed
+	Evicted uint64
+	// Late counts symbols for groups already finished: normal for the
+	// repairs that follow a group whose sources all arrived.
+	Late      uint64
 	Duplicate uint64 // symbols already held
 	Oversize  uint64 // symbols larger than the limits
 	Invalid   uint64 // symbols inconsistent with the limits or their group

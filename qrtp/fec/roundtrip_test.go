@@ -160,7 +160,7 @@ func TestAnyKOfNRandomized(t *testing.T) {
 		t.Run(fmt.Sprintf("k%d_m%d", k, m), func(t *testing.T) {
 			payloads := randomPayloads(rng, k)
 			syms := encodeGroup(t, payloads, m)
-			for range 40 {
+			for range 15 {
 				// Keep exactly k (recoverable) or k-1 (not) symbols.
 				keep := k - rng.IntN(2)
 				perm := rng.Perm(k + m)

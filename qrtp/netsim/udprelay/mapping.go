@@ -66,6 +66,7 @@ func (r *Relay) bind(m *mapping) error {
 	if err != nil {
 		return fmt.Errorf("udprelay: upstream socket for %v: %w", m.client, err)
 	}
+	bigBuffers(c)
 	if old := m.conn.Swap(c); old != nil {
 		old.Close()
 		r.rebinds.Add(1)

@@ -130,6 +130,7 @@ func New(ctx context.Context, cfg Config) (*Relay, error) {
 	if err != nil {
 		return nil, fmt.Errorf("udprelay: %w", err)
 	}
+	bigBuffers(ln)
 	r := &Relay{
 		cfg:      cfg,
 		log:      cfg.Logger,
@@ -154,6 +155,16 @@ func New(ctx context.Context, cfg Config) (*Relay, error) {
 	})
 	r.log.Info("udprelay started", "listen", ln.LocalAddr(), "upstream", up)
 	return r, nil
+}
+
+// socketBuffer is what the relay asks of the kernel for each socket: a
+// sender's burst must not be lost before the link model sees it. Linux caps
+// it at net.core.rmem_max / wmem_max.
+const socketBuffer = 4 << 20
+
+func bigBuffers(c *net.UDPConn) {
+	_ = c.SetReadBuffer(socketBuffer) // best effort: the cap is the kernel's
+	_ = c.SetWriteBuffer(socketBuffer)
 }
 
 // spawn starts a goroutine owned by the relay.
