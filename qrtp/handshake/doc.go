@@ -19,9 +19,10 @@
 // 0-RTT data, message 1's payload is not forward secret (a later theft of
 // the responder's static key reveals it) and, being authenticated by ss
 // alone, would accept an impersonated initiator if the responder's own
-// static key were stolen (key-compromise impersonation). Message 2 and the
-// packets after the handshake have neither weakness (the Noise
-// specification, section 7.7, grades each message's payload exactly).
+// static key were stolen (key-compromise impersonation). In the grades of
+// the Noise specification (section 7.7) message 1's payload has
+// authentication 1 and confidentiality 2, message 2's 2 and 4, and the
+// packets after the handshake 2 and 5, the strongest.
 //
 //	message 1 = e (32) ‖ enc(s) (32+16) ‖ enc(timestamp (8) ‖ 0-RTT payload) (+16)
 //	message 2 = e (32) ‖ enc(0.5-RTT payload) (+16)
