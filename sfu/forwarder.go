@@ -146,14 +146,31 @@ func (f *forwarder) startEpoch(p *fwdPacket) {
 	}
 }
 
-// mapPacket applies the current epoch's offsets to p.
-func (f *forwarder) mapPacket(p *fwdPacket, switched bool) fwdResult {
+// apply maps p with the current epoch's offsets, changing no state.
+func (f *forwarder) apply(p *fwdPacket) (fwdResult, uint64) {
 	outExt := p.extSeq + f.seqOffset
-	r := fwdResult{seq: uint16(outExt), ts: p.ts + f.tsOffset, switched: switched}
+	r := fwdResult{seq: uint16(outExt), ts: p.ts + f.tsOffset}
 	if p.vp8 != nil {
 		r.picID = (p.vp8.picID + f.picOffset) & p.vp8.picIDMask()
 		r.tl0 = p.vp8.tl0 + f.tl0Offset
 	}
+	return r, outExt
+}
+
+// remap maps a packet of the current epoch that is sent again (a NACKed
+// packet that was never sent) without touching the forwarder's state.
+func (f *forwarder) remap(p *fwdPacket) (fwdResult, bool) {
+	if p.layer != f.current || f.current < 0 || p.extSeq < f.epochStart {
+		return fwdResult{}, false
+	}
+	r, _ := f.apply(p)
+	return r, true
+}
+
+// mapPacket applies the current epoch's offsets to p and records it as sent.
+func (f *forwarder) mapPacket(p *fwdPacket, switched bool) fwdResult {
+	r, outExt := f.apply(p)
+	r.switched = switched
 	if !f.haveOut || outExt > f.lastOutExt {
 		f.haveOut = true
 		f.lastOutExt = outExt

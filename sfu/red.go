@@ -64,17 +64,12 @@ func parseRED(payload []byte, dst []redBlock) ([]redBlock, error) {
 	return dst, nil
 }
 
-// rewriteREDPayloadTypes changes, in buf (a copy of the payload the blocks
-// were parsed from), every block payload type equal to from into to. RED
-// carries the inner codec's payload type in each block header, and the
-// publisher's and subscriber's numbering may differ.
-func rewriteREDPayloadTypes(buf []byte, blocks []redBlock, from, to uint8) {
-	if from == to {
-		return
-	}
+// setREDPayloadTypes sets, in buf (a copy of the payload the blocks were
+// parsed from), every block's payload type to pt. RED carries the inner
+// codec's payload type in each block header, and the publisher's and the
+// subscriber's numbering of Opus may differ; browsers put only Opus in RED.
+func setREDPayloadTypes(buf []byte, blocks []redBlock, pt uint8) {
 	for _, b := range blocks {
-		if b.pt == from {
-			buf[b.hdrOff] = buf[b.hdrOff]&0x80 | to&0x7f
-		}
+		buf[b.hdrOff] = buf[b.hdrOff]&0x80 | pt&0x7f
 	}
 }

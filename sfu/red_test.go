@@ -39,7 +39,7 @@ func TestParseRED(t *testing.T) {
 		}
 	}
 	buf := append([]byte(nil), p...)
-	rewriteREDPayloadTypes(buf, blocks, 111, 100)
+	setREDPayloadTypes(buf, blocks, 100)
 	b2, err := parseRED(buf, blocks)
 	if err != nil {
 		t.Fatal(err)
