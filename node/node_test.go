@@ -271,7 +271,9 @@ func TestEndToEndOverWebsocket(t *testing.T) {
 	})
 
 	pub.write(map[string]any{"type": "mute", "kind": "audio", "muted": true})
-	sub.wait("track_muted", func(m map[string]any) bool { return m["type"] == "track_muted" && m["muted"] == true && m["kind"] == "audio" })
+	sub.wait("track_muted", func(m map[string]any) bool {
+		return m["type"] == "track_muted" && m["muted"] == true && m["kind"] == "audio"
+	})
 
 	_, body := get(t, n.URL()+"metrics")
 	for _, want := range []string{"qrtn_rooms 1", "qrtn_participants 2", "qrtn_tracks 2", "qrtn_downtracks 2", "qrtn_signaling_connections 2"} {
