@@ -26,6 +26,8 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"version": {"print the version", runVersion},
+		"serve":   {"run an access node (SFU, signaling, demo page, metrics)", runServe},
+		"token":   {"mint an access token for a room", runToken},
 	}
 }
 
