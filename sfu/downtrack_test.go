@@ -24,7 +24,7 @@ type fakeBinding struct {
 	sent []*rtp.Packet
 }
 
-func (f *fakeBinding) CodecParameters() []webrtc.RTPCodecParameters          { return f.codecs }
+func (f *fakeBinding) CodecParameters() []webrtc.RTPCodecParameters           { return f.codecs }
 func (f *fakeBinding) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter { return f.exts }
 func (f *fakeBinding) SSRC() webrtc.SSRC                                      { return f.ssrc }
 func (f *fakeBinding) SSRCRetransmission() webrtc.SSRC                        { return f.rtx }
