@@ -45,21 +45,31 @@ func newPublisher(p *Participant) (*publisher, error) {
 		return nil, fmt.Errorf("sfu: publisher connection: %w", err)
 	}
 	pub := &publisher{p: p, pc: pc, byMid: map[string]*pubTrack{}}
+	p.watchConnection(pc, TargetPublisher)
+	pc.OnTrack(pub.onTrack)
+	return pub, nil
+}
+
+// watchConnection sends a connection's ICE candidates to the client and
+// removes the participant when the connection fails (ICE failed, or
+// disconnected past the timeout). The removal runs on its own goroutine:
+// it closes this very connection, which waits for pion's callbacks.
+func (p *Participant) watchConnection(pc *webrtc.PeerConnection, t Target) {
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		var init *webrtc.ICECandidateInit
 		if c != nil {
 			i := c.ToJSON()
 			init = &i
 		}
-		p.emit(Candidate{Target: TargetPublisher, Candidate: init})
+		p.emit(Candidate{Target: t, Candidate: init})
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateFailed {
+		// Closed without our asking means the client closed its side
+		// (DTLS close_notify); when we close, close returns at once.
+		if s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateClosed {
 			go p.close(ErrConnectionFailed)
 		}
 	})
-	pc.OnTrack(pub.onTrack)
-	return pub, nil
 }
 
 func (pub *publisher) handleOffer(sdp string) (string, error) {

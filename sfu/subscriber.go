@@ -43,19 +43,7 @@ func newSubscriber(p *Participant) (*subscriber, error) {
 		return nil, err
 	}
 	s := &subscriber{p: p, pc: pc, est: est, downs: map[*Receiver]*DownTrack{}}
-	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		var init *webrtc.ICECandidateInit
-		if c != nil {
-			i := c.ToJSON()
-			init = &i
-		}
-		p.emit(Candidate{Target: TargetSubscriber, Candidate: init})
-	})
-	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
-		if st == webrtc.PeerConnectionStateFailed {
-			go p.close(ErrConnectionFailed)
-		}
-	})
+	p.watchConnection(pc, TargetSubscriber)
 	return s, nil
 }
 
