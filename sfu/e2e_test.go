@@ -120,13 +120,16 @@ func TestVanishedParticipantsAreRemoved(t *testing.T) {
 	pub := join(t, s, "v", "alice", sfutest.Options{Layers: []string{"s", "l"}, Audio: true})
 	sub := join(t, s, "v", "bob", sfutest.Options{Subscribe: true})
 	other := join(t, s, "v", "carol", sfutest.Options{Subscribe: true})
-	sub.waitRecv("video", func(st map[string]sfutest.TrackStats) bool { v, ok := trackOf(st, "video"); return ok && v.Packets > 20 })
+	sub.waitRecv("video", func(st map[string]sfutest.TrackStats) bool {
+		v, ok := trackOf(st, "video")
+		return ok && v.Packets > 20
+	})
 
 	pub.c.Vanish()
 	pub.waitEvent("closed for a failed connection", func(e Event) bool { c, ok := e.(Closed); return ok && c.Reason == ErrConnectionFailed })
 	other.waitEvent("alice left", func(e Event) bool { l, ok := e.(ParticipantLeft); return ok && l.ParticipantID == "alice" })
 
-	_ = sub.c.Close() // DTLS close_notify, then silence
+	sub.closeClient() // DTLS close_notify, then silence
 	other.waitEvent("bob left", func(e Event) bool { l, ok := e.(ParticipantLeft); return ok && l.ParticipantID == "bob" })
 	if st := s.Stats(); st.Participants != 1 || st.Tracks != 0 || st.DownTracks != 0 {
 		t.Fatalf("left behind: %+v", st)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -85,7 +86,9 @@ func New(opts Options, send func(Out)) (*Client, error) {
 		return nil, err
 	}
 	c.sock = &dropConn{PacketConn: udp}
-	c.mux = webrtc.NewICEUDPMux(nil, c.sock)
+	quietMux := logging.NewDefaultLoggerFactory()
+	quietMux.DefaultLogLevel = logging.LogLevelDisabled
+	c.mux = webrtc.NewICEUDPMux(quietMux.NewLogger("udpmux"), c.sock)
 	if opts.Subscribe {
 		pc, err := c.newPC(opts.NoRED, opts.FlexFEC)
 		if err != nil {
@@ -138,6 +141,9 @@ func (c *Client) newPC(noRED, flexfec bool) (*webrtc.PeerConnection, error) {
 		return nil, err
 	}
 	se := webrtc.SettingEngine{}
+	quiet := logging.NewDefaultLoggerFactory()
+	quiet.DefaultLogLevel = logging.LogLevelDisabled // closing races log errors nobody acts on
+	se.LoggerFactory = quiet
 	se.SetICEUDPMux(c.mux)
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
