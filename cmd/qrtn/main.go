@@ -28,6 +28,8 @@ func commands() map[string]command {
 		"version": {"print the version", runVersion},
 		"key":     {"generate node key pairs and show public keys", runKey},
 		"relay":   {"forward UDP through an impaired link (rate, queue, delay, jitter, loss)", runRelay},
+		"serve":   {"run an access node (SFU, signaling, demo page, metrics)", runServe},
+		"token":   {"mint an access token for a room", runToken},
 	}
 }
 
