@@ -21,6 +21,17 @@ func MessageFrameOverhead(id, seq, total, offset uint64, dataLen int) int {
 	return 1 + VarintLen(id) + VarintLen(seq) + VarintLen(total) + VarintLen(offset) + VarintLen(uint64(dataLen))
 }
 
+// AppendHeader appends the frame's fields up to its data, with an explicit
+// fragment length of dataLen; the caller appends the data. f.Data is ignored.
+func (f *MessageFrame) AppendHeader(b []byte, dataLen int) []byte {
+	b = append(b, byte(FrameMessage)|0x01)
+	b = AppendVarint(b, f.StreamID)
+	b = AppendVarint(b, f.Seq)
+	b = AppendVarint(b, f.Total)
+	b = AppendVarint(b, f.Offset)
+	return AppendVarint(b, uint64(dataLen))
+}
+
 // Append encodes the frame; withLen false omits the fragment length, which
 // is only valid for the last frame of a packet.
 func (f *MessageFrame) Append(b []byte, withLen bool) []byte {

@@ -22,6 +22,25 @@ func StreamFrameOverhead(id, offset uint64, dataLen int) int {
 	return n
 }
 
+// AppendHeader appends the frame's fields up to its data, with an explicit
+// length of dataLen; the caller appends exactly dataLen bytes of data
+// (letting it copy them straight from its send buffer). f.Data is ignored.
+func (f *StreamFrame) AppendHeader(b []byte, dataLen int) []byte {
+	typ := byte(FrameStream) | 0x02
+	if f.Offset != 0 {
+		typ |= 0x04
+	}
+	if f.Fin {
+		typ |= 0x01
+	}
+	b = append(b, typ)
+	b = AppendVarint(b, f.StreamID)
+	if f.Offset != 0 {
+		b = AppendVarint(b, f.Offset)
+	}
+	return AppendVarint(b, uint64(dataLen))
+}
+
 // Append encodes the frame; withLen false omits the length, which is only
 // valid for the last frame of a packet.
 func (f *StreamFrame) Append(b []byte, withLen bool) []byte {

@@ -29,3 +29,19 @@ func TestStreamFrameForms(t *testing.T) {
 func FuzzStreamFrame(f *testing.F) {
 	fuzzFrames(f, &Frame{Type: FrameStream, Stream: StreamFrame{StreamID: 4, Offset: 7, Fin: true, Data: []byte("abc")}})
 }
+
+func TestStreamFrameAppendHeader(t *testing.T) {
+	f := StreamFrame{StreamID: 9, Offset: 70000, Fin: true}
+	data := []byte("payload")
+	b := append(f.AppendHeader(nil, len(data)), data...)
+	f.Data = data
+	if want := f.Append(nil, true); !bytes.Equal(b, want) {
+		t.Fatalf("%x != %x", b, want)
+	}
+	m := MessageFrame{StreamID: 2, Seq: 3, Total: 100, Offset: 50}
+	b = append(m.AppendHeader(nil, len(data)), data...)
+	m.Data = data
+	if want := m.Append(nil, true); !bytes.Equal(b, want) {
+		t.Fatalf("message %x != %x", b, want)
+	}
+}
