@@ -11,7 +11,7 @@ package cc
 // packet-timed rounds and its RTT filter in nanoseconds. Times passed to
 // Update must not decrease.
 type WindowedFilter struct {
-	window int64
+	window  int64
 	wantMax bool
 	s       [3]filterSample
 	filled  bool
