@@ -99,6 +99,14 @@ type Config struct {
 	MinWindow int
 	// MaxWindow in bytes; 0 means 64 MiB.
 	MaxWindow int
+	// Seed drives the controller's only randomness (BBR's choice of the
+	// first gain-cycle phase), so a run is repeatable. Connections should
+	// pass something that differs between them, such as a connection ID.
+	Seed uint64
+	// ProbeRTTInterval overrides how long a BBR-family controller goes
+	// without a fresh min-RTT sample before it probes for one; 0 keeps the
+	// controller's own default (10 s for bbr1, as Linux; 5 s for qbbr).
+	ProbeRTTInterval time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -122,6 +130,7 @@ func (c Config) withDefaults() Config {
 func factories() map[string]func(Config) Controller {
 	return map[string]func(Config) Controller{
 		"newreno": func(c Config) Controller { return NewNewReno(c) },
+		"bbr1":    func(c Config) Controller { return NewBBR1(c) },
 	}
 }
 
