@@ -131,6 +131,7 @@ func factories() map[string]func(Config) Controller {
 	return map[string]func(Config) Controller{
 		"newreno": func(c Config) Controller { return NewNewReno(c) },
 		"bbr1":    func(c Config) Controller { return NewBBR1(c) },
+		"cubic":   func(c Config) Controller { return NewCubic(c) },
 	}
 }
 

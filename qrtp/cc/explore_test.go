@@ -10,7 +10,7 @@ func TestExplore(t *testing.T) {
 	if os.Getenv("EXPLORE") == "" {
 		t.Skip()
 	}
-	for _, name := range []string{"bbr1"} {
+	for _, name := range []string{os.Getenv("CC")} {
 		for _, rtt := range []time.Duration{20 * time.Millisecond, 200 * time.Millisecond} {
 			for _, loss := range []float64{0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5} {
 				for _, after := range []bool{false, true} {
