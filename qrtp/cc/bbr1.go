@@ -148,8 +148,7 @@ func (b *BBR1) OnPacketSent(now time.Time, p SentPacket) {
 // onIdleRestart is Linux's CA_EVENT_TX_START after an app-limited idle.
 func (b *BBR1) onIdleRestart(now time.Time) {
 	b.idleRestart = true
-	b.agg.epochStart = now
-	b.agg.epochAcked = 0
+	b.agg.restart(now)
 	switch b.mode {
 	case bbrProbeBW:
 		// No need for more speed: pace at the estimate, not above it.
@@ -224,7 +223,7 @@ func (b *BBR1) updateCAState(e *CongestionEvent, rs *RateSample) {
 // updateModel is bbr_update_model: the path model first, then the gains.
 func (b *BBR1) updateModel(now time.Time, e *CongestionEvent, rs *RateSample) {
 	b.updateBW(now, rs)
-	b.agg.update(b, rs)
+	b.agg.update(rs, b.bandwidth(), b.roundStart, b.cwnd, b.cfg.MSS, b.sampler.DeliveredTime())
 	b.updateCyclePhase(rs)
 	b.checkFullBWReached(rs)
 	b.checkDrain()

@@ -55,7 +55,10 @@ func (b *BBR1) setCwnd(rs *RateSample, bw, gain float64) {
 		var conserving bool
 		cwnd, conserving = b.recoverOrRestore(rs)
 		if !conserving {
-			target := b.bdp(bw, gain) + b.agg.cwnd(b)
+			target := b.bdp(bw, gain)
+			if b.fullBWReached { // only once Startup has filled the pipe
+				target += b.agg.allowance(b.bandwidth())
+			}
 			target = b.quantizationBudget(target)
 			if b.fullBWReached {
 				cwnd = min(cwnd+acked, target)
@@ -73,7 +76,8 @@ func (b *BBR1) setCwnd(rs *RateSample, bw, gain float64) {
 
 // ackAggregation estimates how much more data ACKs deliver at once than the
 // bandwidth estimate predicts (wifi, delayed and stretched ACKs), so cwnd
-// can cover the silences between aggregated ACKs.
+// can cover the silences between aggregated ACKs (tcp_bbr.c's extra_acked;
+// qbbr uses it too).
 type ackAggregation struct {
 	epochStart  time.Time
 	epochAcked  int64
@@ -83,17 +87,17 @@ type ackAggregation struct {
 	initialized bool
 }
 
-// update is bbr_update_ack_aggregation.
-func (a *ackAggregation) update(b *BBR1, rs *RateSample) {
+// update is bbr_update_ack_aggregation. bw is the current estimate,
+// deliveredAt the sampler's delivered time after this ACK.
+func (a *ackAggregation) update(rs *RateSample, bw float64, roundStart bool, cwnd, mss int, deliveredAt time.Time) {
 	if rs.AckedBytes <= 0 || !rs.Valid {
 		return
 	}
-	deliveredAt := b.sampler.DeliveredTime()
 	if !a.initialized {
 		a.initialized = true
 		a.epochStart = deliveredAt
 	}
-	if b.roundStart {
+	if roundStart {
 		a.winRounds = min(a.winRounds+1, 31)
 		if a.winRounds >= bbr1ExtraAckedWin {
 			a.winRounds = 0
@@ -101,28 +105,31 @@ func (a *ackAggregation) update(b *BBR1, rs *RateSample) {
 			a.extraAcked[a.winIdx] = 0
 		}
 	}
-	expected := int64(b.bandwidth() * deliveredAt.Sub(a.epochStart).Seconds())
+	expected := int64(bw * deliveredAt.Sub(a.epochStart).Seconds())
 	// Start a new epoch when ACKs arrive no faster than expected, or the
 	// epoch has gone on so long its count is meaningless.
-	if a.epochAcked <= expected || a.epochAcked+int64(rs.AckedBytes) >= bbr1AckEpochResetPk*int64(b.cfg.MSS) {
+	if a.epochAcked <= expected || a.epochAcked+int64(rs.AckedBytes) >= bbr1AckEpochResetPk*int64(mss) {
 		a.epochAcked = 0
 		a.epochStart = deliveredAt
 		expected = 0
 	}
 	a.epochAcked += int64(rs.AckedBytes)
-	extra := int(min(a.epochAcked-expected, int64(b.cwnd)))
+	extra := int(min(a.epochAcked-expected, int64(cwnd)))
 	if extra > a.extraAcked[a.winIdx] {
 		a.extraAcked[a.winIdx] = extra
 	}
 }
 
-// cwnd is the window allowance for aggregation, at most 100 ms of data,
-// and only once Startup has filled the pipe.
-func (a *ackAggregation) cwnd(b *BBR1) int {
-	if !b.fullBWReached {
-		return 0
-	}
-	capBytes := int(b.bandwidth() * bbr1ExtraAckedMax.Seconds())
+// restart begins a new epoch, as after an idle period.
+func (a *ackAggregation) restart(now time.Time) {
+	a.epochStart = now
+	a.epochAcked = 0
+}
+
+// allowance is the window allowance for aggregation: at most 100 ms of
+// data at bw.
+func (a *ackAggregation) allowance(bw float64) int {
+	capBytes := int(bw * bbr1ExtraAckedMax.Seconds())
 	return min(int(bbr1ExtraAckedGain*float64(max(a.extraAcked[0], a.extraAcked[1]))), capBytes)
 }
 

@@ -107,6 +107,11 @@ type Config struct {
 	// without a fresh min-RTT sample before it probes for one; 0 keeps the
 	// controller's own default (10 s for bbr1, as Linux; 5 s for qbbr).
 	ProbeRTTInterval time.Duration
+	// StrictProbeRTT makes qbbr probe every ProbeRTTInterval even when
+	// recent samples have confirmed its min RTT (otherwise it skips a probe
+	// that would learn nothing). Benchmarks use it to measure what one
+	// ProbeRTT costs; bbr1, like Linux, always behaves this way.
+	StrictProbeRTT bool
 }
 
 func (c Config) withDefaults() Config {
@@ -132,6 +137,7 @@ func factories() map[string]func(Config) Controller {
 		"newreno": func(c Config) Controller { return NewNewReno(c) },
 		"bbr1":    func(c Config) Controller { return NewBBR1(c) },
 		"cubic":   func(c Config) Controller { return NewCubic(c) },
+		"qbbr":    func(c Config) Controller { return NewQBBR(c) },
 	}
 }
 
