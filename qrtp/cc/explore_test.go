@@ -2,6 +2,7 @@ package cc
 
 import (
 	"os"
+	"sort"
 	"testing"
 	"time"
 )
@@ -22,9 +23,13 @@ func TestExplore(t *testing.T) {
 						p.lossBefore = loss
 					}
 					p.run(2 * time.Second)
+					var qs []time.Duration
+					p.onEvent = func(p *path, _ *CongestionEvent) { qs = append(qs, p.queueDelay()) }
 					g := p.goodput(8 * time.Second)
+					sort.Slice(qs, func(i, j int) bool { return qs[i] < qs[j] })
+					med := qs[len(qs)/2]
 					st := c.Stats()
-					t.Logf("%s rtt=%v loss=%.2f after=%v util=%.3f state=%s bw=%.1fMbit cwnd=%d gain=%.2f", name, rtt, loss, after, g/p.rate, st.State, st.BandwidthEst*8/1e6, st.CWND, st.PacingGain)
+					t.Logf("%s rtt=%v loss=%.2f after=%v util=%.3f q50=%.2f state=%s bw=%.1fMbit cwnd=%d gain=%.2f", name, rtt, loss, after, g/p.rate, float64(med)/float64(rtt), st.State, st.BandwidthEst*8/1e6, st.CWND, st.PacingGain)
 				}
 			}
 		}

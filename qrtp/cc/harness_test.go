@@ -22,6 +22,11 @@ type path struct {
 	lossAfter  float64
 	rng        *rand.Rand
 	appRate    float64 // bytes/s the application offers; 0 = unlimited
+	// crossRate is unresponsive constant-rate traffic (bytes/s) sharing the
+	// bottleneck queue; crossSent and crossDropped count its packets.
+	crossRate               float64
+	nextCross               time.Time
+	crossSent, crossDropped int
 
 	now        time.Time
 	nextSend   time.Time
@@ -119,6 +124,21 @@ func (p *path) send() {
 	heap.Push(&p.acks, ackEv{at: p.linkFree.Add(p.baseRTT), pkt: pkt})
 }
 
+// sendCross puts one cross-traffic packet into the bottleneck queue.
+func (p *path) sendCross() {
+	p.crossSent++
+	if p.occupancy()+p.mss > p.buffer {
+		p.crossDropped++
+		return
+	}
+	start := p.now
+	if p.linkFree.After(start) {
+		start = p.linkFree
+	}
+	p.linkFree = start.Add(time.Duration(float64(p.mss) / p.rate * 1e9))
+	p.queueBytes = append(p.queueBytes, queued{departs: p.linkFree, bytes: p.mss})
+}
+
 // deliver processes one ACK (or the moment a lost packet's ACK would have
 // come, which only queues it for detection).
 func (p *path) deliver(a ackEv) {
@@ -169,6 +189,18 @@ func (p *path) run(d time.Duration) {
 		next := end
 		if len(p.acks) > 0 && p.acks[0].at.Before(next) {
 			next = p.acks[0].at
+		}
+		if p.crossRate > 0 {
+			if p.nextCross.IsZero() {
+				p.nextCross = p.now
+			}
+			if !p.nextCross.After(next) {
+				p.advanceApp(p.nextCross)
+				p.now = p.nextCross
+				p.sendCross()
+				p.nextCross = p.now.Add(time.Duration(float64(p.mss) / p.crossRate * 1e9))
+				continue
+			}
 		}
 		canSend := p.inFlight+p.mss <= p.c.CongestionWindow()
 		if canSend && p.appRate > 0 && p.appCredit < float64(p.mss) {

@@ -38,6 +38,9 @@ type qbbrProbeBW struct {
 	phaseStart     time.Time
 	strikes        int
 	competingUntil int64
+	// quietUntil skips the standing-queue check for the rounds in which a
+	// drain it ordered is still taking effect.
+	quietUntil int64
 }
 
 func (p *qbbrProbeBW) String() string      { return "probe_bw" }
@@ -90,18 +93,17 @@ func (p *qbbrProbeBW) update(now time.Time, rs *RateSample, congBytes int) {
 // checkStandingQueue runs at each round start on the round that ended.
 func (p *qbbrProbeBW) checkStandingQueue(now time.Time) {
 	q := p.q
-	standing := q.lastRoundQValid && q.lastRoundQMin > standingQueueThreshold(q.minRTT)
-	if !standing || p.pacingGain() != 1 {
-		if !standing {
-			p.strikes = 0
-		}
+	if q.round.count < p.quietUntil || q.round.count < p.competingUntil || p.pacingGain() != 1 {
 		return
 	}
-	if q.round.count < p.competingUntil {
+	standing := q.lastRoundQValid && q.lastRoundQMin > standingQueueThreshold(q.minRTT)
+	if !standing {
+		p.strikes = 0
 		return
 	}
 	p.strikes++
 	if p.strikes > 2 {
+		// Two drains did not empty it: not our queue.
 		p.strikes = 0
 		p.competingUntil = q.round.count + int64(qbbrCompetingRounds)
 		return
@@ -110,6 +112,8 @@ func (p *qbbrProbeBW) checkStandingQueue(now time.Time) {
 		q.bw.Reset(q.round.count, r)
 	}
 	p.setPhase(now, qbbrPhaseDown)
+	// The drain phase and the round after it still carry the old queue.
+	p.quietUntil = q.round.count + 2
 }
 
 // phaseDone is BBR's phase-advance rule over the compensated BDP: cruise
