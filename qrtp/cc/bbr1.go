@@ -1,9 +1,6 @@
 package cc
 
-import (
-	"math/rand/v2"
-	"time"
-)
+import "time"
 
 // BBR1 is BBR version 1 with the semantics of Linux net/ipv4/tcp_bbr.c:
 // the baseline the talk measured QUIC against. It models the path as a
@@ -16,7 +13,7 @@ import (
 // logic in bytes instead of packets; see bbr1_model.go and bbr1_window.go.
 type BBR1 struct {
 	cfg     Config
-	rng     *rand.Rand
+	rng     cycleRand
 	sampler *Sampler
 
 	mode        bbrMode
@@ -114,7 +111,7 @@ func NewBBR1(cfg Config) *BBR1 {
 	cfg = cfg.withDefaults()
 	b := &BBR1{
 		cfg:              cfg,
-		rng:              rand.New(rand.NewPCG(cfg.Seed, 0xbb1)),
+		rng:              cycleRand{seed: cfg.Seed, stream: 0xbb1},
 		sampler:          NewSampler(),
 		bw:               NewMaxFilter(bbr1BWRounds),
 		cwnd:             cfg.InitialWindow * cfg.MSS,
@@ -136,6 +133,7 @@ func (b *BBR1) Name() string { return "bbr1" }
 
 // OnPacketSent implements Controller.
 func (b *BBR1) OnPacketSent(now time.Time, p SentPacket) {
+	b.rng.onSend(now)
 	before := p.BytesInFlight - p.Bytes
 	if before <= 0 && b.sampler.AppLimited() {
 		b.onIdleRestart(now)

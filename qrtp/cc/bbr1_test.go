@@ -253,8 +253,11 @@ func TestBBR1RecoveryConservesPacketsThenRestores(t *testing.T) {
 	if b.caState != caOpen {
 		t.Fatal("still in recovery")
 	}
-	if b.cwnd < before {
-		t.Fatalf("cwnd %d after recovery, want restored to %d", b.cwnd, before)
+	// Restored to the saved window, then grown by the ACK but capped by the
+	// target of the current phase.
+	target := b.quantizationBudget(b.bdp(b.bandwidth(), b.cwndGain) + b.agg.allowance(b.bandwidth()))
+	if want := min(before+2400, target); b.cwnd != want {
+		t.Fatalf("cwnd %d after recovery, want %d (saved %d, target %d)", b.cwnd, want, before, target)
 	}
 }
 

@@ -8,6 +8,7 @@ package cc
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"time"
 )
@@ -158,4 +159,27 @@ func New(name string, cfg Config) (Controller, error) {
 		return nil, fmt.Errorf("cc: unknown controller %q (known: %v)", name, Names())
 	}
 	return f(cfg.withDefaults()), nil
+}
+
+// cycleRand is a controller's seeded randomness (BBR's first gain-cycle
+// phase). It is mixed with the time of the connection's first packet so that
+// connections built with the same Seed still draw differently, while a
+// rerun of the same simulation draws the same numbers.
+type cycleRand struct {
+	seed, stream uint64
+	rng          *rand.Rand
+}
+
+func (c *cycleRand) onSend(now time.Time) {
+	if c.rng == nil {
+		c.rng = rand.New(rand.NewPCG(c.seed^uint64(now.UnixNano()), c.stream))
+	}
+}
+
+// IntN returns a number in [0, n).
+func (c *cycleRand) IntN(n int) int {
+	if c.rng == nil {
+		c.rng = rand.New(rand.NewPCG(c.seed, c.stream))
+	}
+	return c.rng.IntN(n)
 }

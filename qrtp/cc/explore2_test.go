@@ -21,9 +21,14 @@ func TestTrace(t *testing.T) {
 		p.lossBefore = loss
 	}
 	step := time.Duration(rttms) * time.Millisecond
+	if x, _ := strconv.ParseFloat(os.Getenv("CROSS"), 64); x > 0 {
+		p.run(2 * time.Second)
+		p.crossRate = x * p.rate
+		step = 100 * time.Millisecond
+	}
 	for i := 0; i < 40; i++ {
 		g := p.goodput(step)
 		st := c.Stats()
-		t.Logf("t=%v util=%.3f state=%s bw=%.1fMbit pace=%.1f cwnd=%d inflight=%d gain=%.2f q=%v loss=%.3f noise=%.3f", p.now.Sub(t0), g/p.rate, st.State, st.BandwidthEst*8/1e6, st.PacingRate*8/1e6, st.CWND, p.inFlight, st.PacingGain, p.queueDelay(), st.LossRate, st.NoiseLoss)
+		t.Logf("t=%v util=%.3f state=%s bw=%.1fMbit pace=%.1f cwnd=%d inflight=%d gain=%.2f q=%v loss=%.3f noise=%.3f xdrop=%d", p.now.Sub(t0), g/p.rate, st.State, st.BandwidthEst*8/1e6, st.PacingRate*8/1e6, st.CWND, p.inFlight, st.PacingGain, p.queueDelay(), st.LossRate, st.NoiseLoss, p.crossDropped)
 	}
 }

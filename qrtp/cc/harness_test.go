@@ -182,61 +182,58 @@ func (p *path) deliver(a ackEv) {
 	}
 }
 
-// run advances the simulation by d.
+// run advances the simulation by d, always taking the earliest of the next
+// ACK, cross-traffic packet and paced send.
 func (p *path) run(d time.Duration) {
 	end := p.now.Add(d)
 	for p.now.Before(end) {
-		next := end
+		next, what := end, ""
 		if len(p.acks) > 0 && p.acks[0].at.Before(next) {
-			next = p.acks[0].at
+			next, what = p.acks[0].at, "ack"
 		}
 		if p.crossRate > 0 {
 			if p.nextCross.IsZero() {
 				p.nextCross = p.now
 			}
-			if !p.nextCross.After(next) {
-				p.advanceApp(p.nextCross)
-				p.now = p.nextCross
-				p.sendCross()
-				p.nextCross = p.now.Add(time.Duration(float64(p.mss) / p.crossRate * 1e9))
-				continue
+			if p.nextCross.Before(next) {
+				next, what = p.nextCross, "cross"
 			}
 		}
-		canSend := p.inFlight+p.mss <= p.c.CongestionWindow()
-		if canSend && p.appRate > 0 && p.appCredit < float64(p.mss) {
-			canSend = false
-			// Application data trickles in at appRate.
-			wait := time.Duration((float64(p.mss)-p.appCredit)/p.appRate*1e9) + time.Microsecond
-			if t := p.now.Add(wait); t.Before(next) {
-				next = t
-			}
-		}
-		if canSend {
+		if p.inFlight+p.mss <= p.c.CongestionWindow() {
 			ns := p.nextSend
 			if ns.Before(p.now) {
 				ns = p.now
 			}
-			if !ns.After(next) {
-				p.advanceApp(ns)
-				p.now = ns
-				p.send()
-				p.appCredit -= float64(p.mss)
-				if r := p.c.PacingRate(); r > 0 {
-					p.nextSend = p.now.Add(time.Duration(float64(p.mss) / r * 1e9))
+			if p.appRate > 0 && p.appCredit < float64(p.mss) {
+				// Application data trickles in at appRate.
+				wait := time.Duration((float64(p.mss)-p.appCredit)/p.appRate*1e9) + time.Microsecond
+				if t := p.now.Add(wait); t.After(ns) {
+					ns = t
 				}
-				continue
+				p.c.OnAppLimited(p.now, p.inFlight)
 			}
-		} else if p.appRate > 0 && p.inFlight+p.mss <= p.c.CongestionWindow() {
-			p.c.OnAppLimited(p.now, p.inFlight)
-		}
-		if len(p.acks) > 0 && !p.acks[0].at.After(next) {
-			a := heap.Pop(&p.acks).(ackEv)
-			p.advanceApp(a.at)
-			p.deliver(a)
-			continue
+			if !ns.After(next) {
+				next, what = ns, "send"
+			}
 		}
 		p.advanceApp(next)
 		p.now = next
+		switch what {
+		case "ack":
+			p.deliver(heap.Pop(&p.acks).(ackEv))
+		case "cross":
+			p.sendCross()
+			p.nextCross = p.now.Add(time.Duration(float64(p.mss) / p.crossRate * 1e9))
+		case "send":
+			if p.appRate > 0 && p.appCredit < float64(p.mss) {
+				continue // credit is computed to arrive now; recheck
+			}
+			p.send()
+			p.appCredit -= float64(p.mss)
+			if r := p.c.PacingRate(); r > 0 {
+				p.nextSend = p.now.Add(time.Duration(float64(p.mss) / r * 1e9))
+			}
+		}
 	}
 }
 

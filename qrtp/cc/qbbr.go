@@ -1,9 +1,6 @@
 package cc
 
-import (
-	"math/rand/v2"
-	"time"
-)
+import "time"
 
 // QBBR is QRTP's own controller, the default. It is BBR-shaped (Startup,
 // Drain, ProbeBW, ProbeRTT over a delivery-rate model) with the two changes
@@ -25,7 +22,7 @@ import (
 // BBR2 is laid out.
 type QBBR struct {
 	qbbrModel
-	rng *rand.Rand
+	rng cycleRand
 
 	mode     qbbrMode
 	startup  qbbrStartup
@@ -63,7 +60,7 @@ func NewQBBR(cfg Config) *QBBR {
 	cfg = cfg.withDefaults()
 	q := &QBBR{
 		qbbrModel: newQBBRModel(cfg),
-		rng:       rand.New(rand.NewPCG(cfg.Seed, 0x9bb)),
+		rng:       cycleRand{seed: cfg.Seed, stream: 0x9bb},
 		cwnd:      cfg.InitialWindow * cfg.MSS,
 	}
 	q.startup.q, q.drain.q, q.probeBW.q, q.probeRTT.q = q, q, q, q
@@ -93,6 +90,7 @@ func (q *QBBR) resumeMode(now time.Time) {
 
 // OnPacketSent implements Controller.
 func (q *QBBR) OnPacketSent(now time.Time, p SentPacket) {
+	q.rng.onSend(now)
 	before := max(p.BytesInFlight-p.Bytes, 0)
 	if before == 0 && q.sampler.AppLimited() {
 		q.idleRestart = true

@@ -72,9 +72,10 @@ type lossClassifier struct {
 	n    int // completed rounds in hist
 	next int // hist slot for the next completed round
 
-	qRef, qDev float64 // seconds: reference queueing delay and its spread
-	hasQRef    bool
-	qFast      float64 // seconds: recent queueing delay (EWMA, 1/8 per ACK)
+	qRef, qDev     float64 // seconds: reference queueing delay and its spread
+	hasQRef        bool
+	standingThresh time.Duration // from the min RTT at the last classify
+	qFast          float64       // seconds: recent queueing delay (EWMA, 1/8 per ACK)
 
 	baseline   float64 // noise-loss fraction of recent rounds
 	noiseRate  float64
@@ -135,6 +136,9 @@ func (c *lossClassifier) classify(rs *RateSample, minRTT time.Duration) int {
 		tagged += b
 	}
 	c.cur.lost[classCruise] += rs.LostBytes - tagged
+	if minRTT > 0 {
+		c.standingThresh = standingQueueThreshold(minRTT)
+	}
 	if rs.LostBytes == 0 {
 		return 0
 	}
@@ -162,7 +166,10 @@ func (c *lossClassifier) classify(rs *RateSample, minRTT time.Duration) int {
 // an uncongested round, the noise baseline and the rate-tracking test.
 func (c *lossClassifier) endRound() {
 	r := c.cur
-	if !r.congested && r.qN > 0 {
+	// The reference is the delay of rounds in which the queue emptied at
+	// some point: a queue that stood all round is not a level to get used
+	// to, even without loss.
+	if !r.congested && r.qN > 0 && (!r.hasQMin || r.qMin <= c.standingThresh) {
 		mean := r.qSum / float64(r.qN)
 		if !c.hasQRef {
 			c.qRef, c.qDev, c.hasQRef = mean, 0, true

@@ -59,9 +59,14 @@ type qbbrModel struct {
 	cfg     Config
 	sampler *Sampler
 	bw      *WindowedFilter // max of LCB-adjusted delivery-rate samples, bytes/s, by round
-	round   roundCounter
-	loss    *lossClassifier
-	agg     ackAggregation
+	// bwLo, when set, bounds the estimate from above after congestion or a
+	// standing queue, until the next probe (BBRv2's bw_lo): cutting the max
+	// filter itself would not hold, since the samples of the flight sent
+	// before the cut still arrive for a round and restore it.
+	bwLo  float64
+	round roundCounter
+	loss  *lossClassifier
+	agg   ackAggregation
 
 	minRTT           time.Duration
 	minRTTStamp      time.Time // when a sample last confirmed or lowered minRTT
@@ -98,7 +103,19 @@ func newQBBRModel(cfg Config) qbbrModel {
 }
 
 // bandwidth is the delivery-rate estimate: what the receiver gets.
-func (m *qbbrModel) bandwidth() float64 { return m.bw.Get() }
+func (m *qbbrModel) bandwidth() float64 {
+	if m.bwLo > 0 {
+		return min(m.bw.Get(), m.bwLo)
+	}
+	return m.bw.Get()
+}
+
+// lowerBound caps the estimate at bw until the next probe.
+func (m *qbbrModel) lowerBound(bw float64) {
+	if m.bwLo == 0 || bw < m.bwLo {
+		m.bwLo = bw
+	}
+}
 
 // noiseLoss is the recent fraction of packets lost to noise.
 func (m *qbbrModel) noiseLoss() float64 { return min(m.loss.baseline, qbbrMaxNoiseLoss) }

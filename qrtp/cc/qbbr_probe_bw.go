@@ -6,18 +6,20 @@ import "time"
 // 0.75, cruise at 1 for six phases, starting at a seeded random phase) over
 // the noise-compensated rate, with two responses BBRv1 does not have:
 //
-//   - Congestion loss (as the classifier judges it) cuts the estimate to
+//   - Congestion loss (as the classifier judges it) caps the estimate at
 //     0.85 of the rate delivered over the last round and drains.
 //   - A standing queue: when the queueing delay never fell below the
 //     threshold during a whole cruising round, we are sending faster than
 //     the bottleneck, which on a lossy link is what an optimistic max
 //     filter does. Since the link is then saturated, the rate delivered
 //     over that round is the bottleneck rate (our share of it), an unbiased
-//     number: the estimate is reset to it and the queue drained. If two
-//     such drains in a row leave the queue standing, the queue is not ours
-//     (a loss-based flow keeps it full) and yielding further would only
-//     starve us, so standing queues are ignored for a few cycles; loss
-//     still cuts.
+//     number: the estimate is capped at it and the queue drained. If two
+//     such drains in a row do not even shrink the queue, it is not ours (a
+//     loss-based flow keeps it full) and yielding further would only starve
+//     us, so standing queues are ignored for a few cycles; loss still cuts.
+//
+// Both caps hold until the next probe phase, which lifts them (BBRv2's
+// bw_lo): probing is how a lowered estimate finds out it can rise again.
 
 var qbbrGainCycle = [8]float64{1.25, 0.75, 1, 1, 1, 1, 1, 1}
 
@@ -37,6 +39,7 @@ type qbbrProbeBW struct {
 	idx            int
 	phaseStart     time.Time
 	strikes        int
+	strikeQ        time.Duration // standing queue when the last drain was ordered
 	competingUntil int64
 	// quietUntil skips the standing-queue check for the rounds in which a
 	// drain it ordered is still taking effect.
@@ -64,6 +67,9 @@ func (p *qbbrProbeBW) enter(now time.Time) {
 
 func (p *qbbrProbeBW) setPhase(now time.Time, idx int) {
 	p.idx = idx
+	if idx == qbbrPhaseUp {
+		p.q.bwLo = 0 // probing is how a lowered estimate recovers
+	}
 	p.phaseStart = p.q.sampler.DeliveredTime()
 	if p.phaseStart.IsZero() {
 		p.phaseStart = now
@@ -78,7 +84,7 @@ func (p *qbbrProbeBW) update(now time.Time, rs *RateSample, congBytes int) {
 		if r := q.lastRoundRate; r > 0 && r < bw {
 			bw = r
 		}
-		q.bw.Reset(q.round.count, qbbrCongestionBeta*bw)
+		q.lowerBound(qbbrCongestionBeta * bw)
 		p.setPhase(now, qbbrPhaseDown)
 		return
 	}
@@ -101,15 +107,20 @@ func (p *qbbrProbeBW) checkStandingQueue(now time.Time) {
 		p.strikes = 0
 		return
 	}
+	// A drain of ours shrinks a queue of ours. If the last two did not
+	// (someone refills it as fast as we yield), it is not ours to drain.
+	if p.strikes > 0 && q.lastRoundQMin < p.strikeQ*4/5 {
+		p.strikes = 0
+	}
 	p.strikes++
 	if p.strikes > 2 {
-		// Two drains did not empty it: not our queue.
 		p.strikes = 0
 		p.competingUntil = q.round.count + int64(qbbrCompetingRounds)
 		return
 	}
-	if r := q.lastRoundRate; r > 0 && r < q.bandwidth() {
-		q.bw.Reset(q.round.count, r)
+	p.strikeQ = q.lastRoundQMin
+	if r := q.lastRoundRate; r > 0 {
+		q.lowerBound(r)
 	}
 	p.setPhase(now, qbbrPhaseDown)
 	// The drain phase and the round after it still carry the old queue.

@@ -22,7 +22,7 @@ type qbbrStartup struct {
 }
 
 func (s *qbbrStartup) String() string      { return "startup" }
-func (s *qbbrStartup) enter(time.Time)     {}
+func (s *qbbrStartup) enter(time.Time)     { s.q.bwLo = 0 }
 func (s *qbbrStartup) pacingGain() float64 { return qbbrHighGain }
 func (s *qbbrStartup) cwndGain() float64   { return qbbrHighGain }
 func (s *qbbrStartup) cwndCap() int        { return 0 }
