@@ -7,9 +7,12 @@
 package cc
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -152,13 +155,60 @@ func Names() []string {
 	return names
 }
 
-// New builds the controller registered under name.
+// New builds the controller registered under name. The name may carry
+// parameters after a colon, which override cfg, so that a connection's
+// single controller-name setting can tune a controller without the core
+// knowing any of it: "qbbr:probertt=2s,strict" or "bbr1:seed=7". Keys:
+// probertt (ProbeRTTInterval, a Go duration), strict (StrictProbeRTT),
+// seed (Seed), iw (InitialWindow, packets).
 func New(name string, cfg Config) (Controller, error) {
-	f, ok := factories()[name]
+	base, params, _ := strings.Cut(name, ":")
+	f, ok := factories()[base]
 	if !ok {
-		return nil, fmt.Errorf("cc: unknown controller %q (known: %v)", name, Names())
+		return nil, fmt.Errorf("cc: unknown controller %q (known: %v)", base, Names())
+	}
+	if params != "" {
+		var err error
+		if cfg, err = applyParams(cfg, params); err != nil {
+			return nil, fmt.Errorf("cc: controller %q: %w", name, err)
+		}
 	}
 	return f(cfg.withDefaults()), nil
+}
+
+// ErrBadParam is returned for a controller parameter New does not accept.
+var ErrBadParam = errors.New("bad controller parameter")
+
+func applyParams(cfg Config, params string) (Config, error) {
+	for _, kv := range strings.Split(params, ",") {
+		k, v, hasValue := strings.Cut(kv, "=")
+		var err error
+		switch k {
+		case "probertt":
+			cfg.ProbeRTTInterval, err = time.ParseDuration(v)
+			if err == nil && cfg.ProbeRTTInterval <= 0 {
+				err = ErrBadParam
+			}
+		case "strict":
+			cfg.StrictProbeRTT = true
+			if hasValue {
+				cfg.StrictProbeRTT, err = strconv.ParseBool(v)
+			}
+		case "seed":
+			cfg.Seed, err = strconv.ParseUint(v, 10, 64)
+		case "iw":
+			cfg.InitialWindow, err = strconv.Atoi(v)
+			if err == nil && (cfg.InitialWindow <= 0 || cfg.InitialWindow > 1<<16) {
+				err = ErrBadParam
+			}
+		default:
+			err = ErrBadParam
+		}
+		if err != nil {
+			return cfg, fmt.Errorf("%w: %q: %v", ErrBadParam, kv, err)
+		}
+	}
+	return cfg, nil
 }
 
 // cycleRand is a controller's seeded randomness (BBR's first gain-cycle
