@@ -26,6 +26,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"version": {"print the version", runVersion},
+		"relay":   {"forward UDP through an impaired link (rate, queue, delay, jitter, loss)", runRelay},
 	}
 }
 
