@@ -26,6 +26,8 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"version": {"print the version", runVersion},
+		"bench":   {"run the congestion-control benchmarks in virtual time", runBench},
+		"relay":   {"forward UDP through an impaired link (rate, queue, delay, jitter, loss)", runRelay},
 	}
 }
 

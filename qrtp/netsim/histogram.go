@@ -96,3 +96,12 @@ func (h *DelayHistogram) Reset() {
 	clear(h.counts)
 	h.Count, h.Sum, h.Max = 0, 0, 0
 }
+
+// Clone returns a copy that shares no memory with h.
+func (h *DelayHistogram) Clone() DelayHistogram {
+	c := *h
+	if h.counts != nil {
+		c.counts = append([]uint64(nil), h.counts...)
+	}
+	return c
+}

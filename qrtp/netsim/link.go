@@ -49,6 +49,13 @@ type LinkConfig struct {
 	Placement Placement `yaml:"placement"`
 }
 
+// QueueBDP returns a queue size of multiple × the bandwidth-delay product of
+// a link of rate bits/s under a round trip of rtt, in bytes, but at least
+// ten 1500-byte packets so that slow or short links can still queue a burst.
+func QueueBDP(rate float64, rtt time.Duration, multiple float64) int {
+	return int(max(multiple*rate/8*rtt.Seconds(), 15000))
+}
+
 // Fate is what a link did with one packet.
 type Fate uint8
 

@@ -30,6 +30,9 @@ type Config struct {
 	// DefaultLink configures a direction that was not set with SetLink
 	// when the first packet crosses it. The zero value is an ideal link.
 	DefaultLink LinkConfig
+	// OnTransmit, if set, sees every datagram offered to a link and what
+	// the link did with it: a tap for tests that count bytes on the wire.
+	OnTransmit func(now time.Time, from, to netip.AddrPort, size int, fate Fate)
 }
 
 // Stats counts what the simulator did as a whole.
@@ -265,6 +268,9 @@ func (s *Sim) transmit(from, to netip.AddrPort, ns *nodeState, b []byte) {
 		}
 	}
 	arrival, fate := l.Enqueue(s.nowT, len(b))
+	if s.cfg.OnTransmit != nil {
+		s.cfg.OnTransmit(s.nowT, from, to, len(b), fate)
+	}
 	if fate != Delivered {
 		return
 	}

@@ -322,3 +322,37 @@ func BenchmarkLinkEnqueue(b *testing.B) {
 		l.Enqueue(now.Add(time.Duration(i)*96*time.Microsecond), 1200)
 	}
 }
+
+func TestOnTransmitSeesEveryDatagram(t *testing.T) {
+	fates := map[Fate]int{}
+	bytes := 0
+	s := New(Config{Seed: 2,
+		DefaultLink: LinkConfig{Rate: 1e6, QueueBytes: 3000, Loss: Bernoulli(0.3)},
+		OnTransmit: func(_ time.Time, from, to netip.AddrPort, size int, f Fate) {
+			if from != addrA || to != addrB {
+				t.Errorf("tap saw %v -> %v", from, to)
+			}
+			fates[f]++
+			bytes += size
+		},
+	})
+	for range 100 {
+		s.Send(addrA, addrB, make([]byte, 1000))
+	}
+	st := s.Link(addrA, addrB).Stats()
+	if fates[Delivered] != int(st.Delivered) || fates[Lost] != int(st.Lost) || fates[QueueDrop] != int(st.QueueDropped) || bytes != 100000 {
+		t.Fatalf("tap %v (%d bytes), link %+v", fates, bytes, st)
+	}
+	if fates[QueueDrop] == 0 || fates[Lost] == 0 {
+		t.Fatalf("want both drops and losses: %v", fates)
+	}
+}
+
+func TestQueueBDP(t *testing.T) {
+	if got := QueueBDP(100e6, 40*time.Millisecond, 1); got != 500000 {
+		t.Fatalf("1 BDP at 100 Mbit/s, 40 ms: %d", got)
+	}
+	if got := QueueBDP(1e6, time.Millisecond, 1); got != 15000 {
+		t.Fatalf("floor: %d", got)
+	}
+}
