@@ -103,11 +103,17 @@ func newDownTrack(r *Receiver, sub *subscriber) *DownTrack {
 	return d
 }
 
-// ID, StreamID, RID and Kind make the subscriber's track carry
-// msid = "<publisher id> <track id>".
-func (d *DownTrack) ID() string                { return d.r.id }
-func (d *DownTrack) StreamID() string          { return d.r.owner.id }
-func (d *DownTrack) RID() string               { return "" }
+// ID is the track's ID: with StreamID it makes the subscriber's media
+// section carry msid = "<publisher id> <track id>".
+func (d *DownTrack) ID() string { return d.r.id }
+
+// StreamID is the publishing participant's ID.
+func (d *DownTrack) StreamID() string { return d.r.owner.id }
+
+// RID is empty: a subscriber gets one stream, whatever layer it carries.
+func (d *DownTrack) RID() string { return "" }
+
+// Kind is audio or video.
 func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.r.kind }
 
 // Bind picks, from what the subscriber negotiated, the codec to send: VP8
