@@ -28,6 +28,7 @@ func commands() map[string]command {
 		"version": {"print the version", runVersion},
 		"key":     {"generate node key pairs and show public keys", runKey},
 		"relay":   {"forward UDP through an impaired link (rate, queue, delay, jitter, loss)", runRelay},
+		"perf":    {"measure one QRTP connection over UDP (bulk goodput, media frame latency)", runPerf},
 	}
 }
 

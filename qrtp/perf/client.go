@@ -98,6 +98,8 @@ func (t *clientTest) run(ctx context.Context) (*Result, error) {
 	if t.sender != nil {
 		go t.sender.run(runCtx)
 	}
+	// The first interval starts from nothing.
+	t.last, t.haveLast = point{send: &snapshot{}}, true
 	return t.loop(runCtx, msgs, readErr)
 }
 

@@ -127,14 +127,15 @@ func (s *Server) handle(ctx context.Context, c *udp.Conn) {
 		s.cfg.OnTest(st.info)
 	}
 	rep := st.serve(ctx)
-	if s.cfg.OnDone != nil {
-		s.cfg.OnDone(st.info, rep)
-	}
-	// Let the client read the result and close first.
+	// Closing abandons unacknowledged data: let the client read the
+	// result and close first.
 	select {
 	case <-c.Done():
 	case <-ctx.Done():
 	case <-time.After(lingerAfterResult):
+	}
+	if s.cfg.OnDone != nil {
+		s.cfg.OnDone(st.info, rep)
 	}
 }
 
