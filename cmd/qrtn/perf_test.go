@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qrtn/qrtn/qrtp/cc"
 	"github.com/qrtn/qrtn/qrtp/netsim"
 	"github.com/qrtn/qrtn/qrtp/netsim/udprelay"
 )
@@ -126,7 +127,7 @@ func TestPerfErrors(t *testing.T) {
 	}{
 		{"no role", []string{"perf"}, "say --server, or --client ADDR"},
 		{"both roles", []string{"perf", "--server", "--client", "x:1"}, "say --server, or --client ADDR"},
-		{"unknown cc", []string{"perf", "--client", nowhere, "--cc", "bogus"}, `unknown congestion controller "bogus" (known: newreno`},
+		{"unknown cc", []string{"perf", "--client", nowhere, "--cc", "bogus"}, `unknown congestion controller "bogus" (known: ` + strings.Join(cc.Names(), ", ") + ")"},
 		{"bad key", []string{"perf", "--client", nowhere, "--server-key", "nope"}, "copy the key the server printed"},
 		{"bad mode", []string{"perf", "--client", nowhere, "--mode", "fast"}, `unknown mode "fast"`},
 		{"no server", []string{"perf", "--client", nowhere, "--connect-timeout", "300ms"}, "no server at " + nowhere + ": is `qrtn perf --server` running there?"},

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qrtn/qrtn/qrtp/cc"
 	"github.com/qrtn/qrtn/qrtp/handshake"
 	"github.com/qrtn/qrtn/qrtp/netsim"
 	"github.com/qrtn/qrtn/qrtp/netsim/udprelay"
@@ -149,7 +150,7 @@ func TestReverse(t *testing.T) {
 
 func TestUnknownController(t *testing.T) {
 	_, err := Run(context.Background(), ClientConfig{Addr: "127.0.0.1:1", Duration: time.Second, CC: "bogus"})
-	if err == nil || !strings.Contains(err.Error(), "newreno") || !strings.Contains(err.Error(), "bogus") {
+	if err == nil || !strings.Contains(err.Error(), strings.Join(cc.Names(), ", ")) || !strings.Contains(err.Error(), "bogus") {
 		t.Fatalf("unknown controller: %v", err)
 	}
 }
