@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,6 +79,7 @@ func (pub *publisher) handleOffer(sdp string) (string, error) {
 	if err := pub.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return "", fmt.Errorf("sfu: publisher offer: %w", err)
 	}
+	preferRED(pub.pc)
 	answer, err := pub.pc.CreateAnswer(nil)
 	if err != nil {
 		return "", fmt.Errorf("sfu: publisher answer: %w", err)
@@ -90,6 +92,35 @@ func (pub *publisher) handleOffer(sdp string) (string, error) {
 	}
 	pub.pending = nil
 	return answer.SDP, nil
+}
+
+// preferRED orders the answer's audio codecs: audio/red first whenever the
+// offer has it, whatever the offer's order, so that the browser sends RED,
+// whose redundancy repairs loss without a round trip; and Opus with
+// useinbandfec=1, so that it also carries in-band FEC.
+func preferRED(pc *webrtc.PeerConnection) {
+	for _, t := range pc.GetTransceivers() {
+		if t.Kind() != webrtc.RTPCodecTypeAudio || t.Receiver() == nil {
+			continue
+		}
+		var red, rest []webrtc.RTPCodecParameters
+		for _, c := range t.Receiver().GetParameters().Codecs {
+			switch {
+			case strings.EqualFold(c.MimeType, "audio/red"):
+				red = append(red, c)
+			case strings.EqualFold(c.MimeType, webrtc.MimeTypeOpus):
+				if !strings.Contains(c.SDPFmtpLine, "useinbandfec=1") {
+					c.SDPFmtpLine = strings.TrimPrefix(c.SDPFmtpLine+";useinbandfec=1", ";")
+				}
+				rest = append(rest, c)
+			default:
+				rest = append(rest, c)
+			}
+		}
+		if len(red)+len(rest) > 0 {
+			_ = t.SetCodecPreferences(append(red, rest...))
+		}
+	}
 }
 
 // maxPendingCandidates bounds candidates held before a remote description.

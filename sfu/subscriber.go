@@ -103,9 +103,7 @@ func (s *subscriber) remove(r *Receiver) {
 	}
 	delete(s.downs, r)
 	r.removeDown(d)
-	d.mu.Lock()
-	d.closed = true
-	d.mu.Unlock()
+	d.finish()
 	if s.isClosed() {
 		return
 	}
@@ -253,9 +251,7 @@ func (s *subscriber) close() {
 	s.mu.Unlock()
 	for r, d := range downs {
 		r.removeDown(d)
-		d.mu.Lock()
-		d.closed = true
-		d.mu.Unlock()
+		d.finish()
 	}
 	_ = s.pc.Close()
 	s.wg.Wait()

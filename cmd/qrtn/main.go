@@ -31,6 +31,7 @@ func commands() map[string]command {
 		"relay":   {"forward UDP through an impaired link (rate, queue, delay, jitter, loss)", runRelay},
 		"serve":   {"run an access node (SFU, signaling, demo page, metrics)", runServe},
 		"token":   {"mint an access token for a room", runToken},
+		"perf":    {"measure one QRTP connection over UDP (bulk goodput, media frame latency)", runPerf},
 	}
 }
 
