@@ -25,7 +25,8 @@ type command struct {
 // commands lists the subcommands. A new subcommand adds one line here.
 func commands() map[string]command {
 	return map[string]command{
-		"version": {"print the version", runVersion},
+		"version":  {"print the version", runVersion},
+		"loadtest": {"drive a node with synthetic WebRTC clients and measure loss, latency, stalls", runLoadtest},
 	}
 }
 
