@@ -104,7 +104,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 		c := newClient(ctx, params(fmt.Sprintf("pub-%d", i), true))
 		r.add(c, true)
 		if err := c.join(cfg.JoinTimeout); err != nil {
-			return nil, fmt.Errorf("loadtest: publisher %d: %w", i, err)
+			return nil, fmt.Errorf("publisher %d: %w", i, err)
 		}
 	}
 	stopProgress := r.progressLoop(ctx)
