@@ -15,7 +15,15 @@ type Stats struct {
 		Publisher  *float64 `json:"publisher"`
 		Subscriber *float64 `json:"subscriber"`
 	} `json:"rtt"`
-	Error string `json:"error"`
+	Error  string `json:"error"`
+	Timing Timing `json:"timing"`
+}
+
+// Timing is the demo page's join timing, in ms since the page started to
+// join (token fetch included).
+type Timing struct {
+	JoinedMs     *float64           `json:"joinedMs"`     // the node accepted the join
+	FirstFrameMs map[string]float64 `json:"firstFrameMs"` // participant id → first video frame shown
 }
 
 // Inbound is one received track (an inbound-rtp entry of getStats).

@@ -24,11 +24,19 @@ const app = {
   sentLayer: new Map(), // participant → the layer last sent to the node
   prevStats: new Map(), // key → {t, bytes, lost, recv} for rates
   error: null,
+  // Join timing in ms since start() began (token fetch included): when the
+  // node accepted the join, and each participant's first video frame shown.
+  timing: { startedAt: 0, joinedMs: null, firstFrameMs: {} },
 };
 
 // The contract object exists from the first moment, so a test can poll it.
 window.qrtn = {
-  stats: async () => (app.session ? app.session.stats() : { joined: false, participant: null, publishing: [], subscribed: [], error: app.error }),
+  stats: async () => {
+    const s = app.session ? await app.session.stats() : { joined: false, participant: null, publishing: [], subscribed: [] };
+    s.error = app.error;
+    s.timing = { joinedMs: app.timing.joinedMs, firstFrameMs: { ...app.timing.firstFrameMs } };
+    return s;
+  },
   prefer: (participant, layer) => {
     const id = resolveParticipant(participant);
     app.overrides.set(id, layer);
@@ -103,6 +111,7 @@ async function getMedia() {
 }
 
 async function start(v) {
+  app.timing.startedAt = performance.now();
   setStatus(`joining ${v.room}…`);
   $('#room-label').textContent = `${v.room} · ${v.mode} · ${v.role}`;
   document.body.dataset.mode = v.mode;
@@ -113,6 +122,7 @@ async function start(v) {
     const media = publish ? getMedia() : Promise.resolve(null);
     const session = await join(location.href, token, { mode: v.mode });
     app.session = session;
+    app.timing.joinedMs = performance.now() - app.timing.startedAt;
     wire(session);
     app.localStream = await media;
     if (app.localStream && session.self.publish) {
@@ -203,12 +213,27 @@ class Tile {
     this.overlay = document.createElement('pre');
     this.overlay.className = 'stats';
     this.el.append(this.video, this.label, this.overlay);
+    if (!local) this.watchFirstFrame();
     this.el.onclick = () => {
       if (local) return;
       app.overrides.clear(); // a click takes over from programmatic preferences
       app.main = app.main === id ? null : id;
       render();
     };
+  }
+
+  // watchFirstFrame records when this participant's first video frame is shown.
+  watchFirstFrame() {
+    const mark = () => {
+      if (this.id in app.timing.firstFrameMs || this.video.videoWidth === 0) return false;
+      app.timing.firstFrameMs[this.id] = performance.now() - app.timing.startedAt;
+      return true;
+    };
+    const onFrame = () => {
+      if (!mark() && this.video.requestVideoFrameCallback) this.video.requestVideoFrameCallback(onFrame);
+    };
+    if (this.video.requestVideoFrameCallback) this.video.requestVideoFrameCallback(onFrame);
+    this.video.addEventListener('loadeddata', mark);
   }
 
   addTrack(track) {
