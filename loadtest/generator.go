@@ -9,9 +9,15 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media"
 )
+
+// packetMTU leaves room in pion's 1200-byte packets for the header
+// extensions (mid, rid, transport-cc) that the packetizer does not count.
+const packetMTU = 1150
 
 // MediaConfig is what a synthetic publisher sends and what a synthetic
 // subscriber counts as a stall.
@@ -41,21 +47,29 @@ type layer struct {
 	rid           string
 	width, height int
 	sizes         frameSizes
-	track         *webrtc.TrackLocalStaticSample
+	track         *webrtc.TrackLocalStaticRTP
+	packetizer    rtp.Packetizer
 	keyWanted     atomic.Bool
 	lastKey       time.Time
 }
 
 // generator sends generated simulcast VP8 and Opus on a publisher
-// PeerConnection, and answers keyframe requests (PLI, FIR).
+// PeerConnection, and answers keyframe requests (PLI, FIR). It packetizes
+// itself because pion does not stamp the mid and rid header extensions that
+// a receiver needs to tell simulcast streams apart (browsers do).
 type generator struct {
 	cfg         MediaConfig
 	layers      []*layer // smallest first
-	audio       *webrtc.TrackLocalStaticSample
+	audio       *webrtc.TrackLocalStaticRTP
+	audioPkt    rtp.Packetizer
+	videoTr     *webrtc.RTPTransceiver
+	audioTr     *webrtc.RTPTransceiver
 	videoSender *webrtc.RTPSender
 	audioSender *webrtc.RTPSender
 	logger      *slog.Logger
 	frame       uint32
+	// header extension ids, known once negotiated (see bindExtensions)
+	midID, ridID uint8
 }
 
 func newGenerator(cfg MediaConfig, stream string, pc *webrtc.PeerConnection, logger *slog.Logger) (*generator, error) {
@@ -66,11 +80,12 @@ func newGenerator(cfg MediaConfig, stream string, pc *webrtc.PeerConnection, log
 		bitrate int
 	}{{"s", 320, 180, cfg.SmallBitrate}, {"l", 1280, 720, cfg.LargeBitrate}}
 	for _, s := range specs {
-		t, err := webrtc.NewTrackLocalStaticSample(vp8Codec, "video", stream, webrtc.WithRTPStreamID(s.rid))
+		t, err := webrtc.NewTrackLocalStaticRTP(vp8Codec, "video", stream, webrtc.WithRTPStreamID(s.rid))
 		if err != nil {
 			return nil, fmt.Errorf("loadtest: video track: %w", err)
 		}
-		g.layers = append(g.layers, &layer{rid: s.rid, width: s.w, height: s.h, track: t,
+		pz := rtp.NewPacketizer(packetMTU, 96, 0, &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewRandomSequencer(), 90000)
+		g.layers = append(g.layers, &layer{rid: s.rid, width: s.w, height: s.h, track: t, packetizer: pz,
 			sizes: newFrameSizes(s.bitrate, cfg.FPS, cfg.KeyInterval, cfg.KeyFactor)})
 	}
 	tr, err := pc.AddTransceiverFromTrack(g.layers[0].track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
@@ -82,9 +97,9 @@ func newGenerator(cfg MediaConfig, stream string, pc *webrtc.PeerConnection, log
 			return nil, fmt.Errorf("loadtest: simulcast layer %s: %w", l.rid, err)
 		}
 	}
-	g.videoSender = tr.Sender()
+	g.videoSender, g.videoTr = tr.Sender(), tr
 	if cfg.AudioBitrate > 0 {
-		a, err := webrtc.NewTrackLocalStaticSample(opusCodec, "audio", stream)
+		a, err := webrtc.NewTrackLocalStaticRTP(opusCodec, "audio", stream)
 		if err != nil {
 			return nil, fmt.Errorf("loadtest: audio track: %w", err)
 		}
@@ -92,7 +107,8 @@ func newGenerator(cfg MediaConfig, stream string, pc *webrtc.PeerConnection, log
 		if err != nil {
 			return nil, fmt.Errorf("loadtest: audio transceiver: %w", err)
 		}
-		g.audio, g.audioSender = a, at.Sender()
+		g.audio, g.audioSender, g.audioTr = a, at.Sender(), at
+		g.audioPkt = rtp.NewPacketizer(packetMTU, 111, 0, &codecs.OpusPayloader{}, rtp.NewRandomSequencer(), 48000)
 	}
 	for _, l := range g.layers {
 		l.keyWanted.Store(true)
@@ -114,8 +130,42 @@ func (g *generator) requestKeyframe(rid string) {
 	}
 }
 
+// bindExtensions reads the negotiated ids of the mid and rid header
+// extensions; call it after the answer is applied.
+func (g *generator) bindExtensions() {
+	for _, e := range g.videoSender.GetParameters().HeaderExtensions {
+		switch e.URI {
+		case sdp.SDESMidURI:
+			g.midID = uint8(e.ID)
+		case sdp.SDESRTPStreamIDURI:
+			g.ridID = uint8(e.ID)
+		}
+	}
+}
+
+// write packetizes one frame and writes it with mid and rid stamped.
+func (g *generator) write(t *webrtc.TrackLocalStaticRTP, pz rtp.Packetizer, mid, rid string, frame []byte, samples uint32) error {
+	for _, p := range pz.Packetize(frame, samples) {
+		if g.midID != 0 && mid != "" {
+			if err := p.Header.SetExtension(g.midID, []byte(mid)); err != nil {
+				return err
+			}
+		}
+		if g.ridID != 0 && rid != "" {
+			if err := p.Header.SetExtension(g.ridID, []byte(rid)); err != nil {
+				return err
+			}
+		}
+		if err := t.WriteRTP(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // start runs the send loop and the RTCP readers until ctx ends; wg tracks them.
 func (g *generator) start(ctx context.Context, wg *sync.WaitGroup) {
+	g.bindExtensions()
 	for _, l := range g.layers {
 		wg.Add(1)
 		go func(rid string) {
@@ -161,6 +211,11 @@ func (g *generator) loop(ctx context.Context) {
 	at := time.NewTicker(audioEvery)
 	defer at.Stop()
 	audioSize := g.cfg.AudioBitrate / 8 / 50
+	videoSamples := uint32(90000 / g.cfg.FPS)
+	videoMid, audioMid := g.videoTr.Mid(), ""
+	if g.audioTr != nil {
+		audioMid = g.audioTr.Mid()
+	}
 	var audioSeq uint32
 	for {
 		select {
@@ -177,7 +232,7 @@ func (g *generator) loop(ctx context.Context) {
 				}
 				p := probe{sent: time.Now(), frame: g.frame, layer: l.rid[0]}
 				frame := vp8Frame(size, key, l.width, l.height, p)
-				if err := l.track.WriteSample(media.Sample{Data: frame, Duration: videoEvery}); err != nil {
+				if err := g.write(l.track, l.packetizer, videoMid, l.rid, frame, videoSamples); err != nil {
 					g.logger.Debug("loadtest: video write", "rid", l.rid, "err", err)
 				}
 			}
@@ -187,7 +242,7 @@ func (g *generator) loop(ctx context.Context) {
 			}
 			audioSeq++
 			p := probe{sent: time.Now(), frame: audioSeq, layer: 'a'}
-			if err := g.audio.WriteSample(media.Sample{Data: opusFrame(audioSize, p), Duration: audioEvery}); err != nil {
+			if err := g.write(g.audio, g.audioPkt, audioMid, "", opusFrame(audioSize, p), 960); err != nil {
 				g.logger.Debug("loadtest: audio write", "err", err)
 			}
 		}

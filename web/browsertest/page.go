@@ -149,3 +149,16 @@ func (p *Page) WaitStats(ctx context.Context, timeout time.Duration, what string
 	}
 	return last, nil
 }
+
+// Screenshot returns a PNG of the page's viewport, for debugging a failure.
+func (p *Page) Screenshot(ctx context.Context) ([]byte, error) {
+	sctx, cancel := context.WithTimeout(p.ctx, remaining(ctx, 30*time.Second))
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	png, err := chromedp.Run(sctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		return nil, fmt.Errorf("browsertest: screenshot: %w", err)
+	}
+	return png, nil
+}
