@@ -2,9 +2,13 @@ package loadtest
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -27,7 +31,7 @@ var (
 // can estimate the publisher's bandwidth as it does a browser's). No stats
 // interceptor: the client counts for itself, and a thousand clients share
 // one core.
-func newAPI(publisher bool) (*webrtc.API, error) {
+func newAPI(publisher bool, logger *slog.Logger) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	codecs := []struct {
 		c    webrtc.RTPCodecParameters
@@ -43,11 +47,16 @@ func newAPI(publisher bool) (*webrtc.API, error) {
 		}
 	}
 	ir := &interceptor.Registry{}
+	lf := pionLogs{logger}
 	steps := []func() error{
-		func() error { return webrtc.ConfigureNack(m, ir) },
-		func() error { return webrtc.ConfigureRTCPReports(ir) },
+		func() error {
+			return webrtc.ConfigureNackWithOptions(m, ir, []nack.GeneratorOption{nack.WithGeneratorLoggerFactory(lf)}, nack.WithResponderLoggerFactory(lf))
+		},
+		func() error {
+			return webrtc.ConfigureRTCPReportsWithOptions(ir, []report.ReceiverOption{report.WithReceiverLoggerFactory(lf)}, report.WithSenderLoggerFactory(lf))
+		},
 		func() error { return webrtc.ConfigureSimulcastExtensionHeaders(m) },
-		func() error { return webrtc.ConfigureTWCCSender(m, ir) },
+		func() error { return webrtc.ConfigureTWCCSenderWithOptions(m, ir, twcc.WithLoggerFactory(lf)) },
 	}
 	if publisher {
 		steps = append(steps, func() error { return webrtc.ConfigureTWCCHeaderExtensionSender(m, ir) })
@@ -57,7 +66,7 @@ func newAPI(publisher bool) (*webrtc.API, error) {
 			return nil, fmt.Errorf("loadtest: interceptors: %w", err)
 		}
 	}
-	se := webrtc.SettingEngine{}
+	se := webrtc.SettingEngine{LoggerFactory: lf}
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	// A thousand clients must not open a thousand mDNS sockets.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)

@@ -81,11 +81,11 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if cfg.Token == nil {
 		cfg.Token = DevTokens(cfg.URL, cfg.Room)
 	}
-	pubAPI, err := newAPI(true)
+	pubAPI, err := newAPI(true, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
-	subAPI, err := newAPI(false)
+	subAPI, err := newAPI(false, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}

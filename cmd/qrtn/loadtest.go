@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 
 	"github.com/qrtn/qrtn/loadtest"
 )
@@ -35,6 +37,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	asJSON := fs.Bool("json", false, "print the report as one JSON object (progress lines go to stderr)")
 	perClient := fs.Int("list", 20, "list every client in the text report when there are at most this many")
 	verbose := fs.Bool("v", false, "log client warnings to stderr")
+	cpuProfile := fs.String("cpuprofile", "", "write the loadtest's own CPU profile to this file")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: qrtn loadtest --url http://NODE [flags]
 
@@ -66,6 +69,17 @@ Flags:`)
 	progress := stdout
 	if *asJSON {
 		progress = stderr
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rep, err := loadtest.Run(ctx, cfg, progress)
 	if err != nil {
