@@ -9,6 +9,7 @@ import (
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -59,7 +60,12 @@ func newAPI(publisher bool, logger *slog.Logger) (*webrtc.API, error) {
 		func() error { return webrtc.ConfigureTWCCSenderWithOptions(m, ir, twcc.WithLoggerFactory(lf)) },
 	}
 	if publisher {
-		steps = append(steps, func() error { return webrtc.ConfigureTWCCHeaderExtensionSender(m, ir) })
+		steps = append(steps,
+			func() error { return webrtc.ConfigureTWCCHeaderExtensionSender(m, ir) },
+			// The node's active-speaker detection reads the audio level (RFC 6464).
+			func() error {
+				return m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio)
+			})
 	}
 	for _, s := range steps {
 		if err := s(); err != nil {

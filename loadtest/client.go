@@ -219,6 +219,13 @@ func (c *client) dispatch(m message) error {
 			c.layers[pid+"/"+tid] = m.Layer
 			c.mu.Unlock()
 		}
+	case "publish_layers":
+		c.mu.Lock()
+		gen := c.gen
+		c.mu.Unlock()
+		if gen != nil {
+			gen.setActive(m.Layers)
+		}
 	case "error":
 		return &ProtocolError{Code: m.Code, Message: m.Message}
 	}
@@ -376,7 +383,9 @@ func (c *client) publish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	c.mu.Lock()
 	c.gen = gen
+	c.mu.Unlock()
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {
 		return fmt.Errorf("loadtest: publisher offer: %w", err)

@@ -50,6 +50,7 @@ type layer struct {
 	track         *webrtc.TrackLocalStaticRTP
 	packetizer    rtp.Packetizer
 	keyWanted     atomic.Bool
+	paused        atomic.Bool // dynacast: nobody watches this layer
 	lastKey       time.Time
 }
 
@@ -69,8 +70,12 @@ type generator struct {
 	logger      *slog.Logger
 	frame       uint32
 	// header extension ids, known once negotiated (see bindExtensions)
-	midID, ridID uint8
+	midID, ridID, levelID uint8
 }
+
+// speakingLevel is the RFC 6464 audio level byte every synthetic publisher
+// sends: voice activity set, -30 dBov.
+const speakingLevel = 0x80 | 30
 
 func newGenerator(cfg MediaConfig, stream string, pc *webrtc.PeerConnection, logger *slog.Logger) (*generator, error) {
 	g := &generator{cfg: cfg, logger: logger}
@@ -121,6 +126,20 @@ func newGenerator(cfg MediaConfig, stream string, pc *webrtc.PeerConnection, log
 	return g, nil
 }
 
+// setActive is dynacast: keep sending only these rids. A resumed layer
+// restarts with a keyframe, as a browser's encoder does.
+func (g *generator) setActive(rids []string) {
+	for _, l := range g.layers {
+		active := false
+		for _, r := range rids {
+			active = active || r == l.rid
+		}
+		if was := !l.paused.Swap(!active); active && !was {
+			l.keyWanted.Store(true)
+		}
+	}
+}
+
 // requestKeyframe marks a layer (or all, with "") for a keyframe.
 func (g *generator) requestKeyframe(rid string) {
 	for _, l := range g.layers {
@@ -130,15 +149,21 @@ func (g *generator) requestKeyframe(rid string) {
 	}
 }
 
-// bindExtensions reads the negotiated ids of the mid and rid header
-// extensions; call it after the answer is applied.
+// bindExtensions reads the negotiated ids of the mid, rid and audio level
+// header extensions; call it after the answer is applied.
 func (g *generator) bindExtensions() {
-	for _, e := range g.videoSender.GetParameters().HeaderExtensions {
+	exts := g.videoSender.GetParameters().HeaderExtensions
+	if g.audioSender != nil {
+		exts = append(exts, g.audioSender.GetParameters().HeaderExtensions...)
+	}
+	for _, e := range exts {
 		switch e.URI {
 		case sdp.SDESMidURI:
 			g.midID = uint8(e.ID)
 		case sdp.SDESRTPStreamIDURI:
 			g.ridID = uint8(e.ID)
+		case sdp.AudioLevelURI:
+			g.levelID = uint8(e.ID)
 		}
 	}
 }
@@ -153,6 +178,11 @@ func (g *generator) write(t *webrtc.TrackLocalStaticRTP, pz rtp.Packetizer, mid,
 		}
 		if g.ridID != 0 && rid != "" {
 			if err := p.Header.SetExtension(g.ridID, []byte(rid)); err != nil {
+				return err
+			}
+		}
+		if g.levelID != 0 && t == g.audio {
+			if err := p.Header.SetExtension(g.levelID, []byte{speakingLevel}); err != nil {
 				return err
 			}
 		}
@@ -224,6 +254,9 @@ func (g *generator) loop(ctx context.Context) {
 		case now := <-vt.C:
 			g.frame++
 			for _, l := range g.layers {
+				if l.paused.Load() {
+					continue
+				}
 				key := l.keyWanted.Swap(false) || now.Sub(l.lastKey) >= g.cfg.KeyInterval
 				size := l.sizes.delta
 				if key {

@@ -113,3 +113,19 @@ func FuzzProbes(f *testing.F) {
 		_, _ = vp.Unmarshal(b)
 	})
 }
+
+func TestGeneratorDynacastPausesAndResumes(t *testing.T) {
+	g := &generator{layers: []*layer{{rid: "s"}, {rid: "l"}}}
+	g.setActive([]string{"s"})
+	if g.layers[0].paused.Load() || !g.layers[1].paused.Load() {
+		t.Fatal("want s active, l paused")
+	}
+	g.layers[1].keyWanted.Store(false)
+	g.setActive([]string{"s", "l"})
+	if g.layers[1].paused.Load() || !g.layers[1].keyWanted.Load() {
+		t.Fatal("a resumed layer must restart with a keyframe")
+	}
+	if g.layers[0].keyWanted.Load() {
+		t.Fatal("a layer that stayed active must not get a keyframe")
+	}
+}

@@ -27,6 +27,8 @@ type message struct {
 	Participants json.RawMessage          `json:"participants,omitempty"`
 	Track        json.RawMessage          `json:"track,omitempty"`
 	Layer        string                   `json:"layer,omitempty"`
+	Layers       []string                 `json:"layers,omitempty"`
+	Mid          string                   `json:"mid,omitempty"`
 	Kind         string                   `json:"kind,omitempty"`
 	Muted        *bool                    `json:"muted,omitempty"`
 	Room         string                   `json:"room,omitempty"`

@@ -200,6 +200,9 @@ export class Session extends EventTarget {
         this._layers.set(`${msg.participant}/${msg.track}`, msg.layer);
         this._emit('layer', { participant: msg.participant, track: msg.track, layer: msg.layer });
         break;
+      case 'publish_layers':
+        this._setActiveLayers(msg.mid, msg.layers || []).catch((e) => this._localError(e));
+        break;
       case 'speaker':
         this.speakers = msg.participants || [];
         this._emit('speaker', { participants: this.speakers });
@@ -301,6 +304,24 @@ export class Session extends EventTarget {
       this._published.push({ kind: track.kind, track, sender: tr.sender });
     }
     await this._negotiatePublisher();
+  }
+
+  // _setActiveLayers is dynacast: the node asks to keep sending only the
+  // simulcast layers somebody watches; the others stop at the encoder.
+  async _setActiveLayers(mid, layers) {
+    const tr = this._pub?.getTransceivers().find((t) => t.mid === mid);
+    if (!tr) return;
+    const params = tr.sender.getParameters();
+    if (!params.encodings || params.encodings.length < 2) return;
+    let changed = false;
+    for (const enc of params.encodings) {
+      const active = layers.includes(enc.rid);
+      if (enc.active !== active) {
+        enc.active = active;
+        changed = true;
+      }
+    }
+    if (changed) await tr.sender.setParameters(params);
   }
 
   _encodings() {
