@@ -44,6 +44,10 @@ type client struct {
 	mu         sync.Mutex
 	pub, sub   *webrtc.PeerConnection
 	candidates map[string][]webrtc.ICECandidateInit
+	// Local candidates wait until their connection's SDP went out, so the
+	// node never sees a candidate for a connection it has no SDP of.
+	sdpSent    map[string]bool
+	localCands map[string][]webrtc.ICECandidateInit
 	tracks     map[string]*recvTrack // "participant/track"
 	layers     map[string]string     // "participant/track" → layer
 	preferred  map[string]bool       // participants a preference was sent for
@@ -64,6 +68,8 @@ func newClient(parent context.Context, p clientParams) *client {
 	return &client{
 		p: p, ctx: ctx, cancel: cancel,
 		candidates: map[string][]webrtc.ICECandidateInit{},
+		sdpSent:    map[string]bool{},
+		localCands: map[string][]webrtc.ICECandidateInit{},
 		tracks:     map[string]*recvTrack{},
 		layers:     map[string]string{},
 		preferred:  map[string]bool{},
@@ -184,11 +190,38 @@ func (c *client) newPC(target string, servers []webrtc.ICEServer) (*webrtc.PeerC
 			return
 		}
 		init := cand.ToJSON()
-		if err := c.ws.send(message{Type: "candidate", Target: target, Candidate: &init}); err != nil {
-			c.fail(fmt.Errorf("loadtest: sending a candidate: %w", err))
+		c.mu.Lock()
+		if !c.sdpSent[target] {
+			c.localCands[target] = append(c.localCands[target], init)
+			c.mu.Unlock()
+			return
 		}
+		c.mu.Unlock()
+		c.sendCandidate(target, init)
 	})
 	return pc, nil
+}
+
+func (c *client) sendCandidate(target string, init webrtc.ICECandidateInit) {
+	if err := c.ws.send(message{Type: "candidate", Target: target, Candidate: &init}); err != nil {
+		c.fail(fmt.Errorf("loadtest: sending a candidate: %w", err))
+	}
+}
+
+// sendSDP sends an offer or answer, then the local candidates gathered before it.
+func (c *client) sendSDP(typ, target, sdp string) error {
+	if err := c.ws.send(message{Type: typ, Target: target, SDP: sdp}); err != nil {
+		return fmt.Errorf("loadtest: sending the %s %s: %w", target, typ, err)
+	}
+	c.mu.Lock()
+	c.sdpSent[target] = true
+	list := c.localCands[target]
+	delete(c.localCands, target)
+	c.mu.Unlock()
+	for _, cand := range list {
+		c.sendCandidate(target, cand)
+	}
+	return nil
 }
 
 func (c *client) dispatch(m message) error {
@@ -303,7 +336,7 @@ func (c *client) onSubscriberOffer(sdp string) error {
 	if err := pc.SetLocalDescription(ans); err != nil {
 		return fmt.Errorf("loadtest: subscriber answer: %w", err)
 	}
-	return c.ws.send(message{Type: "answer", Target: "subscriber", SDP: pc.LocalDescription().SDP})
+	return c.sendSDP("answer", "subscriber", pc.LocalDescription().SDP)
 }
 
 // onTrack starts the reader of a remote track. The node's msid is
@@ -393,8 +426,8 @@ func (c *client) publish(ctx context.Context) error {
 	if err := pc.SetLocalDescription(offer); err != nil {
 		return fmt.Errorf("loadtest: publisher offer: %w", err)
 	}
-	if err := c.ws.send(message{Type: "offer", Target: "publisher", SDP: pc.LocalDescription().SDP}); err != nil {
-		return fmt.Errorf("loadtest: publisher offer: %w", err)
+	if err := c.sendSDP("offer", "publisher", pc.LocalDescription().SDP); err != nil {
+		return err
 	}
 	var sdp string
 	select {

@@ -76,6 +76,9 @@ export class Session extends EventTarget {
     this._subQueue = Promise.resolve();
     this._pubAnswer = null; // resolve function of the outstanding publisher offer
     this._pendingCandidates = { publisher: [], subscriber: [] };
+    // Local candidates wait until their connection's first SDP went out.
+    this._sdpSent = { publisher: false, subscriber: false };
+    this._localCandidates = { publisher: [], subscriber: [] };
     this._mids = new Map(); // subscriber mid → {participant, track, kind, active}
     this._announced = new Map(); // mid → "participant/track" announced with a 'track' event
     this._layers = new Map(); // "participant/track" → layer
@@ -225,10 +228,20 @@ export class Session extends EventTarget {
   _newPC(target) {
     const pc = new RTCPeerConnection({ iceServers: this._iceServers, bundlePolicy: 'max-bundle' });
     pc.onicecandidate = (e) => {
-      this._send({ type: 'candidate', target, candidate: e.candidate ? e.candidate.toJSON() : null });
+      const m = { type: 'candidate', target, candidate: e.candidate ? e.candidate.toJSON() : null };
+      if (this._sdpSent[target]) this._send(m);
+      else this._localCandidates[target].push(m);
     };
     pc.onconnectionstatechange = () => this._emit('connectionstate', { target, state: pc.connectionState });
     return pc;
+  }
+
+  // _sendSDP sends an offer or answer, then the candidates gathered before it.
+  _sendSDP(type, target, sdp) {
+    this._send({ type, target, sdp });
+    this._sdpSent[target] = true;
+    for (const m of this._localCandidates[target]) this._send(m);
+    this._localCandidates[target] = [];
   }
 
   _onRemoteCandidate(target, cand) {
@@ -255,7 +268,7 @@ export class Session extends EventTarget {
     await this._flushCandidates('subscriber', pc);
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
-    this._send({ type: 'answer', target: 'subscriber', sdp: pc.localDescription.sdp });
+    this._sendSDP('answer', 'subscriber', pc.localDescription.sdp);
     this._announceTracks();
   }
 
@@ -339,7 +352,7 @@ export class Session extends EventTarget {
         this._pubAnswer = resolve;
         this._pubReject = reject;
       });
-      this._send({ type: 'offer', target: 'publisher', sdp: pc.localDescription.sdp });
+      this._sendSDP('offer', 'publisher', pc.localDescription.sdp);
       const sdp = await answered;
       this._pubAnswer = null;
       await pc.setRemoteDescription({ type: 'answer', sdp });
