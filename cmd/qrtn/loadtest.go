@@ -28,6 +28,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&cfg.Prefer, "prefer", "", "layer preference subscribers send for every video: large, small, or empty for none")
 	fs.Float64Var(&cfg.JoinRate, "join-rate", cfg.JoinRate, "subscriber joins per second")
 	fs.DurationVar(&cfg.Interval, "interval", cfg.Interval, "progress line interval (0: none)")
+	fs.BoolVar(&cfg.NoTWCC, "no-twcc", false, "subscribers send no transport-cc feedback, so the node's bandwidth estimate stays at its initial value (isolates forwarding cost from congestion control)")
 	fs.IntVar(&cfg.NodePID, "node-pid", 0, "pid of the node process, to report its CPU use and CPU per forwarded packet")
 	fs.IntVar(&cfg.Media.FPS, "fps", cfg.Media.FPS, "video frames per second")
 	fs.IntVar(&cfg.Media.LargeBitrate, "large-bps", cfg.Media.LargeBitrate, "bit/s of the large simulcast layer (rid l)")
@@ -37,6 +38,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	asJSON := fs.Bool("json", false, "print the report as one JSON object (progress lines go to stderr)")
 	perClient := fs.Int("list", 20, "list every client in the text report when there are at most this many")
 	verbose := fs.Bool("v", false, "log client warnings to stderr")
+	trace := fs.Bool("vv", false, "also log every layer change the node announces")
 	cpuProfile := fs.String("cpuprofile", "", "write the loadtest's own CPU profile to this file")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: qrtn loadtest --url http://NODE [flags]
@@ -64,6 +66,9 @@ Flags:`)
 	level := slog.LevelError
 	if *verbose {
 		level = slog.LevelWarn
+	}
+	if *trace {
+		level = slog.LevelInfo
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	progress := stdout
