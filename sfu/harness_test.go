@@ -23,6 +23,7 @@ type peer struct {
 	mu     sync.Mutex
 	events []Event
 	done   chan struct{}
+	once   sync.Once
 }
 
 func testLogger() *slog.Logger {
@@ -121,9 +122,13 @@ func (pr *peer) loop() {
 }
 
 func (pr *peer) close() {
-	pr.p.Close()
-	_ = pr.c.Close()
-	<-pr.p.Done()
+	pr.once.Do(func() {
+		pr.p.Close()
+		_ = pr.c.Close()
+		<-pr.p.Done()
+		close(pr.ev) // no event follows Done
+		<-pr.done
+	})
 }
 
 // waitEvent waits for an event matching f, among all received so far.

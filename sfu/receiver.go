@@ -174,6 +174,10 @@ func (r *Receiver) Codec() webrtc.RTPCodecCapability { return r.codec }
 // Layers are the simulcast RIDs, small first ("" for a single layer).
 func (r *Receiver) Layers() []string { return append([]string(nil), r.rids...) }
 
+// AudioLevelExt is the header extension ID that carries the audio level in
+// this track's packets as written to WriteRTP (and as sinks get them).
+func (r *Receiver) AudioLevelExt() uint8 { return r.level }
+
 // Info describes the track to clients.
 func (r *Receiver) Info() TrackInfo {
 	var layers []string

@@ -27,6 +27,8 @@ func commands() map[string]command {
 	return map[string]command{
 		"version":  {"print the version", runVersion},
 		"loadtest": {"drive a node with synthetic WebRTC clients and measure loss, latency, stalls", runLoadtest},
+		"serve":    {"run an access node (SFU, signaling, demo page, metrics)", runServe},
+		"token":    {"mint an access token for a room", runToken},
 	}
 }
 
