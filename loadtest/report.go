@@ -74,6 +74,7 @@ type Report struct {
 	PacketRate   float64  `json:"packets_per_s"`
 	NodeCPU      float64  `json:"node_cpu_cores"`
 	NodeUsPerPkt float64  `json:"node_cpu_us_per_packet"`
+	NodeWait     float64  `json:"node_runqueue_wait"` // node threads' time runnable but not running, per second: high means starved by other processes
 	SelfCPU      float64  `json:"loadtest_cpu_cores"`
 
 	Clients []ClientReport `json:"clients"`
@@ -163,7 +164,7 @@ func (r *runner) report(now time.Time) *Report {
 		rep.PacketRate = float64(rep.Packets) / window.Seconds()
 	}
 	u := r.cpu.window(now)
-	rep.NodeCPU, rep.SelfCPU = u.node, u.self
+	rep.NodeCPU, rep.SelfCPU, rep.NodeWait = u.node, u.self, u.nodeWait
 	if u.node >= 0 && rep.Packets > 0 {
 		rep.NodeUsPerPkt = float64(u.nodeTime.Microseconds()) / float64(rep.Packets)
 	}
@@ -294,7 +295,7 @@ func (r *runner) progress(now time.Time) {
 	}
 	node := "?"
 	if u.node >= 0 {
-		node = fmt.Sprintf("%.0f%%", u.node*100)
+		node = fmt.Sprintf("%.0f%% (waited %.0f%%)", u.node*100, u.nodeWait*100)
 	}
 	fmt.Fprintf(r.out, "[%5.1fs] joined %d/%d  video tracks %d  %.0f kbit/s/track  loss %.2f%%  latency p50 %.1f p95 %.1f ms  stalls %d  cpu node %s loadtest %.0f%%\n",
 		now.Sub(r.start).Seconds(), joined, len(clients), tracks, kbps, 100*frac(sent-uniq, sent),
@@ -318,7 +319,7 @@ func (rep *Report) WriteText(w io.Writer, maxClients int) {
 	fmt.Fprintf(w, "  join: p50 %.0f ms, p95 %.0f ms; first frame: p50 %.0f ms, p95 %.0f ms (%d without)\n",
 		rep.JoinP50, rep.JoinP95, rep.FirstP50, rep.FirstP95, rep.NoFirstFrame)
 	if rep.NodeCPU >= 0 {
-		fmt.Fprintf(w, "  cpu: node %.2f cores, %.2f µs per received packet; loadtest %.2f cores\n", rep.NodeCPU, rep.NodeUsPerPkt, rep.SelfCPU)
+		fmt.Fprintf(w, "  cpu: node %.2f cores (run-queue wait %.2f), %.2f µs per received packet; loadtest %.2f cores\n", rep.NodeCPU, rep.NodeWait, rep.NodeUsPerPkt, rep.SelfCPU)
 	} else {
 		fmt.Fprintf(w, "  cpu: loadtest %.2f cores (node unknown: pass --node-pid)\n", rep.SelfCPU)
 	}
