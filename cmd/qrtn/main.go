@@ -32,6 +32,10 @@ func commands() map[string]command {
 		"serve":   {"run an access node (SFU, signaling, demo page, metrics)", runServe},
 		"token":   {"mint an access token for a room", runToken},
 		"perf":    {"measure one QRTP connection over UDP (bulk goodput, media frame latency)", runPerf},
+		"version":  {"print the version", runVersion},
+		"loadtest": {"drive a node with synthetic WebRTC clients and measure loss, latency, stalls", runLoadtest},
+		"serve":    {"run an access node (SFU, signaling, demo page, metrics)", runServe},
+		"token":    {"mint an access token for a room", runToken},
 	}
 }
 
