@@ -3,6 +3,7 @@ package perf
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +175,24 @@ func TestPercentilesAndStalls(t *testing.T) {
 	}
 	if n := countStalls(arrivals, at(1400)); n != 2 {
 		t.Errorf("%d stalls, want 2 (and the silent end)", n)
+	}
+}
+
+// TestGoroutinesStop: a finished test and a closed server leave no
+// goroutine behind.
+func TestGoroutinesStop(t *testing.T) {
+	base := runtime.NumGoroutine()
+	t.Run("test", func(t *testing.T) {
+		srv := startServer(t)
+		key := srv.PublicKey()
+		run(t, ClientConfig{Addr: srv.Addr().String(), ServerKey: &key, Duration: 300 * time.Millisecond})
+	})
+	deadline := time.Now().Add(3 * time.Second)
+	for runtime.NumGoroutine() > base {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines left, want %d:\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

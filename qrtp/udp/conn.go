@@ -55,10 +55,11 @@ func newConn(t *Transport, qc *qrtp.Conn, keyKnown bool) *Conn {
 }
 
 // Dial opens a transport of its own on an ephemeral local port and
-// connects to addr, like Transport.Dial. Closing the connection closes
-// that transport. cfg.Conn holds the connection's settings.
+// connects to addr, like Transport.Dial. ctx bounds the dial only, as with
+// net.Dialer; closing the connection closes the transport. cfg.Conn holds
+// the connection's settings.
 func Dial(ctx context.Context, addr string, cfg qrtp.Config, remoteKey *handshake.PublicKey) (*Conn, error) {
-	t, err := dialTransport(ctx, addr, cfg)
+	t, err := dialTransport(addr, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +75,7 @@ func Dial(ctx context.Context, addr string, cfg qrtp.Config, remoteKey *handshak
 // DialEarly is Dial returning at once, as Transport.DialEarly does, so the
 // first write rides in the first datagram.
 func DialEarly(ctx context.Context, addr string, cfg qrtp.Config, remoteKey *handshake.PublicKey) (*Conn, error) {
-	t, err := dialTransport(ctx, addr, cfg)
+	t, err := dialTransport(addr, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -88,8 +89,8 @@ func DialEarly(ctx context.Context, addr string, cfg qrtp.Config, remoteKey *han
 }
 
 // dialTransport opens a client transport on an ephemeral port of the
-// target's address family.
-func dialTransport(ctx context.Context, addr string, cfg qrtp.Config) (*Transport, error) {
+// target's address family. It lives until its connection is closed.
+func dialTransport(addr string, cfg qrtp.Config) (*Transport, error) {
 	ra, err := resolve(addr)
 	if err != nil {
 		return nil, err
@@ -99,7 +100,7 @@ func dialTransport(ctx context.Context, addr string, cfg qrtp.Config) (*Transpor
 		network, local = "udp6", "[::]:0"
 	}
 	cfg.Accept = false
-	return listen(ctx, network, local, cfg)
+	return listen(context.Background(), network, local, cfg)
 }
 
 // Transport is the transport the connection runs on.
