@@ -82,7 +82,9 @@ func TestBulkThroughRelay(t *testing.T) {
 	if r.Handshake != "0rtt" || r.MeasuredBy != "server" || r.Direction != "client->server" {
 		t.Errorf("handshake %q measured by %q direction %q", r.Handshake, r.MeasuredBy, r.Direction)
 	}
-	if r.GoodputMbit <= 0 || r.GoodputMbit > 40 || r.GoodputMbit > r.SentMbit {
+	// The rates cover slightly different windows (the receiver's starts
+	// with the first byte), hence the margin over the send rate.
+	if r.GoodputMbit <= 0 || r.GoodputMbit > 40 || r.GoodputMbit > 1.2*r.SentMbit {
 		t.Errorf("goodput %.2f Mbit/s through a 40 Mbit/s link, sent %.2f", r.GoodputMbit, r.SentMbit)
 	}
 	if r.RetransmitRatio <= 0 || r.LossRatio <= 0 {
@@ -185,7 +187,7 @@ func TestGoroutinesStop(t *testing.T) {
 	t.Run("test", func(t *testing.T) {
 		srv := startServer(t)
 		key := srv.PublicKey()
-		run(t, ClientConfig{Addr: srv.Addr().String(), ServerKey: &key, Duration: 300 * time.Millisecond})
+		run(t, ClientConfig{Addr: srv.Addr().String(), ServerKey: &key, Duration: 600 * time.Millisecond})
 	})
 	deadline := time.Now().Add(3 * time.Second)
 	for runtime.NumGoroutine() > base {

@@ -235,20 +235,7 @@ func (st *serverTest) serve(ctx context.Context) TestReport {
 	go st.sampler.run(ctx)
 	msgs := make(chan ctrlMsg, 16)
 	readErr := make(chan error, 1)
-	go func() {
-		for {
-			m, err := st.cd.recv()
-			if err != nil {
-				readErr <- err
-				return
-			}
-			select {
-			case msgs <- m:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	go st.cd.pump(ctx, msgs, readErr)
 	// The client chooses the interval; a tenth of a second at least.
 	tick := time.NewTicker(max(st.start.Interval, 100*time.Millisecond))
 	defer tick.Stop()

@@ -59,27 +59,26 @@ func newConn(t *Transport, qc *qrtp.Conn, keyKnown bool) *Conn {
 // net.Dialer; closing the connection closes the transport. cfg.Conn holds
 // the connection's settings.
 func Dial(ctx context.Context, addr string, cfg qrtp.Config, remoteKey *handshake.PublicKey) (*Conn, error) {
-	t, err := dialTransport(addr, cfg)
-	if err != nil {
-		return nil, err
-	}
-	c, err := t.Dial(ctx, addr, remoteKey, qrtp.ConnConfig{})
-	if err != nil {
-		t.Close()
-		return nil, err
-	}
-	c.owned = true
-	return c, nil
+	return dialOwned(addr, cfg, func(t *Transport) (*Conn, error) {
+		return t.Dial(ctx, addr, remoteKey, qrtp.ConnConfig{})
+	})
 }
 
 // DialEarly is Dial returning at once, as Transport.DialEarly does, so the
 // first write rides in the first datagram.
 func DialEarly(ctx context.Context, addr string, cfg qrtp.Config, remoteKey *handshake.PublicKey) (*Conn, error) {
+	return dialOwned(addr, cfg, func(t *Transport) (*Conn, error) {
+		return t.DialEarly(ctx, addr, remoteKey, qrtp.ConnConfig{})
+	})
+}
+
+// dialOwned dials on a new transport that the connection owns.
+func dialOwned(addr string, cfg qrtp.Config, dial func(*Transport) (*Conn, error)) (*Conn, error) {
 	t, err := dialTransport(addr, cfg)
 	if err != nil {
 		return nil, err
 	}
-	c, err := t.DialEarly(ctx, addr, remoteKey, qrtp.ConnConfig{})
+	c, err := dial(t)
 	if err != nil {
 		t.Close()
 		return nil, err
