@@ -278,19 +278,25 @@ func (c *Conn) dispatch() bool {
 			}
 		}
 	}
+	if len(c.streams) > c.sweepAt {
+		c.sweep()
+	}
+	return !c.closed
+}
+
+// checkDropped wakes every waiter of the connection if the core dropped
+// events since the last check (its queue is bounded): each will look at
+// its stream's state itself. It reads the core's statistics, so the loop
+// calls it now and then rather than on every dispatch. Called with t.mu
+// held.
+func (c *Conn) checkDropped() {
 	if d := c.qc.Stats().EventsDropped; d != c.dropped {
-		// Events were lost to the core's bound: wake every waiter, who
-		// will look at its stream's state itself.
 		c.dropped = d
 		for _, s := range c.streams {
 			signal(s.readCh)
 			signal(s.writeCh)
 		}
 	}
-	if len(c.streams) > c.sweepAt {
-		c.sweep()
-	}
-	return !c.closed
 }
 
 // sweep forgets wrappers of streams the core has removed.
