@@ -188,8 +188,8 @@ func (st *serverTest) check() error {
 	switch m.Mode {
 	case ModeBulk:
 	case ModeMedia:
-		if m.Bitrate <= 0 || m.FPS <= 0 || m.FPS > 1000 || m.Deadline <= 0 {
-			return fmt.Errorf("media needs a bitrate, a frame rate in (0, 1000] and a deadline")
+		if !(m.FPS > 0 && m.FPS <= 1000) || frameBytes(m.Bitrate, m.FPS) == 0 || m.Deadline <= 0 {
+			return fmt.Errorf("media needs a frame rate in (0, 1000], frames of %d bytes to %d KiB, and a deadline", frameHeader, maxFrameBytes>>10)
 		}
 	default:
 		return fmt.Errorf("unknown mode %q", m.Mode)
