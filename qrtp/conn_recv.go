@@ -139,7 +139,7 @@ func (c *Conn) onStreamFrame(f *wire.StreamFrame) error {
 		s.rr.grown = false
 		c.queueMaxStreamData(s)
 	}
-	if err := c.addRecvHighest(grew); err != nil {
+	if err := c.addRecvHighest(grew, s.rr.holed()); err != nil {
 		return err
 	}
 	s.stats.BytesReceived += uint64(len(f.Data))
@@ -149,12 +149,14 @@ func (c *Conn) onStreamFrame(f *wire.StreamFrame) error {
 	return nil
 }
 
-func (c *Conn) addRecvHighest(grew uint64) error {
+// addRecvHighest accounts received stream data against the connection
+// window; holed says the stream it arrived on waits on a retransmission.
+func (c *Conn) addRecvHighest(grew uint64, holed bool) error {
 	c.recvHighest += grew
 	if c.recvHighest > c.recvMax {
 		return protoErr(CodeFlowControl, "connection data %d beyond limit %d", c.recvHighest, c.recvMax)
 	}
-	if maxWin := uint64(c.cfg.MaxConnReceiveWindow); c.recvHighest+c.recvWindow/8 >= c.recvMax && c.recvWindow < maxWin {
+	if maxWin := uint64(c.cfg.MaxConnReceiveWindow); holed && c.recvHighest+c.recvWindow/8 >= c.recvMax && c.recvWindow < maxWin {
 		// As for streams: the peer nearly used all its credit, so the
 		// window is what limits it; grow it without waiting for reads.
 		c.recvWindow = min(2*c.recvWindow, maxWin)
@@ -263,7 +265,7 @@ func (c *Conn) onStreamReset(f *wire.StreamResetFrame) error {
 		if err != nil {
 			return err
 		}
-		if err := c.addRecvHighest(grew); err != nil {
+		if err := c.addRecvHighest(grew, false); err != nil {
 			return err
 		}
 		if !wasReset {
