@@ -144,8 +144,8 @@ func (c *Conn) nextTimeout() time.Time {
 	if c.polledFull {
 		at(c.now)
 	}
-	if len(c.ctl.pathResponses) > 0 || c.acks.due(c.now) {
-		at(c.now)
+	if (len(c.ctl.pathResponses) > 0 || c.acks.due(c.now)) && c.path.budget() >= minShortPacket {
+		at(c.now) // (an exhausted anti-amplification budget waits for the peer)
 	}
 	if c.wantsToSend() {
 		at(c.pacer.next(c.now, c.rec.cc.PacingRate(), c.ep.cfg.MaxDatagramSize))
