@@ -10,7 +10,7 @@ import (
 // handleShort authenticates and processes one short-header packet.
 func (c *Conn) handleShort(now time.Time, from netip.AddrPort, b []byte, hdr *wire.ShortHeader) {
 	c.now = now
-	if c.opener == nil || c.state >= stateDraining {
+	if !c.keys.ready() || c.state >= stateDraining {
 		return
 	}
 	pn := wire.DecodePacketNumber(c.largestRecv, c.anyRecv, hdr.TruncatedPN, hdr.PNLen)
@@ -18,7 +18,7 @@ func (c *Conn) handleShort(now time.Time, from netip.AddrPort, b []byte, hdr *wi
 		c.st.Duplicates++
 		return
 	}
-	pt, err := c.opener.Open(c.ep.recvBuf[:0], b[:hdr.Len], b[hdr.Len:], pn)
+	pt, err := c.keys.open(c.ep.recvBuf[:0], b[:hdr.Len], b[hdr.Len:], pn, hdr.KeyPhase)
 	if err != nil {
 		c.st.DecryptFailures++
 		c.ep.st.DecryptFailures++
