@@ -16,7 +16,7 @@ func TestKeyUpdates(t *testing.T) {
 	p := newPair(t, 21)
 	p.cc.keys.updateEvery = 37
 	p.sc.keys.updateEvery = 23
-	up, down := pattern(2<<20), pattern(1<<20)[7:]
+	up, down := pattern(2<<20), pattern(1 << 20)[7:]
 	s, _ := p.cc.OpenStream(StreamOptions{SendBuffer: 4 << 20})
 	s.Write(up)
 	s.Close()
