@@ -276,6 +276,7 @@ func (c *Conn) onStreamReset(f *wire.StreamResetFrame) error {
 		if !s.mr.hasFinal {
 			s.mr.final, s.mr.hasFinal = f.FinalSize, true
 			if f.Code != 0 {
+				c.msgBuffered -= s.mr.abandon()
 				c.events.push(Event{Kind: EventStreamReset, StreamID: s.id})
 			}
 			c.signalReadable(s)

@@ -237,3 +237,27 @@ func TestKeepAliveKeepsIdleConnectionOpen(t *testing.T) {
 		t.Fatalf("closed: %v / %v", p.cc.Err(), p.sc.Err())
 	}
 }
+
+// TestMessageStreamResetFreesPartials: a reset message stream releases the
+// reassembly buffers of messages that will never complete.
+func TestMessageStreamResetFreesPartials(t *testing.T) {
+	p := newPair(t, 19)
+	cs, _ := p.cc.OpenStream(StreamOptions{Mode: ModeMessage})
+	id := cs.ID()
+	_, err := p.sc.processFrames(p.now, frames(
+		wire.Frame{Type: wire.FrameMessage, Message: wire.MessageFrame{StreamID: id, Seq: 0, Total: 5000, Data: []byte("part")}},
+		wire.Frame{Type: wire.FrameMessage, Message: wire.MessageFrame{StreamID: id, Seq: 1, Total: 3000, Offset: 10, Data: []byte("part")}},
+	))
+	if err != nil || p.sc.msgBuffered != 8000 {
+		t.Fatalf("%v, buffered %d", err, p.sc.msgBuffered)
+	}
+	_, err = p.sc.processFrames(p.now, frames(wire.Frame{Type: wire.FrameStreamReset, StreamReset: wire.StreamResetFrame{StreamID: id, Code: 9, FinalSize: 2}}))
+	if err != nil || p.sc.msgBuffered != 0 {
+		t.Fatalf("%v, buffered %d after reset", err, p.sc.msgBuffered)
+	}
+	p.sc.Stream(id).Close()
+	p.settle(5)
+	if p.sc.Stream(id) != nil {
+		t.Fatal("reset and closed stream still held")
+	}
+}
