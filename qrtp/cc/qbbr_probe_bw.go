@@ -70,6 +70,11 @@ func (p *qbbrProbeBW) setPhase(now time.Time, idx int) {
 	if idx == qbbrPhaseUp {
 		p.q.bwLo = 0 // probing is how a lowered estimate recovers
 	}
+	if qbbrGainCycle[idx] != 1 {
+		// The queue a probe builds, and the round its drain spans, say
+		// nothing about a standing queue: judge only whole cruising rounds.
+		p.quietUntil = max(p.quietUntil, p.q.round.count+2)
+	}
 	p.phaseStart = p.q.sampler.DeliveredTime()
 	if p.phaseStart.IsZero() {
 		p.phaseStart = now
