@@ -135,6 +135,10 @@ func (c *Conn) onStreamFrame(f *wire.StreamFrame) error {
 	if err != nil {
 		return err
 	}
+	if s.rr.grown {
+		s.rr.grown = false
+		c.queueMaxStreamData(s)
+	}
 	if err := c.addRecvHighest(grew); err != nil {
 		return err
 	}
@@ -149,6 +153,13 @@ func (c *Conn) addRecvHighest(grew uint64) error {
 	c.recvHighest += grew
 	if c.recvHighest > c.recvMax {
 		return protoErr(CodeFlowControl, "connection data %d beyond limit %d", c.recvHighest, c.recvMax)
+	}
+	if maxWin := uint64(c.cfg.MaxConnReceiveWindow); c.recvHighest+c.recvWindow/8 >= c.recvMax && c.recvWindow < maxWin {
+		// As for streams: the peer nearly used all its credit, so the
+		// window is what limits it; grow it without waiting for reads.
+		c.recvWindow = min(2*c.recvWindow, maxWin)
+		c.recvMax = max(c.recvMax, c.recvConsumed+c.recvWindow)
+		c.ctl.maxData = true
 	}
 	return nil
 }

@@ -72,6 +72,12 @@ func (c *Conn) sendPacket(now time.Time, send func(netip.AddrPort, []byte)) bool
 		}
 		size = budget
 	}
+	if c.rec.probes > 0 && c.sched.empty() {
+		// Nothing new to probe with: repeat the oldest outstanding data,
+		// so every probe (not just the first) can fill the hole the peer
+		// may be waiting on.
+		c.rec.requeueOldest(now, c)
+	}
 	rate := c.rec.cc.PacingRate()
 	mayData := c.rec.canSend(size) && (c.rec.probes > 0 || c.pacer.allows(now, rate, size))
 	haveData := mayData && (!c.ctl.empty() || c.path.challengePending || !c.sched.empty() || c.rec.probes > 0)

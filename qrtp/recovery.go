@@ -254,10 +254,10 @@ func (r *recovery) report(now time.Time, prior int, sample, ackDelay time.Durati
 }
 
 // forget drops resolved records from the front: acknowledged ones at once,
-// lost ones after a few RTTs (until then a late ACK can still cancel the
-// retransmission of their data).
+// lost ones one probe timeout after they were sent (until then a late ACK
+// can still cancel the retransmission of their data).
 func (r *recovery) forget(now time.Time) {
-	keepLost := now.Add(-3 * r.rtt.pto(peerMaxAckDelay))
+	keepLost := now.Add(-r.rtt.pto(peerMaxAckDelay))
 	for p := r.ring.front(); p != nil; p = r.ring.front() {
 		if p.state == pktOutstanding || (p.state == pktLost && p.sent.After(keepLost)) {
 			break
@@ -296,6 +296,25 @@ func (r *recovery) onTimeout(now time.Time, h recoveryHandler) {
 	r.ptoCount++
 	r.stats.ptos++
 	r.probes = 2
+}
+
+// requeueOldest queues the data of the oldest outstanding packets for a
+// probe to carry when it has nothing new to send (RFC 9002 §6.2.4 allows
+// probes to repeat unacknowledged data). A PING alone only asks for an
+// ACK; when the window or the peer's flow control leaves just a few
+// packets in flight (a retransmission that fills the hole the receiver
+// waits on, the tail of a transfer), resending their data is what ends the
+// stall, and the copies cost at most the two probe packets.
+func (r *recovery) requeueOldest(now time.Time, h recoveryHandler) {
+	n := 0
+	for pn := max(r.scanPN, r.ring.base); pn < r.ring.next() && n < 2; pn++ {
+		p := r.ring.get(pn)
+		if p.state != pktOutstanding || !p.ackEliciting || len(p.frames) == 0 {
+			continue
+		}
+		h.onPacketLost(p)
+		n++
+	}
 }
 
 // canSend reports whether congestion control admits a packet of size
