@@ -84,7 +84,10 @@ func (p *qbbrProbeBW) setPhase(now time.Time, idx int) {
 
 func (p *qbbrProbeBW) update(now time.Time, rs *RateSample, congBytes int) {
 	q := p.q
-	if congBytes > 0 && q.onCongestion() {
+	// Losses of packets from Startup and Drain, detected only now, were
+	// already answered by Drain.
+	ours := rs.LostBytes - rs.LostByClass[classStartup]
+	if congBytes > 0 && ours > 0 && q.onCongestion() {
 		bw := q.bandwidth()
 		if r := q.lastRoundRate; r > 0 && r < bw {
 			bw = r
