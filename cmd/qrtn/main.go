@@ -26,10 +26,10 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"version": {"print the version", runVersion},
-		"key":     {"generate node key pairs and show public keys", runKey},
 		"bench":   {"run the congestion-control benchmarks in virtual time", runBench},
 		"relay":   {"forward UDP through an impaired link (rate, queue, delay, jitter, loss)", runRelay},
 		"perf":    {"measure one QRTP connection over UDP (bulk goodput, media frame latency)", runPerf},
+		"key":     {"generate node key pairs and show public keys", runKey},
 	}
 }
 

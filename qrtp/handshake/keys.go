@@ -1,7 +1,6 @@
 package handshake
 
 import (
-	"crypto/ecdh"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -47,14 +46,8 @@ func GenerateKeyPair(rand io.Reader) (KeyPair, error) {
 
 // KeyPairFromPrivate derives the public half of p.
 func KeyPairFromPrivate(p PrivateKey) KeyPair {
-	// crypto/ecdh accepts every 32-byte string as an X25519 private key, so
-	// this cannot fail for a well-sized input.
-	k, err := ecdh.X25519().NewPrivateKey(p[:])
-	if err != nil {
-		panic("handshake: X25519 rejected a 32-byte private key: " + err.Error())
-	}
 	kp := KeyPair{Private: p}
-	copy(kp.Public[:], k.PublicKey().Bytes())
+	copy(kp.Public[:], parsePrivate(p).PublicKey().Bytes())
 	return kp
 }
 

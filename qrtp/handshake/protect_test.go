@@ -5,26 +5,6 @@ import (
 	"testing"
 )
 
-// sessionPair runs a full handshake and returns both sides' keys.
-func sessionPair(tb testing.TB) (ini, resp SessionKeys) {
-	tb.Helper()
-	p := newPeers(tb, ResponderConfig{})
-	i, msg1 := p.init(tb, t0, nil)
-	pending, err := p.responder.ReadInit(t0, prologue1, msg1)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	msg2, resp, err := pending.WriteResponse(nil, prologue2, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	_, ini, err = i.ReadResponse(prologue2, msg2)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return ini, resp
-}
-
 func TestSealOpenDetectsTampering(t *testing.T) {
 	ini, resp := sessionPair(t)
 	header := []byte{0x40, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 42}
