@@ -37,7 +37,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	_ = fs.Bool("quick", true, "run the quick subset (the default; --full overrides it)")
 	full := fs.Bool("full", false, "run the full sweep instead of the quick subset")
 	ccs := fs.String("cc", "", "controllers for bulk and media, comma-separated (default qbbr,bbr1,cubic)")
-	losses := fs.String("loss", "", "loss percentages, comma-separated (quick: 0,5,20,50; full: 0,1,2,5,10,20,30,40,50)")
+	losses := fs.String("loss", "", "loss percentages, comma-separated (quick: 0,5,20,30,50; full: 0,1,2,5,10,20,30,40,50)")
 	rtts := fs.String("rtt", "", "round-trip times in ms, comma-separated (default 20,200)")
 	placements := fs.String("placement", "", "loss placements: before, after or both (default both)")
 	kinds := fs.String("kinds", "", "scenario kinds: bulk,media,probertt,fairness,vscubic (default all)")

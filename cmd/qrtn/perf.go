@@ -192,16 +192,17 @@ func perfServer(ctx context.Context, f perfFlags, key handshake.KeyPair, stdout 
 	}
 	defer srv.Close()
 	addr := srv.Addr()
-	hint := addr.String()
+	target, where := addr.String(), ""
 	if addr.Addr().IsUnspecified() {
-		hint = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), addr.Port()).String() + "  (or this host's address)"
+		target = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), addr.Port()).String()
+		where = " (from another host, use this host's address)"
 	}
 	prof := f.profile
 	if prof == "" {
 		prof = "bulk"
 	}
-	out.printf("qrtn perf server listening on %s (profile %s)\npublic key: %s\nrun a client with a 0-RTT handshake:\n  qrtn perf --client %s --server-key %s --time 10s\n",
-		addr, prof, srv.PublicKey(), hint, srv.PublicKey())
+	out.printf("qrtn perf server listening on %s (profile %s)\npublic key: %s\nrun a client with a 0-RTT handshake%s:\n  qrtn perf --client %s --server-key %s --time 10s\n",
+		addr, prof, srv.PublicKey(), where, target, srv.PublicKey())
 	return srv.Serve(ctx)
 }
 

@@ -35,10 +35,10 @@ func FullOptions() Options {
 }
 
 // QuickOptions is a subset that finishes in a couple of minutes on two
-// cores: four loss levels, shorter runs, media at the long RTT only.
+// cores: five loss levels, shorter runs, media at the long RTT only.
 func QuickOptions() Options {
 	o := FullOptions()
-	o.Losses = []float64{0, 0.05, 0.2, 0.5}
+	o.Losses = []float64{0, 0.05, 0.2, 0.3, 0.5}
 	o.MediaLosses = []float64{0, 0.2, 0.5}
 	o.Scale = 0.4
 	return o

@@ -9,6 +9,9 @@ import (
 // it keeps a core that misreports its timer from burning a CPU.
 const maxIdleSpins = 64
 
+// dropCheckEvery is how often the loop looks for events the core dropped.
+const dropCheckEvery = 100 * time.Millisecond
+
 // loop is the event loop: it polls the core whenever it is due or woken,
 // and writes what the core produced.
 func (t *Transport) loop() {
@@ -55,8 +58,15 @@ func (t *Transport) loop() {
 // and returns when the core next wants to be polled and whether it sent.
 func (t *Transport) step() (next time.Time, sent bool) {
 	t.mu.Lock()
-	t.ep.Poll(t.clock(time.Now()), t.tx.add)
+	now := t.clock(time.Now())
+	t.ep.Poll(now, t.tx.add)
 	t.dispatch()
+	if now.Sub(t.droppedAt) >= dropCheckEvery {
+		t.droppedAt = now
+		for _, c := range t.conns {
+			c.checkDropped()
+		}
+	}
 	next = t.ep.NextTimeout()
 	t.mu.Unlock()
 	sent = t.tx.len() > 0

@@ -198,23 +198,30 @@ func (s *Stream) SendMessage(p []byte, deadline time.Time) (uint64, error) {
 // before its end was delivered or expired (only when this side closed its
 // sending half too: the core keeps a half-open stream).
 func (s *Stream) ReceiveMessage(ctx context.Context) (qrtp.Message, error) {
+	return receive(ctx, s, s.qs.ReadMessage)
+}
+
+// receive waits until pop yields, the stream has ended (io.EOF) or the
+// connection has.
+func receive[T any](ctx context.Context, s *Stream, pop func() (T, bool)) (T, error) {
 	t := s.c.t
+	var zero T
 	for {
 		t.mu.Lock()
-		m, ok := s.qs.ReadMessage()
+		v, ok := pop()
 		gone := !ok && s.c.qc.Stream(s.id) == nil
 		cerr := s.c.err
 		t.mu.Unlock()
 		switch {
 		case ok:
-			return m, nil
+			return v, nil
 		case cerr != nil:
-			return qrtp.Message{}, cerr
+			return zero, cerr
 		case gone:
-			return qrtp.Message{}, io.EOF
+			return zero, io.EOF
 		}
 		if err := s.wait(ctx, s.readCh, s.deadline(true)); err != nil {
-			return qrtp.Message{}, err
+			return zero, err
 		}
 	}
 }
@@ -247,25 +254,7 @@ func (s *Stream) SendDatagram(p []byte) error {
 
 // ReceiveDatagram waits for the next datagram on a datagram stream.
 func (s *Stream) ReceiveDatagram(ctx context.Context) ([]byte, error) {
-	t := s.c.t
-	for {
-		t.mu.Lock()
-		b, ok := s.qs.ReadDatagram()
-		gone := !ok && s.c.qc.Stream(s.id) == nil
-		cerr := s.c.err
-		t.mu.Unlock()
-		switch {
-		case ok:
-			return b, nil
-		case cerr != nil:
-			return nil, cerr
-		case gone:
-			return nil, io.EOF
-		}
-		if err := s.wait(ctx, s.readCh, s.deadline(true)); err != nil {
-			return nil, err
-		}
-	}
+	return receive(ctx, s, s.qs.ReadDatagram)
 }
 
 // SetDeadline sets both the read and the write deadline.

@@ -50,7 +50,8 @@ type Transport struct {
 	stopCtx   func() bool
 	wg        sync.WaitGroup
 
-	tx txQueue // the loop's
+	tx        txQueue   // the loop's
+	droppedAt time.Time // the loop's: last check for dropped events
 }
 
 // Stats describes a Transport: the endpoint's counters and the socket's.
