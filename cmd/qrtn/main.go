@@ -33,11 +33,6 @@ func commands() map[string]command {
 		"token":    {"mint an access token for a room", runToken},
 		"perf":     {"measure one QRTP connection over UDP (bulk goodput, media frame latency)", runPerf},
 		"loadtest": {"drive a node with synthetic WebRTC clients and measure loss, latency, stalls", runLoadtest},
-		"version": {"print the version", runVersion},
-		"bench":   {"run the congestion-control benchmarks in virtual time", runBench},
-		"relay":   {"forward UDP through an impaired link (rate, queue, delay, jitter, loss)", runRelay},
-		"perf":    {"measure one QRTP connection over UDP (bulk goodput, media frame latency)", runPerf},
-		"key":     {"generate node key pairs and show public keys", runKey},
 	}
 }
 
