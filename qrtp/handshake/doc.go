@@ -72,12 +72,16 @@
 // the holder of the initiator's static private key can produce a message
 // that authenticates under that static key (the ss DH term), so an
 // attacker can replay old messages but cannot make new ones with a new
-// timestamp. The responder remembers, per initiator static key, the newest
-// timestamp it accepted and accepts only strictly newer ones (ErrReplay
-// otherwise). Honest initiators never go back in time, because they stamp
-// messages with their clock; each new connection attempt has a later
-// timestamp. Retransmitting an identical message 1 is not a new attempt:
-// the core recognises it by connection ID before it reaches ReadInit.
+// timestamp. WireGuard keeps, per peer, the newest timestamp and accepts
+// only strictly newer ones; that forbids two handshakes in flight from one
+// key, which QRTP needs (two trunks or perf clients dialled in the same
+// instant, or an older Init retransmitted after a newer one). QRTP instead
+// remembers the ephemeral key of every message 1 it accepted whose
+// timestamp is inside the window, and refuses the same ephemeral again
+// (ErrReplay). A replay repeats the ephemeral, since the attacker cannot
+// make a new message; an honest new attempt never does. Retransmitting an
+// identical message 1 for a handshake in progress is recognised by
+// connection ID before it reaches ReadInit.
 //
 // Unlike WireGuard, whose table holds one entry per configured peer, QRTP
 // may accept any key (Authorize == nil), so the table must be bounded.
@@ -86,7 +90,7 @@
 // since any replay of it is refused for its age. Eviction uses the newest
 // clock reading seen, so a clock stepping backwards cannot revive a
 // forgotten timestamp. When the table is full of live entries a new key
-// gets ErrBusy rather than evicting a live entry, which would reopen its
+// message gets ErrBusy rather than evicting a live entry, which would reopen its
 // replay. A responder restart empties the table; ResponderConfig.NotBefore
 // (the process start time) closes that gap. What remains is bounded by
 // clock skew: a message stamped up to the initiator's clock lead before the

@@ -2,6 +2,7 @@ package handshake
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	mrand "math/rand/v2"
 	"testing"
@@ -36,6 +37,7 @@ var (
 type peers struct {
 	ini, resp KeyPair
 	responder *Responder
+	inits     byte // message 1s written: each gets a fresh ephemeral key
 }
 
 func newPeers(tb testing.TB, cfg ResponderConfig) *peers {
@@ -52,7 +54,14 @@ func newPeers(tb testing.TB, cfg ResponderConfig) *peers {
 // init writes a message 1 at now with the given payload.
 func (p *peers) init(tb testing.TB, now time.Time, payload []byte) (*Initiator, []byte) {
 	tb.Helper()
-	i, err := NewInitiator(p.ini, p.resp.Public, seeded(byte(now.UnixNano())))
+	p.inits++
+	// The ephemeral key comes from this seed: distinct per initiator key,
+	// time and message, as real randomness would be.
+	var seed [32]byte
+	binary.BigEndian.PutUint64(seed[:8], uint64(now.UnixNano()))
+	seed[8] = p.inits
+	copy(seed[9:], p.ini.Public[:23])
+	i, err := NewInitiator(p.ini, p.resp.Public, mrand.NewChaCha8(seed))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -6,9 +6,17 @@ import (
 	"time"
 )
 
-// replayTable remembers, per initiator static key, the newest message 1
-// timestamp accepted. A min-heap on that timestamp finds the entries that
-// fell out of the window, so eviction is exact and O(log n) per entry.
+// replayTable remembers the ephemeral key of every message 1 accepted whose
+// timestamp is still inside the window. A replayed message 1 carries the
+// same ephemeral key, so it is refused while inside the window and expired
+// after it. Keying by the ephemeral rather than by the initiator's static
+// key (WireGuard keeps one newest timestamp per peer) lets one node run
+// several handshakes with us at once: two trunks dialled in the same
+// instant, or a retransmitted older Init after a newer one. Forging a new
+// message 1 needs the initiator's static private key (the ss token), so a
+// fresh ephemeral proves a fresh message. A min-heap on the timestamp finds
+// the entries that fell out of the window, so eviction is exact and
+// O(log n) per entry.
 type replayTable struct {
 	window    int64 // ns
 	max       int
@@ -37,8 +45,8 @@ func (t *replayTable) init(window time.Duration, max int, notBefore time.Time) {
 	t.byKey = make(map[PublicKey]*replayEntry)
 }
 
-// admit accepts ts from key if it is inside the window and newer than the
-// last one accepted from key, and records it.
+// admit accepts the message 1 with ephemeral key and timestamp ts if ts is
+// inside the window and key was not seen inside it, and records it.
 func (t *replayTable) admit(now time.Time, key PublicKey, ts int64) error {
 	n := now.UnixNano()
 	t.high = max(t.high, n)
@@ -48,16 +56,11 @@ func (t *replayTable) admit(now time.Time, key PublicKey, ts int64) error {
 			time.Unix(0, ts).UTC().Format(time.RFC3339Nano), now.UTC().Format(time.RFC3339Nano))
 	}
 	t.evict(lo)
-	if e, ok := t.byKey[key]; ok {
-		if ts <= e.ts {
-			return fmt.Errorf("%w: timestamp not newer than the last accepted from %s", ErrReplay, key)
-		}
-		e.ts = ts
-		heap.Fix(&t.order, e.index)
-		return nil
+	if _, ok := t.byKey[key]; ok {
+		return fmt.Errorf("%w: message 1 with this ephemeral key was already accepted", ErrReplay)
 	}
 	if len(t.byKey) >= t.max {
-		return fmt.Errorf("%w: %d initiator keys inside the window", ErrBusy, len(t.byKey))
+		return fmt.Errorf("%w: %d handshakes inside the window", ErrBusy, len(t.byKey))
 	}
 	e := &replayEntry{key: key, ts: ts}
 	heap.Push(&t.order, e)

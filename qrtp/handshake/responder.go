@@ -61,7 +61,7 @@ func NewResponder(cfg ResponderConfig) *Responder {
 // carries).
 func (r *Responder) Public() PublicKey { return r.cfg.Local.Public }
 
-// Tracked is the number of initiator keys in the replay table.
+// Tracked is the number of message 1s in the replay table.
 func (r *Responder) Tracked() int { return len(r.table.byKey) }
 
 // ReadInit authenticates message 1 (msg, received after prologue, the long
@@ -92,7 +92,9 @@ func (r *Responder) ReadInit(now time.Time, prologue, msg []byte) (*Pending, err
 		return nil, fmt.Errorf("%w: %s", ErrUnauthorized, remote)
 	}
 	ts := int64(binary.BigEndian.Uint64(plaintext))
-	if err := r.table.admit(now, remote, ts); err != nil {
+	var ephemeral PublicKey
+	copy(ephemeral[:], msg[:KeySize]) // Noise IK message 1 opens with e in clear
+	if err := r.table.admit(now, ephemeral, ts); err != nil {
 		return nil, err
 	}
 	return &Pending{hs: hs, remote: remote, payload: plaintext[timestampSize:]}, nil

@@ -28,7 +28,7 @@ const (
 	DefaultReplayWindow = 2 * time.Minute
 
 	// DefaultMaxTracked bounds the replay table (one entry of about 100
-	// bytes per initiator key seen within the window).
+	// bytes per message 1 accepted within the window).
 	DefaultMaxTracked = 65536
 )
 
@@ -41,8 +41,8 @@ var (
 	// ErrDecrypt: authentication failed (wrong responder key, tampered or
 	// forged bytes, wrong prologue, wrong packet key or number).
 	ErrDecrypt = errors.New("handshake: decryption failed")
-	// ErrReplay: message 1's timestamp is not newer than the last one
-	// accepted from the same initiator key.
+	// ErrReplay: a message 1 with the same ephemeral key was accepted
+	// within the replay window.
 	ErrReplay = errors.New("handshake: replayed message")
 	// ErrExpired: message 1's timestamp is outside ±ReplayWindow of the
 	// responder's clock (or before ResponderConfig.NotBefore).
