@@ -51,8 +51,7 @@ type Conn struct {
 	initialDCID wire.ConnectionID
 
 	hs          *hsState
-	sealer      *handshake.Sealer
-	opener      *handshake.Opener
+	keys        packetKeys
 	replay      handshake.ReplayWindow
 	largestRecv uint64
 	anyRecv     bool

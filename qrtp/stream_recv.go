@@ -48,10 +48,11 @@ func (r *relRecv) onData(off uint64, data []byte, fin bool) (grew uint64, readab
 		grew = end - r.highest
 		r.highest = end
 	}
-	if r.reset == nil && !r.hasFin && r.highest+r.window/8 >= r.maxData && r.window < r.maxWin {
-		// The peer is about to run out of credit while we still hold a
-		// hole (reads are stalled, so the read-driven update would not
-		// come): grow the window now, up to the configured maximum.
+	if r.reset == nil && !r.hasFin && r.highest+r.window/8 >= r.maxData && r.window < r.maxWin && r.holed() {
+		// The peer is about to run out of credit while a hole stalls
+		// reads (so the read-driven update would not come): grow the
+		// window now, up to the configured maximum. Without a hole the
+		// application is just slow, and the window stays as it is.
 		r.window = min(2*r.window, r.maxWin)
 		r.maxData = max(r.maxData, r.readOff()+r.window)
 		r.grown = true
@@ -67,6 +68,13 @@ func (r *relRecv) onData(off uint64, data []byte, fin bool) (grew uint64, readab
 		r.received.add(start, end)
 	}
 	return grew, r.available() > 0 || r.atEOF(), nil
+}
+
+// holed reports a gap between the read offset and the highest byte
+// received: data waits on a retransmission, not on the application.
+func (r *relRecv) holed() bool {
+	f, ok := r.received.first()
+	return ok && (f.start != r.readOff() || f.end < r.highest)
 }
 
 // available is the number of contiguous bytes ready to read.

@@ -28,6 +28,7 @@ func commands() map[string]command {
 		"version": {"print the version", runVersion},
 		"bench":   {"run the congestion-control benchmarks in virtual time", runBench},
 		"relay":   {"forward UDP through an impaired link (rate, queue, delay, jitter, loss)", runRelay},
+		"key":     {"generate node key pairs and show public keys", runKey},
 	}
 }
 

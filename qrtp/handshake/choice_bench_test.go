@@ -10,43 +10,59 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
-func benchAEADs(b *testing.B) map[string]cipher.AEAD {
-	var key [32]byte
-	blk, _ := aes.NewCipher(key[:])
-	gcm, _ := cipher.NewGCM(blk)
-	cp, _ := chacha20poly1305.New(key[:])
-	return map[string]cipher.AEAD{"AESGCM": gcm, "ChaChaPoly": cp}
-}
-
-type nb struct{ n [12]byte }
-
+// BenchmarkCipherChoice measures the two AEADs Noise offers, used the way
+// packet protection uses them (explicit nonce, 13-byte header, output
+// buffer with room), at the two datagram sizes QRTP sends. It is the
+// measurement behind the choice of AES-GCM in the package doc.
 func BenchmarkCipherChoice(b *testing.B) {
-	for name, a := range benchAEADs(b) {
+	var key [32]byte
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		b.Fatal(err)
+	}
+	chacha, err := chacha20poly1305.New(key[:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		aead cipher.AEAD
+	}{{"AESGCM", gcm}, {"ChaChaPoly", chacha}} {
 		for _, size := range []int{1200, 1400} {
-			pt := make([]byte, size)
-			hdr := make([]byte, 17)
-			out := make([]byte, 0, size+16)
-			nn := &nb{}
-			b.Run(fmt.Sprintf("%s/seal/%d", name, size), func(b *testing.B) {
-				b.SetBytes(int64(size))
-				b.ReportAllocs()
-				for i := 0; b.Loop(); i++ {
-					binary.BigEndian.PutUint64(nn.n[4:], uint64(i))
-					out = a.Seal(out[:0], nn.n[:], pt, hdr)
-				}
-			})
-			ct := a.Seal(nil, nn.n[:], pt, hdr)
-			b.Run(fmt.Sprintf("%s/open/%d", name, size), func(b *testing.B) {
-				b.SetBytes(int64(size))
-				b.ReportAllocs()
-				for b.Loop() {
-					var err error
-					out, err = a.Open(out[:0], nn.n[:], ct, hdr)
-					if err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
+			benchAEAD(b, fmt.Sprintf("%s/%d", c.name, size), c.aead, size)
 		}
 	}
+}
+
+func benchAEAD(b *testing.B, name string, aead cipher.AEAD, size int) {
+	plaintext := make([]byte, size)
+	out := make([]byte, 0, size+aead.Overhead())
+	nonce := make([]byte, aead.NonceSize())
+	b.Run(name+"/seal", func(b *testing.B) {
+		b.SetBytes(int64(size))
+		b.ReportAllocs()
+		reportCPU(b)
+		var pn uint64
+		for b.Loop() {
+			pn++
+			binary.BigEndian.PutUint64(nonce[4:], pn)
+			out = aead.Seal(out[:0], nonce, plaintext, shortHeader)
+		}
+	})
+	sealed := aead.Seal(nil, nonce, plaintext, shortHeader)
+	b.Run(name+"/open", func(b *testing.B) {
+		b.SetBytes(int64(size))
+		b.ReportAllocs()
+		reportCPU(b)
+		for b.Loop() {
+			var err error
+			if out, err = aead.Open(out[:0], nonce, sealed, shortHeader); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -37,7 +37,10 @@ type CookieJar struct {
 	rand      io.Reader
 	cur, prev hash.Hash // HMACs keyed with the current and previous secret
 	rotated   time.Time // zero until the first Make or Verify
-	sum       [sha256.Size]byte
+	// Scratch space in the struct: buffers on the stack would escape
+	// through the hash.Hash interface and cost an allocation per cookie.
+	input [cookieTimeSize + 16 + 2]byte
+	sum   [sha256.Size]byte
 }
 
 // NewCookieJar returns a jar with fresh secrets drawn from rand
@@ -101,7 +104,7 @@ func (j *CookieJar) Verify(now time.Time, addr netip.AddrPort, ids, cookie []byt
 
 // mac returns the truncated HMAC in j.sum (valid until the next call).
 func (j *CookieJar) mac(h hash.Hash, stamp []byte, addr netip.AddrPort, ids []byte) []byte {
-	var buf [cookieTimeSize + 16 + 2]byte
+	buf := &j.input
 	copy(buf[:], stamp)
 	// As16 maps IPv4 into IPv6, so both spellings of one address agree.
 	ip := addr.Addr().As16()

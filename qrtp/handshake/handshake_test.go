@@ -70,17 +70,7 @@ func TestSessionsHaveDistinctKeys(t *testing.T) {
 	p := newPeers(t, ResponderConfig{})
 	var hashes [][]byte
 	for k := range 2 {
-		now := t0.Add(time.Duration(k) * time.Second)
-		ini, msg1 := p.init(t, now, nil)
-		pending, err := p.responder.ReadInit(now, prologue1, msg1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		msg2, rk, _ := pending.WriteResponse(nil, prologue2, nil)
-		_, ik, err := ini.ReadResponse(prologue2, msg2)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ik, rk := p.complete(t, t0.Add(time.Duration(k)*time.Second))
 		checkKeys(t, ik, rk)
 		hashes = append(hashes, ik.HandshakeHash)
 		// A key of one direction must not open the other direction.

@@ -85,3 +85,28 @@ func checkKeys(tb testing.TB, a, b SessionKeys) {
 		}
 	}
 }
+
+// complete runs a whole handshake at now and returns both sides' keys.
+func (p *peers) complete(tb testing.TB, now time.Time) (ini, resp SessionKeys) {
+	tb.Helper()
+	i, msg1 := p.init(tb, now, nil)
+	pending, err := p.responder.ReadInit(now, prologue1, msg1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	msg2, resp, err := pending.WriteResponse(nil, prologue2, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_, ini, err = i.ReadResponse(prologue2, msg2)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ini, resp
+}
+
+// sessionPair runs a full handshake between fresh peers.
+func sessionPair(tb testing.TB) (ini, resp SessionKeys) {
+	tb.Helper()
+	return newPeers(tb, ResponderConfig{}).complete(tb, t0)
+}

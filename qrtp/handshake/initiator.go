@@ -24,6 +24,7 @@ const (
 // makes a fresh Initiator. Not safe for concurrent use.
 type Initiator struct {
 	local  KeyPair
+	static parsedKey
 	remote PublicKey
 	rand   io.Reader
 	state  initiatorState
@@ -47,7 +48,8 @@ func NewInitiator(local KeyPair, remote PublicKey, rand io.Reader) (*Initiator, 
 	if remote.IsZero() {
 		return nil, fmt.Errorf("%w: zero responder key", ErrBadKey)
 	}
-	return &Initiator{local: local, remote: remote, rand: orCryptoRand(rand)}, nil
+	static := parsedKey{raw: local.Private, parsed: parsePrivate(local.Private)}
+	return &Initiator{local: local, static: static, remote: remote, rand: orCryptoRand(rand)}, nil
 }
 
 // WriteInit appends Noise IK message 1 to dst. prologue is the long header
@@ -80,7 +82,7 @@ func (i *Initiator) WriteInit(dst []byte, now time.Time, prologue, payload []byt
 // start builds the Noise state and writes message 1 after dst. It is
 // deterministic given i.ephemeral, which is what makes a rebuild exact.
 func (i *Initiator) start(dst []byte) ([]byte, error) {
-	cfg := noiseConfig(true, i.local, &i.remote, i.prologue, bytes.NewReader(i.ephemeral[:]))
+	cfg := noiseConfig(true, i.local, i.static, &i.remote, i.prologue, bytes.NewReader(i.ephemeral[:]))
 	hs, err := noise.NewHandshakeState(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("handshake: noise state: %w", err)

@@ -1,7 +1,6 @@
 package handshake
 
 import (
-	"crypto/ecdh"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -47,14 +46,8 @@ func GenerateKeyPair(rand io.Reader) (KeyPair, error) {
 
 // KeyPairFromPrivate derives the public half of p.
 func KeyPairFromPrivate(p PrivateKey) KeyPair {
-	// crypto/ecdh accepts every 32-byte string as an X25519 private key, so
-	// this cannot fail for a well-sized input.
-	k, err := ecdh.X25519().NewPrivateKey(p[:])
-	if err != nil {
-		panic("handshake: X25519 rejected a 32-byte private key: " + err.Error())
-	}
 	kp := KeyPair{Private: p}
-	copy(kp.Public[:], k.PublicKey().Bytes())
+	copy(kp.Public[:], parsePrivate(p).PublicKey().Bytes())
 	return kp
 }
 
@@ -103,13 +96,17 @@ func decodeKey(s string, dst []byte) error {
 	if len(s) != base64.StdEncoding.EncodedLen(KeySize) {
 		return fmt.Errorf("%w: want %d base64 characters, got %d", ErrBadKey, base64.StdEncoding.EncodedLen(KeySize), len(s))
 	}
-	n, err := base64.StdEncoding.Strict().Decode(dst, []byte(s))
+	// Decode writes up to DecodedLen bytes (33 for 44 characters without
+	// padding), so it gets a scratch buffer of that size, not dst.
+	var buf [KeySize + 1]byte
+	n, err := base64.StdEncoding.Strict().Decode(buf[:], []byte(s))
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadKey, err)
 	}
 	if n != KeySize {
 		return fmt.Errorf("%w: decoded %d bytes, want %d", ErrBadKey, n, KeySize)
 	}
+	copy(dst, buf[:KeySize])
 	return nil
 }
 
@@ -127,7 +124,7 @@ func LoadOrCreateKeyPair(path string, rand io.Reader) (KeyPair, error) {
 	if err != nil {
 		return KeyPair{}, err
 	}
-	if err := writeNewKeyFile(path, kp.Private); err != nil {
+	if err := WritePrivateKeyFile(path, kp.Private); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return loadKeyPair(path)
 		}
@@ -159,10 +156,12 @@ func loadKeyPair(path string) (KeyPair, error) {
 	return KeyPairFromPrivate(p), nil
 }
 
-// writeNewKeyFile writes the key to a temporary file and links it into
-// place, so path holds either nothing or a complete key, and an existing
-// file is never replaced (link fails with fs.ErrExist).
-func writeNewKeyFile(path string, p PrivateKey) error {
+// WritePrivateKeyFile stores p at path (one base64 line, mode 0600),
+// creating the directory (mode 0700) when needed. It never replaces an
+// existing file: that is an error wrapping fs.ErrExist. The key is written
+// to a temporary file and linked into place, so path holds either nothing
+// or a complete key.
+func WritePrivateKeyFile(path string, p PrivateKey) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("handshake: key directory: %w", err)
@@ -183,6 +182,9 @@ func writeNewKeyFile(path string, p PrivateKey) error {
 		return fmt.Errorf("handshake: writing private key: %w", werr)
 	}
 	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("handshake: %s already exists, not overwriting it: %w", path, fs.ErrExist)
+		}
 		return fmt.Errorf("handshake: installing private key: %w", err)
 	}
 	return nil

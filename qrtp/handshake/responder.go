@@ -38,8 +38,9 @@ type ResponderConfig struct {
 // Responder authenticates message 1 and keeps the timestamp replay table.
 // One per endpoint, long lived. Not safe for concurrent use.
 type Responder struct {
-	cfg   ResponderConfig
-	table replayTable
+	cfg    ResponderConfig
+	static parsedKey
+	table  replayTable
 }
 
 // NewResponder returns a Responder with cfg's defaults filled in.
@@ -51,7 +52,7 @@ func NewResponder(cfg ResponderConfig) *Responder {
 		cfg.MaxTracked = DefaultMaxTracked
 	}
 	cfg.Rand = orCryptoRand(cfg.Rand)
-	r := &Responder{cfg: cfg}
+	r := &Responder{cfg: cfg, static: parsedKey{raw: cfg.Local.Private, parsed: parsePrivate(cfg.Local.Private)}}
 	r.table.init(cfg.ReplayWindow, cfg.MaxTracked, cfg.NotBefore)
 	return r
 }
@@ -72,7 +73,7 @@ func (r *Responder) ReadInit(now time.Time, prologue, msg []byte) (*Pending, err
 	if len(msg) < InitOverhead || len(msg) > noise.MaxMsgLen {
 		return nil, fmt.Errorf("%w: message 1 is %d bytes, want %d..%d", ErrMalformed, len(msg), InitOverhead, noise.MaxMsgLen)
 	}
-	hs, err := noise.NewHandshakeState(noiseConfig(false, r.cfg.Local, nil, prologue, r.cfg.Rand))
+	hs, err := noise.NewHandshakeState(noiseConfig(false, r.cfg.Local, r.static, nil, prologue, r.cfg.Rand))
 	if err != nil {
 		return nil, fmt.Errorf("handshake: noise state: %w", err)
 	}

@@ -10,10 +10,6 @@ import (
 	"github.com/flynn/noise"
 )
 
-// suite is Noise_IKpsk2_25519_AESGCM_SHA256. The choice of AES-GCM over
-// ChaChaPoly is explained (with measurements) in the package doc.
-var suite = noise.NewCipherSuite(noise.DH25519, noise.CipherAESGCM, noise.HashSHA256)
-
 const (
 	tagSize       = 16 // AEAD tag of the Noise cipher
 	timestampSize = 8  // big-endian Unix nanoseconds in message 1's payload
@@ -72,9 +68,13 @@ func responsePSK(prologue []byte) []byte {
 	return sum[:]
 }
 
-func noiseConfig(initiator bool, local KeyPair, remote *PublicKey, prologue []byte, rnd io.Reader) noise.Config {
+// noiseConfig describes one side of Noise_IKpsk2_25519_AESGCM_SHA256 (the
+// choice of AES-GCM over ChaChaPoly is explained, with measurements, in the
+// package doc). static is local's private key, parsed once per Responder or
+// Initiator.
+func noiseConfig(initiator bool, local KeyPair, static parsedKey, remote *PublicKey, prologue []byte, rnd io.Reader) noise.Config {
 	cfg := noise.Config{
-		CipherSuite:           suite,
+		CipherSuite:           newSuite(static),
 		Random:                rnd,
 		Pattern:               noise.HandshakeIK,
 		Initiator:             initiator,
