@@ -173,9 +173,10 @@ func (r *runner) report(now time.Time) *Report {
 
 // report is one client over the window; it merges its latencies into vlat/alat.
 func (c *client) report(now time.Time, window time.Duration, vlat, alat *histogram) ClientReport {
-	cr := ClientReport{Identity: c.p.identity, Participant: c.id, Publisher: c.p.publish, FirstFrameMs: -1, Tracks: []TrackReport{}}
-	if !c.joinedAt.IsZero() {
-		cr.JoinMs = ms(c.joinedAt.Sub(c.joinStart))
+	start, joined, id := c.joinTimes()
+	cr := ClientReport{Identity: c.p.identity, Participant: id, Publisher: c.p.publish, FirstFrameMs: -1, Tracks: []TrackReport{}}
+	if !joined.IsZero() {
+		cr.JoinMs = ms(joined.Sub(start))
 	}
 	if err := c.firstError(); err != nil {
 		cr.Error = err.Error()
@@ -209,8 +210,8 @@ func (c *client) report(now time.Time, window time.Duration, vlat, alat *histogr
 		tr.Layer = c.layerOf(t.participant, t.track)
 		cr.Tracks = append(cr.Tracks, tr)
 	}
-	if !first.IsZero() && !c.joinStart.IsZero() {
-		cr.FirstFrameMs = ms(first.Sub(c.joinStart))
+	if !first.IsZero() && !start.IsZero() {
+		cr.FirstFrameMs = ms(first.Sub(start))
 	}
 	return cr
 }
@@ -267,7 +268,7 @@ func (r *runner) progress(now time.Time) {
 	var tracks, joined, stalls int
 	clients := r.snapshotClients()
 	for _, c := range clients {
-		if !c.joinedAt.IsZero() {
+		if _, at, _ := c.joinTimes(); !at.IsZero() {
 			joined++
 		}
 		for _, t := range c.trackList() {
