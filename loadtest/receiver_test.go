@@ -118,3 +118,26 @@ func FuzzTrackRecv(f *testing.F) {
 		}
 	})
 }
+
+// TestWindowLossNeverNegative: packets lost before the window and repaired
+// inside it must not make the window's loss negative (or, unsigned, huge).
+func TestWindowLossNeverNegative(t *testing.T) {
+	r := newTrackRecv(false, time.Second)
+	for s := uint16(0); s < 100; s++ {
+		if s%2 == 0 {
+			r.onPacket(recvPacket{seq: s}, t0)
+		}
+	}
+	r.resetWindow()
+	for s := uint16(1); s < 100; s += 2 { // the repairs
+		r.onPacket(recvPacket{seq: s}, t0)
+	}
+	r.onPacket(recvPacket{seq: 100}, t0)
+	d := r.counters().sub(r.win)
+	if got := lossFrac(d.expected, d.unique); got != 0 {
+		t.Fatalf("window loss %v with %d expected and %d received", got, d.expected, d.unique)
+	}
+	if got := lossFrac(10, 9); got != 0.1 {
+		t.Fatalf("lossFrac(10, 9) = %v", got)
+	}
+}

@@ -82,11 +82,14 @@ type Report struct {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func frac(num, den uint64) float64 {
-	if den == 0 {
+// lossFrac is the fraction of expected packets not received. Over a window
+// it can be computed from more arrivals than new sequence numbers (repairs
+// of packets lost before the window began), which is no loss, not negative.
+func lossFrac(expected, received uint64) float64 {
+	if expected == 0 || received >= expected {
 		return 0
 	}
-	return float64(num) / float64(den)
+	return float64(expected-received) / float64(expected)
 }
 
 // report builds the final report at now.
@@ -153,9 +156,9 @@ func (r *runner) report(now time.Time) *Report {
 	if rep.VideoTracks > 0 {
 		rep.VideoKbps /= float64(rep.VideoTracks)
 	}
-	rep.VideoLoss = frac(vsent-vuniq, vsent)
-	rep.VideoRawLoss = frac(vsent-(vuniq-vlate), vsent)
-	rep.AudioLoss = frac(asent-auniq, asent)
+	rep.VideoLoss = lossFrac(vsent, vuniq)
+	rep.VideoRawLoss = lossFrac(vsent, vuniq-vlate)
+	rep.AudioLoss = lossFrac(asent, auniq)
 	rep.LatencyP50, rep.LatencyP95, rep.LatencyP99 = ms(vlat.quantile(.5)), ms(vlat.quantile(.95)), ms(vlat.quantile(.99))
 	rep.AudioP95 = ms(alat.quantile(.95))
 	rep.JoinP50, rep.JoinP95 = percentile(joins, .5), percentile(joins, .95)
@@ -187,8 +190,8 @@ func (c *client) report(now time.Time, window time.Duration, vlat, alat *histogr
 		r := t.r
 		d := r.counters().sub(r.win)
 		tr := TrackReport{Participant: t.participant, Track: t.track, Kind: t.kind,
-			Frames: d.frames, MissedFrames: d.missed, Loss: frac(d.expected-d.unique, d.expected),
-			RawLoss:    frac(d.expected-(d.unique-d.late), d.expected),
+			Frames: d.frames, MissedFrames: d.missed, Loss: lossFrac(d.expected, d.unique),
+			RawLoss:    lossFrac(d.expected, d.unique-d.late),
 			LatencyP50: ms(r.latency.quantile(.5)), LatencyP95: ms(r.latency.quantile(.95)), LatencyP99: ms(r.latency.quantile(.99)),
 			Stalls: r.stalls, StallMs: ms(r.stallTime)}
 		if s := r.ongoingStall(now); s > 0 {
@@ -299,7 +302,7 @@ func (r *runner) progress(now time.Time) {
 		node = fmt.Sprintf("%.0f%% (waited %.0f%%)", u.node*100, u.nodeWait*100)
 	}
 	fmt.Fprintf(r.out, "[%5.1fs] joined %d/%d  video tracks %d  %.0f kbit/s/track  loss %.2f%%  latency p50 %.1f p95 %.1f ms  stalls %d  cpu node %s loadtest %.0f%%\n",
-		now.Sub(r.start).Seconds(), joined, len(clients), tracks, kbps, 100*frac(sent-uniq, sent),
+		now.Sub(r.start).Seconds(), joined, len(clients), tracks, kbps, 100*lossFrac(sent, uniq),
 		ms(lat.quantile(.5)), ms(lat.quantile(.95)), stalls, node, u.self*100)
 }
 
