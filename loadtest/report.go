@@ -82,6 +82,13 @@ type Report struct {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+func ratio(num, den uint64) float64 {
+	if den == 0 {
+		return 0
+	}
+	return float64(num) / float64(den)
+}
+
 // lossFrac is the fraction of expected packets not received. Over a window
 // it can be computed from more arrivals than new sequence numbers (repairs
 // of packets lost before the window began), which is no loss, not negative.
@@ -105,22 +112,24 @@ func (r *runner) report(now time.Time) *Report {
 	window := now.Sub(ws)
 	rep.WindowS = window.Seconds()
 	var vlat, alat histogram
-	var vsent, vuniq, vlate, asent, auniq uint64
+	var vsent, vlost, vuniq, vlate, vexp, asent, alost uint64
 	var joins, firsts []float64
 	for _, c := range r.snapshotClients() {
 		cr := c.report(now, window, &vlat, &alat)
 		for _, t := range c.trackList() {
 			t.mu.Lock()
 			d := t.r.counters().sub(t.r.win)
+			lost, sent := t.r.windowLoss()
 			t.mu.Unlock()
-			if d.expected == 0 {
+			if d.expected == 0 && sent == 0 {
 				continue
 			}
 			rep.Packets += d.unique
 			if t.kind == "video" {
-				vsent, vuniq, vlate = vsent+d.expected, vuniq+d.unique, vlate+d.late
+				vsent, vlost = vsent+sent, vlost+lost
+				vexp, vuniq, vlate = vexp+d.expected, vuniq+d.unique, vlate+d.late
 			} else {
-				asent, auniq = asent+d.expected, auniq+d.unique
+				asent, alost = asent+sent, alost+lost
 			}
 		}
 		for _, t := range cr.Tracks {
@@ -156,9 +165,9 @@ func (r *runner) report(now time.Time) *Report {
 	if rep.VideoTracks > 0 {
 		rep.VideoKbps /= float64(rep.VideoTracks)
 	}
-	rep.VideoLoss = lossFrac(vsent, vuniq)
-	rep.VideoRawLoss = lossFrac(vsent, vuniq-vlate)
-	rep.AudioLoss = lossFrac(asent, auniq)
+	rep.VideoLoss = ratio(vlost, vsent)
+	rep.VideoRawLoss = lossFrac(vexp, vuniq-vlate)
+	rep.AudioLoss = ratio(alost, asent)
 	rep.LatencyP50, rep.LatencyP95, rep.LatencyP99 = ms(vlat.quantile(.5)), ms(vlat.quantile(.95)), ms(vlat.quantile(.99))
 	rep.AudioP95 = ms(alat.quantile(.95))
 	rep.JoinP50, rep.JoinP95 = percentile(joins, .5), percentile(joins, .95)
@@ -189,8 +198,9 @@ func (c *client) report(now time.Time, window time.Duration, vlat, alat *histogr
 		t.mu.Lock()
 		r := t.r
 		d := r.counters().sub(r.win)
+		lost, sent := r.windowLoss()
 		tr := TrackReport{Participant: t.participant, Track: t.track, Kind: t.kind,
-			Frames: d.frames, MissedFrames: d.missed, Loss: lossFrac(d.expected, d.unique),
+			Frames: d.frames, MissedFrames: d.missed, Loss: ratio(lost, sent),
 			RawLoss:    lossFrac(d.expected, d.unique-d.late),
 			LatencyP50: ms(r.latency.quantile(.5)), LatencyP95: ms(r.latency.quantile(.95)), LatencyP99: ms(r.latency.quantile(.99)),
 			Stalls: r.stalls, StallMs: ms(r.stallTime)}
