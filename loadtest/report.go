@@ -76,48 +76,74 @@ type Report struct {
 	NodeUsPerPkt float64  `json:"node_cpu_us_per_packet"`
 	NodeWait     float64  `json:"node_runqueue_wait"` // node threads' time runnable but not running, per second: high means starved by other processes
 	SelfCPU      float64  `json:"loadtest_cpu_cores"`
+	// Datagrams the kernel dropped in the window for want of socket buffer
+	// space: at the node's sockets (-1: no --node-pid) and at the
+	// synthetic clients' (-1: unreadable). Loss not found here was not sent.
+	NodeUDPDrops int64 `json:"node_udp_drops"`
+	SelfUDPDrops int64 `json:"loadtest_udp_drops"`
 
 	Clients []ClientReport `json:"clients"`
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func frac(num, den uint64) float64 {
+func ratio(num, den uint64) float64 {
 	if den == 0 {
 		return 0
 	}
 	return float64(num) / float64(den)
 }
 
+// lossFrac is the fraction of expected packets not received. Over a window
+// it can be computed from more arrivals than new sequence numbers (repairs
+// of packets lost before the window began), which is no loss, not negative.
+func lossFrac(expected, received uint64) float64 {
+	if expected == 0 || received >= expected {
+		return 0
+	}
+	return float64(expected-received) / float64(expected)
+}
+
 // report builds the final report at now.
 func (r *runner) report(now time.Time) *Report {
+	nd, sd := r.drops()
 	r.mu.Lock()
 	ws := r.windowStart
+	nd0, sd0 := r.nodeDrops0, r.selfDrops0
 	rep := &Report{URL: r.cfg.URL, Room: r.cfg.Room, Prefer: r.cfg.Prefer, Publishers: r.publishers,
 		Subscribers: len(r.clients) - r.publishers, JoinFailed: r.joinFailed, JoinErrors: r.joinErrs}
 	r.mu.Unlock()
 	if ws.IsZero() {
 		ws = r.start
 	}
+	rep.NodeUDPDrops, rep.SelfUDPDrops = -1, -1
+	if nd >= 0 && nd0 >= 0 {
+		rep.NodeUDPDrops = nd - nd0
+	}
+	if sd >= 0 && sd0 >= 0 {
+		rep.SelfUDPDrops = sd - sd0
+	}
 	window := now.Sub(ws)
 	rep.WindowS = window.Seconds()
 	var vlat, alat histogram
-	var vsent, vuniq, vlate, asent, auniq uint64
+	var vsent, vlost, vuniq, vlate, vexp, asent, alost uint64
 	var joins, firsts []float64
 	for _, c := range r.snapshotClients() {
 		cr := c.report(now, window, &vlat, &alat)
 		for _, t := range c.trackList() {
 			t.mu.Lock()
 			d := t.r.counters().sub(t.r.win)
+			lost, sent := t.r.windowLoss()
 			t.mu.Unlock()
-			if d.expected == 0 {
+			if d.expected == 0 && sent == 0 {
 				continue
 			}
 			rep.Packets += d.unique
 			if t.kind == "video" {
-				vsent, vuniq, vlate = vsent+d.expected, vuniq+d.unique, vlate+d.late
+				vsent, vlost = vsent+sent, vlost+lost
+				vexp, vuniq, vlate = vexp+d.expected, vuniq+d.unique, vlate+d.late
 			} else {
-				asent, auniq = asent+d.expected, auniq+d.unique
+				asent, alost = asent+sent, alost+lost
 			}
 		}
 		for _, t := range cr.Tracks {
@@ -153,9 +179,9 @@ func (r *runner) report(now time.Time) *Report {
 	if rep.VideoTracks > 0 {
 		rep.VideoKbps /= float64(rep.VideoTracks)
 	}
-	rep.VideoLoss = frac(vsent-vuniq, vsent)
-	rep.VideoRawLoss = frac(vsent-(vuniq-vlate), vsent)
-	rep.AudioLoss = frac(asent-auniq, asent)
+	rep.VideoLoss = ratio(vlost, vsent)
+	rep.VideoRawLoss = lossFrac(vexp, vuniq-vlate)
+	rep.AudioLoss = ratio(alost, asent)
 	rep.LatencyP50, rep.LatencyP95, rep.LatencyP99 = ms(vlat.quantile(.5)), ms(vlat.quantile(.95)), ms(vlat.quantile(.99))
 	rep.AudioP95 = ms(alat.quantile(.95))
 	rep.JoinP50, rep.JoinP95 = percentile(joins, .5), percentile(joins, .95)
@@ -173,9 +199,10 @@ func (r *runner) report(now time.Time) *Report {
 
 // report is one client over the window; it merges its latencies into vlat/alat.
 func (c *client) report(now time.Time, window time.Duration, vlat, alat *histogram) ClientReport {
-	cr := ClientReport{Identity: c.p.identity, Participant: c.id, Publisher: c.p.publish, FirstFrameMs: -1, Tracks: []TrackReport{}}
-	if !c.joinedAt.IsZero() {
-		cr.JoinMs = ms(c.joinedAt.Sub(c.joinStart))
+	start, joined, id := c.joinTimes()
+	cr := ClientReport{Identity: c.p.identity, Participant: id, Publisher: c.p.publish, FirstFrameMs: -1, Tracks: []TrackReport{}}
+	if !joined.IsZero() {
+		cr.JoinMs = ms(joined.Sub(start))
 	}
 	if err := c.firstError(); err != nil {
 		cr.Error = err.Error()
@@ -185,9 +212,10 @@ func (c *client) report(now time.Time, window time.Duration, vlat, alat *histogr
 		t.mu.Lock()
 		r := t.r
 		d := r.counters().sub(r.win)
+		lost, sent := r.windowLoss()
 		tr := TrackReport{Participant: t.participant, Track: t.track, Kind: t.kind,
-			Frames: d.frames, MissedFrames: d.missed, Loss: frac(d.expected-d.unique, d.expected),
-			RawLoss:    frac(d.expected-(d.unique-d.late), d.expected),
+			Frames: d.frames, MissedFrames: d.missed, Loss: ratio(lost, sent),
+			RawLoss:    lossFrac(d.expected, d.unique-d.late),
 			LatencyP50: ms(r.latency.quantile(.5)), LatencyP95: ms(r.latency.quantile(.95)), LatencyP99: ms(r.latency.quantile(.99)),
 			Stalls: r.stalls, StallMs: ms(r.stallTime)}
 		if s := r.ongoingStall(now); s > 0 {
@@ -209,8 +237,8 @@ func (c *client) report(now time.Time, window time.Duration, vlat, alat *histogr
 		tr.Layer = c.layerOf(t.participant, t.track)
 		cr.Tracks = append(cr.Tracks, tr)
 	}
-	if !first.IsZero() && !c.joinStart.IsZero() {
-		cr.FirstFrameMs = ms(first.Sub(c.joinStart))
+	if !first.IsZero() && !start.IsZero() {
+		cr.FirstFrameMs = ms(first.Sub(start))
 	}
 	return cr
 }
@@ -267,7 +295,7 @@ func (r *runner) progress(now time.Time) {
 	var tracks, joined, stalls int
 	clients := r.snapshotClients()
 	for _, c := range clients {
-		if !c.joinedAt.IsZero() {
+		if _, at, _ := c.joinTimes(); !at.IsZero() {
 			joined++
 		}
 		for _, t := range c.trackList() {
@@ -298,7 +326,7 @@ func (r *runner) progress(now time.Time) {
 		node = fmt.Sprintf("%.0f%% (waited %.0f%%)", u.node*100, u.nodeWait*100)
 	}
 	fmt.Fprintf(r.out, "[%5.1fs] joined %d/%d  video tracks %d  %.0f kbit/s/track  loss %.2f%%  latency p50 %.1f p95 %.1f ms  stalls %d  cpu node %s loadtest %.0f%%\n",
-		now.Sub(r.start).Seconds(), joined, len(clients), tracks, kbps, 100*frac(sent-uniq, sent),
+		now.Sub(r.start).Seconds(), joined, len(clients), tracks, kbps, 100*lossFrac(sent, uniq),
 		ms(lat.quantile(.5)), ms(lat.quantile(.95)), stalls, node, u.self*100)
 }
 
@@ -318,6 +346,7 @@ func (rep *Report) WriteText(w io.Writer, maxClients int) {
 	fmt.Fprintf(w, "  stalls: %d video (600 ms) on %d tracks, %d audio (200 ms)\n", rep.Stalls, rep.Stalled, rep.AudioStalls)
 	fmt.Fprintf(w, "  join: p50 %.0f ms, p95 %.0f ms; first frame: p50 %.0f ms, p95 %.0f ms (%d without)\n",
 		rep.JoinP50, rep.JoinP95, rep.FirstP50, rep.FirstP95, rep.NoFirstFrame)
+	fmt.Fprintf(w, "  kernel UDP receive drops in the window: node %d, loadtest %d (-1: unknown)\n", rep.NodeUDPDrops, rep.SelfUDPDrops)
 	if rep.NodeCPU >= 0 {
 		fmt.Fprintf(w, "  cpu: node %.2f cores (run-queue wait %.2f), %.2f µs per received packet; loadtest %.2f cores\n", rep.NodeCPU, rep.NodeWait, rep.NodeUsPerPkt, rep.SelfCPU)
 	} else {

@@ -9,6 +9,7 @@ export function outboundStats(report) {
     list.push({
       kind: s.kind,
       rid: s.rid ?? null,
+      codec: report.get(s.codecId)?.mimeType ?? null,
       active: s.active ?? true,
       bytesSent: s.bytesSent ?? 0,
       packetsSent: s.packetsSent ?? 0,

@@ -443,6 +443,7 @@ export class Session extends EventTarget {
         name: this.participants.get(info.participant)?.name ?? info.participant,
         track: info.track,
         kind: info.kind,
+        codec: report.get(s.codecId)?.mimeType ?? null,
         framesDecoded: s.framesDecoded ?? 0,
         framesPerSecond: s.framesPerSecond ?? 0,
         frameWidth: s.frameWidth ?? 0,
