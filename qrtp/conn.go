@@ -62,6 +62,8 @@ type Conn struct {
 	acks   ackState
 	pacer  pacer
 	frames []sentFrame // frames of the packet being built
+	fecTx  *fecSend
+	fecRx  *fecRecv
 
 	streams         map[uint64]*Stream
 	nextLocalSeq    uint64
@@ -121,6 +123,8 @@ func newConn(e *Endpoint, now time.Time, initiator bool, addr netip.AddrPort, cf
 		handshakeDeadline: now.Add(e.cfg.HandshakeTimeout),
 	}
 	c.sched.quantum = e.cfg.MaxDatagramSize
+	c.fecTx = newFECSend(c.maxFramePayload())
+	c.fecRx = newFECRecv(c.maxFramePayload())
 	c.events.max = cfg.MaxEvents
 	// Announce our real limits in the first flight; the peer starts from
 	// the protocol's initial values.
@@ -216,6 +220,7 @@ func (c *Conn) Stats() ConnStats {
 	st.PacingRate = r.cc.PacingRate()
 	st.Controller = r.cc.Stats()
 	st.PTOCount = r.stats.ptos
+	c.fecStats(&st)
 	st.EventsDropped = c.events.dropped
 	st.Streams = len(c.streams)
 	return st

@@ -40,7 +40,11 @@ func (c *Conn) handleShort(now time.Time, from netip.AddrPort, b []byte, hdr *wi
 		c.closeResend = true
 		return
 	}
+	c.fecRx.begin()
 	eliciting, err := c.processFrames(now, pt)
+	if err == nil {
+		err = c.fecRx.end(now, c, pn)
+	}
 	if err != nil {
 		c.closeWithError(err)
 		return
@@ -69,6 +73,9 @@ func (c *Conn) processFrames(now time.Time, pt []byte) (bool, error) {
 			c.st.Malformed++
 			return eliciting, protoErr(CodeFrameEncoding, "bad frame: %v", err)
 		}
+		if f.Type == wire.FrameMessage {
+			c.fecRx.message(pt[:n]) // a possible FEC source symbol
+		}
 		pt = pt[n:]
 		if f.Type.AckEliciting() {
 			eliciting = true
@@ -87,7 +94,10 @@ func (c *Conn) handleFrame(now time.Time, f *wire.Frame) error {
 	switch f.Type {
 	case wire.FramePadding, wire.FramePing:
 	case wire.FrameAck:
-		return c.rec.onAck(now, &f.Ack, c)
+		if err := c.rec.onAck(now, &f.Ack, c); err != nil {
+			return err
+		}
+		c.fecTx.settle(c)
 	case wire.FrameStream:
 		return c.onStreamFrame(&f.Stream)
 	case wire.FrameMessage:
@@ -116,9 +126,11 @@ func (c *Conn) handleFrame(now time.Time, f *wire.Frame) error {
 		}
 	case wire.FramePathResponse:
 		c.onPathResponse(f.PathResponse.Data)
-	case wire.FrameFECRepair, wire.FrameFECRecovered:
-		// Defined on the wire; the FEC layer consumes them. Until it is
-		// wired in, they are accepted and ignored.
+	case wire.FrameFECRepair:
+		return c.fecRx.onRepair(now, c, &f.FECRepair)
+	case wire.FrameFECRecovered:
+		c.rec.onRecovered(now, f.FECRecovered.Packets, c)
+		c.fecTx.settle(c)
 	}
 	return nil
 }

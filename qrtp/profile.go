@@ -55,7 +55,7 @@ func Profiles() []Profile {
 		// worthless to a conversation, and FEC may spend up to half the
 		// media rate to avoid waiting for retransmissions.
 		Reliable: StreamOptions{Priority: PriorityControl, SendBuffer: 4 << 20},
-		Message:  StreamOptions{Priority: PriorityVideo, Deadline: 300 * time.Millisecond, Retransmit: RetransmitInTime, FECBudget: 0.5, SendBuffer: 4 << 20},
+		Message:  StreamOptions{Priority: PriorityVideo, Deadline: 300 * time.Millisecond, Retransmit: RetransmitInTime, FECBudget: 3, SendBuffer: 4 << 20},
 		Datagram: StreamOptions{Priority: PriorityAudio, Deadline: 100 * time.Millisecond, SendBuffer: 1 << 20},
 	}
 	live := Profile{Name: "live", Conn: baseConn(),

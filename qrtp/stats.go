@@ -32,8 +32,24 @@ type ConnStats struct {
 	BytesSent, BytesReceived, BytesAcked uint64
 	// BytesRetransmitted counts stream and message payload bytes sent again.
 	BytesRetransmitted uint64
-	// FECBytesSent counts bytes of FEC repair frames (FEC layer).
-	FECBytesSent uint64
+	// FEC, sending side. FECBytesSent counts the repair frames with the
+	// header and tag of the packets carrying them (they are also in
+	// BytesSent: the controller sees them as sent bytes), FECRatio is
+	// FECBytesSent / BytesSent. FECPacketsSent counts repair packets,
+	// FECSourcePackets the packets protected. FECPeerRecovered counts our
+	// packets the peer reported rebuilt from FEC (FEC_RECOVERED): they are
+	// in PacketsLost too, and their data was not retransmitted.
+	FECBytesSent, FECPacketsSent, FECSourcePackets, FECPeerRecovered uint64
+	FECRatio                                                         float64
+	// FECK, FECM and FECInterleave are the coding parameters in force
+	// (zero: no FEC), chosen from LossEstimate and LossBurst (the fitted
+	// loss rate and mean loss-run length), the RTT and the deadlines.
+	FECK, FECM, FECInterleave int
+	LossEstimate, LossBurst   float64
+	// FEC, receiving side: packets rebuilt from the peer's repairs,
+	// groups that could not be decoded, and repair symbols or rebuilt
+	// payloads refused as inconsistent.
+	FECRecovered, FECGroupsFailed, FECInvalid uint64
 
 	MessagesSent, MessagesDelivered, MessagesExpired   uint64
 	MessagesReceived, MessagesExpiredByPeer            uint64

@@ -150,6 +150,7 @@ func (s *Stream) SendMessage(now time.Time, p []byte, deadline time.Time) (uint6
 	}
 	s.stats.MessagesSent++
 	s.c.st.MessagesSent++
+	s.c.fecTx.noteMessage(deadline.Sub(now), s.opts.FECBudget)
 	s.c.sched.activate(s)
 	return seq, nil
 }
