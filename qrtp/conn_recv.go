@@ -26,6 +26,9 @@ func (c *Conn) handleShort(now time.Time, from netip.AddrPort, b []byte, hdr *wi
 	}
 	c.replay.Mark(pn)
 	newest := !c.anyRecv || pn > c.largestRecv
+	if newest && c.anyRecv && pn > c.largestRecv+1 {
+		c.fecRx.lastGap = now // a loss (or reordering): keep FEC sources
+	}
 	if newest {
 		c.largestRecv, c.anyRecv = pn, true
 	}

@@ -2,11 +2,8 @@ package qrtp_test
 
 import (
 	"encoding/binary"
-	"flag"
 	"fmt"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -167,51 +164,80 @@ func runMedia(t testing.TB, cfg mediaConfig) mediaResult {
 	return r
 }
 
-func TestFECMediaExplore(t *testing.T) {
-	if testing.Short() || !*explore {
-		t.Skip("exploration: go test -run FECMediaExplore -explore -v ./qrtp")
+// TestFECOffOnCleanLink: media on a loss-free path sends no repair at all.
+func TestFECOffOnCleanLink(t *testing.T) {
+	r := runMedia(t, mediaConfig{seed: 3, rtt: 200 * time.Millisecond, deadline: 400 * time.Millisecond, warmup: time.Second, span: 5 * time.Second})
+	if r.st.FECBytesSent != 0 || r.st.FECPacketsSent != 0 || r.st.FECK != 0 || r.rst.FECRecovered != 0 {
+		t.Fatalf("FEC on a clean link: %v", r)
 	}
-	for _, rtt := range exploreRTTs() {
-		for _, loss := range exploreLosses() {
-			for _, rev := range []float64{0, loss} {
-				r := runMedia(t, mediaConfig{seed: 1, rtt: rtt, loss: loss, reverseLoss: rev, deadline: 400 * time.Millisecond, warmup: 2 * time.Second, span: 12 * time.Second})
-				t.Logf("rtt %v loss %.0f%%/%.0f%%: %v", rtt, 100*loss, 100*rev, r)
-				if loss == 0 {
-					break
+	if r.within400 != r.sent || r.sent < 100 {
+		t.Fatalf("clean link: %v", r)
+	}
+}
+
+// TestFECRisesWithLoss: the policy spends more redundancy as loss grows,
+// and rebuilds packets at every level.
+func TestFECRisesWithLoss(t *testing.T) {
+	prev := 0.0
+	for _, loss := range []float64{0.05, 0.2, 0.5} {
+		r := runMedia(t, mediaConfig{seed: 4, rtt: 200 * time.Millisecond, loss: loss, deadline: 400 * time.Millisecond, warmup: time.Second, span: 5 * time.Second})
+		t.Logf("loss %.0f%%: %v", 100*loss, r)
+		if r.st.FECRatio <= prev || r.rst.FECRecovered == 0 {
+			t.Fatalf("loss %.0f%%: FEC ratio %.3f after %.3f at the lower loss, %d rebuilt", 100*loss, r.st.FECRatio, prev, r.rst.FECRecovered)
+		}
+		prev = r.st.FECRatio
+	}
+}
+
+// TestFECMediaAt50PercentLoss is the trunk media case: 1500 kbit/s at
+// 25 fps, RTT 200 ms, 50% random loss on data and ACKs alike. With FEC
+// nearly every frame arrives within 400 ms, most without waiting for a
+// retransmission; without FEC most frames miss it. Virtual time: the
+// figures are deterministic, and their exact values are benchmarks'.
+func TestFECMediaAt50PercentLoss(t *testing.T) {
+	cfg := mediaConfig{seed: 5, rtt: 200 * time.Millisecond, loss: 0.5, reverseLoss: 0.5, deadline: 400 * time.Millisecond, warmup: 2 * time.Second, span: 8 * time.Second}
+	with := runMedia(t, cfg)
+	cfg.fecBudget = -1
+	without := runMedia(t, cfg)
+	t.Logf("with FEC: %v", with)
+	t.Logf("without FEC: %v", without)
+	share := func(r mediaResult) float64 { return float64(r.within400) / float64(r.sent) }
+	if share(with) < 0.98 || with.p95 < 0 || with.p95 > 200*time.Millisecond {
+		t.Errorf("with FEC: %.1f%% within 400 ms, p95 %v", 100*share(with), with.p95)
+	}
+	if share(without) > 0.5 {
+		t.Errorf("without FEC: %.1f%% within 400 ms; FEC should be what makes the difference", 100*share(without))
+	}
+	// Both mechanisms worked: packets rebuilt (and so reported to the
+	// sender), and what FEC could not rebuild retransmitted.
+	if with.rst.FECRecovered == 0 || with.st.FECPeerRecovered < with.rst.FECRecovered*9/10 || with.st.BytesRetransmitted == 0 {
+		t.Errorf("rebuilt %d, reported %d, retransmitted %d bytes", with.rst.FECRecovered, with.st.FECPeerRecovered, with.st.BytesRetransmitted)
+	}
+	if without.st.FECBytesSent != 0 {
+		t.Errorf("FEC disabled on the stream, yet %d FEC bytes sent", without.st.FECBytesSent)
+	}
+}
+
+// BenchmarkFECMedia reports the trunk media figures (frame latency
+// percentiles, share within 400 ms, FEC overhead) for qbbr over a 100
+// Mbit/s path with random loss on both directions, in virtual time. One
+// iteration is one 10-second run.
+func BenchmarkFECMedia(b *testing.B) {
+	for _, rtt := range []time.Duration{20 * time.Millisecond, 200 * time.Millisecond} {
+		for _, loss := range []float64{0, 0.05, 0.2, 0.5} {
+			b.Run(fmt.Sprintf("rtt=%v/loss=%.0f%%", rtt, 100*loss), func(b *testing.B) {
+				var r mediaResult
+				for range b.N {
+					r = runMedia(b, mediaConfig{seed: 1, rtt: rtt, loss: loss, reverseLoss: loss, deadline: 400 * time.Millisecond, warmup: 2 * time.Second, span: 10 * time.Second})
 				}
-			}
+				ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+				b.ReportMetric(ms(r.p50), "p50-ms")
+				b.ReportMetric(ms(r.p95), "p95-ms")
+				b.ReportMetric(ms(r.p99), "p99-ms")
+				b.ReportMetric(100*float64(r.within400)/float64(r.sent), "%within400")
+				b.ReportMetric(100*r.st.FECRatio, "%fec")
+				b.ReportMetric(float64(r.stalls600), "stalls")
+			})
 		}
 	}
-}
-
-var explore = flag.Bool("explore", false, "run exploration tests that print figures")
-
-func exploreRTTs() []time.Duration {
-	if v := os.Getenv("RTT"); v != "" {
-		d, _ := time.ParseDuration(v)
-		return []time.Duration{d}
-	}
-	return []time.Duration{20 * time.Millisecond, 200 * time.Millisecond}
-}
-
-func exploreLosses() []float64 {
-	if v := os.Getenv("LOSS"); v != "" {
-		f, _ := strconv.ParseFloat(v, 64)
-		return []float64{f}
-	}
-	return []float64{0, 0.05, 0.2, 0.5}
-}
-
-func TestFECMediaTrace(t *testing.T) {
-	if !*explore {
-		t.Skip("exploration")
-	}
-	rtt, loss := exploreRTTs()[0], exploreLosses()[0]
-	budget, _ := strconv.ParseFloat(os.Getenv("BUDGET"), 64)
-	cfg := mediaConfig{seed: 1, rtt: rtt, loss: loss, reverseLoss: loss, fecBudget: budget, deadline: 400 * time.Millisecond, warmup: 2 * time.Second, span: 12 * time.Second}
-	cfg.trace = func(now time.Duration, st qrtp.ConnStats) {
-		t.Logf("%6.2fs cwnd %6d inflight %6d pacing %5.1f Mbit/s srtt %v state %s ptos %d sent %d lost %d K=%d M=%d est %.2f/%.2f",
-			now.Seconds(), st.CWND, st.BytesInFlight, st.PacingRate*8/1e6, st.SmoothedRTT, st.Controller.State, st.PTOCount, st.PacketsSent, st.PacketsLost, st.FECK, st.FECM, st.LossEstimate, st.LossBurst)
-	}
-	t.Log(runMedia(t, cfg))
 }

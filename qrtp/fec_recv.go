@@ -27,10 +27,12 @@ const (
 	// for groups whose repairs have not arrived yet: 40 ms of a group
 	// delay plus pacing, at up to ~10k protected packets per second.
 	fecKeepSources = 1024
-	// fecStoreAfterRepair: sources are kept only while the peer sends
-	// repairs (within this long of the last one), so connections without
-	// FEC pay nothing. The first group after a quiet spell is lost to FEC.
-	fecStoreAfterRepair = 2 * time.Second
+	// fecStoreWhileLossy: sources are kept only while the path loses
+	// packets or the peer sends repairs (within this long of the last gap
+	// in packet numbers or the last repair), so clean connections pay
+	// nothing. A gap comes before the sender sees the loss and turns FEC
+	// on, so the first groups are kept too.
+	fecStoreWhileLossy = 2 * time.Second
 	// fecRxGroups and fecRxGroupAge bound the groups mapped to packet
 	// numbers; the decoder has the same age limit.
 	fecRxGroups   = 128
@@ -69,6 +71,7 @@ type fecRecv struct {
 	capturing  bool
 	cur        []byte // MESSAGE frames of the packet being processed
 	lastRepair time.Time
+	lastGap    time.Time
 
 	slots []srcSlot
 	next  int
@@ -120,11 +123,18 @@ func (r *fecRecv) end(now time.Time, c *Conn, pn uint64) error {
 		}
 		return nil
 	}
-	if r.lastRepair.IsZero() || now.Sub(r.lastRepair) > fecStoreAfterRepair {
+	if last := later(r.lastRepair, r.lastGap); last.IsZero() || now.Sub(last) > fecStoreWhileLossy {
 		return nil
 	}
 	r.store(pn, r.cur)
 	return nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func (r *fecRecv) store(pn uint64, b []byte) {
