@@ -30,7 +30,8 @@ func (p *Profile) streamDefaults(m Mode) StreamOptions {
 // baseConn is what every profile starts from.
 func baseConn() ConnConfig {
 	return ConnConfig{
-		CongestionControl:      "newreno",
+		// qbbr is the default: it keeps long, lossy trunks full (docs/benchmarks.md).
+		CongestionControl:      "qbbr",
 		IdleTimeout:            30 * time.Second,
 		KeepAlive:              10 * time.Second,
 		MaxAckDelay:            10 * time.Millisecond,
