@@ -17,8 +17,9 @@ import (
 type mediaConfig struct {
 	seed         uint64
 	rtt          time.Duration
-	loss         float64 // forward (media) direction
-	reverseLoss  float64 // the ACK direction
+	loss         float64           // forward (media) direction
+	reverseLoss  float64           // the ACK direction
+	lossModel    *netsim.LossModel // instead of loss, if set
 	cc           string
 	profile      string
 	fecBudget    float64 // 0: the profile's; < 0: no FEC
@@ -46,6 +47,9 @@ func runMedia(t testing.TB, cfg mediaConfig) mediaResult {
 	t.Helper()
 	sim := newSim(t, cfg.seed)
 	fwd := netsim.LinkConfig{Rate: 100e6, Delay: cfg.rtt / 2, QueueBytes: netsim.QueueBDP(100e6, cfg.rtt, 1), Loss: netsim.Bernoulli(cfg.loss)}
+	if cfg.lossModel != nil {
+		fwd.Loss = *cfg.lossModel
+	}
 	rev := fwd
 	rev.Loss = netsim.Bernoulli(cfg.reverseLoss)
 	sim.SetPath(clientAddr, serverAddr, fwd, rev)
@@ -239,5 +243,21 @@ func BenchmarkFECMedia(b *testing.B) {
 				b.ReportMetric(float64(r.stalls600), "stalls")
 			})
 		}
+	}
+	// Loss in bursts (a Gilbert chain with mean runs of 4 packets) on data.
+	for _, loss := range []float64{0.05, 0.2} {
+		b.Run(fmt.Sprintf("rtt=200ms/loss=%.0f%%/burst=4", 100*loss), func(b *testing.B) {
+			m, err := netsim.Burst(loss, 4)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var r mediaResult
+			for range b.N {
+				r = runMedia(b, mediaConfig{seed: 1, rtt: 200 * time.Millisecond, lossModel: &m, deadline: 400 * time.Millisecond, warmup: 2 * time.Second, span: 10 * time.Second})
+			}
+			b.ReportMetric(float64(r.p95)/1e6, "p95-ms")
+			b.ReportMetric(100*float64(r.within400)/float64(r.sent), "%within400")
+			b.ReportMetric(100*r.st.FECRatio, "%fec")
+		})
 	}
 }
