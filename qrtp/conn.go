@@ -243,6 +243,7 @@ func (c *Conn) newStream(id uint64, opts StreamOptions, local bool) *Stream {
 	case ModeReliable:
 		s.rs = newRelSend(opts.SendBuffer)
 		s.rr = newRelRecv(c.cfg.StreamReceiveWindow, c.cfg.MaxStreamReceiveWindow)
+		s.rs.ring.pool, s.rr.ring.pool = &c.ep.blocks, &c.ep.blocks
 		if s.rr.window > initialStreamWindow {
 			s.rr.maxData = s.rr.window
 			c.queueMaxStreamData(s)
@@ -300,6 +301,10 @@ func (c *Conn) maybeRemove(s *Stream) {
 	s.removed = true
 	c.sched.deactivate(s)
 	delete(c.streams, s.id)
+	if s.rs != nil {
+		s.rs.ring.release()
+		s.rr.ring.release()
+	}
 	if !s.local {
 		c.localMaxStreams++
 		c.ctl.maxStreams = true

@@ -37,6 +37,7 @@ type Endpoint struct {
 	closed    bool
 
 	sendBuf  []byte
+	blocks   blockPool // stream buffer blocks, shared by all connections
 	recvBuf  []byte
 	plainBuf []byte
 	frame    wire.Frame
@@ -51,6 +52,10 @@ type statelessReply struct {
 	to netip.AddrPort
 	b  []byte
 }
+
+// maxPooledBlocks bounds the free stream-buffer blocks an endpoint keeps
+// for reuse (16 MiB); beyond it, freed blocks go to the garbage collector.
+const maxPooledBlocks = 1024
 
 // maxStatelessQueue bounds KeyResponses and Retries waiting for Poll.
 const maxStatelessQueue = 64
@@ -79,6 +84,7 @@ func NewEndpoint(now time.Time, cfg Config) (*Endpoint, error) {
 		recvBuf:  make([]byte, 0, 65536),
 		plainBuf: make([]byte, 0, c.MaxDatagramSize+64),
 		logTimes: make(map[string]time.Time),
+		blocks:   blockPool{max: maxPooledBlocks},
 	}
 	if c.Accept {
 		e.responder = handshake.NewResponder(handshake.ResponderConfig{

@@ -141,7 +141,7 @@ func FuzzConnFrames(f *testing.F) {
 				mem += s.rr.ring.capacity()
 			}
 		}
-		if mem > 2*int(c.recvMax)+len(c.streams)*8192 {
+		if mem > 2*int(c.recvMax)+len(c.streams)*ringBlockSize {
 			t.Fatalf("stream buffers hold %d bytes for a %d window", mem, c.recvMax)
 		}
 	})
