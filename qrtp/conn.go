@@ -68,6 +68,7 @@ type Conn struct {
 	streams         map[uint64]*Stream
 	nextLocalSeq    uint64
 	peerMaxStreams  uint64   // we may open sequences below this
+	streamsBlocked  bool     // OpenStream hit the limit: tell when it rises
 	localMaxStreams uint64   // the peer may open sequences below this
 	peerSeqs        rangeSet // sequences the peer has opened
 	acceptQ         []*Stream
@@ -94,6 +95,15 @@ type Conn struct {
 	handshakeDeadline time.Time
 	nextMsgDeadline   time.Time
 	polledFull        bool // the last poll stopped at maxPacketsPerPoll
+	ready             bool // listed in the endpoint's ready list
+}
+
+// markReady lists the connection for Endpoint.Ready.
+func (c *Conn) markReady() {
+	if !c.ready {
+		c.ready = true
+		c.ep.ready = append(c.ep.ready, c)
+	}
 }
 
 func newConn(e *Endpoint, now time.Time, initiator bool, addr netip.AddrPort, cfg ConnConfig, prof Profile) (*Conn, error) {
@@ -126,6 +136,7 @@ func newConn(e *Endpoint, now time.Time, initiator bool, addr netip.AddrPort, cf
 	c.fecTx = newFECSend(c.maxFramePayload())
 	c.fecRx = newFECRecv(c.maxFramePayload())
 	c.events.max = cfg.MaxEvents
+	c.events.notify = c.markReady
 	// Announce our real limits in the first flight; the peer starts from
 	// the protocol's initial values.
 	c.ctl.maxData = c.recvMax > initialConnWindow
@@ -145,6 +156,7 @@ func (c *Conn) OpenStream(opts StreamOptions) (*Stream, error) {
 		return nil, err
 	}
 	if c.nextLocalSeq >= c.peerMaxStreams {
+		c.streamsBlocked = true
 		return nil, ErrStreamLimit
 	}
 	id := streamID(c.nextLocalSeq, o.Mode, !c.initiator)
@@ -218,7 +230,7 @@ func (c *Conn) Stats() ConnStats {
 	st.BytesSent, st.BytesAcked = r.stats.bytesSent, r.stats.bytesAcked
 	st.CWND, st.BytesInFlight = r.cc.CongestionWindow(), r.bytesInFlight
 	st.PacingRate = r.cc.PacingRate()
-	st.Controller = r.cc.Stats()
+	st.CongestionControl, st.Controller = c.cfg.CongestionControl, r.cc.Stats()
 	st.PTOCount = r.stats.ptos
 	c.fecStats(&st)
 	st.EventsDropped = c.events.dropped

@@ -114,7 +114,13 @@ func (c *Conn) handleFrame(now time.Time, f *wire.Frame) error {
 	case wire.FrameMaxStreamData:
 		return c.onMaxStreamData(f.MaxStreamData.StreamID, f.MaxStreamData.Max)
 	case wire.FrameMaxStreams:
-		c.peerMaxStreams = max(c.peerMaxStreams, f.MaxStreams.Max)
+		if f.MaxStreams.Max > c.peerMaxStreams {
+			c.peerMaxStreams = f.MaxStreams.Max
+			if c.streamsBlocked {
+				c.streamsBlocked = false
+				c.events.push(Event{Kind: EventStreamsAvailable})
+			}
+		}
 	case wire.FrameStreamReset:
 		return c.onStreamReset(&f.StreamReset)
 	case wire.FrameConnectionClose:
@@ -217,6 +223,9 @@ func (c *Conn) onMessageExpired(f *wire.MessageExpiredFrame) error {
 		c.st.MessagesExpiredByPeer++
 		c.events.push(Event{Kind: EventMessageExpired, StreamID: s.id, Seq: seq})
 	})
+	if s.mr.done() {
+		c.signalReadable(s) // the last gap before the end is resolved
+	}
 	c.maybeRemove(s)
 	return nil
 }
@@ -290,6 +299,7 @@ func (c *Conn) onStreamReset(f *wire.StreamResetFrame) error {
 	case s.mr != nil:
 		if !s.mr.hasFinal {
 			s.mr.final, s.mr.hasFinal = f.FinalSize, true
+			s.peerReset = ErrorCode(f.Code)
 			if f.Code != 0 {
 				c.msgBuffered -= s.mr.abandon()
 				c.events.push(Event{Kind: EventStreamReset, StreamID: s.id})
@@ -299,6 +309,7 @@ func (c *Conn) onStreamReset(f *wire.StreamResetFrame) error {
 	case s.dr != nil:
 		if !s.dr.closed {
 			s.dr.closed = true
+			s.peerReset = ErrorCode(f.Code)
 			c.signalReadable(s)
 		}
 	}

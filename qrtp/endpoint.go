@@ -27,7 +27,10 @@ type Endpoint struct {
 	byCID   map[wire.ConnectionID]*Conn
 	conns   []*Conn
 	acceptQ []*Conn
-	pending int // responder handshakes not yet confirmed
+	// ready lists connections that queued events since the last Ready;
+	// readyOut is what Ready returned last (its array is reused).
+	ready, readyOut []*Conn
+	pending         int // responder handshakes not yet confirmed
 
 	tokens   float64 // handshake rate limiter (token bucket)
 	tokensAt time.Time
@@ -147,6 +150,20 @@ func (e *Endpoint) Accept() *Conn {
 	e.acceptQ[0] = nil
 	e.acceptQ = e.acceptQ[1:]
 	return c
+}
+
+// Ready returns the connections that queued events (PollEvent), new
+// streams included, since the last call, each once: a driver dispatches
+// events after HandleDatagram and Poll by visiting these, not every
+// connection. A connection that closed is listed with its EventClosed.
+// The slice is valid until the next call.
+func (e *Endpoint) Ready() []*Conn {
+	clear(e.readyOut)
+	e.readyOut, e.ready = e.ready, e.readyOut[:0]
+	for _, c := range e.readyOut {
+		c.ready = false
+	}
+	return e.readyOut
 }
 
 // Conns returns the open connections.
@@ -283,6 +300,19 @@ func (e *Endpoint) reap() {
 		e.conns[i] = nil
 	}
 	e.conns = live
+	if len(e.ready) > 2*len(e.conns)+64 {
+		// A driver that never calls Ready: forget closed connections.
+		kept := e.ready[:0]
+		for _, c := range e.ready {
+			if c.state != stateClosed {
+				kept = append(kept, c)
+			} else {
+				c.ready = false
+			}
+		}
+		clear(e.ready[len(kept):])
+		e.ready = kept
+	}
 }
 
 func (e *Endpoint) countSent(n int) {

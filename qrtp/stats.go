@@ -58,8 +58,11 @@ type ConnStats struct {
 	CWND          int
 	BytesInFlight int
 	PacingRate    float64 // bytes/s
-	Controller    cc.Stats
-	PTOCount      uint64
+	// CongestionControl names the controller as configured (with its
+	// parameters, e.g. "qbbr:probertt=2s"); Controller is its view.
+	CongestionControl string
+	Controller        cc.Stats
+	PTOCount          uint64
 	// Migrations counts changes of the peer's address (NAT rebinding).
 	Migrations uint64
 

@@ -48,9 +48,12 @@ type Stream struct {
 	maxDataQueued bool
 	resetQueued   bool
 
-	sendClosed   bool // Close or Reset called
-	abandoned    bool // Reset called: queued data is dropped
-	resetCode    ErrorCode
+	sendClosed bool // Close or Reset called
+	abandoned  bool // Reset called: queued data is dropped
+	resetCode  ErrorCode
+	// peerReset is the code of the peer's STREAM_RESET on a message or
+	// datagram stream (0 for a plain close): RecvErr reports it.
+	peerReset    ErrorCode
 	resetSent    bool
 	resetAcked   bool
 	readSignaled bool
@@ -174,6 +177,26 @@ func (s *Stream) ReadMessage() (m Message, ok bool) {
 		s.c.msgBuffered -= len(m.Data)
 	}
 	return m, ok
+}
+
+// RecvErr says whether anything more can be read from a message or
+// datagram stream: nil while it can; io.EOF once the peer closed the
+// stream and everything before its end has been read (messages lost on
+// the way count as expired); a *StreamResetError if the peer reset it.
+// EventStreamReadable is raised when it changes. Reliable streams report
+// their end through Read.
+func (s *Stream) RecvErr() error {
+	switch {
+	case s.mr != nil && s.mr.hasFinal && s.peerReset != 0:
+		return &StreamResetError{Code: s.peerReset}
+	case s.mr != nil && s.mr.done():
+		return io.EOF
+	case s.dr != nil && s.dr.closed && s.peerReset != 0:
+		return &StreamResetError{Code: s.peerReset}
+	case s.dr != nil && s.dr.closed && len(s.dr.q) == 0:
+		return io.EOF
+	}
+	return nil
 }
 
 // SendDatagram queues one unreliable datagram. It is sent at most once and
