@@ -96,6 +96,10 @@ type Conn struct {
 	nextMsgDeadline   time.Time
 	polledFull        bool // the last poll stopped at maxPacketsPerPoll
 	ready             bool // listed in the endpoint's ready list
+	// Scheduling in the endpoint (endpoint_timers.go).
+	deadline         time.Time
+	heapIdx, connIdx int
+	touched          bool
 }
 
 // markReady lists the connection for Endpoint.Ready.
@@ -131,6 +135,8 @@ func newConn(e *Endpoint, now time.Time, initiator bool, addr netip.AddrPort, cf
 		path:              path{addr: addr, validated: initiator},
 		lastRecv:          now,
 		handshakeDeadline: now.Add(e.cfg.HandshakeTimeout),
+		heapIdx:           -1,
+		connIdx:           -1,
 	}
 	c.sched.quantum = e.cfg.MaxDatagramSize
 	c.fecTx = newFECSend(c.maxFramePayload())
@@ -159,6 +165,7 @@ func (c *Conn) OpenStream(opts StreamOptions) (*Stream, error) {
 		c.streamsBlocked = true
 		return nil, ErrStreamLimit
 	}
+	c.touch()
 	id := streamID(c.nextLocalSeq, o.Mode, !c.initiator)
 	c.nextLocalSeq++
 	return c.newStream(id, o, true), nil
@@ -186,11 +193,15 @@ func (c *Conn) PollEvent() (ev Event, ok bool) { return c.events.pop() }
 // Close closes the connection with an application error code, telling the
 // peer with CONNECTION_CLOSE. Streams stop at once.
 func (c *Conn) Close(code ErrorCode, reason string) {
+	c.touch()
 	c.closeLocal(&CloseError{Code: code, Reason: reason})
 }
 
 // Ping asks the peer for an acknowledgement (an RTT sample, a liveness check).
-func (c *Conn) Ping() { c.ctl.ping = true }
+func (c *Conn) Ping() {
+	c.ctl.ping = true
+	c.touch()
+}
 
 // RemoteAddr is the peer's current address.
 func (c *Conn) RemoteAddr() netip.AddrPort { return c.path.addr }

@@ -39,8 +39,8 @@ func (c *Conn) hsNextSend() time.Time {
 	if c.hs == nil {
 		return time.Time{}
 	}
-	if c.state == stateInit {
-		return c.now
+	if c.state == stateInit || c.hs.nextSend.IsZero() {
+		return c.now // (nothing sent yet: the first KeyRequest goes now)
 	}
 	return c.hs.nextSend
 }

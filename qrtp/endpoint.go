@@ -30,7 +30,11 @@ type Endpoint struct {
 	// ready lists connections that queued events since the last Ready;
 	// readyOut is what Ready returned last (its array is reused).
 	ready, readyOut []*Conn
-	pending         int // responder handshakes not yet confirmed
+	// timers orders connections by deadline; touched awaits rescheduling;
+	// due is Poll's scratch (endpoint_timers.go).
+	timers       connHeap
+	touched, due []*Conn
+	pending      int // responder handshakes not yet confirmed
 
 	tokens   float64 // handshake rate limiter (token bucket)
 	tokensAt time.Time
@@ -135,7 +139,7 @@ func (e *Endpoint) Connect(now time.Time, addr netip.AddrPort, remoteKey *handsh
 		c.state, c.kind = stateKeyRequest, "1rtt-learned-key"
 	}
 	e.byCID[c.localCID()] = c
-	e.conns = append(e.conns, c)
+	e.addConn(c)
 	return c, nil
 }
 
@@ -209,6 +213,7 @@ func (e *Endpoint) HandleDatagram(now time.Time, from netip.AddrPort, b []byte) 
 		return
 	}
 	c.handleShort(now, from, b, &e.shdr)
+	e.touch(c)
 }
 
 func (e *Endpoint) handleLong(now time.Time, from netip.AddrPort, b []byte) {
@@ -229,6 +234,7 @@ func (e *Endpoint) handleLong(now time.Time, from netip.AddrPort, b []byte) {
 	case wire.PacketInit:
 		if c != nil {
 			c.onDuplicateInit(now, from, b)
+			e.touch(c)
 			return
 		}
 		e.acceptInit(now, from, b, h)
@@ -239,6 +245,7 @@ func (e *Endpoint) handleLong(now time.Time, from netip.AddrPort, b []byte) {
 		return
 	}
 	c.now = now
+	e.touch(c)
 	switch h.Type {
 	case wire.PacketKeyResponse:
 		c.onKeyResponse(now, h)
@@ -249,70 +256,26 @@ func (e *Endpoint) handleLong(now time.Time, from netip.AddrPort, b []byte) {
 	}
 }
 
-// Poll lets every connection send what it may at now, then flushes the
-// stateless answers, and forgets closed connections.
+// Poll lets every connection that is due send what it may at now, then
+// flushes the stateless answers. Closed connections are forgotten.
 func (e *Endpoint) Poll(now time.Time, send func(to netip.AddrPort, b []byte)) {
 	e.now = now
-	for _, c := range e.conns {
-		c.poll(now, send)
-	}
+	e.refresh()
+	e.pollDue(now, send)
 	for _, r := range e.stateless {
 		e.countSent(len(r.b))
 		send(r.to, r.b)
 	}
 	e.stateless = e.stateless[:0]
-	e.reap()
 }
 
 // NextTimeout is when the endpoint next needs Poll (the zero Time: never).
 func (e *Endpoint) NextTimeout() time.Time {
-	var t time.Time
 	if len(e.stateless) > 0 {
 		return e.now
 	}
-	for _, c := range e.conns {
-		if x := c.nextTimeout(); !x.IsZero() && (t.IsZero() || x.Before(t)) {
-			t = x
-		}
-	}
-	return t
-}
-
-// reap removes closed connections and their connection IDs.
-func (e *Endpoint) reap() {
-	live := e.conns[:0]
-	for _, c := range e.conns {
-		if c.state != stateClosed {
-			live = append(live, c)
-			continue
-		}
-		for _, id := range c.localCIDs {
-			delete(e.byCID, id)
-		}
-		if !c.initiator {
-			delete(e.byCID, c.initialDCID)
-			if c.hs != nil { // closed before confirmation
-				e.pending--
-			}
-		}
-	}
-	for i := len(live); i < len(e.conns); i++ {
-		e.conns[i] = nil
-	}
-	e.conns = live
-	if len(e.ready) > 2*len(e.conns)+64 {
-		// A driver that never calls Ready: forget closed connections.
-		kept := e.ready[:0]
-		for _, c := range e.ready {
-			if c.state != stateClosed {
-				kept = append(kept, c)
-			} else {
-				c.ready = false
-			}
-		}
-		clear(e.ready[len(kept):])
-		e.ready = kept
-	}
+	e.refresh()
+	return e.nextDeadline()
 }
 
 func (e *Endpoint) countSent(n int) {

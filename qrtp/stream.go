@@ -73,6 +73,7 @@ func (s *Stream) Options() StreamOptions { return s.opts }
 
 // SetPriority changes the stream's scheduling level (1..8) from now on.
 func (s *Stream) SetPriority(p Priority) {
+	s.c.touch()
 	if p < 1 || p > PriorityLowest || p == s.opts.Priority {
 		return
 	}
@@ -88,6 +89,7 @@ func (s *Stream) SetPriority(p Priority) {
 // buffer admits and returns ErrBufferFull with a short count when it is
 // full; EventStreamWritable says when to try again.
 func (s *Stream) Write(p []byte) (int, error) {
+	s.c.touch()
 	if s.rs == nil {
 		return 0, ErrWrongMode
 	}
@@ -112,6 +114,7 @@ func (s *Stream) Write(p []byte) (int, error) {
 // nothing is available yet, io.EOF after the peer's end of stream, and a
 // *StreamResetError if the peer reset the stream.
 func (s *Stream) Read(p []byte) (int, error) {
+	s.c.touch()
 	if s.rr == nil {
 		return 0, ErrWrongMode
 	}
@@ -131,6 +134,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 // whole or not at all, before deadline (the zero time means now plus the
 // stream's Deadline). It returns the message's sequence number.
 func (s *Stream) SendMessage(now time.Time, p []byte, deadline time.Time) (uint64, error) {
+	s.c.touch()
 	if s.ms == nil {
 		return 0, ErrWrongMode
 	}
@@ -202,6 +206,7 @@ func (s *Stream) RecvErr() error {
 // SendDatagram queues one unreliable datagram. It is sent at most once and
 // dropped if it waited longer than the stream's Deadline.
 func (s *Stream) SendDatagram(now time.Time, p []byte) error {
+	s.c.touch()
 	if s.ds == nil {
 		return ErrWrongMode
 	}
@@ -237,6 +242,7 @@ func (s *Stream) ReadDatagram() (b []byte, ok bool) {
 // stream; on message and datagram streams, no new messages (queued ones
 // are still delivered or expire).
 func (s *Stream) Close() error {
+	s.c.touch()
 	if s.sendClosed {
 		return nil
 	}
@@ -255,6 +261,7 @@ func (s *Stream) Close() error {
 // Reset abandons the sending half with an application error code: queued
 // and unacknowledged data is dropped and the peer's reads fail.
 func (s *Stream) Reset(code ErrorCode) {
+	s.c.touch()
 	if s.sendClosed && s.resetQueued {
 		return
 	}
