@@ -477,17 +477,3 @@ func (f *fecSend) forgetOldest(c *Conn) {
 		f.free = append(f.free, g)
 	}
 }
-
-// fecStats fills the FEC fields of a connection snapshot.
-func (c *Conn) fecStats(st *ConnStats) {
-	tx, rx := c.fecTx, c.fecRx
-	st.FECBytesSent, st.FECPacketsSent = tx.stats.repairBytes, tx.stats.repairs
-	st.FECSourcePackets = tx.stats.sources
-	if st.BytesSent > 0 {
-		st.FECRatio = float64(st.FECBytesSent) / float64(st.BytesSent)
-	}
-	st.FECK, st.FECM, st.FECInterleave = tx.params.K, tx.params.M, tx.params.Interleave
-	st.LossEstimate, st.LossBurst = c.rec.est.Loss(), c.rec.est.MeanBurst()
-	ds := rx.dec.Stats()
-	st.FECRecovered, st.FECGroupsFailed, st.FECInvalid = rx.stats.recovered, ds.GroupsFailed, rx.stats.invalid
-}
