@@ -168,7 +168,7 @@ func (r *Report) writeMedia(b *strings.Builder) {
 		return
 	}
 	b.WriteString("## Media: 1500 kbit/s at 25 fps\n\n")
-	b.WriteString("Each 7500-byte frame is one message with a 400 ms deadline on the `meeting` profile. Latency is from send to complete arrival; a frame that never arrives counts as infinitely late (\"lost\" when a percentile falls among those). A stall is 600 ms without a new complete frame. FEC overhead is FEC repair bytes over all bytes sent: the FEC layer is not in the core yet, so it is 0 and the latency figures are what retransmission alone achieves.\n\n")
+	b.WriteString("Each 7500-byte frame is one message with a 400 ms deadline on the `meeting` profile. Latency is from send to complete arrival; a frame that never arrives counts as infinitely late (\"lost\" when a percentile falls among those). A stall is 600 ms without a new complete frame. FEC overhead is the bytes of FEC repair packets over all bytes sent: the core chooses the redundancy from the measured loss, the RTT and the deadline (none on a clean link), and retransmits what FEC could not rebuild while the deadline allows.\n\n")
 	b.WriteString("| controller | RTT | loss | placement | p50 | p95 | p99 | within 400 ms | stalls | FEC overhead |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, x := range rows {
 		m := x.Media
