@@ -1,0 +1,309 @@
+package qrtp
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/qrtn/qrtn/qrtp/handshake"
+	"github.com/qrtn/qrtn/qrtp/wire"
+)
+
+// Endpoint serves many QRTP connections over one socket, without owning
+// the socket: a driver hands it datagrams (HandleDatagram), lets it send
+// (Poll) and sleeps until NextTimeout. Packets are demultiplexed by
+// connection ID, so a connection survives its peer's address changes.
+// It implements netsim.Node. Not safe for concurrent use.
+type Endpoint struct {
+	cfg       Config
+	log       *slog.Logger
+	rand      io.Reader
+	responder *handshake.Responder
+	cookies   *handshake.CookieJar
+
+	byCID   map[wire.ConnectionID]*Conn
+	conns   []*Conn
+	acceptQ []*Conn
+	pending int // responder handshakes not yet confirmed
+
+	tokens   float64 // handshake rate limiter (token bucket)
+	tokensAt time.Time
+
+	stateless []statelessReply
+	now       time.Time
+	closed    bool
+
+	sendBuf  []byte
+	recvBuf  []byte
+	plainBuf []byte
+	frame    wire.Frame
+	lhdr     wire.LongHeader
+	shdr     wire.ShortHeader
+
+	st       EndpointStats
+	logTimes map[string]time.Time
+}
+
+type statelessReply struct {
+	to netip.AddrPort
+	b  []byte
+}
+
+// maxStatelessQueue bounds KeyResponses and Retries waiting for Poll.
+const maxStatelessQueue = 64
+
+// NewEndpoint creates an endpoint at now (the responder rejects handshake
+// timestamps from before it, so a restart cannot be fed old Inits).
+func NewEndpoint(now time.Time, cfg Config) (*Endpoint, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := resolveConn(c.Conn, ConnConfig{}); err != nil {
+		return nil, err
+	}
+	rnd := c.Rand
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	e := &Endpoint{
+		cfg: c, log: c.Logger, rand: rnd,
+		byCID:    make(map[wire.ConnectionID]*Conn),
+		now:      now,
+		tokens:   max(c.MaxHandshakesPerSecond, 1),
+		tokensAt: now,
+		sendBuf:  make([]byte, 0, c.MaxDatagramSize+64),
+		recvBuf:  make([]byte, 0, 65536),
+		plainBuf: make([]byte, 0, c.MaxDatagramSize+64),
+		logTimes: make(map[string]time.Time),
+	}
+	if c.Accept {
+		e.responder = handshake.NewResponder(handshake.ResponderConfig{
+			Local: c.Key, ReplayWindow: c.ReplayWindow, Authorize: c.Authorize, Rand: rnd, NotBefore: now,
+		})
+		e.cookies = handshake.NewCookieJar(rnd)
+	}
+	return e, nil
+}
+
+// PublicKey is the endpoint's static public key.
+func (e *Endpoint) PublicKey() handshake.PublicKey { return e.cfg.Key.Public }
+
+// Connect starts a connection to addr. With remoteKey the first datagram
+// already carries whatever the application writes before the next Poll
+// (0-RTT); without it the endpoint first asks the responder for its key
+// (one more round trip, HandshakeKind "1rtt-learned-key"). cfg overrides
+// the endpoint's connection defaults.
+func (e *Endpoint) Connect(now time.Time, addr netip.AddrPort, remoteKey *handshake.PublicKey, cfg ConnConfig) (*Conn, error) {
+	if e.closed {
+		return nil, ErrClosed
+	}
+	if len(e.conns) >= e.cfg.MaxConnections {
+		return nil, ErrConnectionLimit
+	}
+	cc, prof, err := resolveConn(e.cfg.Conn, cfg)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newConn(e, now, true, addr, cc, prof)
+	if err != nil {
+		return nil, err
+	}
+	c.localCIDs = []wire.ConnectionID{e.newCID()}
+	c.initialDCID = e.newCID()
+	c.remoteCID = c.initialDCID
+	c.hs = &hsState{}
+	if remoteKey != nil {
+		init, err := handshake.NewInitiator(e.cfg.Key, *remoteKey, e.rand)
+		if err != nil {
+			return nil, fmt.Errorf("qrtp: connect: %w", err)
+		}
+		c.remoteKey, c.hs.initiator = *remoteKey, init
+		c.state, c.kind = stateInit, "0rtt"
+	} else {
+		c.state, c.kind = stateKeyRequest, "1rtt-learned-key"
+	}
+	e.byCID[c.localCID()] = c
+	e.conns = append(e.conns, c)
+	return c, nil
+}
+
+// Accept returns the next connection a peer opened, or nil. A connection
+// is returned as soon as its Init is authenticated, so its 0-RTT data can
+// be read at once.
+func (e *Endpoint) Accept() *Conn {
+	if len(e.acceptQ) == 0 {
+		return nil
+	}
+	c := e.acceptQ[0]
+	e.acceptQ[0] = nil
+	e.acceptQ = e.acceptQ[1:]
+	return c
+}
+
+// Conns returns the open connections.
+func (e *Endpoint) Conns() []*Conn { return append([]*Conn(nil), e.conns...) }
+
+// Stats returns the endpoint's counters.
+func (e *Endpoint) Stats() EndpointStats {
+	st := e.st
+	st.Connections = len(e.conns)
+	return st
+}
+
+// Close closes every connection (CONNECTION_CLOSE goes out on the next
+// Poll) and refuses new ones.
+func (e *Endpoint) Close() {
+	e.closed = true
+	for _, c := range e.conns {
+		c.Close(CodeNoError, "endpoint closed")
+	}
+}
+
+// HandleDatagram processes one datagram that arrived from from at now.
+// Anything malformed or unauthenticated is counted and dropped.
+func (e *Endpoint) HandleDatagram(now time.Time, from netip.AddrPort, b []byte) {
+	e.now = now
+	e.st.DatagramsReceived++
+	e.st.BytesReceived += uint64(len(b))
+	if len(b) == 0 {
+		e.st.Malformed++
+		return
+	}
+	if wire.IsLongHeader(b) {
+		e.handleLong(now, from, b)
+		return
+	}
+	if err := wire.ParseShortHeader(b, &e.shdr); err != nil {
+		e.st.Malformed++
+		return
+	}
+	c := e.byCID[e.shdr.DCID]
+	if c == nil {
+		e.st.UnknownConnection++
+		return
+	}
+	c.handleShort(now, from, b, &e.shdr)
+}
+
+func (e *Endpoint) handleLong(now time.Time, from netip.AddrPort, b []byte) {
+	h := &e.lhdr
+	if err := wire.ParseLongHeader(b, h); err != nil {
+		if err == wire.ErrVersion {
+			e.st.VersionMismatch++
+		} else {
+			e.st.Malformed++
+		}
+		return
+	}
+	c := e.byCID[h.DCID]
+	switch h.Type {
+	case wire.PacketKeyRequest:
+		e.answerKeyRequest(from, h)
+		return
+	case wire.PacketInit:
+		if c != nil {
+			c.onDuplicateInit(now, from, b)
+			return
+		}
+		e.acceptInit(now, from, b, h)
+		return
+	}
+	if c == nil || !c.initiator {
+		e.st.UnknownConnection++
+		return
+	}
+	c.now = now
+	switch h.Type {
+	case wire.PacketKeyResponse:
+		c.onKeyResponse(now, h)
+	case wire.PacketRetry:
+		c.onRetry(now, h)
+	case wire.PacketInitResponse:
+		c.onInitResponse(now, b, h)
+	}
+}
+
+// Poll lets every connection send what it may at now, then flushes the
+// stateless answers, and forgets closed connections.
+func (e *Endpoint) Poll(now time.Time, send func(to netip.AddrPort, b []byte)) {
+	e.now = now
+	for _, c := range e.conns {
+		c.poll(now, send)
+	}
+	for _, r := range e.stateless {
+		e.countSent(len(r.b))
+		send(r.to, r.b)
+	}
+	e.stateless = e.stateless[:0]
+	e.reap()
+}
+
+// NextTimeout is when the endpoint next needs Poll (the zero Time: never).
+func (e *Endpoint) NextTimeout() time.Time {
+	var t time.Time
+	if len(e.stateless) > 0 {
+		return e.now
+	}
+	for _, c := range e.conns {
+		if x := c.nextTimeout(); !x.IsZero() && (t.IsZero() || x.Before(t)) {
+			t = x
+		}
+	}
+	return t
+}
+
+// reap removes closed connections and their connection IDs.
+func (e *Endpoint) reap() {
+	live := e.conns[:0]
+	for _, c := range e.conns {
+		if c.state != stateClosed {
+			live = append(live, c)
+			continue
+		}
+		for _, id := range c.localCIDs {
+			delete(e.byCID, id)
+		}
+		if !c.initiator {
+			delete(e.byCID, c.initialDCID)
+			if c.hs != nil { // closed before confirmation
+				e.pending--
+			}
+		}
+	}
+	for i := len(live); i < len(e.conns); i++ {
+		e.conns[i] = nil
+	}
+	e.conns = live
+}
+
+func (e *Endpoint) countSent(n int) {
+	e.st.DatagramsSent++
+	e.st.BytesSent += uint64(n)
+}
+
+// newCID returns a random connection ID not in use.
+func (e *Endpoint) newCID() wire.ConnectionID {
+	var id wire.ConnectionID
+	for {
+		if _, err := io.ReadFull(e.rand, id[:]); err != nil {
+			panic(fmt.Sprintf("qrtp: reading randomness: %v", err)) // crypto/rand never fails
+		}
+		if _, used := e.byCID[id]; !used {
+			return id
+		}
+	}
+}
+
+// logLimited logs a warning at most once per second per message, so a
+// flood of bad packets cannot flood the log; counters keep the full count.
+func (e *Endpoint) logLimited(now time.Time, msg string, args ...any) {
+	if last, ok := e.logTimes[msg]; ok && now.Sub(last) < time.Second {
+		return
+	}
+	e.logTimes[msg] = now
+	e.log.Warn("qrtp: "+msg, args...)
+}

@@ -1,0 +1,91 @@
+package qrtp
+
+import (
+	"fmt"
+	"time"
+)
+
+// Profile is a named set of defaults for a use case: how long messages
+// live, whether lost media is retransmitted, how streams are prioritised,
+// how much FEC may cost and how large the buffers are. Config.Conn,
+// Connect's ConnConfig and OpenStream's StreamOptions override any field.
+type Profile struct {
+	Name string
+	// Conn holds the connection defaults.
+	Conn ConnConfig
+	// Reliable, Message and Datagram are the stream defaults per mode.
+	Reliable, Message, Datagram StreamOptions
+}
+
+func (p *Profile) streamDefaults(m Mode) StreamOptions {
+	switch m {
+	case ModeMessage:
+		return p.Message
+	case ModeDatagram:
+		return p.Datagram
+	}
+	return p.Reliable
+}
+
+// baseConn is what every profile starts from.
+func baseConn() ConnConfig {
+	return ConnConfig{
+		CongestionControl:      "newreno",
+		IdleTimeout:            30 * time.Second,
+		KeepAlive:              10 * time.Second,
+		MaxAckDelay:            10 * time.Millisecond,
+		MaxIncomingStreams:     256,
+		StreamReceiveWindow:    512 << 10,
+		MaxStreamReceiveWindow: 8 << 20,
+		ConnReceiveWindow:      1 << 20,
+		MaxConnReceiveWindow:   16 << 20,
+		MessageBuffer:          4 << 20,
+		ConnMessageBuffer:      32 << 20,
+		MaxMessageSize:         4 << 20,
+		DatagramQueue:          256,
+		PacerBurst:             time.Millisecond,
+		MaxEvents:              1 << 16,
+	}
+}
+
+// Profiles returns the built-in profiles.
+func Profiles() []Profile {
+	meeting := Profile{Name: "meeting", Conn: baseConn(),
+		// Latency first: a message that cannot arrive within 300 ms is
+		// worthless to a conversation, and FEC may spend up to half the
+		// media rate to avoid waiting for retransmissions.
+		Reliable: StreamOptions{Priority: PriorityControl, SendBuffer: 4 << 20},
+		Message:  StreamOptions{Priority: PriorityVideo, Deadline: 300 * time.Millisecond, Retransmit: RetransmitInTime, FECBudget: 0.5, SendBuffer: 4 << 20},
+		Datagram: StreamOptions{Priority: PriorityAudio, Deadline: 100 * time.Millisecond, SendBuffer: 1 << 20},
+	}
+	live := Profile{Name: "live", Conn: baseConn(),
+		// Quality first: viewers tolerate a second of delay, which leaves
+		// room for several retransmission rounds and a lighter FEC budget.
+		Reliable: StreamOptions{Priority: PriorityControl, SendBuffer: 4 << 20},
+		Message:  StreamOptions{Priority: PriorityVideo, Deadline: time.Second, Retransmit: RetransmitInTime, FECBudget: 0.25, SendBuffer: 8 << 20},
+		Datagram: StreamOptions{Priority: PriorityAudio, Deadline: 200 * time.Millisecond, SendBuffer: 1 << 20},
+	}
+	bulk := Profile{Name: "bulk", Conn: baseConn(),
+		// Throughput first: no FEC, large windows so a long fat lossy path
+		// stays full while holes are repaired.
+		Reliable: StreamOptions{Priority: PriorityBulk, SendBuffer: 64 << 20, FECBudget: -1},
+		Message:  StreamOptions{Priority: PriorityBulk, Deadline: 5 * time.Second, Retransmit: RetransmitInTime, FECBudget: -1, SendBuffer: 16 << 20},
+		Datagram: StreamOptions{Priority: PriorityBulk, Deadline: time.Second, SendBuffer: 1 << 20},
+	}
+	bulk.Conn.StreamReceiveWindow = 4 << 20
+	bulk.Conn.MaxStreamReceiveWindow = 64 << 20
+	bulk.Conn.ConnReceiveWindow = 8 << 20
+	bulk.Conn.MaxConnReceiveWindow = 96 << 20
+	bulk.Conn.MaxAckDelay = 5 * time.Millisecond
+	return []Profile{meeting, live, bulk}
+}
+
+// LookupProfile returns the built-in profile with that name.
+func LookupProfile(name string) (Profile, error) {
+	for _, p := range Profiles() {
+		if p.Name == name {
+			return p, nil
+		}
+	}
+	return Profile{}, fmt.Errorf("qrtp: unknown profile %q (meeting, live, bulk)", name)
+}

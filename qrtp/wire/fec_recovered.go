@@ -1,0 +1,51 @@
+package wire
+
+// FECRecoveredFrame lists packet numbers the receiver rebuilt from FEC, so
+// the sender neither retransmits their data nor counts them as delivered by
+// the network when it feeds its congestion controller.
+//
+// Layout: type 0x1d, count (1..MaxFECRecovered), first packet number,
+// count-1 increasing deltas.
+type FECRecoveredFrame struct {
+	Packets []uint64 // increasing
+}
+
+// Append encodes the frame with at most MaxFECRecovered packet numbers.
+func (f *FECRecoveredFrame) Append(b []byte) []byte {
+	pns := f.Packets[:min(len(f.Packets), MaxFECRecovered)]
+	b = AppendVarint(append(b, byte(FrameFECRecovered)), uint64(len(pns)))
+	for i, pn := range pns {
+		if i == 0 {
+			b = AppendVarint(b, pn)
+		} else {
+			b = AppendVarint(b, pn-pns[i-1])
+		}
+	}
+	return b
+}
+
+func (f *FECRecoveredFrame) parse(r *reader) {
+	n := r.varint()
+	if r.err != nil {
+		return
+	}
+	if n == 0 || n > MaxFECRecovered {
+		r.fail(ErrRange)
+		return
+	}
+	if cap(f.Packets) < MaxFECRecovered {
+		f.Packets = make([]uint64, 0, MaxFECRecovered)
+	}
+	f.Packets = f.Packets[:0]
+	pn := r.varint()
+	f.Packets = append(f.Packets, pn)
+	for i := uint64(1); i < n; i++ {
+		d := r.varint()
+		if d == 0 || pn+d > MaxVarint {
+			r.fail(ErrRange)
+			return
+		}
+		pn += d
+		f.Packets = append(f.Packets, pn)
+	}
+}

@@ -1,0 +1,37 @@
+// Package sfu is the selective forwarding unit of an access node: rooms,
+// participants, the receivers that own published tracks (their simulcast
+// layers and packet caches), the down-tracks that forward one track to one
+// subscriber, the forwarder that rewrites sequence numbers, timestamps and
+// VP8 picture IDs across layer switches, the layer selector that combines a
+// subscriber's view preference with its send-side bandwidth estimate
+// (TWCC + pion's GCC), dynacast, RED handling, NACK/RTX, FlexFEC and active
+// speaker detection.
+//
+// It knows pion/webrtc, RTP and RTCP. It knows nothing of QRTP, of trunks and
+// of websockets: signaling drives it through Participant methods and receives
+// Events; a trunk injects remote tracks through Participant.PublishTrack with
+// its own Upstream and takes local tracks out through Receiver.AddSink.
+//
+// # Shape
+//
+// A Participant has up to two PeerConnections: a publisher PC (the client
+// offers, because pion cannot offer simulcast receive) and a subscriber PC
+// (the server offers; one offer outstanding, changes folded into the next).
+// Each published track is a Receiver with one layer per simulcast encoding.
+// Each subscription is a DownTrack, a custom webrtc.TrackLocal. Packets flow
+// synchronously: the goroutine reading a publisher layer writes to every
+// down-track of that receiver; there are no queues, so nothing buffers audio
+// and unmute adds no delay.
+//
+// # Dynacast
+//
+// A layer that no subscriber (and no sink) selects for a while is paused at
+// the publisher: the receiver calls Upstream.SetLayersWanted, which for a
+// browser publisher becomes a `publish_layers` signaling message telling the
+// client which simulcast encodings to keep active (RTCRtpSender.setParameters
+// with encodings[i].active). A layer that becomes wanted again is resumed at
+// once; the encoder restarts with a key frame. Pausing waits for
+// Config.DynacastPauseAfter so that a subscriber flipping between thumbnail
+// and main view does not restart encoders. For a trunk-fed receiver the same
+// call tells the far node which layers to carry across the trunk.
+package sfu

@@ -1,0 +1,377 @@
+package sfu
+
+import (
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+const (
+	// histSize is how many sent video packets a down-track remembers to map
+	// NACKed sequence numbers back to cached input.
+	histSize = 1024
+	// videoSlots must exceed the FlexFEC group size: the FEC interceptor
+	// keeps references to the last group's headers and payloads.
+	videoSlots = 32
+	audioSlots = 4
+	// resendGap: a packet is not resent twice within this time.
+	resendGap = 50 * time.Millisecond
+)
+
+// DownTrack forwards one published track to one subscriber. It is a
+// webrtc.TrackLocal of its own: it gives the subscriber one SSRC, one
+// continuous sequence number and timestamp space and one VP8 picture ID
+// space whatever layer it forwards, the payload type and header extensions
+// the subscriber negotiated, RTX retransmissions from the receiver's cache,
+// and RED stripped to Opus when the subscriber lacks RED.
+type DownTrack struct {
+	r   *Receiver
+	sub *subscriber
+
+	mu       sync.Mutex
+	bound    bool
+	closed   bool
+	writer   webrtc.TrackLocalWriter
+	ssrc     uint32
+	rtxSSRC  uint32
+	pt       uint8
+	rtxPT    uint8
+	opusPT   uint8
+	stripRED bool
+	keepRED  bool
+	levelExt uint8
+	rtxSeq   uint16
+
+	fwd       *forwarder
+	hist      []histEntry
+	slots     []outSlot
+	slot      int
+	redBlocks []redBlock
+	lastIn    uint64 // newest input forwarded (audio), to spot RED-recoverable gaps
+	haveIn    bool
+	nackBuf   []byte
+	nackPkt   rtp.Packet
+
+	muted    bool
+	decided  int // the selector's decision; -1 paused
+	lastDown time.Time
+	lastKF   time.Time
+	emitted  int // the layer last reported to the client
+
+	cur, tgt atomic.Int32 // for dynacast, read without mu
+	sender   *webrtc.RTPSender
+}
+
+type histEntry struct {
+	valid  bool
+	seq    uint16
+	layer  int8
+	ext    uint64
+	ts     uint32
+	picID  uint16
+	tl0    uint8
+	sentAt int64
+}
+
+type outSlot struct {
+	hdr rtp.Header
+	lvl [1]byte
+	buf [maxPacketSize + 2]byte
+}
+
+func newDownTrack(r *Receiver, sub *subscriber) *DownTrack {
+	video := r.kind == webrtc.RTPCodecTypeVideo
+	d := &DownTrack{r: r, sub: sub, decided: -1, emitted: -1,
+		fwd: newForwarder(video, r.codec.ClockRate, uint16(rand.Uint32()), rand.Uint32())}
+	if video {
+		d.hist = make([]histEntry, histSize)
+		d.slots = make([]outSlot, videoSlots)
+	} else {
+		d.slots = make([]outSlot, audioSlots)
+		d.decided = 0
+	}
+	d.muted = r.muted.Load()
+	d.applyTargetLocked()
+	return d
+}
+
+// ID, StreamID, RID and Kind make the subscriber's track carry
+// msid = "<publisher id> <track id>".
+func (d *DownTrack) ID() string                { return d.r.id }
+func (d *DownTrack) StreamID() string          { return d.r.owner.id }
+func (d *DownTrack) RID() string               { return "" }
+func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.r.kind }
+
+// Bind picks, from what the subscriber negotiated, the codec to send: VP8
+// (with RTX when negotiated), audio/red when both sides have it, else Opus.
+func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	codecs := ctx.CodecParameters()
+	find := func(mime string) (webrtc.RTPCodecParameters, bool) {
+		for _, c := range codecs {
+			if strings.EqualFold(c.MimeType, mime) {
+				return c, true
+			}
+		}
+		return webrtc.RTPCodecParameters{}, false
+	}
+	var chosen webrtc.RTPCodecParameters
+	var ok bool
+	if d.r.kind == webrtc.RTPCodecTypeVideo {
+		if chosen, ok = find(d.r.codec.MimeType); !ok {
+			return chosen, webrtc.ErrUnsupportedCodec
+		}
+		for _, c := range codecs {
+			if strings.EqualFold(c.MimeType, webrtc.MimeTypeRTX) && strings.Contains(c.SDPFmtpLine, "apt="+itoa(int(chosen.PayloadType))) {
+				d.rtxPT = uint8(c.PayloadType)
+			}
+		}
+	} else {
+		opus, haveOpus := find(webrtc.MimeTypeOpus)
+		red, haveRED := find("audio/red")
+		switch {
+		case d.r.isRED && haveRED && haveOpus:
+			chosen, d.keepRED = red, true
+		case haveOpus:
+			chosen, d.stripRED = opus, d.r.isRED
+		default:
+			return chosen, webrtc.ErrUnsupportedCodec
+		}
+		d.opusPT = uint8(opus.PayloadType)
+	}
+	for _, h := range ctx.HeaderExtensions() {
+		if h.URI == audioLevelURI && d.r.kind == webrtc.RTPCodecTypeAudio {
+			d.levelExt = uint8(h.ID)
+		}
+	}
+	d.pt = uint8(chosen.PayloadType)
+	d.ssrc = uint32(ctx.SSRC())
+	if d.rtxPT != 0 {
+		d.rtxSSRC = uint32(ctx.SSRCRetransmission())
+	}
+	d.writer = ctx.WriteStream()
+	d.bound = true
+	d.lastKF = time.Time{}
+	return chosen, nil
+}
+
+// Unbind stops writing; the sender was stopped or its connection closed.
+func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.bound = false
+	d.writer = nil
+	if d.sub != nil && d.sub.est != nil {
+		d.sub.est.pacer.forget(d.ssrc)
+	}
+	return nil
+}
+
+func itoa(v int) string {
+	if v == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for v > 0 {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return string(b[i:])
+}
+
+// watchedLayers are the layers this down-track needs: what it forwards and
+// what it is switching to.
+func (d *DownTrack) watchedLayers() [2]int {
+	return [2]int{int(d.cur.Load()), int(d.tgt.Load())}
+}
+
+// applyTargetLocked hands the selector's decision, or a pause while muted,
+// to the forwarder.
+func (d *DownTrack) applyTargetLocked() {
+	t := d.decided
+	if d.muted {
+		t = -1
+	}
+	d.fwd.setTarget(t)
+	d.tgt.Store(int32(t))
+	d.cur.Store(int32(d.fwd.current))
+}
+
+// setDecision applies a layer decision from the selector. constrained
+// says the decision is below what the view preference asks for: only such
+// (bandwidth) downgrades start the selector's hold against going back up;
+// following a preference down and up again is immediate.
+func (d *DownTrack) setDecision(layer int, constrained bool, now time.Time) {
+	d.mu.Lock()
+	if layer == d.decided {
+		d.mu.Unlock()
+		return
+	}
+	if layer < d.decided && constrained {
+		d.lastDown = now
+	}
+	d.decided = layer
+	d.applyTargetLocked()
+	kf, ev := d.followUpLocked(now)
+	d.mu.Unlock()
+	d.after(kf, ev, now)
+}
+
+func (d *DownTrack) setMuted(m bool) {
+	now := time.Now()
+	d.mu.Lock()
+	d.muted = m
+	d.applyTargetLocked()
+	kf, ev := d.followUpLocked(now)
+	d.mu.Unlock()
+	d.after(kf, ev, now)
+}
+
+// followUpLocked works out what a change of state calls for: a key frame
+// request towards the target layer (throttled), and a layer event when the
+// forwarded layer changed.
+func (d *DownTrack) followUpLocked(now time.Time) (kfLayer int, ev *LayerChanged) {
+	kfLayer = -1
+	d.cur.Store(int32(d.fwd.current))
+	if l, ok := d.fwd.keyframeWanted(); ok && d.bound && now.Sub(d.lastKF) >= keyframeInterval {
+		d.lastKF = now
+		kfLayer = l
+	}
+	if !d.muted && d.fwd.current != d.emitted && d.r.kind == webrtc.RTPCodecTypeVideo {
+		d.emitted = d.fwd.current
+		ev = &LayerChanged{ParticipantID: d.r.owner.id, TrackID: d.r.id, Layer: layerName(d.r.rids, d.fwd.current)}
+	}
+	return kfLayer, ev
+}
+
+func (d *DownTrack) after(kfLayer int, ev *LayerChanged, now time.Time) {
+	if kfLayer >= 0 {
+		d.r.requestKeyframe(kfLayer, now)
+	}
+	if ev != nil && d.sub != nil {
+		d.sub.p.emit(*ev)
+	}
+}
+
+// writeRTP forwards one incoming packet, if the forwarder says so.
+func (d *DownTrack) writeRTP(in *inPacket) {
+	d.mu.Lock()
+	if !d.bound || d.closed {
+		d.mu.Unlock()
+		return
+	}
+	if d.stripRED {
+		d.recoverRED(in)
+	}
+	res, ok := d.fwd.forward(&in.fp)
+	if ok {
+		if res.switched && in.fp.layer != d.emitted && d.emitted >= 0 {
+			d.r.stats.layerSwitches.Add(1)
+		}
+		d.send(in, res, in.payload, false)
+	}
+	kf, ev := d.followUpLocked(in.fp.arrival)
+	d.mu.Unlock()
+	d.after(kf, ev, in.fp.arrival)
+}
+
+// recoverRED sends, before the packet that follows a gap, the packets of
+// the gap that the RED packet carries as redundancy: a subscriber without
+// RED still benefits from the publisher's.
+func (d *DownTrack) recoverRED(in *inPacket) {
+	ext := in.fp.extSeq
+	gap := ext - d.lastIn - 1
+	if !d.haveIn || ext <= d.lastIn || gap == 0 || gap > 4 || d.fwd.current < 0 {
+		if !d.haveIn || ext > d.lastIn {
+			d.lastIn, d.haveIn = ext, true
+		}
+		return
+	}
+	d.lastIn = ext
+	blocks, err := parseRED(in.payload, d.redBlocks[:0])
+	d.redBlocks = blocks[:0]
+	if err != nil {
+		return
+	}
+	red := blocks[:len(blocks)-1]
+	for k := int(gap); k >= 1; k-- {
+		i := len(red) - k
+		if i < 0 || red[i].tsOffset == 0 {
+			continue
+		}
+		p := in.fp
+		p.extSeq = ext - uint64(k)
+		p.ts = in.fp.ts - uint32(red[i].tsOffset)
+		if res, ok := d.fwd.forward(&p); ok {
+			rec := *in
+			rec.fp = p
+			d.send(&rec, res, red[i].data, true)
+		}
+	}
+}
+
+// send writes one packet out, with payload as the media payload: the
+// incoming payload, or (recovered) a block taken from RED redundancy.
+func (d *DownTrack) send(in *inPacket, res fwdResult, payload []byte, recovered bool) {
+	s := &d.slots[d.slot]
+	d.slot = (d.slot + 1) % len(d.slots)
+	var out []byte
+	if recovered {
+		out = s.buf[:copy(s.buf[:], payload)]
+	} else {
+		out = d.buildPayload(s.buf[:], in, res, payload)
+	}
+	if out == nil {
+		return
+	}
+	s.hdr = rtp.Header{Version: 2, Padding: in.hdr.Padding, PaddingSize: in.hdr.PaddingSize, Marker: in.hdr.Marker,
+		PayloadType: d.pt, SequenceNumber: res.seq, Timestamp: res.ts, SSRC: d.ssrc, Extensions: s.hdr.Extensions[:0]}
+	if d.levelExt != 0 && in.level >= 0 {
+		s.lvl[0] = byte(in.level)
+		_ = s.hdr.SetExtension(d.levelExt, s.lvl[:])
+	}
+	if d.hist != nil {
+		e := &d.hist[res.seq%histSize]
+		*e = histEntry{valid: true, seq: res.seq, layer: int8(in.fp.layer), ext: in.fp.extSeq, ts: res.ts, picID: res.picID, tl0: res.tl0}
+	}
+	if n, err := d.writer.WriteRTP(&s.hdr, out); err == nil && n >= 0 {
+		d.r.stats.bytesForwarded.Add(uint64(12 + len(out)))
+		d.r.stats.packetsForwarded.Add(1)
+	}
+}
+
+// buildPayload copies payload into buf and rewrites it for the subscriber:
+// VP8 picture IDs, RED block payload types, or the RED primary alone.
+func (d *DownTrack) buildPayload(buf []byte, in *inPacket, res fwdResult, payload []byte) []byte {
+	switch {
+	case d.stripRED && len(payload) > 0:
+		blocks, err := parseRED(payload, d.redBlocks[:0])
+		d.redBlocks = blocks[:0]
+		if err != nil {
+			return nil
+		}
+		return buf[:copy(buf, blocks[len(blocks)-1].data)]
+	case d.keepRED && len(payload) > 0:
+		out := buf[:copy(buf, payload)]
+		blocks, err := parseRED(out, d.redBlocks[:0])
+		d.redBlocks = blocks[:0]
+		if err != nil {
+			return nil
+		}
+		setREDPayloadTypes(out, blocks, d.opusPT)
+		return out
+	}
+	out := buf[:copy(buf, payload)]
+	if in.fp.vp8 != nil {
+		in.fp.vp8.rewrite(out, res.picID, res.tl0)
+	}
+	return out
+}

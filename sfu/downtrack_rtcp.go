@@ -1,0 +1,134 @@
+package sfu
+
+import (
+	"github.com/pion/rtp"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// readRTCP reads the subscriber's RTCP for this down-track until the sender
+// stops. Reading is also what feeds TWCC feedback to GCC: the interceptors
+// see RTCP only as it is read.
+func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := sender.Read(buf)
+		if err != nil {
+			return
+		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		now := time.Now()
+		for _, p := range pkts {
+			switch p := p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				d.onKeyframeRequest(now)
+			case *rtcp.TransportLayerNack:
+				d.onNACK(p, now)
+			}
+		}
+	}
+}
+
+// onKeyframeRequest passes a subscriber's PLI or FIR on for the layer it
+// receives (throttled by the receiver).
+func (d *DownTrack) onKeyframeRequest(now time.Time) {
+	d.mu.Lock()
+	layer := d.fwd.current
+	d.mu.Unlock()
+	if layer >= 0 {
+		d.r.requestKeyframe(layer, now)
+	}
+}
+
+// onNACK resends the NACKed packets from the receiver's cache, over RTX
+// when the subscriber negotiated it.
+func (d *DownTrack) onNACK(n *rtcp.TransportLayerNack, now time.Time) {
+	if d.r.kind != webrtc.RTPCodecTypeVideo {
+		return
+	}
+	for _, pair := range n.Nacks {
+		pair.Range(func(seq uint16) bool {
+			d.r.stats.nacksReceived.Add(1)
+			d.mu.Lock()
+			d.resendLocked(seq, now)
+			d.mu.Unlock()
+			return true
+		})
+	}
+}
+
+func (d *DownTrack) resendLocked(seq uint16, now time.Time) {
+	if !d.bound || d.closed {
+		return
+	}
+	var (
+		layer int
+		ext   uint64
+		res   fwdResult
+		known bool
+	)
+	e := &d.hist[seq%histSize]
+	if e.valid && e.seq == seq {
+		if now.UnixNano()-e.sentAt < int64(resendGap) {
+			return
+		}
+		e.sentAt = now.UnixNano()
+		layer, ext, known = int(e.layer), e.ext, true
+		res = fwdResult{seq: seq, ts: e.ts, picID: e.picID, tl0: e.tl0}
+	} else if l, x, ok := d.fwd.inputFor(seq); ok {
+		layer, ext = l, x
+	} else {
+		return
+	}
+	cache := d.r.layers[layer].cache
+	raw, ok := cache.get(ext, d.nackBuf[:0])
+	if !ok {
+		return
+	}
+	d.nackBuf = raw
+	if d.nackPkt.Unmarshal(raw) != nil {
+		return
+	}
+	in := inPacket{hdr: &d.nackPkt.Header, payload: d.nackPkt.Payload, level: -1,
+		fp: fwdPacket{layer: layer, extSeq: ext, ts: d.nackPkt.Timestamp}}
+	if d.r.isVP8 {
+		if v, err := parseVP8(in.payload); err == nil {
+			in.vp8 = v
+			in.fp.vp8 = &in.vp8
+		}
+	}
+	if !known {
+		if res, ok = d.fwd.remap(&in.fp); !ok || res.seq != seq {
+			return
+		}
+	}
+	s := &d.slots[d.slot]
+	d.slot = (d.slot + 1) % len(d.slots)
+	off := 0
+	if d.rtxSSRC != 0 {
+		off = 2
+		s.buf[0], s.buf[1] = byte(seq>>8), byte(seq)
+	}
+	out := d.buildPayload(s.buf[off:], &in, res, in.payload)
+	if out == nil {
+		return
+	}
+	out = s.buf[:off+len(out)]
+	s.hdr = rtp.Header{Version: 2, Marker: in.hdr.Marker, PayloadType: d.pt, SequenceNumber: seq,
+		Timestamp: res.ts, SSRC: d.ssrc, Extensions: s.hdr.Extensions[:0]}
+	if d.rtxSSRC != 0 {
+		s.hdr.PayloadType, s.hdr.SSRC, s.hdr.SequenceNumber = d.rtxPT, d.rtxSSRC, d.rtxSeq
+		d.rtxSeq++
+	} else {
+		s.hdr.Padding, s.hdr.PaddingSize = in.hdr.Padding, in.hdr.PaddingSize
+	}
+	if _, err := d.writer.WriteRTP(&s.hdr, out); err == nil {
+		d.r.stats.retransmits.Add(1)
+		d.r.stats.bytesForwarded.Add(uint64(12 + len(out)))
+	}
+}

@@ -1,0 +1,136 @@
+package sfu
+
+import (
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Layer availability timing.
+const (
+	// layerIdle: a layer without packets for this long is not arriving.
+	layerIdle = 1500 * time.Millisecond
+	// layerGrace: a layer just published or resumed is trusted to start
+	// within this long.
+	layerGrace = 3 * time.Second
+	// layerFailBackoff: a layer that was wanted and never came (the
+	// publisher's own uplink cannot carry it) is not offered again for this
+	// long, so selection and dynacast do not cycle resume/pause on it.
+	layerFailBackoff = 20 * time.Second
+)
+
+// tick measures each layer's bitrate and runs dynacast. It is called by the
+// room loop after the subscribers' layer selection, so the targets it reads
+// are fresh.
+func (r *Receiver) tick(now time.Time, pauseAfter time.Duration) {
+	r.mu.Lock()
+	for _, l := range r.layers {
+		r.measureLocked(l, now)
+	}
+	var wanted []bool
+	if r.kind == webrtc.RTPCodecTypeVideo && r.up != nil && !r.closed.Load() {
+		wanted = r.dynacastLocked(now, pauseAfter)
+	}
+	r.mu.Unlock()
+	if wanted != nil {
+		r.up.SetLayersWanted(wanted)
+	}
+}
+
+// rateWindow is the shortest interval a layer bitrate is measured over:
+// frames arrive in bursts, and ticks are irregular (kicks).
+const rateWindow = time.Second
+
+// measureLocked updates a layer's bitrate: a moving average of one-second
+// windows, reset when the layer stops so that a resumed layer is costed
+// at its nominal rate until measured again.
+func (r *Receiver) measureLocked(l *recvLayer, now time.Time) {
+	b := l.bytes.Load()
+	if !r.arriving(l, now) {
+		l.bitrate, l.rateAt = 0, time.Time{}
+		return
+	}
+	if l.rateAt.IsZero() {
+		l.rateBytes, l.rateAt = b, now
+		return
+	}
+	dt := now.Sub(l.rateAt)
+	if dt < rateWindow {
+		return
+	}
+	inst := int(float64(b-l.rateBytes) * 8 / dt.Seconds())
+	if l.bitrate == 0 {
+		l.bitrate = inst
+	} else {
+		l.bitrate = (l.bitrate + inst) / 2
+	}
+	l.rateBytes, l.rateAt = b, now
+}
+
+// dynacastLocked pauses layers unwatched for pauseAfter and resumes watched
+// ones; it returns the new wanted set when it changed.
+func (r *Receiver) dynacastLocked(now time.Time, pauseAfter time.Duration) []bool {
+	watched := make([]bool, len(r.layers))
+	for _, d := range *r.downs.Load() {
+		for _, l := range d.watchedLayers() {
+			if l >= 0 && l < len(watched) {
+				watched[l] = true
+			}
+		}
+	}
+	for _, s := range *r.sinks.Load() {
+		watched[s.layer] = true
+	}
+	changed := false
+	for i, l := range r.layers {
+		switch {
+		case watched[i]:
+			l.unwantedSince = time.Time{}
+			if l.paused {
+				l.paused, l.resumedAt, changed = false, now, true
+			}
+		case l.paused:
+		case l.unwantedSince.IsZero():
+			l.unwantedSince = now
+		case now.Sub(l.unwantedSince) >= pauseAfter:
+			if !r.arriving(l, now) && now.Sub(l.resumedAt) > layerGrace {
+				l.failedUntil = now.Add(layerFailBackoff)
+			}
+			l.paused, changed = true, true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	out := make([]bool, len(r.layers))
+	for i, l := range r.layers {
+		out[i] = !l.paused
+	}
+	return out
+}
+
+func (r *Receiver) arriving(l *recvLayer, now time.Time) bool {
+	last := l.lastAt.Load()
+	return last != 0 && now.Sub(time.Unix(0, last)) < layerIdle
+}
+
+// layerBitrates are the costs the layer selector weighs, small first; 0
+// marks a layer that cannot be had now. A paused layer costs its nominal
+// rate: selecting it resumes it.
+func (r *Receiver) layerBitrates(now time.Time) []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]int, len(r.layers))
+	for i, l := range r.layers {
+		switch {
+		case r.arriving(l, now) && l.bitrate > 0:
+			out[i] = max(l.bitrate, 30_000)
+		case r.arriving(l, now):
+			out[i] = r.nominal[i]
+		case now.Before(l.failedUntil):
+		case l.paused || now.Sub(l.resumedAt) < layerGrace:
+			out[i] = r.nominal[i]
+		}
+	}
+	return out
+}

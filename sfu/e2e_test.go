@@ -1,0 +1,81 @@
+package sfu
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qrtn/qrtn/sfu/sfutest"
+)
+
+// TestSimulcastEndToEnd runs a pion publisher (simulcast VP8 s+l, Opus in
+// RED with a loud audio level) and two pion subscribers (one without RED)
+// through the SFU, and checks layer selection, a switch on preference with
+// a continuous stream, RED kept and stripped, speakers and dynacast.
+func TestSimulcastEndToEnd(t *testing.T) {
+	s := newTestSFU(t, nil)
+	defer s.Close()
+	pub := join(t, s, "r1", "alice", sfutest.Options{Layers: []string{"s", "l"}, Audio: true, RED: true, AudioLevel: 10})
+	sub := join(t, s, "r1", "bob", sfutest.Options{Subscribe: true})
+	plain := join(t, s, "r1", "carol", sfutest.Options{Subscribe: true, NoRED: true})
+
+	st := sub.waitRecv("large video and audio", func(st map[string]sfutest.TrackStats) bool {
+		v, okv := trackOf(st, "video")
+		a, oka := trackOf(st, "audio")
+		return okv && oka && v.Layers[1] > 30 && a.Packets > 20
+	})
+	if a, _ := trackOf(st, "audio"); !strings.EqualFold(a.Mime, "audio/red") {
+		t.Errorf("RED-capable subscriber got %s", a.Mime)
+	}
+	sub.waitEvent("layer large", func(e Event) bool { l, ok := e.(LayerChanged); return ok && l.Layer == "large" })
+	pst := plain.waitRecv("opus", func(st map[string]sfutest.TrackStats) bool { a, ok := trackOf(st, "audio"); return ok && a.Packets > 20 })
+	if a, _ := trackOf(pst, "audio"); !strings.EqualFold(a.Mime, "audio/opus") {
+		t.Errorf("subscriber without RED got %s", a.Mime)
+	}
+	sub.waitEvent("speaker alice", func(e Event) bool {
+		sp, ok := e.(Speakers)
+		return ok && len(sp.ParticipantIDs) > 0 && sp.ParticipantIDs[0] == "alice"
+	})
+
+	// Both subscribers go to thumbnails: the large layer is unwatched, and
+	// dynacast pauses it at the publisher.
+	sub.p.Prefer("alice", QualitySmall)
+	plain.p.Prefer("alice", QualitySmall)
+	sub.waitEvent("layer small", func(e Event) bool { l, ok := e.(LayerChanged); return ok && l.Layer == "small" })
+	before := sub.c.Received()
+	vb, _ := trackOf(before, "video")
+	sub.waitRecv("small layer", func(st map[string]sfutest.TrackStats) bool {
+		v, _ := trackOf(st, "video")
+		return v.Layers[0] > vb.Layers[0]+30
+	})
+	pub.waitEvent("dynacast pause of l", func(e Event) bool {
+		pl, ok := e.(PublishLayers)
+		return ok && len(pl.Layers) == 1 && pl.Layers[0] == "s"
+	})
+
+	// Back to the main view: l is resumed and switched to.
+	pub.clearEvents()
+	sub.p.Prefer("alice", QualityLarge)
+	pub.waitEvent("dynacast resume of l", func(e Event) bool { pl, ok := e.(PublishLayers); return ok && len(pl.Layers) == 2 })
+	mid := sub.c.Received()
+	vm, _ := trackOf(mid, "video")
+	st = sub.waitRecv("large again", func(st map[string]sfutest.TrackStats) bool {
+		v, _ := trackOf(st, "video")
+		return v.Layers[1] > vm.Layers[1]+30
+	})
+	v, _ := trackOf(st, "video")
+	if v.SeqGaps != 0 || v.PicGaps != 0 || v.TSBack != 0 {
+		t.Errorf("stream not continuous across switches: %d seq gaps, %d picture gaps, %d timestamps back", v.SeqGaps, v.PicGaps, v.TSBack)
+	}
+	if len(v.SSRCs) != 1 {
+		t.Errorf("subscriber saw %d SSRCs, want one", len(v.SSRCs))
+	}
+	if v.Switches < 2 {
+		t.Errorf("%d layer switches seen, want at least 2", v.Switches)
+	}
+	stats := s.Stats()
+	if stats.Rooms != 1 || stats.Participants != 3 || stats.Tracks != 2 || stats.LayerSwitches < 2 || stats.PLIs == 0 || stats.BytesForwarded == 0 {
+		t.Errorf("stats %+v", stats)
+	}
+	_ = time.Second
+}

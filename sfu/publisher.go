@@ -1,0 +1,226 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// publisher is a participant's publisher connection: the client offers,
+// the SFU answers, and every incoming track becomes a Receiver.
+type publisher struct {
+	p  *Participant
+	pc *webrtc.PeerConnection
+
+	negMu   sync.Mutex // one offer at a time; guards pending
+	pending []webrtc.ICECandidateInit
+
+	mu     sync.Mutex
+	byMid  map[string]*pubTrack
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// pubTrack is one published transceiver: the Receiver and what the
+// Upstream side needs to reach the browser.
+type pubTrack struct {
+	pub   *publisher
+	mid   string
+	rcv   *Receiver
+	rids  []string
+	ssrcs []atomic.Uint32
+	live  int // layer readers running, under publisher.mu
+}
+
+func newPublisher(p *Participant) (*publisher, error) {
+	pc, err := p.sfu.eng.pub.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, fmt.Errorf("sfu: publisher connection: %w", err)
+	}
+	pub := &publisher{p: p, pc: pc, byMid: map[string]*pubTrack{}}
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		var init *webrtc.ICECandidateInit
+		if c != nil {
+			i := c.ToJSON()
+			init = &i
+		}
+		p.emit(Candidate{Target: TargetPublisher, Candidate: init})
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateFailed {
+			go p.close(ErrConnectionFailed)
+		}
+	})
+	pc.OnTrack(pub.onTrack)
+	return pub, nil
+}
+
+func (pub *publisher) handleOffer(sdp string) (string, error) {
+	pub.negMu.Lock()
+	defer pub.negMu.Unlock()
+	if err := pub.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+		return "", fmt.Errorf("sfu: publisher offer: %w", err)
+	}
+	answer, err := pub.pc.CreateAnswer(nil)
+	if err != nil {
+		return "", fmt.Errorf("sfu: publisher answer: %w", err)
+	}
+	if err := pub.pc.SetLocalDescription(answer); err != nil {
+		return "", fmt.Errorf("sfu: publisher answer: %w", err)
+	}
+	for _, c := range pub.pending {
+		_ = pub.pc.AddICECandidate(c)
+	}
+	pub.pending = nil
+	return answer.SDP, nil
+}
+
+// maxPendingCandidates bounds candidates held before a remote description.
+const maxPendingCandidates = 64
+
+func (pub *publisher) addCandidate(c *webrtc.ICECandidateInit) error {
+	pub.negMu.Lock()
+	defer pub.negMu.Unlock()
+	if c == nil {
+		return nil // end of candidates: pion needs no signal
+	}
+	if pub.pc.RemoteDescription() == nil {
+		if len(pub.pending) >= maxPendingCandidates {
+			return errors.New("sfu: too many candidates before the offer")
+		}
+		pub.pending = append(pub.pending, *c)
+		return nil
+	}
+	return pub.pc.AddICECandidate(*c)
+}
+
+// onTrack runs once per simulcast layer of each incoming track, when its
+// first packet arrives. The first layer of a transceiver publishes it.
+func (pub *publisher) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	mid := ""
+	for _, t := range pub.pc.GetTransceivers() {
+		if t.Receiver() == recv {
+			mid = t.Mid()
+		}
+	}
+	pub.mu.Lock()
+	if pub.closed {
+		pub.mu.Unlock()
+		return
+	}
+	pt := pub.byMid[mid]
+	if pt == nil {
+		pt = pub.newTrack(mid, track, recv)
+		if pt == nil {
+			pub.mu.Unlock()
+			return
+		}
+	}
+	idx := slices.Index(pt.rids, track.RID())
+	if idx < 0 {
+		pub.mu.Unlock()
+		return
+	}
+	pt.ssrcs[idx].Store(uint32(track.SSRC()))
+	pt.live++
+	pub.wg.Add(1)
+	pub.mu.Unlock()
+	go pub.readLayer(track, pt, idx)
+}
+
+// newTrack publishes a transceiver's track; pub.mu is held.
+func (pub *publisher) newTrack(mid string, track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) *pubTrack {
+	var rids []string
+	for _, t := range recv.Tracks() {
+		rids = append(rids, t.RID())
+	}
+	sort.SliceStable(rids, func(a, b int) bool { return ridRank(rids[a]) < ridRank(rids[b]) })
+	var level uint8
+	for _, h := range recv.GetParameters().HeaderExtensions {
+		if h.URI == audioLevelURI {
+			level = uint8(h.ID)
+		}
+	}
+	pt := &pubTrack{pub: pub, mid: mid, rids: rids, ssrcs: make([]atomic.Uint32, len(rids))}
+	layers := rids
+	if len(rids) == 1 && rids[0] == "" {
+		layers = nil
+	}
+	rcv, err := pub.p.PublishTrack(TrackParams{
+		Kind: track.Kind(), Codec: track.Codec().RTPCodecCapability, Layers: layers,
+		AudioLevelExt: level, Upstream: pt,
+	})
+	if err != nil {
+		pub.p.log.Debug("publish track", "err", err)
+		return nil
+	}
+	pt.rcv = rcv
+	pub.byMid[mid] = pt
+	return pt
+}
+
+// readLayer moves one layer's packets from pion into the receiver until the
+// track ends; when the last layer of a track ends, the track is
+// unpublished.
+func (pub *publisher) readLayer(track *webrtc.TrackRemote, pt *pubTrack, idx int) {
+	defer pub.wg.Done()
+	buf := make([]byte, maxPacketSize)
+	for {
+		n, _, err := track.Read(buf)
+		if err != nil {
+			break
+		}
+		if err := pt.rcv.WriteRTP(idx, buf[:n], time.Now()); errors.Is(err, ErrClosed) {
+			break
+		}
+	}
+	pub.mu.Lock()
+	pt.live--
+	ended := pt.live == 0 && !pub.closed
+	if ended {
+		delete(pub.byMid, pt.mid)
+	}
+	pub.mu.Unlock()
+	if ended {
+		pub.p.UnpublishTrack(pt.rcv)
+	}
+}
+
+// RequestKeyframe sends a PLI for the layer's SSRC.
+func (pt *pubTrack) RequestKeyframe(layer int) {
+	ssrc := pt.ssrcs[layer].Load()
+	if ssrc == 0 {
+		return
+	}
+	_ = pt.pub.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+}
+
+// SetLayersWanted asks the browser, through signaling, to keep only the
+// wanted simulcast encodings active. Single-layer tracks are left alone.
+func (pt *pubTrack) SetLayersWanted(wanted []bool) {
+	if len(pt.rids) < 2 {
+		return
+	}
+	layers := []string{}
+	for i, w := range wanted {
+		if w {
+			layers = append(layers, pt.rids[i])
+		}
+	}
+	pt.pub.p.emit(PublishLayers{TrackID: pt.rcv.id, Mid: pt.mid, Layers: layers})
+}
+
+func (pub *publisher) close() {
+	pub.mu.Lock()
+	pub.closed = true
+	pub.mu.Unlock()
+	_ = pub.pc.Close()
+	pub.wg.Wait()
+}

@@ -1,0 +1,255 @@
+package sfu
+
+import (
+	"slices"
+	"sync"
+	"time"
+)
+
+// Joined is the first event every participant gets: who it is and what the
+// room holds at the moment it joined.
+type Joined struct {
+	Participant  ParticipantInfo
+	Room, Mode   string
+	Participants []ParticipantInfo
+	ICEServers   []ICEServer
+}
+
+func (Joined) isEvent() {}
+
+// Room is a set of participants that receive each other's tracks. A room
+// runs one goroutine that selects layers, runs dynacast and detects
+// speakers; it ends when the last participant leaves.
+type Room struct {
+	sfu        *SFU
+	name, mode string
+
+	mu           sync.Mutex
+	closed       bool
+	participants []*Participant // join order
+	watchers     map[int]func(Event)
+	watchSeq     int
+
+	speakerMu sync.Mutex
+	speaker   *speakerDetector
+
+	kickCh chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+func newRoom(s *SFU, name, mode string) *Room {
+	r := &Room{sfu: s, name: name, mode: mode, watchers: map[int]func(Event){},
+		speaker: newSpeakerDetector(defaultSpeakerParams),
+		kickCh:  make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go r.run()
+	return r
+}
+
+// Name is the room's name.
+func (r *Room) Name() string { return r.name }
+
+// Mode is "meeting" or "live", fixed by the first join.
+func (r *Room) Mode() string { return r.mode }
+
+// Participants lists the room's participants in join order.
+func (r *Room) Participants() []*Participant {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.participants)
+}
+
+// Participant finds a participant by identity.
+func (r *Room) Participant(id string) *Participant {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range r.participants {
+		if p.id == id {
+			return p
+		}
+	}
+	return nil
+}
+
+// Watch calls fn with every event broadcast in the room (joins, leaves,
+// tracks published and unpublished, mutes, speakers) until cancel is
+// called. It is how a trunk follows a room without being a participant.
+// fn has the constraints of ParticipantParams.OnEvent.
+func (r *Room) Watch(fn func(Event)) (cancel func()) {
+	r.mu.Lock()
+	r.watchSeq++
+	id := r.watchSeq
+	r.watchers[id] = fn
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		delete(r.watchers, id)
+		r.mu.Unlock()
+	}
+}
+
+// join adds a participant; errRoomClosed tells the SFU to retry on a new
+// room.
+func (r *Room) join(p *Participant) (old *Participant, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, errRoomClosed
+	}
+	i := slices.IndexFunc(r.participants, func(x *Participant) bool { return x.id == p.id })
+	if i >= 0 {
+		old = r.participants[i]
+		r.participants = slices.Delete(r.participants, i, i+1)
+	} else if len(r.participants) >= r.sfu.cfg.MaxParticipants {
+		return nil, ErrRoomFull
+	}
+	infos := make([]ParticipantInfo, 0, len(r.participants))
+	for _, o := range r.participants {
+		infos = append(infos, o.Info())
+	}
+	r.participants = append(r.participants, p)
+	// Emitted under the room lock: no event about the room can reach p
+	// before the snapshot it describes.
+	p.emit(Joined{Participant: p.Info(), Room: r.name, Mode: r.mode, Participants: infos, ICEServers: r.sfu.ICEServers()})
+	return old, nil
+}
+
+// afterJoin tells the others and subscribes the newcomer to what exists.
+func (r *Room) afterJoin(p *Participant) {
+	r.broadcast(p, ParticipantJoined{Participant: p.Info()})
+	if p.sub != nil {
+		for _, o := range r.Participants() {
+			if o == p {
+				continue
+			}
+			for _, t := range o.Tracks() {
+				p.sub.add(t)
+			}
+		}
+	}
+	r.kick()
+}
+
+// remove takes p out of the room (if it is still the one with its ID).
+func (r *Room) remove(p *Participant) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if i := slices.Index(r.participants, p); i >= 0 {
+		r.participants = slices.Delete(r.participants, i, i+1)
+	}
+}
+
+// leaveDone closes the room if the last participant has finished leaving.
+func (r *Room) leaveDone() {
+	r.mu.Lock()
+	empty := len(r.participants) == 0 && !r.closed
+	if empty {
+		r.closed = true
+	}
+	r.mu.Unlock()
+	if empty {
+		close(r.stop)
+		r.sfu.dropRoom(r)
+	}
+}
+
+// broadcast sends ev to everyone but from (nil: everyone) and to watchers.
+// A participant that replaced from (same identity) is skipped too: it must
+// not hear its predecessor leave.
+func (r *Room) broadcast(from *Participant, ev Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range r.participants {
+		if from == nil || p.id != from.id {
+			p.emit(ev)
+		}
+	}
+	for _, w := range r.watchers {
+		w(ev)
+	}
+}
+
+// publish announces a new track and subscribes everyone who may.
+func (r *Room) publish(from *Participant, t *Receiver) {
+	r.broadcast(from, TrackPublished{ParticipantID: from.id, Track: t.Info()})
+	for _, p := range r.Participants() {
+		if p != from && p.sub != nil {
+			p.sub.add(t)
+		}
+	}
+	r.kick()
+}
+
+// unpublish removes a track from every subscriber and tells everyone.
+func (r *Room) unpublish(from *Participant, t *Receiver) {
+	t.close()
+	for _, p := range r.Participants() {
+		if p.sub != nil {
+			p.sub.remove(t)
+		}
+	}
+	r.broadcast(from, TrackUnpublished{ParticipantID: from.id, TrackID: t.id})
+}
+
+func (r *Room) observeLevel(id string, level uint8) {
+	r.speakerMu.Lock()
+	r.speaker.observe(id, level)
+	r.speakerMu.Unlock()
+}
+
+func (r *Room) forgetSpeaker(id string) {
+	r.speakerMu.Lock()
+	r.speaker.remove(id)
+	r.speakerMu.Unlock()
+}
+
+// kick runs the room loop now, e.g. after a subscription or a preference
+// change, rather than at the next tick.
+func (r *Room) kick() {
+	select {
+	case r.kickCh <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Room) run() {
+	defer close(r.done)
+	t := time.NewTicker(r.sfu.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case now := <-t.C:
+			r.tick(now)
+			r.speakers(now)
+		case <-r.kickCh:
+			r.tick(time.Now())
+		}
+	}
+}
+
+// tick selects layers for every subscriber, then lets every receiver
+// measure and run dynacast on the fresh selections.
+func (r *Room) tick(now time.Time) {
+	parts := r.Participants()
+	for _, p := range parts {
+		if p.sub != nil {
+			p.sub.allocate(now)
+		}
+	}
+	for _, p := range parts {
+		for _, t := range p.Tracks() {
+			t.tick(now, r.sfu.cfg.DynacastPauseAfter)
+		}
+	}
+}
+
+func (r *Room) speakers(now time.Time) {
+	r.speakerMu.Lock()
+	ids, changed := r.speaker.tick(now)
+	r.speakerMu.Unlock()
+	if changed {
+		r.broadcast(nil, Speakers{ParticipantIDs: slices.Clone(ids)})
+	}
+}

@@ -1,0 +1,196 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// errRoomClosed: the room emptied while a join raced with it.
+var errRoomClosed = errors.New("sfu: room closed")
+
+// SFU is the selective forwarding unit of one access node.
+type SFU struct {
+	cfg   Config
+	log   *slog.Logger
+	eng   *engine
+	stats counters
+
+	mu     sync.Mutex
+	rooms  map[string]*Room
+	closed bool
+	all    []*Room // every room ever started and not yet stopped, for Close
+}
+
+// New opens the SFU's sockets. It must be closed.
+func New(cfg Config, logger *slog.Logger) (*SFU, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg = cfg.withDefaults()
+	if cfg.FlexFECMedia >= videoSlots {
+		return nil, fmt.Errorf("sfu: flexfec_media %d must be below %d", cfg.FlexFECMedia, videoSlots)
+	}
+	eng, err := newEngine(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	return &SFU{cfg: cfg, log: logger, eng: eng, rooms: map[string]*Room{}}, nil
+}
+
+// UDPAddr is the address of the ICE UDP socket.
+func (s *SFU) UDPAddr() net.Addr { return s.eng.udp.LocalAddr() }
+
+// TCPAddr is the address of the ICE-TCP listener, nil when disabled.
+func (s *SFU) TCPAddr() net.Addr {
+	if s.eng.tcp == nil {
+		return nil
+	}
+	return s.eng.tcp.Addr()
+}
+
+// ICEServers are the STUN/TURN servers handed to clients.
+func (s *SFU) ICEServers() []ICEServer { return slices.Clone(s.cfg.ICEServers) }
+
+// Room returns the room with that name, or nil.
+func (s *SFU) Room(name string) *Room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rooms[name]
+}
+
+// Join puts a participant into a room, creating the room (with mode) if
+// needed. The participant's first event is Joined.
+func (s *SFU) Join(room, mode string, pp ParticipantParams) (*Participant, error) {
+	if pp.ID == "" {
+		return nil, errors.New("sfu: participant without an ID")
+	}
+	if pp.Name == "" {
+		pp.Name = pp.ID
+	}
+	if mode == "" {
+		mode = "meeting"
+	}
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return nil, ErrClosed
+		}
+		r := s.rooms[room]
+		if r == nil {
+			r = newRoom(s, room, mode)
+			s.rooms[room] = r
+			s.all = append(s.all, r)
+		}
+		s.mu.Unlock()
+
+		p := &Participant{id: pp.ID, name: pp.Name, canPub: pp.CanPublish, canSub: pp.CanSubscribe, remote: pp.Remote,
+			onEvent: pp.OnEvent, room: r, sfu: s, stats: &s.stats, done: make(chan struct{}),
+			log:   s.log.With("room", room, "participant", pp.ID),
+			prefs: map[string]Quality{}, mutedKinds: map[webrtc.RTPCodecType]bool{}}
+		if pp.CanSubscribe && !pp.Remote {
+			sub, err := newSubscriber(p)
+			if err != nil {
+				r.leaveDone()
+				return nil, err
+			}
+			p.sub = sub
+		}
+		old, err := r.join(p)
+		if errors.Is(err, errRoomClosed) {
+			if p.sub != nil {
+				p.sub.close()
+			}
+			continue
+		}
+		if err != nil {
+			if p.sub != nil {
+				p.sub.close()
+			}
+			r.leaveDone()
+			return nil, err
+		}
+		if old != nil {
+			old.close(ErrReplaced)
+		}
+		r.afterJoin(p)
+		return p, nil
+	}
+}
+
+// dropRoom forgets a room that closed itself.
+func (s *SFU) dropRoom(r *Room) {
+	s.mu.Lock()
+	if s.rooms[r.name] == r {
+		delete(s.rooms, r.name)
+	}
+	s.all = slices.DeleteFunc(s.all, func(x *Room) bool { return x == r })
+	s.mu.Unlock()
+	<-r.done
+}
+
+// Stats is a snapshot for metrics.
+func (s *SFU) Stats() Stats {
+	st := Stats{
+		BytesForwarded: s.stats.bytesForwarded.Load(), PacketsForwarded: s.stats.packetsForwarded.Load(),
+		NACKs: s.stats.nacksReceived.Load(), Retransmits: s.stats.retransmits.Load(),
+		PLIs: s.stats.keyframeReqs.Load(), LayerSwitches: s.stats.layerSwitches.Load(),
+		BadPackets: s.stats.badPackets.Load(),
+	}
+	s.mu.Lock()
+	rooms := make([]*Room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	s.mu.Unlock()
+	st.Rooms = len(rooms)
+	for _, r := range rooms {
+		for _, p := range r.Participants() {
+			st.Participants++
+			st.Tracks += len(p.Tracks())
+			if p.sub != nil {
+				st.DownTracks += p.sub.downTracks()
+			}
+		}
+	}
+	return st
+}
+
+// Close removes every participant (each gets Closed{ErrClosed}), stops the
+// rooms and closes the sockets.
+func (s *SFU) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	rooms := slices.Clone(s.all)
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, r := range rooms {
+		for _, p := range r.Participants() {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				p.close(ErrClosed)
+			}()
+		}
+	}
+	wg.Wait()
+	for _, r := range rooms {
+		// A join that passed the closed check before Close may still land.
+		for _, p := range r.Participants() {
+			p.close(ErrClosed)
+		}
+		r.leaveDone()
+		<-r.done
+	}
+	return s.eng.close()
+}

@@ -1,0 +1,276 @@
+// Package sfutest provides synthetic WebRTC clients built on pion, for tests
+// and load generation against an access node: a publisher that sends
+// simulcast VP8 frames with real key frame bits and Opus (optionally RED)
+// with audio levels, answering PLIs with key frames; and a subscriber that
+// answers server offers and records what it receives. It is signaling
+// agnostic: the caller carries Out messages to the node and hands the
+// node's offers, answers and candidates back. It is not used by the node.
+package sfutest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// Out is a message from the client to the node.
+type Out struct {
+	Type      string // "offer", "answer" or "candidate"
+	Target    string // "publisher" or "subscriber"
+	SDP       string
+	Candidate *webrtc.ICECandidateInit
+}
+
+// Options configure a client.
+type Options struct {
+	// Layers are the simulcast RIDs to publish, small first; nil publishes
+	// no video; one empty RID publishes video without simulcast.
+	Layers []string
+	// Audio publishes an Opus track; RED wraps it in audio/red.
+	Audio bool
+	RED   bool
+	// AudioLevel is the RFC 6464 level sent (0 loud .. 127 silent).
+	AudioLevel uint8
+	// FPS of the synthetic video; default 30.
+	FPS int
+	// Subscribe creates a subscriber connection for the node's offers.
+	Subscribe bool
+	// NoRED leaves audio/red out of the client's codecs, as a browser
+	// without RED support.
+	NoRED bool
+}
+
+// Client is one synthetic participant.
+type Client struct {
+	opts Options
+	send func(Out)
+
+	pub, sub *webrtc.PeerConnection
+
+	mu      sync.Mutex
+	pending map[string][]webrtc.ICECandidateInit
+	media   *media
+	recv    map[string]*TrackStats // by "participant/track"
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
+	ctx     context.Context
+	closed  bool
+}
+
+// New returns a client that sends its messages with send (called from
+// pion goroutines; it must not block for long).
+func New(opts Options, send func(Out)) (*Client, error) {
+	if opts.FPS == 0 {
+		opts.FPS = 30
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Client{opts: opts, send: send, pending: map[string][]webrtc.ICECandidateInit{},
+		recv: map[string]*TrackStats{}, ctx: ctx, cancel: cancel}
+	if opts.Subscribe {
+		pc, err := newPC(opts.NoRED)
+		if err != nil {
+			return nil, err
+		}
+		c.sub = pc
+		c.wire(pc, "subscriber")
+		pc.OnTrack(c.onTrack)
+	}
+	return c, nil
+}
+
+func newPC(noRED bool) (*webrtc.PeerConnection, error) {
+	m := &webrtc.MediaEngine{}
+	codecs := []struct {
+		p webrtc.RTPCodecParameters
+		t webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "audio/red", ClockRate: 48000, Channels: 2, SDPFmtpLine: "111/111"}, PayloadType: 63}, webrtc.RTPCodecTypeAudio},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, PayloadType: 111}, webrtc.RTPCodecTypeAudio},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, PayloadType: 96}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: "apt=96"}, PayloadType: 97}, webrtc.RTPCodecTypeVideo},
+	}
+	if noRED {
+		codecs = codecs[1:]
+	}
+	for _, cd := range codecs {
+		if err := m.RegisterCodec(cd.p, cd.t); err != nil {
+			return nil, err
+		}
+	}
+	for _, e := range []struct {
+		uri string
+		t   webrtc.RTPCodecType
+	}{{sdp.SDESMidURI, webrtc.RTPCodecTypeAudio}, {AudioLevelURI, webrtc.RTPCodecTypeAudio}} {
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: e.uri}, e.t); err != nil {
+			return nil, err
+		}
+	}
+	reg := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
+		return nil, err
+	}
+	se := webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
+	return api.NewPeerConnection(webrtc.Configuration{})
+}
+
+// AudioLevelURI is RFC 6464's header extension.
+const AudioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+
+func (c *Client) wire(pc *webrtc.PeerConnection, target string) {
+	pc.OnICECandidate(func(ic *webrtc.ICECandidate) {
+		if ic == nil {
+			return
+		}
+		init := ic.ToJSON()
+		c.send(Out{Type: "candidate", Target: target, Candidate: &init})
+	})
+}
+
+// Publish creates the publisher connection with the configured tracks and
+// sends its offer. Media starts once the answer arrives.
+func (c *Client) Publish() error {
+	pc, err := newPC(false)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.pub = pc
+	c.mu.Unlock()
+	c.wire(pc, "publisher")
+	m, err := newMedia(c, pc)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.media = m
+	c.mu.Unlock()
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return err
+	}
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return err
+	}
+	c.send(Out{Type: "offer", Target: "publisher", SDP: offer.SDP})
+	return nil
+}
+
+// HandleAnswer applies the node's answer to the publisher offer and starts
+// sending media.
+func (c *Client) HandleAnswer(sdpText string) error {
+	c.mu.Lock()
+	pc, m := c.pub, c.media
+	c.mu.Unlock()
+	if pc == nil {
+		return errors.New("sfutest: answer without a publisher offer")
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdpText}); err != nil {
+		return err
+	}
+	c.flush("publisher", pc)
+	return m.start()
+}
+
+// HandleOffer answers a subscriber offer from the node.
+func (c *Client) HandleOffer(sdpText string) error {
+	if c.sub == nil {
+		return errors.New("sfutest: offer without a subscriber connection")
+	}
+	if err := c.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdpText}); err != nil {
+		return err
+	}
+	answer, err := c.sub.CreateAnswer(nil)
+	if err != nil {
+		return err
+	}
+	if err := c.sub.SetLocalDescription(answer); err != nil {
+		return err
+	}
+	c.send(Out{Type: "answer", Target: "subscriber", SDP: answer.SDP})
+	c.flush("subscriber", c.sub)
+	return nil
+}
+
+// HandleCandidate adds a node candidate, holding it until the connection
+// has a remote description.
+func (c *Client) HandleCandidate(target string, ic *webrtc.ICECandidateInit) error {
+	if ic == nil {
+		return nil
+	}
+	c.mu.Lock()
+	pc := c.sub
+	if target == "publisher" {
+		pc = c.pub
+	}
+	if pc == nil || pc.RemoteDescription() == nil {
+		c.pending[target] = append(c.pending[target], *ic)
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+	return pc.AddICECandidate(*ic)
+}
+
+func (c *Client) flush(target string, pc *webrtc.PeerConnection) {
+	c.mu.Lock()
+	p := c.pending[target]
+	delete(c.pending, target)
+	c.mu.Unlock()
+	for _, ic := range p {
+		_ = pc.AddICECandidate(ic)
+	}
+}
+
+// SetAudioLevel changes the audio level sent from now on.
+func (c *Client) SetAudioLevel(level uint8) {
+	c.mu.Lock()
+	m := c.media
+	c.mu.Unlock()
+	if m != nil {
+		m.level.Store(uint32(level))
+	}
+}
+
+// SetPaused stops or restarts sending one simulcast layer, as a browser
+// does when told to deactivate an encoding.
+func (c *Client) SetPaused(rid string, paused bool) {
+	c.mu.Lock()
+	m := c.media
+	c.mu.Unlock()
+	if m != nil {
+		m.setPaused(rid, paused)
+	}
+}
+
+// Close stops media and closes both connections.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	pub, sub := c.pub, c.sub
+	c.mu.Unlock()
+	c.cancel()
+	var errs []error
+	if pub != nil {
+		errs = append(errs, pub.Close())
+	}
+	if sub != nil {
+		errs = append(errs, sub.Close())
+	}
+	c.wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sfutest: close: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+package sfutest
+
+import (
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// TrackStats is what a subscriber received on one track.
+type TrackStats struct {
+	Participant, Track, Kind, Mime string
+
+	Packets, Bytes int
+	// SeqGaps counts packets whose sequence number did not follow the
+	// previous one (loss or reordering; none on loopback).
+	SeqGaps int
+	// PicGaps counts VP8 frames whose picture ID did not follow the
+	// previous frame's.
+	PicGaps int
+	// TSBack counts frames whose timestamp went backwards.
+	TSBack    int
+	Keyframes int
+	// Layers counts packets per publisher layer index (the synthetic
+	// payload's last byte).
+	Layers    map[int]int
+	LastLayer int
+	Switches  int
+	// Layer switches seen by the subscriber's bytes, with the packet index.
+	SSRCs   map[uint32]bool
+	FirstAt time.Time
+	LastAt  time.Time
+}
+
+func (c *Client) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	key := track.StreamID() + "/" + track.ID()
+	st := &TrackStats{Participant: track.StreamID(), Track: track.ID(), Kind: track.Kind().String(),
+		Mime: track.Codec().MimeType, Layers: map[int]int{}, LastLayer: -1, SSRCs: map[uint32]bool{}}
+	c.mu.Lock()
+	c.recv[key] = st
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		var lastSeq uint16
+		var lastTS uint32
+		var lastPic uint16
+		havePic := false
+		buf := make([]byte, 1500)
+		for {
+			n, _, err := track.Read(buf)
+			if err != nil {
+				return
+			}
+			var pkt rtpView
+			if !pkt.parse(buf[:n]) {
+				continue
+			}
+			now := time.Now()
+			c.mu.Lock()
+			if st.Packets > 0 {
+				if pkt.seq != lastSeq+1 {
+					st.SeqGaps++
+				}
+				if pkt.ts != lastTS && int32(pkt.ts-lastTS) < 0 {
+					st.TSBack++
+				}
+			} else {
+				st.FirstAt = now
+			}
+			st.Packets++
+			st.Bytes += n
+			st.LastAt = now
+			st.SSRCs[pkt.ssrc] = true
+			lastSeq, lastTS = pkt.seq, pkt.ts
+			if track.Kind() == webrtc.RTPCodecTypeVideo && len(pkt.payload) > 6 {
+				p := pkt.payload
+				l := int(p[len(p)-1])
+				st.Layers[l]++
+				if st.LastLayer >= 0 && l != st.LastLayer {
+					st.Switches++
+				}
+				st.LastLayer = l
+				if p[0]&0x10 != 0 { // start of a frame
+					pic := uint16(p[2]&0x7f)<<8 | uint16(p[3])
+					if havePic && pic != (lastPic+1)&0x7fff {
+						st.PicGaps++
+					}
+					lastPic, havePic = pic, true
+					if len(p) > 7 && p[6]&0x01 == 0 {
+						st.Keyframes++
+					}
+				}
+			}
+			c.mu.Unlock()
+		}
+	}()
+}
+
+// Received returns a copy of the per-track statistics, keyed by
+// "participant/track".
+func (c *Client) Received() map[string]TrackStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]TrackStats, len(c.recv))
+	for k, v := range c.recv {
+		cp := *v
+		cp.Layers = make(map[int]int, len(v.Layers))
+		for l, n := range v.Layers {
+			cp.Layers[l] = n
+		}
+		cp.SSRCs = make(map[uint32]bool, len(v.SSRCs))
+		for s := range v.SSRCs {
+			cp.SSRCs[s] = true
+		}
+		out[k] = cp
+	}
+	return out
+}
+
+// rtpView reads the fields a subscriber checks without allocating.
+type rtpView struct {
+	seq     uint16
+	ts      uint32
+	ssrc    uint32
+	payload []byte
+}
+
+func (v *rtpView) parse(b []byte) bool {
+	if len(b) < 12 || b[0]>>6 != 2 {
+		return false
+	}
+	v.seq = uint16(b[2])<<8 | uint16(b[3])
+	v.ts = uint32(b[4])<<24 | uint32(b[5])<<16 | uint32(b[6])<<8 | uint32(b[7])
+	v.ssrc = uint32(b[8])<<24 | uint32(b[9])<<16 | uint32(b[10])<<8 | uint32(b[11])
+	off := 12 + 4*int(b[0]&0x0f)
+	if b[0]&0x10 != 0 {
+		if len(b) < off+4 {
+			return false
+		}
+		off += 4 + 4*(int(b[off+2])<<8|int(b[off+3]))
+	}
+	end := len(b)
+	if b[0]&0x20 != 0 && end > off {
+		end -= int(b[end-1])
+	}
+	if off > end {
+		return false
+	}
+	v.payload = b[off:end]
+	return true
+}

@@ -1,0 +1,27 @@
+package sfu
+
+import "sync/atomic"
+
+// counters are the SFU's cumulative figures, read by Stats.
+type counters struct {
+	bytesForwarded   atomic.Uint64 // RTP bytes (header + payload) sent to subscribers, retransmissions included
+	packetsForwarded atomic.Uint64
+	nacksReceived    atomic.Uint64 // sequence numbers NACKed by subscribers
+	retransmits      atomic.Uint64 // packets resent from the caches
+	keyframeReqs     atomic.Uint64 // PLIs (key frame requests) sent upstream
+	layerSwitches    atomic.Uint64 // forwarder epochs started on another layer
+	badPackets       atomic.Uint64 // unparsable packets from publishers
+}
+
+// Stats is a snapshot of the SFU for metrics.
+type Stats struct {
+	Rooms, Participants, Tracks, DownTracks int
+
+	BytesForwarded   uint64
+	PacketsForwarded uint64
+	NACKs            uint64
+	Retransmits      uint64
+	PLIs             uint64
+	LayerSwitches    uint64
+	BadPackets       uint64
+}

@@ -1,0 +1,274 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// audioReserve is the share of a subscriber's estimate kept for each audio
+// track before video layers are chosen.
+const audioReserve = 48_000
+
+// subscriber is a participant's subscriber connection: the SFU offers, one
+// offer at a time, and changes made while an offer is out are folded into
+// the next one, sent when the answer arrives.
+type subscriber struct {
+	p   *Participant
+	pc  *webrtc.PeerConnection
+	est *estimator
+
+	negMu    sync.Mutex // guards offering, again, pending, closed
+	offering bool
+	again    bool
+	pending  []webrtc.ICECandidateInit
+	closed   bool
+
+	mu    sync.Mutex // guards downs; held across AddTrack/RemoveTrack
+	downs map[*Receiver]*DownTrack
+	wg    sync.WaitGroup // RTCP readers
+}
+
+func newSubscriber(p *Participant) (*subscriber, error) {
+	pc, err := p.sfu.eng.sub.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, fmt.Errorf("sfu: subscriber connection: %w", err)
+	}
+	est, err := p.sfu.eng.takeEstimator(pc)
+	if err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
+	s := &subscriber{p: p, pc: pc, est: est, downs: map[*Receiver]*DownTrack{}}
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		var init *webrtc.ICECandidateInit
+		if c != nil {
+			i := c.ToJSON()
+			init = &i
+		}
+		p.emit(Candidate{Target: TargetSubscriber, Candidate: init})
+	})
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		if st == webrtc.PeerConnectionStateFailed {
+			go p.close(ErrConnectionFailed)
+		}
+	})
+	return s, nil
+}
+
+// add subscribes to a receiver (once).
+func (s *subscriber) add(r *Receiver) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.downs[r]; ok || s.isClosed() || r.closed.Load() {
+		return
+	}
+	d := newDownTrack(r, s)
+	sender, err := s.pc.AddTrack(d)
+	if err != nil {
+		s.p.log.Debug("subscribe", "track", r.id, "err", err)
+		return
+	}
+	s.setCodecPreferences(sender, r)
+	d.sender = sender
+	s.downs[r] = d
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		d.readRTCP(sender)
+	}()
+	r.addDown(d)
+	s.negotiate()
+}
+
+// setCodecPreferences offers what the track can become: RED then Opus for
+// a RED track (the browser picks RED if it can, else the SFU strips it),
+// Opus alone otherwise, VP8 with RTX for video.
+func (s *subscriber) setCodecPreferences(sender *webrtc.RTPSender, r *Receiver) {
+	var prefs []webrtc.RTPCodecParameters
+	opus := webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, PayloadType: ptOpus}
+	switch {
+	case r.kind == webrtc.RTPCodecTypeVideo:
+		return // all registered video codecs: VP8, RTX and FlexFEC
+	case r.isRED:
+		prefs = []webrtc.RTPCodecParameters{{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "audio/red", ClockRate: 48000, Channels: 2, SDPFmtpLine: "111/111"}, PayloadType: ptRED}, opus}
+	default:
+		prefs = []webrtc.RTPCodecParameters{opus}
+	}
+	for _, t := range s.pc.GetTransceivers() {
+		if t.Sender() == sender {
+			_ = t.SetCodecPreferences(prefs)
+		}
+	}
+}
+
+// remove unsubscribes from a receiver.
+func (s *subscriber) remove(r *Receiver) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.downs[r]
+	if !ok {
+		return
+	}
+	delete(s.downs, r)
+	r.removeDown(d)
+	d.mu.Lock()
+	d.closed = true
+	d.mu.Unlock()
+	if s.isClosed() {
+		return
+	}
+	if err := s.pc.RemoveTrack(d.sender); err != nil {
+		s.p.log.Debug("unsubscribe", "track", r.id, "err", err)
+	}
+	s.negotiate()
+}
+
+func (s *subscriber) isClosed() bool {
+	s.negMu.Lock()
+	defer s.negMu.Unlock()
+	return s.closed
+}
+
+// negotiate sends an offer now, or folds the change into the next offer if
+// one is outstanding.
+func (s *subscriber) negotiate() {
+	s.negMu.Lock()
+	defer s.negMu.Unlock()
+	if s.closed {
+		return
+	}
+	if s.offering {
+		s.again = true
+		return
+	}
+	s.offerLocked()
+}
+
+func (s *subscriber) offerLocked() {
+	offer, err := s.pc.CreateOffer(nil)
+	if err == nil {
+		err = s.pc.SetLocalDescription(offer)
+	}
+	if err != nil {
+		s.p.log.Warn("subscriber offer", "err", err)
+		return
+	}
+	s.offering = true
+	s.p.emit(Offer{SDP: offer.SDP})
+}
+
+// errNoOffer answers an answer nobody asked for.
+var errNoOffer = errors.New("sfu: no subscriber offer is outstanding")
+
+func (s *subscriber) handleAnswer(sdp string) error {
+	s.negMu.Lock()
+	defer s.negMu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if !s.offering {
+		return errNoOffer
+	}
+	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
+		return fmt.Errorf("sfu: subscriber answer: %w", err)
+	}
+	s.offering = false
+	for _, c := range s.pending {
+		_ = s.pc.AddICECandidate(c)
+	}
+	s.pending = nil
+	if s.again {
+		s.again = false
+		s.offerLocked()
+	}
+	return nil
+}
+
+func (s *subscriber) addCandidate(c *webrtc.ICECandidateInit) error {
+	s.negMu.Lock()
+	defer s.negMu.Unlock()
+	if c == nil || s.closed {
+		return nil
+	}
+	if s.pc.RemoteDescription() == nil {
+		if len(s.pending) >= maxPendingCandidates {
+			return errors.New("sfu: too many candidates before the answer")
+		}
+		s.pending = append(s.pending, *c)
+		return nil
+	}
+	return s.pc.AddICECandidate(*c)
+}
+
+// allocate runs the layer selector over this subscriber's video
+// down-tracks with its current bandwidth estimate.
+func (s *subscriber) allocate(now time.Time) {
+	s.mu.Lock()
+	var video []*DownTrack
+	audio := 0
+	for _, d := range s.downs {
+		if d.r.kind == webrtc.RTPCodecTypeVideo {
+			video = append(video, d)
+		} else {
+			audio++
+		}
+	}
+	s.mu.Unlock()
+	if len(video) == 0 {
+		return
+	}
+	budget := s.est.GetTargetBitrate() - audio*audioReserve
+	tracks := make([]allocTrack, len(video))
+	for i, d := range video {
+		q := s.p.preference(d.r.owner.id)
+		d.mu.Lock()
+		cur, lastDown := d.decided, d.lastDown
+		d.mu.Unlock()
+		tracks[i] = allocTrack{maxLayer: qualityLayer(q, len(d.r.layers)), bitrates: d.r.layerBitrates(now),
+			current: cur, main: q == QualityLarge, lastDown: lastDown}
+	}
+	for i, l := range selectLayers(budget, tracks, now, defaultSelectorParams) {
+		video[i].setDecision(l, l < tracks[i].maxLayer, now)
+	}
+}
+
+// qualityLayer maps a view preference onto a track's layers.
+func qualityLayer(q Quality, n int) int {
+	switch q {
+	case QualitySmall:
+		return 0
+	case QualityMedium:
+		return min(1, n-1)
+	}
+	return n - 1
+}
+
+// downTracks counts the subscriber's down-tracks.
+func (s *subscriber) downTracks() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.downs)
+}
+
+// close unsubscribes from everything and closes the connection.
+func (s *subscriber) close() {
+	s.negMu.Lock()
+	s.closed = true
+	s.negMu.Unlock()
+	s.mu.Lock()
+	downs := s.downs
+	s.downs = map[*Receiver]*DownTrack{}
+	s.mu.Unlock()
+	for r, d := range downs {
+		r.removeDown(d)
+		d.mu.Lock()
+		d.closed = true
+		d.mu.Unlock()
+	}
+	_ = s.pc.Close()
+	s.wg.Wait()
+}

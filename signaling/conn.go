@@ -1,0 +1,309 @@
+package signaling
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/webrtc/v4"
+	"github.com/qrtn/qrtn/sfu"
+	"golang.org/x/time/rate"
+)
+
+// writeWait bounds one websocket write: a client that does not read is
+// dropped rather than holding the node's goroutine.
+const writeWait = 10 * time.Second
+
+// conn is one client websocket. The reader runs on the HTTP handler's
+// goroutine and owns the participant; a writer goroutine owns all writes.
+type conn struct {
+	s   *Server
+	ws  *websocket.Conn
+	log *slog.Logger
+	lim *rate.Limiter
+
+	out        chan []byte
+	closeOnce  sync.Once
+	closing    chan struct{}
+	closeCode  int
+	closeText  string
+	writerDone chan struct{}
+
+	// Reader goroutine only.
+	p      *sfu.Participant
+	grant  Grant
+	joined bool
+	bad    int
+}
+
+func newConn(s *Server, ws *websocket.Conn) *conn {
+	return &conn{
+		s: s, ws: ws, log: s.log.With("remote", ws.RemoteAddr().String()),
+		lim:     rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst),
+		out:     make(chan []byte, s.cfg.SendQueue),
+		closing: make(chan struct{}), writerDone: make(chan struct{}),
+	}
+}
+
+func (c *conn) run() {
+	go c.writer()
+	defer c.cleanup()
+	joinTimer := time.AfterFunc(c.s.cfg.JoinTimeout, func() {
+		c.fail(CodeNotJoined, "no join within the join timeout", true)
+	})
+	defer joinTimer.Stop()
+	pongWait := 3 * c.s.cfg.PingInterval
+	_ = c.ws.SetReadDeadline(time.Now().Add(pongWait))
+	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(pongWait)) })
+	for {
+		typ, r, err := c.ws.NextReader()
+		if err != nil {
+			return
+		}
+		// Read at most one byte past the limit: an oversize frame is never
+		// buffered whole.
+		b, err := io.ReadAll(io.LimitReader(r, int64(c.s.cfg.MaxFrame)+1))
+		if err != nil {
+			return
+		}
+		_ = c.ws.SetReadDeadline(time.Now().Add(pongWait))
+		if len(b) > c.s.cfg.MaxFrame {
+			c.fail(CodeTooLarge, fmt.Sprintf("frame over %d bytes", c.s.cfg.MaxFrame), true)
+			return
+		}
+		if !c.lim.Allow() {
+			c.fail(CodeRateLimited, fmt.Sprintf("more than %g messages/s", c.s.cfg.RateLimit), true)
+			return
+		}
+		if typ != websocket.TextMessage {
+			if c.badInput(CodeBadMessage, "binary frame") {
+				return
+			}
+			continue
+		}
+		if c.handle(b, joinTimer) {
+			return
+		}
+	}
+}
+
+// handle dispatches one message and reports whether the connection ends.
+func (c *conn) handle(b []byte, joinTimer *time.Timer) (stop bool) {
+	typ, msg, err := decode(b)
+	if !c.joined {
+		jm, ok := msg.(joinMsg)
+		switch {
+		case ok:
+			joinTimer.Stop()
+			return c.join(jm)
+		case typ == "join":
+			c.fail(CodeBadToken, err.Error(), true)
+		default:
+			c.fail(CodeNotJoined, "the first message must be join", true)
+		}
+		return true
+	}
+	switch {
+	case errors.Is(err, errUnknownType):
+		return c.badInput(CodeUnknownType, err.Error())
+	case err != nil:
+		return c.badInput(CodeBadMessage, err.Error())
+	}
+	switch m := msg.(type) {
+	case joinMsg:
+		return c.badInput(CodeBadMessage, "already joined")
+	case offerMsg:
+		ans, err := c.p.HandleOffer(m.sdp)
+		if err != nil {
+			return c.sfuError(err)
+		}
+		c.send(sdpOut{Type: "answer", Target: "publisher", SDP: ans})
+	case answerMsg:
+		if err := c.p.HandleAnswer(m.sdp); err != nil {
+			return c.sfuError(err)
+		}
+	case candidateMsg:
+		if err := c.p.AddICECandidate(sfu.Target(m.target), m.candidate); err != nil {
+			return c.sfuError(err)
+		}
+	case preferMsg:
+		q := sfu.QualityLarge
+		if m.layer == "small" {
+			q = sfu.QualitySmall
+		}
+		c.p.Prefer(m.participant, q)
+	case muteMsg:
+		if !c.grant.Publish {
+			c.fail(CodeForbidden, "this token may not publish", false)
+			return false
+		}
+		kind := webrtc.RTPCodecTypeAudio
+		if m.kind == "video" {
+			kind = webrtc.RTPCodecTypeVideo
+		}
+		c.p.SetMuted(kind, m.muted)
+	case leaveMsg:
+		c.p.Close()
+		c.shutdown(websocket.CloseNormalClosure, "left")
+		return true
+	}
+	return false
+}
+
+func (c *conn) join(m joinMsg) bool {
+	g, err := c.s.verify.Verify(m.token, time.Now())
+	if err != nil {
+		c.fail(CodeBadToken, err.Error(), true)
+		return true
+	}
+	if m.room != "" && m.room != g.Room {
+		c.fail(CodeBadToken, "the token is for another room", true)
+		return true
+	}
+	p, err := c.s.sfu.Join(g.Room, m.mode, sfu.ParticipantParams{
+		ID: g.Identity, Name: g.Name, CanPublish: g.Publish, CanSubscribe: g.Subscribe, OnEvent: c.onEvent})
+	switch {
+	case errors.Is(err, sfu.ErrRoomFull):
+		c.fail(CodeRoomFull, "the room is full", true)
+		return true
+	case errors.Is(err, sfu.ErrClosed):
+		c.fail(CodeInternal, "the node is shutting down", true)
+		return true
+	case err != nil:
+		c.log.Warn("join", "room", g.Room, "identity", g.Identity, "err", err)
+		c.fail(CodeInternal, "join failed", false)
+		return false
+	}
+	c.p, c.grant, c.joined = p, g, true
+	c.log = c.log.With("room", g.Room, "identity", g.Identity)
+	return false
+}
+
+// sfuError answers a failed call: forbidden for grants, bad_message for
+// input the SFU could not use (SDP, candidates, an answer without offer).
+func (c *conn) sfuError(err error) bool {
+	if errors.Is(err, sfu.ErrForbidden) {
+		c.fail(CodeForbidden, "not permitted by this token", false)
+		return false
+	}
+	if errors.Is(err, sfu.ErrClosed) {
+		c.shutdown(websocket.CloseNormalClosure, "participant closed")
+		return true
+	}
+	return c.badInput(CodeBadMessage, err.Error())
+}
+
+// badInput reports a bad_message or unknown_type and closes the connection
+// at the limit.
+func (c *conn) badInput(code, msg string) bool {
+	c.bad++
+	if c.bad >= c.s.cfg.MaxBadMessages {
+		c.fail(code, msg+fmt.Sprintf(" (%d bad messages: closing)", c.bad), true)
+		return true
+	}
+	c.fail(code, msg, false)
+	return false
+}
+
+// onEvent is the participant's event sink: it never blocks.
+func (c *conn) onEvent(ev sfu.Event) {
+	if cl, ok := ev.(sfu.Closed); ok {
+		code, text := websocket.CloseNormalClosure, cl.Reason.Error()
+		if errors.Is(cl.Reason, sfu.ErrClosed) {
+			code = websocket.CloseGoingAway
+		}
+		c.shutdown(code, text)
+		return
+	}
+	if b := encodeEvent(ev); b != nil {
+		c.enqueue(b)
+	}
+}
+
+func (c *conn) send(v any) { c.enqueue(mustJSON(v)) }
+
+// fail sends an error message, and closes the connection after it if asked.
+func (c *conn) fail(code, msg string, closeConn bool) {
+	c.log.Debug("client error", "code", code, "msg", msg)
+	c.enqueue(encodeError(code, msg))
+	if closeConn {
+		c.shutdown(websocket.ClosePolicyViolation, code)
+	}
+}
+
+// enqueue queues a frame; a client too slow to drain its queue is dropped.
+func (c *conn) enqueue(b []byte) {
+	select {
+	case <-c.closing:
+		return
+	default:
+	}
+	select {
+	case c.out <- b:
+	default:
+		c.shutdown(websocket.CloseTryAgainLater, "too slow")
+	}
+}
+
+// shutdown makes the writer flush, send a close frame and close the socket.
+func (c *conn) shutdown(code int, text string) {
+	if len(text) > 120 { // a close frame's reason must fit in 123 bytes
+		text = text[:120]
+	}
+	c.closeOnce.Do(func() {
+		c.closeCode, c.closeText = code, text
+		close(c.closing)
+	})
+}
+
+func (c *conn) writer() {
+	defer close(c.writerDone)
+	ping := time.NewTicker(c.s.cfg.PingInterval)
+	defer ping.Stop()
+	write := func(b []byte) error {
+		_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+		return c.ws.WriteMessage(websocket.TextMessage, b)
+	}
+	for {
+		select {
+		case b := <-c.out:
+			if write(b) != nil {
+				_ = c.ws.Close()
+				return
+			}
+		case <-ping.C:
+			if c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)) != nil {
+				_ = c.ws.Close()
+				return
+			}
+		case <-c.closing:
+			for flushed := false; !flushed; {
+				select {
+				case b := <-c.out:
+					if write(b) != nil {
+						flushed = true
+					}
+				default:
+					flushed = true
+				}
+			}
+			_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText), time.Now().Add(writeWait))
+			_ = c.ws.Close()
+			return
+		}
+	}
+}
+
+// cleanup ends the participant and the writer.
+func (c *conn) cleanup() {
+	if c.p != nil {
+		c.p.Close()
+	}
+	c.shutdown(websocket.CloseNormalClosure, "")
+	<-c.writerDone
+	_ = c.ws.Close()
+}

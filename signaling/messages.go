@@ -1,0 +1,122 @@
+package signaling
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Decoding errors, mapped to the protocol's error codes.
+var (
+	errUnknownType = errors.New("unknown message type")
+	errBadMessage  = errors.New("bad message")
+)
+
+// inbound is any client message as it arrives; decode checks it against
+// its type. Unknown fields are ignored so clients can grow.
+type inbound struct {
+	Type        string          `json:"type"`
+	Token       string          `json:"token"`
+	Mode        string          `json:"mode"`
+	Room        string          `json:"room"`
+	Target      string          `json:"target"`
+	SDP         string          `json:"sdp"`
+	Candidate   json.RawMessage `json:"candidate"`
+	Participant string          `json:"participant"`
+	Layer       string          `json:"layer"`
+	Kind        string          `json:"kind"`
+	Muted       *bool           `json:"muted"`
+}
+
+// Client messages after decoding.
+type (
+	joinMsg      struct{ token, mode, room string }
+	offerMsg     struct{ sdp string }
+	answerMsg    struct{ sdp string }
+	candidateMsg struct {
+		target    string
+		candidate *webrtc.ICECandidateInit // nil: end of candidates
+	}
+	preferMsg struct{ participant, layer string }
+	muteMsg   struct {
+		kind  string
+		muted bool
+	}
+	leaveMsg struct{}
+)
+
+// maxSDP bounds an SDP; frames are limited anyway, this keeps a clear error.
+const maxSDP = 60 << 10
+
+// decode parses one client frame into one of the message types above. It
+// also returns the frame's type field, when there was one.
+func decode(b []byte) (string, any, error) {
+	var m inbound
+	if err := json.Unmarshal(b, &m); err != nil {
+		return "", nil, fmt.Errorf("%w: not a JSON object: %v", errBadMessage, err)
+	}
+	msg, err := m.check()
+	return m.Type, msg, err
+}
+
+func (m *inbound) check() (any, error) {
+	bad := func(format string, args ...any) (any, error) {
+		return nil, fmt.Errorf("%w: %s: %s", errBadMessage, m.Type, fmt.Sprintf(format, args...))
+	}
+	switch m.Type {
+	case "join":
+		if m.Token == "" {
+			return bad("token missing")
+		}
+		if m.Mode != "" && m.Mode != "meeting" && m.Mode != "live" {
+			return bad("mode %q", m.Mode)
+		}
+		return joinMsg{token: m.Token, mode: m.Mode, room: m.Room}, nil
+	case "offer", "answer":
+		want := map[string]string{"offer": "publisher", "answer": "subscriber"}[m.Type]
+		if m.Target != want {
+			return bad("target must be %q", want)
+		}
+		if m.SDP == "" || len(m.SDP) > maxSDP {
+			return bad("sdp missing or too long")
+		}
+		if m.Type == "offer" {
+			return offerMsg{sdp: m.SDP}, nil
+		}
+		return answerMsg{sdp: m.SDP}, nil
+	case "candidate":
+		if m.Target != "publisher" && m.Target != "subscriber" {
+			return bad("target %q", m.Target)
+		}
+		if len(m.Candidate) == 0 {
+			return bad("candidate missing")
+		}
+		msg := candidateMsg{target: m.Target}
+		if !bytes.Equal(bytes.TrimSpace(m.Candidate), []byte("null")) {
+			var c webrtc.ICECandidateInit
+			if err := json.Unmarshal(m.Candidate, &c); err != nil {
+				return bad("candidate: %v", err)
+			}
+			msg.candidate = &c
+		}
+		return msg, nil
+	case "prefer":
+		if m.Participant == "" || (m.Layer != "large" && m.Layer != "small") {
+			return bad("participant and layer large|small required")
+		}
+		return preferMsg{participant: m.Participant, layer: m.Layer}, nil
+	case "mute":
+		if (m.Kind != "audio" && m.Kind != "video") || m.Muted == nil {
+			return bad("kind audio|video and muted required")
+		}
+		return muteMsg{kind: m.Kind, muted: *m.Muted}, nil
+	case "leave":
+		return leaveMsg{}, nil
+	case "":
+		return bad("type missing")
+	}
+	return nil, fmt.Errorf("%w: %.40q", errUnknownType, m.Type)
+}

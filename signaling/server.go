@@ -1,0 +1,154 @@
+// Package signaling is the access node's websocket signaling server: it
+// implements signaling/PROTOCOL.md, authenticates joins with HS256 JWTs,
+// and turns client messages into calls on the sfu and sfu events into
+// messages. It protects the node from its clients: oversize frames,
+// floods, malformed or unknown messages and bad tokens get the documented
+// error codes and are rate limited or disconnected. It knows the sfu's
+// API and nothing of RTP or QRTP.
+package signaling
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/qrtn/qrtn/sfu"
+)
+
+// Config configures the server. Zero fields take the protocol's defaults.
+type Config struct {
+	APIKey    string
+	APISecret string
+	// MaxFrame is the largest client frame accepted (64 KiB).
+	MaxFrame int
+	// RateLimit and RateBurst: messages per second sustained (50) and the
+	// burst allowed above it (200).
+	RateLimit float64
+	RateBurst int
+	// MaxBadMessages: a connection is closed at this many bad_message or
+	// unknown_type errors (10).
+	MaxBadMessages int
+	// JoinTimeout: a connection that has not joined by then is closed (10 s).
+	JoinTimeout time.Duration
+	// PingInterval between websocket pings; a client silent for three
+	// intervals is dropped (15 s).
+	PingInterval time.Duration
+	// SendQueue: messages queued for a client that reads too slowly before
+	// it is dropped (1024).
+	SendQueue int
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxFrame <= 0 {
+		c.MaxFrame = 64 << 10
+	}
+	if c.RateLimit <= 0 {
+		c.RateLimit = 50
+	}
+	if c.RateBurst <= 0 {
+		c.RateBurst = 200
+	}
+	if c.MaxBadMessages <= 0 {
+		c.MaxBadMessages = 10
+	}
+	if c.JoinTimeout <= 0 {
+		c.JoinTimeout = 10 * time.Second
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 15 * time.Second
+	}
+	if c.SendQueue <= 0 {
+		c.SendQueue = 1024
+	}
+	return c
+}
+
+// Server serves the signaling websocket (mount it at /ws).
+type Server struct {
+	cfg    Config
+	sfu    *sfu.SFU
+	verify *Verifier
+	log    *slog.Logger
+	up     websocket.Upgrader
+
+	mu     sync.Mutex
+	conns  map[*conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// New returns a server joining clients into s.
+func New(cfg Config, s *sfu.SFU, logger *slog.Logger) (*Server, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	v, err := NewVerifier(cfg.APIKey, cfg.APISecret)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{
+		cfg: cfg.withDefaults(), sfu: s, verify: v, log: logger, conns: map[*conn]struct{}{},
+		// Any origin may connect: authority comes from the token alone.
+		up: websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
+	}, nil
+}
+
+// errServerClosed refuses connections during shutdown.
+var errServerClosed = errors.New("signaling: server closed")
+
+// ServeHTTP upgrades the request and runs the connection until it ends.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		http.Error(w, errServerClosed.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+	ws, err := s.up.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	c := newConn(s, ws)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = ws.Close()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	c.run()
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// Connections counts open websockets.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// Close tells every client the node is going away, makes their
+// participants leave, and waits for the connections to end.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.shutdown(websocket.CloseGoingAway, "node shutting down")
+	}
+	s.wg.Wait()
+	return nil
+}
