@@ -28,6 +28,8 @@ func commands() map[string]command {
 		"version": {"print the version", runVersion},
 		"key":     {"generate node key pairs and show public keys", runKey},
 		"relay":   {"forward UDP through an impaired link (rate, queue, delay, jitter, loss)", runRelay},
+		"version":  {"print the version", runVersion},
+		"loadtest": {"drive a node with synthetic WebRTC clients and measure loss, latency, stalls", runLoadtest},
 	}
 }
 

@@ -1,0 +1,80 @@
+package loadtest
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// The codecs a synthetic client offers and accepts: what a browser
+// negotiates with the node, minus what the generator cannot produce.
+var (
+	videoFeedback = []webrtc.RTCPFeedback{
+		{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "transport-cc"},
+	}
+	vp8Codec  = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback}
+	opusCodec = webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
+		SDPFmtpLine: "minptime=10;useinbandfec=1", RTCPFeedback: []webrtc.RTCPFeedback{{Type: "transport-cc"}},
+	}
+)
+
+// newAPI builds the pion API of a synthetic client: VP8 with RTX and Opus;
+// NACK, RTCP reports, TWCC feedback for what it receives and, for a
+// publisher, transport-wide sequence numbers on what it sends (so the node
+// can estimate the publisher's bandwidth as it does a browser's). No stats
+// interceptor: the client counts for itself, and a thousand clients share
+// one core.
+func newAPI(publisher bool, logger *slog.Logger) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	codecs := []struct {
+		c    webrtc.RTPCodecParameters
+		kind webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecParameters{RTPCodecCapability: vp8Codec, PayloadType: 96}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: "apt=96"}, PayloadType: 97}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: opusCodec, PayloadType: 111}, webrtc.RTPCodecTypeAudio},
+	}
+	for _, c := range codecs {
+		if err := m.RegisterCodec(c.c, c.kind); err != nil {
+			return nil, fmt.Errorf("loadtest: codec %s: %w", c.c.MimeType, err)
+		}
+	}
+	ir := &interceptor.Registry{}
+	lf := pionLogs{logger}
+	steps := []func() error{
+		func() error {
+			return webrtc.ConfigureNackWithOptions(m, ir, []nack.GeneratorOption{nack.WithGeneratorLoggerFactory(lf)}, nack.WithResponderLoggerFactory(lf))
+		},
+		func() error {
+			return webrtc.ConfigureRTCPReportsWithOptions(ir, []report.ReceiverOption{report.WithReceiverLoggerFactory(lf)}, report.WithSenderLoggerFactory(lf))
+		},
+		func() error { return webrtc.ConfigureSimulcastExtensionHeaders(m) },
+		func() error { return webrtc.ConfigureTWCCSenderWithOptions(m, ir, twcc.WithLoggerFactory(lf)) },
+	}
+	if publisher {
+		steps = append(steps,
+			func() error { return webrtc.ConfigureTWCCHeaderExtensionSender(m, ir) },
+			// The node's active-speaker detection reads the audio level (RFC 6464).
+			func() error {
+				return m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio)
+			})
+	}
+	for _, s := range steps {
+		if err := s(); err != nil {
+			return nil, fmt.Errorf("loadtest: interceptors: %w", err)
+		}
+	}
+	se := webrtc.SettingEngine{LoggerFactory: lf}
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	// A thousand clients must not open a thousand mDNS sockets.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}

@@ -1,0 +1,344 @@
+package loadtest
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+)
+
+// TrackReport is one received track over the measurement window.
+type TrackReport struct {
+	Participant  string  `json:"participant"`
+	Track        string  `json:"track"`
+	Kind         string  `json:"kind"`
+	Layer        string  `json:"layer"` // the node's last layer message for it
+	Kbps         float64 `json:"kbps"`
+	Loss         float64 `json:"loss"`     // never received / sent, after repair
+	RawLoss      float64 `json:"raw_loss"` // not received in order on the first try
+	Frames       uint64  `json:"frames"`
+	MissedFrames uint64  `json:"missed_frames"`
+	LatencyP50   float64 `json:"latency_p50_ms"`
+	LatencyP95   float64 `json:"latency_p95_ms"`
+	LatencyP99   float64 `json:"latency_p99_ms"`
+	Stalls       int     `json:"stalls"`
+	StallMs      float64 `json:"stall_ms"`
+}
+
+// ClientReport is one synthetic participant.
+type ClientReport struct {
+	Identity     string        `json:"identity"`
+	Participant  string        `json:"participant"`
+	Publisher    bool          `json:"publisher"`
+	JoinMs       float64       `json:"join_ms"`        // websocket dial → joined
+	FirstFrameMs float64       `json:"first_frame_ms"` // websocket dial → first complete video frame; -1: none
+	Error        string        `json:"error,omitempty"`
+	Tracks       []TrackReport `json:"tracks"`
+}
+
+// Report is the result of a run. Rates, loss, latency and stalls cover the
+// measurement window; join times cover the whole run. Loss fractions are
+// 0..1; CPU is in cores (1.0 = one core busy), -1 when unknown.
+type Report struct {
+	URL          string   `json:"url"`
+	Room         string   `json:"room"`
+	Prefer       string   `json:"prefer"`
+	Publishers   int      `json:"publishers"`
+	Subscribers  int      `json:"subscribers"`
+	JoinFailed   int      `json:"join_failed"`
+	JoinErrors   []string `json:"join_errors,omitempty"`
+	WindowS      float64  `json:"window_s"`
+	VideoTracks  int      `json:"video_down_tracks"` // received tracks with packets in the window
+	AudioTracks  int      `json:"audio_down_tracks"`
+	VideoKbps    float64  `json:"video_kbps_per_track"`
+	VideoKbpsMin float64  `json:"video_kbps_min"`
+	VideoLoss    float64  `json:"video_loss"`
+	VideoRawLoss float64  `json:"video_raw_loss"`
+	AudioLoss    float64  `json:"audio_loss"`
+	LatencyP50   float64  `json:"latency_p50_ms"`
+	LatencyP95   float64  `json:"latency_p95_ms"`
+	LatencyP99   float64  `json:"latency_p99_ms"`
+	AudioP95     float64  `json:"audio_latency_p95_ms"`
+	Frames       uint64   `json:"frames"`
+	MissedFrames uint64   `json:"missed_frames"`
+	Stalls       int      `json:"stalls_600ms"`
+	Stalled      int      `json:"tracks_stalled"`
+	AudioStalls  int      `json:"audio_stalls_200ms"`
+	JoinP50      float64  `json:"join_p50_ms"`
+	JoinP95      float64  `json:"join_p95_ms"`
+	FirstP50     float64  `json:"first_frame_p50_ms"`
+	FirstP95     float64  `json:"first_frame_p95_ms"`
+	NoFirstFrame int      `json:"no_first_frame"`
+	Packets      uint64   `json:"packets_received"`
+	PacketRate   float64  `json:"packets_per_s"`
+	NodeCPU      float64  `json:"node_cpu_cores"`
+	NodeUsPerPkt float64  `json:"node_cpu_us_per_packet"`
+	SelfCPU      float64  `json:"loadtest_cpu_cores"`
+
+	Clients []ClientReport `json:"clients"`
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func frac(num, den uint64) float64 {
+	if den == 0 {
+		return 0
+	}
+	return float64(num) / float64(den)
+}
+
+// report builds the final report at now.
+func (r *runner) report(now time.Time) *Report {
+	r.mu.Lock()
+	ws := r.windowStart
+	rep := &Report{URL: r.cfg.URL, Room: r.cfg.Room, Prefer: r.cfg.Prefer, Publishers: r.publishers,
+		Subscribers: len(r.clients) - r.publishers, JoinFailed: r.joinFailed, JoinErrors: r.joinErrs}
+	r.mu.Unlock()
+	if ws.IsZero() {
+		ws = r.start
+	}
+	window := now.Sub(ws)
+	rep.WindowS = window.Seconds()
+	var vlat, alat histogram
+	var vsent, vuniq, vlate, asent, auniq uint64
+	var joins, firsts []float64
+	for _, c := range r.snapshotClients() {
+		cr := c.report(now, window, &vlat, &alat)
+		for _, t := range c.trackList() {
+			t.mu.Lock()
+			d := t.r.counters().sub(t.r.win)
+			t.mu.Unlock()
+			if d.expected == 0 {
+				continue
+			}
+			rep.Packets += d.unique
+			if t.kind == "video" {
+				vsent, vuniq, vlate = vsent+d.expected, vuniq+d.unique, vlate+d.late
+			} else {
+				asent, auniq = asent+d.expected, auniq+d.unique
+			}
+		}
+		for _, t := range cr.Tracks {
+			if t.Kind == "video" {
+				rep.VideoTracks++
+				rep.VideoKbps += t.Kbps
+				if rep.VideoKbpsMin == 0 || t.Kbps < rep.VideoKbpsMin {
+					rep.VideoKbpsMin = t.Kbps
+				}
+				rep.Frames += t.Frames
+				rep.MissedFrames += t.MissedFrames
+				rep.Stalls += t.Stalls
+				if t.Stalls > 0 {
+					rep.Stalled++
+				}
+			} else {
+				rep.AudioTracks++
+				rep.AudioStalls += t.Stalls
+			}
+		}
+		if cr.JoinMs > 0 {
+			joins = append(joins, cr.JoinMs)
+		}
+		if !cr.Publisher || len(cr.Tracks) > 0 {
+			if cr.FirstFrameMs >= 0 {
+				firsts = append(firsts, cr.FirstFrameMs)
+			} else {
+				rep.NoFirstFrame++
+			}
+		}
+		rep.Clients = append(rep.Clients, cr)
+	}
+	if rep.VideoTracks > 0 {
+		rep.VideoKbps /= float64(rep.VideoTracks)
+	}
+	rep.VideoLoss = frac(vsent-vuniq, vsent)
+	rep.VideoRawLoss = frac(vsent-(vuniq-vlate), vsent)
+	rep.AudioLoss = frac(asent-auniq, asent)
+	rep.LatencyP50, rep.LatencyP95, rep.LatencyP99 = ms(vlat.quantile(.5)), ms(vlat.quantile(.95)), ms(vlat.quantile(.99))
+	rep.AudioP95 = ms(alat.quantile(.95))
+	rep.JoinP50, rep.JoinP95 = percentile(joins, .5), percentile(joins, .95)
+	rep.FirstP50, rep.FirstP95 = percentile(firsts, .5), percentile(firsts, .95)
+	if window > 0 {
+		rep.PacketRate = float64(rep.Packets) / window.Seconds()
+	}
+	u := r.cpu.window(now)
+	rep.NodeCPU, rep.SelfCPU = u.node, u.self
+	if u.node >= 0 && rep.Packets > 0 {
+		rep.NodeUsPerPkt = float64(u.nodeTime.Microseconds()) / float64(rep.Packets)
+	}
+	return rep
+}
+
+// report is one client over the window; it merges its latencies into vlat/alat.
+func (c *client) report(now time.Time, window time.Duration, vlat, alat *histogram) ClientReport {
+	cr := ClientReport{Identity: c.p.identity, Participant: c.id, Publisher: c.p.publish, FirstFrameMs: -1}
+	if !c.joinedAt.IsZero() {
+		cr.JoinMs = ms(c.joinedAt.Sub(c.joinStart))
+	}
+	if err := c.firstError(); err != nil {
+		cr.Error = err.Error()
+	}
+	var first time.Time
+	for _, t := range c.trackList() {
+		t.mu.Lock()
+		r := t.r
+		d := r.counters().sub(r.win)
+		tr := TrackReport{Participant: t.participant, Track: t.track, Kind: t.kind,
+			Frames: d.frames, MissedFrames: d.missed, Loss: frac(d.expected-d.unique, d.expected),
+			RawLoss:    frac(d.expected-(d.unique-d.late), d.expected),
+			LatencyP50: ms(r.latency.quantile(.5)), LatencyP95: ms(r.latency.quantile(.95)), LatencyP99: ms(r.latency.quantile(.99)),
+			Stalls: r.stalls, StallMs: ms(r.stallTime)}
+		if s := r.ongoingStall(now); s > 0 {
+			tr.Stalls++
+			tr.StallMs += ms(s)
+		}
+		if window > 0 {
+			tr.Kbps = float64(d.bytes*8) / window.Seconds() / 1000
+		}
+		if t.kind == "video" {
+			vlat.merge(&r.latency)
+			if !r.firstFrame.IsZero() && (first.IsZero() || r.firstFrame.Before(first)) {
+				first = r.firstFrame
+			}
+		} else {
+			alat.merge(&r.latency)
+		}
+		t.mu.Unlock()
+		tr.Layer = c.layerOf(t.participant, t.track)
+		cr.Tracks = append(cr.Tracks, tr)
+	}
+	if !first.IsZero() && !c.joinStart.IsZero() {
+		cr.FirstFrameMs = ms(first.Sub(c.joinStart))
+	}
+	return cr
+}
+
+func percentile(v []float64, q float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	i := int(q*float64(len(s))+0.999999) - 1
+	if i < 0 {
+		i = 0
+	}
+	if i >= len(s) {
+		i = len(s) - 1
+	}
+	return s[i]
+}
+
+// progressLoop prints one line per interval until the returned stop is
+// called (stop is idempotent and waits for the loop to end).
+func (r *runner) progressLoop(ctx interface{ Done() <-chan struct{} }) (stop func()) {
+	if r.cfg.Interval <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		t := time.NewTicker(r.cfg.Interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				r.progress(now)
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done) })
+		<-ended
+	}
+}
+
+func (r *runner) progress(now time.Time) {
+	var lat histogram
+	var sent, uniq, bytes uint64
+	var tracks, joined, stalls int
+	clients := r.snapshotClients()
+	for _, c := range clients {
+		if !c.joinedAt.IsZero() {
+			joined++
+		}
+		for _, t := range c.trackList() {
+			t.mu.Lock()
+			d, h := t.r.interval()
+			if t.kind == "video" {
+				stalls += t.r.stalls
+				if t.r.ongoingStall(now) > 0 {
+					stalls++
+				}
+			}
+			t.mu.Unlock()
+			if t.kind != "video" || d.expected == 0 {
+				continue
+			}
+			tracks++
+			sent, uniq, bytes = sent+d.expected, uniq+d.unique, bytes+d.bytes
+			lat.merge(&h)
+		}
+	}
+	u := r.cpu.interval(now)
+	kbps := 0.0
+	if tracks > 0 {
+		kbps = float64(bytes*8) / r.cfg.Interval.Seconds() / 1000 / float64(tracks)
+	}
+	node := "?"
+	if u.node >= 0 {
+		node = fmt.Sprintf("%.0f%%", u.node*100)
+	}
+	fmt.Fprintf(r.out, "[%5.1fs] joined %d/%d  video tracks %d  %.0f kbit/s/track  loss %.2f%%  latency p50 %.1f p95 %.1f ms  stalls %d  cpu node %s loadtest %.0f%%\n",
+		now.Sub(r.start).Seconds(), joined, len(clients), tracks, kbps, 100*frac(sent-uniq, sent),
+		ms(lat.quantile(.5)), ms(lat.quantile(.95)), stalls, node, u.self*100)
+}
+
+// WriteText writes the report for people: the summary, then one line per
+// client when there are at most maxClients.
+func (rep *Report) WriteText(w io.Writer, maxClients int) {
+	fmt.Fprintf(w, "loadtest %s room %s: %d publishers, %d subscribers (%d failed to join), prefer %q, window %.1fs\n",
+		rep.URL, rep.Room, rep.Publishers, rep.Subscribers, rep.JoinFailed, nonEmpty(rep.Prefer), rep.WindowS)
+	for _, e := range rep.JoinErrors {
+		fmt.Fprintf(w, "  join error: %s\n", e)
+	}
+	fmt.Fprintf(w, "  down-tracks: %d video, %d audio; %.0f packets/s received\n", rep.VideoTracks, rep.AudioTracks, rep.PacketRate)
+	fmt.Fprintf(w, "  video: %.0f kbit/s per track (min %.0f), loss %.3f%% (raw %.3f%%), frames %d, missed %d\n",
+		rep.VideoKbps, rep.VideoKbpsMin, 100*rep.VideoLoss, 100*rep.VideoRawLoss, rep.Frames, rep.MissedFrames)
+	fmt.Fprintf(w, "  frame latency: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms; audio p95 %.1f ms, audio loss %.3f%%\n",
+		rep.LatencyP50, rep.LatencyP95, rep.LatencyP99, rep.AudioP95, 100*rep.AudioLoss)
+	fmt.Fprintf(w, "  stalls: %d video (600 ms) on %d tracks, %d audio (200 ms)\n", rep.Stalls, rep.Stalled, rep.AudioStalls)
+	fmt.Fprintf(w, "  join: p50 %.0f ms, p95 %.0f ms; first frame: p50 %.0f ms, p95 %.0f ms (%d without)\n",
+		rep.JoinP50, rep.JoinP95, rep.FirstP50, rep.FirstP95, rep.NoFirstFrame)
+	if rep.NodeCPU >= 0 {
+		fmt.Fprintf(w, "  cpu: node %.2f cores, %.2f µs per received packet; loadtest %.2f cores\n", rep.NodeCPU, rep.NodeUsPerPkt, rep.SelfCPU)
+	} else {
+		fmt.Fprintf(w, "  cpu: loadtest %.2f cores (node unknown: pass --node-pid)\n", rep.SelfCPU)
+	}
+	if len(rep.Clients) > maxClients {
+		return
+	}
+	for _, c := range rep.Clients {
+		for _, t := range c.Tracks {
+			fmt.Fprintf(w, "  %-8s ← %s %-5s %-5s %7.0f kbit/s loss %.2f%% lat p50/p95/p99 %.1f/%.1f/%.1f ms stalls %d first %.0f ms\n",
+				c.Identity, t.Participant, t.Kind, nonEmpty(t.Layer), t.Kbps, 100*t.Loss, t.LatencyP50, t.LatencyP95, t.LatencyP99, t.Stalls, c.FirstFrameMs)
+		}
+		if c.Error != "" {
+			fmt.Fprintf(w, "  %-8s error: %s\n", c.Identity, c.Error)
+		}
+	}
+}
+
+func nonEmpty(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,164 @@
+package browsertest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Page is one tab. Its methods may be called from one goroutine at a time;
+// different pages may be driven in parallel.
+type Page struct {
+	ctx     context.Context
+	cancel  context.CancelFunc
+	b       *Browser
+	url     string
+	logDone chan struct{}
+	once    sync.Once
+}
+
+// URL is the address the page was opened at.
+func (p *Page) URL() string { return p.url }
+
+// Close closes the tab and its browser context. Safe to call more than once.
+func (p *Page) Close() {
+	p.once.Do(func() {
+		p.cancel()
+		<-p.logDone
+		p.b.mu.Lock()
+		delete(p.b.pages, p)
+		p.b.mu.Unlock()
+	})
+}
+
+// startConsole forwards the page's console to the browser's Logf. The
+// goroutine ends when the page's context ends; Close waits for it, so no log
+// call happens after Close returns (t.Logf after a test ends panics).
+func (p *Page) startConsole() {
+	if p.b.logf == nil {
+		close(p.logDone)
+		return
+	}
+	msgs := chromedp.Console(p.ctx)
+	go func() {
+		defer close(p.logDone)
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			p.b.logf("browser %s: %s", p.url, m)
+		}
+	}()
+}
+
+// Eval evaluates a JavaScript expression in the page, awaits it if it is a
+// promise, and decodes its JSON value into out (which may be nil). ctx bounds
+// the call.
+func (p *Page) Eval(ctx context.Context, js string, out any) error {
+	raw, err := p.evalRaw(ctx, js)
+	if err != nil || out == nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("browsertest: decoding the value of %q: %w", js, err)
+	}
+	return nil
+}
+
+func (p *Page) evalRaw(ctx context.Context, js string) ([]byte, error) {
+	ectx, cancel := context.WithTimeout(p.ctx, remaining(ctx, 30*time.Second))
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	raw, err := chromedp.Run(ectx, chromedp.Evaluate[[]byte](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return nil, fmt.Errorf("browsertest: eval %q: %w", js, err)
+	}
+	return raw, nil
+}
+
+// Stats returns window.qrtn.stats() of the demo page.
+func (p *Page) Stats(ctx context.Context) (Stats, error) {
+	var s Stats
+	err := p.Eval(ctx, `window.qrtn ? window.qrtn.stats() : null`, &s)
+	return s, err
+}
+
+// Prefer calls window.qrtn.prefer(participant, layer) ("large" or "small").
+func (p *Page) Prefer(ctx context.Context, participant, layer string) error {
+	js := fmt.Sprintf(`window.qrtn.prefer(%s, %s)`, jsString(participant), jsString(layer))
+	return p.Eval(ctx, js, nil)
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// ErrTimeout is wrapped by the errors of Poll and WaitStats when the
+// condition did not hold in time.
+var ErrTimeout = errors.New("condition not met in time")
+
+// Poll calls check every interval until it reports done, returns an error, or
+// timeout passes (or ctx ends). On timeout the error wraps ErrTimeout and
+// carries the last note check returned, which should say what was seen.
+func Poll(ctx context.Context, timeout, interval time.Duration, check func(ctx context.Context) (done bool, note string, err error)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	note := ""
+	for {
+		done, n, err := check(ctx)
+		if n != "" {
+			note = n
+		}
+		if err != nil && ctx.Err() == nil {
+			return err
+		}
+		if done && err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w after %v: last seen: %s", ErrTimeout, timeout, note)
+		case <-t.C:
+		}
+	}
+}
+
+// WaitStats polls the page's stats every 250 ms until cond holds, and returns
+// the stats that satisfied it. On timeout the error shows the last stats.
+func (p *Page) WaitStats(ctx context.Context, timeout time.Duration, what string, cond func(Stats) bool) (Stats, error) {
+	var last Stats
+	err := Poll(ctx, timeout, 250*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+		s, err := p.Stats(ctx)
+		if err != nil {
+			return false, err.Error(), nil // the page may still be loading
+		}
+		last = s
+		return cond(s), s.String(), nil
+	})
+	if err != nil {
+		return last, fmt.Errorf("%s: waiting for %s: %w", p.url, what, err)
+	}
+	return last, nil
+}
+
+// Screenshot returns a PNG of the page's viewport, for debugging a failure.
+func (p *Page) Screenshot(ctx context.Context) ([]byte, error) {
+	sctx, cancel := context.WithTimeout(p.ctx, remaining(ctx, 30*time.Second))
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	png, err := chromedp.Run(sctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		return nil, fmt.Errorf("browsertest: screenshot: %w", err)
+	}
+	return png, nil
+}

@@ -1,0 +1,96 @@
+package browsertest
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Stats is the value of window.qrtn.stats() on the demo page.
+type Stats struct {
+	Joined      bool       `json:"joined"`
+	Participant string     `json:"participant"`
+	Publishing  []Outbound `json:"publishing"`
+	Subscribed  []Inbound  `json:"subscribed"`
+	RTT         struct {
+		Publisher  *float64 `json:"publisher"`
+		Subscriber *float64 `json:"subscriber"`
+	} `json:"rtt"`
+	Error  string `json:"error"`
+	Timing Timing `json:"timing"`
+}
+
+// Timing is the demo page's join timing, in ms since the page started to
+// join (token fetch included).
+type Timing struct {
+	JoinedMs     *float64           `json:"joinedMs"`     // the node accepted the join
+	FirstFrameMs map[string]float64 `json:"firstFrameMs"` // participant id → first video frame shown
+}
+
+// Inbound is one received track (an inbound-rtp entry of getStats).
+type Inbound struct {
+	Participant          string  `json:"participant"`
+	Name                 string  `json:"name"`
+	Track                string  `json:"track"`
+	Kind                 string  `json:"kind"`
+	FramesDecoded        int64   `json:"framesDecoded"`
+	FramesPerSecond      float64 `json:"framesPerSecond"`
+	FrameWidth           int     `json:"frameWidth"`
+	FrameHeight          int     `json:"frameHeight"`
+	BytesReceived        int64   `json:"bytesReceived"`
+	PacketsReceived      int64   `json:"packetsReceived"`
+	PacketsLost          int64   `json:"packetsLost"`
+	FreezeCount          int64   `json:"freezeCount"`
+	TotalFreezesDuration float64 `json:"totalFreezesDuration"`
+	Layer                string  `json:"layer"`
+}
+
+// Outbound is one sent RTP stream (an outbound-rtp entry; one per simulcast layer).
+type Outbound struct {
+	Kind            string  `json:"kind"`
+	RID             string  `json:"rid"`
+	BytesSent       int64   `json:"bytesSent"`
+	PacketsSent     int64   `json:"packetsSent"`
+	FramesEncoded   int64   `json:"framesEncoded"`
+	FramesPerSecond float64 `json:"framesPerSecond"`
+	FrameWidth      int     `json:"frameWidth"`
+	FrameHeight     int     `json:"frameHeight"`
+}
+
+// Track returns the received track of a kind ("audio" or "video") from a
+// participant, matched by id or display name.
+func (s Stats) Track(participant, kind string) (Inbound, bool) {
+	for _, in := range s.Subscribed {
+		if in.Kind == kind && (in.Participant == participant || in.Name == participant) {
+			return in, true
+		}
+	}
+	return Inbound{}, false
+}
+
+// Decoding reports whether the video of a participant has decoded more than
+// minFrames frames and its audio has brought more than minAudioBytes bytes.
+func (s Stats) Decoding(participant string, minFrames, minAudioBytes int64) bool {
+	v, okv := s.Track(participant, "video")
+	a, oka := s.Track(participant, "audio")
+	return okv && oka && v.FramesDecoded > minFrames && a.BytesReceived > minAudioBytes
+}
+
+// String is a one-line summary for test failures.
+func (s Stats) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "joined=%v self=%q", s.Joined, s.Participant)
+	if s.Error != "" {
+		fmt.Fprintf(&b, " error=%q", s.Error)
+	}
+	for _, o := range s.Publishing {
+		fmt.Fprintf(&b, " [out %s/%s %dx%d frames=%d bytes=%d]", o.Kind, o.RID, o.FrameWidth, o.FrameHeight, o.FramesEncoded, o.BytesSent)
+	}
+	for _, in := range s.Subscribed {
+		fmt.Fprintf(&b, " [in %s/%s", in.Name, in.Kind)
+		if in.Kind == "video" {
+			fmt.Fprintf(&b, " %dx%d frames=%d fps=%.0f freezes=%d/%.2fs layer=%s", in.FrameWidth, in.FrameHeight, in.FramesDecoded, in.FramesPerSecond, in.FreezeCount, in.TotalFreezesDuration, in.Layer)
+		}
+		fmt.Fprintf(&b, " bytes=%d lost=%d]", in.BytesReceived, in.PacketsLost)
+	}
+	return b.String()
+}

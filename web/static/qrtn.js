@@ -1,0 +1,541 @@
+// qrtn.js: the browser client of a qrtn access node.
+//
+// It speaks the websocket protocol of signaling/PROTOCOL.md and runs the two
+// RTCPeerConnections that a participant has: a publisher (this side offers:
+// simulcast VP8 with rids "s" and "l", Opus with audio/red first when the
+// browser has it) and a subscriber (the node offers, this side answers).
+// It has no dependencies and no build step: import it as an ES module.
+//
+//   import { join } from '/qrtn.js';
+//   const session = await join(location.origin, token, { mode: 'meeting' });
+//   session.addEventListener('track', (e) => attach(e.detail));
+//   await session.publish(await navigator.mediaDevices.getUserMedia({ audio: true, video: true }));
+//   session.prefer(otherId, 'large');   // main view
+//   session.mute('audio', true);
+//   console.log(await session.stats());
+//   session.leave();
+//
+// Events (CustomEvent, the payload in event.detail):
+//   participant_joined {participant}         participant_left {participant: id}
+//   track_published {participant, track}     track_unpublished {participant, track: id}
+//   track {participant, trackId, kind, track: MediaStreamTrack}   a remote track to render
+//   trackended {participant, trackId, kind, track}                 it is gone
+//   track_muted {participant, track, kind, muted}
+//   layer {participant, track, layer}        the layer this client now receives
+//   speaker {participants}                   active speakers, loudest first
+//   connectionstate {target, state}          a peer connection's state changed
+//   error {code, message}                    an error message from the node
+//   closed {reason}                          the session is over (leave, or the node closed it)
+//
+// A session never reconnects: after "closed", join again.
+
+/** The rids of the simulcast layers, smallest first, and their defaults. */
+export const LAYERS = {
+  s: { scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  m: { scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  l: { scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
+};
+
+/**
+ * Joins a room and resolves to a Session once the node has accepted the join.
+ * @param {string} url  the node's websocket URL (ws://host/ws) or its HTTP base URL (http://host/)
+ * @param {string} token an access token (PROTOCOL.md, "Access tokens")
+ * @param {object} [opts]
+ * @param {'meeting'|'live'} [opts.mode] the room's mode if this join creates it
+ * @param {MediaStream} [opts.stream] published right after the join, when the token grants publish
+ * @param {string[]} [opts.layers] simulcast rids to send, default ['s','l']
+ * @param {RTCIceServer[]} [opts.iceServers] overrides the node's list
+ */
+export async function join(url, token, opts = {}) {
+  const s = new Session(url, opts);
+  await s._open(token);
+  if (opts.stream && s.self && s.self.publish) await s.publish(opts.stream);
+  return s;
+}
+
+/** A participant's session in one room. Make it with join(). */
+export class Session extends EventTarget {
+  constructor(url, opts) {
+    super();
+    this.url = wsURL(url);
+    this.opts = opts;
+    /** @type {boolean} true between the node's "joined" and the end of the session */
+    this.joined = false;
+    /** the local participant {id, name, publish, subscribe} */
+    this.self = null;
+    this.room = '';
+    this.mode = '';
+    /** remote participants by id: {id, name, publish, subscribe, tracks: Map(id → track)} */
+    this.participants = new Map();
+    /** active speakers, loudest first */
+    this.speakers = [];
+    this._ws = null;
+    this._pub = null; // publisher RTCPeerConnection
+    this._sub = null; // subscriber RTCPeerConnection
+    this._pubQueue = Promise.resolve();
+    this._subQueue = Promise.resolve();
+    this._pubAnswer = null; // resolve function of the outstanding publisher offer
+    this._pendingCandidates = { publisher: [], subscriber: [] };
+    // Local candidates wait until their connection's first SDP went out.
+    this._sdpSent = { publisher: false, subscriber: false };
+    this._localCandidates = { publisher: [], subscriber: [] };
+    this._mids = new Map(); // subscriber mid → {participant, track, kind, active}
+    this._announced = new Map(); // mid → "participant/track" announced with a 'track' event
+    this._layers = new Map(); // "participant/track" → layer
+    this._published = []; // {kind, track: MediaStreamTrack, sender}
+    this._closed = false;
+  }
+
+  /** Adds a listener; returns a function that removes it. */
+  on(type, fn) {
+    const h = (e) => fn(e.detail);
+    this.addEventListener(type, h);
+    return () => this.removeEventListener(type, h);
+  }
+
+  _emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  _send(msg) {
+    if (this._ws && this._ws.readyState === WebSocket.OPEN) this._ws.send(JSON.stringify(msg));
+  }
+
+  _open(token) {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(this.url);
+      this._ws = ws;
+      let settled = false;
+      const fail = (err) => {
+        if (!settled) {
+          settled = true;
+          reject(err);
+        }
+      };
+      ws.onopen = () => {
+        const m = { type: 'join', token };
+        if (this.opts.mode) m.mode = this.opts.mode;
+        ws.send(JSON.stringify(m));
+      };
+      ws.onerror = () => fail(new Error(`qrtn: websocket ${this.url} failed`));
+      ws.onclose = (e) => {
+        fail(new Error(`qrtn: websocket closed before join (code ${e.code})`));
+        this._shutdown(this._closeReason || `websocket closed (${e.code})`);
+      };
+      ws.onmessage = (e) => {
+        let msg;
+        try {
+          msg = JSON.parse(e.data);
+        } catch {
+          return;
+        }
+        if (msg.type === 'joined') {
+          this._onJoined(msg);
+          settled = true;
+          resolve(this);
+          return;
+        }
+        if (msg.type === 'error' && !settled) {
+          const err = new Error(`qrtn: ${msg.code}: ${msg.message}`);
+          err.code = msg.code;
+          fail(err);
+        }
+        this._dispatch(msg);
+      };
+    });
+  }
+
+  _onJoined(msg) {
+    this.joined = true;
+    this.self = msg.participant;
+    this.room = msg.room;
+    this.mode = msg.mode;
+    this._iceServers = this.opts.iceServers || msg.iceServers || [];
+    for (const p of msg.participants || []) this._addParticipant(p);
+    if (this.self.subscribe !== false) this._sub = this._newPC('subscriber');
+  }
+
+  _addParticipant(p) {
+    const rec = { id: p.id, name: p.name || p.id, publish: p.publish, subscribe: p.subscribe, tracks: new Map() };
+    for (const t of p.tracks || []) rec.tracks.set(t.id, t);
+    this.participants.set(p.id, rec);
+    return rec;
+  }
+
+  _dispatch(msg) {
+    switch (msg.type) {
+      case 'participant_joined':
+        this._emit('participant_joined', { participant: this._addParticipant(msg.participant) });
+        break;
+      case 'participant_left':
+        this.participants.delete(msg.participant);
+        this._emit('participant_left', { participant: msg.participant });
+        break;
+      case 'track_published': {
+        let p = this.participants.get(msg.participant);
+        if (!p) p = this._addParticipant({ id: msg.participant });
+        p.tracks.set(msg.track.id, msg.track);
+        this._emit('track_published', { participant: msg.participant, track: msg.track });
+        break;
+      }
+      case 'track_unpublished': {
+        const p = this.participants.get(msg.participant);
+        if (p) p.tracks.delete(msg.track);
+        this._emit('track_unpublished', { participant: msg.participant, track: msg.track });
+        break;
+      }
+      case 'track_muted': {
+        const t = this.participants.get(msg.participant)?.tracks.get(msg.track);
+        if (t) t.muted = msg.muted;
+        this._emit('track_muted', { participant: msg.participant, track: msg.track, kind: msg.kind, muted: msg.muted });
+        break;
+      }
+      case 'offer':
+        if (msg.target === 'subscriber') this._subQueue = this._subQueue.then(() => this._onSubscriberOffer(msg.sdp)).catch((e) => this._localError(e));
+        break;
+      case 'answer':
+        if (msg.target === 'publisher' && this._pubAnswer) this._pubAnswer(msg.sdp);
+        break;
+      case 'candidate':
+        this._onRemoteCandidate(msg.target, msg.candidate);
+        break;
+      case 'layer':
+        this._layers.set(`${msg.participant}/${msg.track}`, msg.layer);
+        this._emit('layer', { participant: msg.participant, track: msg.track, layer: msg.layer });
+        break;
+      case 'publish_layers':
+        this._setActiveLayers(msg.mid, msg.layers || []).catch((e) => this._localError(e));
+        break;
+      case 'speaker':
+        this.speakers = msg.participants || [];
+        this._emit('speaker', { participants: this.speakers });
+        break;
+      case 'error':
+        // A refused publisher offer never gets an answer: fail the negotiation.
+        if (msg.code === 'forbidden' && this._pubReject) this._pubReject(new Error(`qrtn: forbidden: ${msg.message}`));
+        this._emit('error', { code: msg.code, message: msg.message });
+        break;
+      default:
+        break; // newer nodes may send more; ignoring them keeps old clients working
+    }
+  }
+
+  _localError(e) {
+    console.error('qrtn:', e);
+    this._emit('error', { code: 'client', message: String(e && e.message ? e.message : e) });
+  }
+
+  _newPC(target) {
+    const pc = new RTCPeerConnection({ iceServers: this._iceServers, bundlePolicy: 'max-bundle' });
+    pc.onicecandidate = (e) => {
+      const m = { type: 'candidate', target, candidate: e.candidate ? e.candidate.toJSON() : null };
+      if (this._sdpSent[target]) this._send(m);
+      else this._localCandidates[target].push(m);
+    };
+    pc.onconnectionstatechange = () => this._emit('connectionstate', { target, state: pc.connectionState });
+    return pc;
+  }
+
+  // _sendSDP sends an offer or answer, then the candidates gathered before it.
+  _sendSDP(type, target, sdp) {
+    this._send({ type, target, sdp });
+    this._sdpSent[target] = true;
+    for (const m of this._localCandidates[target]) this._send(m);
+    this._localCandidates[target] = [];
+  }
+
+  _onRemoteCandidate(target, cand) {
+    const pc = target === 'publisher' ? this._pub : this._sub;
+    if (!cand) return; // end-of-candidates: nothing to do for a browser
+    if (!pc || !pc.remoteDescription) {
+      this._pendingCandidates[target].push(cand);
+      return;
+    }
+    pc.addIceCandidate(cand).catch((e) => this._localError(e));
+  }
+
+  async _flushCandidates(target, pc) {
+    const list = this._pendingCandidates[target];
+    this._pendingCandidates[target] = [];
+    for (const c of list) await pc.addIceCandidate(c).catch((e) => this._localError(e));
+  }
+
+  async _onSubscriberOffer(sdp) {
+    const pc = this._sub;
+    if (!pc) return;
+    this._mids = parseMediaSections(sdp);
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    await this._flushCandidates('subscriber', pc);
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    this._sendSDP('answer', 'subscriber', pc.localDescription.sdp);
+    this._announceTracks();
+  }
+
+  // _announceTracks compares the transceivers with what the last offer says
+  // and emits 'track'/'trackended'. It does not rely on ontrack, which does not
+  // fire when the node reuses an m-line for another participant's track.
+  _announceTracks() {
+    const seen = new Set();
+    for (const tr of this._sub.getTransceivers()) {
+      const info = tr.mid && this._mids.get(tr.mid);
+      const key = info && info.active ? `${info.participant}/${info.track}` : '';
+      const prev = this._announced.get(tr.mid);
+      if (prev && prev.key !== key) {
+        this._announced.delete(tr.mid);
+        this._emit('trackended', { participant: prev.participant, trackId: prev.track, kind: prev.kind, track: tr.receiver.track });
+      }
+      if (!key) continue;
+      seen.add(tr.mid);
+      if (!this._announced.has(tr.mid)) {
+        this._announced.set(tr.mid, { key, ...info });
+        this._emit('track', { participant: info.participant, trackId: info.track, kind: info.kind, track: tr.receiver.track });
+      }
+    }
+    for (const [mid, prev] of this._announced) {
+      if (!seen.has(mid)) {
+        this._announced.delete(mid);
+        this._emit('trackended', { participant: prev.participant, trackId: prev.track, kind: prev.kind, track: null });
+      }
+    }
+  }
+
+  /**
+   * Publishes the audio and video tracks of a stream: video as simulcast
+   * VP8, audio as Opus with audio/red first when the browser supports it.
+   * Resolves when the node has answered the offer.
+   */
+  async publish(stream) {
+    if (!this.joined) throw new Error('qrtn: publish before join');
+    if (!this.self.publish) throw new Error('qrtn: the token does not grant publish');
+    if (!this._pub) this._pub = this._newPC('publisher');
+    for (const track of stream.getTracks()) {
+      const init = { direction: 'sendonly', streams: [stream] };
+      if (track.kind === 'video') init.sendEncodings = this._encodings();
+      const tr = this._pub.addTransceiver(track, init);
+      preferCodecs(tr, track.kind);
+      this._published.push({ kind: track.kind, track, sender: tr.sender });
+    }
+    await this._negotiatePublisher();
+  }
+
+  // _setActiveLayers is dynacast: the node asks to keep sending only the
+  // simulcast layers somebody watches; the others stop at the encoder.
+  async _setActiveLayers(mid, layers) {
+    const tr = this._pub?.getTransceivers().find((t) => t.mid === mid);
+    if (!tr) return;
+    const params = tr.sender.getParameters();
+    if (!params.encodings || params.encodings.length < 2) return;
+    let changed = false;
+    for (const enc of params.encodings) {
+      const active = layers.includes(enc.rid);
+      if (enc.active !== active) {
+        enc.active = active;
+        changed = true;
+      }
+    }
+    if (changed) await tr.sender.setParameters(params);
+  }
+
+  _encodings() {
+    const rids = this.opts.layers || ['s', 'l'];
+    return rids.map((rid) => ({ rid, ...LAYERS[rid], ...(this.opts.encodings?.[rid] || {}) }));
+  }
+
+  // _negotiatePublisher runs one offer/answer round at a time, in order.
+  _negotiatePublisher() {
+    const run = async () => {
+      const pc = this._pub;
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      const answered = new Promise((resolve, reject) => {
+        this._pubAnswer = resolve;
+        this._pubReject = reject;
+      });
+      this._sendSDP('offer', 'publisher', pc.localDescription.sdp);
+      const sdp = await answered;
+      this._pubAnswer = null;
+      await pc.setRemoteDescription({ type: 'answer', sdp });
+      await this._flushCandidates('publisher', pc);
+    };
+    this._pubQueue = this._pubQueue.then(run, run);
+    return this._pubQueue;
+  }
+
+  /** Asks for a participant's video as 'large' (main view) or 'small' (thumbnail). */
+  prefer(participant, layer) {
+    if (layer !== 'large' && layer !== 'small') throw new Error(`qrtn: layer ${layer} is not large or small`);
+    this._send({ type: 'prefer', participant, layer });
+  }
+
+  /** Mutes or unmutes the local track of a kind ('audio'|'video') and tells the room. */
+  mute(kind, muted) {
+    for (const p of this._published) if (p.kind === kind) p.track.enabled = !muted;
+    this._send({ type: 'mute', kind, muted: !!muted });
+  }
+
+  /** The layer the node last said this client receives for a track, or null. */
+  layer(participant, track) {
+    return this._layers.get(`${participant}/${track}`) ?? null;
+  }
+
+  /** Leaves the room and closes everything. Never reconnects. */
+  leave() {
+    if (this._closed) return;
+    this._send({ type: 'leave' });
+    this._closeReason = 'left';
+    this._shutdown('left');
+  }
+
+  _shutdown(reason) {
+    if (this._closed) return;
+    this._closed = true;
+    this.joined = false;
+    if (this._pubReject) this._pubReject(new Error('qrtn: session closed'));
+    for (const p of this._published) p.track.stop();
+    if (this._pub) this._pub.close();
+    if (this._sub) this._sub.close();
+    if (this._ws && this._ws.readyState <= WebSocket.OPEN) this._ws.close();
+    this._emit('closed', { reason });
+  }
+
+  /**
+   * Media statistics from getStats(): the testing contract of the demo page.
+   * Resolves to {joined, participant, publishing: [...], subscribed: [{participant,
+   * name, track, kind, framesDecoded, framesPerSecond, frameWidth, frameHeight,
+   * bytesReceived, packetsReceived, packetsLost, freezeCount,
+   * totalFreezesDuration, jitter, layer}], rtt: {publisher, subscriber}} (rtt in ms).
+   */
+  async stats() {
+    const out = { joined: this.joined, participant: this.self?.id ?? null, publishing: [], subscribed: [], rtt: {} };
+    if (this._pub && this._pub.signalingState !== 'closed') {
+      const r = await this._pub.getStats();
+      out.publishing = outboundStats(r);
+      out.rtt.publisher = selectedRTT(r);
+    }
+    if (this._sub && this._sub.signalingState !== 'closed') {
+      const r = await this._sub.getStats();
+      out.subscribed = this._inboundStats(r);
+      out.rtt.subscriber = selectedRTT(r);
+    }
+    return out;
+  }
+
+  _inboundStats(report) {
+    const byTrackId = new Map();
+    for (const tr of this._sub.getTransceivers()) if (tr.mid) byTrackId.set(tr.receiver.track.id, tr.mid);
+    const best = new Map(); // mid → the inbound-rtp that received last
+    report.forEach((s) => {
+      if (s.type !== 'inbound-rtp') return;
+      const mid = s.mid ?? byTrackId.get(s.trackIdentifier);
+      const info = mid && this._mids.get(mid);
+      if (!info || !info.active) return;
+      const prev = best.get(mid);
+      if (!prev || (s.lastPacketReceivedTimestamp ?? 0) >= (prev.lastPacketReceivedTimestamp ?? 0)) best.set(mid, s);
+    });
+    const list = [];
+    for (const [mid, s] of best) {
+      const info = this._mids.get(mid);
+      list.push({
+        participant: info.participant,
+        name: this.participants.get(info.participant)?.name ?? info.participant,
+        track: info.track,
+        kind: info.kind,
+        framesDecoded: s.framesDecoded ?? 0,
+        framesPerSecond: s.framesPerSecond ?? 0,
+        frameWidth: s.frameWidth ?? 0,
+        frameHeight: s.frameHeight ?? 0,
+        bytesReceived: s.bytesReceived ?? 0,
+        packetsReceived: s.packetsReceived ?? 0,
+        packetsLost: s.packetsLost ?? 0,
+        freezeCount: s.freezeCount ?? 0,
+        totalFreezesDuration: s.totalFreezesDuration ?? 0,
+        jitter: s.jitter ?? 0,
+        layer: this.layer(info.participant, info.track),
+      });
+    }
+    return list;
+  }
+}
+
+function outboundStats(report) {
+  const list = [];
+  report.forEach((s) => {
+    if (s.type !== 'outbound-rtp') return;
+    list.push({
+      kind: s.kind,
+      rid: s.rid ?? null,
+      active: s.active ?? true,
+      bytesSent: s.bytesSent ?? 0,
+      packetsSent: s.packetsSent ?? 0,
+      framesEncoded: s.framesEncoded ?? 0,
+      framesPerSecond: s.framesPerSecond ?? 0,
+      frameWidth: s.frameWidth ?? 0,
+      frameHeight: s.frameHeight ?? 0,
+      qualityLimitationReason: s.qualityLimitationReason ?? null,
+    });
+  });
+  list.sort((a, b) => (a.kind + (a.rid ?? '')).localeCompare(b.kind + (b.rid ?? '')));
+  return list;
+}
+
+// selectedRTT is the current RTT in ms of the transport's selected candidate pair.
+function selectedRTT(report) {
+  let pairId = null;
+  report.forEach((s) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+  });
+  const pair = pairId && report.get(pairId);
+  if (!pair || pair.currentRoundTripTime === undefined) return null;
+  return Math.round(pair.currentRoundTripTime * 1000);
+}
+
+// preferCodecs puts VP8 (video) or audio/red then Opus (audio) first. The
+// node answers with the first codec it supports, so this is a preference, not
+// a restriction.
+function preferCodecs(transceiver, kind) {
+  if (!transceiver.setCodecPreferences) return;
+  const caps = (RTCRtpSender.getCapabilities && RTCRtpSender.getCapabilities(kind)) || RTCRtpReceiver.getCapabilities(kind);
+  if (!caps) return;
+  const first = kind === 'video' ? ['video/vp8'] : ['audio/red', 'audio/opus'];
+  const rank = (c) => {
+    const i = first.indexOf(c.mimeType.toLowerCase());
+    return i < 0 ? first.length : i;
+  };
+  const codecs = [...caps.codecs].sort((a, b) => rank(a) - rank(b));
+  try {
+    transceiver.setCodecPreferences(codecs);
+  } catch (e) {
+    console.warn('qrtn: setCodecPreferences', e);
+  }
+}
+
+/**
+ * Parses the media sections of an SDP: mid → {participant, track, kind, active}.
+ * The node's subscriber offers carry msid "<participant id> <track id>".
+ */
+export function parseMediaSections(sdp) {
+  const out = new Map();
+  const parts = sdp.split(/\r?\n(?=m=)/);
+  const session = parts.shift() || '';
+  const sessionDir = (session.match(/^a=(sendrecv|sendonly|recvonly|inactive)\s*$/m) || [])[1] || 'sendrecv';
+  for (const m of parts) {
+    const head = m.match(/^m=(\w+) (\d+)/);
+    const mid = (m.match(/^a=mid:(\S+)/m) || [])[1];
+    if (!head || mid === undefined) continue;
+    const msid = m.match(/^a=msid:(\S+) (\S+)/m);
+    const dir = (m.match(/^a=(sendrecv|sendonly|recvonly|inactive)\s*$/m) || [])[1] || sessionDir;
+    const active = head[2] !== '0' && msid !== null && msid[1] !== '-' && (dir === 'sendonly' || dir === 'sendrecv');
+    out.set(mid, { participant: msid ? msid[1] : null, track: msid ? msid[2] : null, kind: head[1], active });
+  }
+  return out;
+}
+
+// wsURL turns an HTTP base URL into the node's websocket URL.
+function wsURL(url) {
+  const u = new URL(url, typeof location !== 'undefined' ? location.href : undefined);
+  if (u.protocol === 'http:') u.protocol = 'ws:';
+  if (u.protocol === 'https:') u.protocol = 'wss:';
+  if (u.pathname === '/' || u.pathname === '') u.pathname = '/ws';
+  return u.toString();
+}
