@@ -25,9 +25,8 @@ type command struct {
 // commands lists the subcommands. A new subcommand adds one line here.
 func commands() map[string]command {
 	return map[string]command{
-		"version": {"print the version", runVersion},
-		"key":     {"generate node key pairs and show public keys", runKey},
-		"relay":   {"forward UDP through an impaired link (rate, queue, delay, jitter, loss)", runRelay},
+		"key":      {"generate node key pairs and show public keys", runKey},
+		"relay":    {"forward UDP through an impaired link (rate, queue, delay, jitter, loss)", runRelay},
 		"version":  {"print the version", runVersion},
 		"loadtest": {"drive a node with synthetic WebRTC clients and measure loss, latency, stalls", runLoadtest},
 	}
