@@ -28,7 +28,10 @@ func TestSimulcastEndToEnd(t *testing.T) {
 		t.Errorf("RED-capable subscriber got %s", a.Mime)
 	}
 	sub.waitEvent("layer large", func(e Event) bool { l, ok := e.(LayerChanged); return ok && l.Layer == "large" })
-	pst := plain.waitRecv("opus", func(st map[string]sfutest.TrackStats) bool { a, ok := trackOf(st, "audio"); return ok && a.Packets > 20 })
+	pst := plain.waitRecv("opus", func(st map[string]sfutest.TrackStats) bool {
+		a, ok := trackOf(st, "audio")
+		return ok && a.Packets > 20
+	})
 	if a, _ := trackOf(pst, "audio"); !strings.EqualFold(a.Mime, "audio/opus") {
 		t.Errorf("subscriber without RED got %s", a.Mime)
 	}

@@ -33,7 +33,7 @@ func cannedOffer(t testing.TB) string {
 
 type nopUpstream struct{}
 
-func (nopUpstream) RequestKeyframe(int)     {}
+func (nopUpstream) RequestKeyframe(int)    {}
 func (nopUpstream) SetLayersWanted([]bool) {}
 
 // joinLeave runs one participant through a whole life: it joins, gets its

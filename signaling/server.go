@@ -20,25 +20,26 @@ import (
 
 // Config configures the server. Zero fields take the protocol's defaults.
 type Config struct {
-	APIKey    string
-	APISecret string
+	// APIKey and APISecret verify tokens (the node fills them in).
+	APIKey    string `yaml:"-"`
+	APISecret string `yaml:"-"`
 	// MaxFrame is the largest client frame accepted (64 KiB).
-	MaxFrame int
+	MaxFrame int `yaml:"max_frame"`
 	// RateLimit and RateBurst: messages per second sustained (50) and the
 	// burst allowed above it (200).
-	RateLimit float64
-	RateBurst int
+	RateLimit float64 `yaml:"rate_limit"`
+	RateBurst int     `yaml:"rate_burst"`
 	// MaxBadMessages: a connection is closed at this many bad_message or
 	// unknown_type errors (10).
-	MaxBadMessages int
+	MaxBadMessages int `yaml:"max_bad_messages"`
 	// JoinTimeout: a connection that has not joined by then is closed (10 s).
-	JoinTimeout time.Duration
+	JoinTimeout time.Duration `yaml:"join_timeout"`
 	// PingInterval between websocket pings; a client silent for three
 	// intervals is dropped (15 s).
-	PingInterval time.Duration
+	PingInterval time.Duration `yaml:"ping_interval"`
 	// SendQueue: messages queued for a client that reads too slowly before
 	// it is dropped (1024).
-	SendQueue int
+	SendQueue int `yaml:"send_queue"`
 }
 
 func (c Config) withDefaults() Config {

@@ -1,0 +1,86 @@
+package node
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/qrtn/qrtn/sfu"
+	"github.com/qrtn/qrtn/signaling"
+)
+
+// Config is one access node's configuration (the YAML file of
+// `qrtn serve --config`). The zero value runs a node on free local ports
+// with generated secrets.
+type Config struct {
+	// Name, Region and Role identify the node (Role must be "access").
+	Name   string `yaml:"name"`
+	Region string `yaml:"region"`
+	Role   string `yaml:"role"`
+	// HTTPAddr serves the demo page, /ws, /healthz, /metrics and, in dev
+	// mode, /api/token. Default 127.0.0.1:0 (a free port).
+	HTTPAddr string `yaml:"http_addr"`
+	// APIKey and APISecret sign access tokens (HS256, kid = key). Both are
+	// generated when the secret is empty.
+	APIKey    string `yaml:"api_key"`
+	APISecret string `yaml:"api_secret"`
+	// Dev enables GET /api/token, which mints tokens for anyone: for the
+	// demo page on a development node only.
+	Dev bool `yaml:"dev"`
+	// DevTokenTTL is the lifetime of /api/token tokens (6 h).
+	DevTokenTTL time.Duration `yaml:"dev_token_ttl"`
+	// ShutdownTimeout bounds Close's wait for HTTP requests (5 s).
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// SFU configures media: the ICE UDP port (default ":0" here), ICE-TCP,
+	// NAT rules, ICE servers, bitrates, FlexFEC, dynacast.
+	SFU sfu.Config `yaml:"sfu"`
+	// Signaling limits for clients.
+	Signaling signaling.Config `yaml:"signaling"`
+}
+
+// withDefaults fills empty fields; it generates the API key and secret
+// when the secret is empty.
+func (c Config) withDefaults() (Config, error) {
+	if c.Name == "" {
+		c.Name = "dev"
+	}
+	if c.Region == "" {
+		c.Region = "local"
+	}
+	if c.Role == "" {
+		c.Role = "access"
+	}
+	if c.Role != "access" {
+		return c, fmt.Errorf("node: role %q: only access nodes exist so far", c.Role)
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = "127.0.0.1:0"
+	}
+	if c.SFU.UDPAddr == "" {
+		c.SFU.UDPAddr = ":0"
+	}
+	if c.DevTokenTTL <= 0 {
+		c.DevTokenTTL = 6 * time.Hour
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 5 * time.Second
+	}
+	if c.APISecret == "" {
+		c.APIKey, c.APISecret = "dev"+randomString(6), randomString(32)
+	} else if c.APIKey == "" {
+		return c, errors.New("node: api_secret without api_key")
+	}
+	if len(c.APISecret) < 16 {
+		return c, errors.New("node: api_secret must be at least 16 characters")
+	}
+	return c, nil
+}
+
+// randomString returns n bytes of randomness, base64url encoded.
+func randomString(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read does not fail on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b)
+}

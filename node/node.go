@@ -1,0 +1,177 @@
+// Package node assembles one access node: the SFU, the signaling server,
+// the demo web page, health and Prometheus metrics on one HTTP port, and
+// the dev-mode token endpoint. It owns the node's lifecycle and holds no
+// global state, so several nodes can run in one process (qrtn demo). It
+// knows how the parts fit, not how any of them works inside.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/qrtn/qrtn/sfu"
+	"github.com/qrtn/qrtn/signaling"
+	"github.com/qrtn/qrtn/web"
+)
+
+// Node is one running access node.
+type Node struct {
+	cfg Config
+	log *slog.Logger
+
+	sfu *sfu.SFU
+	sig *signaling.Server
+	reg *prometheus.Registry
+	ln  net.Listener
+	srv *http.Server
+
+	closing   atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+	done      chan struct{}
+	serveDone chan struct{}
+	started   atomic.Bool
+}
+
+// New builds a node and opens its sockets (HTTP and ICE), so that HTTPAddr
+// is known before Start. A node that was created must be closed.
+func New(cfg Config, logger *slog.Logger) (*Node, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, log: logger.With("node", cfg.Name), done: make(chan struct{}), serveDone: make(chan struct{})}
+	if n.sfu, err = sfu.New(cfg.SFU, n.log); err != nil {
+		return nil, err
+	}
+	sc := cfg.Signaling
+	sc.APIKey, sc.APISecret = cfg.APIKey, cfg.APISecret
+	if n.sig, err = signaling.New(sc, n.sfu, n.log); err != nil {
+		_ = n.sfu.Close()
+		return nil, err
+	}
+	if n.ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		_ = n.sfu.Close()
+		return nil, fmt.Errorf("node: http %s: %w", cfg.HTTPAddr, err)
+	}
+	n.reg = prometheus.NewRegistry()
+	n.reg.MustRegister(newCollector(n.sfu, n.sig.Connections),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	n.srv = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}
+	return n, nil
+}
+
+func (n *Node) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /ws", n.sig)
+	mux.HandleFunc("GET /api/token", n.handleToken)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if n.closing.Load() {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{Registry: n.reg}))
+	mux.Handle("/", web.Handler())
+	return mux
+}
+
+// Start serves HTTP until Close, or until ctx ends (then the node closes
+// itself). It returns at once.
+func (n *Node) Start(ctx context.Context) error {
+	if !n.started.CompareAndSwap(false, true) {
+		return errors.New("node: already started")
+	}
+	if n.closing.Load() {
+		return errors.New("node: closed")
+	}
+	go func() {
+		defer close(n.serveDone)
+		if err := n.srv.Serve(n.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("http", "err", err)
+		}
+	}()
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = n.Close()
+		case <-n.done:
+		}
+	}()
+	n.log.Info("node started", "region", n.cfg.Region, "http", n.URL(), "udp", n.sfu.UDPAddr().String(), "dev", n.cfg.Dev)
+	return nil
+}
+
+// HTTPAddr is the HTTP listener's address (host:port).
+func (n *Node) HTTPAddr() string { return n.ln.Addr().String() }
+
+// URL is the node's base URL for a browser on this host.
+func (n *Node) URL() string {
+	_, port, _ := net.SplitHostPort(n.HTTPAddr())
+	return "http://127.0.0.1:" + port + "/"
+}
+
+// Line is the one-line announcement `qrtn serve` and `qrtn demo` print:
+// node NAME region=REGION role=ROLE http=URL.
+func (n *Node) Line() string {
+	return fmt.Sprintf("node %s region=%s role=%s http=%s", n.cfg.Name, n.cfg.Region, n.cfg.Role, n.URL())
+}
+
+// Name, Region and Role identify the node.
+func (n *Node) Name() string   { return n.cfg.Name }
+func (n *Node) Region() string { return n.cfg.Region }
+func (n *Node) Role() string   { return n.cfg.Role }
+
+// SFU is the node's SFU (for trunks and tests).
+func (n *Node) SFU() *sfu.SFU { return n.sfu }
+
+// Registry is the node's own Prometheus registry.
+func (n *Node) Registry() *prometheus.Registry { return n.reg }
+
+// APIKey is the key tokens for this node carry in their kid.
+func (n *Node) APIKey() string { return n.cfg.APIKey }
+
+// MintToken signs a token for this node (in-process tests and tools).
+func (n *Node) MintToken(g signaling.Grant, ttl time.Duration) (string, error) {
+	return signaling.MintToken(n.cfg.APIKey, n.cfg.APISecret, g, ttl, time.Now())
+}
+
+// Done is closed when the node has closed.
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+// Close shuts the node down gracefully: /healthz turns unhealthy, the HTTP
+// listener stops, every client is told the node is going away and leaves
+// its room, and the SFU's sockets close.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		n.closing.Store(true)
+		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
+		defer cancel()
+		var errs []error
+		if n.started.Load() {
+			errs = append(errs, n.srv.Shutdown(ctx))
+			<-n.serveDone
+		} else {
+			errs = append(errs, n.ln.Close())
+		}
+		errs = append(errs, n.sig.Close(), n.sfu.Close())
+		n.closeErr = errors.Join(errs...)
+		close(n.done)
+		n.log.Info("node closed")
+	})
+	return n.closeErr
+}
