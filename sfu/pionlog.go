@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/pion/logging"
 )
@@ -36,7 +37,16 @@ func (p pionLogger) Debug(msg string)                  { p.log(slog.LevelDebug-2
 func (p pionLogger) Debugf(format string, args ...any) { p.logf(slog.LevelDebug-2, format, args...) }
 func (p pionLogger) Info(msg string)                   { p.log(slog.LevelDebug, msg) }
 func (p pionLogger) Infof(format string, args ...any)  { p.logf(slog.LevelDebug, format, args...) }
-func (p pionLogger) Warn(msg string)                   { p.log(slog.LevelWarn, msg) }
+func (p pionLogger) Warn(msg string) {
+	// The SFU binds its single ICE socket to the unspecified address on
+	// purpose (one port for every interface); pion warns about it.
+	if strings.Contains(msg, "unspecified address") {
+		p.log(slog.LevelDebug, msg)
+		return
+	}
+	p.log(slog.LevelWarn, msg)
+}
+
 func (p pionLogger) Warnf(format string, args ...any)  { p.logf(slog.LevelWarn, format, args...) }
 func (p pionLogger) Error(msg string)                  { p.log(slog.LevelError, msg) }
 func (p pionLogger) Errorf(format string, args ...any) { p.logf(slog.LevelError, format, args...) }
