@@ -29,9 +29,8 @@ func commands() map[string]command {
 		"relay":    {"forward UDP through an impaired link (rate, queue, delay, jitter, loss)", runRelay},
 		"version":  {"print the version", runVersion},
 		"loadtest": {"drive a node with synthetic WebRTC clients and measure loss, latency, stalls", runLoadtest},
-		"version": {"print the version", runVersion},
-		"serve":   {"run an access node (SFU, signaling, demo page, metrics)", runServe},
-		"token":   {"mint an access token for a room", runToken},
+		"serve":    {"run an access node (SFU, signaling, demo page, metrics)", runServe},
+		"token":    {"mint an access token for a room", runToken},
 	}
 }
 
