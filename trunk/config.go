@@ -35,7 +35,7 @@ type Config struct {
 
 	// KeepAlive and IdleTimeout: a trunk that hears nothing for IdleTimeout
 	// is declared lost (and re-routed around); keep-alive pings make sure an
-	// idle but healthy trunk is never silent that long. Defaults 200 ms and 2 s.
+	// idle but healthy trunk is never silent that long. Defaults 200 ms and 1.5 s.
 	KeepAlive   time.Duration `yaml:"keep_alive"`
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// RedialMin and RedialMax bound the exponential back-off between dials
@@ -129,7 +129,7 @@ func (c Config) withDefaults() (Config, []peerInfo, handshake.KeyPair, error) {
 		}
 	}
 	def(&c.KeepAlive, 200*time.Millisecond)
-	def(&c.IdleTimeout, 2*time.Second)
+	def(&c.IdleTimeout, 1500*time.Millisecond)
 	def(&c.RedialMin, 250*time.Millisecond)
 	def(&c.RedialMax, 5*time.Second)
 	def(&c.LinkStateInterval, time.Second)
