@@ -19,15 +19,29 @@ func flowAt(n *testNode, origin, kind string, layer int) (FlowStatus, bool) {
 	return FlowStatus{}, false
 }
 
-// TestCascadeTwoHops publishes on access node a, subscribes on access node
-// b, with the only path through forwarding node f. It checks membership
-// crosses, media flows over two trunks, layer changes travel hop by hop,
-// unwatched layers stop crossing, and leaving cleans up everywhere.
-func TestCascadeTwoHops(t *testing.T) {
-	nodes := startNet(t, netSpec{
-		nodes:  map[string]route.Role{"a": route.Access, "b": route.Access, "f": route.Forwarding},
-		trunks: [][2]string{{"a", "f"}, {"b", "f"}},
+// TestCascade publishes on access node a and subscribes on access node b,
+// over one direct trunk and over two trunks through forwarding node f. It
+// checks membership crosses, media flows, layer changes travel hop by hop,
+// unwatched layers stop crossing, key frame requests reach the publisher,
+// and leaving cleans up everywhere.
+func TestCascade(t *testing.T) {
+	t.Run("one hop", func(t *testing.T) {
+		testCascade(t, netSpec{
+			nodes:  map[string]route.Role{"a": route.Access, "b": route.Access},
+			trunks: [][2]string{{"a", "b"}},
+		}, "a")
 	})
+	t.Run("two hops", func(t *testing.T) {
+		testCascade(t, netSpec{
+			nodes:  map[string]route.Role{"a": route.Access, "b": route.Access, "f": route.Forwarding},
+			trunks: [][2]string{{"a", "f"}, {"b", "f"}},
+		}, "f")
+	})
+}
+
+// testCascade runs the scenario; up is b's upstream for a's tracks.
+func testCascade(t *testing.T, spec netSpec, up string) {
+	nodes := startNet(t, spec)
 	waitTrunks(t, nodes)
 	for _, n := range nodes {
 		for _, tk := range n.tr.Status().Trunks {
@@ -54,14 +68,14 @@ func TestCascadeTwoHops(t *testing.T) {
 	if r := nodes["b"].sfu.Room("r"); r == nil || r.Participant("alice") == nil {
 		t.Fatal("alice is not mirrored into b's room")
 	}
-	fv, ok := flowAt(nodes["f"], "a", "video", 1)
-	if !ok || fv.Upstream != "a" || len(fv.Down) != 1 || fv.Down[0] != "b" {
-		t.Fatalf("f's flow of alice's large layer: %+v (ok %v)", fv, ok)
-	}
-	if got := fv.Path; len(got) != 3 || got[0] != "a" || got[1] != "f" || got[2] != "b" {
-		// f plans a → f, b plans a → f → b; f reports its own path.
-		if len(got) != 2 || got[0] != "a" || got[1] != "f" {
-			t.Errorf("f's path %v", got)
+	waitFor(t, 2*time.Second, "b's flow of alice's large layer", func() bool {
+		fv, ok := flowAt(nodes["b"], "a", "video", 1)
+		return ok && fv.Upstream == up && fv.Local
+	})
+	if up != "a" {
+		fv, ok := flowAt(nodes[up], "a", "video", 1)
+		if !ok || fv.Upstream != "a" || len(fv.Down) != 1 || fv.Down[0] != "b" || fv.Local {
+			t.Fatalf("%s's flow of alice's large layer: %+v (ok %v)", up, fv, ok)
 		}
 	}
 
@@ -69,10 +83,10 @@ func TestCascadeTwoHops(t *testing.T) {
 	// b unsubscribes it from f, f from a, and alice stops encoding it.
 	bob.p.Prefer("alice", sfu.QualitySmall)
 	waitFor(t, 10*time.Second, "large layer to stop crossing the trunks", func() bool {
-		_, atF := flowAt(nodes["f"], "a", "video", 1)
+		_, atUp := flowAt(nodes[up], "a", "video", 1)
 		_, atA := flowAt(nodes["a"], "a", "video", 1)
-		_, small := flowAt(nodes["f"], "a", "video", 0)
-		return !atF && !atA && small
+		_, small := flowAt(nodes["b"], "a", "video", 0)
+		return !atUp && !atA && small
 	})
 	st := bob.waitRecv("small layer", 10*time.Second, func(st map[string]sfutest.TrackStats) bool {
 		v, _ := trackOf(st, "video")
@@ -106,6 +120,44 @@ func TestCascadeTwoHops(t *testing.T) {
 				if f.Origin == "a" {
 					return false
 				}
+			}
+		}
+		return true
+	})
+}
+
+// TestLiveTree: a live room with the host on a and viewers on b (two) and
+// c (one), all behind forwarding node f. Each trunk link carries one copy of
+// each layer: a sends once to f, f once to b and once to c.
+func TestLiveTree(t *testing.T) {
+	nodes := startNet(t, netSpec{
+		nodes: map[string]route.Role{"a": route.Access, "b": route.Access, "c": route.Access,
+			"f": route.Forwarding},
+		trunks: [][2]string{{"a", "f"}, {"b", "f"}, {"c", "f"}, {"a", "b"}},
+	})
+	waitTrunks(t, nodes)
+	joinClient(t, nodes["a"].sfu, "show", "live", "host", sfutest.Options{Layers: []string{""}, Audio: true})
+	var viewers []*client
+	for _, v := range []struct{ node, id string }{{"b", "v1"}, {"b", "v2"}, {"c", "v3"}} {
+		viewers = append(viewers, joinClient(t, nodes[v.node].sfu, "show", "live", v.id, sfutest.Options{Subscribe: true}))
+	}
+	for _, v := range viewers {
+		v.waitRecv("the host's video and audio", 15*time.Second, func(st map[string]sfutest.TrackStats) bool {
+			vs, okv := trackOf(st, "video")
+			as, oka := trackOf(st, "audio")
+			return okv && oka && vs.Packets > 30 && as.Packets > 20
+		})
+	}
+	waitFor(t, 2*time.Second, "the live tree", func() bool {
+		for _, kind := range []string{"video", "audio"} {
+			fa, okA := flowAt(nodes["a"], "a", kind, 0)
+			ff, okF := flowAt(nodes["f"], "a", kind, 0)
+			fb, okB := flowAt(nodes["b"], "a", kind, 0)
+			// Live routes avoid the direct a–b trunk: access nodes are leaves
+			// of the tree over forwarding nodes.
+			if !okA || !okF || !okB || len(fa.Down) != 1 || fa.Down[0] != "f" ||
+				len(ff.Down) != 2 || ff.Upstream != "a" || fb.Upstream != "f" {
+				return false
 			}
 		}
 		return true
