@@ -34,6 +34,9 @@ type flow struct {
 	sink  func() // origin: removes the sink from the local receiver
 	down  map[string]bool
 	local bool
+	// keyframe: ask the upstream for a key frame once it has our
+	// subscription (after a switch to a new upstream).
+	keyframe bool
 
 	seen   seqWindow
 	pliAt  time.Time
@@ -78,6 +81,8 @@ func (t *Trunk) trackMode(ref TrackRef) (route.Mode, string) {
 // media streams, and sends the subscriptions that changed. It is idempotent:
 // it runs after any change and on every re-plan tick.
 func (t *Trunk) syncFlows(now time.Time) {
+	t.syncing = true
+	defer func() { t.syncing = false }()
 	want := map[flowKey][]string{} // flow → downstream peers
 	local := map[flowKey]bool{}
 	for _, name := range t.peerNames() {
@@ -125,6 +130,12 @@ func (t *Trunk) syncFlows(now time.Time) {
 	t.planUpstreams(now, tracks)
 	t.syncStreams()
 	t.syncSubscriptions(now)
+	for _, f := range t.flows {
+		if f.keyframe {
+			f.keyframe, f.pliAt = false, time.Time{}
+			t.requestKeyframe(now, f.key, "")
+		}
+	}
 }
 
 // setDownstream updates a flow's downstream peers; a peer that joins a
@@ -207,6 +218,8 @@ func (t *Trunk) setUpstream(now time.Time, f *flow, up string) {
 	case f.up == "" || up == "" || !t.peerUp(f.up):
 		if f.up != up {
 			f.switches++
+			// The subscribers downstream lost packets in the switch.
+			f.keyframe = up != ""
 		}
 		f.up, f.next = up, ""
 	case f.next != up:
@@ -458,6 +471,12 @@ func (t *Trunk) localMedia(now time.Time, m localPacket) {
 // requestKeyframe passes a key frame request towards the publisher.
 func (t *Trunk) requestKeyframe(now time.Time, k flowKey, _ string) {
 	f := t.flows[k]
+	if f == nil && t.subsDirty && !t.syncing {
+		// The subscription that creates the flow came in the same batch.
+		t.subsDirty = false
+		t.syncFlows(now)
+		f = t.flows[k]
+	}
 	if f == nil || now.Sub(f.pliAt) < keyframeEvery {
 		return
 	}

@@ -44,6 +44,7 @@ type Trunk struct {
 
 	flows     map[flowKey]*flow
 	subsDirty bool
+	syncing   bool // inside syncFlows
 	lsDirty   bool
 	replanAt  time.Time
 	lsAt      time.Time
