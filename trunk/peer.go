@@ -70,6 +70,19 @@ type peerMetrics struct {
 	mediaDrops    uint64 // media messages not queued (buffer full, no stream)
 	expiredOut    uint64
 	controlErrors uint64
+	// closed sums the counters of the trunk's earlier connections, so
+	// that the totals exported survive re-dials.
+	closed struct{ sent, received, fec, retx, expired uint64 }
+}
+
+// addClosed folds a finished connection's counters into the totals.
+func (m *peerMetrics) addClosed(st qrtp.ConnStats) {
+	m.closed.sent += st.BytesSent
+	m.closed.received += st.BytesReceived
+	m.closed.fec += st.FECBytesSent
+	m.closed.retx += st.BytesRetransmitted
+	m.closed.expired += st.MessagesExpired
+	m.stats = qrtp.ConnStats{}
 }
 
 // maxPendingMedia bounds what is held for a stream whose Bind has not
@@ -221,6 +234,7 @@ func (t *Trunk) peerDown(now time.Time, p *peer, why string) {
 		return
 	}
 	wasUp := p.up
+	p.metrics.addClosed(p.conn.Stats())
 	p.reset()
 	p.downAt, p.downWhy = now, why
 	if p.dialer {
@@ -429,9 +443,11 @@ func (t *Trunk) measurePeers(now time.Time) {
 		if ds := st.PacketsSent - m.lastSent; ds >= 20 || m.lastSent == 0 {
 			m.lastSent, m.lastLost = st.PacketsSent, st.PacketsLost
 		}
+		// The controller's estimate when it keeps one (BBR family); else
+		// what its window allows per round trip.
 		bw := st.Controller.BandwidthEst
-		if bw == 0 {
-			bw = st.DeliveryRate
+		if bw == 0 && st.SmoothedRTT > 0 {
+			bw = float64(st.CWND) / st.SmoothedRTT.Seconds()
 		}
 		m.bandwidth = bw * 8
 	}

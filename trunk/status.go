@@ -185,23 +185,23 @@ func (t *Trunk) trunkStatus(p *peer) TrunkStatus {
 	if p.hello.Region != "" {
 		ts.Region = p.hello.Region
 	}
+	m := p.metrics
+	st := m.stats
+	ts.BytesSent, ts.BytesReceived = m.closed.sent+st.BytesSent, m.closed.received+st.BytesReceived
+	ts.FECBytes, ts.RetransmittedBytes = m.closed.fec+st.FECBytesSent, m.closed.retx+st.BytesRetransmitted
+	ts.MessagesExpired = m.closed.expired + st.MessagesExpired
+	ts.MediaBytesSent, ts.MediaBytesReceived, ts.MediaDrops = m.mediaOut, m.mediaIn, m.mediaDrops
+	if ts.BytesSent > 0 {
+		ts.FECRatio = float64(ts.FECBytes) / float64(ts.BytesSent)
+		ts.RetransmitRatio = float64(ts.RetransmittedBytes) / float64(ts.BytesSent)
+	}
 	if !p.up {
 		return ts
 	}
-	m := p.metrics
-	st := m.stats
 	ts.Since, ts.Handshake, ts.DownReason = p.upSince, p.conn.HandshakeKind(), ""
 	ts.RTTMs, ts.MinRTTMs = float64(m.rtt)/1e6, float64(m.minRTT)/1e6
 	ts.Loss, ts.Bandwidth, ts.Pacing, ts.CWND = m.loss, m.bandwidth, st.PacingRate*8, st.CWND
 	ts.CC = st.Controller.State
-	ts.BytesSent, ts.BytesReceived = st.BytesSent, st.BytesReceived
-	ts.FECBytes, ts.RetransmittedBytes = st.FECBytesSent, st.BytesRetransmitted
-	if st.BytesSent > 0 {
-		ts.FECRatio = float64(st.FECBytesSent) / float64(st.BytesSent)
-		ts.RetransmitRatio = float64(st.BytesRetransmitted) / float64(st.BytesSent)
-	}
-	ts.MediaBytesSent, ts.MediaBytesReceived, ts.MediaDrops = m.mediaOut, m.mediaIn, m.mediaDrops
-	ts.MessagesExpired = st.MessagesExpired
 	ts.FlowsOut, ts.FlowsIn = len(p.out), len(p.in)
 	return ts
 }

@@ -31,6 +31,7 @@ func commands() map[string]command {
 		"loadtest": {"drive a node with synthetic WebRTC clients and measure loss, latency, stalls", runLoadtest},
 		"serve":    {"run an access node (SFU, signaling, demo page, metrics)", runServe},
 		"token":    {"mint an access token for a room", runToken},
+		"demo":     {"run a whole network in one process: access nodes in two regions, forwarding nodes, lossy trunks", runDemo},
 	}
 }
 
