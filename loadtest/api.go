@@ -8,7 +8,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
-	"github.com/pion/interceptor/pkg/twcc"
+	twccpkg "github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -26,21 +26,43 @@ var (
 	}
 )
 
+// withoutTWCC is a codec without the transport-cc feedback.
+func withoutTWCC(c webrtc.RTPCodecCapability) webrtc.RTPCodecCapability {
+	var fb []webrtc.RTCPFeedback
+	for _, f := range c.RTCPFeedback {
+		if f.Type != webrtc.TypeRTCPFBTransportCC {
+			fb = append(fb, f)
+		}
+	}
+	c.RTCPFeedback = fb
+	return c
+}
+
 // newAPI builds the pion API of a synthetic client: VP8 with RTX and Opus;
-// NACK, RTCP reports, TWCC feedback for what it receives and, for a
-// publisher, transport-wide sequence numbers on what it sends (so the node
-// can estimate the publisher's bandwidth as it does a browser's). No stats
-// interceptor: the client counts for itself, and a thousand clients share
-// one core.
-func newAPI(publisher bool, logger *slog.Logger) (*webrtc.API, error) {
+// NACK, RTCP reports, TWCC feedback for what it receives (unless twcc is
+// false) and, for a publisher, transport-wide sequence numbers on what it
+// sends (so the node can estimate the publisher's bandwidth as it does a
+// browser's). No stats interceptor: the client counts for itself, and a
+// thousand clients share one core.
+//
+// Without TWCC feedback the node's send-side estimate for the subscriber
+// stays at its initial value: a capacity benchmark then measures forwarding,
+// not how the node's congestion control reacts to the scheduling jitter of
+// a thousand clients on one core (pion stamps a packet's arrival when the
+// reading goroutine gets it, not when the socket did).
+func newAPI(publisher, twcc bool, logger *slog.Logger) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
+	vp8, opus := vp8Codec, opusCodec
+	if !twcc {
+		vp8, opus = withoutTWCC(vp8), withoutTWCC(opus)
+	}
 	codecs := []struct {
 		c    webrtc.RTPCodecParameters
 		kind webrtc.RTPCodecType
 	}{
-		{webrtc.RTPCodecParameters{RTPCodecCapability: vp8Codec, PayloadType: 96}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: vp8, PayloadType: 96}, webrtc.RTPCodecTypeVideo},
 		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: "apt=96"}, PayloadType: 97}, webrtc.RTPCodecTypeVideo},
-		{webrtc.RTPCodecParameters{RTPCodecCapability: opusCodec, PayloadType: 111}, webrtc.RTPCodecTypeAudio},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: opus, PayloadType: 111}, webrtc.RTPCodecTypeAudio},
 	}
 	for _, c := range codecs {
 		if err := m.RegisterCodec(c.c, c.kind); err != nil {
@@ -57,7 +79,9 @@ func newAPI(publisher bool, logger *slog.Logger) (*webrtc.API, error) {
 			return webrtc.ConfigureRTCPReportsWithOptions(ir, []report.ReceiverOption{report.WithReceiverLoggerFactory(lf)}, report.WithSenderLoggerFactory(lf))
 		},
 		func() error { return webrtc.ConfigureSimulcastExtensionHeaders(m) },
-		func() error { return webrtc.ConfigureTWCCSenderWithOptions(m, ir, twcc.WithLoggerFactory(lf)) },
+	}
+	if twcc {
+		steps = append(steps, func() error { return webrtc.ConfigureTWCCSenderWithOptions(m, ir, twccpkg.WithLoggerFactory(lf)) })
 	}
 	if publisher {
 		steps = append(steps,

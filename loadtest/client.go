@@ -251,8 +251,10 @@ func (c *client) dispatch(m message) error {
 			c.mu.Lock()
 			c.layers[pid+"/"+tid] = m.Layer
 			c.mu.Unlock()
+			c.p.logger.Info("layer", "client", c.p.identity, "participant", pid, "track", tid, "layer", m.Layer)
 		}
 	case "publish_layers":
+		c.p.logger.Info("publish_layers", "client", c.p.identity, "layers", m.Layers)
 		c.mu.Lock()
 		gen := c.gen
 		c.mu.Unlock()

@@ -172,7 +172,7 @@ func (r *runner) report(now time.Time) *Report {
 
 // report is one client over the window; it merges its latencies into vlat/alat.
 func (c *client) report(now time.Time, window time.Duration, vlat, alat *histogram) ClientReport {
-	cr := ClientReport{Identity: c.p.identity, Participant: c.id, Publisher: c.p.publish, FirstFrameMs: -1}
+	cr := ClientReport{Identity: c.p.identity, Participant: c.id, Publisher: c.p.publish, FirstFrameMs: -1, Tracks: []TrackReport{}}
 	if !c.joinedAt.IsZero() {
 		cr.JoinMs = ms(c.joinedAt.Sub(c.joinStart))
 	}

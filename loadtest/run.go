@@ -35,6 +35,7 @@ type Config struct {
 	JoinTimeout time.Duration // per client
 	Interval    time.Duration // progress lines; 0 for none
 	NodePID     int           // when > 0, the node's CPU use is sampled from /proc
+	NoTWCC      bool          // subscribers send no transport-cc feedback (see newAPI)
 	Media       MediaConfig
 	Token       TokenFunc // nil: the node's dev-mode /api/token
 	Logger      *slog.Logger
@@ -81,11 +82,11 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if cfg.Token == nil {
 		cfg.Token = DevTokens(cfg.URL, cfg.Room)
 	}
-	pubAPI, err := newAPI(true, cfg.Logger)
+	pubAPI, err := newAPI(true, true, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
-	subAPI, err := newAPI(false, cfg.Logger)
+	subAPI, err := newAPI(false, !cfg.NoTWCC, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}

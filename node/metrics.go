@@ -12,7 +12,7 @@ type collector struct {
 
 	rooms, participants, tracks, downtracks, connections *prometheus.Desc
 	bytes, packets, nacks, retransmits, plis, switches   *prometheus.Desc
-	badPackets                                           *prometheus.Desc
+	badPackets, fecPackets, fecBytes                     *prometheus.Desc
 }
 
 func newCollector(s *sfu.SFU, conns func() int) *collector {
@@ -31,12 +31,14 @@ func newCollector(s *sfu.SFU, conns func() int) *collector {
 		plis:         d("plis_total", "Key frame requests (PLI) sent to publishers."),
 		switches:     d("layer_switches_total", "Simulcast layer switches made by down-tracks."),
 		badPackets:   d("bad_packets_total", "Unparsable RTP packets received from publishers."),
+		fecPackets:   d("fec_packets_total", "FlexFEC repair packets sent to subscribers."),
+		fecBytes:     d("fec_bytes_total", "FlexFEC repair bytes sent to subscribers."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rooms, c.participants, c.tracks, c.downtracks, c.connections,
-		c.bytes, c.packets, c.nacks, c.retransmits, c.plis, c.switches, c.badPackets} {
+		c.bytes, c.packets, c.nacks, c.retransmits, c.plis, c.switches, c.badPackets, c.fecPackets, c.fecBytes} {
 		ch <- d
 	}
 }
@@ -61,4 +63,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	n(c.plis, st.PLIs)
 	n(c.switches, st.LayerSwitches)
 	n(c.badPackets, st.BadPackets)
+	n(c.fecPackets, st.FECPackets)
+	n(c.fecBytes, st.FECBytes)
 }

@@ -39,6 +39,7 @@ type DownTrack struct {
 	writer   webrtc.TrackLocalWriter
 	ssrc     uint32
 	rtxSSRC  uint32
+	fecSSRC  uint32
 	pt       uint8
 	rtxPT    uint8
 	opusPT   uint8
@@ -156,6 +157,10 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		d.rtxSSRC = uint32(ctx.SSRCRetransmission())
 	}
 	d.writer = ctx.WriteStream()
+	d.fecSSRC = uint32(ctx.SSRCForwardErrorCorrection())
+	if d.fecSSRC != 0 && d.sub != nil && d.sub.est != nil {
+		d.sub.est.pacer.markFEC(d.fecSSRC, true)
+	}
 	d.bound = true
 	d.lastKF = time.Time{}
 	return chosen, nil
@@ -169,6 +174,7 @@ func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
 	d.writer = nil
 	if d.sub != nil && d.sub.est != nil {
 		d.sub.est.pacer.forget(d.ssrc)
+		d.sub.est.pacer.markFEC(d.fecSSRC, false)
 	}
 	return nil
 }

@@ -82,3 +82,29 @@ func TestSimulcastEndToEnd(t *testing.T) {
 	}
 	_ = time.Second
 }
+
+// TestFlexFECToSubscribers: a subscriber that negotiates flexfec-03 gets
+// repair packets (about one per FlexFECMedia media packets); one that does
+// not gets none.
+func TestFlexFECToSubscribers(t *testing.T) {
+	s := newTestSFU(t, nil)
+	defer s.Close()
+	join(t, s, "f", "alice", sfutest.Options{Layers: []string{"s", "l"}})
+	plain := join(t, s, "f", "plain", sfutest.Options{Subscribe: true})
+	plain.waitRecv("video", func(st map[string]sfutest.TrackStats) bool {
+		v, ok := trackOf(st, "video")
+		return ok && v.Packets > 100
+	})
+	if n := s.Stats().FECPackets; n != 0 {
+		t.Fatalf("%d FEC packets to a subscriber without FlexFEC", n)
+	}
+	fec := join(t, s, "f", "fec", sfutest.Options{Subscribe: true, FlexFEC: true})
+	st := fec.waitRecv("video", func(st map[string]sfutest.TrackStats) bool {
+		v, ok := trackOf(st, "video")
+		return ok && v.Packets > 100
+	})
+	v, _ := trackOf(st, "video")
+	if n := s.Stats().FECPackets; n < uint64(v.Packets)/20 {
+		t.Fatalf("%d FEC packets for %d media packets", n, v.Packets)
+	}
+}

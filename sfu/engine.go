@@ -43,6 +43,8 @@ type engine struct {
 	tcp      net.Listener
 	tcpMux   ice.TCPMux
 
+	stats *counters
+
 	// estimators hands each subscriber PeerConnection its GCC estimator:
 	// the cc interceptor announces it inside NewPeerConnection, keyed by
 	// the PeerConnection's ID.
@@ -56,8 +58,8 @@ type estimator struct {
 	pacer *ssrcPacer
 }
 
-func newEngine(cfg Config, logger *slog.Logger) (*engine, error) {
-	e := &engine{}
+func newEngine(cfg Config, logger *slog.Logger, stats *counters) (*engine, error) {
+	e := &engine{stats: stats}
 	var err error
 	if e.udp, err = net.ListenPacket("udp", cfg.UDPAddr); err != nil {
 		return nil, fmt.Errorf("sfu: udp %s: %w", cfg.UDPAddr, err)
@@ -193,7 +195,7 @@ func (e *engine) newSubscriberAPI(se webrtc.SettingEngine, cfg Config) (*webrtc.
 
 	reg := &interceptor.Registry{}
 	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		p := newSSRCPacer()
+		p := newSSRCPacer(e.stats)
 		bwe, err := gcc.NewSendSideBWE(
 			gcc.SendSideBWEInitialBitrate(cfg.InitialBitrate),
 			gcc.SendSideBWEMaxBitrate(cfg.MaxBitrate),
@@ -261,11 +263,26 @@ func (e *engine) close() error {
 // (RTX and FlexFEC repair streams share their media stream's path): every
 // stream's writer below it ends in the same SRTP session.
 type ssrcPacer struct {
+	stats   *counters
 	mu      sync.RWMutex
 	writers map[uint32]interceptor.RTPWriter
+	fec     map[uint32]bool // FlexFEC repair SSRCs, counted apart
 }
 
-func newSSRCPacer() *ssrcPacer { return &ssrcPacer{writers: map[uint32]interceptor.RTPWriter{}} }
+func newSSRCPacer(stats *counters) *ssrcPacer {
+	return &ssrcPacer{stats: stats, writers: map[uint32]interceptor.RTPWriter{}, fec: map[uint32]bool{}}
+}
+
+// markFEC registers a FlexFEC repair stream, so its packets are counted.
+func (p *ssrcPacer) markFEC(ssrc uint32, on bool) {
+	p.mu.Lock()
+	if on {
+		p.fec[ssrc] = true
+	} else {
+		delete(p.fec, ssrc)
+	}
+	p.mu.Unlock()
+}
 
 func (p *ssrcPacer) AddStream(ssrc uint32, w interceptor.RTPWriter) {
 	p.mu.Lock()
@@ -284,6 +301,10 @@ func (p *ssrcPacer) forget(ssrc uint32) {
 func (p *ssrcPacer) Write(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 	p.mu.RLock()
 	w, ok := p.writers[h.SSRC]
+	if p.fec[h.SSRC] {
+		p.stats.fecPackets.Add(1)
+		p.stats.fecBytes.Add(uint64(12 + len(payload)))
+	}
 	if !ok {
 		for _, any := range p.writers {
 			w, ok = any, true

@@ -36,11 +36,13 @@ func New(cfg Config, logger *slog.Logger) (*SFU, error) {
 	if cfg.FlexFECMedia >= videoSlots {
 		return nil, fmt.Errorf("sfu: flexfec_media %d must be below %d", cfg.FlexFECMedia, videoSlots)
 	}
-	eng, err := newEngine(cfg, logger)
+	s := &SFU{cfg: cfg, log: logger, rooms: map[string]*Room{}}
+	eng, err := newEngine(cfg, logger, &s.stats)
 	if err != nil {
 		return nil, err
 	}
-	return &SFU{cfg: cfg, log: logger, eng: eng, rooms: map[string]*Room{}}, nil
+	s.eng = eng
+	return s, nil
 }
 
 // UDPAddr is the address of the ICE UDP socket.
@@ -153,7 +155,7 @@ func (s *SFU) Stats() Stats {
 		BytesForwarded: s.stats.bytesForwarded.Load(), PacketsForwarded: s.stats.packetsForwarded.Load(),
 		NACKs: s.stats.nacksReceived.Load(), Retransmits: s.stats.retransmits.Load(),
 		PLIs: s.stats.keyframeReqs.Load(), LayerSwitches: s.stats.layerSwitches.Load(),
-		BadPackets: s.stats.badPackets.Load(),
+		BadPackets: s.stats.badPackets.Load(), FECPackets: s.stats.fecPackets.Load(), FECBytes: s.stats.fecBytes.Load(),
 	}
 	s.mu.Lock()
 	rooms := make([]*Room, 0, len(s.rooms))

@@ -11,6 +11,8 @@ type counters struct {
 	keyframeReqs     atomic.Uint64 // PLIs (key frame requests) sent upstream
 	layerSwitches    atomic.Uint64 // forwarder epochs started on another layer
 	badPackets       atomic.Uint64 // unparsable packets from publishers
+	fecPackets       atomic.Uint64 // FlexFEC repair packets sent to subscribers
+	fecBytes         atomic.Uint64
 }
 
 // Stats is a snapshot of the SFU for metrics.
@@ -24,4 +26,6 @@ type Stats struct {
 	PLIs             uint64
 	LayerSwitches    uint64
 	BadPackets       uint64
+	FECPackets       uint64
+	FECBytes         uint64
 }

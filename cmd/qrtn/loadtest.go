@@ -3,22 +3,24 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"runtime/pprof"
+	"strings"
 
 	"github.com/qrtn/qrtn/loadtest"
+	"github.com/qrtn/qrtn/node"
+	"github.com/qrtn/qrtn/sfu"
 )
 
 func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := loadtest.DefaultConfig()
-	fs.StringVar(&cfg.URL, "url", "", "the node's HTTP base URL, e.g. http://127.0.0.1:7880 (in dev mode, for /api/token)")
+	fs.StringVar(&cfg.URL, "url", "", "the node's HTTP base URL, e.g. http://127.0.0.1:7880 (in dev mode, for /api/token); empty runs a node in this process")
 	fs.StringVar(&cfg.Room, "room", cfg.Room, "room to join")
 	fs.StringVar(&cfg.Mode, "mode", cfg.Mode, "room mode: meeting or live")
 	fs.IntVar(&cfg.Publishers, "publishers", cfg.Publishers, "synthetic publishers (each sends simulcast VP8 s+l and Opus)")
@@ -28,6 +30,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&cfg.Prefer, "prefer", "", "layer preference subscribers send for every video: large, small, or empty for none")
 	fs.Float64Var(&cfg.JoinRate, "join-rate", cfg.JoinRate, "subscriber joins per second")
 	fs.DurationVar(&cfg.Interval, "interval", cfg.Interval, "progress line interval (0: none)")
+	fs.BoolVar(&cfg.NoTWCC, "no-twcc", false, "subscribers send no transport-cc feedback, so the node's bandwidth estimate stays at its initial value (isolates forwarding cost from congestion control)")
 	fs.IntVar(&cfg.NodePID, "node-pid", 0, "pid of the node process, to report its CPU use and CPU per forwarded packet")
 	fs.IntVar(&cfg.Media.FPS, "fps", cfg.Media.FPS, "video frames per second")
 	fs.IntVar(&cfg.Media.LargeBitrate, "large-bps", cfg.Media.LargeBitrate, "bit/s of the large simulcast layer (rid l)")
@@ -37,6 +40,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	asJSON := fs.Bool("json", false, "print the report as one JSON object (progress lines go to stderr)")
 	perClient := fs.Int("list", 20, "list every client in the text report when there are at most this many")
 	verbose := fs.Bool("v", false, "log client warnings to stderr")
+	trace := fs.Bool("vv", false, "also log every layer change the node announces")
 	cpuProfile := fs.String("cpuprofile", "", "write the loadtest's own CPU profile to this file")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: qrtn loadtest --url http://NODE [flags]
@@ -49,7 +53,11 @@ and stalls (600 ms without a new video frame). Progress lines go out while it
 runs, a summary (or --json) at the end. Tokens come from the node's dev-mode
 GET /api/token. For CPU figures run the node pinned to a core and pass its pid:
 
-  taskset -c 0 qrtn serve &  taskset -c 1 qrtn loadtest --url http://127.0.0.1:PORT --node-pid $!
+  taskset -c 0 qrtn serve --config node.yaml &
+  taskset -c 1 qrtn loadtest --url http://127.0.0.1:PORT --node-pid $!
+
+Without --url it runs a development node in its own process (CPU figures
+then cover both).
 
 Flags:`)
 		fs.PrintDefaults()
@@ -57,15 +65,25 @@ Flags:`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if cfg.URL == "" {
-		fs.Usage()
-		return errors.New("--url is required")
-	}
 	level := slog.LevelError
 	if *verbose {
 		level = slog.LevelWarn
 	}
+	if *trace {
+		level = slog.LevelInfo
+	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if cfg.URL == "" {
+		// In-process: the node and the clients share this process's CPU, so
+		// only the node's own figures from a separate process are CPU figures.
+		n, err := startLoadtestNode(ctx, cfg.Publishers+cfg.Subscribers, cfg.Logger)
+		if err != nil {
+			return err
+		}
+		defer n.Close()
+		cfg.URL = strings.TrimSuffix(n.URL(), "/")
+		fmt.Fprintf(stderr, "loadtest: in-process %s\n", n.Line())
+	}
 	progress := stdout
 	if *asJSON {
 		progress = stderr
@@ -92,4 +110,19 @@ Flags:`)
 	}
 	rep.WriteText(stdout, *perClient)
 	return nil
+}
+
+// startLoadtestNode runs a development node on loopback ports with room for
+// every client of the run.
+func startLoadtestNode(ctx context.Context, clients int, logger *slog.Logger) (*node.Node, error) {
+	n, err := node.New(node.Config{Name: "loadtest", Dev: true,
+		SFU: sfu.Config{UDPAddr: "127.0.0.1:0", MaxParticipants: clients + 1}}, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.Start(ctx); err != nil {
+		_ = n.Close()
+		return nil, err
+	}
+	return n, nil
 }

@@ -7,8 +7,12 @@
 package cc
 
 import (
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -99,6 +103,19 @@ type Config struct {
 	MinWindow int
 	// MaxWindow in bytes; 0 means 64 MiB.
 	MaxWindow int
+	// Seed drives the controller's only randomness (BBR's choice of the
+	// first gain-cycle phase), so a run is repeatable. Connections should
+	// pass something that differs between them, such as a connection ID.
+	Seed uint64
+	// ProbeRTTInterval overrides how long a BBR-family controller goes
+	// without a fresh min-RTT sample before it probes for one; 0 keeps the
+	// controller's own default (10 s for bbr1, as Linux; 5 s for qbbr).
+	ProbeRTTInterval time.Duration
+	// StrictProbeRTT makes qbbr probe every ProbeRTTInterval even when
+	// recent samples have confirmed its min RTT (otherwise it skips a probe
+	// that would learn nothing). Benchmarks use it to measure what one
+	// ProbeRTT costs; bbr1, like Linux, always behaves this way.
+	StrictProbeRTT bool
 }
 
 func (c Config) withDefaults() Config {
@@ -122,6 +139,9 @@ func (c Config) withDefaults() Config {
 func factories() map[string]func(Config) Controller {
 	return map[string]func(Config) Controller{
 		"newreno": func(c Config) Controller { return NewNewReno(c) },
+		"bbr1":    func(c Config) Controller { return NewBBR1(c) },
+		"cubic":   func(c Config) Controller { return NewCubic(c) },
+		"qbbr":    func(c Config) Controller { return NewQBBR(c) },
 	}
 }
 
@@ -135,11 +155,81 @@ func Names() []string {
 	return names
 }
 
-// New builds the controller registered under name.
+// New builds the controller registered under name. The name may carry
+// parameters after a colon, which override cfg, so that a connection's
+// single controller-name setting can tune a controller without the core
+// knowing any of it: "qbbr:probertt=2s,strict" or "bbr1:seed=7". Keys:
+// probertt (ProbeRTTInterval, a Go duration), strict (StrictProbeRTT),
+// seed (Seed), iw (InitialWindow, packets).
 func New(name string, cfg Config) (Controller, error) {
-	f, ok := factories()[name]
+	base, params, _ := strings.Cut(name, ":")
+	f, ok := factories()[base]
 	if !ok {
-		return nil, fmt.Errorf("cc: unknown controller %q (known: %v)", name, Names())
+		return nil, fmt.Errorf("cc: unknown controller %q (known: %v)", base, Names())
+	}
+	if params != "" {
+		var err error
+		if cfg, err = applyParams(cfg, params); err != nil {
+			return nil, fmt.Errorf("cc: controller %q: %w", name, err)
+		}
 	}
 	return f(cfg.withDefaults()), nil
+}
+
+// ErrBadParam is returned for a controller parameter New does not accept.
+var ErrBadParam = errors.New("bad controller parameter")
+
+func applyParams(cfg Config, params string) (Config, error) {
+	for _, kv := range strings.Split(params, ",") {
+		k, v, hasValue := strings.Cut(kv, "=")
+		var err error
+		switch k {
+		case "probertt":
+			cfg.ProbeRTTInterval, err = time.ParseDuration(v)
+			if err == nil && cfg.ProbeRTTInterval <= 0 {
+				err = ErrBadParam
+			}
+		case "strict":
+			cfg.StrictProbeRTT = true
+			if hasValue {
+				cfg.StrictProbeRTT, err = strconv.ParseBool(v)
+			}
+		case "seed":
+			cfg.Seed, err = strconv.ParseUint(v, 10, 64)
+		case "iw":
+			cfg.InitialWindow, err = strconv.Atoi(v)
+			if err == nil && (cfg.InitialWindow <= 0 || cfg.InitialWindow > 1<<16) {
+				err = ErrBadParam
+			}
+		default:
+			err = ErrBadParam
+		}
+		if err != nil {
+			return cfg, fmt.Errorf("%w: %q: %v", ErrBadParam, kv, err)
+		}
+	}
+	return cfg, nil
+}
+
+// cycleRand is a controller's seeded randomness (BBR's first gain-cycle
+// phase). It is mixed with the time of the connection's first packet so that
+// connections built with the same Seed still draw differently, while a
+// rerun of the same simulation draws the same numbers.
+type cycleRand struct {
+	seed, stream uint64
+	rng          *rand.Rand
+}
+
+func (c *cycleRand) onSend(now time.Time) {
+	if c.rng == nil {
+		c.rng = rand.New(rand.NewPCG(c.seed^uint64(now.UnixNano()), c.stream))
+	}
+}
+
+// IntN returns a number in [0, n).
+func (c *cycleRand) IntN(n int) int {
+	if c.rng == nil {
+		c.rng = rand.New(rand.NewPCG(c.seed, c.stream))
+	}
+	return c.rng.IntN(n)
 }

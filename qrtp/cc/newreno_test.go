@@ -1,6 +1,7 @@
 package cc
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -40,4 +41,36 @@ func TestNewUnknownController(t *testing.T) {
 	if _, err := New("nope", Config{}); err == nil {
 		t.Fatal("want error for unknown controller")
 	}
+}
+
+func TestNewWithParameters(t *testing.T) {
+	c, err := New("qbbr:probertt=2s,strict,seed=9,iw=10", Config{MSS: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := c.(*QBBR)
+	if q.probeRTTInterval != 2*time.Second || !q.cfg.StrictProbeRTT || q.cfg.Seed != 9 || q.cwnd != 10_000 {
+		t.Fatalf("parameters not applied: interval %v strict %v seed %d cwnd %d", q.probeRTTInterval, q.cfg.StrictProbeRTT, q.cfg.Seed, q.cwnd)
+	}
+	for _, bad := range []string{"qbbr:probertt=x", "qbbr:nope=1", "qbbr:iw=0", "bbr1:strict=maybe", "qbbr:probertt=-1s"} {
+		if _, err := New(bad, Config{}); !errors.Is(err, ErrBadParam) {
+			t.Errorf("%s: err %v, want ErrBadParam", bad, err)
+		}
+	}
+	if names := Names(); len(names) != 4 {
+		t.Fatalf("names %v", names)
+	}
+}
+
+// FuzzNew checks that no controller name, however malformed, panics New.
+func FuzzNew(f *testing.F) {
+	for _, s := range []string{"qbbr", "bbr1:seed=1", "qbbr:probertt=1s,strict", "cubic:iw=4", ":", "qbbr:,", "qbbr:strict=", "newreno:iw=99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		c, err := New(name, Config{})
+		if err == nil && c.CongestionWindow() <= 0 {
+			t.Fatalf("%q: window %d", name, c.CongestionWindow())
+		}
+	})
 }

@@ -43,6 +43,9 @@ type Options struct {
 	// NoRED leaves audio/red out of the client's codecs, as a browser
 	// without RED support.
 	NoRED bool
+	// FlexFEC accepts flexfec-03 on the subscriber connection, as Chromium
+	// does (this client does not decode it).
+	FlexFEC bool
 }
 
 // Client is one synthetic participant.
@@ -72,7 +75,7 @@ func New(opts Options, send func(Out)) (*Client, error) {
 	c := &Client{opts: opts, send: send, pending: map[string][]webrtc.ICECandidateInit{},
 		recv: map[string]*TrackStats{}, ctx: ctx, cancel: cancel}
 	if opts.Subscribe {
-		pc, err := newPC(opts.NoRED)
+		pc, err := newPC(opts.NoRED, opts.FlexFEC)
 		if err != nil {
 			return nil, err
 		}
@@ -83,7 +86,7 @@ func New(opts Options, send func(Out)) (*Client, error) {
 	return c, nil
 }
 
-func newPC(noRED bool) (*webrtc.PeerConnection, error) {
+func newPC(noRED, flexfec bool) (*webrtc.PeerConnection, error) {
 	m := &webrtc.MediaEngine{}
 	codecs := []struct {
 		p webrtc.RTPCodecParameters
@@ -96,6 +99,12 @@ func newPC(noRED bool) (*webrtc.PeerConnection, error) {
 	}
 	if noRED {
 		codecs = codecs[1:]
+	}
+	if flexfec {
+		codecs = append(codecs, struct {
+			p webrtc.RTPCodecParameters
+			t webrtc.RTPCodecType
+		}{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeFlexFEC03, ClockRate: 90000, SDPFmtpLine: "repair-window=10000000"}, PayloadType: 49}, webrtc.RTPCodecTypeVideo})
 	}
 	for _, cd := range codecs {
 		if err := m.RegisterCodec(cd.p, cd.t); err != nil {
@@ -137,7 +146,7 @@ func (c *Client) wire(pc *webrtc.PeerConnection, target string) {
 // Publish creates the publisher connection with the configured tracks and
 // sends its offer. Media starts once the answer arrives.
 func (c *Client) Publish() error {
-	pc, err := newPC(false)
+	pc, err := newPC(false, false)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,7 @@
+package bench
+
+import "errors"
+
+func runMedia(s *Scenario) (Result, error)    { return Result{}, errors.New("todo") }
+func runProbeRTT(s *Scenario) (Result, error) { return Result{}, errors.New("todo") }
+func runShared(s *Scenario) (Result, error)   { return Result{}, errors.New("todo") }

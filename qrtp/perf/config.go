@@ -1,0 +1,196 @@
+package perf
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/qrtn/qrtn/qrtp"
+	"github.com/qrtn/qrtn/qrtp/cc"
+	"github.com/qrtn/qrtn/qrtp/handshake"
+)
+
+// Modes of a test.
+const (
+	ModeBulk  = "bulk"  // a reliable stream, as fast as it goes
+	ModeMedia = "media" // paced frames, one deadline message each
+)
+
+// ClientConfig describes one test run by the client.
+type ClientConfig struct {
+	// Addr is the server's UDP address (or a relay's in front of it).
+	Addr string
+	// ServerKey, when known, makes the handshake 0-RTT; nil learns the
+	// key from the server first (one more round trip).
+	ServerKey *handshake.PublicKey
+	// Key is the client's key pair; the zero value generates one.
+	Key handshake.KeyPair
+
+	Duration time.Duration
+	Mode     string
+	// Reverse makes the server send and the client receive.
+	Reverse bool
+	// Bitrate (bits/s) and FPS shape media frames: Bitrate/8/FPS bytes each.
+	Bitrate, FPS float64
+	// Deadline overrides the profile's message deadline (media).
+	Deadline time.Duration
+	// Profile names the qrtp profile; "" means bulk for bulk tests and
+	// meeting for media tests.
+	Profile string
+	// CC names the client's congestion controller; "" keeps the
+	// profile's. With Reverse the server's controller governs the data.
+	CC string
+	// MaxDatagramSize is the largest UDP payload; 0 keeps qrtp's default.
+	MaxDatagramSize int
+	// Interval is how often the server reports; 0 means one second.
+	Interval time.Duration
+	// HandshakeTimeout bounds connecting; 0 means 5 s.
+	HandshakeTimeout time.Duration
+	Logger           *slog.Logger
+
+	// OnConnected is called once the handshake completed.
+	OnConnected func(Connected)
+	// OnInterval is called for every interval report.
+	OnInterval func(Interval)
+}
+
+// Connected describes the connection a test runs on.
+type Connected struct {
+	// Handshake is "0rtt" or "1rtt-learned-key".
+	Handshake string
+	ServerKey handshake.PublicKey
+	Profile   string
+	CC        string
+	Deadline  time.Duration // media
+}
+
+// Interval is one interval line: goodput from the receiver, the rest
+// from the sender.
+type Interval struct {
+	From, To    float64 // seconds since the data started
+	GoodputMbit float64
+	SentMbit    float64
+	SmoothedRTT float64 // ms
+	Loss        float64 // packets lost / sent, this interval
+	RetxRatio   float64 // bytes retransmitted / sent, this interval
+	CWND        int
+	State       string
+	Frames      int64 // media frames received this interval
+}
+
+// Result is a test's summary; its JSON is `qrtn perf --json`'s last line.
+type Result struct {
+	Mode            string  `json:"mode"`
+	Direction       string  `json:"direction"`
+	Handshake       string  `json:"handshake"`
+	Profile         string  `json:"profile"`
+	CC              string  `json:"cc"`
+	DurationS       float64 `json:"duration_s"`
+	GoodputMbit     float64 `json:"goodput_mbit"`
+	SentMbit        float64 `json:"sent_mbit"`
+	RetransmitRatio float64 `json:"retransmit_ratio"`
+	FECRatio        float64 `json:"fec_ratio"`
+	LossRatio       float64 `json:"loss_ratio"`
+	RTTMinMS        float64 `json:"rtt_min_ms"`
+	RTTAvgMS        float64 `json:"rtt_avg_ms"`
+	BytesReceived   int64   `json:"bytes_received"`
+	// MeasuredBy says which end counted the goodput ("server" or "client").
+	MeasuredBy string `json:"goodput_measured_by"`
+	// ClockOffsetMS is the server's clock minus the client's, estimated.
+	ClockOffsetMS float64 `json:"clock_offset_ms"`
+	*MediaResult
+}
+
+// MediaResult holds the media figures; JSON flattens them into Result.
+type MediaResult struct {
+	FramesSent      int64   `json:"frames_sent"`
+	FramesDelivered int64   `json:"frames_delivered"`
+	FramesLate400   int64   `json:"frames_late_400ms"`
+	FramesExpired   int64   `json:"frames_expired"`
+	LatencyP50MS    float64 `json:"latency_p50_ms"`
+	LatencyP95MS    float64 `json:"latency_p95_ms"`
+	LatencyP99MS    float64 `json:"latency_p99_ms"`
+	LatencyMaxMS    float64 `json:"latency_max_ms"`
+	Stalls600       int64   `json:"stalls_600ms"`
+	DeadlineMS      float64 `json:"deadline_ms"`
+	FrameBytes      int     `json:"frame_bytes"`
+}
+
+// CheckController returns a clear error for an unknown controller name.
+func CheckController(name string) error {
+	if name == "" {
+		return nil
+	}
+	for _, n := range cc.Names() {
+		if n == name {
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown congestion controller %q (known: %s)", name, strings.Join(cc.Names(), ", "))
+}
+
+// controllerName is the controller a connection with this profile and
+// override runs.
+func controllerName(profile, override string) string {
+	if override != "" {
+		return override
+	}
+	if p, err := qrtp.LookupProfile(profile); err == nil && p.Conn.CongestionControl != "" {
+		return p.Conn.CongestionControl
+	}
+	return ""
+}
+
+// withDefaults validates c and fills its defaults.
+func (c ClientConfig) withDefaults() (ClientConfig, error) {
+	if c.Addr == "" {
+		return c, fmt.Errorf("perf: no server address")
+	}
+	if c.Duration <= 0 {
+		return c, fmt.Errorf("perf: test duration %v must be positive", c.Duration)
+	}
+	switch c.Mode {
+	case "":
+		c.Mode = ModeBulk
+	case ModeBulk, ModeMedia:
+	default:
+		return c, fmt.Errorf("perf: unknown mode %q (bulk or media)", c.Mode)
+	}
+	if c.Profile == "" {
+		c.Profile = "bulk"
+		if c.Mode == ModeMedia {
+			c.Profile = "meeting"
+		}
+	}
+	prof, err := qrtp.LookupProfile(c.Profile)
+	if err != nil {
+		return c, err
+	}
+	if err := CheckController(c.CC); err != nil {
+		return c, err
+	}
+	if c.Mode == ModeMedia {
+		if c.Bitrate <= 0 || c.FPS <= 0 || c.FPS > 1000 {
+			return c, fmt.Errorf("perf: media needs a positive bitrate and a frame rate in (0, 1000], got %v bit/s at %v fps", c.Bitrate, c.FPS)
+		}
+		if c.Deadline <= 0 {
+			c.Deadline = prof.Message.Deadline
+		}
+	}
+	if c.Interval <= 0 {
+		c.Interval = time.Second
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = 5 * time.Second
+	}
+	if c.Key.Public.IsZero() {
+		if c.Key, err = handshake.GenerateKeyPair(nil); err != nil {
+			return c, err
+		}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
