@@ -67,7 +67,7 @@ type ConnConfig struct {
 	// KeepAlive sends a PING after this long without sending anything
 	// ack-eliciting, so NAT bindings and the peer's idle timer stay fresh.
 	KeepAlive time.Duration `yaml:"keep_alive"`
-	// MaxAckDelay is the longest we hold an ACK (capped at 25 ms, the
+	// MaxAckDelay is the longest we hold an ACK (capped at 10 ms, the
 	// value both sides assume for the probe timeout).
 	MaxAckDelay time.Duration `yaml:"max_ack_delay"`
 	// MaxIncomingStreams bounds the streams the peer may have open at once.
@@ -179,10 +179,10 @@ const (
 	initialStreamWindow = 64 << 10
 	initialConnWindow   = 1 << 20
 	// initialMaxStreams is the peer's stream allowance before MAX_STREAMS.
-	initialMaxStreams = 16
+	initialMaxStreams = 100
 	// peerMaxAckDelay is the ACK delay each side assumes of the other when
 	// arming its probe timeout.
-	peerMaxAckDelay = 25 * time.Millisecond
+	peerMaxAckDelay = 10 * time.Millisecond
 	// minInitSize pads an Init so the responder's anti-amplification budget
 	// covers its InitResponse with 0.5-RTT data.
 	minInitSize = 1200

@@ -131,7 +131,8 @@ func (c *Conn) nextTimeout() time.Time {
 	if c.sealer == nil {
 		return t
 	}
-	if c.state == stateEstablished && c.cfg.KeepAlive > 0 {
+	if c.state == stateEstablished && c.cfg.KeepAlive > 0 && !c.ctl.ping {
+		// Once the PING is queued, wantsToSend (below) decides when it goes.
 		at(c.keepAliveAt())
 	}
 	at(c.acks.timer())

@@ -12,7 +12,7 @@ import (
 )
 
 // peer adapts an Endpoint for netsim and lets a test act as the
-// application: app runs after every datagram and before every Poll, and
+// application: app runs after every datagram and around every Poll, and
 // filter can drop chosen incoming datagrams (return false).
 type peer struct {
 	ep     *qrtp.Endpoint
@@ -41,12 +41,15 @@ func (p *peer) Poll(now time.Time, send func(netip.AddrPort, []byte)) {
 	}
 	if !p.record {
 		p.ep.Poll(now, send)
-		return
+	} else {
+		p.ep.Poll(now, func(to netip.AddrPort, b []byte) {
+			p.sent = append(p.sent, append([]byte(nil), b...))
+			send(to, b)
+		})
 	}
-	p.ep.Poll(now, func(to netip.AddrPort, b []byte) {
-		p.sent = append(p.sent, append([]byte(nil), b...))
-		send(to, b)
-	})
+	if p.app != nil {
+		p.app(now) // see what timers did at the time they did it
+	}
 }
 
 func (p *peer) NextTimeout() time.Time { return p.ep.NextTimeout() }

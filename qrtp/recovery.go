@@ -254,10 +254,10 @@ func (r *recovery) report(now time.Time, prior int, sample, ackDelay time.Durati
 }
 
 // forget drops resolved records from the front: acknowledged ones at once,
-// lost ones after a few RTTs (until then a late ACK can still cancel the
-// retransmission of their data).
+// lost ones one probe timeout after they were sent (until then a late ACK
+// can still cancel the retransmission of their data).
 func (r *recovery) forget(now time.Time) {
-	keepLost := now.Add(-3 * r.rtt.pto(peerMaxAckDelay))
+	keepLost := now.Add(-r.rtt.pto(peerMaxAckDelay))
 	for p := r.ring.front(); p != nil; p = r.ring.front() {
 		if p.state == pktOutstanding || (p.state == pktLost && p.sent.After(keepLost)) {
 			break

@@ -1,0 +1,5 @@
+//go:build race
+
+package qrtp_test
+
+const raceEnabled = true

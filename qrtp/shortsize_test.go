@@ -1,0 +1,3 @@
+package qrtp_test
+
+var shortBulkSize = 8 << 20
