@@ -75,6 +75,12 @@ func (c *Conn) sendPacket(now time.Time, send func(netip.AddrPort, []byte)) bool
 	rate := c.rec.cc.PacingRate()
 	mayData := c.rec.canSend(size) && (c.rec.probes > 0 || c.pacer.allows(now, rate, size))
 	haveData := mayData && (!c.ctl.empty() || c.path.challengePending || !c.sched.empty() || c.rec.probes > 0)
+	if mayData && !haveData {
+		// Nothing to send while window and pacer allow more: delivery-rate
+		// samples from now on are app-limited, so an idle connection's
+		// keep-alives do not pass for the path's capacity.
+		c.rec.cc.OnAppLimited(now, c.rec.bytesInFlight)
+	}
 	ackDue := c.acks.due(now)
 	if !ackDue && !haveData && len(c.ctl.pathResponses) == 0 {
 		return false
