@@ -39,6 +39,7 @@ type flow struct {
 	keyframe bool
 
 	seen   seqWindow
+	order  reorder // before the local SFU
 	pliAt  time.Time
 	lastIn time.Time
 	since  time.Time
@@ -427,8 +428,52 @@ func (t *Trunk) forwardMedia(now time.Time, p *peer, k flowKey, b []byte) {
 	}
 	t.fanOut(now, f, b)
 	if f.local && t.access != nil {
-		t.access.deliver(now, k, b)
+		f.order.push(now, binary.BigEndian.Uint16(b[2:4]), b, func(p []byte) { t.access.deliver(now, k, p) })
+		if len(f.order.held) > 0 {
+			t.holding[f] = struct{}{}
+		}
 	}
+}
+
+// holdFor is how long a gap in a flow is waited on before the local SFU:
+// long enough for a retransmission on each hop of the path to arrive (a
+// repair takes about one and a half round trips of its trunk), never longer
+// than the scenario's deadline, after which the message has expired anyway.
+func (t *Trunk) holdFor(f *flow) time.Duration {
+	deadline := t.cfg.Scenarios[string(f.mode)].Deadline
+	var rtt time.Duration
+	for i := 0; i+1 < len(f.path); i++ {
+		ls, ok := t.ls.get(f.path[i])
+		if !ok {
+			return deadline
+		}
+		for _, l := range ls.Links {
+			if l.Peer == f.path[i+1] {
+				rtt += time.Duration(l.RTTMicros) * time.Microsecond
+			}
+		}
+	}
+	return min(deadline, rtt*3/2+20*time.Millisecond)
+}
+
+// expireHeld releases packets held behind gaps that stayed open for the
+// scenario's deadline, and returns when it next needs to run.
+func (t *Trunk) expireHeld(now time.Time) time.Time {
+	var next time.Time
+	for f := range t.holding {
+		at := time.Time{}
+		if t.flows[f.key] == f && t.access != nil {
+			at = f.order.expire(now, t.holdFor(f), func(p []byte) { t.access.deliver(now, f.key, p) })
+		}
+		if at.IsZero() {
+			delete(t.holding, f)
+			continue
+		}
+		if next.IsZero() || at.Before(next) {
+			next = at
+		}
+	}
+	return next
 }
 
 // fanOut sends one packet to every downstream trunk of a flow.

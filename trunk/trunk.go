@@ -43,6 +43,7 @@ type Trunk struct {
 	seq     uint64 // this node's last LinkState/RoomState sequence number
 
 	flows     map[flowKey]*flow
+	holding   map[*flow]struct{} // flows with packets held for reordering
 	subsDirty bool
 	syncing   bool // inside syncFlows
 	lsDirty   bool
@@ -106,7 +107,7 @@ func New(cfg Config, s *sfu.SFU, logger *slog.Logger) (*Trunk, error) {
 		cfg: cfg, log: logger.With("trunk", cfg.Name), key: kp, sfu: s, sock: sock, start: now,
 		peers: map[string]*peer{}, byKey: map[handshake.PublicKey]*peer{},
 		ls: newLSDB(4 * cfg.LinkStateInterval), rooms: newRoomDB(), planner: route.NewPlanner(cfg.Hysteresis),
-		flows: map[flowKey]*flow{},
+		flows: map[flowKey]*flow{}, holding: map[*flow]struct{}{},
 		// Sequence numbers start at the wall clock so that a restarted node's
 		// records supersede the ones its peers remember.
 		seq: uint64(now.UnixNano()),
@@ -263,7 +264,11 @@ func (t *Trunk) loop(ctx context.Context) {
 		}
 		now := time.Now()
 		t.service(now)
-		if next := t.ep.NextTimeout(); !next.IsZero() {
+		next := t.ep.NextTimeout()
+		if held := t.expireHeld(now); !held.IsZero() && (next.IsZero() || held.Before(next)) {
+			next = held
+		}
+		if !next.IsZero() {
 			timer.Reset(max(next.Sub(now), 0))
 		} else {
 			timer.Reset(time.Hour)
