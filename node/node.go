@@ -31,12 +31,12 @@ type Node struct {
 	cfg Config
 	log *slog.Logger
 
-	sfu   *sfu.SFU         // nil on a forwarding node
+	sfu   *sfu.SFU          // nil on a forwarding node
 	sig   *signaling.Server // nil on a forwarding node
 	trunk *trunk.Trunk      // nil without a trunk section
 	reg   *prometheus.Registry
-	ln  net.Listener
-	srv *http.Server
+	ln    net.Listener
+	srv   *http.Server
 
 	closing   atomic.Bool
 	closeOnce sync.Once
