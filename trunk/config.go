@@ -216,6 +216,9 @@ func resolve(addr string) (netip.AddrPort, error) {
 		return netip.AddrPort{}, err
 	}
 	ap := ua.AddrPort()
+	if !ap.Addr().IsValid() || ap.Addr().IsUnspecified() || ap.Port() == 0 {
+		return netip.AddrPort{}, errors.New("not a host:port to dial")
+	}
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
 }
 

@@ -14,7 +14,7 @@ import (
 
 // relays puts a udprelay on every trunk and remembers them by trunk.
 type relays struct {
-	t  *testing.T
+	t  testing.TB
 	mu sync.Mutex
 	by map[[2]string]*udprelay.Relay
 	up netsim.LinkConfig

@@ -45,7 +45,7 @@ type netSpec struct {
 }
 
 // startNet builds the nodes, wires their peers and starts them.
-func startNet(t *testing.T, spec netSpec) map[string]*testNode {
+func startNet(t testing.TB, spec netSpec) map[string]*testNode {
 	t.Helper()
 	nodes := map[string]*testNode{}
 	names := make([]string, 0, len(spec.nodes))
@@ -132,7 +132,7 @@ func startNet(t *testing.T, spec netSpec) map[string]*testNode {
 }
 
 // waitFor polls cond until it holds or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
@@ -145,7 +145,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 }
 
 // waitTrunks waits until every node sees every trunk up.
-func waitTrunks(t *testing.T, nodes map[string]*testNode) {
+func waitTrunks(t testing.TB, nodes map[string]*testNode) {
 	t.Helper()
 	waitFor(t, 10*time.Second, "trunks up", func() bool {
 		for _, n := range nodes {
@@ -161,7 +161,7 @@ func waitTrunks(t *testing.T, nodes map[string]*testNode) {
 
 // client is a synthetic pion participant joined to an SFU directly.
 type client struct {
-	t  *testing.T
+	t  testing.TB
 	p  *sfu.Participant
 	c  *sfutest.Client
 	ev chan sfu.Event
@@ -172,7 +172,7 @@ type client struct {
 	once   sync.Once
 }
 
-func joinClient(t *testing.T, s *sfu.SFU, room, mode, id string, opts sfutest.Options) *client {
+func joinClient(t testing.TB, s *sfu.SFU, room, mode, id string, opts sfutest.Options) *client {
 	t.Helper()
 	cl := &client{t: t, ev: make(chan sfu.Event, 4096), done: make(chan struct{})}
 	var err error
