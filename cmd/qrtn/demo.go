@@ -77,7 +77,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoFlags, error) {
 	fs.BoolVar(&f.backbone, "backbone", true, "trunks between forwarding nodes")
 	fs.BoolVar(&f.direct, "direct", false, "also a direct trunk between every two access nodes")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
-	fs.IntVar(&f.httpBase, "http-port", 0, "HTTP port of the first node, the others follow; 0 = free ports")
+	fs.IntVar(&f.httpBase, "http-port", 0, "HTTP port of the first node printed, the others follow in order; 0 = free ports")
 	fs.StringVar(&f.congestion, "cc", "", "QRTP congestion controller of the trunks (default: the trunk default)")
 	if err := fs.Parse(percentLoss(args)); err != nil {
 		return f, err
@@ -236,9 +236,10 @@ func startNetwork(ctx context.Context, spec networkSpec, logger *slog.Logger) (*
 	}
 	order := slices.Clone(spec.Nodes)
 	slices.SortFunc(order, func(a, b nodeSpec) int { return strings.Compare(b.Name, a.Name) })
+	printed := slices.Clone(spec.Nodes)
+	slices.SortFunc(printed, printOrder)
 	addrs := map[string]string{}
-	built := map[string]*node.Node{}
-	for i, ns := range order {
+	for _, ns := range order {
 		kp := keys[ns.Name]
 		tc := &trunk.Config{Listen: "127.0.0.1:0", Key: &kp, CongestionControl: spec.CC}
 		for _, tk := range spec.Trunks {
@@ -269,7 +270,7 @@ func startNetwork(ctx context.Context, spec networkSpec, logger *slog.Logger) (*
 			Dev: ns.Role == "access", Trunk: tc}
 		cfg.SFU.UDPAddr = "127.0.0.1:0"
 		if spec.HTTPBase > 0 {
-			cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", spec.HTTPBase+len(order)-1-i)
+			cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", spec.HTTPBase+slices.IndexFunc(printed, func(x nodeSpec) bool { return x.Name == ns.Name }))
 		}
 		if spec.Tune != nil {
 			spec.Tune(&cfg)
@@ -279,15 +280,11 @@ func startNetwork(ctx context.Context, spec networkSpec, logger *slog.Logger) (*
 			net.Close()
 			return nil, fmt.Errorf("node %s: %w", ns.Name, err)
 		}
-		built[ns.Name] = n
 		net.Nodes = append(net.Nodes, n)
 		addrs[ns.Name] = n.Trunk().Addr().String()
 	}
 	slices.SortFunc(net.Nodes, func(a, b *node.Node) int {
-		if a.Role() != b.Role() {
-			return strings.Compare(a.Role(), b.Role()) // access first
-		}
-		return strings.Compare(a.Name(), b.Name())
+		return printOrder(nodeSpec{Name: a.Name(), Role: a.Role()}, nodeSpec{Name: b.Name(), Role: b.Role()})
 	})
 	for _, n := range net.Nodes {
 		if err := n.Start(ctx); err != nil {
@@ -296,4 +293,12 @@ func startNetwork(ctx context.Context, spec networkSpec, logger *slog.Logger) (*
 		}
 	}
 	return net, nil
+}
+
+// printOrder lists access nodes first, then forwarding nodes, by name.
+func printOrder(a, b nodeSpec) int {
+	if a.Role != b.Role {
+		return strings.Compare(a.Role, b.Role) // "access" < "forwarding"
+	}
+	return strings.Compare(a.Name, b.Name)
 }
