@@ -34,12 +34,14 @@ func (d *lsdb) update(now time.Time, ls LinkState) bool {
 	return true
 }
 
-// expire drops records older than maxAge, except self's, and returns the
-// origins dropped.
-func (d *lsdb) expire(now time.Time, self string) []string {
+// expire drops records older than maxAge, except those of origins alive
+// says are known to live (this node and neighbours on up trunks: a lossy
+// trunk may delay their records, but QRTP's keep-alive vouches for them),
+// and returns the origins dropped.
+func (d *lsdb) expire(now time.Time, alive func(string) bool) []string {
 	var gone []string
 	for o, e := range d.entries {
-		if o != self && now.Sub(e.at) > d.maxAge {
+		if !alive(o) && now.Sub(e.at) > d.maxAge {
 			delete(d.entries, o)
 			gone = append(gone, o)
 		}

@@ -20,12 +20,18 @@ func TestLSDBSequenceAndExpiry(t *testing.T) {
 		t.Fatal("newer record refused")
 	}
 	d.update(now, LinkState{Origin: "self", Seq: 1})
-	if gone := d.expire(now.Add(5*time.Second), "self"); len(gone) != 0 {
+	alive := func(o string) bool { return o == "self" }
+	if gone := d.expire(now.Add(5*time.Second), alive); len(gone) != 0 {
 		t.Fatalf("expired early: %v", gone)
 	}
-	gone := d.expire(now.Add(6*time.Second), "self")
-	if len(gone) != 1 || gone[0] != "a" {
-		t.Fatalf("expired %v, want [a]", gone)
+	d.update(now, LinkState{Origin: "neighbour", Seq: 1})
+	if gone := d.expire(now.Add(time.Hour), func(o string) bool { return o != "a" }); len(gone) != 1 || gone[0] != "a" {
+		t.Fatalf("expired %v, want only a (the others are alive)", gone)
+	}
+	d.update(now, LinkState{Origin: "a", Seq: 7})
+	gone := d.expire(now.Add(6*time.Second), alive)
+	if len(gone) != 2 || gone[0] != "a" || gone[1] != "neighbour" {
+		t.Fatalf("expired %v, want [a neighbour]", gone)
 	}
 	if _, ok := d.get("self"); !ok {
 		t.Fatal("own record expired")
