@@ -36,6 +36,7 @@ func newCollector(s *sfu.SFU, conns func() int) *collector {
 	}
 }
 
+// Describe lists the metrics (prometheus.Collector).
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rooms, c.participants, c.tracks, c.downtracks, c.connections,
 		c.bytes, c.packets, c.nacks, c.retransmits, c.plis, c.switches, c.badPackets, c.fecPackets, c.fecBytes} {
@@ -43,6 +44,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
+// Collect takes one SFU snapshot and reports it (prometheus.Collector).
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	st := c.sfu.Stats()
 	g := func(d *prometheus.Desc, v int) {

@@ -161,10 +161,14 @@ func (n *Node) Line() string {
 	return fmt.Sprintf("node %s region=%s role=%s http=%s", n.cfg.Name, n.cfg.Region, n.cfg.Role, n.URL())
 }
 
-// Name, Region and Role identify the node.
-func (n *Node) Name() string   { return n.cfg.Name }
+// Name is the node's name.
+func (n *Node) Name() string { return n.cfg.Name }
+
+// Region is the node's region.
 func (n *Node) Region() string { return n.cfg.Region }
-func (n *Node) Role() string   { return n.cfg.Role }
+
+// Role is "access".
+func (n *Node) Role() string { return n.cfg.Role }
 
 // SFU is the node's SFU (for trunks and tests); nil on a forwarding node.
 func (n *Node) SFU() *sfu.SFU { return n.sfu }

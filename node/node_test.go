@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -118,6 +119,7 @@ type wsPeer struct {
 	mu     sync.Mutex
 	msgs   []map[string]any
 	closed chan struct{}
+	gone   atomic.Bool // the client is being closed: late offers may fail
 }
 
 func joinWS(t *testing.T, n *Node, g signaling.Grant, opts sfutest.Options) *wsPeer {
@@ -130,7 +132,10 @@ func joinWS(t *testing.T, n *Node, g signaling.Grant, opts sfutest.Options) *wsP
 	if p.c, err = sfutest.New(opts, p.send); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = p.c.Close() })
+	t.Cleanup(func() {
+		p.gone.Store(true)
+		_ = p.c.Close()
+	})
 	p.write(map[string]any{"type": "join", "token": tok})
 	go p.read()
 	p.wait("joined", func(m map[string]any) bool { return m["type"] == "joined" })
@@ -166,11 +171,11 @@ func (p *wsPeer) read() {
 		}
 		switch m["type"] {
 		case "answer":
-			if err := p.c.HandleAnswer(m["sdp"].(string)); err != nil {
+			if err := p.c.HandleAnswer(m["sdp"].(string)); err != nil && !p.gone.Load() {
 				p.t.Errorf("answer: %v", err)
 			}
 		case "offer":
-			if err := p.c.HandleOffer(m["sdp"].(string)); err != nil {
+			if err := p.c.HandleOffer(m["sdp"].(string)); err != nil && !p.gone.Load() {
 				p.t.Errorf("offer: %v", err)
 			}
 		case "candidate":
@@ -316,6 +321,7 @@ func TestGracefulClose(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("client not disconnected by Close")
 		}
+		p.gone.Store(true)
 		_ = p.c.Close()
 		_ = p.ws.Close()
 	}

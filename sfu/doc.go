@@ -23,6 +23,23 @@
 // down-track of that receiver; there are no queues, so nothing buffers audio
 // and unmute adds no delay.
 //
+// # Seams for trunks
+//
+// A trunk relays rooms between nodes without WebRTC:
+//
+//   - Into a room: SFU.Join with ParticipantParams{Remote: true} gives a
+//     participant without PeerConnections; its PublishTrack(TrackParams{...,
+//     Upstream: u}) returns a Receiver that the trunk feeds with
+//     Receiver.WriteRTP(layer, packet, arrival). Local subscribers get it
+//     like any track; key frame requests and dynacast come back through u.
+//   - Out of a room: Room.Watch follows joins, leaves and tracks;
+//     Receiver.AddSink(layer, sink) copies one layer's packets, unchanged, to
+//     the sink, and counts as a viewer of that layer for dynacast;
+//     Receiver.RequestKeyframe asks the publisher for a key frame.
+//
+// cascade_test.go relays a browser-published track from one SFU to another
+// this way.
+//
 // # Dynacast
 //
 // A layer that no subscriber (and no sink) selects for a while is paused at

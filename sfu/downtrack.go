@@ -64,6 +64,8 @@ type DownTrack struct {
 	lastKF   time.Time
 	emitted  int // the layer last reported to the client
 
+	unflushedBytes, unflushedPkts uint64
+
 	cur, tgt atomic.Int32 // for dynacast, read without mu
 	sender   *webrtc.RTPSender
 }
@@ -101,11 +103,17 @@ func newDownTrack(r *Receiver, sub *subscriber) *DownTrack {
 	return d
 }
 
-// ID, StreamID, RID and Kind make the subscriber's track carry
-// msid = "<publisher id> <track id>".
-func (d *DownTrack) ID() string                { return d.r.id }
-func (d *DownTrack) StreamID() string          { return d.r.owner.id }
-func (d *DownTrack) RID() string               { return "" }
+// ID is the track's ID: with StreamID it makes the subscriber's media
+// section carry msid = "<publisher id> <track id>".
+func (d *DownTrack) ID() string { return d.r.id }
+
+// StreamID is the publishing participant's ID.
+func (d *DownTrack) StreamID() string { return d.r.owner.id }
+
+// RID is empty: a subscriber gets one stream, whatever layer it carries.
+func (d *DownTrack) RID() string { return "" }
+
+// Kind is audio or video.
 func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.r.kind }
 
 // Bind picks, from what the subscriber negotiated, the codec to send: VP8
@@ -191,6 +199,14 @@ func itoa(v int) string {
 		v /= 10
 	}
 	return string(b[i:])
+}
+
+// finish stops the down-track for good and flushes its counters.
+func (d *DownTrack) finish() {
+	d.mu.Lock()
+	d.closed = true
+	d.flushCountsLocked()
+	d.mu.Unlock()
 }
 
 // watchedLayers are the layers this down-track needs: what it forwards and
@@ -348,10 +364,26 @@ func (d *DownTrack) send(in *inPacket, res fwdResult, payload []byte, recovered 
 		e := &d.hist[res.seq%histSize]
 		*e = histEntry{valid: true, seq: res.seq, layer: int8(in.fp.layer), ext: in.fp.extSeq, ts: res.ts, picID: res.picID, tl0: res.tl0}
 	}
-	if n, err := d.writer.WriteRTP(&s.hdr, out); err == nil && n >= 0 {
-		d.r.stats.bytesForwarded.Add(uint64(12 + len(out)))
-		d.r.stats.packetsForwarded.Add(1)
+	if _, err := d.writer.WriteRTP(&s.hdr, out); err == nil {
+		d.countLocked(12 + len(out))
 	}
+}
+
+// countLocked adds a sent packet to the node's counters, in batches: one
+// shared atomic per packet and subscriber would be the hottest cache line
+// of the forwarding path.
+func (d *DownTrack) countLocked(bytes int) {
+	d.unflushedBytes += uint64(bytes)
+	d.unflushedPkts++
+	if d.unflushedPkts >= 32 {
+		d.flushCountsLocked()
+	}
+}
+
+func (d *DownTrack) flushCountsLocked() {
+	d.r.stats.bytesForwarded.Add(d.unflushedBytes)
+	d.r.stats.packetsForwarded.Add(d.unflushedPkts)
+	d.unflushedBytes, d.unflushedPkts = 0, 0
 }
 
 // buildPayload copies payload into buf and rewrites it for the subscriber:

@@ -129,6 +129,6 @@ func (d *DownTrack) resendLocked(seq uint16, now time.Time) {
 	}
 	if _, err := d.writer.WriteRTP(&s.hdr, out); err == nil {
 		d.r.stats.retransmits.Add(1)
-		d.r.stats.bytesForwarded.Add(uint64(12 + len(out)))
+		d.countLocked(12 + len(out))
 	}
 }

@@ -108,3 +108,30 @@ func TestFlexFECToSubscribers(t *testing.T) {
 		t.Fatalf("%d FEC packets for %d media packets", n, v.Packets)
 	}
 }
+
+// TestVanishedParticipantsAreRemoved: a publisher that drops off the
+// network without a word, and a subscriber that closes its connection, are
+// removed once ICE gives up; the others are told.
+func TestVanishedParticipantsAreRemoved(t *testing.T) {
+	s := newTestSFU(t, func(c *Config) {
+		c.ICEDisconnectedTimeout, c.ICEFailedTimeout = 500*time.Millisecond, time.Second
+	})
+	defer s.Close()
+	pub := join(t, s, "v", "alice", sfutest.Options{Layers: []string{"s", "l"}, Audio: true})
+	sub := join(t, s, "v", "bob", sfutest.Options{Subscribe: true})
+	other := join(t, s, "v", "carol", sfutest.Options{Subscribe: true})
+	sub.waitRecv("video", func(st map[string]sfutest.TrackStats) bool {
+		v, ok := trackOf(st, "video")
+		return ok && v.Packets > 20
+	})
+
+	pub.c.Vanish()
+	pub.waitEvent("closed for a failed connection", func(e Event) bool { c, ok := e.(Closed); return ok && c.Reason == ErrConnectionFailed })
+	other.waitEvent("alice left", func(e Event) bool { l, ok := e.(ParticipantLeft); return ok && l.ParticipantID == "alice" })
+
+	sub.closeClient() // DTLS close_notify, then silence
+	other.waitEvent("bob left", func(e Event) bool { l, ok := e.(ParticipantLeft); return ok && l.ParticipantID == "bob" })
+	if st := s.Stats(); st.Participants != 1 || st.Tracks != 0 || st.DownTracks != 0 {
+		t.Fatalf("left behind: %+v", st)
+	}
+}

@@ -284,6 +284,7 @@ func (p *ssrcPacer) markFEC(ssrc uint32, on bool) {
 	p.mu.Unlock()
 }
 
+// AddStream registers a media stream's writer (gcc.Pacer).
 func (p *ssrcPacer) AddStream(ssrc uint32, w interceptor.RTPWriter) {
 	p.mu.Lock()
 	p.writers[ssrc] = w
@@ -298,6 +299,7 @@ func (p *ssrcPacer) forget(ssrc uint32) {
 	p.mu.Unlock()
 }
 
+// Write sends a packet at once on its stream's writer (gcc.Pacer).
 func (p *ssrcPacer) Write(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 	p.mu.RLock()
 	w, ok := p.writers[h.SSRC]
@@ -318,8 +320,11 @@ func (p *ssrcPacer) Write(h *rtp.Header, payload []byte, a interceptor.Attribute
 	return w.Write(h, payload, a)
 }
 
+// SetTargetBitrate is ignored: nothing is queued to pace.
 func (p *ssrcPacer) SetTargetBitrate(int) {}
-func (p *ssrcPacer) Close() error         { return nil }
+
+// Close has nothing to release.
+func (p *ssrcPacer) Close() error { return nil }
 
 // mediaOnlyFactory wraps an interceptor so that its local-stream writer
 // only sees packets of the stream's own SSRC. The sender-report interceptor
@@ -327,6 +332,7 @@ func (p *ssrcPacer) Close() error         { return nil }
 // timestamps skew the reports' RTP/NTP mapping.
 type mediaOnlyFactory struct{ f interceptor.Factory }
 
+// NewInterceptor wraps the inner factory's interceptor.
 func (m mediaOnlyFactory) NewInterceptor(id string) (interceptor.Interceptor, error) {
 	i, err := m.f.NewInterceptor(id)
 	if err != nil {
@@ -337,6 +343,7 @@ func (m mediaOnlyFactory) NewInterceptor(id string) (interceptor.Interceptor, er
 
 type mediaOnly struct{ interceptor.Interceptor }
 
+// BindLocalStream passes other SSRCs around the wrapped writer.
 func (m *mediaOnly) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
 	inner := m.Interceptor.BindLocalStream(info, w)
 	ssrc := info.SSRC

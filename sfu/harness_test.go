@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,6 +25,14 @@ type peer struct {
 	events []Event
 	done   chan struct{}
 	once   sync.Once
+	gone   atomic.Bool // the client was closed on purpose: its errors are expected
+}
+
+// closeClient closes the client but not the participant, as a browser
+// that closes its connections.
+func (pr *peer) closeClient() {
+	pr.gone.Store(true)
+	_ = pr.c.Close()
 }
 
 func testLogger() *slog.Logger {
@@ -90,7 +99,7 @@ func (pr *peer) toSFU(o sfutest.Out) {
 			pr.t.Errorf("publisher answer: %v", err)
 		}
 	case "answer":
-		if err := pr.p.HandleAnswer(o.SDP); err != nil && !errors.Is(err, ErrClosed) {
+		if err := pr.p.HandleAnswer(o.SDP); err != nil && !errors.Is(err, ErrClosed) && !pr.gone.Load() {
 			pr.t.Errorf("subscriber answer: %v", err)
 		}
 	case "candidate":
@@ -105,7 +114,7 @@ func (pr *peer) loop() {
 	for e := range pr.ev {
 		switch e := e.(type) {
 		case Offer:
-			if err := pr.c.HandleOffer(e.SDP); err != nil {
+			if err := pr.c.HandleOffer(e.SDP); err != nil && !pr.gone.Load() {
 				pr.t.Errorf("subscriber offer: %v", err)
 			}
 		case Candidate:
@@ -123,6 +132,7 @@ func (pr *peer) loop() {
 
 func (pr *peer) close() {
 	pr.once.Do(func() {
+		pr.gone.Store(true)
 		pr.p.Close()
 		_ = pr.c.Close()
 		<-pr.p.Done()

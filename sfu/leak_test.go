@@ -61,6 +61,21 @@ func joinLeave(t testing.TB, s *SFU, room string, i int, offer string) {
 	p.Close()
 }
 
+// stable waits until the goroutine count stops falling, and returns it.
+func stable() int {
+	n, same := runtime.NumGoroutine(), 0
+	for i := 0; i < 200 && same < 8; i++ {
+		time.Sleep(25 * time.Millisecond)
+		m := runtime.NumGoroutine()
+		if m < n {
+			n, same = m, 0
+		} else {
+			same++
+		}
+	}
+	return n
+}
+
 // settle waits for the goroutine count to fall to at most want.
 func settle(want int) int {
 	n := runtime.NumGoroutine()
@@ -91,7 +106,7 @@ func TestJoinLeaveNoLeak(t *testing.T) {
 	for i := 0; i < 30; i++ { // warm up pools and caches
 		joinLeave(t, s, "leak", i, offer)
 	}
-	base := settle(0)
+	base := stable()
 	heap := heapInUse()
 	for i := 30; i < 300; i++ {
 		joinLeave(t, s, "leak", i, offer)
@@ -127,7 +142,7 @@ func BenchmarkJoinLeave(b *testing.B) {
 	for i := 0; i < 20; i++ {
 		joinLeave(b, s, "bench", i, offer)
 	}
-	g0 := settle(0)
+	g0 := stable()
 	h0 := heapInUse()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

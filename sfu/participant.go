@@ -221,6 +221,16 @@ func (p *Participant) publisher() (*publisher, error) {
 	return p.pub, nil
 }
 
+// discard frees a participant that never made it into its room. Marking it
+// closing first keeps pion's state callbacks from running close.
+func (p *Participant) discard() {
+	p.closing.Store(true)
+	if p.sub != nil {
+		p.sub.close()
+	}
+	close(p.done)
+}
+
 // Close makes the participant leave and frees its connections.
 func (p *Participant) Close() { p.close(nil) }
 

@@ -13,6 +13,7 @@ import (
 // chatty per connection, so it maps to debug.
 type pionLogs struct{ l *slog.Logger }
 
+// NewLogger returns a logger for one pion component.
 func (f pionLogs) NewLogger(scope string) logging.LeveledLogger {
 	return pionLogger{f.l.With("pion", scope)}
 }
@@ -30,6 +31,8 @@ func (p pionLogger) logf(level slog.Level, format string, args ...any) {
 		p.l.Log(context.Background(), level, fmt.Sprintf(format, args...))
 	}
 }
+
+// The methods below implement logging.LeveledLogger.
 
 func (p pionLogger) Trace(msg string)                  { p.log(slog.LevelDebug-4, msg) }
 func (p pionLogger) Tracef(format string, args ...any) { p.logf(slog.LevelDebug-4, format, args...) }

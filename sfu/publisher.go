@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,21 +46,31 @@ func newPublisher(p *Participant) (*publisher, error) {
 		return nil, fmt.Errorf("sfu: publisher connection: %w", err)
 	}
 	pub := &publisher{p: p, pc: pc, byMid: map[string]*pubTrack{}}
+	p.watchConnection(pc, TargetPublisher)
+	pc.OnTrack(pub.onTrack)
+	return pub, nil
+}
+
+// watchConnection sends a connection's ICE candidates to the client and
+// removes the participant when the connection fails (ICE failed, or
+// disconnected past the timeout). The removal runs on its own goroutine:
+// it closes this very connection, which waits for pion's callbacks.
+func (p *Participant) watchConnection(pc *webrtc.PeerConnection, t Target) {
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		var init *webrtc.ICECandidateInit
 		if c != nil {
 			i := c.ToJSON()
 			init = &i
 		}
-		p.emit(Candidate{Target: TargetPublisher, Candidate: init})
+		p.emit(Candidate{Target: t, Candidate: init})
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateFailed {
+		// Closed without our asking means the client closed its side
+		// (DTLS close_notify); when we close, close returns at once.
+		if s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateClosed {
 			go p.close(ErrConnectionFailed)
 		}
 	})
-	pc.OnTrack(pub.onTrack)
-	return pub, nil
 }
 
 func (pub *publisher) handleOffer(sdp string) (string, error) {
@@ -68,6 +79,7 @@ func (pub *publisher) handleOffer(sdp string) (string, error) {
 	if err := pub.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return "", fmt.Errorf("sfu: publisher offer: %w", err)
 	}
+	preferRED(pub.pc)
 	answer, err := pub.pc.CreateAnswer(nil)
 	if err != nil {
 		return "", fmt.Errorf("sfu: publisher answer: %w", err)
@@ -80,6 +92,35 @@ func (pub *publisher) handleOffer(sdp string) (string, error) {
 	}
 	pub.pending = nil
 	return answer.SDP, nil
+}
+
+// preferRED orders the answer's audio codecs: audio/red first whenever the
+// offer has it, whatever the offer's order, so that the browser sends RED,
+// whose redundancy repairs loss without a round trip; and Opus with
+// useinbandfec=1, so that it also carries in-band FEC.
+func preferRED(pc *webrtc.PeerConnection) {
+	for _, t := range pc.GetTransceivers() {
+		if t.Kind() != webrtc.RTPCodecTypeAudio || t.Receiver() == nil {
+			continue
+		}
+		var red, rest []webrtc.RTPCodecParameters
+		for _, c := range t.Receiver().GetParameters().Codecs {
+			switch {
+			case strings.EqualFold(c.MimeType, "audio/red"):
+				red = append(red, c)
+			case strings.EqualFold(c.MimeType, webrtc.MimeTypeOpus):
+				if !strings.Contains(c.SDPFmtpLine, "useinbandfec=1") {
+					c.SDPFmtpLine = strings.TrimPrefix(c.SDPFmtpLine+";useinbandfec=1", ";")
+				}
+				rest = append(rest, c)
+			default:
+				rest = append(rest, c)
+			}
+		}
+		if len(red)+len(rest) > 0 {
+			_ = t.SetCodecPreferences(append(red, rest...))
+		}
+	}
 }
 
 // maxPendingCandidates bounds candidates held before a remote description.

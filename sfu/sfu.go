@@ -118,15 +118,11 @@ func (s *SFU) Join(room, mode string, pp ParticipantParams) (*Participant, error
 		}
 		old, err := r.join(p)
 		if errors.Is(err, errRoomClosed) {
-			if p.sub != nil {
-				p.sub.close()
-			}
+			p.discard()
 			continue
 		}
 		if err != nil {
-			if p.sub != nil {
-				p.sub.close()
-			}
+			p.discard()
 			r.leaveDone()
 			return nil, err
 		}

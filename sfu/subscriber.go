@@ -43,19 +43,7 @@ func newSubscriber(p *Participant) (*subscriber, error) {
 		return nil, err
 	}
 	s := &subscriber{p: p, pc: pc, est: est, downs: map[*Receiver]*DownTrack{}}
-	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		var init *webrtc.ICECandidateInit
-		if c != nil {
-			i := c.ToJSON()
-			init = &i
-		}
-		p.emit(Candidate{Target: TargetSubscriber, Candidate: init})
-	})
-	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
-		if st == webrtc.PeerConnectionStateFailed {
-			go p.close(ErrConnectionFailed)
-		}
-	})
+	p.watchConnection(pc, TargetSubscriber)
 	return s, nil
 }
 
@@ -115,9 +103,7 @@ func (s *subscriber) remove(r *Receiver) {
 	}
 	delete(s.downs, r)
 	r.removeDown(d)
-	d.mu.Lock()
-	d.closed = true
-	d.mu.Unlock()
+	d.finish()
 	if s.isClosed() {
 		return
 	}
@@ -265,9 +251,7 @@ func (s *subscriber) close() {
 	s.mu.Unlock()
 	for r, d := range downs {
 		r.removeDown(d)
-		d.mu.Lock()
-		d.closed = true
-		d.mu.Unlock()
+		d.finish()
 	}
 	_ = s.pc.Close()
 	s.wg.Wait()

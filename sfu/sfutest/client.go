@@ -11,9 +11,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
+	"sync/atomic"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -54,6 +58,8 @@ type Client struct {
 	send func(Out)
 
 	pub, sub *webrtc.PeerConnection
+	sock     *dropConn
+	mux      ice.UDPMux
 
 	mu      sync.Mutex
 	pending map[string][]webrtc.ICECandidateInit
@@ -74,9 +80,20 @@ func New(opts Options, send func(Out)) (*Client, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Client{opts: opts, send: send, pending: map[string][]webrtc.ICECandidateInit{},
 		recv: map[string]*TrackStats{}, ctx: ctx, cancel: cancel}
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	c.sock = &dropConn{PacketConn: udp}
+	quietMux := logging.NewDefaultLoggerFactory()
+	quietMux.DefaultLogLevel = logging.LogLevelDisabled
+	c.mux = webrtc.NewICEUDPMux(quietMux.NewLogger("udpmux"), c.sock)
 	if opts.Subscribe {
-		pc, err := newPC(opts.NoRED, opts.FlexFEC)
+		pc, err := c.newPC(opts.NoRED, opts.FlexFEC)
 		if err != nil {
+			_ = c.mux.Close()
+			cancel()
 			return nil, err
 		}
 		c.sub = pc
@@ -86,7 +103,7 @@ func New(opts Options, send func(Out)) (*Client, error) {
 	return c, nil
 }
 
-func newPC(noRED, flexfec bool) (*webrtc.PeerConnection, error) {
+func (c *Client) newPC(noRED, flexfec bool) (*webrtc.PeerConnection, error) {
 	m := &webrtc.MediaEngine{}
 	codecs := []struct {
 		p webrtc.RTPCodecParameters
@@ -124,6 +141,10 @@ func newPC(noRED, flexfec bool) (*webrtc.PeerConnection, error) {
 		return nil, err
 	}
 	se := webrtc.SettingEngine{}
+	quiet := logging.NewDefaultLoggerFactory()
+	quiet.DefaultLogLevel = logging.LogLevelDisabled // closing races log errors nobody acts on
+	se.LoggerFactory = quiet
+	se.SetICEUDPMux(c.mux)
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
@@ -146,7 +167,7 @@ func (c *Client) wire(pc *webrtc.PeerConnection, target string) {
 // Publish creates the publisher connection with the configured tracks and
 // sends its offer. Media starts once the answer arrives.
 func (c *Client) Publish() error {
-	pc, err := newPC(false, false)
+	pc, err := c.newPC(false, false)
 	if err != nil {
 		return err
 	}
@@ -259,6 +280,33 @@ func (c *Client) SetPaused(rid string, paused bool) {
 	}
 }
 
+// Vanish makes the client drop off the network without a word, as a
+// crashed browser or a lost link: nothing is sent or received any more.
+func (c *Client) Vanish() { c.sock.drop.Store(true) }
+
+// dropConn is the client's one UDP socket; it can be made to drop
+// everything.
+type dropConn struct {
+	net.PacketConn
+	drop atomic.Bool
+}
+
+func (d *dropConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	if d.drop.Load() {
+		return len(b), nil
+	}
+	return d.PacketConn.WriteTo(b, addr)
+}
+
+func (d *dropConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, a, err := d.PacketConn.ReadFrom(b)
+		if err != nil || !d.drop.Load() {
+			return n, a, err
+		}
+	}
+}
+
 // Close stops media and closes both connections.
 func (c *Client) Close() error {
 	c.mu.Lock()
@@ -278,6 +326,7 @@ func (c *Client) Close() error {
 		errs = append(errs, sub.Close())
 	}
 	c.wg.Wait()
+	errs = append(errs, c.mux.Close())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("sfutest: close: %w", err)
 	}
