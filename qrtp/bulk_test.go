@@ -20,7 +20,7 @@ type bulkResult struct {
 // given configuration in both directions and checks them byte for byte.
 func runBulk(t testing.TB, size int, lc netsim.LinkConfig, cfg qrtp.ConnConfig, limit time.Duration) bulkResult {
 	t.Helper()
-	sim := netsim.New(netsim.Config{Seed: 11})
+	sim := newSim(t, 11)
 	link(sim, lc)
 	srv := newPeer(t, sim, serverAddr, 2, func(c *qrtp.Config) { c.Conn = cfg })
 	cli := newPeer(t, sim, clientAddr, 1, nil)

@@ -1,6 +1,7 @@
 package qrtp
 
 import (
+	"encoding/binary"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -50,8 +51,7 @@ type Conn struct {
 	initialDCID wire.ConnectionID
 
 	hs          *hsState
-	sealer      *handshake.Sealer
-	opener      *handshake.Opener
+	keys        packetKeys
 	replay      handshake.ReplayWindow
 	largestRecv uint64
 	anyRecv     bool
@@ -95,7 +95,8 @@ type Conn struct {
 }
 
 func newConn(e *Endpoint, now time.Time, initiator bool, addr netip.AddrPort, cfg ConnConfig, prof Profile) (*Conn, error) {
-	ctrl, err := newController(cfg.CongestionControl, e.cfg.MaxDatagramSize)
+	cid := e.newCID()
+	ctrl, err := newController(cfg.CongestionControl, e.cfg.MaxDatagramSize, binary.LittleEndian.Uint64(cid[:]))
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +108,8 @@ func newConn(e *Endpoint, now time.Time, initiator bool, addr netip.AddrPort, cf
 		rec:     newRecovery(ctrl),
 		pacer:   pacer{burst: cfg.PacerBurst, mss: e.cfg.MaxDatagramSize},
 		streams: make(map[uint64]*Stream),
+
+		localCIDs: []wire.ConnectionID{cid},
 
 		peerMaxStreams:    initialMaxStreams,
 		localMaxStreams:   uint64(cfg.MaxIncomingStreams),
@@ -347,6 +350,9 @@ func (c *Conn) maxFramePayload() int { return c.ep.cfg.MaxDatagramSize - maxShor
 
 func (c *Conn) localCID() wire.ConnectionID { return c.localCIDs[0] }
 
-func newController(name string, mss int) (cc.Controller, error) {
-	return cc.New(name, cc.Config{MSS: mss})
+// newController builds the named controller; seed (from the connection
+// ID) keeps controllers' randomness independent between connections and
+// repeatable in simulations.
+func newController(name string, mss int, seed uint64) (cc.Controller, error) {
+	return cc.New(name, cc.Config{MSS: mss, Seed: seed})
 }

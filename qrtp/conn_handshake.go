@@ -216,9 +216,9 @@ func (c *Conn) receiveHandshakePayload(now time.Time, payload []byte) error {
 	return nil
 }
 
-func (c *Conn) setKeys(k handshake.SessionKeys) {
-	c.sealer, c.opener = k.Send, k.Recv
-}
+// setKeys installs the session keys; short packets start at number 1
+// (packet 0 was the handshake message).
+func (c *Conn) setKeys(k handshake.SessionKeys) { c.keys.set(k, 1) }
 
 // pollResponder sends the InitResponse (built on first use, then cached).
 func (c *Conn) pollResponder(now time.Time, send func(netip.AddrPort, []byte)) {

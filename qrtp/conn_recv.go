@@ -10,7 +10,7 @@ import (
 // handleShort authenticates and processes one short-header packet.
 func (c *Conn) handleShort(now time.Time, from netip.AddrPort, b []byte, hdr *wire.ShortHeader) {
 	c.now = now
-	if c.opener == nil || c.state >= stateDraining {
+	if !c.keys.ready() || c.state >= stateDraining {
 		return
 	}
 	pn := wire.DecodePacketNumber(c.largestRecv, c.anyRecv, hdr.TruncatedPN, hdr.PNLen)
@@ -18,7 +18,7 @@ func (c *Conn) handleShort(now time.Time, from netip.AddrPort, b []byte, hdr *wi
 		c.st.Duplicates++
 		return
 	}
-	pt, err := c.opener.Open(c.ep.recvBuf[:0], b[:hdr.Len], b[hdr.Len:], pn)
+	pt, err := c.keys.open(c.ep.recvBuf[:0], b[:hdr.Len], b[hdr.Len:], pn, hdr.KeyPhase)
 	if err != nil {
 		c.st.DecryptFailures++
 		c.ep.st.DecryptFailures++
@@ -135,7 +135,11 @@ func (c *Conn) onStreamFrame(f *wire.StreamFrame) error {
 	if err != nil {
 		return err
 	}
-	if err := c.addRecvHighest(grew); err != nil {
+	if s.rr.grown {
+		s.rr.grown = false
+		c.queueMaxStreamData(s)
+	}
+	if err := c.addRecvHighest(grew, s.rr.holed()); err != nil {
 		return err
 	}
 	s.stats.BytesReceived += uint64(len(f.Data))
@@ -145,10 +149,19 @@ func (c *Conn) onStreamFrame(f *wire.StreamFrame) error {
 	return nil
 }
 
-func (c *Conn) addRecvHighest(grew uint64) error {
+// addRecvHighest accounts received stream data against the connection
+// window; holed says the stream it arrived on waits on a retransmission.
+func (c *Conn) addRecvHighest(grew uint64, holed bool) error {
 	c.recvHighest += grew
 	if c.recvHighest > c.recvMax {
 		return protoErr(CodeFlowControl, "connection data %d beyond limit %d", c.recvHighest, c.recvMax)
+	}
+	if maxWin := uint64(c.cfg.MaxConnReceiveWindow); holed && c.recvHighest+c.recvWindow/8 >= c.recvMax && c.recvWindow < maxWin {
+		// As for streams: the peer nearly used all its credit, so the
+		// window is what limits it; grow it without waiting for reads.
+		c.recvWindow = min(2*c.recvWindow, maxWin)
+		c.recvMax = max(c.recvMax, c.recvConsumed+c.recvWindow)
+		c.ctl.maxData = true
 	}
 	return nil
 }
@@ -252,7 +265,7 @@ func (c *Conn) onStreamReset(f *wire.StreamResetFrame) error {
 		if err != nil {
 			return err
 		}
-		if err := c.addRecvHighest(grew); err != nil {
+		if err := c.addRecvHighest(grew, false); err != nil {
 			return err
 		}
 		if !wasReset {
@@ -263,6 +276,7 @@ func (c *Conn) onStreamReset(f *wire.StreamResetFrame) error {
 		if !s.mr.hasFinal {
 			s.mr.final, s.mr.hasFinal = f.FinalSize, true
 			if f.Code != 0 {
+				c.msgBuffered -= s.mr.abandon()
 				c.events.push(Event{Kind: EventStreamReset, StreamID: s.id})
 			}
 			c.signalReadable(s)

@@ -46,7 +46,7 @@ func (c *Conn) poll(now time.Time, send func(netip.AddrPort, []byte)) {
 	case stateResponding:
 		c.pollResponder(now, send)
 	}
-	if c.sealer == nil {
+	if !c.keys.ready() {
 		return
 	}
 	c.polledFull = false
@@ -72,6 +72,12 @@ func (c *Conn) sendPacket(now time.Time, send func(netip.AddrPort, []byte)) bool
 		}
 		size = budget
 	}
+	if c.rec.probes > 0 && c.sched.empty() {
+		// Nothing new to probe with: repeat the oldest outstanding data,
+		// so every probe (not just the first) can fill the hole the peer
+		// may be waiting on.
+		c.rec.requeueOldest(now, c)
+	}
 	rate := c.rec.cc.PacingRate()
 	mayData := c.rec.canSend(size) && (c.rec.probes > 0 || c.pacer.allows(now, rate, size))
 	haveData := mayData && (!c.ctl.empty() || c.path.challengePending || !c.sched.empty() || c.rec.probes > 0)
@@ -86,7 +92,8 @@ func (c *Conn) sendPacket(now time.Time, send func(netip.AddrPort, []byte)) bool
 		return false
 	}
 	pn := c.rec.nextPN()
-	buf := wire.AppendShortHeader(c.ep.sendBuf[:0], c.remoteCID, pn, wire.PacketNumberLen(pn, c.rec.largestAcked, c.rec.anyAcked))
+	sealer, phase := c.keys.seal(pn, c.rec.largestAcked, c.rec.anyAcked)
+	buf := wire.AppendShortHeader(c.ep.sendBuf[:0], c.remoteCID, pn, c.pnLen(pn), phase)
 	hdrLen := len(buf)
 	limit := size - handshake.SealOverhead
 	c.frames = c.frames[:0]
@@ -110,7 +117,7 @@ func (c *Conn) sendPacket(now time.Time, send func(netip.AddrPort, []byte)) bool
 	if len(buf) == hdrLen {
 		return false
 	}
-	out := c.sealer.Seal(buf[:hdrLen], buf[:hdrLen], buf[hdrLen:], pn)
+	out := sealer.Seal(buf[:hdrLen], buf[:hdrLen], buf[hdrLen:], pn)
 	send(c.path.addr, out)
 	c.ep.countSent(len(out))
 	p := c.rec.ring.push()
@@ -132,6 +139,15 @@ func (c *Conn) sendPacket(now time.Time, send func(netip.AddrPort, []byte)) bool
 		c.path.sentBytes += uint64(len(out))
 	}
 	return true
+}
+
+// pnLen is how many bytes of pn go on the wire: what RFC 9000 §17.1 asks
+// for (twice the distance to the largest acknowledged), but at least two.
+// One byte would only tolerate 128 packets of reordering, and a single
+// paced burst at high rates is longer than that; two bytes cover 32k,
+// beyond the 4096-packet replay window.
+func (c *Conn) pnLen(pn uint64) int {
+	return max(2, wire.PacketNumberLen(pn, c.rec.largestAcked, c.rec.anyAcked))
 }
 
 func (c *Conn) appendPathResponses(b []byte, limit int) []byte {
@@ -258,20 +274,21 @@ func (c *Conn) appendDatagram(now time.Time, s *Stream, b []byte, limit int) ([]
 // pollClose sends CONNECTION_CLOSE once, and again (a few times at most)
 // when the peer keeps sending.
 func (c *Conn) pollClose(now time.Time, send func(netip.AddrPort, []byte)) {
-	if c.sealer == nil || c.closeSends >= 8 || (c.closeSends > 0 && !c.closeResend) {
+	if !c.keys.ready() || c.closeSends >= 8 || (c.closeSends > 0 && !c.closeResend) {
 		return
 	}
 	c.closeResend = false
 	c.closeSends++
 	pn := c.rec.nextPN()
-	buf := wire.AppendShortHeader(c.ep.sendBuf[:0], c.remoteCID, pn, wire.PacketNumberLen(pn, c.rec.largestAcked, c.rec.anyAcked))
+	sealer, phase := c.keys.seal(pn, c.rec.largestAcked, c.rec.anyAcked)
+	buf := wire.AppendShortHeader(c.ep.sendBuf[:0], c.remoteCID, pn, c.pnLen(pn), phase)
 	hdrLen := len(buf)
 	f := wire.ConnectionCloseFrame{}
 	if ce, ok := c.closeErr.(*CloseError); ok {
 		f.Code, f.Reason = uint64(ce.Code), []byte(ce.Reason)
 	}
 	buf = f.Append(buf)
-	out := c.sealer.Seal(buf[:hdrLen], buf[:hdrLen], buf[hdrLen:], pn)
+	out := sealer.Seal(buf[:hdrLen], buf[:hdrLen], buf[hdrLen:], pn)
 	send(c.path.addr, out)
 	c.ep.countSent(len(out))
 	p := c.rec.ring.push()

@@ -23,7 +23,7 @@ func (c *Conn) onTimers(now time.Time) {
 		c.closeSilently(ErrIdleTimeout)
 		return
 	}
-	if c.sealer == nil {
+	if !c.keys.ready() {
 		return
 	}
 	c.rec.onTimeout(now, c)
@@ -113,7 +113,7 @@ func (c *Conn) nextTimeout() time.Time {
 		return t
 	case stateClosing, stateDraining:
 		at(c.closeDeadline)
-		if c.state == stateClosing && c.sealer != nil && c.closeSends < 8 && (c.closeSends == 0 || c.closeResend) {
+		if c.state == stateClosing && c.keys.ready() && c.closeSends < 8 && (c.closeSends == 0 || c.closeResend) {
 			at(c.now)
 		}
 		return t
@@ -128,7 +128,7 @@ func (c *Conn) nextTimeout() time.Time {
 		}
 	}
 	at(c.lastRecv.Add(c.idleTimeout()))
-	if c.sealer == nil {
+	if !c.keys.ready() {
 		return t
 	}
 	if c.state == stateEstablished && c.cfg.KeepAlive > 0 && !c.ctl.ping {
@@ -144,8 +144,8 @@ func (c *Conn) nextTimeout() time.Time {
 	if c.polledFull {
 		at(c.now)
 	}
-	if len(c.ctl.pathResponses) > 0 || c.acks.due(c.now) {
-		at(c.now)
+	if (len(c.ctl.pathResponses) > 0 || c.acks.due(c.now)) && c.path.budget() >= minShortPacket {
+		at(c.now) // (an exhausted anti-amplification budget waits for the peer)
 	}
 	if c.wantsToSend() {
 		at(c.pacer.next(c.now, c.rec.cc.PacingRate(), c.ep.cfg.MaxDatagramSize))
@@ -183,7 +183,7 @@ func (c *Conn) closeLocal(err *CloseError) {
 	if c.state >= stateClosing {
 		return
 	}
-	if c.sealer == nil {
+	if !c.keys.ready() {
 		c.closeSilently(err)
 		return
 	}

@@ -22,7 +22,7 @@ import (
 //   - the outage produces both kinds: early-outage messages expire, late
 //     ones are recovered by retransmission in time.
 func TestDeadlineMessagesExpireExactlyWhenTheyCannotMakeIt(t *testing.T) {
-	sim := netsim.New(netsim.Config{Seed: 9})
+	sim := newSim(t, 9)
 	link(sim, netsim.LinkConfig{Rate: 20e6, Delay: 40 * time.Millisecond})
 	srv := newPeer(t, sim, serverAddr, 2, nil)
 	cli := newPeer(t, sim, clientAddr, 1, nil)

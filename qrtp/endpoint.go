@@ -112,7 +112,6 @@ func (e *Endpoint) Connect(now time.Time, addr netip.AddrPort, remoteKey *handsh
 	if err != nil {
 		return nil, err
 	}
-	c.localCIDs = []wire.ConnectionID{e.newCID()}
 	c.initialDCID = e.newCID()
 	c.remoteCID = c.initialDCID
 	c.hs = &hsState{}

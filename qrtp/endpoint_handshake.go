@@ -127,7 +127,6 @@ func (e *Endpoint) newResponderConn(now time.Time, from netip.AddrPort, b []byte
 		e.log.Warn("qrtp: cannot create connection", "err", err)
 		return
 	}
-	c.localCIDs = []wire.ConnectionID{e.newCID()}
 	c.remoteCID, c.initialDCID = h.SCID, h.DCID
 	c.remoteKey = pending.RemoteStatic()
 	c.hs = &hsState{pending: pending, initBytes: append([]byte(nil), b...)}

@@ -84,7 +84,7 @@ func FuzzEndpointDatagram(f *testing.F) {
 	f.Add(append(wire.AppendLongHeader(nil, &h), make([]byte, 200)...))
 	h = wire.LongHeader{Type: wire.PacketKeyRequest, Version: wire.Version}
 	f.Add(append(wire.AppendLongHeader(nil, &h), make([]byte, 1200)...))
-	f.Add(wire.AppendShortHeader(nil, p.sc.localCID(), 5, 2))
+	f.Add(wire.AppendShortHeader(nil, p.sc.localCID(), 5, 2, false))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p := newPair(t, 1)
 		p.srv.HandleDatagram(p.now, fuzzCli, b)

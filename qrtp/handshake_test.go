@@ -16,7 +16,7 @@ import (
 // responder's application with its first datagram, and the handshake
 // completes after one round trip.
 func TestZeroRTTDataInFirstDatagram(t *testing.T) {
-	sim := netsim.New(netsim.Config{Seed: 3})
+	sim := newSim(t, 3)
 	link(sim, netsim.LinkConfig{Delay: 40 * time.Millisecond})
 	srv := newPeer(t, sim, serverAddr, 2, nil)
 	cli := newPeer(t, sim, clientAddr, 1, nil)
@@ -95,7 +95,7 @@ func TestZeroRTTDataInFirstDatagram(t *testing.T) {
 // connection lives it is recognised as a duplicate, after it is gone the
 // timestamp table rejects it; neither creates a connection.
 func TestReplayedFirstFlightRejected(t *testing.T) {
-	sim := netsim.New(netsim.Config{Seed: 4})
+	sim := newSim(t, 4)
 	link(sim, netsim.LinkConfig{Delay: 5 * time.Millisecond})
 	attacker := netip.MustParseAddrPort("10.9.9.9:666")
 	sim.SetPath(attacker, serverAddr, netsim.LinkConfig{Delay: 5 * time.Millisecond}, netsim.LinkConfig{Delay: 5 * time.Millisecond})
@@ -290,7 +290,7 @@ func TestRetryAndAmplification(t *testing.T) {
 // TestKeyRequestLearnsKey: without the responder's key the initiator asks
 // for it first and reports the handshake kind.
 func TestKeyRequestLearnsKey(t *testing.T) {
-	sim := netsim.New(netsim.Config{Seed: 5})
+	sim := newSim(t, 5)
 	link(sim, netsim.LinkConfig{Delay: 10 * time.Millisecond})
 	srv := newPeer(t, sim, serverAddr, 2, nil)
 	cli := newPeer(t, sim, clientAddr, 1, nil)

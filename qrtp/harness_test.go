@@ -98,3 +98,17 @@ func drainEvents(c *qrtp.Conn) []qrtp.Event {
 		evs = append(evs, ev)
 	}
 }
+
+// newSim returns a simulation whose nodes must never spin: a node that
+// keeps asking to be polled "now" without making progress is a bug in its
+// NextTimeout, and netsim counts it.
+func newSim(t testing.TB, seed uint64) *netsim.Sim {
+	t.Helper()
+	sim := netsim.New(netsim.Config{Seed: seed})
+	t.Cleanup(func() {
+		if n := sim.Stats().Spins; n != 0 {
+			t.Errorf("a node spun %d times (NextTimeout kept saying now)", n)
+		}
+	})
+	return sim
+}

@@ -97,3 +97,19 @@ func (r *msgRecv) readable() bool { return r.readyAt < len(r.ready) }
 func (r *msgRecv) done() bool {
 	return r.hasFinal && !r.readable() && len(r.partial) == 0 && (r.final == 0 || r.resolved.covers(0, r.final))
 }
+
+// abandon drops every partial message after the peer reset the stream:
+// their missing fragments will never come. It returns the bytes freed.
+func (r *msgRecv) abandon() int {
+	freed := 0
+	for seq, m := range r.partial {
+		freed += len(m.buf)
+		delete(r.partial, seq)
+		r.resolved.add(seq, seq+1)
+	}
+	if r.hasFinal && r.final > 0 {
+		r.resolved.add(0, r.final)
+	}
+	r.buffered -= freed
+	return freed
+}

@@ -71,7 +71,7 @@ func pattern(n int, seed byte) []byte {
 // transfer in both directions: the server follows it by connection ID,
 // validates the new address and both transfers complete intact.
 func TestNATRebinding(t *testing.T) {
-	sim := netsim.New(netsim.Config{Seed: 6})
+	sim := newSim(t, 6)
 	link(sim, netsim.LinkConfig{Rate: 20e6, Delay: 10 * time.Millisecond, QueueBytes: 100_000})
 	srv := newPeer(t, sim, serverAddr, 2, nil)
 	cli := newPeer(t, sim, clientAddr, 1, nil)

@@ -1,6 +1,7 @@
 package qrtp
 
 import (
+	"encoding/binary"
 	"io"
 	"math"
 	"net/netip"
@@ -91,7 +92,7 @@ func (c *Conn) checkPath(now time.Time) {
 }
 
 func (c *Conn) resetCongestion() {
-	ctrl, err := newController(c.cfg.CongestionControl, c.ep.cfg.MaxDatagramSize)
+	ctrl, err := newController(c.cfg.CongestionControl, c.ep.cfg.MaxDatagramSize, binary.LittleEndian.Uint64(c.path.challenge[:]))
 	if err == nil {
 		c.rec.cc = ctrl
 	}

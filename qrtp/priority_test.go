@@ -14,7 +14,7 @@ import (
 // 19 equal-priority streams share the rest fairly (deficit round robin):
 // they finish close together.
 func TestPriorityUnderBottleneck(t *testing.T) {
-	sim := netsim.New(netsim.Config{Seed: 8})
+	sim := newSim(t, 8)
 	link(sim, netsim.LinkConfig{Rate: 4e6, Delay: 15 * time.Millisecond, QueueBytes: 60_000})
 	srv := newPeer(t, sim, serverAddr, 2, nil)
 	cli := newPeer(t, sim, clientAddr, 1, nil)

@@ -298,6 +298,25 @@ func (r *recovery) onTimeout(now time.Time, h recoveryHandler) {
 	r.probes = 2
 }
 
+// requeueOldest queues the data of the oldest outstanding packets for a
+// probe to carry when it has nothing new to send (RFC 9002 §6.2.4 allows
+// probes to repeat unacknowledged data). A PING alone only asks for an
+// ACK; when the window or the peer's flow control leaves just a few
+// packets in flight (a retransmission that fills the hole the receiver
+// waits on, the tail of a transfer), resending their data is what ends the
+// stall, and the copies cost at most the two probe packets.
+func (r *recovery) requeueOldest(now time.Time, h recoveryHandler) {
+	n := 0
+	for pn := max(r.scanPN, r.ring.base); pn < r.ring.next() && n < 2; pn++ {
+		p := r.ring.get(pn)
+		if p.state != pktOutstanding || !p.ackEliciting || len(p.frames) == 0 {
+			continue
+		}
+		h.onPacketLost(p)
+		n++
+	}
+}
+
 // canSend reports whether congestion control admits a packet of size
 // bytes now; owed probes always go.
 func (r *recovery) canSend(size int) bool {

@@ -17,6 +17,8 @@ type relRecv struct {
 	reset    *StreamResetError
 	// lastUpdate is when we last raised maxData, for auto-tuning.
 	lastUpdate uint64 // in connection clock units (ns since conn start)
+	// grown says maxData was raised on receipt and must be announced.
+	grown bool
 }
 
 func newRelRecv(window, maxWindow int) *relRecv {
@@ -46,6 +48,15 @@ func (r *relRecv) onData(off uint64, data []byte, fin bool) (grew uint64, readab
 		grew = end - r.highest
 		r.highest = end
 	}
+	if r.reset == nil && !r.hasFin && r.highest+r.window/8 >= r.maxData && r.window < r.maxWin && r.holed() {
+		// The peer is about to run out of credit while a hole stalls
+		// reads (so the read-driven update would not come): grow the
+		// window now, up to the configured maximum. Without a hole the
+		// application is just slow, and the window stays as it is.
+		r.window = min(2*r.window, r.maxWin)
+		r.maxData = max(r.maxData, r.readOff()+r.window)
+		r.grown = true
+	}
 	if r.reset != nil {
 		return grew, false, nil
 	}
@@ -57,6 +68,13 @@ func (r *relRecv) onData(off uint64, data []byte, fin bool) (grew uint64, readab
 		r.received.add(start, end)
 	}
 	return grew, r.available() > 0 || r.atEOF(), nil
+}
+
+// holed reports a gap between the read offset and the highest byte
+// received: data waits on a retransmission, not on the application.
+func (r *relRecv) holed() bool {
+	f, ok := r.received.first()
+	return ok && (f.start != r.readOff() || f.end < r.highest)
 }
 
 // available is the number of contiguous bytes ready to read.
@@ -100,6 +118,7 @@ func (r *relRecv) wantUpdate() bool {
 // update raises the limit to readOff + window, doubling the window first
 // if the previous update was less than two RTTs ago (the application
 // drains faster than the window turns over). It returns the new limit.
+// (onData also grows the window when the peer nearly exhausts it.)
 func (r *relRecv) update(nowNs, srttNs uint64) uint64 {
 	if r.lastUpdate != 0 && nowNs-r.lastUpdate < 2*srttNs && r.window < r.maxWin {
 		r.window = min(2*r.window, r.maxWin)

@@ -19,7 +19,7 @@ func newBulkFlow(w *world, cc string) (*bulkFlow, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := c.OpenStream(qrtp.StreamOptions{Mode: qrtp.ModeReliable})
+	st, err := c.OpenStream(qrtp.StreamOptions{Mode: qrtp.ModeReliable, SendBuffer: benchWindow})
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,10 @@ type Scenario struct {
 	WarmupMs  int    `json:"warmup_ms"`
 	MeasureMs int    `json:"measure_ms"`
 	Seed      uint64 `json:"seed"`
+	// Competitor is the second flow's controller (fairness, vscubic), and
+	// CompetitorStartMs when it starts.
+	Competitor        string `json:"competitor,omitempty"`
+	CompetitorStartMs int    `json:"competitor_start_ms,omitempty"`
 }
 
 // Name is a short unique label, as progress lines and tables show it.
@@ -54,6 +58,12 @@ func (s *Scenario) Name() string {
 	n := fmt.Sprintf("%s %s rtt=%dms", s.Kind, s.CC, s.RTTms)
 	if s.Kind == KindBulk || s.Kind == KindMedia {
 		n += fmt.Sprintf(" loss=%g%% %s", 100*s.Loss, s.Placement)
+	}
+	if s.Competitor != "" {
+		n += " vs " + s.Competitor
+		if s.CompetitorStartMs > 1 {
+			n += fmt.Sprintf(" (+%dms)", s.CompetitorStartMs)
+		}
 	}
 	return n
 }
@@ -90,19 +100,23 @@ type Result struct {
 	Jain     float64         `json:"jain,omitempty"`
 	ProbeRTT *ProbeRTTResult `json:"probe_rtt,omitempty"`
 
-	// WallSeconds is how long the simulation took to run on this machine.
-	WallSeconds float64 `json:"wall_seconds"`
+	// WallSeconds is how long the simulation took to run on this machine;
+	// it is left out of the JSON, which depends only on the scenarios.
+	WallSeconds float64 `json:"-"`
 	Error       string  `json:"error,omitempty"`
 }
 
 // MediaResult is the media stream's view: every frame is a message with a
 // deadline, its latency measured from send to complete arrival.
 type MediaResult struct {
-	FramesSent      int     `json:"frames_sent"`
-	FramesDelivered int     `json:"frames_delivered"`
-	LatencyP50ms    float64 `json:"latency_p50_ms"`
-	LatencyP95ms    float64 `json:"latency_p95_ms"`
-	LatencyP99ms    float64 `json:"latency_p99_ms"`
+	FramesSent      int `json:"frames_sent"`
+	FramesDelivered int `json:"frames_delivered"`
+	// Latency percentiles are over all frames sent, a frame that never
+	// arrived counting as infinitely late: −1 means more than that share
+	// of frames never arrived.
+	LatencyP50ms float64 `json:"latency_p50_ms"`
+	LatencyP95ms float64 `json:"latency_p95_ms"`
+	LatencyP99ms float64 `json:"latency_p99_ms"`
 	// Within400 is the share of sent frames that arrived complete within
 	// 400 ms.
 	Within400 float64 `json:"within_400ms"`

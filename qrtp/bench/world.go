@@ -23,6 +23,10 @@ type world struct {
 	baseRTT  time.Duration
 }
 
+// benchWindow is the stream flow-control window and send buffer of bulk
+// flows: about 20 s of data at 100 Mbit/s.
+const benchWindow = 256 << 20
+
 var (
 	clientAddr = netip.MustParseAddrPort("10.0.0.1:4000")
 	serverAddr = netip.MustParseAddrPort("10.0.0.2:5000")
@@ -99,13 +103,14 @@ func newNode(sim *netsim.Sim, addr netip.AddrPort, seed uint64, accept bool) (*n
 		return nil, fmt.Errorf("bench: key: %w", err)
 	}
 	cfg := qrtp.Config{Key: key, Rand: rnd, Accept: accept}
-	// Receive windows sized for the worst path the benchmarks run: 100
-	// Mbit/s at 200 ms with 50% loss keeps several BDPs above a hole that
-	// waits for its second or third retransmission.
-	cfg.Conn.StreamReceiveWindow = 64 << 20
-	cfg.Conn.MaxStreamReceiveWindow = 64 << 20
-	cfg.Conn.ConnReceiveWindow = 96 << 20
-	cfg.Conn.MaxConnReceiveWindow = 96 << 20
+	// Receive windows sized for the worst path the benchmarks run. At 100
+	// Mbit/s, 200 ms and 50% loss some packet needs ten or more attempts
+	// (a quarter of a second each) every few seconds, and a reliable stream
+	// cannot deliver past it: the window must hold seconds of data.
+	cfg.Conn.StreamReceiveWindow = benchWindow
+	cfg.Conn.MaxStreamReceiveWindow = benchWindow
+	cfg.Conn.ConnReceiveWindow = 2 * benchWindow
+	cfg.Conn.MaxConnReceiveWindow = 2 * benchWindow
 	ep, err := qrtp.NewEndpoint(sim.Now(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("bench: endpoint: %w", err)

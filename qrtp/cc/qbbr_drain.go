@@ -13,7 +13,10 @@ func (d *qbbrDrain) enter(time.Time)     {}
 func (d *qbbrDrain) pacingGain() float64 { return 1 / qbbrHighGain }
 func (d *qbbrDrain) cwndGain() float64   { return qbbrHighGain }
 func (d *qbbrDrain) cwndCap() int        { return 0 }
-func (d *qbbrDrain) class() uint8        { return classCruise }
+
+// class tags Drain's packets as part of the Startup episode: losses of
+// them are Startup's overshoot, which Drain itself is the answer to.
+func (d *qbbrDrain) class() uint8 { return classStartup }
 
 func (d *qbbrDrain) update(now time.Time, _ *RateSample, _ int) {
 	q := d.q

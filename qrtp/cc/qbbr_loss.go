@@ -14,12 +14,15 @@ import (
 // unchanged. A loss is judged congestion only when both hold:
 //
 //  1. there is more loss than the noise baseline explains: the lost count
-//     in the current round exceeds the baseline rate by more than three
+//     in the current round exceeds the baseline rate by more than four
 //     binomial standard deviations (plus two packets, so that one or two
-//     losses on a clean path are not "significant"); and
-//  2. something shows that we caused it: queueing delay (RTT − min RTT) is
-//     well above its reference level from uncongested rounds, or a queue has
-//     stood all round, or, over recent rounds, packets sent while probing
+//     losses on a clean path are not "significant"), or by three deviations
+//     and half a packet when the queue is clearly deeper than our own
+//     probing makes it or has stood all round; and
+//  2. something shows that a queue caused it: queueing delay (RTT − min
+//     RTT) is well above its reference level from uncongested rounds or
+//     deeper than 0.4 min RTT, or a queue has stood all round, or,
+//     over recent rounds, packets sent while probing
 //     above the estimate were lost significantly more often than packets
 //     sent at the estimate (loss that tracks the sending rate, which is how
 //     a shallow buffer that cannot show much delay still gives itself away).
@@ -38,8 +41,11 @@ const (
 	lossHistoryRounds = 16
 	// lossSignificanceSD and lossSignificanceSlack set how far above the
 	// baseline a round's loss must be to count as excess.
-	lossSignificanceSD    = 3.0
+	lossSignificanceSD    = 4.0
 	lossSignificanceSlack = 2.0
+	// With a standing queue as evidence, a weaker test suffices.
+	lossStandingSD    = 3.0
+	lossStandingSlack = 0.5
 	// Rate tracking needs this many packets in each class to be judged.
 	rateTrackMinPackets = 100
 )
@@ -114,7 +120,18 @@ func (c *lossClassifier) delayRisen(minRTT time.Duration) bool {
 		return false
 	}
 	floor := max(minRTT.Seconds()/10, 0.001)
-	return c.qFast > c.qRef+max(4*c.qDev, floor) || c.standingQueue(standingQueueThreshold(minRTT))
+	return c.qFast > c.qRef+max(4*c.qDev, floor) || c.queueBeyondProbing(minRTT)
+}
+
+// queueBeyondProbing reports strong delay evidence: a queue that stood all
+// round, or one clearly deeper than our own probing builds (that is a
+// quarter of min RTT; the margin keeps a probe's peak out). Either is a
+// queue we did not make on purpose, most likely someone else's.
+func (c *lossClassifier) queueBeyondProbing(minRTT time.Duration) bool {
+	if minRTT <= 0 {
+		return false
+	}
+	return c.standingQueue(c.standingThresh) || c.qFast > 0.4*minRTT.Seconds()
 }
 
 // standingQueueThreshold is the queueing delay that, held for a whole
@@ -149,7 +166,15 @@ func (c *lossClassifier) classify(rs *RateSample, minRTT time.Duration) int {
 	p0 := c.baseline
 	expected := n * p0
 	excess := l - expected
-	significant := excess > lossSignificanceSD*math.Sqrt(n*p0*(1-p0))+lossSignificanceSlack
+	// A queue that has stood all round is itself a significant delay rise;
+	// then the loss only has to exceed the baseline plainly, not by three
+	// deviations plus two packets (which on a small BDP, where a competing
+	// flow's overflow costs us one packet a round, would never happen).
+	z, slack := lossSignificanceSD, lossSignificanceSlack
+	if c.queueBeyondProbing(minRTT) {
+		z, slack = lossStandingSD, lossStandingSlack
+	}
+	significant := excess > z*math.Sqrt(n*p0*(1-p0))+slack
 	cong := 0
 	if significant && (c.delayRisen(minRTT) || c.tracksRate) {
 		cong = min(rs.LostBytes, max(0, int(excess*mss)-c.cur.congLost))

@@ -70,6 +70,11 @@ func (p *qbbrProbeBW) setPhase(now time.Time, idx int) {
 	if idx == qbbrPhaseUp {
 		p.q.bwLo = 0 // probing is how a lowered estimate recovers
 	}
+	if qbbrGainCycle[idx] != 1 {
+		// The queue a probe builds, and the round its drain spans, say
+		// nothing about a standing queue: judge only whole cruising rounds.
+		p.quietUntil = max(p.quietUntil, p.q.round.count+2)
+	}
 	p.phaseStart = p.q.sampler.DeliveredTime()
 	if p.phaseStart.IsZero() {
 		p.phaseStart = now
@@ -79,7 +84,10 @@ func (p *qbbrProbeBW) setPhase(now time.Time, idx int) {
 
 func (p *qbbrProbeBW) update(now time.Time, rs *RateSample, congBytes int) {
 	q := p.q
-	if congBytes > 0 && q.onCongestion() {
+	// Losses of packets from Startup and Drain, detected only now, were
+	// already answered by Drain.
+	ours := rs.LostBytes - rs.LostByClass[classStartup]
+	if congBytes > 0 && ours > 0 && q.onCongestion() {
 		bw := q.bandwidth()
 		if r := q.lastRoundRate; r > 0 && r < bw {
 			bw = r

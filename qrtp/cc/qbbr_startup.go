@@ -4,10 +4,10 @@ import "time"
 
 // qbbr's Startup: BBR's exponential search for the bottleneck rate, at
 // 2/ln2 pacing and window gain over the noise-compensated rate. It ends
-// when three rounds grow the estimate by less than 25%, or as soon as the
-// classifier sees congestion loss (a queue overflowed: the pipe is full
-// whatever the growth says), which BBRv1 lacks and which keeps Startup
-// from flooding a shallow buffer for three more rounds.
+// when three rounds grow the estimate by less than 25%, or earlier when the
+// classifier sees congestion loss (a queue overflowed) after growth has
+// faltered for a round, which BBRv1 lacks and which keeps Startup from
+// flooding a shallow buffer for two more rounds.
 
 const (
 	qbbrHighGain     = 2.885 // 2/ln2: doubles the delivery rate each round
@@ -30,10 +30,14 @@ func (s *qbbrStartup) class() uint8        { return classStartup }
 
 func (s *qbbrStartup) update(now time.Time, rs *RateSample, congBytes int) {
 	q := s.q
-	if congBytes > 0 && q.onCongestion() {
+	s.checkFullBW(rs)
+	// Congestion ends Startup once growth has faltered for a round: a flow
+	// still doubling its delivery rate is not what overflows the queue (a
+	// flow that starts while another fills the buffer would otherwise stop
+	// at a sliver of the link).
+	if congBytes > 0 && s.fullBWCount > 0 && q.onCongestion() {
 		q.fullBWReached = true
 	}
-	s.checkFullBW(rs)
 	if q.fullBWReached {
 		q.setMode(now, &q.drain)
 	}

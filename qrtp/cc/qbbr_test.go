@@ -268,11 +268,21 @@ func TestQBBRCongestionCutsEstimateAndDrains(t *testing.T) {
 	}
 	bw := q.bandwidth()
 	q.round.count++ // a fresh round, so the cut is not suppressed
-	q.probeBW.update(p.now, &RateSample{}, 1200)
+	q.probeBW.update(p.now, &RateSample{LostBytes: 1200, LostPackets: 1}, 1200)
 	if got := q.bandwidth(); got > qbbrCongestionBeta*bw*1.001 {
 		t.Fatalf("estimate %.0f after congestion, was %.0f", got, bw)
 	}
 	if q.probeBW.idx != qbbrPhaseDown {
 		t.Fatalf("phase %d after congestion, want the drain phase", q.probeBW.idx)
+	}
+	// Losses left over from Startup's overshoot were answered by Drain.
+	q.round.count++
+	q.probeBW.setPhase(p.now, 2)
+	before := q.bandwidth()
+	rs := &RateSample{LostBytes: 1200, LostPackets: 1}
+	rs.LostByClass[classStartup] = 1200
+	q.probeBW.update(p.now, rs, 1200)
+	if q.bandwidth() != before {
+		t.Fatalf("a Startup packet's loss cut the estimate from %.0f to %.0f", before, q.bandwidth())
 	}
 }

@@ -89,7 +89,7 @@ func (t *clientTest) run(ctx context.Context) (*Result, error) {
 	readErr := make(chan error, 1)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go t.readControl(runCtx, msgs, readErr)
+	go t.cd.pump(runCtx, msgs, readErr)
 	if t.cfg.Reverse {
 		if err := t.startReceiving(runCtx); err != nil {
 			return nil, err
@@ -98,6 +98,8 @@ func (t *clientTest) run(ctx context.Context) (*Result, error) {
 	if t.sender != nil {
 		go t.sender.run(runCtx)
 	}
+	// The first interval starts from nothing.
+	t.last, t.haveLast = point{send: &snapshot{}}, true
 	return t.loop(runCtx, msgs, readErr)
 }
 
@@ -134,22 +136,6 @@ func (t *clientTest) startReceiving(ctx context.Context) error {
 		t.local = startBulkReceiver(s)
 	}
 	return nil
-}
-
-// readControl forwards control messages until the stream or ctx ends.
-func (t *clientTest) readControl(ctx context.Context, out chan<- ctrlMsg, errc chan<- error) {
-	for {
-		m, err := t.cd.recv()
-		if err != nil {
-			errc <- err
-			return
-		}
-		select {
-		case out <- m:
-		case <-ctx.Done():
-			return
-		}
-	}
 }
 
 // loop handles reports and pings until the test time is up, then stops.

@@ -171,8 +171,9 @@ func (c ClientConfig) withDefaults() (ClientConfig, error) {
 		return c, err
 	}
 	if c.Mode == ModeMedia {
-		if c.Bitrate <= 0 || c.FPS <= 0 || c.FPS > 1000 {
-			return c, fmt.Errorf("perf: media needs a positive bitrate and a frame rate in (0, 1000], got %v bit/s at %v fps", c.Bitrate, c.FPS)
+		if !(c.FPS > 0 && c.FPS <= 1000) || frameBytes(c.Bitrate, c.FPS) == 0 {
+			return c, fmt.Errorf("perf: media needs a frame rate in (0, 1000] and frames (bitrate/8/fps) of %d bytes to %d KiB; got %v bit/s at %v fps",
+				frameHeader, maxFrameBytes>>10, c.Bitrate, c.FPS)
 		}
 		if c.Deadline <= 0 {
 			c.Deadline = prof.Message.Deadline

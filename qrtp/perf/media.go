@@ -16,6 +16,9 @@ const (
 	// stalls when no frame is rendered for 600 ms.
 	lateAfter  = 400 * time.Millisecond
 	stallAfter = 600 * time.Millisecond
+	// maxFrameBytes bounds a media frame (a peer's bitrate/fps must not
+	// make us allocate without bound).
+	maxFrameBytes = 1 << 20
 	// maxSamples bounds the latency samples a receiver keeps (a ten-hour
 	// test at 25 fps); later frames are counted but not sampled.
 	maxSamples = 1 << 20
@@ -33,10 +36,20 @@ type mediaSender struct {
 	once          sync.Once
 }
 
+// frameBytes is the size of one frame at bitrate (bit/s) and fps, or 0
+// when that is outside [frameHeader, maxFrameBytes].
+func frameBytes(bitrate, fps float64) int {
+	n := bitrate / 8 / fps
+	if !(n >= frameHeader && n <= maxFrameBytes) { // also rejects NaN
+		return 0
+	}
+	return int(n)
+}
+
 func startMediaSender(s *udp.Stream, bitrate, fps float64, deadline time.Duration) *mediaSender {
 	m := &mediaSender{
 		s:         s,
-		frameSize: max(int(bitrate/8/fps), frameHeader),
+		frameSize: max(frameBytes(bitrate, fps), frameHeader),
 		interval:  time.Duration(float64(time.Second) / fps),
 		deadline:  deadline,
 		stop:      make(chan struct{}),

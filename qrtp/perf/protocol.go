@@ -37,6 +37,7 @@
 package perf
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -114,6 +115,23 @@ func (c *conduit) send(m ctrlMsg) error {
 		return fmt.Errorf("perf: control stream: %w", err)
 	}
 	return nil
+}
+
+// pump forwards received messages to out until the stream fails (the
+// error goes to errc, which must have room) or ctx is done.
+func (c *conduit) pump(ctx context.Context, out chan<- ctrlMsg, errc chan<- error) {
+	for {
+		m, err := c.recv()
+		if err != nil {
+			errc <- err
+			return
+		}
+		select {
+		case out <- m:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 func (c *conduit) recv() (ctrlMsg, error) {

@@ -51,7 +51,7 @@ func (t *clientTest) result(stopAt time.Time, localSnap *snapshot, recvBytes int
 	r.RTTMinMS, r.RTTAvgMS = send.MinRTT, send.AvgRTT
 	r.CC = send.Controller
 	if t.cfg.Mode == ModeMedia {
-		r.MediaResult = &MediaResult{DeadlineMS: ms(t.cfg.Deadline), FrameBytes: max(int(t.cfg.Bitrate/8/t.cfg.FPS), frameHeader)}
+		r.MediaResult = &MediaResult{DeadlineMS: ms(t.cfg.Deadline), FrameBytes: frameBytes(t.cfg.Bitrate, t.cfg.FPS)}
 		if media != nil {
 			r.FramesSent, r.FramesDelivered = media.FramesSent, media.FramesDelivered
 			r.FramesLate400, r.FramesExpired = media.FramesLate400, media.FramesExpired

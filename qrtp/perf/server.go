@@ -127,14 +127,15 @@ func (s *Server) handle(ctx context.Context, c *udp.Conn) {
 		s.cfg.OnTest(st.info)
 	}
 	rep := st.serve(ctx)
-	if s.cfg.OnDone != nil {
-		s.cfg.OnDone(st.info, rep)
-	}
-	// Let the client read the result and close first.
+	// Closing abandons unacknowledged data: let the client read the
+	// result and close first.
 	select {
 	case <-c.Done():
 	case <-ctx.Done():
 	case <-time.After(lingerAfterResult):
+	}
+	if s.cfg.OnDone != nil {
+		s.cfg.OnDone(st.info, rep)
 	}
 }
 
@@ -187,8 +188,8 @@ func (st *serverTest) check() error {
 	switch m.Mode {
 	case ModeBulk:
 	case ModeMedia:
-		if m.Bitrate <= 0 || m.FPS <= 0 || m.FPS > 1000 || m.Deadline <= 0 {
-			return fmt.Errorf("media needs a bitrate, a frame rate in (0, 1000] and a deadline")
+		if !(m.FPS > 0 && m.FPS <= 1000) || frameBytes(m.Bitrate, m.FPS) == 0 || m.Deadline <= 0 {
+			return fmt.Errorf("media needs a frame rate in (0, 1000], frames of %d bytes to %d KiB, and a deadline", frameHeader, maxFrameBytes>>10)
 		}
 	default:
 		return fmt.Errorf("unknown mode %q", m.Mode)
@@ -234,20 +235,7 @@ func (st *serverTest) serve(ctx context.Context) TestReport {
 	go st.sampler.run(ctx)
 	msgs := make(chan ctrlMsg, 16)
 	readErr := make(chan error, 1)
-	go func() {
-		for {
-			m, err := st.cd.recv()
-			if err != nil {
-				readErr <- err
-				return
-			}
-			select {
-			case msgs <- m:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	go st.cd.pump(ctx, msgs, readErr)
 	// The client chooses the interval; a tenth of a second at least.
 	tick := time.NewTicker(max(st.start.Interval, 100*time.Millisecond))
 	defer tick.Stop()

@@ -55,30 +55,30 @@ func newConn(t *Transport, qc *qrtp.Conn, keyKnown bool) *Conn {
 }
 
 // Dial opens a transport of its own on an ephemeral local port and
-// connects to addr, like Transport.Dial. Closing the connection closes
-// that transport. cfg.Conn holds the connection's settings.
+// connects to addr, like Transport.Dial. ctx bounds the dial only, as with
+// net.Dialer; closing the connection closes the transport. cfg.Conn holds
+// the connection's settings.
 func Dial(ctx context.Context, addr string, cfg qrtp.Config, remoteKey *handshake.PublicKey) (*Conn, error) {
-	t, err := dialTransport(ctx, addr, cfg)
-	if err != nil {
-		return nil, err
-	}
-	c, err := t.Dial(ctx, addr, remoteKey, qrtp.ConnConfig{})
-	if err != nil {
-		t.Close()
-		return nil, err
-	}
-	c.owned = true
-	return c, nil
+	return dialOwned(addr, cfg, func(t *Transport) (*Conn, error) {
+		return t.Dial(ctx, addr, remoteKey, qrtp.ConnConfig{})
+	})
 }
 
 // DialEarly is Dial returning at once, as Transport.DialEarly does, so the
 // first write rides in the first datagram.
 func DialEarly(ctx context.Context, addr string, cfg qrtp.Config, remoteKey *handshake.PublicKey) (*Conn, error) {
-	t, err := dialTransport(ctx, addr, cfg)
+	return dialOwned(addr, cfg, func(t *Transport) (*Conn, error) {
+		return t.DialEarly(ctx, addr, remoteKey, qrtp.ConnConfig{})
+	})
+}
+
+// dialOwned dials on a new transport that the connection owns.
+func dialOwned(addr string, cfg qrtp.Config, dial func(*Transport) (*Conn, error)) (*Conn, error) {
+	t, err := dialTransport(addr, cfg)
 	if err != nil {
 		return nil, err
 	}
-	c, err := t.DialEarly(ctx, addr, remoteKey, qrtp.ConnConfig{})
+	c, err := dial(t)
 	if err != nil {
 		t.Close()
 		return nil, err
@@ -88,8 +88,8 @@ func DialEarly(ctx context.Context, addr string, cfg qrtp.Config, remoteKey *han
 }
 
 // dialTransport opens a client transport on an ephemeral port of the
-// target's address family.
-func dialTransport(ctx context.Context, addr string, cfg qrtp.Config) (*Transport, error) {
+// target's address family. It lives until its connection is closed.
+func dialTransport(addr string, cfg qrtp.Config) (*Transport, error) {
 	ra, err := resolve(addr)
 	if err != nil {
 		return nil, err
@@ -99,7 +99,7 @@ func dialTransport(ctx context.Context, addr string, cfg qrtp.Config) (*Transpor
 		network, local = "udp6", "[::]:0"
 	}
 	cfg.Accept = false
-	return listen(ctx, network, local, cfg)
+	return listen(context.Background(), network, local, cfg)
 }
 
 // Transport is the transport the connection runs on.
@@ -278,19 +278,25 @@ func (c *Conn) dispatch() bool {
 			}
 		}
 	}
+	if len(c.streams) > c.sweepAt {
+		c.sweep()
+	}
+	return !c.closed
+}
+
+// checkDropped wakes every waiter of the connection if the core dropped
+// events since the last check (its queue is bounded): each will look at
+// its stream's state itself. It reads the core's statistics, so the loop
+// calls it now and then rather than on every dispatch. Called with t.mu
+// held.
+func (c *Conn) checkDropped() {
 	if d := c.qc.Stats().EventsDropped; d != c.dropped {
-		// Events were lost to the core's bound: wake every waiter, who
-		// will look at its stream's state itself.
 		c.dropped = d
 		for _, s := range c.streams {
 			signal(s.readCh)
 			signal(s.writeCh)
 		}
 	}
-	if len(c.streams) > c.sweepAt {
-		c.sweep()
-	}
-	return !c.closed
 }
 
 // sweep forgets wrappers of streams the core has removed.

@@ -80,6 +80,18 @@ func echo(ctx context.Context, c *Conn) {
 	}
 }
 
+// serveEcho accepts connections and echoes their streams until ctx is
+// done or the transport closes.
+func serveEcho(ctx context.Context, tr *Transport) {
+	for {
+		c, err := tr.Accept(ctx)
+		if err != nil {
+			return
+		}
+		go echo(ctx, c)
+	}
+}
+
 // checkGoroutines waits for the goroutine count to fall back to base.
 func checkGoroutines(t *testing.T, base int) {
 	t.Helper()

@@ -9,6 +9,9 @@ import (
 // it keeps a core that misreports its timer from burning a CPU.
 const maxIdleSpins = 64
 
+// dropCheckEvery is how often the loop looks for events the core dropped.
+const dropCheckEvery = 100 * time.Millisecond
+
 // loop is the event loop: it polls the core whenever it is due or woken,
 // and writes what the core produced.
 func (t *Transport) loop() {
@@ -55,8 +58,15 @@ func (t *Transport) loop() {
 // and returns when the core next wants to be polled and whether it sent.
 func (t *Transport) step() (next time.Time, sent bool) {
 	t.mu.Lock()
-	t.ep.Poll(time.Now(), t.tx.add)
+	now := t.clock(time.Now())
+	t.ep.Poll(now, t.tx.add)
 	t.dispatch()
+	if now.Sub(t.droppedAt) >= dropCheckEvery {
+		t.droppedAt = now
+		for _, c := range t.conns {
+			c.checkDropped()
+		}
+	}
 	next = t.ep.NextTimeout()
 	t.mu.Unlock()
 	sent = t.tx.len() > 0
@@ -69,7 +79,7 @@ func (t *Transport) step() (next time.Time, sent bool) {
 func (t *Transport) shutdown() {
 	t.mu.Lock()
 	t.ep.Close()
-	t.ep.Poll(time.Now(), t.tx.add)
+	t.ep.Poll(t.clock(time.Now()), t.tx.add)
 	t.dispatch()
 	t.stopped = true
 	for _, c := range t.conns {
@@ -103,8 +113,11 @@ func (t *Transport) read() {
 			continue
 		}
 		errRun = 0
+		// The arrival time is taken before the lock: waiting for it must
+		// not count as network delay in the core's RTT samples.
+		arrived := time.Now()
 		t.mu.Lock()
-		now := time.Now()
+		now := t.clock(arrived)
 		for off := 0; off < n; off += seg {
 			t.ep.HandleDatagram(now, from, buf[off:min(off+seg, n)])
 		}
@@ -112,6 +125,18 @@ func (t *Transport) read() {
 		t.mu.Unlock()
 		t.wakeLoop()
 	}
+}
+
+// clock returns at, or the latest time already handed to the core if that
+// is later: the core must never see time go backwards, and a datagram's
+// arrival time is read before the lock while a Poll may take the lock
+// first with a later time. Called with t.mu held.
+func (t *Transport) clock(at time.Time) time.Time {
+	if at.Before(t.lastNow) {
+		return t.lastNow
+	}
+	t.lastNow = at
+	return at
 }
 
 // dispatch moves new connections to the accept queue and turns every

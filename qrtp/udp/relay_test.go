@@ -81,15 +81,7 @@ func TestRebindMidTransfer(t *testing.T) {
 func TestLossyRelay(t *testing.T) {
 	ctx := testCtx(t)
 	srv := startServer(t, nil)
-	go func() {
-		for {
-			c, err := srv.Accept(ctx)
-			if err != nil {
-				return
-			}
-			go echo(ctx, c)
-		}
-	}()
+	go serveEcho(ctx, srv)
 	relay := startRelay(t, srv.Addr().String(), netsim.LinkConfig{
 		Delay: 5 * time.Millisecond, Loss: netsim.Bernoulli(0.05),
 	})

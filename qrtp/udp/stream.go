@@ -11,6 +11,10 @@ import (
 	"github.com/qrtn/qrtn/qrtp"
 )
 
+// maxWriteHold bounds the bytes one Write copies into the core per turn
+// of the transport's lock.
+const maxWriteHold = 256 << 10
+
 // maxOutcomes bounds the message outcomes a stream keeps for
 // MessageOutcomes; older ones are dropped first and counted.
 const maxOutcomes = 4096
@@ -115,8 +119,11 @@ func (s *Stream) Write(p []byte) (int, error) {
 	t := s.c.t
 	written := 0
 	for {
+		// Copy at most maxWriteHold per turn of the lock, so a large
+		// write does not hold off the reader and the loop.
+		end := min(len(p), written+maxWriteHold)
 		t.mu.Lock()
-		n, err := s.qs.Write(p[written:])
+		n, err := s.qs.Write(p[written:end])
 		t.mu.Unlock()
 		written += n
 		if n > 0 {
@@ -124,6 +131,9 @@ func (s *Stream) Write(p []byte) (int, error) {
 		}
 		if written == len(p) {
 			return written, nil
+		}
+		if err == nil {
+			continue
 		}
 		if !errors.Is(err, qrtp.ErrBufferFull) {
 			return written, s.opErr(err)
@@ -174,7 +184,7 @@ func (s *Stream) Stats() qrtp.StreamStats {
 func (s *Stream) SendMessage(p []byte, deadline time.Time) (uint64, error) {
 	t := s.c.t
 	t.mu.Lock()
-	seq, err := s.qs.SendMessage(time.Now(), p, deadline)
+	seq, err := s.qs.SendMessage(t.clock(time.Now()), p, deadline)
 	t.mu.Unlock()
 	if err != nil {
 		return 0, s.opErr(err)
@@ -188,23 +198,30 @@ func (s *Stream) SendMessage(p []byte, deadline time.Time) (uint64, error) {
 // before its end was delivered or expired (only when this side closed its
 // sending half too: the core keeps a half-open stream).
 func (s *Stream) ReceiveMessage(ctx context.Context) (qrtp.Message, error) {
+	return receive(ctx, s, s.qs.ReadMessage)
+}
+
+// receive waits until pop yields, the stream has ended (io.EOF) or the
+// connection has.
+func receive[T any](ctx context.Context, s *Stream, pop func() (T, bool)) (T, error) {
 	t := s.c.t
+	var zero T
 	for {
 		t.mu.Lock()
-		m, ok := s.qs.ReadMessage()
+		v, ok := pop()
 		gone := !ok && s.c.qc.Stream(s.id) == nil
 		cerr := s.c.err
 		t.mu.Unlock()
 		switch {
 		case ok:
-			return m, nil
+			return v, nil
 		case cerr != nil:
-			return qrtp.Message{}, cerr
+			return zero, cerr
 		case gone:
-			return qrtp.Message{}, io.EOF
+			return zero, io.EOF
 		}
 		if err := s.wait(ctx, s.readCh, s.deadline(true)); err != nil {
-			return qrtp.Message{}, err
+			return zero, err
 		}
 	}
 }
@@ -226,7 +243,7 @@ func (s *Stream) MessageOutcomes(dst []MessageOutcome) (out []MessageOutcome, dr
 func (s *Stream) SendDatagram(p []byte) error {
 	t := s.c.t
 	t.mu.Lock()
-	err := s.qs.SendDatagram(time.Now(), p)
+	err := s.qs.SendDatagram(t.clock(time.Now()), p)
 	t.mu.Unlock()
 	if err != nil {
 		return s.opErr(err)
@@ -237,25 +254,7 @@ func (s *Stream) SendDatagram(p []byte) error {
 
 // ReceiveDatagram waits for the next datagram on a datagram stream.
 func (s *Stream) ReceiveDatagram(ctx context.Context) ([]byte, error) {
-	t := s.c.t
-	for {
-		t.mu.Lock()
-		b, ok := s.qs.ReadDatagram()
-		gone := !ok && s.c.qc.Stream(s.id) == nil
-		cerr := s.c.err
-		t.mu.Unlock()
-		switch {
-		case ok:
-			return b, nil
-		case cerr != nil:
-			return nil, cerr
-		case gone:
-			return nil, io.EOF
-		}
-		if err := s.wait(ctx, s.readCh, s.deadline(true)); err != nil {
-			return nil, err
-		}
-	}
+	return receive(ctx, s, s.qs.ReadDatagram)
 }
 
 // SetDeadline sets both the read and the write deadline.

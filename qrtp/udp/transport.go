@@ -35,7 +35,8 @@ type Transport struct {
 	ep      *qrtp.Endpoint
 	conns   []*Conn // wrappers whose events are dispatched
 	acceptQ []*Conn
-	stopped bool // the loop has shut the endpoint down
+	stopped bool      // the loop has shut the endpoint down
+	lastNow time.Time // the latest time handed to the core (see clock)
 	// handshaking holds, per remote address, a channel closed when this
 	// transport's handshake in progress there ends (see dial).
 	handshaking map[netip.AddrPort]chan struct{}
@@ -49,7 +50,8 @@ type Transport struct {
 	stopCtx   func() bool
 	wg        sync.WaitGroup
 
-	tx txQueue // the loop's
+	tx        txQueue   // the loop's
+	droppedAt time.Time // the loop's: last check for dropped events
 }
 
 // Stats describes a Transport: the endpoint's counters and the socket's.
@@ -100,7 +102,8 @@ func newTransport(ctx context.Context, c *net.UDPConn, cfg qrtp.Config) (*Transp
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	ep, err := qrtp.NewEndpoint(time.Now(), cfg)
+	now := time.Now()
+	ep, err := qrtp.NewEndpoint(now, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("qrtp/udp: %w", err)
 	}
@@ -218,7 +221,7 @@ func (t *Transport) dial(ctx context.Context, addr string, remoteKey *handshake.
 		t.mu.Unlock()
 		return nil, fmt.Errorf("qrtp/udp: dial %s: %w", addr, qrtp.ErrClosed)
 	}
-	qc, err := t.ep.Connect(time.Now(), ra, remoteKey, cfg)
+	qc, err := t.ep.Connect(t.clock(time.Now()), ra, remoteKey, cfg)
 	if err != nil {
 		t.mu.Unlock()
 		return nil, fmt.Errorf("qrtp/udp: dial %s: %w", addr, err)

@@ -169,15 +169,7 @@ func testDatagrams(t *testing.T, ctx context.Context, cli, sc *Conn) {
 func TestLearnedKey(t *testing.T) {
 	ctx := testCtx(t)
 	srv := startServer(t, nil)
-	go func() {
-		for {
-			c, err := srv.Accept(ctx)
-			if err != nil {
-				return
-			}
-			go echo(ctx, c)
-		}
-	}()
+	go serveEcho(ctx, srv)
 	cli, err := Dial(ctx, srv.Addr().String(), qrtp.Config{Key: newKey(t)}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -221,15 +213,7 @@ func roundTrip(t testing.TB, ctx context.Context, c *Conn, data []byte) {
 func TestManyConnections(t *testing.T) {
 	ctx := testCtx(t)
 	srv := startServer(t, nil)
-	go func() {
-		for {
-			c, err := srv.Accept(ctx)
-			if err != nil {
-				return
-			}
-			go echo(ctx, c)
-		}
-	}()
+	go serveEcho(ctx, srv)
 	// Half the clients share one transport (one socket, many connections
 	// out), the others have a socket each.
 	shared := startServer(t, nil)
@@ -344,15 +328,7 @@ func TestGoroutinesStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		for {
-			c, err := srv.Accept(ctx)
-			if err != nil {
-				return
-			}
-			go echo(ctx, c)
-		}
-	}()
+	go serveEcho(ctx, srv)
 	key := srv.PublicKey()
 	cli, err := Dial(context.Background(), srv.Addr().String(), qrtp.Config{Key: newKey(t)}, &key)
 	if err != nil {

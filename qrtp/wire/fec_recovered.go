@@ -14,14 +14,7 @@ type FECRecoveredFrame struct {
 func (f *FECRecoveredFrame) Append(b []byte) []byte {
 	pns := f.Packets[:min(len(f.Packets), MaxFECRecovered)]
 	b = AppendVarint(append(b, byte(FrameFECRecovered)), uint64(len(pns)))
-	for i, pn := range pns {
-		if i == 0 {
-			b = AppendVarint(b, pn)
-		} else {
-			b = AppendVarint(b, pn-pns[i-1])
-		}
-	}
-	return b
+	return appendIncreasing(b, pns)
 }
 
 func (f *FECRecoveredFrame) parse(r *reader) {
@@ -33,19 +26,5 @@ func (f *FECRecoveredFrame) parse(r *reader) {
 		r.fail(ErrRange)
 		return
 	}
-	if cap(f.Packets) < MaxFECRecovered {
-		f.Packets = make([]uint64, 0, MaxFECRecovered)
-	}
-	f.Packets = f.Packets[:0]
-	pn := r.varint()
-	f.Packets = append(f.Packets, pn)
-	for i := uint64(1); i < n; i++ {
-		d := r.varint()
-		if d == 0 || pn+d > MaxVarint {
-			r.fail(ErrRange)
-			return
-		}
-		pn += d
-		f.Packets = append(f.Packets, pn)
-	}
+	f.Packets = parseIncreasing(r, f.Packets, int(n), MaxFECRecovered)
 }

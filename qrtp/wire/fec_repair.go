@@ -24,13 +24,7 @@ func (f *FECRepairFrame) Append(b []byte) []byte {
 	b = AppendVarint(b, uint64(f.Index))
 	b = AppendVarint(b, uint64(f.K))
 	b = AppendVarint(b, uint64(f.N))
-	for i, pn := range f.Packets {
-		if i == 0 {
-			b = AppendVarint(b, pn)
-		} else {
-			b = AppendVarint(b, pn-f.Packets[i-1])
-		}
-	}
+	b = appendIncreasing(b, f.Packets)
 	b = AppendVarint(b, uint64(len(f.Symbol)))
 	return append(b, f.Symbol...)
 }
@@ -46,20 +40,40 @@ func (f *FECRepairFrame) parse(r *reader) {
 		return
 	}
 	f.Index, f.K, f.N = int(index), int(k), int(n)
-	if cap(f.Packets) < MaxFECGroup {
-		f.Packets = make([]uint64, 0, MaxFECGroup)
+	f.Packets = parseIncreasing(r, f.Packets, f.K, MaxFECGroup)
+	f.Symbol = r.bytes(r.varint())
+}
+
+// appendIncreasing writes an increasing list of packet numbers as the
+// first one and the deltas to the next ones.
+func appendIncreasing(b []byte, pns []uint64) []byte {
+	for i, pn := range pns {
+		if i == 0 {
+			b = AppendVarint(b, pn)
+		} else {
+			b = AppendVarint(b, pn-pns[i-1])
+		}
 	}
-	f.Packets = f.Packets[:0]
+	return b
+}
+
+// parseIncreasing reads n packet numbers written by appendIncreasing into
+// dst's capacity (grown once to limit); deltas must be positive.
+func parseIncreasing(r *reader, dst []uint64, n, limit int) []uint64 {
+	if cap(dst) < limit {
+		dst = make([]uint64, 0, limit)
+	}
+	dst = dst[:0]
 	pn := r.varint()
-	f.Packets = append(f.Packets, pn)
-	for i := 1; i < f.K; i++ {
+	dst = append(dst, pn)
+	for i := 1; i < n; i++ {
 		d := r.varint()
 		if d == 0 || pn+d > MaxVarint {
 			r.fail(ErrRange)
-			return
+			return dst
 		}
 		pn += d
-		f.Packets = append(f.Packets, pn)
+		dst = append(dst, pn)
 	}
-	f.Symbol = r.bytes(r.varint())
+	return dst
 }

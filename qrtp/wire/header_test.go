@@ -63,7 +63,7 @@ func TestShortHeaderRoundTrip(t *testing.T) {
 	dcid := ConnectionID{8, 7, 6, 5, 4, 3, 2, 1}
 	for pnLen := 1; pnLen <= 4; pnLen++ {
 		pn := uint64(0x1122334455)
-		b := AppendShortHeader(nil, dcid, pn, pnLen)
+		b := AppendShortHeader(nil, dcid, pn, pnLen, pnLen%2 == 0)
 		if IsLongHeader(b) {
 			t.Fatal("long")
 		}
@@ -72,7 +72,7 @@ func TestShortHeaderRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		mask := uint64(1)<<(8*pnLen) - 1
-		if h.DCID != dcid || h.PNLen != pnLen || h.Len != len(b) || h.TruncatedPN != pn&mask {
+		if h.DCID != dcid || h.PNLen != pnLen || h.Len != len(b) || h.TruncatedPN != pn&mask || h.KeyPhase != (pnLen%2 == 0) {
 			t.Errorf("pnLen %d: %+v", pnLen, h)
 		}
 	}
@@ -125,14 +125,14 @@ func FuzzParseLongHeader(f *testing.F) {
 }
 
 func FuzzParseShortHeader(f *testing.F) {
-	f.Add(AppendShortHeader(nil, ConnectionID{1}, 77, 2))
+	f.Add(AppendShortHeader(nil, ConnectionID{1}, 77, 2, true))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var h ShortHeader
 		if err := ParseShortHeader(b, &h); err != nil {
 			return
 		}
-		again := AppendShortHeader(nil, h.DCID, h.TruncatedPN, h.PNLen)
-		if !bytes.Equal(again, b[:h.Len]) && b[0]&0x3c == 0 {
+		again := AppendShortHeader(nil, h.DCID, h.TruncatedPN, h.PNLen, h.KeyPhase)
+		if !bytes.Equal(again, b[:h.Len]) && b[0]&0x38 == 0 {
 			t.Fatalf("round trip %x vs %x", again, b[:h.Len])
 		}
 	})
@@ -143,7 +143,7 @@ func BenchmarkShortHeader(b *testing.B) {
 	var h ShortHeader
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		buf = AppendShortHeader(buf[:0], ConnectionID{1}, uint64(i), 2)
+		buf = AppendShortHeader(buf[:0], ConnectionID{1}, uint64(i), 2, false)
 		if err := ParseShortHeader(buf, &h); err != nil {
 			b.Fatal(err)
 		}

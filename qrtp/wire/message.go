@@ -35,18 +35,14 @@ func (f *MessageFrame) AppendHeader(b []byte, dataLen int) []byte {
 // Append encodes the frame; withLen false omits the fragment length, which
 // is only valid for the last frame of a packet.
 func (f *MessageFrame) Append(b []byte, withLen bool) []byte {
-	typ := byte(FrameMessage)
 	if withLen {
-		typ |= 0x01
+		return append(f.AppendHeader(b, len(f.Data)), f.Data...)
 	}
-	b = append(b, typ)
+	b = append(b, byte(FrameMessage))
 	b = AppendVarint(b, f.StreamID)
 	b = AppendVarint(b, f.Seq)
 	b = AppendVarint(b, f.Total)
 	b = AppendVarint(b, f.Offset)
-	if withLen {
-		b = AppendVarint(b, uint64(len(f.Data)))
-	}
 	return append(b, f.Data...)
 }
 

@@ -8,6 +8,9 @@ const ShortHeaderLen = 1 + ConnIDLen + 4
 // additional data; the sealed payload follows.
 type ShortHeader struct {
 	DCID ConnectionID
+	// KeyPhase names the sender's packet-key generation modulo 2; it flips
+	// at each key update.
+	KeyPhase bool
 	// TruncatedPN holds the low PNLen bytes of the packet number; expand it
 	// with DecodePacketNumber.
 	TruncatedPN uint64
@@ -15,11 +18,18 @@ type ShortHeader struct {
 	Len         int
 }
 
+// keyPhaseBit is the key phase in a short header's first byte.
+const keyPhaseBit = 0x04
+
 // AppendShortHeader appends a short header carrying the low pnLen (1..4)
-// bytes of pn.
-func AppendShortHeader(b []byte, dcid ConnectionID, pn uint64, pnLen int) []byte {
+// bytes of pn and the key phase.
+func AppendShortHeader(b []byte, dcid ConnectionID, pn uint64, pnLen int, keyPhase bool) []byte {
 	pnLen = min(max(pnLen, 1), 4)
-	b = append(b, fixedBit|byte(pnLen-1))
+	first := fixedBit | byte(pnLen-1)
+	if keyPhase {
+		first |= keyPhaseBit
+	}
+	b = append(b, first)
 	b = append(b, dcid[:]...)
 	for i := pnLen - 1; i >= 0; i-- {
 		b = append(b, byte(pn>>(8*i)))
@@ -36,6 +46,7 @@ func ParseShortHeader(b []byte, h *ShortHeader) error {
 		return ErrMalformed
 	}
 	h.PNLen = int(b[0]&3) + 1
+	h.KeyPhase = b[0]&keyPhaseBit != 0
 	h.Len = 1 + ConnIDLen + h.PNLen
 	if len(b) < h.Len {
 		return ErrTruncated

@@ -44,23 +44,19 @@ func (f *StreamFrame) AppendHeader(b []byte, dataLen int) []byte {
 // Append encodes the frame; withLen false omits the length, which is only
 // valid for the last frame of a packet.
 func (f *StreamFrame) Append(b []byte, withLen bool) []byte {
+	if withLen {
+		return append(f.AppendHeader(b, len(f.Data)), f.Data...)
+	}
 	typ := byte(FrameStream)
 	if f.Offset != 0 {
 		typ |= 0x04
 	}
-	if withLen {
-		typ |= 0x02
-	}
 	if f.Fin {
 		typ |= 0x01
 	}
-	b = append(b, typ)
-	b = AppendVarint(b, f.StreamID)
+	b = AppendVarint(append(b, typ), f.StreamID)
 	if f.Offset != 0 {
 		b = AppendVarint(b, f.Offset)
-	}
-	if withLen {
-		b = AppendVarint(b, uint64(len(f.Data)))
 	}
 	return append(b, f.Data...)
 }
