@@ -152,6 +152,7 @@ func (c *Conn) record(f sentFrame) { c.frames = append(c.frames, f) }
 
 // onPacketAcked implements recoveryHandler.
 func (c *Conn) onPacketAcked(p *sentPacket) {
+
 	if p.hasAck {
 		c.acks.onAckAcked(p.ackLo, p.ackHi)
 	}
@@ -167,7 +168,7 @@ func (c *Conn) onPacketAcked(p *sentPacket) {
 			if s.rs.onAck(f.off, int(f.n), f.fin) {
 				c.signalWritable(s)
 			}
-			if f.fin {
+			if s.rs.done() {
 				c.maybeRemove(s)
 			}
 		case fkMessage:
@@ -192,6 +193,7 @@ func (c *Conn) onPacketAcked(p *sentPacket) {
 
 // onPacketLost implements recoveryHandler.
 func (c *Conn) onPacketLost(p *sentPacket) {
+
 	for i := range p.frames {
 		f := &p.frames[i]
 		s := f.s

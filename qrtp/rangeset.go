@@ -57,6 +57,20 @@ func (r *rangeSet) covers(start, end uint64) bool {
 	return i < len(r.s) && r.s[i].start <= start && r.s[i].end >= end
 }
 
+// coversFrom is covers for callers that ask about increasing intervals: k
+// is a cursor into the spans (start with 0, pass back what it returns),
+// which only moves forward, so a sorted batch of queries costs O(queries +
+// spans crossed) instead of a binary search each.
+func (r *rangeSet) coversFrom(k int, start, end uint64) (bool, int) {
+	if k == 0 && len(r.s) > 0 && r.s[0].end <= start {
+		k = r.search(start + 1) // jump to the first candidate once
+	}
+	for k < len(r.s) && r.s[k].end <= start {
+		k++
+	}
+	return k < len(r.s) && r.s[k].start <= start && r.s[k].end >= end, k
+}
+
 // add inserts [start, end) and reports how many of its values were new.
 func (r *rangeSet) add(start, end uint64) uint64 {
 	if start >= end {
@@ -76,6 +90,8 @@ func (r *rangeSet) add(start, end uint64) uint64 {
 	case j == i: // no span touched: insert
 		r.s = append(r.s, span{})
 		copy(r.s[i+1:], r.s[i:])
+		r.s[i] = span{lo, hi}
+	case j == i+1: // one span grows (or already covered it): nothing moves
 		r.s[i] = span{lo, hi}
 	default: // spans i..j-1 merge into one
 		r.s[i] = span{lo, hi}
@@ -119,14 +135,23 @@ func (r *rangeSet) remove(start, end uint64) {
 	}
 }
 
-// removeBelow deletes every value below x.
+// removeBelow deletes every value below x. A large remainder is
+// re-sliced rather than copied down, so trimming the front of a set with
+// thousands of spans (the sender does it on every ACK at high loss) costs
+// O(spans removed), and append reclaims the space when it reallocates; a
+// small remainder is copied down so the set keeps its capacity and small,
+// marching sets (stream offsets) never reallocate.
 func (r *rangeSet) removeBelow(x uint64) {
 	i := 0
 	for i < len(r.s) && r.s[i].end <= x {
 		i++
 	}
-	if i > 0 {
+	switch {
+	case i == 0:
+	case len(r.s)-i <= 64:
 		r.s = append(r.s[:0], r.s[i:]...)
+	default:
+		r.s = r.s[i:]
 	}
 	if len(r.s) > 0 && r.s[0].start < x {
 		r.s[0].start = x

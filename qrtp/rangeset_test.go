@@ -83,6 +83,9 @@ func checkRangeSet(t *testing.T, r *rangeSet, model []bool) {
 		if r.covers(uint64(a), uint64(b)) != all {
 			t.Fatalf("covers(%d,%d) wrong", a, b)
 		}
+		if got, _ := r.coversFrom(0, uint64(a), uint64(b)); got != all {
+			t.Fatalf("coversFrom(%d,%d) wrong", a, b)
+		}
 		g, ok := r.firstGap(uint64(a), uint64(b))
 		var want span
 		found := false
@@ -98,6 +101,23 @@ func checkRangeSet(t *testing.T, r *rangeSet, model []bool) {
 		}
 		if ok != found || (found && g != want) {
 			t.Fatalf("firstGap(%d,%d) = %v,%v want %v,%v (%v)", a, b, g, ok, want, found, r.s)
+		}
+	}
+}
+
+func TestCoversFromCursor(t *testing.T) {
+	var r rangeSet
+	for i := uint64(0); i < 100; i++ {
+		r.add(4*i, 4*i+2) // [0,2) [4,6) ...
+	}
+	k := 0
+	for i := uint64(0); i < 100; i++ {
+		var ok bool
+		if ok, k = r.coversFrom(k, 4*i, 4*i+2); !ok {
+			t.Fatalf("span %d not covered", i)
+		}
+		if ok, k = r.coversFrom(k, 4*i+1, 4*i+3); ok {
+			t.Fatalf("[%d,%d) reported covered", 4*i+1, 4*i+3)
 		}
 	}
 }

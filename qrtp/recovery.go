@@ -98,11 +98,17 @@ func (r *recovery) onAck(now time.Time, f *wire.AckFrame, h recoveryHandler) err
 	r.ackedQ, r.lostQ = r.ackedQ[:0], r.lostQ[:0]
 	prior := r.bytesInFlight
 	var newest *sentPacket
+	cursor := 0
 	for i := len(f.Ranges) - 1; i >= 0; i-- { // oldest first: Acked comes out sorted
 		lo, hi := max(f.Ranges[i].Smallest, r.ring.base), f.Ranges[i].Largest+1
 		if lo >= hi {
 			continue
 		}
+		var known bool
+		if known, cursor = r.acked.coversFrom(cursor, lo, hi); known {
+			continue // nothing new, and no insertion
+		}
+		cursor = 0 // the insertion below moves spans
 		r.acked.gaps(lo, hi, func(a, b uint64) {
 			for pn := a; pn < b; pn++ {
 				if p := r.ring.get(pn); p != nil && r.ackPacket(now, p, h) {

@@ -215,3 +215,32 @@ func TestAcksUnderHalfLoss(t *testing.T) {
 	}
 	t.Logf("receiver ranges up to %d; sender ring up to %d; %d acked, %d lost", maxRanges, maxRing, r.stats.acked, r.stats.lost)
 }
+
+// BenchmarkAckWith256Ranges is the sender's cost per ACK in the worst
+// steady state of 50% loss: every ACK carries 256 ranges (every other
+// packet of the last 512), and only the newest few packets are news. The
+// cost must not grow with the number of packets in flight.
+func BenchmarkAckWith256Ranges(b *testing.B) {
+	r := newTestRecovery(b)
+	h := newFateLog()
+	now := time.Unix(1000, 0)
+	sendN(r, now, 4096)
+	f := &wire.AckFrame{Ranges: make([]wire.AckRange, 0, wire.MaxAckRanges)}
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(10 * time.Microsecond)
+		sendN(r, now, 4)
+		top := r.ring.next() - 1
+		f.Ranges = f.Ranges[:0]
+		for i := uint64(0); i < wire.MaxAckRanges; i++ {
+			pn := top - 2*i
+			f.Ranges = append(f.Ranges, wire.AckRange{Smallest: pn, Largest: pn})
+		}
+		if err := r.onAck(now, f, h); err != nil {
+			b.Fatal(err)
+		}
+		clear(h.acked)
+		clear(h.lost)
+	}
+	b.ReportMetric(float64(r.ring.len()), "ring")
+}

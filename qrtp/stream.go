@@ -295,7 +295,7 @@ func (s *Stream) sendDone() bool {
 		return true
 	}
 	if s.rs != nil {
-		return s.rs.finAcked
+		return s.rs.done()
 	}
 	return false
 }

@@ -145,6 +145,11 @@ func (s *relSend) onLost(off uint64, n int, fin bool) {
 	s.acked.gaps(start, end, func(a, b uint64) { s.retx.add(a, b) })
 }
 
+// done: the FIN and every byte before it are acknowledged. (An ACK of
+// the FIN's packet alone is not enough: earlier bytes may still be lost
+// and need their retransmission.)
+func (s *relSend) done() bool { return s.finAcked && s.ring.base == s.writeOff }
+
 // abandon drops everything queued (stream reset).
 func (s *relSend) abandon() {
 	s.retx.reset()
