@@ -61,8 +61,19 @@ func newAPI(publisher, twcc bool, logger *slog.Logger) (*webrtc.API, error) {
 		kind webrtc.RTPCodecType
 	}{
 		{webrtc.RTPCodecParameters{RTPCodecCapability: vp8, PayloadType: 96}, webrtc.RTPCodecTypeVideo},
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: "apt=96"}, PayloadType: 97}, webrtc.RTPCodecTypeVideo},
 		{webrtc.RTPCodecParameters{RTPCodecCapability: opus, PayloadType: 111}, webrtc.RTPCodecTypeAudio},
+	}
+	// A publisher retransmits on the media SSRC, without RTX: pion's NACK
+	// responder copies the original header into the RTX packet, so the
+	// simulcast "rid" extension would ride along where a browser puts
+	// "repaired-rid", and the node's pion would take the RTX stream for the
+	// layer itself (sequence numbers jump, timestamps go back). Subscribers
+	// take RTX from the node, as browsers do.
+	if !publisher {
+		codecs = append(codecs, struct {
+			c    webrtc.RTPCodecParameters
+			kind webrtc.RTPCodecType
+		}{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: "apt=96"}, PayloadType: 97}, webrtc.RTPCodecTypeVideo})
 	}
 	for _, c := range codecs {
 		if err := m.RegisterCodec(c.c, c.kind); err != nil {

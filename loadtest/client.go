@@ -37,11 +37,10 @@ type client struct {
 	ws     *wsConn
 	wg     sync.WaitGroup
 
-	joinStart time.Time
-	joinedAt  time.Time
-	id        string
-
 	mu         sync.Mutex
+	joinStart  time.Time // websocket dial began
+	joinedAt   time.Time // the node's joined arrived
+	id         string    // participant id the node gave
 	pub, sub   *webrtc.PeerConnection
 	candidates map[string][]webrtc.ICECandidateInit
 	// Local candidates wait until their connection's SDP went out, so the
@@ -87,7 +86,9 @@ func (c *client) join(timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
+	c.mu.Lock()
 	c.joinStart = time.Now()
+	c.mu.Unlock()
 	ws, err := dialWS(ctx, c.p.base)
 	if err != nil {
 		return err
@@ -150,12 +151,14 @@ func (c *client) fail(err error) {
 }
 
 func (c *client) onJoined(m message) error {
-	c.joinedAt = time.Now()
+	now := time.Now()
 	var self participantInfo
 	if err := json.Unmarshal(m.Participant, &self); err != nil {
 		return fmt.Errorf("loadtest: joined: participant: %w", err)
 	}
-	c.id = self.ID
+	c.mu.Lock()
+	c.joinedAt, c.id = now, self.ID
+	c.mu.Unlock()
 	var others []participantInfo
 	if len(m.Participants) > 0 {
 		if err := json.Unmarshal(m.Participants, &others); err != nil {
@@ -466,6 +469,14 @@ func (c *client) close() {
 		_ = c.ws.close()
 	}
 	c.wg.Wait()
+}
+
+// joinTimes returns when the join began and when it was accepted (zero
+// until then), and the participant id.
+func (c *client) joinTimes() (start, joined time.Time, id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.joinStart, c.joinedAt, c.id
 }
 
 // firstError is the first fatal error the client met after joining.

@@ -33,7 +33,8 @@ func TestRunAgainstANode(t *testing.T) {
 	before := runtime.NumGoroutine()
 	cfg := loadtest.DefaultConfig()
 	cfg.URL, cfg.Subscribers, cfg.Prefer = base, 3, "small"
-	cfg.Warmup, cfg.Duration, cfg.Interval = time.Second, 2*time.Second, 0
+	// A short progress interval runs the progress path under the race detector.
+	cfg.Warmup, cfg.Duration, cfg.Interval = time.Second, 2*time.Second, 300*time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rep, err := loadtest.Run(ctx, cfg, nil)

@@ -60,6 +60,11 @@ type trackRecv struct {
 	latency   histogram
 	stalls    int
 	stallTime time.Duration
+	// Loss in the window: sequence numbers above winHigh (the highest at
+	// the window's start) that left the dedup window unreceived, plus those
+	// still missing now.
+	winHigh   uint64
+	lostAfter uint64
 	// The progress interval, likewise.
 	ivl        counters
 	ivlLatency histogram
@@ -81,6 +86,9 @@ func (r *trackRecv) counters() counters {
 // resetWindow starts the measurement window.
 func (r *trackRecv) resetWindow() {
 	r.win = r.counters()
+	if r.started {
+		r.winHigh, r.lostAfter = r.high, 0
+	}
 	r.latency = histogram{}
 	r.stalls, r.stallTime = 0, 0
 }
@@ -112,6 +120,7 @@ func (r *trackRecv) sequence(seq uint16) (uint64, bool) {
 		r.started = true
 		ext := uint64(seq) + 1<<16 // room below for packets reordered before the first
 		r.base, r.high = ext, ext
+		r.winHigh = ext - 1
 		w, m := r.bit(ext)
 		r.seen[w] |= m
 		return ext, true
@@ -119,12 +128,18 @@ func (r *trackRecv) sequence(seq uint16) (uint64, bool) {
 	ext := uint64(int64(r.high) + int64(int16(seq-uint16(r.high))))
 	switch {
 	case ext > r.high:
-		// Forget the bits of the sequence numbers the window slides over.
+		// Forget the bits of the sequence numbers the window slides over;
+		// those never received are lost for good.
 		if ext-r.high >= seqWindow {
+			r.lostAfter += r.missing(r.high-seqWindow+1, r.high)
+			r.lostAfter += ext - seqWindow - r.high // never inside the dedup window
 			clear(r.seen[:])
 		} else {
 			for e := r.high + 1; e <= ext; e++ {
 				w, m := r.bit(e)
+				if old := e - seqWindow; e >= seqWindow && old >= r.base && old > r.winHigh && r.seen[w]&m == 0 {
+					r.lostAfter++
+				}
 				r.seen[w] &^= m
 			}
 		}
@@ -223,6 +238,31 @@ func (r *trackRecv) onFrame(p probe, now time.Time) {
 	r.frameSeen = true
 	r.lastFrame = now
 	r.layerFrames[p.layer]++
+}
+
+// missing counts the sequence numbers in [lo, hi] (within the dedup
+// window, above the base and the window's start) not received.
+func (r *trackRecv) missing(lo, hi uint64) uint64 {
+	lo = max(lo, r.base, r.winHigh+1)
+	if r.high >= seqWindow {
+		lo = max(lo, r.high-seqWindow+1)
+	}
+	var n uint64
+	for e := lo; e <= hi; e++ {
+		if w, m := r.bit(e); r.seen[w]&m == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// windowLoss returns the packets lost (after repair) and the packets sent
+// since the window began.
+func (r *trackRecv) windowLoss() (lost, sent uint64) {
+	if !r.started || r.high <= r.winHigh {
+		return 0, 0
+	}
+	return r.lostAfter + r.missing(0, r.high), r.high - r.winHigh
 }
 
 // expected is how many packets the sender sent in the span seen so far.

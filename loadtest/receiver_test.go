@@ -40,6 +40,9 @@ func TestTrackRecvCountsFramesLatencyAndLoss(t *testing.T) {
 	if r.expected() != 150 || r.unique != 149 {
 		t.Errorf("expected %d unique %d, want 150/149", r.expected(), r.unique)
 	}
+	if lost, sent := r.windowLoss(); lost != 1 || sent != 150 {
+		t.Errorf("window loss %d of %d, want 1 of 150", lost, sent)
+	}
 	if got := r.latency.quantile(.5); got < 5*time.Millisecond || got > 5100*time.Microsecond {
 		t.Errorf("median latency %v, want 5 ms", got)
 	}
@@ -117,4 +120,56 @@ func FuzzTrackRecv(f *testing.F) {
 			t.Fatalf("inconsistent: unique %d expected %d late %d pending %d", r.unique, r.expected(), r.late, len(r.pending))
 		}
 	})
+}
+
+// TestWindowLossNeverNegative: packets lost before the window and repaired
+// inside it must not make the window's loss negative (or, unsigned, huge).
+func TestWindowLossNeverNegative(t *testing.T) {
+	r := newTrackRecv(false, time.Second)
+	for s := uint16(0); s < 100; s++ {
+		if s%2 == 0 {
+			r.onPacket(recvPacket{seq: s}, t0)
+		}
+	}
+	r.resetWindow()
+	for s := uint16(1); s < 100; s += 2 { // the repairs
+		r.onPacket(recvPacket{seq: s}, t0)
+	}
+	r.onPacket(recvPacket{seq: 100}, t0)
+	if lost, sent := r.windowLoss(); lost != 0 || sent != 2 { // 99 and 100 are new
+		t.Fatalf("window: %d lost of %d sent, want 0 of 2", lost, sent)
+	}
+	if got := lossFrac(10, 9); got != 0.1 {
+		t.Fatalf("lossFrac(10, 9) = %v", got)
+	}
+}
+
+// TestWindowLossCountsLossesThatLeaveTheDedupWindow: a packet never received
+// stays lost after the window slides past it, and losses before the window
+// began are not the window's.
+func TestWindowLossCountsLossesThatLeaveTheDedupWindow(t *testing.T) {
+	r := newTrackRecv(false, time.Second)
+	seq := uint16(60000)
+	send := func(n int, skipEvery int) {
+		for i := range n {
+			if skipEvery == 0 || i%skipEvery != 0 {
+				r.onPacket(recvPacket{seq: seq}, t0)
+			}
+			seq++
+		}
+	}
+	send(1000, 10) // 100 lost before the window
+	r.resetWindow()
+	send(3*seqWindow, 100) // wraps the 16-bit space and slides the dedup window thrice
+	lost, sent := r.windowLoss()
+	if want := uint64(3*seqWindow+99) / 100; sent != 3*seqWindow || lost != want {
+		t.Fatalf("window: %d lost of %d sent, want %d of %d", lost, sent, want, 3*seqWindow)
+	}
+	// A jump beyond the dedup window loses everything it skips.
+	seq += 2 * seqWindow
+	r.onPacket(recvPacket{seq: seq}, t0)
+	lost2, sent2 := r.windowLoss()
+	if sent2 != sent+2*seqWindow+1 || lost2 != lost+2*seqWindow {
+		t.Fatalf("after a jump: %d lost of %d sent, want %d of %d", lost2, sent2, lost+2*seqWindow, sent+2*seqWindow+1)
+	}
 }

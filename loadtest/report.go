@@ -74,6 +74,7 @@ type Report struct {
 	PacketRate   float64  `json:"packets_per_s"`
 	NodeCPU      float64  `json:"node_cpu_cores"`
 	NodeUsPerPkt float64  `json:"node_cpu_us_per_packet"`
+	NodeWait     float64  `json:"node_runqueue_wait"` // node threads' time runnable but not running, per second: high means starved by other processes
 	SelfCPU      float64  `json:"loadtest_cpu_cores"`
 
 	Clients []ClientReport `json:"clients"`
@@ -81,11 +82,21 @@ type Report struct {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func frac(num, den uint64) float64 {
+func ratio(num, den uint64) float64 {
 	if den == 0 {
 		return 0
 	}
 	return float64(num) / float64(den)
+}
+
+// lossFrac is the fraction of expected packets not received. Over a window
+// it can be computed from more arrivals than new sequence numbers (repairs
+// of packets lost before the window began), which is no loss, not negative.
+func lossFrac(expected, received uint64) float64 {
+	if expected == 0 || received >= expected {
+		return 0
+	}
+	return float64(expected-received) / float64(expected)
 }
 
 // report builds the final report at now.
@@ -101,22 +112,24 @@ func (r *runner) report(now time.Time) *Report {
 	window := now.Sub(ws)
 	rep.WindowS = window.Seconds()
 	var vlat, alat histogram
-	var vsent, vuniq, vlate, asent, auniq uint64
+	var vsent, vlost, vuniq, vlate, vexp, asent, alost uint64
 	var joins, firsts []float64
 	for _, c := range r.snapshotClients() {
 		cr := c.report(now, window, &vlat, &alat)
 		for _, t := range c.trackList() {
 			t.mu.Lock()
 			d := t.r.counters().sub(t.r.win)
+			lost, sent := t.r.windowLoss()
 			t.mu.Unlock()
-			if d.expected == 0 {
+			if d.expected == 0 && sent == 0 {
 				continue
 			}
 			rep.Packets += d.unique
 			if t.kind == "video" {
-				vsent, vuniq, vlate = vsent+d.expected, vuniq+d.unique, vlate+d.late
+				vsent, vlost = vsent+sent, vlost+lost
+				vexp, vuniq, vlate = vexp+d.expected, vuniq+d.unique, vlate+d.late
 			} else {
-				asent, auniq = asent+d.expected, auniq+d.unique
+				asent, alost = asent+sent, alost+lost
 			}
 		}
 		for _, t := range cr.Tracks {
@@ -152,9 +165,9 @@ func (r *runner) report(now time.Time) *Report {
 	if rep.VideoTracks > 0 {
 		rep.VideoKbps /= float64(rep.VideoTracks)
 	}
-	rep.VideoLoss = frac(vsent-vuniq, vsent)
-	rep.VideoRawLoss = frac(vsent-(vuniq-vlate), vsent)
-	rep.AudioLoss = frac(asent-auniq, asent)
+	rep.VideoLoss = ratio(vlost, vsent)
+	rep.VideoRawLoss = lossFrac(vexp, vuniq-vlate)
+	rep.AudioLoss = ratio(alost, asent)
 	rep.LatencyP50, rep.LatencyP95, rep.LatencyP99 = ms(vlat.quantile(.5)), ms(vlat.quantile(.95)), ms(vlat.quantile(.99))
 	rep.AudioP95 = ms(alat.quantile(.95))
 	rep.JoinP50, rep.JoinP95 = percentile(joins, .5), percentile(joins, .95)
@@ -163,7 +176,7 @@ func (r *runner) report(now time.Time) *Report {
 		rep.PacketRate = float64(rep.Packets) / window.Seconds()
 	}
 	u := r.cpu.window(now)
-	rep.NodeCPU, rep.SelfCPU = u.node, u.self
+	rep.NodeCPU, rep.SelfCPU, rep.NodeWait = u.node, u.self, u.nodeWait
 	if u.node >= 0 && rep.Packets > 0 {
 		rep.NodeUsPerPkt = float64(u.nodeTime.Microseconds()) / float64(rep.Packets)
 	}
@@ -172,9 +185,10 @@ func (r *runner) report(now time.Time) *Report {
 
 // report is one client over the window; it merges its latencies into vlat/alat.
 func (c *client) report(now time.Time, window time.Duration, vlat, alat *histogram) ClientReport {
-	cr := ClientReport{Identity: c.p.identity, Participant: c.id, Publisher: c.p.publish, FirstFrameMs: -1, Tracks: []TrackReport{}}
-	if !c.joinedAt.IsZero() {
-		cr.JoinMs = ms(c.joinedAt.Sub(c.joinStart))
+	start, joined, id := c.joinTimes()
+	cr := ClientReport{Identity: c.p.identity, Participant: id, Publisher: c.p.publish, FirstFrameMs: -1, Tracks: []TrackReport{}}
+	if !joined.IsZero() {
+		cr.JoinMs = ms(joined.Sub(start))
 	}
 	if err := c.firstError(); err != nil {
 		cr.Error = err.Error()
@@ -184,9 +198,10 @@ func (c *client) report(now time.Time, window time.Duration, vlat, alat *histogr
 		t.mu.Lock()
 		r := t.r
 		d := r.counters().sub(r.win)
+		lost, sent := r.windowLoss()
 		tr := TrackReport{Participant: t.participant, Track: t.track, Kind: t.kind,
-			Frames: d.frames, MissedFrames: d.missed, Loss: frac(d.expected-d.unique, d.expected),
-			RawLoss:    frac(d.expected-(d.unique-d.late), d.expected),
+			Frames: d.frames, MissedFrames: d.missed, Loss: ratio(lost, sent),
+			RawLoss:    lossFrac(d.expected, d.unique-d.late),
 			LatencyP50: ms(r.latency.quantile(.5)), LatencyP95: ms(r.latency.quantile(.95)), LatencyP99: ms(r.latency.quantile(.99)),
 			Stalls: r.stalls, StallMs: ms(r.stallTime)}
 		if s := r.ongoingStall(now); s > 0 {
@@ -208,8 +223,8 @@ func (c *client) report(now time.Time, window time.Duration, vlat, alat *histogr
 		tr.Layer = c.layerOf(t.participant, t.track)
 		cr.Tracks = append(cr.Tracks, tr)
 	}
-	if !first.IsZero() && !c.joinStart.IsZero() {
-		cr.FirstFrameMs = ms(first.Sub(c.joinStart))
+	if !first.IsZero() && !start.IsZero() {
+		cr.FirstFrameMs = ms(first.Sub(start))
 	}
 	return cr
 }
@@ -266,7 +281,7 @@ func (r *runner) progress(now time.Time) {
 	var tracks, joined, stalls int
 	clients := r.snapshotClients()
 	for _, c := range clients {
-		if !c.joinedAt.IsZero() {
+		if _, at, _ := c.joinTimes(); !at.IsZero() {
 			joined++
 		}
 		for _, t := range c.trackList() {
@@ -294,10 +309,10 @@ func (r *runner) progress(now time.Time) {
 	}
 	node := "?"
 	if u.node >= 0 {
-		node = fmt.Sprintf("%.0f%%", u.node*100)
+		node = fmt.Sprintf("%.0f%% (waited %.0f%%)", u.node*100, u.nodeWait*100)
 	}
 	fmt.Fprintf(r.out, "[%5.1fs] joined %d/%d  video tracks %d  %.0f kbit/s/track  loss %.2f%%  latency p50 %.1f p95 %.1f ms  stalls %d  cpu node %s loadtest %.0f%%\n",
-		now.Sub(r.start).Seconds(), joined, len(clients), tracks, kbps, 100*frac(sent-uniq, sent),
+		now.Sub(r.start).Seconds(), joined, len(clients), tracks, kbps, 100*lossFrac(sent, uniq),
 		ms(lat.quantile(.5)), ms(lat.quantile(.95)), stalls, node, u.self*100)
 }
 
@@ -318,7 +333,7 @@ func (rep *Report) WriteText(w io.Writer, maxClients int) {
 	fmt.Fprintf(w, "  join: p50 %.0f ms, p95 %.0f ms; first frame: p50 %.0f ms, p95 %.0f ms (%d without)\n",
 		rep.JoinP50, rep.JoinP95, rep.FirstP50, rep.FirstP95, rep.NoFirstFrame)
 	if rep.NodeCPU >= 0 {
-		fmt.Fprintf(w, "  cpu: node %.2f cores, %.2f µs per received packet; loadtest %.2f cores\n", rep.NodeCPU, rep.NodeUsPerPkt, rep.SelfCPU)
+		fmt.Fprintf(w, "  cpu: node %.2f cores (run-queue wait %.2f), %.2f µs per received packet; loadtest %.2f cores\n", rep.NodeCPU, rep.NodeWait, rep.NodeUsPerPkt, rep.SelfCPU)
 	} else {
 		fmt.Fprintf(w, "  cpu: loadtest %.2f cores (node unknown: pass --node-pid)\n", rep.SelfCPU)
 	}

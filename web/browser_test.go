@@ -93,7 +93,50 @@ func TestBrowserMeetingThreeParticipants(t *testing.T) {
 		if len(s.Publishing) == 0 {
 			t.Errorf("%s publishes nothing: %s", n, s)
 		}
+		checkCodecs(t, pages[n], s)
 		waitRising(t, pages[n], s, others)
+	}
+}
+
+// checkCodecs checks the codec preferences of qrtn.js took: video goes out
+// as simulcast VP8 (rids s and l), and the publisher's offer puts audio/red
+// first where the browser has it, else Opus. (Which audio codec is sent is
+// not observable from getStats: Chromium reports Opus inside RED as Opus.)
+func checkCodecs(t *testing.T, p *browsertest.Page, s browsertest.Stats) {
+	t.Helper()
+	var first struct {
+		Red   bool
+		Codec string
+	}
+	err := p.Eval(context.Background(), `(() => {
+		const sdp = window.qrtn.session._pub.localDescription.sdp;
+		const pt = sdp.match(/^m=audio \d+ \S+ (\d+)/m)[1];
+		const codec = sdp.match(new RegExp('^a=rtpmap:' + pt + ' ([^/]+)', 'm'))[1];
+		const red = RTCRtpSender.getCapabilities('audio').codecs.some((c) => c.mimeType.toLowerCase() === 'audio/red');
+		return { red, codec };
+	})()`, &first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "opus"
+	if first.Red {
+		want = "red"
+	}
+	if !strings.EqualFold(first.Codec, want) {
+		t.Errorf("the publisher offers %s first for audio, want %s", first.Codec, want)
+	}
+	rids := map[string]bool{}
+	for _, o := range s.Publishing {
+		if o.Kind != "video" {
+			continue
+		}
+		rids[o.RID] = true
+		if !strings.EqualFold(o.Codec, "video/VP8") {
+			t.Errorf("video layer %s goes out as %q, want VP8", o.RID, o.Codec)
+		}
+	}
+	if !rids["s"] || !rids["l"] {
+		t.Errorf("simulcast layers sent: %v, want s and l", rids)
 	}
 }
 

@@ -32,6 +32,7 @@ type Inbound struct {
 	Name                 string  `json:"name"`
 	Track                string  `json:"track"`
 	Kind                 string  `json:"kind"`
+	Codec                string  `json:"codec"` // mimeType, e.g. "video/VP8"
 	FramesDecoded        int64   `json:"framesDecoded"`
 	FramesPerSecond      float64 `json:"framesPerSecond"`
 	FrameWidth           int     `json:"frameWidth"`
@@ -48,6 +49,7 @@ type Inbound struct {
 type Outbound struct {
 	Kind            string  `json:"kind"`
 	RID             string  `json:"rid"`
+	Codec           string  `json:"codec"`
 	BytesSent       int64   `json:"bytesSent"`
 	PacketsSent     int64   `json:"packetsSent"`
 	FramesEncoded   int64   `json:"framesEncoded"`

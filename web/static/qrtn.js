@@ -29,6 +29,8 @@
 //
 // A session never reconnects: after "closed", join again.
 
+import { outboundStats, selectedRTT } from './qrtn-stats.js';
+
 /** The rids of the simulcast layers, smallest first, and their defaults. */
 export const LAYERS = {
   s: { scaleResolutionDownBy: 4, maxBitrate: 150_000 },
@@ -441,6 +443,7 @@ export class Session extends EventTarget {
         name: this.participants.get(info.participant)?.name ?? info.participant,
         track: info.track,
         kind: info.kind,
+        codec: report.get(s.codecId)?.mimeType ?? null,
         framesDecoded: s.framesDecoded ?? 0,
         framesPerSecond: s.framesPerSecond ?? 0,
         frameWidth: s.frameWidth ?? 0,
@@ -456,38 +459,6 @@ export class Session extends EventTarget {
     }
     return list;
   }
-}
-
-function outboundStats(report) {
-  const list = [];
-  report.forEach((s) => {
-    if (s.type !== 'outbound-rtp') return;
-    list.push({
-      kind: s.kind,
-      rid: s.rid ?? null,
-      active: s.active ?? true,
-      bytesSent: s.bytesSent ?? 0,
-      packetsSent: s.packetsSent ?? 0,
-      framesEncoded: s.framesEncoded ?? 0,
-      framesPerSecond: s.framesPerSecond ?? 0,
-      frameWidth: s.frameWidth ?? 0,
-      frameHeight: s.frameHeight ?? 0,
-      qualityLimitationReason: s.qualityLimitationReason ?? null,
-    });
-  });
-  list.sort((a, b) => (a.kind + (a.rid ?? '')).localeCompare(b.kind + (b.rid ?? '')));
-  return list;
-}
-
-// selectedRTT is the current RTT in ms of the transport's selected candidate pair.
-function selectedRTT(report) {
-  let pairId = null;
-  report.forEach((s) => {
-    if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
-  });
-  const pair = pairId && report.get(pairId);
-  if (!pair || pair.currentRoundTripTime === undefined) return null;
-  return Math.round(pair.currentRoundTripTime * 1000);
 }
 
 // preferCodecs puts VP8 (video) or audio/red then Opus (audio) first. The
