@@ -67,7 +67,7 @@ func TestQBBRBacksOffWhenACompetingFlowFillsTheQueue(t *testing.T) {
 }
 
 func TestRunIsDeterministicAndOrderFree(t *testing.T) {
-	sc := []Scenario{short(KindBulk, "qbbr", 0.05, 500, 500), short(KindBulk, "cubic", 0, 500, 500), short(KindMedia, "qbbr", 0.1, 200, 1000)}
+	sc := []Scenario{short(KindBulk, "qbbr", 0.05, 300, 300), short(KindBulk, "cubic", 0, 300, 300), short(KindMedia, "qbbr", 0.1, 200, 600)}
 	a := Run(context.Background(), sc, 1, nil)
 	var calls int
 	b := Run(context.Background(), sc, 3, func(done, total int, _ *Result) {

@@ -53,7 +53,12 @@ func durations(k Kind, rttMs int) (warmup, measure time.Duration) {
 	case KindMedia:
 		return 2 * time.Second, 30 * time.Second
 	case KindProbeRTT:
-		return time.Second, 11 * time.Second
+		// bbr1's first ProbeRTT comes 10 s after its last lower RTT
+		// sample, which on a long path may be a second or two in.
+		if long {
+			return time.Second, 20 * time.Second
+		}
+		return time.Second, 14 * time.Second
 	case KindFairness, KindVsCubic:
 		if long {
 			return 20 * time.Second, 20 * time.Second

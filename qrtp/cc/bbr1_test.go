@@ -313,3 +313,21 @@ func TestBBR1LossCliff(t *testing.T) {
 		t.Fatalf("30%% loss: utilization %.2f, want the BBRv1 collapse (< 0.2)", u)
 	}
 }
+
+// TestBBR1ConservationLeavesAPacket: entering recovery on the ACK of a small
+// packet with nothing else in flight must still allow one full packet, or
+// no ACK would ever come again.
+func TestBBR1ConservationLeavesAPacket(t *testing.T) {
+	b := NewBBR1(Config{MSS: 1400})
+	b.OnPacketSent(t0, SentPacket{Number: 1, Bytes: 1400, BytesInFlight: 1400})
+	b.OnPacketSent(t0, SentPacket{Number: 2, Bytes: 700, BytesInFlight: 2100})
+	b.OnCongestionEvent(t0.Add(20*time.Millisecond), &CongestionEvent{
+		Acked:         []Packet{{Number: 2, Bytes: 700, SentTime: t0}},
+		Lost:          []Packet{{Number: 1, Bytes: 1400, SentTime: t0}},
+		PriorInFlight: 2100, BytesInFlight: 0,
+		RTT: RTTStats{Latest: 20 * time.Millisecond},
+	})
+	if !b.packetConservation || b.cwnd < 1400 {
+		t.Fatalf("conservation %v, cwnd %d: less than one packet", b.packetConservation, b.cwnd)
+	}
+}

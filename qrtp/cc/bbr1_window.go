@@ -41,7 +41,10 @@ func (b *BBR1) recoverOrRestore(rs *RateSample) (int, bool) {
 	}
 	b.prevCAState = b.caState
 	if b.packetConservation {
-		return max(cwnd, b.inFlight+acked), true
+		// Linux counts packets, so this is at least one; in bytes a small
+		// ACKed packet could leave less than a full packet of window and,
+		// with nothing in flight, no ACK would ever come to grow it.
+		return max(cwnd, b.inFlight+acked, b.cfg.MSS), true
 	}
 	return cwnd, false
 }

@@ -1,6 +1,18 @@
 // Package cc holds QRTP's congestion controllers and what they share: the
-// delivery-rate sampler, windowed filters and the Controller interface the
-// connection core drives.
+// delivery-rate sampler (sampler.go, after
+// draft-cheng-iccrg-delivery-rate-estimation), Nichols' windowed min/max
+// filter (minmax.go) and the Controller interface the connection core
+// drives. The controllers, by registry name:
+//
+//   - "qbbr" (qbbr*.go), ours and the default: BBR with noise-loss
+//     compensation and a short, shallow ProbeRTT; one file per state over
+//     a shared model, as Chromium's BBR2 is laid out.
+//   - "bbr1" (bbr1*.go): BBRv1 as Linux tcp_bbr.c runs it, the baseline the
+//     talk measured QUIC with.
+//   - "cubic" (cubic.go): RFC 9438, the loss-based baseline.
+//   - "newreno" (newreno.go): RFC 9002's simple loss-based controller.
+//
+// A name may carry parameters ("qbbr:probertt=2s,strict"; see New).
 //
 // It knows packets only as numbers, sizes and times. It must not know frames,
 // streams, sockets or wall-clock time: every method is handed `now`.
