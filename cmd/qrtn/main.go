@@ -32,11 +32,8 @@ func commands() map[string]command {
 		"serve":    {"run an access node (SFU, signaling, demo page, metrics)", runServe},
 		"token":    {"mint an access token for a room", runToken},
 		"demo":     {"run a whole network in one process: access nodes in two regions, forwarding nodes, lossy trunks", runDemo},
-		"version": {"print the version", runVersion},
-		"bench":   {"run the congestion-control benchmarks in virtual time", runBench},
-		"relay":   {"forward UDP through an impaired link (rate, queue, delay, jitter, loss)", runRelay},
-		"perf":    {"measure one QRTP connection over UDP (bulk goodput, media frame latency)", runPerf},
-		"key":     {"generate node key pairs and show public keys", runKey},
+		"bench":    {"run the congestion-control benchmarks in virtual time", runBench},
+		"perf":     {"measure one QRTP connection over UDP (bulk goodput, media frame latency)", runPerf},
 	}
 }
 
