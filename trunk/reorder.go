@@ -41,7 +41,7 @@ func (r *reorder) push(now time.Time, seq uint16, b []byte, emit func([]byte)) {
 	case d == 0:
 		emit(b)
 		r.next++
-		r.drain(now, emit)
+		r.drain(emit)
 	case int(d) >= reorderWindow:
 		r.flush(emit)
 		r.next = seq + 1
@@ -57,7 +57,7 @@ func (r *reorder) push(now time.Time, seq uint16, b []byte, emit func([]byte)) {
 }
 
 // drain releases consecutive held packets from next on.
-func (r *reorder) drain(now time.Time, emit func([]byte)) {
+func (r *reorder) drain(emit func([]byte)) {
 	for {
 		h, ok := r.held[r.next]
 		if !ok {
@@ -88,7 +88,7 @@ func (r *reorder) expire(now time.Time, hold time.Duration, emit func([]byte)) t
 			}
 		}
 		r.next = oldest
-		r.drain(now, emit)
+		r.drain(emit)
 	}
 	if len(r.held) == 0 {
 		return time.Time{}
