@@ -57,6 +57,8 @@ const (
 	keyframeEvery = 200 * time.Millisecond
 	// rejectHold: after a peer refused a subscription, ask again no sooner.
 	rejectHold = time.Second
+	// maxSubscriptions bounds the tracks one peer may subscribe to here.
+	maxSubscriptions = 10_000
 )
 
 func (f *flow) dropSink() {
@@ -332,6 +334,10 @@ func (t *Trunk) receiveSubscribe(now time.Time, p *peer, s Subscribe) {
 	t.subsDirty = true
 	if s.Layers == 0 {
 		delete(p.recvSubs, s.Track)
+		return
+	}
+	if _, known := p.recvSubs[s.Track]; !known && len(p.recvSubs) >= maxSubscriptions {
+		t.sendControl(p, message{Unavailable: &Unavailable{Track: s.Track, Reason: "limit"}})
 		return
 	}
 	if s.Track.Origin != t.cfg.Name {

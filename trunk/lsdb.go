@@ -20,6 +20,9 @@ type lsEntry struct {
 	at time.Time // when this node last received a newer sequence number
 }
 
+// maxNodes bounds the link-state database.
+const maxNodes = 1024
+
 func newLSDB(maxAge time.Duration) *lsdb {
 	return &lsdb{maxAge: maxAge, entries: map[string]*lsEntry{}}
 }
@@ -27,8 +30,12 @@ func newLSDB(maxAge time.Duration) *lsdb {
 // update stores ls if it is newer than what we hold, and reports whether it
 // was (and so must be flooded on).
 func (d *lsdb) update(now time.Time, ls LinkState) bool {
-	if e, ok := d.entries[ls.Origin]; ok && ls.Seq <= e.ls.Seq {
+	e, ok := d.entries[ls.Origin]
+	if ok && ls.Seq <= e.ls.Seq {
 		return false
+	}
+	if !ok && len(d.entries) >= maxNodes {
+		return false // a network this large is a misbehaving peer's invention
 	}
 	d.entries[ls.Origin] = &lsEntry{ls: ls, at: now}
 	return true

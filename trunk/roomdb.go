@@ -23,12 +23,20 @@ type roomEntry struct {
 
 const tombstoneTTL = 10 * time.Minute
 
+// maxRoomRecords bounds the room database (records of all nodes, tombstones
+// included).
+const maxRoomRecords = 100_000
+
 func newRoomDB() *roomdb { return &roomdb{records: map[roomKey]*roomEntry{}} }
 
 // update stores rs if newer and reports whether it was.
 func (d *roomdb) update(now time.Time, rs RoomState) bool {
 	k := roomKey{rs.Origin, rs.Room}
-	if e, ok := d.records[k]; ok && rs.Seq <= e.rs.Seq {
+	e, ok := d.records[k]
+	if ok && rs.Seq <= e.rs.Seq {
+		return false
+	}
+	if !ok && len(d.records) >= maxRoomRecords {
 		return false
 	}
 	d.records[k] = &roomEntry{rs: rs, at: now}

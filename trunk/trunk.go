@@ -342,14 +342,23 @@ func (t *Trunk) shutdown() {
 // callQueue carries calls from SFU goroutines into the loop without ever
 // blocking them (the SFU calls back with its locks held).
 type callQueue struct {
-	mu     sync.Mutex
-	calls  []func(now time.Time)
-	notify chan struct{}
+	mu      sync.Mutex
+	calls   []func(now time.Time)
+	dropped uint64
+	notify  chan struct{}
 }
+
+// maxCalls bounds the queue; SFU callbacks are rare (layer changes, key
+// frame requests, room events), so reaching it means the loop is stuck.
+const maxCalls = 1 << 16
 
 func (q *callQueue) push(f func(now time.Time)) {
 	q.mu.Lock()
-	q.calls = append(q.calls, f)
+	if len(q.calls) < maxCalls {
+		q.calls = append(q.calls, f)
+	} else {
+		q.dropped++
+	}
 	q.mu.Unlock()
 	select {
 	case q.notify <- struct{}{}:
