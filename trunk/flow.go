@@ -269,7 +269,8 @@ func (t *Trunk) syncStreams() {
 				prio = qrtp.PriorityAudio
 			}
 			s, err := p.conn.OpenStream(qrtp.StreamOptions{Mode: qrtp.ModeMessage, Priority: prio,
-				Deadline: sc.Deadline, FECBudget: sc.FECBudget, Retransmit: qrtp.RetransmitInTime})
+				Deadline: hopDeadline(sc.Deadline, p.conn.Stats().SmoothedRTT), FECBudget: sc.FECBudget,
+				Retransmit: qrtp.RetransmitInTime})
 			if err != nil {
 				t.log.Warn("media stream", "peer", name, "track", k.track, "err", err)
 				continue // retried on the next sync
@@ -278,6 +279,15 @@ func (t *Trunk) syncStreams() {
 			t.sendControl(p, message{Bind: &Bind{Stream: s.ID(), Track: k.track, Layer: k.layer, Kind: f.kind}})
 		}
 	}
+}
+
+// hopDeadline is a media stream's deadline on a trunk: the scenario's, but
+// never so short that a lost packet cannot be retransmitted once (loss is
+// detected about 9/8 of a round trip after sending, and QRTP retransmits
+// only while half a round trip remains). On a long trunk a packet one repair
+// late is worth more to the far jitter buffer than a gap.
+func hopDeadline(scenario, srtt time.Duration) time.Duration {
+	return max(scenario, srtt*7/4+10*time.Millisecond)
 }
 
 // syncSubscriptions sends each upstream peer the layers we want from it,

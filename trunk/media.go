@@ -81,10 +81,10 @@ func (t *Trunk) forwardMedia(now time.Time, p *peer, k flowKey, b []byte) {
 // holdFor is how long a gap in a flow is waited on before the local SFU:
 // long enough for a retransmission on each hop of the path to arrive (a
 // repair takes about one and a half round trips of its trunk), never longer
-// than the scenario's deadline, after which the message has expired anyway.
+// than a hop's deadline, after which the message has expired anyway.
 func (t *Trunk) holdFor(f *flow) time.Duration {
 	deadline := t.cfg.Scenarios[string(f.mode)].Deadline
-	var rtt time.Duration
+	var sum, longest time.Duration
 	for i := 0; i+1 < len(f.path); i++ {
 		ls, ok := t.ls.get(f.path[i])
 		if !ok {
@@ -92,11 +92,12 @@ func (t *Trunk) holdFor(f *flow) time.Duration {
 		}
 		for _, l := range ls.Links {
 			if l.Peer == f.path[i+1] {
-				rtt += time.Duration(l.RTTMicros) * time.Microsecond
+				rtt := time.Duration(l.RTTMicros) * time.Microsecond
+				sum, longest = sum+rtt, max(longest, rtt)
 			}
 		}
 	}
-	return min(deadline, rtt*3/2+20*time.Millisecond)
+	return min(hopDeadline(deadline, longest), sum*3/2+20*time.Millisecond)
 }
 
 // expireHeld releases packets held behind gaps that stayed open for the
