@@ -282,12 +282,15 @@ func (t *Trunk) syncStreams() {
 }
 
 // hopDeadline is a media stream's deadline on a trunk: the scenario's, but
-// never so short that a lost packet cannot be retransmitted once (loss is
-// detected about 9/8 of a round trip after sending, and QRTP retransmits
-// only while half a round trip remains). On a long trunk a packet one repair
-// late is worth more to the far jitter buffer than a gap.
+// never so short that a lost packet cannot be retransmitted twice. A loss
+// is detected about a round trip after sending and QRTP retransmits only
+// while half a round trip remains, so two rounds need 2.5 RTT. A video key
+// frame spans tens of packets; without the second round a few percent of
+// packets expire, almost no key frame arrives whole, and the far
+// subscribers freeze; with it, expiry needs three losses in a row. On short
+// trunks the scenario's deadline is the larger and rules.
 func hopDeadline(scenario, srtt time.Duration) time.Duration {
-	return max(scenario, srtt*7/4+10*time.Millisecond)
+	return max(scenario, srtt*11/4+10*time.Millisecond)
 }
 
 // syncSubscriptions sends each upstream peer the layers we want from it,
