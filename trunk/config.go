@@ -44,7 +44,7 @@ type Config struct {
 	RedialMax time.Duration `yaml:"redial_max"`
 	// LinkStateInterval is how often the node floods its trunks' metrics
 	// and its load (default 1 s); an origin's link state expires after
-	// eight intervals without refresh.
+	// eight intervals (at least 4 s) without refresh.
 	LinkStateInterval time.Duration `yaml:"link_state_interval"`
 	// ReplanInterval is how often routes are re-planned from the latest
 	// link state (default 1 s). A lost trunk re-plans at once.

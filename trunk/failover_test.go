@@ -79,7 +79,13 @@ func TestFailoverForwardingNode(t *testing.T) {
 	before := received(bob, "audio")
 	waitFor(t, 10*time.Second, "audio after the failure", func() bool { return received(bob, "audio") > before })
 	t.Logf("silent failure of %s: audio back through %s after %v", first, other, time.Since(failed).Round(10*time.Millisecond))
-	waitFor(t, 10*time.Second, "b to re-route through "+other, func() bool { return via() == other })
+	waitFor(t, 10*time.Second, "b to re-route through "+other, func() bool {
+		if via() == other {
+			return true
+		}
+		t.Logf("b's flows: %+v", nodes["b"].tr.Status().Flows)
+		return false
+	})
 	bob.waitRecv("audio again after the failure", 10*time.Second, func(st map[string]sfutest.TrackStats) bool {
 		a, _ := trackOf(st, "audio")
 		return a.Packets > before+25

@@ -106,7 +106,7 @@ func New(cfg Config, s *sfu.SFU, logger *slog.Logger) (*Trunk, error) {
 	t := &Trunk{
 		cfg: cfg, log: logger.With("trunk", cfg.Name), key: kp, sfu: s, sock: sock, start: now,
 		peers: map[string]*peer{}, byKey: map[handshake.PublicKey]*peer{},
-		ls: newLSDB(8 * cfg.LinkStateInterval), rooms: newRoomDB(), planner: route.NewPlanner(cfg.Hysteresis),
+		ls: newLSDB(max(8*cfg.LinkStateInterval, 4*time.Second)), rooms: newRoomDB(), planner: route.NewPlanner(cfg.Hysteresis),
 		flows: map[flowKey]*flow{}, holding: map[*flow]struct{}{},
 		// Sequence numbers start at the wall clock so that a restarted node's
 		// records supersede the ones its peers remember.
@@ -312,7 +312,7 @@ func (t *Trunk) housekeep(now time.Time) {
 	}
 	alive := func(o string) bool { return o == t.cfg.Name || t.peerUp(o) }
 	for _, o := range t.ls.expire(now, alive) {
-		t.log.Info("node unreachable: link state expired", "node", o)
+		t.log.Warn("node unreachable: link state expired", "node", o)
 		t.originGone(now, o)
 	}
 	t.rooms.expire(now)
