@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -29,5 +30,23 @@ func TestCPUSamplerWithoutPID(t *testing.T) {
 	u := s.window(time.Now().Add(time.Second))
 	if u.node != -1 || u.self < 0 {
 		t.Fatalf("%+v: want node -1 (unknown)", u)
+	}
+}
+
+func TestUDPDropsOfThisProcess(t *testing.T) {
+	if _, err := os.Stat("/proc/net/udp"); err != nil {
+		t.Skip("no /proc/net/udp")
+	}
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	inodes, err := socketInodes(os.Getpid())
+	if err != nil || len(inodes) == 0 {
+		t.Fatalf("no socket inodes: %v", err)
+	}
+	if _, err := udpDrops(os.Getpid()); err != nil {
+		t.Fatal(err)
 	}
 }

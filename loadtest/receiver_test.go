@@ -113,11 +113,17 @@ func FuzzTrackRecv(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := newTrackRecv(len(b)%2 == 0, 600*time.Millisecond)
 		for i := 0; i+4 <= len(b); i += 4 {
+			if i == len(b)/8*4 {
+				r.resetWindow() // a window starting midway
+			}
 			p := recvPacket{seq: uint16(b[i])<<8 | uint16(b[i+1]), ts: uint32(b[i+2] & 7), marker: b[i+3]&1 == 1, frameStart: b[i+3]&2 == 2, hasProbe: b[i+3]&4 == 4}
 			r.onPacket(p, t0.Add(time.Duration(i)*time.Millisecond))
 		}
 		if r.unique > r.expected() || r.late > r.unique || len(r.pending) > maxPendingFrames {
 			t.Fatalf("inconsistent: unique %d expected %d late %d pending %d", r.unique, r.expected(), r.late, len(r.pending))
+		}
+		if lost, sent := r.windowLoss(); lost > sent {
+			t.Fatalf("window: %d lost of %d sent", lost, sent)
 		}
 	})
 }

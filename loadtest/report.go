@@ -76,6 +76,11 @@ type Report struct {
 	NodeUsPerPkt float64  `json:"node_cpu_us_per_packet"`
 	NodeWait     float64  `json:"node_runqueue_wait"` // node threads' time runnable but not running, per second: high means starved by other processes
 	SelfCPU      float64  `json:"loadtest_cpu_cores"`
+	// Datagrams the kernel dropped in the window for want of socket buffer
+	// space: at the node's sockets (-1: no --node-pid) and at the
+	// synthetic clients' (-1: unreadable). Loss not found here was not sent.
+	NodeUDPDrops int64 `json:"node_udp_drops"`
+	SelfUDPDrops int64 `json:"loadtest_udp_drops"`
 
 	Clients []ClientReport `json:"clients"`
 }
@@ -101,13 +106,22 @@ func lossFrac(expected, received uint64) float64 {
 
 // report builds the final report at now.
 func (r *runner) report(now time.Time) *Report {
+	nd, sd := r.drops()
 	r.mu.Lock()
 	ws := r.windowStart
+	nd0, sd0 := r.nodeDrops0, r.selfDrops0
 	rep := &Report{URL: r.cfg.URL, Room: r.cfg.Room, Prefer: r.cfg.Prefer, Publishers: r.publishers,
 		Subscribers: len(r.clients) - r.publishers, JoinFailed: r.joinFailed, JoinErrors: r.joinErrs}
 	r.mu.Unlock()
 	if ws.IsZero() {
 		ws = r.start
+	}
+	rep.NodeUDPDrops, rep.SelfUDPDrops = -1, -1
+	if nd >= 0 && nd0 >= 0 {
+		rep.NodeUDPDrops = nd - nd0
+	}
+	if sd >= 0 && sd0 >= 0 {
+		rep.SelfUDPDrops = sd - sd0
 	}
 	window := now.Sub(ws)
 	rep.WindowS = window.Seconds()
@@ -332,6 +346,7 @@ func (rep *Report) WriteText(w io.Writer, maxClients int) {
 	fmt.Fprintf(w, "  stalls: %d video (600 ms) on %d tracks, %d audio (200 ms)\n", rep.Stalls, rep.Stalled, rep.AudioStalls)
 	fmt.Fprintf(w, "  join: p50 %.0f ms, p95 %.0f ms; first frame: p50 %.0f ms, p95 %.0f ms (%d without)\n",
 		rep.JoinP50, rep.JoinP95, rep.FirstP50, rep.FirstP95, rep.NoFirstFrame)
+	fmt.Fprintf(w, "  kernel UDP receive drops in the window: node %d, loadtest %d (-1: unknown)\n", rep.NodeUDPDrops, rep.SelfUDPDrops)
 	if rep.NodeCPU >= 0 {
 		fmt.Fprintf(w, "  cpu: node %.2f cores (run-queue wait %.2f), %.2f µs per received packet; loadtest %.2f cores\n", rep.NodeCPU, rep.NodeWait, rep.NodeUsPerPkt, rep.SelfCPU)
 	} else {

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -155,6 +156,22 @@ type runner struct {
 	joinErrs    []string
 	joinFailed  int
 	windowStart time.Time
+	// Kernel UDP receive drops at the window's start (-1: unreadable).
+	nodeDrops0, selfDrops0 int64
+}
+
+// drops reads the kernel UDP drops of the node's sockets and of ours.
+func (r *runner) drops() (node, self int64) {
+	node, self = -1, -1
+	if r.cfg.NodePID > 0 {
+		if n, err := udpDrops(r.cfg.NodePID); err == nil {
+			node = int64(n)
+		}
+	}
+	if n, err := udpDrops(os.Getpid()); err == nil {
+		self = int64(n)
+	}
+	return node, self
 }
 
 func (r *runner) add(c *client, publisher bool) {
@@ -224,8 +241,10 @@ func (r *runner) closeAll() {
 // resetWindow starts the measurement window on every track.
 func (r *runner) resetWindow() {
 	now := time.Now()
+	nd, sd := r.drops()
 	r.mu.Lock()
 	r.windowStart = now
+	r.nodeDrops0, r.selfDrops0 = nd, sd
 	r.mu.Unlock()
 	for _, c := range r.snapshotClients() {
 		for _, t := range c.trackList() {

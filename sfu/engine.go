@@ -58,11 +58,21 @@ type estimator struct {
 	pacer *ssrcPacer
 }
 
+// udpBuffer is the socket buffer size asked for the shared ICE UDP socket.
+const udpBuffer = 4 << 20
+
 func newEngine(cfg Config, logger *slog.Logger, stats *counters) (*engine, error) {
 	e := &engine{stats: stats}
 	var err error
 	if e.udp, err = net.ListenPacket("udp", cfg.UDPAddr); err != nil {
 		return nil, fmt.Errorf("sfu: udp %s: %w", cfg.UDPAddr, err)
+	}
+	// One socket carries every participant's media and RTCP: the kernel's
+	// default 208 KiB buffer overflows while the reader shares its core with
+	// forwarding. Best effort: the kernel caps it at net.core.rmem_max.
+	if c, ok := e.udp.(*net.UDPConn); ok {
+		_ = c.SetReadBuffer(udpBuffer)
+		_ = c.SetWriteBuffer(udpBuffer)
 	}
 	logs := pionLogs{logger}
 	e.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), e.udp)
