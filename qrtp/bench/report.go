@@ -207,11 +207,15 @@ func (r *Report) writeShared(b *strings.Builder) {
 	if len(rows) == 0 {
 		return
 	}
-	b.WriteString("## Sharing the bottleneck\n\nTwo bulk flows over the same 1-BDP queue. For fairness the second flow starts 1 s after the first; against CUBIC both start together.\n\n")
-	b.WriteString("| scenario | RTT | flow 1 | flow 2 | Jain | link utilization | queue p50 / min RTT |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("## Sharing the bottleneck\n\nTwo bulk flows over the same 1-BDP queue, measured after the warmup. The second flow starts 1 ms after the first (\"together\": one endpoint pair cannot open two connections in the same instant, the handshake's replay protection wants increasing timestamps) or 1 s after it (a latecomer: on the 20 ms path the first flow is in steady state by then, on the 200 ms path it is still in Startup).\n\n")
+	b.WriteString("| scenario | RTT | second flow | flow 1 | flow 2 | Jain | link utilization | queue p50 / min RTT |\n|---|---|---|---|---|---|---|---|\n")
 	for _, x := range rows {
 		f := x.Flows
-		fmt.Fprintf(b, "| %s | %d ms | %s %.1f Mbit/s (%s) | %s %.1f Mbit/s (%s) | %.3f | %.3f | %.1f%% |\n", x.Kind, x.RTTms,
+		when := "together"
+		if x.CompetitorStartMs > 1 {
+			when = fmt.Sprintf("%d ms later", x.CompetitorStartMs)
+		}
+		fmt.Fprintf(b, "| %s | %d ms | %s | %s %.1f Mbit/s (%s) | %s %.1f Mbit/s (%s) | %.3f | %.3f | %.1f%% |\n", x.Kind, x.RTTms, when,
 			f[0].CC, f[0].GoodputMbit, pct(f[0].Share), f[1].CC, f[1].GoodputMbit, pct(f[1].Share), x.Jain, x.Utilization, 100*x.QueueP50Ratio)
 	}
 	b.WriteString("\n")
