@@ -396,7 +396,7 @@ type ghostUpstream struct {
 func (u *ghostUpstream) RequestKeyframe(layer int) {
 	u.a.t.calls.push(func(now time.Time) {
 		if !u.gt.gone {
-			u.a.t.requestKeyframe(now, flowKey{u.gt.ref, layer}, "")
+			u.a.t.requestKeyframe(now, flowKey{u.gt.ref, layer})
 		}
 	})
 }

@@ -135,7 +135,7 @@ func (t *Trunk) syncFlows(now time.Time) {
 	for _, f := range t.flows {
 		if f.keyframe {
 			f.keyframe, f.pliAt = false, time.Time{}
-			t.requestKeyframe(now, f.key, "")
+			t.requestKeyframe(now, f.key)
 		}
 	}
 }
@@ -156,7 +156,7 @@ func (t *Trunk) setDownstream(now time.Time, f *flow, downs []string) {
 		}
 	}
 	if added && !f.lastIn.IsZero() {
-		t.requestKeyframe(now, f.key, "")
+		t.requestKeyframe(now, f.key)
 	}
 }
 
@@ -238,7 +238,7 @@ func (t *Trunk) promote(now time.Time, f *flow) {
 	f.switches++
 	t.subsDirty = true
 	f.pliAt = time.Time{}
-	t.requestKeyframe(now, f.key, "")
+	t.requestKeyframe(now, f.key)
 }
 
 func (t *Trunk) peerUp(name string) bool {
@@ -381,7 +381,7 @@ func (t *Trunk) receiveUnavailable(now time.Time, p *peer, u Unavailable) {
 }
 
 // requestKeyframe passes a key frame request towards the publisher.
-func (t *Trunk) requestKeyframe(now time.Time, k flowKey, _ string) {
+func (t *Trunk) requestKeyframe(now time.Time, k flowKey) {
 	f := t.flows[k]
 	if f == nil && t.subsDirty && !t.syncing {
 		// The subscription that creates the flow came in the same batch.
@@ -414,7 +414,7 @@ func (t *Trunk) ensureSink(now time.Time, f *flow) {
 	}
 	if rm := t.access.addSink(f.key); rm != nil {
 		f.sink = rm
-		t.requestKeyframe(now, f.key, "")
+		t.requestKeyframe(now, f.key)
 	}
 }
 

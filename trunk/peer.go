@@ -352,7 +352,7 @@ func (t *Trunk) handleControl(now time.Time, p *peer, m message) {
 	case m.Bind != nil:
 		t.receiveBind(now, p, *m.Bind)
 	case m.Keyframe != nil:
-		t.requestKeyframe(now, flowKey{m.Keyframe.Track, m.Keyframe.Layer}, p.info.Name)
+		t.requestKeyframe(now, flowKey{m.Keyframe.Track, m.Keyframe.Layer})
 	case m.Unavailable != nil:
 		t.receiveUnavailable(now, p, *m.Unavailable)
 	}
