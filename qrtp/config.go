@@ -167,6 +167,14 @@ type StreamOptions struct {
 	// stream. How much is spent within it depends on the measured loss,
 	// the RTT and the messages' deadlines: nothing on a clean link.
 	FECBudget float64 `yaml:"fec_budget"`
+	// FECLatency, when positive and shorter than a message's lifetime, is
+	// how soon the message should be complete: FEC is sized as if it
+	// expired then (so it covers what the retransmission rounds fitting in
+	// FECLatency could not), while lost data is still retransmitted until
+	// the real deadline. A stream that wants both low latency and nothing
+	// lost (live media over a long link) sets a long Deadline and a short
+	// FECLatency. Zero sizes FEC by the deadline alone.
+	FECLatency time.Duration `yaml:"fec_latency"`
 	// SendBuffer bounds the bytes queued for sending (unacknowledged bytes
 	// of a reliable stream; unresolved messages). Writes beyond it return
 	// ErrBufferFull.
@@ -252,6 +260,7 @@ func (s *StreamOptions) overrideFrom(o StreamOptions) {
 	over(&s.Deadline, o.Deadline)
 	over(&s.Retransmit, o.Retransmit)
 	over(&s.FECBudget, o.FECBudget)
+	over(&s.FECLatency, o.FECLatency)
 	over(&s.SendBuffer, o.SendBuffer)
 }
 

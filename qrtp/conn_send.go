@@ -268,10 +268,11 @@ func (c *Conn) appendMessage(now time.Time, s *Stream, b []byte, limit int) ([]b
 	b = f.AppendHeader(b, fr.n)
 	b = append(b, m.data[fr.off:fr.off+fr.n]...)
 	s.ms.sent(fr)
-	// A message ends with its last new byte, or with the last of its
-	// queued retransmissions: its FEC group is sealed after this packet.
-	end := (!fr.retx && fr.off+fr.n == len(m.data)) || (fr.retx && m.retx.empty())
-	c.fecTx.framed(s, b[before:], !fr.retx, end)
+	// A message ends with its last new byte (unless more of its unit
+	// follow: SendMessageMore), or with the last of its queued
+	// retransmissions: its FEC group is sealed after this packet.
+	end := (!fr.retx && fr.off+fr.n == len(m.data) && !m.more) || (fr.retx && m.retx.empty())
+	c.fecTx.framed(now, s, b[before:], !fr.retx, end)
 	s.stats.BytesSent += uint64(fr.n)
 	if fr.retx {
 		s.stats.BytesRetransmitted += uint64(fr.n)

@@ -188,6 +188,42 @@ func TestFECFailedGroupIsRetransmitted(t *testing.T) {
 	}
 }
 
+// TestFECUnitAcrossStreams: a frame sent as seven messages with
+// SendMessageMore, with an audio message of another stream sent in the
+// middle of it, is one group: the audio message's end does not seal the
+// group while the frame is in progress. Sealed there, the frame would be
+// cut in two groups, each with its own repairs.
+func TestFECUnitAcrossStreams(t *testing.T) {
+	p := newFECPair(t, 8, 2)
+	audio, err := p.cc.OpenStream(StreamOptions{Mode: ModeMessage, FECBudget: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := p.now.Add(time.Second)
+	for i := range 7 {
+		send := p.s.SendMessageMore
+		if i == 6 {
+			send = p.s.SendMessage
+		}
+		if _, err := send(p.now, pattern(1300), deadline); err != nil {
+			t.Fatal(err)
+		}
+		if i == 2 {
+			if _, err := audio.SendMessage(p.now, pattern(100), deadline); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	p.step(time.Millisecond, deliverAll)
+	for range 3 {
+		p.step(time.Millisecond, deliverAll)
+	}
+	if st := p.cc.Stats(); st.FECSourcePackets != 8 || st.FECPacketsSent != 2 || len(p.got) != 8 {
+		t.Fatalf("%d sources, %d repairs, %d messages read; want 8 and 2 (one group) and 8",
+			st.FECSourcePackets, st.FECPacketsSent, len(p.got))
+	}
+}
+
 // TestFECRepairFits: repair frames of full groups fit in a packet, because
 // protected packets leave room for the group's packet numbers.
 func TestFECRepairFits(t *testing.T) {

@@ -15,15 +15,22 @@ import (
 // 25 fps (1500 kbit/s), each one message with a deadline, over a path
 // with random loss.
 type mediaConfig struct {
-	seed         uint64
-	rtt          time.Duration
-	loss         float64           // forward (media) direction
-	reverseLoss  float64           // the ACK direction
-	lossModel    *netsim.LossModel // instead of loss, if set
-	cc           string
-	profile      string
-	fecBudget    float64 // 0: the profile's; < 0: no FEC
-	deadline     time.Duration
+	seed        uint64
+	rtt         time.Duration
+	loss        float64           // forward (media) direction
+	reverseLoss float64           // the ACK direction
+	lossModel   *netsim.LossModel // instead of loss, if set
+	cc          string
+	profile     string
+	fecBudget   float64 // 0: the profile's; < 0: no FEC
+	deadline    time.Duration
+	fecLatency  time.Duration // the stream's FECLatency
+	// parts > 1 sends each frame as that many messages, as a trunk sends
+	// the RTP packets of a video frame; more sends all but the last with
+	// SendMessageMore. A frame arrives when its last part does.
+	parts        int
+	more         bool
+	audio        bool // also 100-byte messages every 20 ms on a second stream
 	warmup, span time.Duration
 	trace        func(now time.Duration, st qrtp.ConnStats)
 }
@@ -67,18 +74,41 @@ func runMedia(t testing.TB, cfg mediaConfig) mediaResult {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := conn.OpenStream(qrtp.StreamOptions{Mode: qrtp.ModeMessage, FECBudget: cfg.fecBudget})
+	s, err := conn.OpenStream(qrtp.StreamOptions{Mode: qrtp.ModeMessage, FECBudget: cfg.fecBudget, FECLatency: cfg.fecLatency})
 	if err != nil {
 		t.Fatal(err)
 	}
+	var audio *qrtp.Stream
+	if cfg.audio {
+		if audio, err = conn.OpenStream(qrtp.StreamOptions{Mode: qrtp.ModeMessage, FECBudget: cfg.fecBudget, FECLatency: cfg.fecLatency}); err != nil {
+			t.Fatal(err)
+		}
+		defer sim.Every(20*time.Millisecond, func() {
+			_, _ = audio.SendMessage(sim.Now(), make([]byte, 100), sim.Now().Add(cfg.deadline))
+		})()
+	}
 	var sent []time.Time
 	arrived := map[uint64]time.Time{}
+	parts := max(cfg.parts, 1)
+	partsIn := map[uint64]int{}
 	frame := make([]byte, 7500)
 	send := func() {
 		now := sim.Now()
 		binary.BigEndian.PutUint64(frame, uint64(len(sent)))
 		sent = append(sent, now)
-		_, _ = s.SendMessage(now, frame, now.Add(cfg.deadline))
+		n := len(frame) / parts
+		for i := range parts {
+			part := frame[i*n:]
+			if i < parts-1 {
+				part = part[:n]
+			}
+			binary.BigEndian.PutUint64(part, uint64(len(sent)-1))
+			if cfg.more && i < parts-1 {
+				_, _ = s.SendMessageMore(now, part, now.Add(cfg.deadline))
+			} else {
+				_, _ = s.SendMessage(now, part, now.Add(cfg.deadline))
+			}
+		}
 	}
 	var sconn *qrtp.Conn
 	var rs *qrtp.Stream
@@ -88,16 +118,22 @@ func runMedia(t testing.TB, cfg mediaConfig) mediaResult {
 				return
 			}
 		}
-		if rs == nil {
-			rs = sconn.AcceptStream()
+		for rs == nil {
+			if rs = sconn.AcceptStream(); rs == nil {
+				break
+			}
+			if rs.ID() != s.ID() {
+				rs = nil // the audio stream: only frames are measured
+			}
 		}
 		for rs != nil {
 			m, ok := rs.ReadMessage()
 			if !ok {
 				break
 			}
-			if _, dup := arrived[binary.BigEndian.Uint64(m.Data)]; !dup {
-				arrived[binary.BigEndian.Uint64(m.Data)] = now
+			id := binary.BigEndian.Uint64(m.Data)
+			if partsIn[id]++; partsIn[id] == parts {
+				arrived[id] = now
 			}
 		}
 		drainEvents(sconn)
@@ -219,6 +255,52 @@ func TestFECMediaAt50PercentLoss(t *testing.T) {
 	}
 	if without.st.FECBytesSent != 0 {
 		t.Errorf("FEC disabled on the stream, yet %d FEC bytes sent", without.st.FECBytesSent)
+	}
+}
+
+// TestFECGroupSpansMessagesOfAUnit: a frame sent as six messages (one per
+// packet, as a trunk relays RTP) is protected as one group when all but
+// the last go with SendMessageMore. Sealed at every message end instead,
+// each packet is its own group and its repairs are copies of it: more
+// overhead for less protection (RTT 100 ms, 50% loss, deadline of one
+// retransmission round, virtual time).
+func TestFECGroupSpansMessagesOfAUnit(t *testing.T) {
+	cfg := mediaConfig{seed: 7, rtt: 100 * time.Millisecond, loss: 0.5, reverseLoss: 0.5, fecBudget: 3,
+		deadline: 285 * time.Millisecond, parts: 6, warmup: 2 * time.Second, span: 8 * time.Second}
+	apart := runMedia(t, cfg)
+	cfg.more = true
+	unit := runMedia(t, cfg)
+	t.Logf("one group per message: %v", apart)
+	t.Logf("one group per frame: %v", unit)
+	if unit.p95 < 0 || unit.p95 > cfg.rtt/2+30*time.Millisecond || unit.delivered != unit.sent {
+		t.Errorf("frames sent with SendMessageMore: p95 %v, %d of %d delivered; want within one way + 30 ms", unit.p95, unit.delivered, unit.sent)
+	}
+	if unit.st.FECK < 6 || unit.st.FECRatio >= apart.st.FECRatio {
+		t.Errorf("K=%d, FEC ratio %.3f with SendMessageMore against %.3f without; want frame-sized groups at less overhead",
+			unit.st.FECK, unit.st.FECRatio, apart.st.FECRatio)
+	}
+}
+
+// TestFECLatencyUnderLongDeadline: with an 800 ms deadline on a 100 ms
+// RTT path, retransmission alone can deliver nearly every frame in time,
+// so the policy spends nothing on FEC and frames that lose a packet wait a
+// round trip. FECLatency asks for them sooner: FEC is sized as for a
+// 250 ms deadline, while retransmission still repairs anything FEC missed
+// until the real deadline, so nothing expires.
+func TestFECLatencyUnderLongDeadline(t *testing.T) {
+	cfg := mediaConfig{seed: 7, rtt: 100 * time.Millisecond, loss: 0.2, reverseLoss: 0.2, fecBudget: 3,
+		deadline: 800 * time.Millisecond, parts: 6, more: true, warmup: 2 * time.Second, span: 8 * time.Second}
+	plain := runMedia(t, cfg)
+	cfg.fecLatency = 250 * time.Millisecond
+	fast := runMedia(t, cfg)
+	t.Logf("deadline 800 ms: %v", plain)
+	t.Logf("and FECLatency 250 ms: %v", fast)
+	if plain.st.FECBytesSent != 0 || plain.p95 < cfg.rtt {
+		t.Errorf("without FECLatency: FEC %d bytes, p95 %v; want no FEC and retransmission rounds in the tail", plain.st.FECBytesSent, plain.p95)
+	}
+	if fast.p95 < 0 || fast.p95 > cfg.rtt/2+30*time.Millisecond || fast.delivered != fast.sent || fast.st.MessagesExpired != 0 {
+		t.Errorf("with FECLatency: p95 %v, %d of %d delivered, %d expired; want within one way + 30 ms and nothing lost",
+			fast.p95, fast.delivered, fast.sent, fast.st.MessagesExpired)
 	}
 }
 

@@ -1,6 +1,7 @@
 package qrtp
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -43,6 +44,9 @@ const (
 	fecMaxQueued = 256
 	// fecMaxGroups bounds the groups tracked on the sending side.
 	fecMaxGroups = 1024
+	// fecUnitMaxOpen: a unit in progress stops holding groups open after
+	// this long when the parameters name no group delay.
+	fecUnitMaxOpen = 40 * time.Millisecond
 )
 
 // fecRepairOverhead bounds what a FEC_REPAIR frame for a group of k
@@ -99,10 +103,11 @@ type fecSend struct {
 	nextChoose   time.Time
 	periodStart  time.Time
 	newPackets   int           // packets with first transmissions of protected data
-	msgEnds      int           // messages whose last byte was sent
+	unitPackets  int           // packets of the units (messages) that ended
+	unitSquares  int           // the sum of their squared sizes in packets
 	deadline     time.Duration // tightest message lifetime seen (0: none)
 	budget       float64       // largest stream budget seen
-	rate, perMsg float64       // smoothed packets/s and packets per message
+	rate, perMsg float64       // smoothed packets/s and packets per unit (see framed)
 	lastDeadline time.Duration
 	lastBudget   float64
 
@@ -115,6 +120,7 @@ type fecSend struct {
 	hasRepair bool
 	repairLen int
 
+	open   []*Stream // streams with a unit in progress (see framed)
 	groups map[uint64]*txGroup
 	free   []*txGroup
 	dirty  []*txGroup
@@ -163,7 +169,9 @@ func (f *fecSend) maybeChoose(now time.Time, c *Conn) {
 		if el := now.Sub(f.periodStart).Seconds(); el > 0 {
 			f.rate = smooth(f.rate, float64(f.newPackets)/el)
 		}
-		f.perMsg = smooth(f.perMsg, float64(f.newPackets)/float64(max(f.msgEnds, 1)))
+		if f.unitPackets > 0 {
+			f.perMsg = smooth(f.perMsg, float64(f.unitSquares)/float64(f.unitPackets))
+		}
 	}
 	if f.deadline > 0 {
 		f.lastDeadline = f.deadline
@@ -171,7 +179,7 @@ func (f *fecSend) maybeChoose(now time.Time, c *Conn) {
 	if f.budget > 0 {
 		f.lastBudget = f.budget
 	}
-	f.periodStart, f.newPackets, f.msgEnds, f.deadline, f.budget = now, 0, 0, 0, 0
+	f.periodStart, f.newPackets, f.unitPackets, f.unitSquares, f.deadline, f.budget = now, 0, 0, 0, 0, 0
 	if f.policy == nil || f.policy.Config().Budget != f.lastBudget {
 		f.policy = fec.NewPolicy(fec.PolicyConfig{Budget: f.lastBudget, MaxShards: fecMaxShards})
 	}
@@ -233,8 +241,22 @@ func (f *fecSend) admit(s *Stream, avail int) (room int, ok bool) {
 
 // framed records a MESSAGE frame written into the packet being built:
 // frame is its bytes; newData says it carries never-sent bytes; end says
-// the message (or its retransmission) is now fully sent.
-func (f *fecSend) framed(s *Stream, frame []byte, newData, end bool) {
+// the unit (a message, or messages sent with SendMessageMore and the one
+// that ends them, or a retransmission) is now fully sent.
+//
+// Groups are per connection, not per stream, so the end of one stream's
+// unit seals the groups only while no other stream has a unit in progress:
+// otherwise each audio packet relayed in the middle of a video frame would
+// cut the frame's group in two, each part paying for its own repairs. The
+// unit in progress ends the group instead (or the group delay does).
+//
+// The policy is told the typical unit size as a packet-weighted mean (the
+// size of the unit an average packet belongs to), not the mean per unit:
+// a connection relaying 50 one-packet audio messages and 25 seven-packet
+// video frames a second has units of 2.7 packets on average, and groups
+// that small would split every frame into three groups, each paying for
+// its own repairs; weighted by packets the size is 5.7.
+func (f *fecSend) framed(now time.Time, s *Stream, frame []byte, newData, end bool) {
 	protected := f.params.Enabled() && s.opts.FECBudget > 0
 	if f.class == 0 {
 		f.class = 2
@@ -244,8 +266,15 @@ func (f *fecSend) framed(s *Stream, frame []byte, newData, end bool) {
 	}
 	if s.opts.FECBudget > 0 && newData {
 		f.newData = true
+		if s.ms.unitPackets++; s.ms.unitPackets == 1 && !end {
+			s.ms.unitSince = now
+			f.open = append(f.open, s)
+		}
 		if end {
-			f.msgEnds++
+			n := s.ms.unitPackets
+			f.unitPackets += n
+			f.unitSquares += n * n
+			s.ms.unitPackets = 0
 		}
 	}
 	if !protected {
@@ -315,12 +344,33 @@ func (f *fecSend) afterPacket(now time.Time, c *Conn, p *sentPacket, overhead in
 	g.srcs = append(g.srcs, p.pn)
 	p.fec |= fecSource
 	p.fecSrc = id.Group
-	if f.flush {
+	if f.flush && !f.unitsOpen(now) {
 		if err := f.enc.Flush(); err != nil {
 			c.log.Debug("qrtp: fec flush", "err", err)
 		}
 	}
 	f.collect(now, c)
+}
+
+// unitsOpen reports whether a stream has a unit in progress, forgetting
+// units that ended, whose stream closed, or that have been open longer
+// than the group delay (the encoder sealed their group by then; a unit
+// whose end never comes must not hold later groups open).
+func (f *fecSend) unitsOpen(now time.Time) bool {
+	kept := f.open[:0]
+	for _, s := range f.open {
+		ms := s.ms
+		switch {
+		case ms == nil || ms.unitPackets == 0 || s.sendClosed:
+		case now.Sub(ms.unitSince) > cmp.Or(f.params.MaxDelay, fecUnitMaxOpen):
+			ms.unitPackets = 0
+		default:
+			kept = append(kept, s)
+		}
+	}
+	clear(f.open[len(kept):])
+	f.open = kept
+	return len(f.open) > 0
 }
 
 func (f *fecSend) newGroup(id uint64) *txGroup {

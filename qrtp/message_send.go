@@ -12,6 +12,7 @@ type outMsg struct {
 	acked    rangeSet
 	retx     rangeSet
 	done     bool // delivered or expired
+	more     bool // more of its unit follow: its end does not seal FEC groups
 }
 
 // msgSend is the sending half of a message stream. Messages stay queued
@@ -27,11 +28,15 @@ type msgSend struct {
 	// expired lists sequences given up on and not yet announced.
 	expired []span
 	free    []*outMsg
+	// unitPackets counts the packets of the FEC unit being sent (see
+	// fecSend.framed).
+	unitPackets int
+	unitSince   time.Time
 }
 
 func newMsgSend(limit int) *msgSend { return &msgSend{limit: limit} }
 
-func (s *msgSend) push(p []byte, deadline time.Time) (uint64, error) {
+func (s *msgSend) push(p []byte, deadline time.Time, more bool) (uint64, error) {
 	if s.queued+len(p) > s.limit && s.queued > 0 {
 		return 0, ErrBufferFull
 	}
@@ -41,7 +46,7 @@ func (s *msgSend) push(p []byte, deadline time.Time) (uint64, error) {
 	} else {
 		m = &outMsg{}
 	}
-	*m = outMsg{seq: s.nextSeq, data: append(m.data[:0], p...), deadline: deadline,
+	*m = outMsg{seq: s.nextSeq, data: append(m.data[:0], p...), deadline: deadline, more: more,
 		acked: rangeSet{s: m.acked.s[:0]}, retx: rangeSet{s: m.retx.s[:0]}}
 	s.nextSeq++
 	s.q = append(s.q, m)

@@ -134,6 +134,24 @@ func (s *Stream) Read(p []byte) (int, error) {
 // whole or not at all, before deadline (the zero time means now plus the
 // stream's Deadline). It returns the message's sequence number.
 func (s *Stream) SendMessage(now time.Time, p []byte, deadline time.Time) (uint64, error) {
+	return s.sendMessage(now, p, deadline, false)
+}
+
+// SendMessageMore is SendMessage for a message that more messages of the
+// same unit follow at once, such as the RTP packets of one video frame.
+// FEC seals its groups at the end of each message, since a message is
+// what the application waits for; a unit sent as one message per packet
+// would get a group per packet, every repair a copy of its packet. Sent
+// with SendMessageMore, the unit's messages share groups as if they were
+// one message: the group is sealed after the next message sent with
+// SendMessage, when full, or after the policy's group delay (at most
+// 40 ms) if the end never comes. Delivery is unchanged: each message is
+// still delivered on its own, as soon as it is complete.
+func (s *Stream) SendMessageMore(now time.Time, p []byte, deadline time.Time) (uint64, error) {
+	return s.sendMessage(now, p, deadline, true)
+}
+
+func (s *Stream) sendMessage(now time.Time, p []byte, deadline time.Time, more bool) (uint64, error) {
 	s.c.touch()
 	if s.ms == nil {
 		return 0, ErrWrongMode
@@ -150,14 +168,18 @@ func (s *Stream) SendMessage(now time.Time, p []byte, deadline time.Time) (uint6
 	if deadline.IsZero() {
 		deadline = now.Add(s.opts.Deadline)
 	}
-	seq, err := s.ms.push(p, deadline)
+	seq, err := s.ms.push(p, deadline, more)
 	if err != nil {
 		s.writeBlocked = true
 		return 0, err
 	}
 	s.stats.MessagesSent++
 	s.c.st.MessagesSent++
-	s.c.fecTx.noteMessage(deadline.Sub(now), s.opts.FECBudget)
+	lifetime := deadline.Sub(now)
+	if s.opts.FECLatency > 0 {
+		lifetime = min(lifetime, s.opts.FECLatency)
+	}
+	s.c.fecTx.noteMessage(lifetime, s.opts.FECBudget)
 	s.c.sched.activate(s)
 	return seq, nil
 }
