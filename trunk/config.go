@@ -76,24 +76,40 @@ type Peer struct {
 	PublicKey string `yaml:"public_key"`
 }
 
-// Scenario is how a room's media crosses trunks.
+// Scenario is how a room's media crosses trunks. Loss on a hop is repaired
+// by QRTP: FEC sized from the measured loss so that most packets need no
+// retransmission, and retransmission for the rest while it can arrive in
+// time.
 type Scenario struct {
 	// Deadline is how long a forwarded RTP packet may take across one
-	// trunk; QRTP retransmits only while it can still arrive in time.
+	// trunk (raised on long trunks to leave two retransmission rounds,
+	// see hopDeadline); QRTP retransmits only while it can still arrive in
+	// time, and drops the packet after.
 	Deadline time.Duration `yaml:"deadline"`
-	// FECBudget is the most FEC overhead QRTP may add (fraction of media).
+	// Latency is what a hop may add to its link's one-way delay for
+	// nearly every packet, even on a lossy trunk: FEC is sized so that a
+	// packet rarely has to wait for a retransmission round that would end
+	// later than the one-way delay plus Latency (QRTP's FECLatency).
+	Latency time.Duration `yaml:"latency"`
+	// FECBudget is the most FEC overhead QRTP may add (repair bytes per
+	// media byte). It is a ceiling: a clean trunk gets no FEC at all.
 	FECBudget float64 `yaml:"fec_budget"`
 }
 
-// defaultScenarios: meetings put latency first (a packet later than a
-// quarter second is useless to a conversation, so FEC may spend up to half
-// the media rate to avoid waiting for retransmissions); live puts quality
-// first (a viewer tolerates most of a second, which leaves room for several
-// retransmission rounds and a lighter FEC budget).
+// defaultScenarios: both modes aim FEC at the mission's per-hop target
+// (the link's delay plus 30 ms at p95, even at 20% loss), which on a
+// 100 ms trunk is less than one retransmission round trip. They differ in
+// what they do with the few packets FEC cannot rebuild. Meetings put
+// latency first: a packet later than a quarter second is useless to a
+// conversation, so it is dropped, and FEC may spend up to three times the
+// media rate (what 50% loss needs, qrtp's meeting profile). Live rooms put
+// quality first: a viewer tolerates most of a second, which leaves several
+// retransmission rounds, so nothing is lost, at a slightly lower budget
+// (qrtp's live profile).
 func defaultScenarios() map[string]Scenario {
 	return map[string]Scenario{
-		string(route.Meeting): {Deadline: 250 * time.Millisecond, FECBudget: 0.5},
-		string(route.Live):    {Deadline: 800 * time.Millisecond, FECBudget: 0.25},
+		string(route.Meeting): {Deadline: 250 * time.Millisecond, Latency: 30 * time.Millisecond, FECBudget: 3},
+		string(route.Live):    {Deadline: 800 * time.Millisecond, Latency: 30 * time.Millisecond, FECBudget: 2.5},
 	}
 }
 
@@ -152,6 +168,9 @@ func (c Config) withDefaults() (Config, []peerInfo, handshake.KeyPair, error) {
 		}
 		if v.Deadline > 0 {
 			base.Deadline = v.Deadline
+		}
+		if v.Latency > 0 {
+			base.Latency = v.Latency
 		}
 		if v.FECBudget != 0 {
 			base.FECBudget = v.FECBudget

@@ -38,6 +38,7 @@ type flow struct {
 	keyframe bool
 
 	seen   seqWindow
+	unit   fecUnit // which packets sent downstream share an FEC group
 	order  reorder // before the local SFU
 	pliAt  time.Time
 	lastIn time.Time
@@ -268,9 +269,10 @@ func (t *Trunk) syncStreams() {
 			if f.kind == "audio" {
 				prio = qrtp.PriorityAudio
 			}
+			srtt := p.conn.Stats().SmoothedRTT
 			s, err := p.conn.OpenStream(qrtp.StreamOptions{Mode: qrtp.ModeMessage, Priority: prio,
-				Deadline: hopDeadline(sc.Deadline, p.conn.Stats().SmoothedRTT), FECBudget: sc.FECBudget,
-				Retransmit: qrtp.RetransmitInTime})
+				Deadline: hopDeadline(sc.Deadline, srtt), FECBudget: sc.FECBudget,
+				FECLatency: srtt/2 + sc.Latency, Retransmit: qrtp.RetransmitInTime})
 			if err != nil {
 				t.log.Warn("media stream", "peer", name, "track", k.track, "err", err)
 				continue // retried on the next sync

@@ -125,6 +125,10 @@ func (t *Trunk) fanOut(now time.Time, f *flow, b []byte) {
 	f.lastIn = now
 	f.packets++
 	f.bytes += uint64(len(b))
+	more := false
+	if len(b) >= 12 {
+		more = f.unit.more(binary.BigEndian.Uint16(b[2:4]), b[1]&0x80 != 0, f.kind == "video")
+	}
 	for name := range f.down {
 		p := t.peers[name]
 		os := p.out[f.key]
@@ -132,7 +136,11 @@ func (t *Trunk) fanOut(now time.Time, f *flow, b []byte) {
 			p.metrics.mediaDrops++
 			continue
 		}
-		if _, err := os.s.SendMessage(now, b, time.Time{}); err != nil {
+		send := os.s.SendMessage
+		if more {
+			send = os.s.SendMessageMore
+		}
+		if _, err := send(now, b, time.Time{}); err != nil {
 			os.drops++
 			p.metrics.mediaDrops++
 			continue

@@ -84,8 +84,18 @@ type TrunkStatus struct {
 	MediaBytesReceived uint64  `json:"media_bytes_received"`
 	MediaDrops         uint64  `json:"media_drops"`
 	MessagesExpired    uint64  `json:"messages_expired"`
-	FlowsOut           int     `json:"flows_out"`
-	FlowsIn            int     `json:"flows_in"`
+	// FEC in force towards the peer (K sources, M repairs per group; 0:
+	// off), the repair and source packets sent on this connection, the
+	// peer's packets this node rebuilt from repairs, and this node's
+	// packets the peer rebuilt.
+	FECK             int    `json:"fec_k"`
+	FECM             int    `json:"fec_m"`
+	FECRepairs       uint64 `json:"fec_repairs"`
+	FECSources       uint64 `json:"fec_sources"`
+	FECRecovered     uint64 `json:"fec_recovered"`
+	FECPeerRecovered uint64 `json:"fec_peer_recovered"`
+	FlowsOut         int    `json:"flows_out"`
+	FlowsIn          int    `json:"flows_in"`
 }
 
 // FlowStatus is one track layer passing through this node.
@@ -202,6 +212,8 @@ func (t *Trunk) trunkStatus(p *peer) TrunkStatus {
 	ts.RTTMs, ts.MinRTTMs = float64(m.rtt)/1e6, float64(m.minRTT)/1e6
 	ts.Loss, ts.Bandwidth, ts.Pacing, ts.CWND = m.loss, m.bandwidth, st.PacingRate*8, st.CWND
 	ts.CC = st.Controller.State
+	ts.FECK, ts.FECM, ts.FECRepairs, ts.FECSources = st.FECK, st.FECM, st.FECPacketsSent, st.FECSourcePackets
+	ts.FECRecovered, ts.FECPeerRecovered = st.FECRecovered, st.FECPeerRecovered
 	ts.FlowsOut, ts.FlowsIn = len(p.out), len(p.in)
 	return ts
 }
