@@ -192,6 +192,18 @@ func (q *QBBR) setCwnd(rs *RateSample, congBytes int) {
 		cwnd += acked
 	}
 	cwnd = max(cwnd, q.cfg.MinWindow*mss)
+	if !q.fullBWReached {
+		// Until Startup has filled the pipe the window has measured
+		// nothing below the initial one. A connection that trickles
+		// (a trunk carrying only control messages before media starts)
+		// stays in Startup with a BDP target of a few packets, so each
+		// loss judged congestion took bytes off that never came back:
+		// at 50% loss a trunk sat at 5 packets, and when media started
+		// every packet in flight could be lost at once, leaving only
+		// probe timeouts with exponential back-off: seconds of silence,
+		// and the trunk's idle timeout.
+		cwnd = max(cwnd, q.cfg.InitialWindow*mss)
+	}
 	if c := q.mode.cwndCap(); c > 0 {
 		cwnd = min(cwnd, max(c, q.cfg.MinWindow*mss))
 	}

@@ -76,6 +76,27 @@ func TestQBBRStartupEndsOnCongestionLoss(t *testing.T) {
 	}
 }
 
+// TestQBBRStartupKeepsInitialWindow: loss judged congestion takes bytes
+// off the window, but never below the initial window until Startup has
+// measured the pipe; after that, down to the minimum window.
+func TestQBBRStartupKeepsInitialWindow(t *testing.T) {
+	q := NewQBBR(Config{Seed: 1, MSS: 1200})
+	iw := q.cfg.InitialWindow * q.cfg.MSS
+	for range 10 {
+		q.setCwnd(&RateSample{}, 10*q.cfg.MSS)
+	}
+	if q.cwnd != iw {
+		t.Fatalf("cwnd %d in Startup after congestion loss, want the initial %d", q.cwnd, iw)
+	}
+	q.fullBWReached = true
+	for range 10 {
+		q.setCwnd(&RateSample{}, 10*q.cfg.MSS)
+	}
+	if q.cwnd != q.cfg.MinWindow*q.cfg.MSS {
+		t.Fatalf("cwnd %d once the pipe was measured, want the minimum %d", q.cwnd, q.cfg.MinWindow*q.cfg.MSS)
+	}
+}
+
 func TestQBBRGainCycle(t *testing.T) {
 	starts := map[int]bool{}
 	for seed := uint64(0); seed < 16; seed++ {
