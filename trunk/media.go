@@ -3,6 +3,8 @@ package trunk
 import (
 	"encoding/binary"
 	"time"
+
+	"github.com/qrtn/qrtn/trunk/route"
 )
 
 // receiveBind maps a peer's media stream to a flow and releases media that
@@ -78,17 +80,32 @@ func (t *Trunk) forwardMedia(now time.Time, p *peer, k flowKey, b []byte) {
 	}
 }
 
-// holdFor is how long a gap in a flow is waited on before the local SFU:
-// long enough for a retransmission on each hop of the path to arrive (a
-// repair takes about one and a half round trips of its trunk), never longer
-// than a hop's deadline, after which the message has expired anyway.
+// holdFor is how long a gap in a flow is waited on before the local SFU.
+// Every packet after the gap waits with it, so the hold is a latency cost
+// paid by the frames that follow a loss, not only by the lost one.
+//
+// A packet that QRTP rebuilt from FEC on some hop arrives within that
+// hop's Latency, so the hold is at least the path's total: in meeting
+// rooms and for audio that is all, since a packet later than that needs a
+// retransmission round trip, and holding every following packet for it
+// would turn one loss into a freeze (the late packet still goes to the
+// SFU, which forwards it: the subscriber's jitter buffer reorders). Live
+// video puts quality first: it also waits for a retransmission on each
+// hop of the path (a repair takes about one and a half round trips of its
+// trunk), never longer than a hop's deadline, after which the message has
+// expired anyway.
 func (t *Trunk) holdFor(f *flow) time.Duration {
-	deadline := t.cfg.Scenarios[string(f.mode)].Deadline
+	sc := t.cfg.Scenarios[string(f.mode)]
+	hops := max(len(f.path)-1, 1)
+	fec := time.Duration(hops)*sc.Latency + reorderSlack
+	if f.mode != route.Live || f.kind == "audio" {
+		return fec
+	}
 	var sum, longest time.Duration
 	for i := 0; i+1 < len(f.path); i++ {
 		ls, ok := t.ls.get(f.path[i])
 		if !ok {
-			return deadline
+			return max(fec, sc.Deadline)
 		}
 		for _, l := range ls.Links {
 			if l.Peer == f.path[i+1] {
@@ -97,8 +114,13 @@ func (t *Trunk) holdFor(f *flow) time.Duration {
 			}
 		}
 	}
-	return min(hopDeadline(deadline, longest), sum*3/2+20*time.Millisecond)
+	return max(fec, min(hopDeadline(sc.Deadline, longest), sum*3/2+20*time.Millisecond))
 }
+
+// reorderSlack is added to the time FEC repairs take along a path before
+// a gap is skipped: scheduling on a loaded node, and the packets of the
+// frame that follow the lost one.
+const reorderSlack = 10 * time.Millisecond
 
 // expireHeld releases packets held behind gaps that stayed open for the
 // scenario's deadline, and returns when it next needs to run.

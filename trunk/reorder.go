@@ -4,12 +4,14 @@ import "time"
 
 // reorder restores RTP sequence order before packets from a trunk enter the
 // local SFU. QRTP delivers a message as soon as it completes, so a packet
-// repaired by retransmission arrives after its successors. Handed to the SFU
-// out of order, the gap makes the subscriber's browser NACK a packet the SFU
-// does not have yet and then ask for a key frame; held back briefly, the
-// repaired stream looks like a clean one. A gap that stays open for hold
-// (the message expired somewhere upstream) is skipped, so the added delay is
-// bounded by the scenario's deadline and is paid only after a loss.
+// rebuilt from FEC or retransmitted arrives after its successors. Handed to
+// the SFU out of order, the gap makes the subscriber's browser NACK a packet
+// the SFU does not have yet and then ask for a key frame; held back briefly,
+// the repaired stream looks like a clean one. A gap that stays open for hold
+// (Trunk.holdFor: what FEC needs along the path, and in live rooms a
+// retransmission round) is skipped, so the added delay is bounded and is
+// paid only after a loss; a packet that comes after its gap was skipped
+// still goes to the SFU, which forwards it.
 type reorder struct {
 	started bool
 	next    uint16 // the next sequence number to release

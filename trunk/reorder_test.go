@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/qrtn/qrtn/trunk/route"
 )
 
 func TestReorder(t *testing.T) {
@@ -54,5 +56,36 @@ func TestReorder(t *testing.T) {
 	push(3000)
 	if !slices.Equal(out, []uint16{9, 3000}) {
 		t.Fatalf("released %v", out)
+	}
+}
+
+// TestHoldFor: a gap waits as long as FEC needs along the path (each hop's
+// Latency) in meeting rooms and for audio; live video also waits for a
+// retransmission on each hop, bounded by a hop's deadline.
+func TestHoldFor(t *testing.T) {
+	now := time.Unix(1000, 0)
+	tr := &Trunk{cfg: Config{Scenarios: defaultScenarios()}, ls: newLSDB(time.Minute)}
+	for _, ls := range []LinkState{
+		{Origin: "a", Seq: 1, Links: []LinkMetric{{Peer: "f", Up: true, RTTMicros: 100_000}}},
+		{Origin: "f", Seq: 1, Links: []LinkMetric{{Peer: "b", Up: true, RTTMicros: 100_000}}},
+	} {
+		tr.ls.update(now, ls)
+	}
+	path := []string{"a", "f", "b"}
+	cases := []struct {
+		mode route.Mode
+		kind string
+		want time.Duration
+	}{
+		{route.Meeting, "video", 2*30*time.Millisecond + reorderSlack},
+		{route.Meeting, "audio", 2*30*time.Millisecond + reorderSlack},
+		{route.Live, "audio", 2*30*time.Millisecond + reorderSlack},
+		// min(hopDeadline(800 ms, 100 ms), 1.5 × 200 ms + 20 ms)
+		{route.Live, "video", 320 * time.Millisecond},
+	}
+	for _, c := range cases {
+		if got := tr.holdFor(&flow{mode: c.mode, kind: c.kind, path: path}); got != c.want {
+			t.Errorf("%s %s: hold %v, want %v", c.mode, c.kind, got, c.want)
+		}
 	}
 }

@@ -88,6 +88,10 @@ type TrunkStatus struct {
 	// off), the repair and source packets sent on this connection, the
 	// peer's packets this node rebuilt from repairs, and this node's
 	// packets the peer rebuilt.
+	// InFlight and PTOs: bytes unacknowledged and probe timeouts so far
+	// (a trunk stuck with a full window on a lossy link shows here first).
+	InFlight         int    `json:"inflight"`
+	PTOs             uint64 `json:"ptos"`
 	FECK             int    `json:"fec_k"`
 	FECM             int    `json:"fec_m"`
 	FECRepairs       uint64 `json:"fec_repairs"`
@@ -212,6 +216,7 @@ func (t *Trunk) trunkStatus(p *peer) TrunkStatus {
 	ts.RTTMs, ts.MinRTTMs = float64(m.rtt)/1e6, float64(m.minRTT)/1e6
 	ts.Loss, ts.Bandwidth, ts.Pacing, ts.CWND = m.loss, m.bandwidth, st.PacingRate*8, st.CWND
 	ts.CC = st.Controller.State
+	ts.InFlight, ts.PTOs = st.BytesInFlight, st.PTOCount
 	ts.FECK, ts.FECM, ts.FECRepairs, ts.FECSources = st.FECK, st.FECM, st.FECPacketsSent, st.FECSourcePackets
 	ts.FECRecovered, ts.FECPeerRecovered = st.FECRecovered, st.FECPeerRecovered
 	ts.FlowsOut, ts.FlowsIn = len(p.out), len(p.in)
