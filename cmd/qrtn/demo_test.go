@@ -99,19 +99,32 @@ func TestDemoContract(t *testing.T) {
 	}
 }
 
-// TestBrowsersAcrossRegions: a real Chromium publishes on access node a and
-// another tab subscribes on access node b; the only route crosses forwarding
-// node f, over trunks with 50 ms delay and 20 % random loss per hop and
-// direction (udprelay). The subscriber must decode video at a steady frame
-// rate and receive audio.
+// TestBrowsersAcrossRegions: real Chromium tabs join a room on access nodes
+// a and b; the only route crosses forwarding node f, over trunks with 50 ms
+// delay and 20 % random loss per hop and direction (udprelay), which QRTP
+// repairs with FEC and retransmission. In a meeting room both tabs publish
+// and each must decode the other; in a live room a host on a publishes and
+// a viewer on b watches. Video must keep a steady frame rate and audio must
+// keep coming.
 //
-// The room is a live room (quality first: 800 ms per hop for repairs). Until
-// QRTP's core applies FEC, a meeting room's 250 ms deadline leaves one
-// retransmission round per 100 ms hop, and at 20 % loss about a tenth of the
-// packets expire: see docs/trunk-benchmarks.md. QRTN_TEST_LOSS,
-// QRTN_TEST_CC and QRTN_TEST_DEADLINE (the meeting deadline) vary the run.
+// It must hold on a loaded 2-core CI machine, where the browser itself
+// stutters: the observation window is long (12 s), and the thresholds are
+// ones a real failure misses by far (a broken route or repair decodes
+// nothing, or freezes most of the window; a working one decodes nearly every
+// frame with freezes well under a second). The trunks' figures and both
+// pages' stats are logged whatever the outcome. QRTN_TEST_LOSS, QRTN_TEST_CC
+// and QRTN_TEST_DEADLINE (the scenario's deadline per hop) vary the run.
 func TestBrowsersAcrossRegions(t *testing.T) {
 	browsertest.Require(t)
+	for _, mode := range []string{"meeting", "live"} {
+		t.Run(mode, func(t *testing.T) { crossRegionRoom(t, mode) })
+	}
+}
+
+// crossRegionObserve is how long the steady state is watched.
+const crossRegionObserve = 12 * time.Second
+
+func crossRegionRoom(t *testing.T, mode string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	spec := networkSpec{
@@ -123,7 +136,7 @@ func TestBrowsersAcrossRegions(t *testing.T) {
 	if v := os.Getenv("QRTN_TEST_DEADLINE"); v != "" {
 		d, _ := time.ParseDuration(v)
 		spec.Tune = func(c *node.Config) {
-			c.Trunk.Scenarios = map[string]trunk.Scenario{"meeting": {Deadline: d}}
+			c.Trunk.Scenarios = map[string]trunk.Scenario{mode: {Deadline: d}}
 		}
 	}
 	if v := os.Getenv("QRTN_TEST_LOSS"); v != "" {
@@ -135,63 +148,112 @@ func TestBrowsersAcrossRegions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer net.Close()
+	defer logTrunks(t, net)
 
 	br := browsertest.StartT(t, browsertest.Options{Logf: t.Logf})
-	pub := br.OpenT(t, net.Node("a").URL()+"?room=x&name=pub&mode=live&role=host&autojoin=1")
-	sub := br.OpenT(t, net.Node("b").URL()+"?room=x&name=sub&mode=live&role=viewer&autojoin=1")
-	s, err := sub.WaitStats(ctx, 45*time.Second, "pub's video and audio across f", func(s browsertest.Stats) bool {
-		return s.Joined && s.Decoding("pub", 30, 2000)
-	})
-	defer logTrunks(t, net)
-	if err != nil {
+	subRole := "viewer"
+	if mode == "meeting" {
+		subRole = "host" // in a meeting everybody talks
+	}
+	pub := br.OpenT(t, net.Node("a").URL()+"?room=x&name=pub&mode="+mode+"&role=host&autojoin=1")
+	sub := br.OpenT(t, net.Node("b").URL()+"?room=x&name=sub&mode="+mode+"&role="+subRole+"&autojoin=1")
+	// Both ways in a meeting: pub's media crosses f to b, sub's to a.
+	type watch struct {
+		page     *browsertest.Page
+		peer     string
+		from, to string
+	}
+	watches := []watch{{sub, "pub", "a", "b"}}
+	if mode == "meeting" {
+		watches = append(watches, watch{pub, "sub", "b", "a"})
+	}
+	dump := func() {
 		ps, _ := pub.Stats(ctx)
 		ss, _ := sub.Stats(ctx)
-		t.Fatalf("%v\npublisher: %s\nsubscriber: %s", err, ps, ss)
+		t.Logf("publisher page: %s", ps)
+		t.Logf("subscriber page: %s", ss)
+	}
+	for _, w := range watches {
+		if _, err := w.page.WaitStats(ctx, 45*time.Second, w.peer+"'s video and audio across f", func(s browsertest.Stats) bool {
+			return s.Joined && s.Decoding(w.peer, 30, 2000)
+		}); err != nil {
+			dump()
+			t.Fatal(err)
+		}
 	}
 	var fst trunk.Status
 	getJSON(t, net.Node("f").URL()+"api/network", &fst)
-	through := 0
-	for _, f := range fst.Flows {
-		if f.Origin == "a" && f.Upstream == "a" && len(f.Down) == 1 && f.Down[0] == "b" {
-			through++
+	for _, w := range watches {
+		through := 0
+		for _, f := range fst.Flows {
+			if f.Origin == w.from && f.Upstream == w.from && len(f.Down) == 1 && f.Down[0] == w.to {
+				through++
+			}
 		}
-	}
-	if through < 2 {
-		t.Fatalf("f forwards %d of a's track layers to b, want video and audio: %+v", through, fst.Flows)
+		if through < 2 {
+			t.Fatalf("f forwards %d of %s's track layers to %s, want video and audio: %+v", through, w.from, w.to, fst.Flows)
+		}
 	}
 
-	// Steady: over the next 8 s the subscriber keeps decoding at a frame
-	// rate close to what the publisher encodes, and audio keeps coming.
-	v0, _ := s.Track("pub", "video")
-	a0, _ := s.Track("pub", "audio")
-	start := time.Now()
-	time.Sleep(8 * time.Second)
-	s, err = sub.Stats(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v1, _ := s.Track("pub", "video")
-	a1, _ := s.Track("pub", "audio")
-	secs := time.Since(start).Seconds()
-	fps := float64(v1.FramesDecoded-v0.FramesDecoded) / secs
-	ps, _ := pub.Stats(ctx)
-	var sent float64
-	for _, o := range ps.Publishing {
-		if o.Kind == "video" {
-			sent = max(sent, o.FramesPerSecond)
+	// Steady: over the window every watched tab keeps decoding at a frame
+	// rate close to what the other encodes, and audio keeps coming.
+	before := make([]browsertest.Stats, len(watches))
+	for i, w := range watches {
+		if before[i], err = w.page.Stats(ctx); err != nil {
+			t.Fatal(err)
 		}
 	}
-	t.Logf("subscriber decodes %.1f fps (publisher's best layer encodes %.1f), %d freezes (%.2f s), audio %d bytes in %.0f s",
-		fps, sent, v1.FreezeCount-v0.FreezeCount, v1.TotalFreezesDuration-v0.TotalFreezesDuration, a1.BytesReceived-a0.BytesReceived, secs)
-	if fps < 10 || (sent > 0 && fps < 0.6*sent) {
-		t.Errorf("subscriber decodes %.1f fps, publisher encodes %.1f", fps, sent)
+	start := time.Now()
+	time.Sleep(crossRegionObserve)
+	secs := time.Since(start).Seconds()
+	failed := false
+	for i, w := range watches {
+		after, err := w.page.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !steadyAcross(t, w.peer, before[i], after, secs) {
+			failed = true
+		}
 	}
-	if a1.BytesReceived-a0.BytesReceived < 20_000 {
-		t.Errorf("audio: %d bytes in %.0f s", a1.BytesReceived-a0.BytesReceived, secs)
+	if failed {
+		dump()
 	}
-	if d := v1.TotalFreezesDuration - v0.TotalFreezesDuration; d > 1 {
-		t.Errorf("video froze for %.2f s in %.0f s", d, secs)
+}
+
+// steadyAcross checks what one tab received of a peer's media over secs
+// seconds, between two stats snapshots, and logs the figures either way.
+func steadyAcross(t *testing.T, peer string, s0, s1 browsertest.Stats, secs float64) bool {
+	t.Helper()
+	v0, _ := s0.Track(peer, "video")
+	v1, _ := s1.Track(peer, "video")
+	a0, _ := s0.Track(peer, "audio")
+	a1, _ := s1.Track(peer, "audio")
+	fps := float64(v1.FramesDecoded-v0.FramesDecoded) / secs
+	frozen := v1.TotalFreezesDuration - v0.TotalFreezesDuration
+	audio := a1.BytesReceived - a0.BytesReceived
+	t.Logf("%s's video: %.1f fps decoded, %d freezes (%.2f s), %d of %d packets lost; audio %d bytes in %.0f s",
+		peer, fps, v1.FreezeCount-v0.FreezeCount, frozen, v1.PacketsLost-v0.PacketsLost,
+		v1.PacketsReceived-v0.PacketsReceived+v1.PacketsLost-v0.PacketsLost, audio, secs)
+	ok := true
+	// Chromium's fake camera sends 20 fps (less on a starved CPU); a
+	// broken path decodes next to nothing.
+	if fps < 8 {
+		t.Errorf("%s's video: %.1f fps decoded", peer, fps)
+		ok = false
 	}
+	// Opus at ~30 kbit/s brings ~3.5 kB/s; nothing comes when audio is cut.
+	if float64(audio) < 1000*secs {
+		t.Errorf("%s's audio: %d bytes in %.0f s", peer, audio, secs)
+		ok = false
+	}
+	// A quarter of the window: a loaded machine's stutter stays far below,
+	// a path that loses key frames or stalls goes far above.
+	if frozen > secs/4 {
+		t.Errorf("%s's video froze for %.2f s in %.0f s", peer, frozen, secs)
+		ok = false
+	}
+	return ok
 }
 
 // logTrunks logs every trunk's figures as its sender sees them.
@@ -200,9 +262,9 @@ func logTrunks(t *testing.T, net *network) {
 		var st trunk.Status
 		getJSON(t, n.URL()+"api/network", &st)
 		for _, tk := range st.Trunks {
-			t.Logf("%s→%s: up=%v rtt %.0f ms loss %.2f bw %.0f kbit/s pacing %.0f kbit/s cwnd %d %s; media out %d B, expired %d, retx %.2f, fec %.2f, drops %d",
-				n.Name(), tk.Peer, tk.Up, tk.RTTMs, tk.Loss, tk.Bandwidth/1e3, tk.Pacing/1e3, tk.CWND, tk.CC,
-				tk.MediaBytesSent, tk.MessagesExpired, tk.RetransmitRatio, tk.FECRatio, tk.MediaDrops)
+			t.Logf("%s→%s: up=%v connects %d rtt %.0f ms loss %.2f bw %.0f kbit/s pacing %.0f kbit/s cwnd %d inflight %d ptos %d %s; media out %d B, expired %d, retx %.2f, fec %.2f (K=%d M=%d, %d rebuilt by the peer), drops %d",
+				n.Name(), tk.Peer, tk.Up, tk.Connects, tk.RTTMs, tk.Loss, tk.Bandwidth/1e3, tk.Pacing/1e3, tk.CWND, tk.InFlight, tk.PTOs, tk.CC,
+				tk.MediaBytesSent, tk.MessagesExpired, tk.RetransmitRatio, tk.FECRatio, tk.FECK, tk.FECM, tk.FECPeerRecovered, tk.MediaDrops)
 		}
 	}
 }
