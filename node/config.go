@@ -38,6 +38,9 @@ type Config struct {
 	SFU sfu.Config `yaml:"sfu"`
 	// Signaling limits for clients.
 	Signaling signaling.Config `yaml:"signaling"`
+	// DebugPprof serves Go's profiler at /debug/pprof/ on the HTTP port.
+	// Off by default: profiles reveal internals and cost CPU while taken.
+	DebugPprof bool `yaml:"debug_pprof"`
 }
 
 // withDefaults fills empty fields; it generates the API key and secret

@@ -73,6 +73,18 @@ func TestNodeHTTPEndpoints(t *testing.T) {
 	}
 }
 
+// TestDebugPprof: the profiler is served only when configured.
+func TestDebugPprof(t *testing.T) {
+	off := startNode(t, Config{})
+	if code, body := get(t, off.URL()+"debug/pprof/"); code == 200 && strings.Contains(body, "goroutine") {
+		t.Fatal("pprof served without debug_pprof")
+	}
+	on := startNode(t, Config{DebugPprof: true})
+	if code, body := get(t, on.URL()+"debug/pprof/"); code != 200 || !strings.Contains(body, "goroutine") {
+		t.Fatalf("pprof index %d", code)
+	}
+}
+
 func TestDevTokenJoins(t *testing.T) {
 	n := startNode(t, Config{Dev: true})
 	code, body := get(t, n.URL()+"api/token?room=demo&name=Ann&role=viewer")
