@@ -16,9 +16,10 @@ const (
 	// NACKed sequence numbers back to cached input.
 	histSize = 1024
 	// videoSlots must exceed the FlexFEC group size: the FEC interceptor
-	// keeps references to the last group's headers and payloads.
+	// keeps references to the last group's headers and payloads. Without
+	// FlexFEC nothing below the down-track keeps a packet after WriteRTP
+	// returns, and one slot, hot in the cache, serves every packet.
 	videoSlots = 32
-	audioSlots = 4
 	// resendGap: a packet is not resent twice within this time.
 	resendGap = 50 * time.Millisecond
 )
@@ -93,11 +94,10 @@ func newDownTrack(r *Receiver, sub *subscriber) *DownTrack {
 		fwd: newForwarder(video, r.codec.ClockRate, uint16(rand.Uint32()), rand.Uint32())}
 	if video {
 		d.hist = make([]histEntry, histSize)
-		d.slots = make([]outSlot, videoSlots)
 	} else {
-		d.slots = make([]outSlot, audioSlots)
 		d.decided = 0
 	}
+	d.slots = make([]outSlot, 1)
 	d.muted = r.muted.Load()
 	d.applyTargetLocked()
 	return d
@@ -166,8 +166,8 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	}
 	d.writer = ctx.WriteStream()
 	d.fecSSRC = uint32(ctx.SSRCForwardErrorCorrection())
-	if d.fecSSRC != 0 && d.sub != nil && d.sub.est != nil {
-		d.sub.est.pacer.markFEC(d.fecSSRC, true)
+	if n := d.slotsNeeded(); len(d.slots) != n {
+		d.slots, d.slot = make([]outSlot, n), 0
 	}
 	d.bound = true
 	d.lastKF = time.Time{}
@@ -182,9 +182,16 @@ func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
 	d.writer = nil
 	if d.sub != nil && d.sub.est != nil {
 		d.sub.est.pacer.forget(d.ssrc)
-		d.sub.est.pacer.markFEC(d.fecSSRC, false)
 	}
 	return nil
+}
+
+// slotsNeeded is how many packets must stay untouched after being written.
+func (d *DownTrack) slotsNeeded() int {
+	if d.fecSSRC != 0 {
+		return videoSlots
+	}
+	return 1
 }
 
 func itoa(v int) string {
