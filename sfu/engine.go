@@ -114,7 +114,7 @@ func newEngine(cfg Config, logger *slog.Logger, stats *counters) (*engine, error
 		}
 	}
 
-	if e.pub, err = newPublisherAPI(se); err != nil {
+	if e.pub, err = newPublisherAPI(se, stats); err != nil {
 		e.close()
 		return nil, err
 	}
@@ -149,8 +149,9 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 // newPublisherAPI: receiving side. NACKs are generated towards the
 // publisher (pion's generator), TWCC feedback lets the browser estimate its
 // uplink, receiver reports carry loss, and the simulcast and audio-level
-// header extensions are negotiated.
-func newPublisherAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
+// header extensions are negotiated. The rid guard, outermost, keeps each
+// simulcast layer on its own media stream (ridguard.go).
+func newPublisherAPI(se webrtc.SettingEngine, stats *counters) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := registerCodecs(m); err != nil {
 		return nil, err
@@ -180,6 +181,7 @@ func newPublisherAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
 		return nil, err
 	}
+	reg.Add(ridGuardFactory{stats})
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
 }
 
