@@ -24,7 +24,7 @@ type TrackStats struct {
 	// small with reordering or repair, huge when streams get mixed up.
 	MaxSeqJump int
 	MaxTSBack  uint32
-	Keyframes int
+	Keyframes  int
 	// Layers counts packets per publisher layer index (the synthetic
 	// payload's last byte).
 	Layers    map[int]int
