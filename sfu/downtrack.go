@@ -61,7 +61,7 @@ type DownTrack struct {
 
 	muted    bool
 	decided  int // the selector's decision; -1 paused
-	lastDown time.Time
+	hold     holdState // the selector's back-off against going up
 	lastKF   time.Time
 	emitted  int // the layer last reported to the client
 
@@ -244,8 +244,11 @@ func (d *DownTrack) setDecision(layer int, constrained bool, now time.Time) {
 		d.mu.Unlock()
 		return
 	}
-	if layer < d.decided && constrained {
-		d.lastDown = now
+	switch {
+	case layer < d.decided && constrained:
+		d.hold.lowered(now, defaultSelectorParams)
+	case layer > d.decided:
+		d.hold.raised(now)
 	}
 	d.decided = layer
 	d.applyTargetLocked()
