@@ -59,11 +59,11 @@ type DownTrack struct {
 	nackBuf   []byte
 	nackPkt   rtp.Packet
 
-	muted    bool
-	decided  int // the selector's decision; -1 paused
-	hold     holdState // the selector's back-off against going up
-	lastKF   time.Time
-	emitted  int // the layer last reported to the client
+	muted   bool
+	decided int       // the selector's decision; -1 paused
+	hold    holdState // the selector's back-off against going up
+	lastKF  time.Time
+	emitted int // the layer last reported to the client
 
 	unflushedBytes, unflushedPkts uint64
 
