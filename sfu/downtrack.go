@@ -68,7 +68,10 @@ type DownTrack struct {
 	unflushedBytes, unflushedPkts uint64
 
 	cur, tgt atomic.Int32 // for dynacast, read without mu
-	sender   *webrtc.RTPSender
+	// starved: unmuted but paused by the selector (no budget): for
+	// dynacast it still wants the smallest layer.
+	starved atomic.Bool
+	sender  *webrtc.RTPSender
 }
 
 type histEntry struct {
@@ -216,10 +219,16 @@ func (d *DownTrack) finish() {
 	d.mu.Unlock()
 }
 
-// watchedLayers are the layers this down-track needs: what it forwards and
-// what it is switching to.
-func (d *DownTrack) watchedLayers() [2]int {
-	return [2]int{int(d.cur.Load()), int(d.tgt.Load())}
+// watchedLayers are the layers this down-track needs: what it forwards,
+// what it is switching to, and the smallest layer while the selector
+// pauses it for want of bandwidth, so that it can resume without waiting
+// for the publisher's encoder (-1 for none).
+func (d *DownTrack) watchedLayers() [3]int {
+	floor := -1
+	if d.starved.Load() {
+		floor = 0
+	}
+	return [3]int{int(d.cur.Load()), int(d.tgt.Load()), floor}
 }
 
 // applyTargetLocked hands the selector's decision, or a pause while muted,
@@ -231,6 +240,7 @@ func (d *DownTrack) applyTargetLocked() {
 	}
 	d.fwd.setTarget(t)
 	d.tgt.Store(int32(t))
+	d.starved.Store(!d.muted && d.decided < 0)
 	d.cur.Store(int32(d.fwd.current))
 }
 
