@@ -38,9 +38,11 @@ type Config struct {
 	SFU sfu.Config `yaml:"sfu"`
 	// Signaling limits for clients.
 	Signaling signaling.Config `yaml:"signaling"`
-	// DebugPprof serves Go's profiler at /debug/pprof/ on the HTTP port.
-	// Off by default: profiles reveal internals and cost CPU while taken.
-	DebugPprof bool `yaml:"debug_pprof"`
+	// Debug serves Go's profiler at /debug/pprof/ and a JSON snapshot of
+	// rooms, tracks and layers (codec and payload type received, bitrates,
+	// dynacast state) at /debug/rooms on the HTTP port. Off by default:
+	// they reveal internals, and profiles cost CPU while taken.
+	Debug bool `yaml:"debug"`
 }
 
 // withDefaults fills empty fields; it generates the API key and secret

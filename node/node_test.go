@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v4"
+	"github.com/qrtn/qrtn/sfu"
 	"github.com/qrtn/qrtn/sfu/sfutest"
 	"github.com/qrtn/qrtn/signaling"
 )
@@ -73,15 +74,30 @@ func TestNodeHTTPEndpoints(t *testing.T) {
 	}
 }
 
-// TestDebugPprof: the profiler is served only when configured.
-func TestDebugPprof(t *testing.T) {
+// TestDebugEndpoints: the profiler and the room snapshot are served only
+// when configured.
+func TestDebugEndpoints(t *testing.T) {
 	off := startNode(t, Config{})
 	if code, body := get(t, off.URL()+"debug/pprof/"); code == 200 && strings.Contains(body, "goroutine") {
-		t.Fatal("pprof served without debug_pprof")
+		t.Fatal("pprof served without debug")
 	}
-	on := startNode(t, Config{DebugPprof: true})
+	if code, body := get(t, off.URL()+"debug/rooms"); code == 200 && strings.HasPrefix(body, "[") {
+		t.Fatal("rooms served without debug")
+	}
+	on := startNode(t, Config{Debug: true, SFU: sfuTestConfig()})
 	if code, body := get(t, on.URL()+"debug/pprof/"); code != 200 || !strings.Contains(body, "goroutine") {
 		t.Fatalf("pprof index %d", code)
+	}
+	if _, err := on.SFU().Join("dbg", "", sfu.ParticipantParams{ID: "ann", CanSubscribe: true, OnEvent: func(sfu.Event) {}}); err != nil {
+		t.Fatal(err)
+	}
+	code, body := get(t, on.URL()+"debug/rooms")
+	var rooms []sfu.RoomSnapshot
+	if err := json.Unmarshal([]byte(body), &rooms); code != 200 || err != nil {
+		t.Fatalf("rooms %d %v: %s", code, err, body)
+	}
+	if len(rooms) != 1 || rooms[0].Name != "dbg" || len(rooms[0].Participants) != 1 || rooms[0].Participants[0].ID != "ann" {
+		t.Fatalf("rooms %+v", rooms)
 	}
 }
 
