@@ -186,10 +186,11 @@ func newPublisherAPI(se webrtc.SettingEngine, stats *counters) (*webrtc.API, err
 }
 
 // newSubscriberAPI: sending side. Interceptors are listed innermost first:
-// the FlexFEC counter; GCC (with a pass-through pacer), which sees every
-// packet on the wire after the TWCC header extension is added, so that
-// FlexFEC's repair packets carry TWCC numbers and count in the estimate;
-// sender reports see media only. GCC is bound only to streams that
+// GCC (with a pass-through pacer), which sees every packet on the wire after
+// the TWCC header extension is added, so that FlexFEC's repair packets carry
+// TWCC numbers and count in the estimate; the FlexFEC counter, just inside
+// FlexFEC (below it, GCC's pacer may route a repair packet through another
+// stream's writer); sender reports see media only. GCC is bound only to streams that
 // negotiated transport-cc: without feedback its per-packet bookkeeping is
 // pure cost. NACKs are answered by the down-tracks from the receivers'
 // shared caches, not by pion's responder, which would keep a copy per
@@ -209,7 +210,6 @@ func (e *engine) newSubscriberAPI(se webrtc.SettingEngine, cfg Config) (*webrtc.
 	}
 
 	reg := &interceptor.Registry{}
-	reg.Add(fecCounterFactory{e.stats})
 	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
 		p := newSSRCPacer()
 		bwe, err := gcc.NewSendSideBWE(
@@ -237,6 +237,7 @@ func (e *engine) newSubscriberAPI(se webrtc.SettingEngine, cfg Config) (*webrtc.
 		return nil, err
 	}
 	if !cfg.DisableFlexFEC {
+		reg.Add(fecCounterFactory{e.stats})
 		if err := webrtc.ConfigureFlexFEC03(ptFlexFEC, m, reg,
 			flexfec.NumMediaPackets(uint32(cfg.FlexFECMedia)), flexfec.NumFECPackets(uint32(cfg.FlexFECRepair))); err != nil {
 			return nil, err
@@ -389,8 +390,9 @@ func hasTWCC(info *interceptor.StreamInfo) bool {
 }
 
 // fecCounterFactory counts the FlexFEC repair packets sent to subscribers.
-// It is the innermost interceptor, so it sees the repair packets the FlexFEC
-// interceptor adds; streams without FlexFEC bypass it.
+// It sits just inside the FlexFEC interceptor, which writes a stream's
+// repair packets through that stream's writer; streams without FlexFEC
+// bypass it.
 type fecCounterFactory struct{ stats *counters }
 
 // NewInterceptor returns the counter.
