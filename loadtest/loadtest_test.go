@@ -44,6 +44,9 @@ func TestRunAgainstANode(t *testing.T) {
 	if rep.JoinFailed != 0 || rep.VideoTracks != 3 || rep.AudioTracks != 3 {
 		t.Fatalf("join failures %d (%v), %d video and %d audio down-tracks; want 0, 3, 3", rep.JoinFailed, rep.JoinErrors, rep.VideoTracks, rep.AudioTracks)
 	}
+	if rep.VideoLayers["small"] != 3 {
+		t.Errorf("video layers at the end %v, want small 3", rep.VideoLayers)
+	}
 	if rep.NoFirstFrame != 0 || rep.FirstP50 <= 0 {
 		t.Errorf("first frame: p50 %.0f ms, %d without", rep.FirstP50, rep.NoFirstFrame)
 	}
