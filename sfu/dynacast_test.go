@@ -89,7 +89,7 @@ func (sim *roomSim) run(d time.Duration, budget int, congested bool, sendLayers 
 			dt.mu.Lock()
 			cur, hold := dt.decided, dt.hold
 			dt.mu.Unlock()
-			tr := []allocTrack{{maxLayer: sim.prefs[i], bitrates: sim.r.layerBitrates(sim.now), current: cur, main: true, hold: hold}}
+			tr := []allocTrack{{maxLayer: sim.prefs[i], bitrates: sim.r.layerBitrates(sim.now), current: cur, main: sim.prefs[i] > 0, hold: hold}}
 			l := selectLayers(budget, congested, tr, sim.now, defaultSelectorParams)[0]
 			dt.setDecision(l, l < sim.prefs[i], sim.now)
 		}
@@ -133,20 +133,28 @@ func TestDynacastSurvivesStall(t *testing.T) {
 }
 
 // TestDynacastKeepsSmallestForStarvedSubscribers: when every subscriber's
-// estimate is too low even for the small layer, the selector pauses them,
-// but dynacast keeps the small layer running at the publisher, so that the
-// subscribers resume as soon as their estimate allows.
+// estimate is too low even for the small layer, the selector pauses them
+// (thumbnails here: main views keep their smallest layer), but dynacast
+// keeps the small layer running at the publisher, so that the subscribers
+// resume as soon as their estimate allows.
 func TestDynacastKeepsSmallestForStarvedSubscribers(t *testing.T) {
-	sim := newRoomSim(t, 1, 1)
+	sim := newRoomSim(t, 0, 0)
 	sim.run(2*time.Second, 5e6, false, 0, 1)
 	sim.up.take()
 	sim.run(5*time.Second, 20_000, true, 0, 1)
 	if got := sim.decisions(); !slices.Equal(got, []int{-1, -1}) {
 		t.Fatalf("decisions %v under a 20 kbit/s estimate, want paused", got)
 	}
-	w := sim.up.take()
-	if len(w) == 0 || !slices.Equal(w[len(w)-1], []bool{true, false}) {
-		t.Fatalf("dynacast %v, want the large layer paused and the small kept", w)
+	for _, w := range sim.up.take() {
+		if !w[0] {
+			t.Fatalf("dynacast paused the small layer (%v) that paused subscribers resume on", w)
+		}
+	}
+	sim.r.mu.Lock()
+	paused := sim.r.layers[0].paused
+	sim.r.mu.Unlock()
+	if paused {
+		t.Fatal("the small layer is paused")
 	}
 	sim.run(time.Second, 5e6, false, 0)
 	if got := sim.decisions(); got[0] < 0 || got[1] < 0 {

@@ -27,6 +27,14 @@ type selectorParams struct {
 	// too high), so a link that cannot carry a layer is not retried at the
 	// base pace forever.
 	upHold, maxHold time.Duration
+	// pauseMain lets the selector pause a main view whose smallest layer
+	// does not fit. Off: a main view keeps its smallest layer whatever the
+	// estimate (thumbnails are paused first). A subscriber's estimate can
+	// fall below the small layer for reasons the small layer would not
+	// worsen (GCC's 0.85 × received rate after delay caused by a busy
+	// node), and a paused video only comes back once GCC, fed by audio
+	// alone, has grown back past it.
+	pauseMain bool
 }
 
 // defaultSelectorParams are used by rooms.
@@ -41,8 +49,9 @@ var defaultSelectorParams = selectorParams{upMargin: 1.25, upHold: 2 * time.Seco
 // estimator lowered its estimate recently, on loss or rising delay), every
 // track keeps the layer it has, up to its preference, and the budget only
 // limits raising. When congested, every track first gets its smallest
-// available layer, main views first, as long as the budget lasts; then main
-// views, then thumbnails, are raised towards their preference. Lowering is
+// available layer, main views first, as long as the budget lasts (a main
+// view gets it anyway unless p.pauseMain); then main views, then
+// thumbnails, are raised towards their preference. Lowering is
 // immediate, raising needs the margin and the hold of p.
 func selectLayers(budget int, congested bool, tracks []allocTrack, now time.Time, p selectorParams) []int {
 	order := make([]int, len(tracks))
@@ -66,7 +75,7 @@ func selectLayers(budget int, congested bool, tracks []allocTrack, now time.Time
 			if t.bitrates[l] <= 0 {
 				continue
 			}
-			if fits(t, l, remaining, 0, now, p) {
+			if fits(t, l, remaining, 0, now, p) || (t.main && !p.pauseMain) {
 				out[i], spent[i] = l, t.bitrates[l]
 				remaining -= t.bitrates[l]
 			}

@@ -22,7 +22,8 @@ func TestSelectLayers(t *testing.T) {
 		{"plenty, wants large", 5e6, false, []allocTrack{{maxLayer: 1, bitrates: sl, current: -1, main: true}}, []int{1}},
 		{"plenty, wants small", 5e6, false, []allocTrack{{maxLayer: 0, bitrates: sl, current: -1}}, []int{0}},
 		{"only small fits", 1e6, false, []allocTrack{{maxLayer: 1, bitrates: sl, current: -1, main: true}}, []int{0}},
-		{"nothing fits: paused", 100_000, false, []allocTrack{{maxLayer: 1, bitrates: sl, current: -1, main: true}}, []int{-1}},
+		{"nothing fits: a thumbnail is paused", 100_000, false, []allocTrack{{maxLayer: 0, bitrates: sl, current: -1}}, []int{-1}},
+		{"nothing fits: a main view keeps its smallest layer", 100_000, true, []allocTrack{{maxLayer: 1, bitrates: sl, current: 1, main: true}}, []int{0}},
 		{"initial estimate takes large with the margin", 3_000_000 - 48_000, false,
 			[]allocTrack{{maxLayer: 1, bitrates: sl, current: -1, main: true}}, []int{1}},
 
