@@ -51,4 +51,12 @@
 // Config.DynacastPauseAfter so that a subscriber flipping between thumbnail
 // and main view does not restart encoders. For a trunk-fed receiver the same
 // call tells the far node which layers to carry across the trunk.
+//
+// Two guards keep dynacast from collapsing a room when the node or a
+// publisher stalls (every layer paused, the publisher told [] and nothing
+// left to resume from): a layer that stops arriving is taken as unavailable
+// (and, when unwatched, as failed for a back-off) only while another layer
+// of the track still arrives, since a whole track falling silent says
+// nothing about one layer; and a subscriber the selector pauses for want of
+// bandwidth still counts as watching the smallest layer.
 package sfu
