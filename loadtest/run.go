@@ -40,6 +40,10 @@ type Config struct {
 	Media       MediaConfig
 	Token       TokenFunc // nil: the node's dev-mode /api/token
 	Logger      *slog.Logger
+	// SubscriberURLs, when set, are the nodes subscribers join, in turn
+	// (publishers join URL): a room spanning cascaded nodes. Without Token,
+	// each node's dev-mode /api/token signs its own subscribers' tokens.
+	SubscriberURLs []string
 }
 
 // DefaultConfig is one publisher and ten subscribers for ten seconds.
@@ -80,6 +84,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
+	customToken := cfg.Token != nil
 	if cfg.Token == nil {
 		cfg.Token = DevTokens(cfg.URL, cfg.Room)
 	}
@@ -94,13 +99,20 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	r := &runner{cfg: cfg, out: progress, start: time.Now(), cpu: newCPUSampler(cfg.NodePID)}
 	defer r.closeAll()
 
+	subs := 0
 	params := func(identity string, publish bool) clientParams {
-		api := subAPI
+		api, base, token := subAPI, cfg.URL, cfg.Token
 		if publish {
 			api = pubAPI
+		} else if n := len(cfg.SubscriberURLs); n > 0 {
+			base = cfg.SubscriberURLs[subs%n]
+			subs++
+			if !customToken {
+				token = DevTokens(base, cfg.Room)
+			}
 		}
-		return clientParams{base: cfg.URL, mode: cfg.Mode, identity: identity, publish: publish,
-			prefer: cfg.Prefer, token: cfg.Token, api: api, media: cfg.Media, logger: cfg.Logger}
+		return clientParams{base: base, mode: cfg.Mode, identity: identity, publish: publish,
+			prefer: cfg.Prefer, token: token, api: api, media: cfg.Media, logger: cfg.Logger}
 	}
 	for i := range cfg.Publishers {
 		c := newClient(ctx, params(fmt.Sprintf("pub-%d", i), true))

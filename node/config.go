@@ -9,13 +9,15 @@ import (
 
 	"github.com/qrtn/qrtn/sfu"
 	"github.com/qrtn/qrtn/signaling"
+	"github.com/qrtn/qrtn/trunk"
 )
 
 // Config is one access node's configuration (the YAML file of
 // `qrtn serve --config`). The zero value runs a node on free local ports
 // with generated secrets.
 type Config struct {
-	// Name, Region and Role identify the node (Role must be "access").
+	// Name, Region and Role identify the node. Role is "access" (an SFU
+	// that browsers join) or "forwarding" (trunks only; needs Trunk).
 	Name   string `yaml:"name"`
 	Region string `yaml:"region"`
 	Role   string `yaml:"role"`
@@ -38,6 +40,10 @@ type Config struct {
 	SFU sfu.Config `yaml:"sfu"`
 	// Signaling limits for clients.
 	Signaling signaling.Config `yaml:"signaling"`
+	// Trunk connects the node to its peers over QRTP trunks (identity,
+	// listen address, key, peers: see trunk/README.md). Without it an
+	// access node stands alone.
+	Trunk *trunk.Config `yaml:"trunk"`
 	// Debug serves Go's profiler at /debug/pprof/ and a JSON snapshot of
 	// rooms, tracks and layers (codec and payload type received, bitrates,
 	// dynacast state) at /debug/rooms on the HTTP port. Off by default:
@@ -57,8 +63,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Role == "" {
 		c.Role = "access"
 	}
-	if c.Role != "access" {
-		return c, fmt.Errorf("node: role %q: only access nodes exist so far", c.Role)
+	switch {
+	case c.Role == "forwarding" && c.Trunk == nil:
+		return c, errors.New("node: a forwarding node needs a trunk section")
+	case c.Role != "access" && c.Role != "forwarding":
+		return c, fmt.Errorf("node: role %q (access or forwarding)", c.Role)
 	}
 	if c.HTTPAddr == "" {
 		c.HTTPAddr = "127.0.0.1:0"

@@ -1,6 +1,7 @@
-// Package node assembles one access node: the SFU, the signaling server,
-// the demo web page, health and Prometheus metrics on one HTTP port, and
-// the dev-mode token endpoint. It owns the node's lifecycle and holds no
+// Package node assembles one node: for an access node the SFU, the
+// signaling server, the demo web page and the dev-mode token endpoint; for
+// every node with peers its trunks and network page; health and Prometheus
+// metrics on one HTTP port. It owns the node's lifecycle and holds no
 // global state, so several nodes can run in one process (qrtn demo). It
 // knows how the parts fit, not how any of them works inside.
 package node
@@ -23,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/qrtn/qrtn/sfu"
 	"github.com/qrtn/qrtn/signaling"
+	"github.com/qrtn/qrtn/trunk"
 	"github.com/qrtn/qrtn/web"
 )
 
@@ -31,11 +33,12 @@ type Node struct {
 	cfg Config
 	log *slog.Logger
 
-	sfu *sfu.SFU
-	sig *signaling.Server
-	reg *prometheus.Registry
-	ln  net.Listener
-	srv *http.Server
+	sfu   *sfu.SFU          // nil on a forwarding node
+	sig   *signaling.Server // nil on a forwarding node
+	trunk *trunk.Trunk      // nil without a trunk section
+	reg   *prometheus.Registry
+	ln    net.Listener
+	srv   *http.Server
 
 	closing   atomic.Bool
 	closeOnce sync.Once
@@ -56,30 +59,45 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, log: logger.With("node", cfg.Name), done: make(chan struct{}), serveDone: make(chan struct{})}
-	if n.sfu, err = sfu.New(cfg.SFU, n.log); err != nil {
-		return nil, err
+	if cfg.Role == "access" {
+		if n.sfu, err = sfu.New(cfg.SFU, n.log); err != nil {
+			return nil, err
+		}
+		sc := cfg.Signaling
+		sc.APIKey, sc.APISecret = cfg.APIKey, cfg.APISecret
+		if n.sig, err = signaling.New(sc, n.sfu, n.log); err != nil {
+			_ = n.sfu.Close()
+			return nil, err
+		}
 	}
-	sc := cfg.Signaling
-	sc.APIKey, sc.APISecret = cfg.APIKey, cfg.APISecret
-	if n.sig, err = signaling.New(sc, n.sfu, n.log); err != nil {
-		_ = n.sfu.Close()
+	if err := n.newTrunk(); err != nil {
+		n.closeParts()
 		return nil, err
 	}
 	if n.ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-		_ = n.sfu.Close()
+		n.closeParts()
 		return nil, fmt.Errorf("node: http %s: %w", cfg.HTTPAddr, err)
 	}
 	n.reg = prometheus.NewRegistry()
-	n.reg.MustRegister(newCollector(n.sfu, n.sig.Connections),
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if n.sfu != nil {
+		n.reg.MustRegister(newCollector(n.sfu, n.sig.Connections))
+	}
+	if n.trunk != nil {
+		n.reg.MustRegister(n.trunk.Collector())
+		n.trunk.SetHTTP(n.URL())
+	}
 	n.srv = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}
 	return n, nil
 }
 
 func (n *Node) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /ws", n.sig)
-	mux.HandleFunc("GET /api/token", n.handleToken)
+	if n.sig != nil {
+		mux.Handle("GET /ws", n.sig)
+		mux.HandleFunc("GET /api/token", n.handleToken)
+	}
+	n.trunkRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if n.closing.Load() {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
@@ -119,6 +137,11 @@ func (n *Node) Start(ctx context.Context) error {
 	if n.closing.Load() {
 		return errors.New("node: closed")
 	}
+	if n.trunk != nil {
+		if err := n.trunk.Start(ctx); err != nil {
+			return err
+		}
+	}
 	go func() {
 		defer close(n.serveDone)
 		if err := n.srv.Serve(n.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -132,7 +155,14 @@ func (n *Node) Start(ctx context.Context) error {
 		case <-n.done:
 		}
 	}()
-	n.log.Info("node started", "region", n.cfg.Region, "http", n.URL(), "udp", n.sfu.UDPAddr().String(), "dev", n.cfg.Dev)
+	attrs := []any{"region", n.cfg.Region, "role", n.cfg.Role, "http", n.URL(), "dev", n.cfg.Dev}
+	if n.sfu != nil {
+		attrs = append(attrs, "udp", n.sfu.UDPAddr().String())
+	}
+	if n.trunk != nil {
+		attrs = append(attrs, "qrtp", n.trunk.Addr().String(), "key", n.trunk.PublicKey().String())
+	}
+	n.log.Info("node started", attrs...)
 	return nil
 }
 
@@ -160,8 +190,11 @@ func (n *Node) Region() string { return n.cfg.Region }
 // Role is "access".
 func (n *Node) Role() string { return n.cfg.Role }
 
-// SFU is the node's SFU (for trunks and tests).
+// SFU is the node's SFU (for trunks and tests); nil on a forwarding node.
 func (n *Node) SFU() *sfu.SFU { return n.sfu }
+
+// Trunk is the node's trunk side; nil without a trunk section.
+func (n *Node) Trunk() *trunk.Trunk { return n.trunk }
 
 // Registry is the node's own Prometheus registry.
 func (n *Node) Registry() *prometheus.Registry { return n.reg }
@@ -192,7 +225,7 @@ func (n *Node) Close() error {
 		} else {
 			errs = append(errs, n.ln.Close())
 		}
-		errs = append(errs, n.sig.Close(), n.sfu.Close())
+		errs = append(errs, n.closeParts())
 		n.closeErr = errors.Join(errs...)
 		close(n.done)
 		n.log.Info("node closed")

@@ -33,7 +33,40 @@ func TestByteRingGrowAndWrap(t *testing.T) {
 		base += k
 		r.advance(base)
 	}
-	if r.capacity() > 1<<16 {
+	if r.capacity() > 2*ringBlockSize {
 		t.Errorf("grew to %d for a window under 8k", r.capacity())
+	}
+}
+
+// TestByteRingGrowsWithoutCopying: a large buffer is built of blocks that
+// never move as it grows, and blocks go back to the pool as the front
+// advances, all of them once everything is consumed.
+func TestByteRingGrowsWithoutCopying(t *testing.T) {
+	pool := &blockPool{max: 1 << 10}
+	r := byteRing{pool: pool}
+	r.ensure(1 << 20)
+	r.writeAt(0, []byte("first"))
+	first := &r.at(0)[0]
+	r.ensure(64 << 20)
+	if &r.at(0)[0] != first || r.capacity() != 64<<20 {
+		t.Fatalf("growing moved the first block or mis-sized the ring (%d)", r.capacity())
+	}
+	got := make([]byte, 5)
+	r.readAt(0, got)
+	if string(got) != "first" {
+		t.Fatalf("read %q", got)
+	}
+	r.advance(3*ringBlockSize + 10)
+	if len(pool.free) != 3 || r.capacity() != 64<<20-3*ringBlockSize {
+		t.Fatalf("advance freed %d blocks, capacity %d", len(pool.free), r.capacity())
+	}
+	r.advance(64 << 20)
+	if r.capacity() != 0 || len(pool.free) != pool.max {
+		t.Fatalf("consumed ring holds %d bytes, pool %d blocks", r.capacity(), len(pool.free))
+	}
+	// A new window reuses pooled blocks.
+	r.ensure(64<<20 + 100)
+	if len(pool.free) != pool.max-1 {
+		t.Fatalf("pool %d after reuse", len(pool.free))
 	}
 }

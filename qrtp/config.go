@@ -161,9 +161,11 @@ type StreamOptions struct {
 	// mode), or how long a datagram may wait to be sent (datagram mode).
 	Deadline   time.Duration    `yaml:"deadline"`
 	Retransmit RetransmitPolicy `yaml:"retransmit"`
-	// FECBudget is the most repair overhead (fraction of the stream's
-	// bytes) FEC may add; negative disables FEC for the stream. Used by
-	// the FEC layer.
+	// FECBudget is the most repair overhead FEC may add to a message
+	// stream's packets (repair symbols per source packet: 3 allows three
+	// repair packets per packet of data); negative disables FEC for the
+	// stream. How much is spent within it depends on the measured loss,
+	// the RTT and the messages' deadlines: nothing on a clean link.
 	FECBudget float64 `yaml:"fec_budget"`
 	// SendBuffer bounds the bytes queued for sending (unacknowledged bytes
 	// of a reliable stream; unresolved messages). Writes beyond it return

@@ -62,10 +62,13 @@ type Conn struct {
 	acks   ackState
 	pacer  pacer
 	frames []sentFrame // frames of the packet being built
+	fecTx  *fecSend
+	fecRx  *fecRecv
 
 	streams         map[uint64]*Stream
 	nextLocalSeq    uint64
 	peerMaxStreams  uint64   // we may open sequences below this
+	streamsBlocked  bool     // OpenStream hit the limit: tell when it rises
 	localMaxStreams uint64   // the peer may open sequences below this
 	peerSeqs        rangeSet // sequences the peer has opened
 	acceptQ         []*Stream
@@ -92,6 +95,19 @@ type Conn struct {
 	handshakeDeadline time.Time
 	nextMsgDeadline   time.Time
 	polledFull        bool // the last poll stopped at maxPacketsPerPoll
+	ready             bool // listed in the endpoint's ready list
+	// Scheduling in the endpoint (endpoint_timers.go).
+	deadline         time.Time
+	heapIdx, connIdx int
+	touched          bool
+}
+
+// markReady lists the connection for Endpoint.Ready.
+func (c *Conn) markReady() {
+	if !c.ready {
+		c.ready = true
+		c.ep.ready = append(c.ep.ready, c)
+	}
 }
 
 func newConn(e *Endpoint, now time.Time, initiator bool, addr netip.AddrPort, cfg ConnConfig, prof Profile) (*Conn, error) {
@@ -119,9 +135,14 @@ func newConn(e *Endpoint, now time.Time, initiator bool, addr netip.AddrPort, cf
 		path:              path{addr: addr, validated: initiator},
 		lastRecv:          now,
 		handshakeDeadline: now.Add(e.cfg.HandshakeTimeout),
+		heapIdx:           -1,
+		connIdx:           -1,
 	}
 	c.sched.quantum = e.cfg.MaxDatagramSize
+	c.fecTx = newFECSend(c.maxFramePayload())
+	c.fecRx = newFECRecv(c.maxFramePayload())
 	c.events.max = cfg.MaxEvents
+	c.events.notify = c.markReady
 	// Announce our real limits in the first flight; the peer starts from
 	// the protocol's initial values.
 	c.ctl.maxData = c.recvMax > initialConnWindow
@@ -141,8 +162,10 @@ func (c *Conn) OpenStream(opts StreamOptions) (*Stream, error) {
 		return nil, err
 	}
 	if c.nextLocalSeq >= c.peerMaxStreams {
+		c.streamsBlocked = true
 		return nil, ErrStreamLimit
 	}
+	c.touch()
 	id := streamID(c.nextLocalSeq, o.Mode, !c.initiator)
 	c.nextLocalSeq++
 	return c.newStream(id, o, true), nil
@@ -170,11 +193,15 @@ func (c *Conn) PollEvent() (ev Event, ok bool) { return c.events.pop() }
 // Close closes the connection with an application error code, telling the
 // peer with CONNECTION_CLOSE. Streams stop at once.
 func (c *Conn) Close(code ErrorCode, reason string) {
+	c.touch()
 	c.closeLocal(&CloseError{Code: code, Reason: reason})
 }
 
 // Ping asks the peer for an acknowledgement (an RTT sample, a liveness check).
-func (c *Conn) Ping() { c.ctl.ping = true }
+func (c *Conn) Ping() {
+	c.ctl.ping = true
+	c.touch()
+}
 
 // RemoteAddr is the peer's current address.
 func (c *Conn) RemoteAddr() netip.AddrPort { return c.path.addr }
@@ -214,8 +241,9 @@ func (c *Conn) Stats() ConnStats {
 	st.BytesSent, st.BytesAcked = r.stats.bytesSent, r.stats.bytesAcked
 	st.CWND, st.BytesInFlight = r.cc.CongestionWindow(), r.bytesInFlight
 	st.PacingRate = r.cc.PacingRate()
-	st.Controller = r.cc.Stats()
+	st.CongestionControl, st.Controller = c.cfg.CongestionControl, r.cc.Stats()
 	st.PTOCount = r.stats.ptos
+	c.fecStats(&st)
 	st.EventsDropped = c.events.dropped
 	st.Streams = len(c.streams)
 	return st
@@ -238,6 +266,7 @@ func (c *Conn) newStream(id uint64, opts StreamOptions, local bool) *Stream {
 	case ModeReliable:
 		s.rs = newRelSend(opts.SendBuffer)
 		s.rr = newRelRecv(c.cfg.StreamReceiveWindow, c.cfg.MaxStreamReceiveWindow)
+		s.rs.ring.pool, s.rr.ring.pool = &c.ep.blocks, &c.ep.blocks
 		if s.rr.window > initialStreamWindow {
 			s.rr.maxData = s.rr.window
 			c.queueMaxStreamData(s)
@@ -295,6 +324,10 @@ func (c *Conn) maybeRemove(s *Stream) {
 	s.removed = true
 	c.sched.deactivate(s)
 	delete(c.streams, s.id)
+	if s.rs != nil {
+		s.rs.ring.release()
+		s.rr.ring.release()
+	}
 	if !s.local {
 		c.localMaxStreams++
 		c.ctl.maxStreams = true

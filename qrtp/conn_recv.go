@@ -26,6 +26,9 @@ func (c *Conn) handleShort(now time.Time, from netip.AddrPort, b []byte, hdr *wi
 	}
 	c.replay.Mark(pn)
 	newest := !c.anyRecv || pn > c.largestRecv
+	if newest && c.anyRecv && pn > c.largestRecv+1 {
+		c.fecRx.lastGap = now // a loss (or reordering): keep FEC sources
+	}
 	if newest {
 		c.largestRecv, c.anyRecv = pn, true
 	}
@@ -40,7 +43,11 @@ func (c *Conn) handleShort(now time.Time, from netip.AddrPort, b []byte, hdr *wi
 		c.closeResend = true
 		return
 	}
+	c.fecRx.begin()
 	eliciting, err := c.processFrames(now, pt)
+	if err == nil {
+		err = c.fecRx.end(now, c, pn)
+	}
 	if err != nil {
 		c.closeWithError(err)
 		return
@@ -69,6 +76,9 @@ func (c *Conn) processFrames(now time.Time, pt []byte) (bool, error) {
 			c.st.Malformed++
 			return eliciting, protoErr(CodeFrameEncoding, "bad frame: %v", err)
 		}
+		if f.Type == wire.FrameMessage {
+			c.fecRx.message(pt[:n]) // a possible FEC source symbol
+		}
 		pt = pt[n:]
 		if f.Type.AckEliciting() {
 			eliciting = true
@@ -87,7 +97,10 @@ func (c *Conn) handleFrame(now time.Time, f *wire.Frame) error {
 	switch f.Type {
 	case wire.FramePadding, wire.FramePing:
 	case wire.FrameAck:
-		return c.rec.onAck(now, &f.Ack, c)
+		if err := c.rec.onAck(now, &f.Ack, c); err != nil {
+			return err
+		}
+		c.fecTx.settle(c)
 	case wire.FrameStream:
 		return c.onStreamFrame(&f.Stream)
 	case wire.FrameMessage:
@@ -101,7 +114,13 @@ func (c *Conn) handleFrame(now time.Time, f *wire.Frame) error {
 	case wire.FrameMaxStreamData:
 		return c.onMaxStreamData(f.MaxStreamData.StreamID, f.MaxStreamData.Max)
 	case wire.FrameMaxStreams:
-		c.peerMaxStreams = max(c.peerMaxStreams, f.MaxStreams.Max)
+		if f.MaxStreams.Max > c.peerMaxStreams {
+			c.peerMaxStreams = f.MaxStreams.Max
+			if c.streamsBlocked {
+				c.streamsBlocked = false
+				c.events.push(Event{Kind: EventStreamsAvailable})
+			}
+		}
 	case wire.FrameStreamReset:
 		return c.onStreamReset(&f.StreamReset)
 	case wire.FrameConnectionClose:
@@ -116,9 +135,11 @@ func (c *Conn) handleFrame(now time.Time, f *wire.Frame) error {
 		}
 	case wire.FramePathResponse:
 		c.onPathResponse(f.PathResponse.Data)
-	case wire.FrameFECRepair, wire.FrameFECRecovered:
-		// Defined on the wire; the FEC layer consumes them. Until it is
-		// wired in, they are accepted and ignored.
+	case wire.FrameFECRepair:
+		return c.fecRx.onRepair(now, c, &f.FECRepair)
+	case wire.FrameFECRecovered:
+		c.rec.onRecovered(now, f.FECRecovered.Packets, c)
+		c.fecTx.settle(c)
 	}
 	return nil
 }
@@ -202,6 +223,9 @@ func (c *Conn) onMessageExpired(f *wire.MessageExpiredFrame) error {
 		c.st.MessagesExpiredByPeer++
 		c.events.push(Event{Kind: EventMessageExpired, StreamID: s.id, Seq: seq})
 	})
+	if s.mr.done() {
+		c.signalReadable(s) // the last gap before the end is resolved
+	}
 	c.maybeRemove(s)
 	return nil
 }
@@ -275,6 +299,7 @@ func (c *Conn) onStreamReset(f *wire.StreamResetFrame) error {
 	case s.mr != nil:
 		if !s.mr.hasFinal {
 			s.mr.final, s.mr.hasFinal = f.FinalSize, true
+			s.peerReset = ErrorCode(f.Code)
 			if f.Code != 0 {
 				c.msgBuffered -= s.mr.abandon()
 				c.events.push(Event{Kind: EventStreamReset, StreamID: s.id})
@@ -284,6 +309,7 @@ func (c *Conn) onStreamReset(f *wire.StreamResetFrame) error {
 	case s.dr != nil:
 		if !s.dr.closed {
 			s.dr.closed = true
+			s.peerReset = ErrorCode(f.Code)
 			c.signalReadable(s)
 		}
 	}

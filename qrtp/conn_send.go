@@ -50,6 +50,7 @@ func (c *Conn) poll(now time.Time, send func(netip.AddrPort, []byte)) {
 		return
 	}
 	c.polledFull = false
+	c.fecTx.maybeChoose(now, c)
 	for i := 0; ; i++ {
 		if i == maxPacketsPerPoll {
 			c.polledFull = true
@@ -59,7 +60,22 @@ func (c *Conn) poll(now time.Time, send func(netip.AddrPort, []byte)) {
 			break
 		}
 	}
+	c.checkAppLimited(now)
 	c.updateMsgDeadline()
+}
+
+// checkAppLimited tells the controller when the sender ran out of data
+// while the window had room: its delivery-rate samples then measure the
+// application, not the path, and must not lower its bandwidth estimate.
+// Without it a media flow's estimate sinks to what it delivers, which at
+// heavy loss is less than it must send.
+func (c *Conn) checkAppLimited(now time.Time) {
+	if c.polledFull || !c.sched.empty() || !c.ctl.empty() || c.fecTx.pending() || c.rec.probes > 0 {
+		return
+	}
+	if c.rec.bytesInFlight+c.ep.cfg.MaxDatagramSize <= c.rec.cc.CongestionWindow() {
+		c.rec.cc.OnAppLimited(now, c.rec.bytesInFlight)
+	}
 }
 
 // sendPacket builds, seals and sends one short-header packet if there is
@@ -80,7 +96,7 @@ func (c *Conn) sendPacket(now time.Time, send func(netip.AddrPort, []byte)) bool
 	}
 	rate := c.rec.cc.PacingRate()
 	mayData := c.rec.canSend(size) && (c.rec.probes > 0 || c.pacer.allows(now, rate, size))
-	haveData := mayData && (!c.ctl.empty() || c.path.challengePending || !c.sched.empty() || c.rec.probes > 0)
+	haveData := mayData && (!c.ctl.empty() || c.path.challengePending || !c.sched.empty() || c.fecTx.pending() || c.rec.probes > 0)
 	ackDue := c.acks.due(now)
 	if !ackDue && !haveData && len(c.ctl.pathResponses) == 0 {
 		return false
@@ -91,14 +107,19 @@ func (c *Conn) sendPacket(now time.Time, send func(netip.AddrPort, []byte)) bool
 	hdrLen := len(buf)
 	limit := size - handshake.SealOverhead
 	c.frames = c.frames[:0]
-	var hasAck bool
-	var ackLo, ackHi uint64
+	c.fecTx.beginPacket()
+	var hasAck, hasReport bool
+	var ackLo, ackHi, repLo, repHi uint64
 	if c.acks.pending && (ackDue || haveData) {
+		// FEC_RECOVERED goes first: the sender must learn what was rebuilt
+		// no later than the ACK that shows the rest of the group arrived.
+		buf, repLo, repHi, hasReport = c.fecRx.appendReport(buf, limit-len(buf))
 		buf, ackLo, ackHi, hasAck = c.acks.appendAck(buf, now, limit-len(buf))
 	}
 	afterAck := len(buf)
 	if mayData {
 		buf = c.appendControl(buf, limit)
+		buf = c.appendRepair(now, buf, limit)
 		buf = c.appendStreams(now, buf, limit)
 	} else {
 		buf = c.appendPathResponses(buf, limit)
@@ -117,7 +138,9 @@ func (c *Conn) sendPacket(now time.Time, send func(netip.AddrPort, []byte)) bool
 	p := c.rec.ring.push()
 	p.frames = append(p.frames, c.frames...)
 	p.hasAck, p.ackLo, p.ackHi = hasAck, ackLo, ackHi
+	p.hasReport, p.reportLo, p.reportHi = hasReport, repLo, repHi
 	c.rec.onSent(now, p, len(out), eliciting, eliciting)
+	c.fecTx.afterPacket(now, c, p, hdrLen+handshake.SealOverhead)
 	if eliciting {
 		c.pacer.sent(len(out), rate)
 		c.lastElicitingSent = now
@@ -213,8 +236,23 @@ func (c *Conn) appendReliable(s *Stream, b []byte, limit int) ([]byte, sendStatu
 	return b, sendWrote
 }
 
+// appendRepair adds the next FEC repair frame if it fits; one per packet,
+// so each packet is a repair symbol of at most one group.
+func (c *Conn) appendRepair(now time.Time, b []byte, limit int) []byte {
+	if !c.fecTx.pending() {
+		return b
+	}
+	if r := c.fecTx.nextRepair(now, c, limit-len(b), max(c.rec.rtt.srtt(), fecChooseMin)); r != nil {
+		b = append(b, r...)
+	}
+	return b
+}
+
 func (c *Conn) appendMessage(now time.Time, s *Stream, b []byte, limit int) ([]byte, sendStatus) {
-	avail := limit - len(b)
+	avail, ok := c.fecTx.admit(s, limit-len(b))
+	if !ok {
+		return b, sendNoRoom // protected and unprotected frames: separate packets
+	}
 	room := func(m *outMsg) int {
 		total := uint64(len(m.data))
 		return avail - wire.MessageFrameOverhead(s.id, m.seq, total, total, avail)
@@ -226,16 +264,19 @@ func (c *Conn) appendMessage(now time.Time, s *Stream, b []byte, limit int) ([]b
 	}
 	m := fr.m
 	f := wire.MessageFrame{StreamID: s.id, Seq: m.seq, Total: uint64(len(m.data)), Offset: uint64(fr.off)}
+	before := len(b)
 	b = f.AppendHeader(b, fr.n)
 	b = append(b, m.data[fr.off:fr.off+fr.n]...)
 	s.ms.sent(fr)
+	// A message ends with its last new byte, or with the last of its
+	// queued retransmissions: its FEC group is sealed after this packet.
+	end := (!fr.retx && fr.off+fr.n == len(m.data)) || (fr.retx && m.retx.empty())
+	c.fecTx.framed(s, b[before:], !fr.retx, end)
 	s.stats.BytesSent += uint64(fr.n)
 	if fr.retx {
 		s.stats.BytesRetransmitted += uint64(fr.n)
 		c.st.BytesRetransmitted += uint64(fr.n)
 	}
-	// FEC hook: packets carrying fkMessage frames are the ones the FEC
-	// layer groups and protects.
 	c.record(sentFrame{kind: fkMessage, s: s, seq: m.seq, off: uint64(fr.off), n: uint32(fr.n)})
 	return b, sendWrote
 }

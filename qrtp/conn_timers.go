@@ -27,6 +27,8 @@ func (c *Conn) onTimers(now time.Time) {
 		return
 	}
 	c.rec.onTimeout(now, c)
+	c.fecTx.settle(c)
+	c.fecTx.onTimer(now, c)
 	if c.state == stateEstablished && c.cfg.KeepAlive > 0 && !now.Before(c.keepAliveAt()) {
 		c.ctl.ping = true
 	}
@@ -141,6 +143,7 @@ func (c *Conn) nextTimeout() time.Time {
 		at(c.path.challengeDeadline)
 	}
 	at(c.nextMsgDeadline)
+	at(c.fecTx.enc.NextFlush())
 	if c.polledFull {
 		at(c.now)
 	}
@@ -163,7 +166,7 @@ func (c *Conn) wantsToSend() bool {
 	if !c.rec.canSend(min(size, c.path.budget())) {
 		return false
 	}
-	return c.rec.probes > 0 || !c.ctl.empty() || c.path.challengePending || !c.sched.empty()
+	return c.rec.probes > 0 || !c.ctl.empty() || c.path.challengePending || !c.sched.empty() || c.fecTx.pending()
 }
 
 // closeSilently ends the connection without telling the peer (timeouts,

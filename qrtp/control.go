@@ -150,93 +150,147 @@ func (s *Stream) finalSize() uint64 {
 
 func (c *Conn) record(f sentFrame) { c.frames = append(c.frames, f) }
 
-// onPacketAcked implements recoveryHandler.
-func (c *Conn) onPacketAcked(p *sentPacket) {
-
+// onPacketAcked implements recoveryHandler. wasLost: the packet had been
+// declared lost (a spurious loss).
+func (c *Conn) onPacketAcked(p *sentPacket, wasLost bool) {
 	if p.hasAck {
 		c.acks.onAckAcked(p.ackLo, p.ackHi)
 	}
+	if p.hasReport {
+		c.fecRx.onReportAcked(p.reportLo, p.reportHi)
+	}
+	if p.fec != 0 {
+		c.fecTx.symbolFate(p, true, wasLost)
+		p.fec &^= fecHeld // its data arrived after all
+	}
 	for i := range p.frames {
-		f := &p.frames[i]
-		s := f.s
-		switch f.kind {
-		case fkStream:
-			if s.removed {
-				continue
-			}
-			s.stats.BytesAcked += uint64(f.n)
-			if s.rs.onAck(f.off, int(f.n), f.fin) {
-				c.signalWritable(s)
-			}
-			if s.rs.done() {
-				c.maybeRemove(s)
-			}
-		case fkMessage:
-			if s.removed {
-				continue
-			}
-			s.stats.BytesAcked += uint64(f.n)
-			if m := s.ms.onAck(f.seq, int(f.off), int(f.n)); m != nil {
-				s.ms.resolve(m, false)
-				s.stats.MessagesDelivered++
-				c.st.MessagesDelivered++
-				c.events.push(Event{Kind: EventMessageDelivered, StreamID: s.id, Seq: f.seq})
-				c.signalWritable(s)
-				c.maybeRemove(s)
-			}
-		case fkReset:
-			s.resetAcked = true
-			c.maybeRemove(s)
+		c.ackFrame(&p.frames[i])
+	}
+}
+
+// onPacketLost implements recoveryHandler. It also runs for outstanding
+// packets whose data a probe repeats; only a real loss (state pktLost)
+// counts against FEC groups, and a lost source whose group may still be
+// decoded keeps its message data back (see fecSend).
+func (c *Conn) onPacketLost(p *sentPacket) {
+	held := false
+	if p.state == pktLost && p.fec != 0 {
+		c.fecTx.symbolFate(p, false, false)
+		held = c.fecTx.hold(p)
+	}
+	for i := range p.frames {
+		if f := &p.frames[i]; !held || f.kind != fkMessage {
+			c.loseFrame(f)
 		}
 	}
 }
 
-// onPacketLost implements recoveryHandler.
-func (c *Conn) onPacketLost(p *sentPacket) {
-
+// onPacketRecovered implements recoveryHandler: the peer rebuilt the
+// packet from FEC. Its MESSAGE data was delivered; anything else it
+// carried was not. wasOutstanding: it had not been declared lost yet.
+func (c *Conn) onPacketRecovered(p *sentPacket, wasOutstanding bool) {
+	c.st.FECPeerRecovered++
+	if wasOutstanding {
+		c.fecTx.symbolFate(p, false, false)
+	}
+	p.fec &^= fecHeld
 	for i := range p.frames {
-		f := &p.frames[i]
-		s := f.s
-		switch f.kind {
-		case fkStream:
-			if s.removed || s.abandoned {
-				continue
-			}
-			s.rs.onLost(f.off, int(f.n), f.fin)
-			c.sched.activate(s)
-		case fkMessage:
-			if s.removed || s.abandoned {
-				continue
-			}
-			m, ok := s.ms.onLost(c.now, c.rec.rtt.srtt(), s.opts.Retransmit != RetransmitNever, f.seq, int(f.off), int(f.n))
-			if !ok && m != nil {
-				c.expireMessage(s, m)
-			}
-			c.sched.activate(s)
-		case fkMaxData:
-			c.ctl.maxData = true
-		case fkMaxStreams:
-			c.ctl.maxStreams = true
-		case fkMaxStreamData:
-			if !s.removed {
-				c.queueMaxStreamData(s)
-			}
-		case fkReset:
-			if !s.resetAcked {
-				s.resetQueued = false
-				c.queueReset(s)
-			}
-		case fkExpired:
-			if !s.removed {
-				s.ms.expired = append(s.ms.expired, span{f.seq, f.seq + uint64(f.n)})
-				c.queueExpired(s)
-			}
-		case fkNewCID:
-			c.ctl.newCIDs = append(c.ctl.newCIDs, f.seq)
-		case fkPathChallenge:
-			if !c.path.validated {
-				c.path.challengePending = true
-			}
+		switch f := &p.frames[i]; {
+		case f.kind == fkMessage:
+			c.ackFrame(f)
+		case wasOutstanding:
+			c.loseFrame(f)
+		}
+	}
+}
+
+// loseMessages queues the message data of a lost packet for
+// retransmission (its other frames were handled when it was lost).
+func (c *Conn) loseMessages(p *sentPacket) {
+	for i := range p.frames {
+		if f := &p.frames[i]; f.kind == fkMessage {
+			c.loseFrame(f)
+		}
+	}
+}
+
+// ackFrame applies the acknowledgement of one sent frame to its source.
+func (c *Conn) ackFrame(f *sentFrame) {
+	s := f.s
+	switch f.kind {
+	case fkStream:
+		if s.removed {
+			return
+		}
+		s.stats.BytesAcked += uint64(f.n)
+		if s.rs.onAck(f.off, int(f.n), f.fin) {
+			c.signalWritable(s)
+		}
+		if s.rs.done() {
+			c.maybeRemove(s)
+		}
+	case fkMessage:
+		if s.removed {
+			return
+		}
+		s.stats.BytesAcked += uint64(f.n)
+		if m := s.ms.onAck(f.seq, int(f.off), int(f.n)); m != nil {
+			s.ms.resolve(m, false)
+			s.stats.MessagesDelivered++
+			c.st.MessagesDelivered++
+			c.events.push(Event{Kind: EventMessageDelivered, StreamID: s.id, Seq: f.seq})
+			c.signalWritable(s)
+			c.maybeRemove(s)
+		}
+	case fkReset:
+		s.resetAcked = true
+		c.maybeRemove(s)
+	}
+}
+
+// loseFrame queues a lost frame's content again, or its current value
+// for control frames.
+func (c *Conn) loseFrame(f *sentFrame) {
+	s := f.s
+	switch f.kind {
+	case fkStream:
+		if s.removed || s.abandoned {
+			return
+		}
+		s.rs.onLost(f.off, int(f.n), f.fin)
+		c.sched.activate(s)
+	case fkMessage:
+		if s.removed || s.abandoned {
+			return
+		}
+		m, ok := s.ms.onLost(c.now, c.rec.rtt.srtt(), s.opts.Retransmit != RetransmitNever, f.seq, int(f.off), int(f.n))
+		if !ok && m != nil {
+			c.expireMessage(s, m)
+		}
+		c.sched.activate(s)
+	case fkMaxData:
+		c.ctl.maxData = true
+	case fkMaxStreams:
+		c.ctl.maxStreams = true
+	case fkMaxStreamData:
+		if !s.removed {
+			c.queueMaxStreamData(s)
+		}
+	case fkReset:
+		if !s.resetAcked {
+			s.resetQueued = false
+			c.queueReset(s)
+		}
+	case fkExpired:
+		if !s.removed {
+			s.ms.expired = append(s.ms.expired, span{f.seq, f.seq + uint64(f.n)})
+			c.queueExpired(s)
+		}
+	case fkNewCID:
+		c.ctl.newCIDs = append(c.ctl.newCIDs, f.seq)
+	case fkPathChallenge:
+		if !c.path.validated {
+			c.path.challengePending = true
 		}
 	}
 }

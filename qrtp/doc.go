@@ -1,7 +1,8 @@
 // Package qrtp is qrtn's transport between nodes: encrypted, multiplexed
 // streams over UDP with 0-RTT setup, reliable byte streams, messages with
 // deadlines, unreliable datagrams, priorities, flow control, loss recovery,
-// pacing and pluggable congestion control.
+// pacing, pluggable congestion control and dynamic FEC for message streams
+// (fec_send.go, fec_recv.go, over qrtp/fec).
 //
 // Its core is sans-IO: an Endpoint serves many connections on one socket
 // without owning the socket or any goroutine. A driver hands it datagrams
@@ -12,7 +13,8 @@
 // The wire format and the rules both ends follow are documented in
 // README.md beside this file. Packet and frame encoding lives in
 // qrtp/wire, keys and packet protection in qrtp/handshake, congestion
-// controllers in qrtp/cc.
+// controllers in qrtp/cc, Reed-Solomon coding and the redundancy policy in
+// qrtp/fec.
 //
 // It must not know RTP, media, rooms or anything above a stream of bytes
 // or messages; it must not know a controller's internals (only the

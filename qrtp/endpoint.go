@@ -27,7 +27,14 @@ type Endpoint struct {
 	byCID   map[wire.ConnectionID]*Conn
 	conns   []*Conn
 	acceptQ []*Conn
-	pending int // responder handshakes not yet confirmed
+	// ready lists connections that queued events since the last Ready;
+	// readyOut is what Ready returned last (its array is reused).
+	ready, readyOut []*Conn
+	// timers orders connections by deadline; touched awaits rescheduling;
+	// due is Poll's scratch (endpoint_timers.go).
+	timers       connHeap
+	touched, due []*Conn
+	pending      int // responder handshakes not yet confirmed
 
 	tokens   float64 // handshake rate limiter (token bucket)
 	tokensAt time.Time
@@ -37,6 +44,7 @@ type Endpoint struct {
 	closed    bool
 
 	sendBuf  []byte
+	blocks   blockPool // stream buffer blocks, shared by all connections
 	recvBuf  []byte
 	plainBuf []byte
 	frame    wire.Frame
@@ -51,6 +59,10 @@ type statelessReply struct {
 	to netip.AddrPort
 	b  []byte
 }
+
+// maxPooledBlocks bounds the free stream-buffer blocks an endpoint keeps
+// for reuse (16 MiB); beyond it, freed blocks go to the garbage collector.
+const maxPooledBlocks = 1024
 
 // maxStatelessQueue bounds KeyResponses and Retries waiting for Poll.
 const maxStatelessQueue = 64
@@ -79,6 +91,7 @@ func NewEndpoint(now time.Time, cfg Config) (*Endpoint, error) {
 		recvBuf:  make([]byte, 0, 65536),
 		plainBuf: make([]byte, 0, c.MaxDatagramSize+64),
 		logTimes: make(map[string]time.Time),
+		blocks:   blockPool{max: maxPooledBlocks},
 	}
 	if c.Accept {
 		e.responder = handshake.NewResponder(handshake.ResponderConfig{
@@ -126,7 +139,7 @@ func (e *Endpoint) Connect(now time.Time, addr netip.AddrPort, remoteKey *handsh
 		c.state, c.kind = stateKeyRequest, "1rtt-learned-key"
 	}
 	e.byCID[c.localCID()] = c
-	e.conns = append(e.conns, c)
+	e.addConn(c)
 	return c, nil
 }
 
@@ -141,6 +154,20 @@ func (e *Endpoint) Accept() *Conn {
 	e.acceptQ[0] = nil
 	e.acceptQ = e.acceptQ[1:]
 	return c
+}
+
+// Ready returns the connections that queued events (PollEvent), new
+// streams included, since the last call, each once: a driver dispatches
+// events after HandleDatagram and Poll by visiting these, not every
+// connection. A connection that closed is listed with its EventClosed.
+// The slice is valid until the next call.
+func (e *Endpoint) Ready() []*Conn {
+	clear(e.readyOut)
+	e.readyOut, e.ready = e.ready, e.readyOut[:0]
+	for _, c := range e.readyOut {
+		c.ready = false
+	}
+	return e.readyOut
 }
 
 // Conns returns the open connections.
@@ -186,6 +213,7 @@ func (e *Endpoint) HandleDatagram(now time.Time, from netip.AddrPort, b []byte) 
 		return
 	}
 	c.handleShort(now, from, b, &e.shdr)
+	e.touch(c)
 }
 
 func (e *Endpoint) handleLong(now time.Time, from netip.AddrPort, b []byte) {
@@ -206,6 +234,7 @@ func (e *Endpoint) handleLong(now time.Time, from netip.AddrPort, b []byte) {
 	case wire.PacketInit:
 		if c != nil {
 			c.onDuplicateInit(now, from, b)
+			e.touch(c)
 			return
 		}
 		e.acceptInit(now, from, b, h)
@@ -216,6 +245,7 @@ func (e *Endpoint) handleLong(now time.Time, from netip.AddrPort, b []byte) {
 		return
 	}
 	c.now = now
+	e.touch(c)
 	switch h.Type {
 	case wire.PacketKeyResponse:
 		c.onKeyResponse(now, h)
@@ -226,57 +256,26 @@ func (e *Endpoint) handleLong(now time.Time, from netip.AddrPort, b []byte) {
 	}
 }
 
-// Poll lets every connection send what it may at now, then flushes the
-// stateless answers, and forgets closed connections.
+// Poll lets every connection that is due send what it may at now, then
+// flushes the stateless answers. Closed connections are forgotten.
 func (e *Endpoint) Poll(now time.Time, send func(to netip.AddrPort, b []byte)) {
 	e.now = now
-	for _, c := range e.conns {
-		c.poll(now, send)
-	}
+	e.refresh()
+	e.pollDue(now, send)
 	for _, r := range e.stateless {
 		e.countSent(len(r.b))
 		send(r.to, r.b)
 	}
 	e.stateless = e.stateless[:0]
-	e.reap()
 }
 
 // NextTimeout is when the endpoint next needs Poll (the zero Time: never).
 func (e *Endpoint) NextTimeout() time.Time {
-	var t time.Time
 	if len(e.stateless) > 0 {
 		return e.now
 	}
-	for _, c := range e.conns {
-		if x := c.nextTimeout(); !x.IsZero() && (t.IsZero() || x.Before(t)) {
-			t = x
-		}
-	}
-	return t
-}
-
-// reap removes closed connections and their connection IDs.
-func (e *Endpoint) reap() {
-	live := e.conns[:0]
-	for _, c := range e.conns {
-		if c.state != stateClosed {
-			live = append(live, c)
-			continue
-		}
-		for _, id := range c.localCIDs {
-			delete(e.byCID, id)
-		}
-		if !c.initiator {
-			delete(e.byCID, c.initialDCID)
-			if c.hs != nil { // closed before confirmation
-				e.pending--
-			}
-		}
-	}
-	for i := len(live); i < len(e.conns); i++ {
-		e.conns[i] = nil
-	}
-	e.conns = live
+	e.refresh()
+	return e.nextDeadline()
 }
 
 func (e *Endpoint) countSent(n int) {

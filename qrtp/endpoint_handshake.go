@@ -144,7 +144,7 @@ func (e *Endpoint) newResponderConn(now time.Time, from netip.AddrPort, b []byte
 	c.acks.onAckSent()
 	e.byCID[c.localCID()] = c
 	e.byCID[c.initialDCID] = c
-	e.conns = append(e.conns, c)
+	e.addConn(c)
 	e.acceptQ = append(e.acceptQ, c)
 	e.pending++
 }

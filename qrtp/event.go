@@ -24,6 +24,9 @@ const (
 	EventMessageExpired
 	// EventClosed: the connection is closed; Err says why.
 	EventClosed
+	// EventStreamsAvailable: the peer allows more streams, after an
+	// OpenStream failed with ErrStreamLimit.
+	EventStreamsAvailable
 )
 
 func (k EventKind) String() string {
@@ -44,6 +47,8 @@ func (k EventKind) String() string {
 		return "message_expired"
 	case EventClosed:
 		return "closed"
+	case EventStreamsAvailable:
+		return "streams_available"
 	}
 	return "unknown"
 }
@@ -62,9 +67,15 @@ type eventQueue struct {
 	head    int
 	max     int
 	dropped uint64
+	// notify runs on every push (even of a dropped event), so the
+	// endpoint can list the connections that have something to report.
+	notify func()
 }
 
 func (e *eventQueue) push(ev Event) {
+	if e.notify != nil {
+		e.notify()
+	}
 	if len(e.q)-e.head >= e.max {
 		e.dropped++
 		return

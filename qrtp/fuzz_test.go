@@ -113,6 +113,9 @@ func FuzzConnFrames(f *testing.F) {
 		{Type: wire.FrameMaxStreams, MaxStreams: wire.MaxStreamsFrame{Max: 1 << 60}},
 		{Type: wire.FramePathChallenge},
 		{Type: wire.FrameNewConnectionID, NewConnectionID: wire.NewConnectionIDFrame{Seq: 5}},
+		{Type: wire.FrameFECRepair, FECRepair: wire.FECRepairFrame{GroupID: 1, Index: 2, K: 2, N: 3, Packets: []uint64{1, 2}, Symbol: []byte{0, 3, 0x11, 0, 1, 9}}},
+		{Type: wire.FrameFECRepair, FECRepair: wire.FECRepairFrame{GroupID: 1, Index: 3, K: 2, N: 4, Packets: []uint64{1, 2}, Symbol: []byte{0, 1}}},
+		{Type: wire.FrameFECRecovered, FECRecovered: wire.FECRecoveredFrame{Packets: []uint64{1, 3, 900}}},
 		{Type: wire.FrameConnectionClose, Close: wire.ConnectionCloseFrame{Code: 7}},
 	}
 	var all []byte
@@ -138,7 +141,7 @@ func FuzzConnFrames(f *testing.F) {
 				mem += s.rr.ring.capacity()
 			}
 		}
-		if mem > 2*int(c.recvMax)+len(c.streams)*8192 {
+		if mem > 2*int(c.recvMax)+len(c.streams)*ringBlockSize {
 			t.Fatalf("stream buffers hold %d bytes for a %d window", mem, c.recvMax)
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/qrtn/qrtn/qrtp/cc"
+	"github.com/qrtn/qrtn/qrtp/fec"
 	"github.com/qrtn/qrtn/qrtp/wire"
 )
 
@@ -14,8 +15,9 @@ const packetThreshold = 3
 
 // recoveryHandler applies the fate of a packet's frames to their sources.
 type recoveryHandler interface {
-	onPacketAcked(p *sentPacket)
+	onPacketAcked(p *sentPacket, wasLost bool)
 	onPacketLost(p *sentPacket)
+	onPacketRecovered(p *sentPacket, wasOutstanding bool)
 }
 
 // recovery is the sender's loss recovery (RFC 9002 shape): the record of
@@ -43,6 +45,15 @@ type recovery struct {
 
 	rtt rttEstimator
 	cc  cc.Controller
+	// est fits the path's loss process (rate and burstiness) for the FEC
+	// policy from the fate of every in-flight packet; packets the peer
+	// rebuilt from FEC count as lost, since the path lost them.
+	est *fec.Estimator
+	// fateCursor is the next packet whose fate goes to est: fates are fed
+	// in packet-number order, once known, because an ACK reports later
+	// packets before loss detection reports earlier ones, and that order
+	// would make independent losses look like bursts.
+	fateCursor uint64
 
 	delivered     uint64 // bytes acknowledged so far
 	deliveredTime time.Time
@@ -61,7 +72,7 @@ type recovery struct {
 }
 
 func newRecovery(ctrl cc.Controller) *recovery {
-	return &recovery{cc: ctrl}
+	return &recovery{cc: ctrl, est: fec.NewEstimator(fecEstimatorWindow)}
 }
 
 // nextPN is the number the next packet gets.
@@ -135,18 +146,37 @@ func (r *recovery) onAck(now time.Time, f *wire.AckFrame, h recoveryHandler) err
 	}
 	r.detectLost(now, h)
 	r.report(now, prior, rttSample, f.Delay)
+	r.observeFates()
 	r.forget(now)
 	return nil
+}
+
+// observeFates feeds the loss estimator the fates of in-flight packets,
+// in packet-number order, up to the first still outstanding. A packet the
+// peer rebuilt from FEC is lost: the path lost it.
+func (r *recovery) observeFates() {
+	r.fateCursor = max(r.fateCursor, r.ring.base)
+	for p := r.ring.get(r.fateCursor); p != nil && p.state != pktOutstanding; p = r.ring.get(r.fateCursor) {
+		if p.inFlight {
+			r.est.Observe(p.state == pktLost)
+		}
+		r.fateCursor++
+	}
 }
 
 // ackPacket marks one packet acknowledged; it reports whether the packet
 // was newly acknowledged.
 func (r *recovery) ackPacket(now time.Time, p *sentPacket, h recoveryHandler) bool {
+	wasLost := false
 	switch p.state {
 	case pktAcked:
 		return false
 	case pktLost:
+		if p.fec&fecRecovered != 0 {
+			return false // lost and rebuilt by the peer: it is what the path did
+		}
 		r.stats.spurious++
+		wasLost = true
 	default:
 		if p.inFlight {
 			r.bytesInFlight -= p.size
@@ -161,7 +191,7 @@ func (r *recovery) ackPacket(now time.Time, p *sentPacket, h recoveryHandler) bo
 	r.stats.bytesAcked += uint64(p.size)
 	r.delivered += uint64(p.size)
 	r.deliveredTime = now
-	h.onPacketAcked(p)
+	h.onPacketAcked(p, wasLost)
 	return true
 }
 
@@ -219,6 +249,13 @@ func (r *recovery) detectLost(now time.Time, h recoveryHandler) {
 }
 
 func (r *recovery) markLost(p *sentPacket, h recoveryHandler) {
+	r.lose(p)
+	h.onPacketLost(p)
+}
+
+// lose moves an outstanding packet to lost, for the controller (lostQ)
+// and the loss estimator.
+func (r *recovery) lose(p *sentPacket) {
 	p.state = pktLost
 	if p.inFlight {
 		r.bytesInFlight -= p.size
@@ -228,7 +265,30 @@ func (r *recovery) markLost(p *sentPacket, h recoveryHandler) {
 		r.ackElicitingInFlight--
 	}
 	r.stats.lost++
-	h.onPacketLost(p)
+}
+
+// onRecovered applies a FEC_RECOVERED frame: the peer rebuilt these
+// packets from FEC. They were lost in the network, so an outstanding one
+// is declared lost to the controller now; the handler credits their
+// message data as delivered. Repeated reports are ignored.
+func (r *recovery) onRecovered(now time.Time, pns []uint64, h recoveryHandler) {
+	r.ackedQ, r.lostQ = r.ackedQ[:0], r.lostQ[:0]
+	prior := r.bytesInFlight
+	for _, pn := range pns {
+		p := r.ring.get(pn)
+		if p == nil || p.state == pktAcked || p.fec&fecRecovered != 0 {
+			continue
+		}
+		p.fec |= fecRecovered
+		wasOutstanding := p.state == pktOutstanding
+		if wasOutstanding {
+			r.lose(p)
+		}
+		h.onPacketRecovered(p, wasOutstanding)
+	}
+	r.report(now, prior, 0, 0)
+	r.observeFates()
+	r.forget(now)
 }
 
 // checkPersistent tells the controller about persistent congestion: a run
@@ -265,8 +325,8 @@ func (r *recovery) report(now time.Time, prior int, sample, ackDelay time.Durati
 func (r *recovery) forget(now time.Time) {
 	keepLost := now.Add(-r.rtt.pto(peerMaxAckDelay))
 	for p := r.ring.front(); p != nil; p = r.ring.front() {
-		if p.state == pktOutstanding || (p.state == pktLost && p.sent.After(keepLost)) {
-			break
+		if p.state == pktOutstanding || (p.state == pktLost && (p.sent.After(keepLost) || p.fec&fecHeld != 0)) {
+			break // (held: its data still waits on its FEC group)
 		}
 		r.ring.popFront()
 	}
@@ -296,6 +356,7 @@ func (r *recovery) onTimeout(now time.Time, h recoveryHandler) {
 		prior := r.bytesInFlight
 		r.detectLost(now, h)
 		r.report(now, prior, 0, 0)
+		r.observeFates()
 		r.forget(now)
 		return
 	}

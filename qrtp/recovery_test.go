@@ -17,8 +17,9 @@ type fateLog struct {
 
 func newFateLog() *fateLog { return &fateLog{acked: map[uint64]int{}, lost: map[uint64]int{}} }
 
-func (f *fateLog) onPacketAcked(p *sentPacket) { f.acked[p.pn]++ }
-func (f *fateLog) onPacketLost(p *sentPacket)  { f.lost[p.pn]++ }
+func (f *fateLog) onPacketAcked(p *sentPacket, _ bool) { f.acked[p.pn]++ }
+func (f *fateLog) onPacketLost(p *sentPacket)          { f.lost[p.pn]++ }
+func (f *fateLog) onPacketRecovered(*sentPacket, bool) {}
 
 func newTestRecovery(t testing.TB) *recovery {
 	ctrl, err := cc.New("newreno", cc.Config{MSS: 1200})

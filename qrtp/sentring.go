@@ -52,6 +52,14 @@ type sentPacket struct {
 	// arrived and we stop reporting them.
 	hasAck       bool
 	ackLo, ackHi uint64
+	// hasReport says it carried FEC_RECOVERED for [reportLo, reportHi]:
+	// once it is acknowledged the peer has seen those reported.
+	hasReport          bool
+	reportLo, reportHi uint64
+	// fec holds its FEC roles (fecSource, fecRepair, ...) and fecSrc and
+	// fecRep the groups it is a source and a repair symbol of.
+	fec            uint8
+	fecSrc, fecRep uint64
 	// delivered and deliveredTime snapshot the connection's delivery
 	// counter when the packet left, for delivery-rate samples.
 	delivered     uint64

@@ -32,8 +32,24 @@ type ConnStats struct {
 	BytesSent, BytesReceived, BytesAcked uint64
 	// BytesRetransmitted counts stream and message payload bytes sent again.
 	BytesRetransmitted uint64
-	// FECBytesSent counts bytes of FEC repair frames (FEC layer).
-	FECBytesSent uint64
+	// FEC, sending side. FECBytesSent counts the repair frames with the
+	// header and tag of the packets carrying them (they are also in
+	// BytesSent: the controller sees them as sent bytes), FECRatio is
+	// FECBytesSent / BytesSent. FECPacketsSent counts repair packets,
+	// FECSourcePackets the packets protected. FECPeerRecovered counts our
+	// packets the peer reported rebuilt from FEC (FEC_RECOVERED): they are
+	// in PacketsLost too, and their data was not retransmitted.
+	FECBytesSent, FECPacketsSent, FECSourcePackets, FECPeerRecovered uint64
+	FECRatio                                                         float64
+	// FECK, FECM and FECInterleave are the coding parameters in force
+	// (zero: no FEC), chosen from LossEstimate and LossBurst (the fitted
+	// loss rate and mean loss-run length), the RTT and the deadlines.
+	FECK, FECM, FECInterleave int
+	LossEstimate, LossBurst   float64
+	// FEC, receiving side: packets rebuilt from the peer's repairs,
+	// groups that could not be decoded, and repair symbols or rebuilt
+	// payloads refused as inconsistent.
+	FECRecovered, FECGroupsFailed, FECInvalid uint64
 
 	MessagesSent, MessagesDelivered, MessagesExpired   uint64
 	MessagesReceived, MessagesExpiredByPeer            uint64
@@ -42,8 +58,11 @@ type ConnStats struct {
 	CWND          int
 	BytesInFlight int
 	PacingRate    float64 // bytes/s
-	Controller    cc.Stats
-	PTOCount      uint64
+	// CongestionControl names the controller as configured (with its
+	// parameters, e.g. "qbbr:probertt=2s"); Controller is its view.
+	CongestionControl string
+	Controller        cc.Stats
+	PTOCount          uint64
 	// Migrations counts changes of the peer's address (NAT rebinding).
 	Migrations uint64
 
@@ -106,4 +125,18 @@ type EndpointStats struct {
 	StatelessDropped uint64
 
 	Connections int // open now
+}
+
+// fecStats fills the FEC fields of a connection snapshot.
+func (c *Conn) fecStats(st *ConnStats) {
+	tx, rx := c.fecTx, c.fecRx
+	st.FECBytesSent, st.FECPacketsSent = tx.stats.repairBytes, tx.stats.repairs
+	st.FECSourcePackets = tx.stats.sources
+	if st.BytesSent > 0 {
+		st.FECRatio = float64(st.FECBytesSent) / float64(st.BytesSent)
+	}
+	st.FECK, st.FECM, st.FECInterleave = tx.params.K, tx.params.M, tx.params.Interleave
+	st.LossEstimate, st.LossBurst = c.rec.est.Loss(), c.rec.est.MeanBurst()
+	ds := rx.dec.Stats()
+	st.FECRecovered, st.FECGroupsFailed, st.FECInvalid = rx.stats.recovered, ds.GroupsFailed, rx.stats.invalid
 }

@@ -48,9 +48,12 @@ type Stream struct {
 	maxDataQueued bool
 	resetQueued   bool
 
-	sendClosed   bool // Close or Reset called
-	abandoned    bool // Reset called: queued data is dropped
-	resetCode    ErrorCode
+	sendClosed bool // Close or Reset called
+	abandoned  bool // Reset called: queued data is dropped
+	resetCode  ErrorCode
+	// peerReset is the code of the peer's STREAM_RESET on a message or
+	// datagram stream (0 for a plain close): RecvErr reports it.
+	peerReset    ErrorCode
 	resetSent    bool
 	resetAcked   bool
 	readSignaled bool
@@ -70,6 +73,7 @@ func (s *Stream) Options() StreamOptions { return s.opts }
 
 // SetPriority changes the stream's scheduling level (1..8) from now on.
 func (s *Stream) SetPriority(p Priority) {
+	s.c.touch()
 	if p < 1 || p > PriorityLowest || p == s.opts.Priority {
 		return
 	}
@@ -85,6 +89,7 @@ func (s *Stream) SetPriority(p Priority) {
 // buffer admits and returns ErrBufferFull with a short count when it is
 // full; EventStreamWritable says when to try again.
 func (s *Stream) Write(p []byte) (int, error) {
+	s.c.touch()
 	if s.rs == nil {
 		return 0, ErrWrongMode
 	}
@@ -109,6 +114,7 @@ func (s *Stream) Write(p []byte) (int, error) {
 // nothing is available yet, io.EOF after the peer's end of stream, and a
 // *StreamResetError if the peer reset the stream.
 func (s *Stream) Read(p []byte) (int, error) {
+	s.c.touch()
 	if s.rr == nil {
 		return 0, ErrWrongMode
 	}
@@ -128,6 +134,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 // whole or not at all, before deadline (the zero time means now plus the
 // stream's Deadline). It returns the message's sequence number.
 func (s *Stream) SendMessage(now time.Time, p []byte, deadline time.Time) (uint64, error) {
+	s.c.touch()
 	if s.ms == nil {
 		return 0, ErrWrongMode
 	}
@@ -150,6 +157,7 @@ func (s *Stream) SendMessage(now time.Time, p []byte, deadline time.Time) (uint6
 	}
 	s.stats.MessagesSent++
 	s.c.st.MessagesSent++
+	s.c.fecTx.noteMessage(deadline.Sub(now), s.opts.FECBudget)
 	s.c.sched.activate(s)
 	return seq, nil
 }
@@ -175,9 +183,30 @@ func (s *Stream) ReadMessage() (m Message, ok bool) {
 	return m, ok
 }
 
+// RecvErr says whether anything more can be read from a message or
+// datagram stream: nil while it can; io.EOF once the peer closed the
+// stream and everything before its end has been read (messages lost on
+// the way count as expired); a *StreamResetError if the peer reset it.
+// EventStreamReadable is raised when it changes. Reliable streams report
+// their end through Read.
+func (s *Stream) RecvErr() error {
+	switch {
+	case s.mr != nil && s.mr.hasFinal && s.peerReset != 0:
+		return &StreamResetError{Code: s.peerReset}
+	case s.mr != nil && s.mr.done():
+		return io.EOF
+	case s.dr != nil && s.dr.closed && s.peerReset != 0:
+		return &StreamResetError{Code: s.peerReset}
+	case s.dr != nil && s.dr.closed && len(s.dr.q) == 0:
+		return io.EOF
+	}
+	return nil
+}
+
 // SendDatagram queues one unreliable datagram. It is sent at most once and
 // dropped if it waited longer than the stream's Deadline.
 func (s *Stream) SendDatagram(now time.Time, p []byte) error {
+	s.c.touch()
 	if s.ds == nil {
 		return ErrWrongMode
 	}
@@ -213,6 +242,7 @@ func (s *Stream) ReadDatagram() (b []byte, ok bool) {
 // stream; on message and datagram streams, no new messages (queued ones
 // are still delivered or expire).
 func (s *Stream) Close() error {
+	s.c.touch()
 	if s.sendClosed {
 		return nil
 	}
@@ -231,6 +261,7 @@ func (s *Stream) Close() error {
 // Reset abandons the sending half with an application error code: queued
 // and unacknowledged data is dropped and the peer's reads fail.
 func (s *Stream) Reset(code ErrorCode) {
+	s.c.touch()
 	if s.sendClosed && s.resetQueued {
 		return
 	}

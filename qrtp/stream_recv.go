@@ -141,7 +141,7 @@ func (r *relRecv) onReset(code ErrorCode, final uint64) (uint64, error) {
 	if r.reset == nil {
 		r.reset = &StreamResetError{Code: code}
 		r.received.reset()
-		r.ring = byteRing{base: r.ring.base}
+		r.ring.release()
 	}
 	return grew, nil
 }

@@ -155,4 +155,5 @@ func (s *relSend) abandon() {
 	s.retx.reset()
 	s.writeOff = s.sentOff
 	s.finWanted = false
+	s.ring.release()
 }

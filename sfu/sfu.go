@@ -66,6 +66,18 @@ func (s *SFU) Room(name string) *Room {
 	return s.rooms[name]
 }
 
+// Rooms lists the open rooms, in no particular order. A trunk uses it to
+// find the rooms it must announce to other nodes.
+func (s *SFU) Rooms() []*Room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*Room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		out = append(out, r)
+	}
+	return out
+}
+
 // Join puts a participant into a room, creating the room (with mode) if
 // needed. The participant's first event is Joined.
 func (s *SFU) Join(room, mode string, pp ParticipantParams) (*Participant, error) {

@@ -37,6 +37,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&cfg.Media.SmallBitrate, "small-bps", cfg.Media.SmallBitrate, "bit/s of the small simulcast layer (rid s)")
 	fs.IntVar(&cfg.Media.AudioBitrate, "audio-bps", cfg.Media.AudioBitrate, "bit/s of Opus audio (0: no audio)")
 	fs.DurationVar(&cfg.Media.KeyInterval, "keyframe-interval", cfg.Media.KeyInterval, "periodic keyframe interval (PLI/FIR also get one)")
+	subURLs := fs.String("sub-url", "", "nodes the subscribers join instead of --url, comma separated, in turn (a room cascaded across nodes)")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object (progress lines go to stderr)")
 	perClient := fs.Int("list", 20, "list every client in the text report when there are at most this many")
 	verbose := fs.Bool("v", false, "log client warnings to stderr")
@@ -73,6 +74,11 @@ Flags:`)
 		level = slog.LevelInfo
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	for _, u := range strings.Split(*subURLs, ",") {
+		if u = strings.TrimSuffix(strings.TrimSpace(u), "/"); u != "" {
+			cfg.SubscriberURLs = append(cfg.SubscriberURLs, u)
+		}
+	}
 	if cfg.URL == "" {
 		// In-process: the node and the clients share this process's CPU, so
 		// only the node's own figures from a separate process are CPU figures.

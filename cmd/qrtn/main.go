@@ -25,14 +25,15 @@ type command struct {
 // commands lists the subcommands. A new subcommand adds one line here.
 func commands() map[string]command {
 	return map[string]command{
-		"version":  {"print the version", runVersion},
 		"key":      {"generate node key pairs and show public keys", runKey},
-		"bench":    {"run the congestion-control benchmarks in virtual time", runBench},
 		"relay":    {"forward UDP through an impaired link (rate, queue, delay, jitter, loss)", runRelay},
+		"version":  {"print the version", runVersion},
+		"bench":    {"run the congestion-control benchmarks in virtual time", runBench},
 		"serve":    {"run an access node (SFU, signaling, demo page, metrics)", runServe},
 		"token":    {"mint an access token for a room", runToken},
 		"perf":     {"measure one QRTP connection over UDP (bulk goodput, media frame latency)", runPerf},
 		"loadtest": {"drive a node with synthetic WebRTC clients and measure loss, latency, stalls", runLoadtest},
+		"demo":     {"run a whole network in one process: access nodes in two regions, forwarding nodes, lossy trunks", runDemo},
 	}
 }
 

@@ -168,7 +168,7 @@ func (r *Report) writeMedia(b *strings.Builder) {
 		return
 	}
 	b.WriteString("## Media: 1500 kbit/s at 25 fps\n\n")
-	b.WriteString("Each 7500-byte frame is one message with a 400 ms deadline on the `meeting` profile. Latency is from send to complete arrival; a frame that never arrives counts as infinitely late (\"lost\" when a percentile falls among those). A stall is 600 ms without a new complete frame. FEC overhead is FEC repair bytes over all bytes sent: the FEC layer is not in the core yet, so it is 0 and the latency figures are what retransmission alone achieves.\n\n")
+	b.WriteString("Each 7500-byte frame is one message with a 400 ms deadline on the `meeting` profile. Latency is from send to complete arrival; a frame that never arrives counts as infinitely late (\"lost\" when a percentile falls among those). A stall is 600 ms without a new complete frame. FEC overhead is the bytes of FEC repair packets over all bytes sent: the core chooses the redundancy from the measured loss, the RTT and the deadline (none on a clean link), and retransmits what FEC could not rebuild while the deadline allows.\n\n")
 	b.WriteString("| controller | RTT | loss | placement | p50 | p95 | p99 | within 400 ms | stalls | FEC overhead |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, x := range rows {
 		m := x.Media
@@ -207,7 +207,7 @@ func (r *Report) writeShared(b *strings.Builder) {
 	if len(rows) == 0 {
 		return
 	}
-	b.WriteString("## Sharing the bottleneck\n\nTwo bulk flows over the same 1-BDP queue, measured after the warmup. The second flow starts 1 ms after the first (\"together\": one endpoint pair cannot open two connections in the same instant, the handshake's replay protection wants increasing timestamps) or 1 s after it (a latecomer: on the 20 ms path the first flow is in steady state by then, on the 200 ms path it is still in Startup).\n\n")
+	b.WriteString("## Sharing the bottleneck\n\nTwo bulk flows over the same 1-BDP queue, measured after the warmup. The second flow starts 1 ms after the first (\"together\") or 1 s after it (a latecomer: on the 20 ms path the first flow is in steady state by then, on the 200 ms path it is still in Startup).\n\n")
 	b.WriteString("| scenario | RTT | second flow | flow 1 | flow 2 | Jain | link utilization | queue p50 / min RTT |\n|---|---|---|---|---|---|---|---|\n")
 	for _, x := range rows {
 		f := x.Flows

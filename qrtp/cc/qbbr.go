@@ -39,6 +39,9 @@ type QBBR struct {
 	// congestionRound is the last round whose congestion was acted on, so
 	// that one overflow is answered once.
 	congestionRound int64
+	// rs is the current event's rate sample: a field, because the state
+	// interface call makes a local escape (one allocation per ACK).
+	rs RateSample
 }
 
 // qbbrMode is one state of the machine. update runs on every ACK after the
@@ -122,12 +125,13 @@ func (q *QBBR) OnPersistentCongestion(time.Time) {
 
 // OnCongestionEvent implements Controller.
 func (q *QBBR) OnCongestionEvent(now time.Time, e *CongestionEvent) {
-	rs := q.sampler.OnCongestionEvent(now, e, q.minRTT)
+	q.rs = q.sampler.OnCongestionEvent(now, e, q.minRTT)
+	rs := &q.rs
 	q.inFlight = e.BytesInFlight
-	congBytes := q.update(now, e, &rs)
-	q.agg.update(&rs, q.sendRate(), q.round.start, q.cwnd, q.cfg.MSS, q.sampler.DeliveredTime())
+	congBytes := q.update(now, e, rs)
+	q.agg.update(rs, q.sendRate(), q.round.start, q.cwnd, q.cfg.MSS, q.sampler.DeliveredTime())
 
-	q.mode.update(now, &rs, congBytes)
+	q.mode.update(now, rs, congBytes)
 	if q.mode != &q.probeRTT && q.minRTTExpired(now) && !q.idleRestart {
 		q.setMode(now, &q.probeRTT)
 	}
@@ -135,7 +139,7 @@ func (q *QBBR) OnCongestionEvent(now time.Time, e *CongestionEvent) {
 		q.idleRestart = false
 	}
 	q.setPacingRate(q.sendRate(), q.mode.pacingGain())
-	q.setCwnd(&rs, congBytes)
+	q.setCwnd(rs, congBytes)
 }
 
 // onCongestion reports whether this is the first congestion signal of the

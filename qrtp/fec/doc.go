@@ -59,6 +59,12 @@
 // below CleanLoss (zero overhead on a clean link), without a deadline, or
 // when the deadline does not even cover the one-way delay.
 //
+// When the caller flushes at the end of every message and says how many
+// packets a message takes (Conditions.MessagePackets), groups are at least
+// that long per interleaving lane: the whole message is queued at once, so
+// its packets fill a group at the pacing rate whatever the mean rate, and
+// a message split into a full group and a short remainder pays for both.
+//
 // Among the (K, M, d) that meet the target within the overhead budget
 // (M/K ≤ Budget) it takes the least overhead, but prefers a smaller group
 // unless a larger one saves more than 10% (smaller groups recover sooner and

@@ -28,7 +28,8 @@ type PolicyConfig struct {
 	// core should also flush at the end of each message.
 	MaxGroupDelay time.Duration `yaml:"max_group_delay"`
 	// MessagePackets is the typical message size in packets, used to judge
-	// whether retransmission alone is enough; 0 means 8.
+	// whether retransmission alone is enough when Conditions do not say;
+	// 0 means 8.
 	MessagePackets int `yaml:"message_packets"`
 }
 
@@ -78,6 +79,13 @@ type Conditions struct {
 	// PacketRate is the rate of protected packets per second, 0 if unknown;
 	// it bounds the group size to what fills within the group delay.
 	PacketRate float64
+	// MessagePackets is the mean number of protected packets per message
+	// when the caller flushes the encoder at the end of every message (0:
+	// unknown). The policy then takes groups at least that large (per
+	// interleaving lane): a message split into a full group and a short
+	// remainder pays for two groups' repairs, so the smaller group that
+	// looks cheaper per packet costs more per message.
+	MessagePackets float64
 }
 
 // Policy chooses FEC parameters from measured conditions. It keeps scratch
@@ -133,7 +141,11 @@ func (p *Policy) Choose(c Conditions) Params {
 	}
 	rounds := Rounds(c.Deadline, c.RTT, cfg.Margin)
 	// Without FEC a message fails if a packet is lost in every round.
-	if 1-math.Pow(1-math.Pow(c.Loss, float64(rounds+1)), float64(cfg.MessagePackets)) <= cfg.Target {
+	msgPackets := float64(cfg.MessagePackets)
+	if c.MessagePackets > 0 {
+		msgPackets = math.Ceil(c.MessagePackets)
+	}
+	if 1-math.Pow(1-math.Pow(c.Loss, float64(rounds+1)), msgPackets) <= cfg.Target {
 		return Params{}
 	}
 	allowed := cfg.Target / retransmitFailure(c.Loss, rounds)
@@ -152,6 +164,13 @@ func (p *Policy) Choose(c Conditions) Params {
 		if c.PacketRate > 0 {
 			maxK = min(maxK, max(1, int(c.PacketRate*groupTime.Seconds())/d))
 		}
+		minK := 1
+		if c.MessagePackets > 0 {
+			// A message is queued whole, so its packets fill a group as
+			// fast as they are paced, whatever the mean packet rate.
+			minK = min(cfg.MaxK, int(math.Ceil(c.MessagePackets/float64(d))))
+			maxK = max(maxK, minK)
+		}
 		if d > 1 && maxK < 2 {
 			break
 		}
@@ -162,6 +181,9 @@ func (p *Policy) Choose(c Conditions) Params {
 		p.dp.start(ch, d, maxM)
 		for k := 1; k <= maxK; k++ {
 			p.dp.addSource()
+			if k < minK {
+				continue
+			}
 			mBudget := min(int(cfg.Budget*float64(k)), cfg.MaxShards-k, maxM)
 			if mBudget < 1 {
 				continue

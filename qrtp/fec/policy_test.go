@@ -97,6 +97,7 @@ func TestPolicy(t *testing.T) {
 		maxOver       float64
 		meetsTarget   bool
 		maxK          int
+		minK          int
 		wantInterleav int
 	}{
 		{name: "clean link", budget: 1, c: Conditions{Loss: 0.001, RTT: 200 * ms, Deadline: 300 * ms}, off: true},
@@ -120,6 +121,10 @@ func TestPolicy(t *testing.T) {
 			minOver: 0.5, maxOver: 2, meetsTarget: true, wantInterleav: 4},
 		{name: "low packet rate keeps groups small", budget: 3, c: Conditions{Loss: 0.2, RTT: 200 * ms, Deadline: 300 * ms, PacketRate: 160},
 			minOver: 0.5, maxOver: 2, meetsTarget: true, maxK: 6},
+		// 25 fps frames of 6.2 packets at 155 packets/s: the rate alone
+		// allows K=6, which splits every 7-packet frame into two groups.
+		{name: "groups span a whole message", budget: 3, c: Conditions{Loss: 0.5, RTT: 200 * ms, Deadline: 400 * ms, PacketRate: 155, MessagePackets: 6.2},
+			minOver: 2, maxOver: 3, meetsTarget: true, minK: 7, maxK: 7},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -147,6 +152,9 @@ func TestPolicy(t *testing.T) {
 			}
 			if tc.maxK > 0 && p.K > tc.maxK {
 				t.Errorf("K=%d beyond %d", p.K, tc.maxK)
+			}
+			if p.K*max(p.Interleave, 1) < tc.minK {
+				t.Errorf("K=%d d=%d: groups shorter than a message of %d", p.K, p.Interleave, tc.minK)
 			}
 			if tc.wantInterleav > 0 && p.Interleave != tc.wantInterleav {
 				t.Errorf("interleave %d, want %d", p.Interleave, tc.wantInterleav)

@@ -11,10 +11,6 @@ import (
 	"github.com/qrtn/qrtn/qrtp/handshake"
 )
 
-// streamLimitRetry is how often OpenStream retries while the peer's stream
-// limit is reached (the core raises no event when the peer grants more).
-const streamLimitRetry = 5 * time.Millisecond
-
 // Conn is one QRTP connection of a Transport. Its methods are safe for
 // concurrent use.
 type Conn struct {
@@ -39,6 +35,7 @@ type Conn struct {
 	dropped   uint64 // the core's EventsDropped last seen
 
 	acceptCh    chan struct{} // cap 1
+	streamsCh   chan struct{} // cap 1: the peer allows more streams
 	established chan struct{} // closed when the handshake completes
 	done        chan struct{} // closed when the connection ends
 }
@@ -49,6 +46,7 @@ func newConn(t *Transport, qc *qrtp.Conn, keyKnown bool) *Conn {
 		streams:     make(map[uint64]*Stream),
 		sweepAt:     64,
 		acceptCh:    make(chan struct{}, 1),
+		streamsCh:   make(chan struct{}, 1),
 		established: make(chan struct{}),
 		done:        make(chan struct{}),
 	}
@@ -126,7 +124,7 @@ func (c *Conn) Handshake(ctx context.Context) error {
 
 // OpenStream opens a stream; zero fields of opts inherit from the
 // connection's profile. While the peer allows no more streams it waits
-// (polling) until it does or ctx is done.
+// until the peer raises its limit or ctx is done.
 func (c *Conn) OpenStream(ctx context.Context, opts qrtp.StreamOptions) (*Stream, error) {
 	for {
 		c.t.mu.Lock()
@@ -147,7 +145,7 @@ func (c *Conn) OpenStream(ctx context.Context, opts qrtp.StreamOptions) (*Stream
 			return nil, fmt.Errorf("qrtp/udp: open stream: %w", err)
 		}
 		select {
-		case <-time.After(streamLimitRetry):
+		case <-c.streamsCh:
 		case <-c.done:
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -272,6 +270,8 @@ func (c *Conn) dispatch() bool {
 			}
 		case qrtp.EventClosed:
 			c.fail(ev.Err)
+		case qrtp.EventStreamsAvailable:
+			signal(c.streamsCh)
 		default:
 			if s := c.streams[ev.StreamID]; s != nil {
 				s.onEvent(ev)
@@ -292,6 +292,7 @@ func (c *Conn) dispatch() bool {
 func (c *Conn) checkDropped() {
 	if d := c.qc.Stats().EventsDropped; d != c.dropped {
 		c.dropped = d
+		signal(c.streamsCh)
 		for _, s := range c.streams {
 			signal(s.readCh)
 			signal(s.writeCh)

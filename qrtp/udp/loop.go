@@ -85,7 +85,7 @@ func (t *Transport) shutdown() {
 	for _, c := range t.conns {
 		c.fail(errTransportStopped)
 	}
-	t.conns = nil
+	clear(t.conns)
 	t.mu.Unlock()
 	t.sock.flush(&t.tx)
 	t.sock.close()
@@ -139,21 +139,20 @@ func (t *Transport) clock(at time.Time) time.Time {
 	return at
 }
 
-// dispatch moves new connections to the accept queue and turns every
-// connection's events into signals. Called with t.mu held.
+// dispatch moves new connections to the accept queue and turns the
+// events of the connections that have some (Endpoint.Ready) into signals:
+// the cost follows the traffic, not the number of connections. Called
+// with t.mu held.
 func (t *Transport) dispatch() {
 	for qc := t.ep.Accept(); qc != nil; qc = t.ep.Accept() {
 		c := newConn(t, qc, true)
-		t.conns = append(t.conns, c)
+		t.conns[qc] = c
 		t.acceptQ = append(t.acceptQ, c)
 		signal(t.acceptCh)
 	}
-	live := t.conns[:0]
-	for _, c := range t.conns {
-		if c.dispatch() {
-			live = append(live, c)
+	for _, qc := range t.ep.Ready() {
+		if c := t.conns[qc]; c != nil && !c.dispatch() {
+			delete(t.conns, qc)
 		}
 	}
-	clear(t.conns[len(live):])
-	t.conns = live
 }

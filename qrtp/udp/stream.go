@@ -195,8 +195,8 @@ func (s *Stream) SendMessage(p []byte, deadline time.Time) (uint64, error) {
 
 // ReceiveMessage waits for the next complete message, in completion order.
 // It returns io.EOF once the peer closed the stream and every message
-// before its end was delivered or expired (only when this side closed its
-// sending half too: the core keeps a half-open stream).
+// before its end was delivered or expired, and a *qrtp.StreamResetError if
+// the peer reset it.
 func (s *Stream) ReceiveMessage(ctx context.Context) (qrtp.Message, error) {
 	return receive(ctx, s, s.qs.ReadMessage)
 }
@@ -209,7 +209,12 @@ func receive[T any](ctx context.Context, s *Stream, pop func() (T, bool)) (T, er
 	for {
 		t.mu.Lock()
 		v, ok := pop()
-		gone := !ok && s.c.qc.Stream(s.id) == nil
+		var end error
+		if !ok {
+			if end = s.qs.RecvErr(); end == nil && s.c.qc.Stream(s.id) == nil {
+				end = io.EOF
+			}
+		}
 		cerr := s.c.err
 		t.mu.Unlock()
 		switch {
@@ -217,8 +222,8 @@ func receive[T any](ctx context.Context, s *Stream, pop func() (T, bool)) (T, er
 			return v, nil
 		case cerr != nil:
 			return zero, cerr
-		case gone:
-			return zero, io.EOF
+		case end != nil:
+			return zero, end
 		}
 		if err := s.wait(ctx, s.readCh, s.deadline(true)); err != nil {
 			return zero, err

@@ -33,7 +33,7 @@ type Transport struct {
 
 	mu      sync.Mutex // serialises every call into ep and its connections
 	ep      *qrtp.Endpoint
-	conns   []*Conn // wrappers whose events are dispatched
+	conns   map[*qrtp.Conn]*Conn // wrappers of the core's open connections
 	acceptQ []*Conn
 	stopped bool      // the loop has shut the endpoint down
 	lastNow time.Time // the latest time handed to the core (see clock)
@@ -113,6 +113,7 @@ func newTransport(ctx context.Context, c *net.UDPConn, cfg qrtp.Config) (*Transp
 		cfg:         cfg,
 		ep:          ep,
 		handshaking: make(map[netip.AddrPort]chan struct{}),
+		conns:       make(map[*qrtp.Conn]*Conn),
 		wake:        make(chan struct{}, 1),
 		acceptCh:    make(chan struct{}, 1),
 		closing:     make(chan struct{}),
@@ -229,7 +230,7 @@ func (t *Transport) dial(ctx context.Context, addr string, remoteKey *handshake.
 	c := newConn(t, qc, remoteKey != nil)
 	c.dialTo, c.handshaking = ra, make(chan struct{})
 	t.handshaking[ra] = c.handshaking
-	t.conns = append(t.conns, c)
+	t.conns[qc] = c
 	t.mu.Unlock()
 	if wake {
 		t.wakeLoop()

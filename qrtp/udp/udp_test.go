@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strings"
@@ -125,6 +126,16 @@ func testMessages(t *testing.T, ctx context.Context, cli, sc *Conn) {
 		if o.Expired {
 			t.Fatalf("message %d expired on a clean loopback", o.Seq)
 		}
+	}
+	// Closing the sending half ends the reader's stream, though the
+	// reader's own half is still open.
+	if err := ms.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := rs.ReceiveMessage(ectx); err != io.EOF {
+		t.Fatalf("ReceiveMessage after the peer closed: %v, want io.EOF", err)
 	}
 }
 

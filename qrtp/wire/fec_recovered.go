@@ -28,3 +28,17 @@ func (f *FECRecoveredFrame) parse(r *reader) {
 	}
 	f.Packets = parseIncreasing(r, f.Packets, int(n), MaxFECRecovered)
 }
+
+// FECRecoveredLen is the encoded size of a FEC_RECOVERED frame listing pns
+// (increasing, at most MaxFECRecovered).
+func FECRecoveredLen(pns []uint64) int {
+	n := 1 + VarintLen(uint64(len(pns)))
+	for i, pn := range pns {
+		if i == 0 {
+			n += VarintLen(pn)
+		} else {
+			n += VarintLen(pn - pns[i-1])
+		}
+	}
+	return n
+}

@@ -35,6 +35,16 @@ func TestFECRecoveredFrame(t *testing.T) {
 	if _, err := ParseFrame([]byte{0x1d, 0}, &f); err == nil {
 		t.Error("empty list accepted")
 	}
+	pns := []uint64{7, 8, 1000, 1 << 40}
+	fr := FECRecoveredFrame{Packets: pns}
+	if n := len(fr.Append(nil)); n != FECRecoveredLen(pns) {
+		t.Errorf("encoded in %d bytes, FECRecoveredLen says %d", n, FECRecoveredLen(pns))
+	}
+	// Acknowledgement information, like ACK: a packet of only that is not
+	// acknowledged, so reports cannot ping-pong.
+	if FrameFECRecovered.AckEliciting() || !FrameFECRepair.AckEliciting() {
+		t.Error("FEC_RECOVERED must not elicit an ACK; FEC_REPAIR must")
+	}
 }
 
 func FuzzFECRepairFrame(f *testing.F) {

@@ -26,9 +26,10 @@ const (
 )
 
 // AckEliciting reports whether a packet carrying this frame must be
-// acknowledged. PADDING, ACK and CONNECTION_CLOSE do not ask for one.
+// acknowledged. PADDING, ACK, FEC_RECOVERED (acknowledgement information
+// like ACK) and CONNECTION_CLOSE do not ask for one.
 func (t FrameType) AckEliciting() bool {
-	return t != FramePadding && t != FrameAck && t != FrameConnectionClose
+	return t != FramePadding && t != FrameAck && t != FrameFECRecovered && t != FrameConnectionClose
 }
 
 // Frame is one decoded frame: the field matching Type is set, the others

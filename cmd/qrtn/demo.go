@@ -1,0 +1,304 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/qrtn/qrtn/node"
+	"github.com/qrtn/qrtn/qrtp/handshake"
+	"github.com/qrtn/qrtn/qrtp/netsim"
+	"github.com/qrtn/qrtn/qrtp/netsim/udprelay"
+	"github.com/qrtn/qrtn/trunk"
+	"github.com/qrtn/qrtn/trunk/route"
+)
+
+const demoHelp = `Usage: qrtn demo [flags]
+
+Runs a whole qrtn network in this process, with no external service: access
+nodes in different regions (browsers join them), forwarding nodes between
+them, and QRTP trunks from every access node to every forwarding node (and
+between forwarding nodes). Every trunk crosses a real-time UDP relay that
+emulates a long-distance lossy link (--delay, --loss, --jitter, --rate), so
+media between regions really crosses lossy, delayed UDP.
+
+It prints one line per node:
+
+  node NAME region=REGION role=ROLE http=http://127.0.0.1:PORT/
+
+Open two access nodes in two browser tabs, e.g.
+
+  http://127.0.0.1:PORT1/?room=demo&name=Ann&autojoin=1
+  http://127.0.0.1:PORT2/?room=demo&name=Bob&autojoin=1
+
+and both are in one room across regions. Every node serves /network, a live
+page of the nodes, trunks, routes and trunk metrics. Stop a forwarding node's
+trunks (or watch one fail over) there. Tokens are minted by each access node's
+development endpoint.
+
+Flags:
+`
+
+// demoFlags are the parsed command line of qrtn demo.
+type demoFlags struct {
+	access     string
+	forwarding int
+	delay      time.Duration
+	jitter     time.Duration
+	loss       float64
+	rate       string
+	backbone   bool
+	direct     bool
+	logLevel   string
+	httpBase   int
+	congestion string
+}
+
+func parseDemoFlags(args []string, stderr io.Writer) (demoFlags, error) {
+	var f demoFlags
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), demoHelp)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&f.access, "access", "eu,us", "regions of the access nodes, comma separated (one node each, named REGION-1)")
+	fs.IntVar(&f.forwarding, "forwarding", 2, "number of forwarding nodes (fwd-1, fwd-2, ...)")
+	fs.DurationVar(&f.delay, "delay", 80*time.Millisecond, "one-way delay of every trunk link")
+	fs.DurationVar(&f.jitter, "jitter", 0, "uniform jitter of ± this around --delay")
+	fs.Float64Var(&f.loss, "loss", 0.1, "random loss of every trunk link per direction, 0..1 (also accepts 10%)")
+	fs.StringVar(&f.rate, "rate", "0", "bottleneck rate of every trunk link (e.g. 20mbit); 0 = unlimited")
+	fs.BoolVar(&f.backbone, "backbone", true, "trunks between forwarding nodes")
+	fs.BoolVar(&f.direct, "direct", false, "also a direct trunk between every two access nodes")
+	fs.StringVar(&f.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	fs.IntVar(&f.httpBase, "http-port", 0, "HTTP port of the first node printed, the others follow in order; 0 = free ports")
+	fs.StringVar(&f.congestion, "cc", "", "QRTP congestion controller of the trunks (default: the trunk default)")
+	if err := fs.Parse(percentLoss(args)); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if f.loss < 0 || f.loss >= 1 || f.forwarding < 0 || f.delay < 0 {
+		return f, errors.New("--loss must be in [0, 1), --forwarding and --delay not negative")
+	}
+	return f, nil
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, err := parseDemoFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("log level %q: %w", f.logLevel, err)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	spec, err := f.network()
+	if err != nil {
+		return err
+	}
+	net, err := startNetwork(ctx, spec, logger)
+	if err != nil {
+		return err
+	}
+	defer net.Close()
+	for _, n := range net.Nodes {
+		if _, err := fmt.Fprintln(stdout, n.Line()); err != nil {
+			return err
+		}
+	}
+	var access []string
+	for _, n := range net.Nodes {
+		if n.Role() == "access" {
+			access = append(access, n.URL()+"?room=demo&name="+n.Region()+"&autojoin=1")
+		}
+	}
+	fmt.Fprintf(stderr, "qrtn demo: trunks emulate %v one-way, %.0f%% loss; open %s in separate tabs; /network on any node shows the network\n",
+		f.delay, f.loss*100, strings.Join(access, " and "))
+	<-ctx.Done()
+	return nil
+}
+
+// network turns the flags into a network description.
+func (f demoFlags) network() (networkSpec, error) {
+	rate, err := parseRate(f.rate)
+	if err != nil {
+		return networkSpec{}, err
+	}
+	link := netsim.LinkConfig{Delay: f.delay, Jitter: f.jitter, Loss: netsim.Bernoulli(f.loss), Rate: rate}
+	if rate > 0 {
+		link.QueueBytes = int(rate / 8 * (2*f.delay + 20*time.Millisecond).Seconds())
+	}
+	spec := networkSpec{Link: link, HTTPBase: f.httpBase, CC: f.congestion}
+	var fwd []string
+	for i := 1; i <= f.forwarding; i++ {
+		name := fmt.Sprintf("fwd-%d", i)
+		fwd = append(fwd, name)
+		spec.Nodes = append(spec.Nodes, nodeSpec{Name: name, Region: fmt.Sprintf("backbone-%d", i), Role: "forwarding"})
+	}
+	var acc []string
+	for _, r := range strings.Split(f.access, ",") {
+		r = strings.TrimSpace(r)
+		if r == "" {
+			continue
+		}
+		name := r + "-1"
+		if slices.Contains(acc, name) {
+			return spec, fmt.Errorf("region %q repeated", r)
+		}
+		acc = append(acc, name)
+		spec.Nodes = append(spec.Nodes, nodeSpec{Name: name, Region: r, Role: "access"})
+	}
+	if len(acc) == 0 {
+		return spec, errors.New("no access node")
+	}
+	for _, a := range acc {
+		for _, w := range fwd {
+			spec.Trunks = append(spec.Trunks, [2]string{a, w})
+		}
+	}
+	for i := range fwd {
+		for j := i + 1; j < len(fwd) && f.backbone; j++ {
+			spec.Trunks = append(spec.Trunks, [2]string{fwd[i], fwd[j]})
+		}
+	}
+	for i := range acc {
+		for j := i + 1; j < len(acc) && (f.direct || len(fwd) == 0); j++ {
+			spec.Trunks = append(spec.Trunks, [2]string{acc[i], acc[j]})
+		}
+	}
+	return spec, nil
+}
+
+// networkSpec describes an in-process network.
+type networkSpec struct {
+	Nodes  []nodeSpec
+	Trunks [][2]string
+	// Link is the impairment of every trunk, per direction.
+	Link netsim.LinkConfig
+	// HTTPBase is the first node's HTTP port (0: free ports).
+	HTTPBase int
+	// CC names the trunks' congestion controller ("" = default).
+	CC string
+	// Tune, when set, may change each node's configuration.
+	Tune func(*node.Config)
+}
+
+type nodeSpec struct{ Name, Region, Role string }
+
+// network is a running in-process network.
+type network struct {
+	Nodes  []*node.Node
+	Relays map[[2]string]*udprelay.Relay // by trunk (dialer, acceptor)
+}
+
+// Node returns the named node, or nil.
+func (n *network) Node(name string) *node.Node {
+	for _, x := range n.Nodes {
+		if x.Name() == name {
+			return x
+		}
+	}
+	return nil
+}
+
+// Close stops every node and relay.
+func (n *network) Close() {
+	for _, x := range n.Nodes {
+		_ = x.Close()
+	}
+	for _, r := range n.Relays {
+		_ = r.Close()
+	}
+}
+
+// startNetwork builds and starts the nodes. A trunk's dialer is the node
+// with the smaller name, so nodes are built largest name first: every node
+// a node dials already listens, and the relay in front of it can be set up.
+func startNetwork(ctx context.Context, spec networkSpec, logger *slog.Logger) (*network, error) {
+	net := &network{Relays: map[[2]string]*udprelay.Relay{}}
+	keys := map[string]handshake.KeyPair{}
+	byName := map[string]nodeSpec{}
+	for _, ns := range spec.Nodes {
+		kp, err := handshake.GenerateKeyPair(nil)
+		if err != nil {
+			return nil, err
+		}
+		keys[ns.Name], byName[ns.Name] = kp, ns
+	}
+	order := slices.Clone(spec.Nodes)
+	slices.SortFunc(order, func(a, b nodeSpec) int { return strings.Compare(b.Name, a.Name) })
+	printed := slices.Clone(spec.Nodes)
+	slices.SortFunc(printed, printOrder)
+	addrs := map[string]string{}
+	for _, ns := range order {
+		kp := keys[ns.Name]
+		tc := &trunk.Config{Listen: "127.0.0.1:0", Key: &kp, CongestionControl: spec.CC}
+		for _, tk := range spec.Trunks {
+			other := ""
+			switch ns.Name {
+			case tk[0]:
+				other = tk[1]
+			case tk[1]:
+				other = tk[0]
+			default:
+				continue
+			}
+			p := trunk.Peer{Name: other, Region: byName[other].Region, Role: route.Role(byName[other].Role),
+				PublicKey: keys[other].Public.String()}
+			if ns.Name < other {
+				r, err := udprelay.New(ctx, udprelay.Config{Listen: "127.0.0.1:0", Upstream: addrs[other],
+					Up: spec.Link, Down: spec.Link, Seed: uint64(len(net.Relays) + 1), Logger: logger})
+				if err != nil {
+					net.Close()
+					return nil, err
+				}
+				net.Relays[[2]string{ns.Name, other}] = r
+				p.Addr = r.Addr().String()
+			}
+			tc.Peers = append(tc.Peers, p)
+		}
+		cfg := node.Config{Name: ns.Name, Region: ns.Region, Role: ns.Role, HTTPAddr: "127.0.0.1:0",
+			Dev: ns.Role == "access", Trunk: tc}
+		cfg.SFU.UDPAddr = "127.0.0.1:0"
+		if spec.HTTPBase > 0 {
+			cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", spec.HTTPBase+slices.IndexFunc(printed, func(x nodeSpec) bool { return x.Name == ns.Name }))
+		}
+		if spec.Tune != nil {
+			spec.Tune(&cfg)
+		}
+		n, err := node.New(cfg, logger)
+		if err != nil {
+			net.Close()
+			return nil, fmt.Errorf("node %s: %w", ns.Name, err)
+		}
+		net.Nodes = append(net.Nodes, n)
+		addrs[ns.Name] = n.Trunk().Addr().String()
+	}
+	slices.SortFunc(net.Nodes, func(a, b *node.Node) int {
+		return printOrder(nodeSpec{Name: a.Name(), Role: a.Role()}, nodeSpec{Name: b.Name(), Role: b.Role()})
+	})
+	for _, n := range net.Nodes {
+		if err := n.Start(ctx); err != nil {
+			net.Close()
+			return nil, err
+		}
+	}
+	return net, nil
+}
+
+// printOrder lists access nodes first, then forwarding nodes, by name.
+func printOrder(a, b nodeSpec) int {
+	if a.Role != b.Role {
+		return strings.Compare(a.Role, b.Role) // "access" < "forwarding"
+	}
+	return strings.Compare(a.Name, b.Name)
+}

@@ -1,0 +1,227 @@
+package trunk
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/qrtn/qrtn/qrtp/cc"
+	"github.com/qrtn/qrtn/qrtp/handshake"
+	"github.com/qrtn/qrtn/trunk/route"
+)
+
+// Config is a node's trunk configuration: who it is, where it listens for
+// QRTP, and the peers it keeps trunks to. Name, Region and Role are normally
+// copied from the node's own configuration.
+type Config struct {
+	Name   string     `yaml:"-"`
+	Region string     `yaml:"-"`
+	Role   route.Role `yaml:"-"`
+
+	// Listen is the UDP address of the node's QRTP endpoint. Default
+	// ":7890"; port 0 picks a free port.
+	Listen string `yaml:"listen"`
+	// KeyFile holds the node's private key (one base64 line, as written by
+	// `qrtn key`); it is created with a fresh key when missing.
+	KeyFile string `yaml:"key_file"`
+	// Key, when set, is used instead of KeyFile (in-process networks and tests).
+	Key *handshake.KeyPair `yaml:"-"`
+	// Peers are the nodes this node keeps trunks to. Only their keys may
+	// connect.
+	Peers []Peer `yaml:"peers"`
+
+	// KeepAlive and IdleTimeout: a trunk that hears nothing for IdleTimeout
+	// is declared lost (and re-routed around); keep-alive pings make sure an
+	// idle but healthy trunk is never silent that long. Defaults 200 ms and 1.5 s.
+	KeepAlive   time.Duration `yaml:"keep_alive"`
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// RedialMin and RedialMax bound the exponential back-off between dials
+	// of a lost trunk. Defaults 250 ms and 5 s.
+	RedialMin time.Duration `yaml:"redial_min"`
+	RedialMax time.Duration `yaml:"redial_max"`
+	// LinkStateInterval is how often the node floods its trunks' metrics
+	// and its load (default 1 s); an origin's link state expires after
+	// eight intervals (at least 4 s) without refresh.
+	LinkStateInterval time.Duration `yaml:"link_state_interval"`
+	// ReplanInterval is how often routes are re-planned from the latest
+	// link state (default 1 s). A lost trunk re-plans at once.
+	ReplanInterval time.Duration `yaml:"replan_interval"`
+	// CongestionControl names the QRTP controller of trunks; empty takes
+	// "qrtp"'s qbbr when it is built in, else the profile's default.
+	CongestionControl string `yaml:"cc"`
+	// Capacity is the number of forwarded track layers at which the node
+	// reports itself fully loaded to the route planner. Default 2000.
+	Capacity int `yaml:"capacity"`
+	// Scenarios override the per-mode media settings (keys "meeting" and
+	// "live").
+	Scenarios map[string]Scenario `yaml:"scenarios"`
+	// Costs and Hysteresis tune the route planner.
+	Costs      route.Costs      `yaml:"-"`
+	Hysteresis route.Hysteresis `yaml:"-"`
+}
+
+// Peer is another node as configured: its identity, its QRTP address and
+// its public key.
+type Peer struct {
+	Name   string     `yaml:"name"`
+	Region string     `yaml:"region"`
+	Role   route.Role `yaml:"role"`
+	// Addr is the peer's QRTP address (host:port). It is only dialled by
+	// the side with the lexically smaller name, but set it on both.
+	Addr string `yaml:"addr"`
+	// PublicKey is the peer's static key in base64 (`qrtn key --show`).
+	PublicKey string `yaml:"public_key"`
+}
+
+// Scenario is how a room's media crosses trunks.
+type Scenario struct {
+	// Deadline is how long a forwarded RTP packet may take across one
+	// trunk; QRTP retransmits only while it can still arrive in time.
+	Deadline time.Duration `yaml:"deadline"`
+	// FECBudget is the most FEC overhead QRTP may add (fraction of media).
+	FECBudget float64 `yaml:"fec_budget"`
+}
+
+// defaultScenarios: meetings put latency first (a packet later than a
+// quarter second is useless to a conversation, so FEC may spend up to half
+// the media rate to avoid waiting for retransmissions); live puts quality
+// first (a viewer tolerates most of a second, which leaves room for several
+// retransmission rounds and a lighter FEC budget).
+func defaultScenarios() map[string]Scenario {
+	return map[string]Scenario{
+		string(route.Meeting): {Deadline: 250 * time.Millisecond, FECBudget: 0.5},
+		string(route.Live):    {Deadline: 800 * time.Millisecond, FECBudget: 0.25},
+	}
+}
+
+// peerInfo is a validated Peer.
+type peerInfo struct {
+	Name, Region string
+	Role         route.Role
+	Addr         netip.AddrPort // zero when the address does not resolve yet
+	AddrText     string
+	Key          handshake.PublicKey
+}
+
+// ErrConfig is wrapped by every configuration error.
+var ErrConfig = errors.New("trunk: bad configuration")
+
+func (c Config) withDefaults() (Config, []peerInfo, handshake.KeyPair, error) {
+	var kp handshake.KeyPair
+	if c.Name == "" {
+		return c, nil, kp, fmt.Errorf("%w: node name missing", ErrConfig)
+	}
+	if c.Role == "" {
+		c.Role = route.Access
+	}
+	if c.Role != route.Access && c.Role != route.Forwarding {
+		return c, nil, kp, fmt.Errorf("%w: role %q (access or forwarding)", ErrConfig, c.Role)
+	}
+	if c.Listen == "" {
+		c.Listen = ":7890"
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.KeepAlive, 200*time.Millisecond)
+	def(&c.IdleTimeout, 1500*time.Millisecond)
+	def(&c.RedialMin, 250*time.Millisecond)
+	def(&c.RedialMax, 5*time.Second)
+	def(&c.LinkStateInterval, time.Second)
+	def(&c.ReplanInterval, time.Second)
+	if c.Capacity <= 0 {
+		c.Capacity = 2000
+	}
+	if c.CongestionControl == "" {
+		for _, n := range cc.Names() {
+			if n == "qbbr" {
+				c.CongestionControl = n
+			}
+		}
+	}
+	sc := defaultScenarios()
+	for k, v := range c.Scenarios {
+		base, ok := sc[k]
+		if !ok {
+			return c, nil, kp, fmt.Errorf("%w: scenario %q (meeting or live)", ErrConfig, k)
+		}
+		if v.Deadline > 0 {
+			base.Deadline = v.Deadline
+		}
+		if v.FECBudget != 0 {
+			base.FECBudget = v.FECBudget
+		}
+		sc[k] = base
+	}
+	c.Scenarios = sc
+
+	switch {
+	case c.Key != nil:
+		kp = *c.Key
+	case c.KeyFile != "":
+		var err error
+		if kp, err = handshake.LoadOrCreateKeyPair(c.KeyFile, rand.Reader); err != nil {
+			return c, nil, kp, fmt.Errorf("trunk: key: %w", err)
+		}
+	default:
+		return c, nil, kp, fmt.Errorf("%w: key_file missing", ErrConfig)
+	}
+
+	peers := make([]peerInfo, 0, len(c.Peers))
+	seen := map[string]bool{c.Name: true}
+	keys := map[handshake.PublicKey]bool{kp.Public: true}
+	for _, p := range c.Peers {
+		if p.Name == "" || seen[p.Name] {
+			return c, nil, kp, fmt.Errorf("%w: peer name %q empty or repeated", ErrConfig, p.Name)
+		}
+		seen[p.Name] = true
+		if p.Role == "" {
+			p.Role = route.Forwarding
+		}
+		if p.Role != route.Access && p.Role != route.Forwarding {
+			return c, nil, kp, fmt.Errorf("%w: peer %s: role %q", ErrConfig, p.Name, p.Role)
+		}
+		key, err := handshake.ParsePublicKey(p.PublicKey)
+		if err != nil {
+			return c, nil, kp, fmt.Errorf("%w: peer %s: public_key: %v", ErrConfig, p.Name, err)
+		}
+		if keys[key] {
+			return c, nil, kp, fmt.Errorf("%w: peer %s: public key repeated", ErrConfig, p.Name)
+		}
+		keys[key] = true
+		pi := peerInfo{Name: p.Name, Region: p.Region, Role: p.Role, AddrText: p.Addr, Key: key}
+		if c.Name < p.Name {
+			// We dial this peer, so its address must be valid now.
+			if pi.Addr, err = resolve(p.Addr); err != nil {
+				return c, nil, kp, fmt.Errorf("%w: peer %s: addr %q: %v", ErrConfig, p.Name, p.Addr, err)
+			}
+		}
+		peers = append(peers, pi)
+	}
+	return c, peers, kp, nil
+}
+
+// resolve parses host:port, looking the host up in DNS when it is a name.
+func resolve(addr string) (netip.AddrPort, error) {
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		return ap, nil
+	}
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	ap := ua.AddrPort()
+	if !ap.Addr().IsValid() || ap.Addr().IsUnspecified() || ap.Port() == 0 {
+		return netip.AddrPort{}, errors.New("not a host:port to dial")
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
+}
+
+// dials reports whether this node dials the peer: the lexically smaller
+// name dials, so two nodes never open two trunks to each other.
+func dials(self, peer string) bool { return self < peer }

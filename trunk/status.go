@@ -1,0 +1,218 @@
+package trunk
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"sync/atomic"
+	"time"
+)
+
+// counters are the trunk's own event counts. All but sinkDrops belong to
+// the loop.
+type counters struct {
+	sendErrors, trunkFailures, loopsRefused uint64
+	unwanted, keyframes, badMedia           uint64
+	sinkDrops                               atomic.Uint64
+}
+
+// Status is a snapshot of the node's view of the network, as the network
+// page and /api/network show it.
+type Status struct {
+	Node   NodeStatus    `json:"node"`
+	Time   time.Time     `json:"time"`
+	Nodes  []NodeStatus  `json:"nodes"`
+	Links  []LinkStatus  `json:"links"`
+	Trunks []TrunkStatus `json:"trunks"`
+	Flows  []FlowStatus  `json:"flows"`
+	Rooms  []RoomStatus  `json:"rooms"`
+
+	TrunkFailures uint64 `json:"trunk_failures"`
+	LoopsRefused  uint64 `json:"loops_refused"`
+	Keyframes     uint64 `json:"keyframe_requests"`
+	SinkDrops     uint64 `json:"sink_drops"`
+}
+
+// NodeStatus is one node as its link state describes it.
+type NodeStatus struct {
+	Name   string  `json:"name"`
+	Region string  `json:"region"`
+	Role   string  `json:"role"`
+	Load   float64 `json:"load"`
+	HTTP   string  `json:"http,omitempty"`
+	Self   bool    `json:"self,omitempty"`
+}
+
+// LinkStatus is one direction of a trunk anywhere in the network, from the
+// flooded link state.
+type LinkStatus struct {
+	From      string  `json:"from"`
+	To        string  `json:"to"`
+	Up        bool    `json:"up"`
+	RTTMs     float64 `json:"rtt_ms"`
+	Loss      float64 `json:"loss"`
+	Bandwidth float64 `json:"bandwidth_bps"`
+}
+
+// TrunkStatus is one of this node's trunks, measured here.
+type TrunkStatus struct {
+	Peer       string    `json:"peer"`
+	Region     string    `json:"region"`
+	Role       string    `json:"role"`
+	Up         bool      `json:"up"`
+	Dialer     bool      `json:"dialer"`
+	Since      time.Time `json:"since,omitzero"`
+	Handshake  string    `json:"handshake,omitempty"`
+	Connects   uint64    `json:"connects"`
+	DownReason string    `json:"down_reason,omitempty"`
+
+	RTTMs     float64 `json:"rtt_ms"`
+	MinRTTMs  float64 `json:"min_rtt_ms"`
+	Loss      float64 `json:"loss"`
+	Bandwidth float64 `json:"bandwidth_bps"`
+	Pacing    float64 `json:"pacing_bps"`
+	CWND      int     `json:"cwnd"`
+	CC        string  `json:"cc,omitempty"`
+
+	BytesSent          uint64  `json:"bytes_sent"`
+	BytesReceived      uint64  `json:"bytes_received"`
+	FECBytes           uint64  `json:"fec_bytes"`
+	RetransmittedBytes uint64  `json:"retransmitted_bytes"`
+	FECRatio           float64 `json:"fec_ratio"`
+	RetransmitRatio    float64 `json:"retransmit_ratio"`
+	MediaBytesSent     uint64  `json:"media_bytes_sent"`
+	MediaBytesReceived uint64  `json:"media_bytes_received"`
+	MediaDrops         uint64  `json:"media_drops"`
+	MessagesExpired    uint64  `json:"messages_expired"`
+	FlowsOut           int     `json:"flows_out"`
+	FlowsIn            int     `json:"flows_in"`
+}
+
+// FlowStatus is one track layer passing through this node.
+type FlowStatus struct {
+	Track    string   `json:"track"`
+	Room     string   `json:"room"`
+	Origin   string   `json:"origin"`
+	Layer    int      `json:"layer"`
+	Kind     string   `json:"kind"`
+	Mode     string   `json:"mode"`
+	Upstream string   `json:"upstream"`
+	Next     string   `json:"next,omitempty"`
+	Path     []string `json:"path"`
+	Down     []string `json:"down"`
+	Local    bool     `json:"local"`
+	Packets  uint64   `json:"packets"`
+	Bytes    uint64   `json:"bytes"`
+	Switches uint64   `json:"switches"`
+	Dups     uint64   `json:"dups"`
+}
+
+// RoomStatus is a room as the flooded room records describe it.
+type RoomStatus struct {
+	Room         string         `json:"room"`
+	Mode         string         `json:"mode"`
+	Participants map[string]int `json:"participants"` // by node
+}
+
+// statusEvery is how often the snapshot is rebuilt.
+const statusEvery = 500 * time.Millisecond
+
+// Status returns the latest snapshot (at most half a second old).
+func (t *Trunk) Status() Status { return *t.status.Load() }
+
+// publishStatus rebuilds the snapshot; it runs on the loop.
+func (t *Trunk) publishStatus(now time.Time) {
+	if old := t.status.Load(); old != nil && now.Sub(old.Time) < statusEvery {
+		return
+	}
+	st := &Status{Time: now, TrunkFailures: t.stats.trunkFailures, LoopsRefused: t.stats.loopsRefused,
+		Keyframes: t.stats.keyframes, SinkDrops: t.stats.sinkDrops.Load()}
+	st.Node = NodeStatus{Name: t.cfg.Name, Region: t.cfg.Region, Role: string(t.cfg.Role), Load: t.load(),
+		HTTP: t.http.Load().(string), Self: true}
+	for _, ls := range t.ls.all() {
+		st.Nodes = append(st.Nodes, NodeStatus{Name: ls.Origin, Region: ls.Region, Role: ls.Role, Load: ls.Load,
+			HTTP: ls.HTTP, Self: ls.Origin == t.cfg.Name})
+		for _, l := range ls.Links {
+			st.Links = append(st.Links, LinkStatus{From: ls.Origin, To: l.Peer, Up: l.Up,
+				RTTMs: float64(l.RTTMicros) / 1000, Loss: l.Loss, Bandwidth: l.Bandwidth})
+		}
+	}
+	if len(st.Nodes) == 0 {
+		st.Nodes = []NodeStatus{st.Node}
+	}
+	for _, name := range t.peerNames() {
+		st.Trunks = append(st.Trunks, t.trunkStatus(t.peers[name]))
+	}
+	for _, f := range t.flows {
+		fs := FlowStatus{Track: f.key.track.ID, Room: f.key.track.Room, Origin: f.key.track.Origin,
+			Layer: f.key.layer, Kind: f.kind, Mode: string(f.mode), Upstream: f.up, Next: f.next, Path: f.path,
+			Local: f.local, Packets: f.packets, Bytes: f.bytes, Switches: f.switches, Dups: f.dups}
+		for d := range f.down {
+			fs.Down = append(fs.Down, d)
+		}
+		sort.Strings(fs.Down)
+		st.Flows = append(st.Flows, fs)
+	}
+	sort.Slice(st.Flows, func(i, j int) bool {
+		a, b := st.Flows[i], st.Flows[j]
+		if a.Room+a.Origin+a.Track != b.Room+b.Origin+b.Track {
+			return a.Room+a.Origin+a.Track < b.Room+b.Origin+b.Track
+		}
+		return a.Layer < b.Layer
+	})
+	rooms := map[string]*RoomStatus{}
+	for _, rs := range t.rooms.all() {
+		if len(rs.Participants) == 0 {
+			continue
+		}
+		r := rooms[rs.Room]
+		if r == nil {
+			r = &RoomStatus{Room: rs.Room, Mode: rs.Mode, Participants: map[string]int{}}
+			rooms[rs.Room] = r
+		}
+		r.Participants[rs.Origin] = len(rs.Participants)
+	}
+	for _, r := range rooms {
+		st.Rooms = append(st.Rooms, *r)
+	}
+	sort.Slice(st.Rooms, func(i, j int) bool { return st.Rooms[i].Room < st.Rooms[j].Room })
+	t.status.Store(st)
+}
+
+func (t *Trunk) trunkStatus(p *peer) TrunkStatus {
+	ts := TrunkStatus{Peer: p.info.Name, Region: p.info.Region, Role: string(p.info.Role), Up: p.up,
+		Dialer: p.dialer, Connects: p.connects, DownReason: p.downWhy}
+	if p.hello.Region != "" {
+		ts.Region = p.hello.Region
+	}
+	m := p.metrics
+	st := m.stats
+	ts.BytesSent, ts.BytesReceived = m.closed.sent+st.BytesSent, m.closed.received+st.BytesReceived
+	ts.FECBytes, ts.RetransmittedBytes = m.closed.fec+st.FECBytesSent, m.closed.retx+st.BytesRetransmitted
+	ts.MessagesExpired = m.closed.expired + st.MessagesExpired
+	ts.MediaBytesSent, ts.MediaBytesReceived, ts.MediaDrops = m.mediaOut, m.mediaIn, m.mediaDrops
+	if ts.BytesSent > 0 {
+		ts.FECRatio = float64(ts.FECBytes) / float64(ts.BytesSent)
+		ts.RetransmitRatio = float64(ts.RetransmittedBytes) / float64(ts.BytesSent)
+	}
+	if !p.up {
+		return ts
+	}
+	ts.Since, ts.Handshake, ts.DownReason = p.upSince, p.conn.HandshakeKind(), ""
+	ts.RTTMs, ts.MinRTTMs = float64(m.rtt)/1e6, float64(m.minRTT)/1e6
+	ts.Loss, ts.Bandwidth, ts.Pacing, ts.CWND = m.loss, m.bandwidth, st.PacingRate*8, st.CWND
+	ts.CC = st.Controller.State
+	ts.FlowsOut, ts.FlowsIn = len(p.out), len(p.in)
+	return ts
+}
+
+// APIHandler serves the status snapshot as JSON (GET /api/network).
+func (t *Trunk) APIHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", " ")
+		_ = enc.Encode(t.Status())
+	})
+}

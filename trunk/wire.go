@@ -1,0 +1,290 @@
+package trunk
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// The control stream carries frames: a uvarint length, then one JSON
+// object with exactly one member naming the message (PROTOCOL.md).
+
+// Limits on what a peer may send; anything beyond is a protocol error that
+// closes the trunk.
+const (
+	maxFrame        = 256 << 10
+	maxName         = 256
+	maxLinks        = 256
+	maxParticipants = 1000
+	maxTracks       = 16
+	maxLayers       = 8
+	maxPath         = 32
+	protocolVersion = 1
+)
+
+// ErrProtocol is wrapped by every malformed control message.
+var ErrProtocol = errors.New("trunk: protocol error")
+
+// TrackRef names a published track network-wide: the node it was published
+// on (its origin), its room and its ID in that room.
+type TrackRef struct {
+	Origin string `json:"o"`
+	Room   string `json:"r"`
+	ID     string `json:"id"`
+}
+
+func (r TrackRef) String() string { return r.Origin + "/" + r.Room + "/" + r.ID }
+
+// Hello is the first message each way on a trunk.
+type Hello struct {
+	Name    string `json:"name"`
+	Region  string `json:"region"`
+	Role    string `json:"role"`
+	Version int    `json:"version"`
+}
+
+// LinkState is one node's view of its trunks and its load, flooded to every
+// node with a sequence number so that each can plan routes.
+type LinkState struct {
+	Origin string  `json:"origin"`
+	Seq    uint64  `json:"seq"`
+	Region string  `json:"region"`
+	Role   string  `json:"role"`
+	Load   float64 `json:"load"`
+	// HTTP is the node's web address, for the network page's links.
+	HTTP  string       `json:"http,omitempty"`
+	Links []LinkMetric `json:"links"`
+}
+
+// LinkMetric is what the origin measured on its trunk to Peer, in the
+// origin → Peer direction.
+type LinkMetric struct {
+	Peer string `json:"peer"`
+	Up   bool   `json:"up"`
+	// RTTMicros is the smoothed round-trip time in microseconds.
+	RTTMicros int64 `json:"rtt_us"`
+	// Loss is the fraction of packets lost before repair, recently.
+	Loss float64 `json:"loss"`
+	// Bandwidth is the congestion controller's estimate in bits/s.
+	Bandwidth float64 `json:"bw"`
+}
+
+// RoomState is one node's part of a room: its own (not relayed)
+// participants and their tracks. A record without participants is a
+// tombstone: the node left the room.
+type RoomState struct {
+	Origin       string             `json:"origin"`
+	Seq          uint64             `json:"seq"`
+	Room         string             `json:"room"`
+	Mode         string             `json:"mode"`
+	Participants []ParticipantState `json:"participants"`
+}
+
+// ParticipantState is one participant of a RoomState.
+type ParticipantState struct {
+	ID     string       `json:"id"`
+	Name   string       `json:"name"`
+	Tracks []TrackState `json:"tracks"`
+}
+
+// TrackState announces a track: its codec and simulcast layers.
+type TrackState struct {
+	ID        string   `json:"id"`
+	Kind      string   `json:"kind"`
+	Mime      string   `json:"mime"`
+	ClockRate uint32   `json:"clock"`
+	Channels  uint16   `json:"ch,omitempty"`
+	Fmtp      string   `json:"fmtp,omitempty"`
+	Layers    []string `json:"layers,omitempty"`
+	// AudioLevelExt is the header extension ID of the audio level in the
+	// relayed packets (0: none).
+	AudioLevelExt uint8 `json:"alevel,omitempty"`
+	Muted         bool  `json:"muted,omitempty"`
+}
+
+// Subscribe is the whole set of layers of Track the sender wants from the
+// receiver (bit i: layer i). Zero unsubscribes. Path is the route the sender
+// planned, origin first and the sender last.
+type Subscribe struct {
+	Track  TrackRef `json:"track"`
+	Layers uint32   `json:"layers"`
+	Path   []string `json:"path,omitempty"`
+}
+
+// Bind says that the sender's message stream Stream carries Layer of Track
+// from now on.
+type Bind struct {
+	Stream uint64   `json:"stream"`
+	Track  TrackRef `json:"track"`
+	Layer  int      `json:"layer"`
+	Kind   string   `json:"kind"`
+}
+
+// Keyframe asks the upstream node for a key frame of a layer.
+type Keyframe struct {
+	Track TrackRef `json:"track"`
+	Layer int      `json:"layer"`
+}
+
+// Unavailable refuses a subscription the receiver cannot serve through the
+// sender (Reason "loop": the sender is upstream of the subscriber).
+type Unavailable struct {
+	Track  TrackRef `json:"track"`
+	Reason string   `json:"reason"`
+}
+
+// message is one control frame; exactly one member is set.
+type message struct {
+	Hello       *Hello       `json:"hello,omitempty"`
+	LinkState   *LinkState   `json:"lsa,omitempty"`
+	Room        *RoomState   `json:"room,omitempty"`
+	Subscribe   *Subscribe   `json:"sub,omitempty"`
+	Bind        *Bind        `json:"bind,omitempty"`
+	Keyframe    *Keyframe    `json:"pli,omitempty"`
+	Unavailable *Unavailable `json:"unavail,omitempty"`
+}
+
+// appendFrame appends m as one control frame.
+func appendFrame(dst []byte, m message) ([]byte, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return dst, err
+	}
+	if len(b) > maxFrame {
+		return dst, fmt.Errorf("trunk: control message of %d bytes exceeds %d", len(b), maxFrame)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...), nil
+}
+
+// parseFrame reads one frame from the front of b. It returns n == 0 when b
+// does not yet hold a whole frame.
+func parseFrame(b []byte) (m message, n int, err error) {
+	size, k := binary.Uvarint(b)
+	switch {
+	case k == 0:
+		return m, 0, nil
+	case k < 0 || size > maxFrame:
+		return m, 0, fmt.Errorf("%w: frame length", ErrProtocol)
+	case uint64(len(b)-k) < size:
+		return m, 0, nil
+	}
+	body := b[k : k+int(size)]
+	if err := json.Unmarshal(body, &m); err != nil {
+		return m, 0, fmt.Errorf("%w: %v", ErrProtocol, err)
+	}
+	if err := m.validate(); err != nil {
+		return m, 0, err
+	}
+	return m, k + int(size), nil
+}
+
+func (m *message) validate() error {
+	set := 0
+	for _, p := range []bool{m.Hello != nil, m.LinkState != nil, m.Room != nil, m.Subscribe != nil,
+		m.Bind != nil, m.Keyframe != nil, m.Unavailable != nil} {
+		if p {
+			set++
+		}
+	}
+	if set != 1 {
+		return fmt.Errorf("%w: %d message members (want 1)", ErrProtocol, set)
+	}
+	var err error
+	switch {
+	case m.Hello != nil:
+		err = checkNames(m.Hello.Name, m.Hello.Region, m.Hello.Role)
+		if err == nil && m.Hello.Name == "" {
+			err = errors.New("hello without a name")
+		}
+	case m.LinkState != nil:
+		err = m.LinkState.validate()
+	case m.Room != nil:
+		err = m.Room.validate()
+	case m.Subscribe != nil:
+		err = m.Subscribe.Track.validate()
+		if err == nil && len(m.Subscribe.Path) > maxPath {
+			err = errors.New("path too long")
+		}
+		if err == nil {
+			err = checkNames(m.Subscribe.Path...)
+		}
+	case m.Bind != nil:
+		err = m.Bind.Track.validate()
+		if err == nil && (m.Bind.Layer < 0 || m.Bind.Layer >= maxLayers) {
+			err = fmt.Errorf("layer %d", m.Bind.Layer)
+		}
+	case m.Keyframe != nil:
+		err = m.Keyframe.Track.validate()
+		if err == nil && (m.Keyframe.Layer < 0 || m.Keyframe.Layer >= maxLayers) {
+			err = fmt.Errorf("layer %d", m.Keyframe.Layer)
+		}
+	case m.Unavailable != nil:
+		err = m.Unavailable.Track.validate()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrProtocol, err)
+	}
+	return nil
+}
+
+func checkNames(s ...string) error {
+	for _, x := range s {
+		if len(x) > maxName {
+			return fmt.Errorf("name of %d bytes", len(x))
+		}
+	}
+	return nil
+}
+
+func (r TrackRef) validate() error {
+	if r.Origin == "" || r.Room == "" || r.ID == "" {
+		return errors.New("incomplete track reference")
+	}
+	return checkNames(r.Origin, r.Room, r.ID)
+}
+
+func (ls *LinkState) validate() error {
+	if ls.Origin == "" || len(ls.Links) > maxLinks {
+		return errors.New("link state without origin or with too many links")
+	}
+	if ls.Load < 0 || ls.Load > 100 {
+		return fmt.Errorf("load %v", ls.Load)
+	}
+	for _, l := range ls.Links {
+		if l.Peer == "" || l.RTTMicros < 0 || l.Loss < 0 || l.Loss > 1 || l.Bandwidth < 0 {
+			return errors.New("bad link metric")
+		}
+		if err := checkNames(l.Peer); err != nil {
+			return err
+		}
+	}
+	return checkNames(ls.Origin, ls.Region, ls.Role, ls.HTTP)
+}
+
+func (rs *RoomState) validate() error {
+	if rs.Origin == "" || rs.Room == "" || len(rs.Participants) > maxParticipants {
+		return errors.New("room state without origin or room, or too large")
+	}
+	if err := checkNames(rs.Origin, rs.Room, rs.Mode); err != nil {
+		return err
+	}
+	for _, p := range rs.Participants {
+		if p.ID == "" || len(p.Tracks) > maxTracks {
+			return errors.New("bad participant")
+		}
+		if err := checkNames(p.ID, p.Name); err != nil {
+			return err
+		}
+		for _, t := range p.Tracks {
+			if t.ID == "" || (t.Kind != "audio" && t.Kind != "video") || len(t.Layers) > maxLayers {
+				return errors.New("bad track")
+			}
+			if err := checkNames(append([]string{t.ID, t.Mime, t.Fmtp}, t.Layers...)...); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
