@@ -81,6 +81,9 @@ type Report struct {
 	// synthetic clients' (-1: unreadable). Loss not found here was not sent.
 	NodeUDPDrops int64 `json:"node_udp_drops"`
 	SelfUDPDrops int64 `json:"loadtest_udp_drops"`
+	// VideoLayers counts the video down-tracks by the layer the node last
+	// said they receive ("large", "small", "paused"; "-" when it said none).
+	VideoLayers map[string]int `json:"video_layers"`
 
 	Clients []ClientReport `json:"clients"`
 }
@@ -148,6 +151,10 @@ func (r *runner) report(now time.Time) *Report {
 		}
 		for _, t := range cr.Tracks {
 			if t.Kind == "video" {
+				if rep.VideoLayers == nil {
+					rep.VideoLayers = map[string]int{}
+				}
+				rep.VideoLayers[nonEmpty(t.Layer)]++
 				rep.VideoTracks++
 				rep.VideoKbps += t.Kbps
 				if rep.VideoKbpsMin == 0 || t.Kbps < rep.VideoKbpsMin {
@@ -344,6 +351,18 @@ func (rep *Report) WriteText(w io.Writer, maxClients int) {
 	fmt.Fprintf(w, "  frame latency: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms; audio p95 %.1f ms, audio loss %.3f%%\n",
 		rep.LatencyP50, rep.LatencyP95, rep.LatencyP99, rep.AudioP95, 100*rep.AudioLoss)
 	fmt.Fprintf(w, "  stalls: %d video (600 ms) on %d tracks, %d audio (200 ms)\n", rep.Stalls, rep.Stalled, rep.AudioStalls)
+	if len(rep.VideoLayers) > 0 {
+		names := make([]string, 0, len(rep.VideoLayers))
+		for n := range rep.VideoLayers {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		fmt.Fprintf(w, "  video layers at the end:")
+		for _, n := range names {
+			fmt.Fprintf(w, " %s %d", n, rep.VideoLayers[n])
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintf(w, "  join: p50 %.0f ms, p95 %.0f ms; first frame: p50 %.0f ms, p95 %.0f ms (%d without)\n",
 		rep.JoinP50, rep.JoinP95, rep.FirstP50, rep.FirstP95, rep.NoFirstFrame)
 	fmt.Fprintf(w, "  kernel UDP receive drops in the window: node %d, loadtest %d (-1: unknown)\n", rep.NodeUDPDrops, rep.SelfUDPDrops)

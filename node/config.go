@@ -44,6 +44,11 @@ type Config struct {
 	// listen address, key, peers: see trunk/README.md). Without it an
 	// access node stands alone.
 	Trunk *trunk.Config `yaml:"trunk"`
+	// Debug serves Go's profiler at /debug/pprof/ and a JSON snapshot of
+	// rooms, tracks and layers (codec and payload type received, bitrates,
+	// dynacast state) at /debug/rooms on the HTTP port. Off by default:
+	// they reveal internals, and profiles cost CPU while taken.
+	Debug bool `yaml:"debug"`
 }
 
 // withDefaults fills empty fields; it generates the API key and secret

@@ -13,6 +13,7 @@ type collector struct {
 	rooms, participants, tracks, downtracks, connections *prometheus.Desc
 	bytes, packets, nacks, retransmits, plis, switches   *prometheus.Desc
 	badPackets, fecPackets, fecBytes                     *prometheus.Desc
+	publisherRTX, strayPackets                           *prometheus.Desc
 }
 
 func newCollector(s *sfu.SFU, conns func() int) *collector {
@@ -33,13 +34,16 @@ func newCollector(s *sfu.SFU, conns func() int) *collector {
 		badPackets:   d("bad_packets_total", "Unparsable RTP packets received from publishers."),
 		fecPackets:   d("fec_packets_total", "FlexFEC repair packets sent to subscribers."),
 		fecBytes:     d("fec_bytes_total", "FlexFEC repair bytes sent to subscribers."),
+		publisherRTX: d("publisher_rtx_total", "Retransmissions (RTX) received from publishers and forwarded."),
+		strayPackets: d("stray_packets_total", "Publisher packets dropped for arriving on a simulcast layer bound to another SSRC."),
 	}
 }
 
 // Describe lists the metrics (prometheus.Collector).
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rooms, c.participants, c.tracks, c.downtracks, c.connections,
-		c.bytes, c.packets, c.nacks, c.retransmits, c.plis, c.switches, c.badPackets, c.fecPackets, c.fecBytes} {
+		c.bytes, c.packets, c.nacks, c.retransmits, c.plis, c.switches, c.badPackets, c.fecPackets, c.fecBytes,
+		c.publisherRTX, c.strayPackets} {
 		ch <- d
 	}
 }
@@ -67,4 +71,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	n(c.badPackets, st.BadPackets)
 	n(c.fecPackets, st.FECPackets)
 	n(c.fecBytes, st.FECBytes)
+	n(c.publisherRTX, st.PublisherRTX)
+	n(c.strayPackets, st.StrayPackets)
 }

@@ -8,11 +8,13 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,8 +106,26 @@ func (n *Node) routes() http.Handler {
 		_, _ = w.Write([]byte("ok"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{Registry: n.reg}))
+	if n.cfg.Debug {
+		mux.HandleFunc("GET /debug/rooms", n.handleDebugRooms)
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	mux.Handle("/", web.Handler())
 	return mux
+}
+
+// handleDebugRooms answers the SFU's snapshot as JSON.
+func (n *Node) handleDebugRooms(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(n.sfu.Snapshot()); err != nil {
+		n.log.Debug("debug rooms", "err", err)
+	}
 }
 
 // Start serves HTTP until Close, or until ctx ends (then the node closes

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v4"
+	"github.com/qrtn/qrtn/sfu"
 	"github.com/qrtn/qrtn/sfu/sfutest"
 	"github.com/qrtn/qrtn/signaling"
 )
@@ -63,13 +64,40 @@ func TestNodeHTTPEndpoints(t *testing.T) {
 		t.Fatalf("demo page %d", code)
 	}
 	code, body := get(t, n.URL()+"metrics")
-	for _, m := range []string{"qrtn_rooms 0", "qrtn_participants 0", "qrtn_forwarded_bytes_total 0", "qrtn_plis_total", "qrtn_nacks_total", "qrtn_layer_switches_total", "go_goroutines"} {
+	for _, m := range []string{"qrtn_rooms 0", "qrtn_participants 0", "qrtn_forwarded_bytes_total 0", "qrtn_plis_total", "qrtn_nacks_total", "qrtn_layer_switches_total", "qrtn_stray_packets_total 0", "qrtn_publisher_rtx_total 0", "go_goroutines"} {
 		if code != 200 || !strings.Contains(body, m) {
 			t.Fatalf("metrics lack %q:\n%s", m, body)
 		}
 	}
 	if !strings.HasPrefix(n.Line(), "node dev region=local role=access http=http://127.0.0.1:") || !strings.HasSuffix(n.Line(), "/") {
 		t.Fatalf("line %q", n.Line())
+	}
+}
+
+// TestDebugEndpoints: the profiler and the room snapshot are served only
+// when configured.
+func TestDebugEndpoints(t *testing.T) {
+	off := startNode(t, Config{})
+	if code, body := get(t, off.URL()+"debug/pprof/"); code == 200 && strings.Contains(body, "goroutine") {
+		t.Fatal("pprof served without debug")
+	}
+	if code, body := get(t, off.URL()+"debug/rooms"); code == 200 && strings.HasPrefix(body, "[") {
+		t.Fatal("rooms served without debug")
+	}
+	on := startNode(t, Config{Debug: true, SFU: sfuTestConfig()})
+	if code, body := get(t, on.URL()+"debug/pprof/"); code != 200 || !strings.Contains(body, "goroutine") {
+		t.Fatalf("pprof index %d", code)
+	}
+	if _, err := on.SFU().Join("dbg", "", sfu.ParticipantParams{ID: "ann", CanSubscribe: true, OnEvent: func(sfu.Event) {}}); err != nil {
+		t.Fatal(err)
+	}
+	code, body := get(t, on.URL()+"debug/rooms")
+	var rooms []sfu.RoomSnapshot
+	if err := json.Unmarshal([]byte(body), &rooms); code != 200 || err != nil {
+		t.Fatalf("rooms %d %v: %s", code, err, body)
+	}
+	if len(rooms) != 1 || rooms[0].Name != "dbg" || len(rooms[0].Participants) != 1 || rooms[0].Participants[0].ID != "ann" {
+		t.Fatalf("rooms %+v", rooms)
 	}
 }
 

@@ -30,7 +30,10 @@ type Config struct {
 	ICEDisconnectedTimeout time.Duration `yaml:"ice_disconnected_timeout"`
 	ICEFailedTimeout       time.Duration `yaml:"ice_failed_timeout"`
 	// InitialBitrate and MaxBitrate bound each subscriber's GCC estimate
-	// (bits/s). Defaults 2 Mbit/s and 20 Mbit/s.
+	// (bits/s). Defaults 3 Mbit/s and 20 Mbit/s: the initial estimate must
+	// leave room for a large layer (≈1.5 Mbit/s plus key frames, headers
+	// and audio) with the selector's margin, or a subscriber would start
+	// on the small layer and wait for the estimate to grow.
 	InitialBitrate int `yaml:"initial_bitrate"`
 	MaxBitrate     int `yaml:"max_bitrate"`
 	// DisableFlexFEC stops offering FlexFEC-03 to subscribers.
@@ -89,7 +92,7 @@ func (c Config) withDefaults() Config {
 	def(&c.MaxParticipants, 100)
 	defDur(&c.ICEDisconnectedTimeout, 5*time.Second)
 	defDur(&c.ICEFailedTimeout, 15*time.Second)
-	def(&c.InitialBitrate, 2_000_000)
+	def(&c.InitialBitrate, 3_000_000)
 	def(&c.MaxBitrate, 20_000_000)
 	def(&c.FlexFECMedia, 10)
 	def(&c.FlexFECRepair, 1)

@@ -40,6 +40,25 @@
 // cascade_test.go relays a browser-published track from one SFU to another
 // this way.
 //
+// # Simulcast layers and SSRCs
+//
+// A browser's simulcast layers are found by their rid, and its
+// retransmissions by repaired-rid. Each layer is bound to the SSRC of its
+// media stream once known; packets of another SSRC on a layer are dropped
+// and counted (Stats.StrayPackets). A publisher whose RTX carries rid
+// instead of repaired-rid makes pion re-point the layer at the RTX stream;
+// ridguard.go keeps the layer reading its media stream.
+//
+// # Layer selection
+//
+// Each subscriber's video tracks share its GCC estimate (selector.go). An
+// estimate is only a guess until GCC lowers it on loss or delay: without
+// that evidence every track keeps its layer and the estimate only limits
+// going up. A main view never drops below its smallest layer for bandwidth;
+// thumbnails are paused first. Going back up after a bandwidth downgrade
+// waits 2 s, doubling up to 16 s when a track is pushed down again soon
+// after going up.
+//
 // # Dynacast
 //
 // A layer that no subscriber (and no sink) selects for a while is paused at
@@ -51,4 +70,12 @@
 // Config.DynacastPauseAfter so that a subscriber flipping between thumbnail
 // and main view does not restart encoders. For a trunk-fed receiver the same
 // call tells the far node which layers to carry across the trunk.
+//
+// Two guards keep dynacast from collapsing a room when the node or a
+// publisher stalls (every layer paused, the publisher told [] and nothing
+// left to resume from): a layer that stops arriving is taken as unavailable
+// (and, when unwatched, as failed for a back-off) only while another layer
+// of the track still arrives, since a whole track falling silent says
+// nothing about one layer; and a subscriber the selector pauses for want of
+// bandwidth still counts as watching the smallest layer.
 package sfu

@@ -16,9 +16,10 @@ const (
 	// NACKed sequence numbers back to cached input.
 	histSize = 1024
 	// videoSlots must exceed the FlexFEC group size: the FEC interceptor
-	// keeps references to the last group's headers and payloads.
+	// keeps references to the last group's headers and payloads. Without
+	// FlexFEC nothing below the down-track keeps a packet after WriteRTP
+	// returns, and one slot, hot in the cache, serves every packet.
 	videoSlots = 32
-	audioSlots = 4
 	// resendGap: a packet is not resent twice within this time.
 	resendGap = 50 * time.Millisecond
 )
@@ -58,16 +59,19 @@ type DownTrack struct {
 	nackBuf   []byte
 	nackPkt   rtp.Packet
 
-	muted    bool
-	decided  int // the selector's decision; -1 paused
-	lastDown time.Time
-	lastKF   time.Time
-	emitted  int // the layer last reported to the client
+	muted   bool
+	decided int       // the selector's decision; -1 paused
+	hold    holdState // the selector's back-off against going up
+	lastKF  time.Time
+	emitted int // the layer last reported to the client
 
 	unflushedBytes, unflushedPkts uint64
 
 	cur, tgt atomic.Int32 // for dynacast, read without mu
-	sender   *webrtc.RTPSender
+	// starved: unmuted but paused by the selector (no budget): for
+	// dynacast it still wants the smallest layer.
+	starved atomic.Bool
+	sender  *webrtc.RTPSender
 }
 
 type histEntry struct {
@@ -93,11 +97,10 @@ func newDownTrack(r *Receiver, sub *subscriber) *DownTrack {
 		fwd: newForwarder(video, r.codec.ClockRate, uint16(rand.Uint32()), rand.Uint32())}
 	if video {
 		d.hist = make([]histEntry, histSize)
-		d.slots = make([]outSlot, videoSlots)
 	} else {
-		d.slots = make([]outSlot, audioSlots)
 		d.decided = 0
 	}
+	d.slots = make([]outSlot, 1)
 	d.muted = r.muted.Load()
 	d.applyTargetLocked()
 	return d
@@ -166,8 +169,8 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	}
 	d.writer = ctx.WriteStream()
 	d.fecSSRC = uint32(ctx.SSRCForwardErrorCorrection())
-	if d.fecSSRC != 0 && d.sub != nil && d.sub.est != nil {
-		d.sub.est.pacer.markFEC(d.fecSSRC, true)
+	if n := d.slotsNeeded(); len(d.slots) != n {
+		d.slots, d.slot = make([]outSlot, n), 0
 	}
 	d.bound = true
 	d.lastKF = time.Time{}
@@ -182,9 +185,16 @@ func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
 	d.writer = nil
 	if d.sub != nil && d.sub.est != nil {
 		d.sub.est.pacer.forget(d.ssrc)
-		d.sub.est.pacer.markFEC(d.fecSSRC, false)
 	}
 	return nil
+}
+
+// slotsNeeded is how many packets must stay untouched after being written.
+func (d *DownTrack) slotsNeeded() int {
+	if d.fecSSRC != 0 {
+		return videoSlots
+	}
+	return 1
 }
 
 func itoa(v int) string {
@@ -209,10 +219,16 @@ func (d *DownTrack) finish() {
 	d.mu.Unlock()
 }
 
-// watchedLayers are the layers this down-track needs: what it forwards and
-// what it is switching to.
-func (d *DownTrack) watchedLayers() [2]int {
-	return [2]int{int(d.cur.Load()), int(d.tgt.Load())}
+// watchedLayers are the layers this down-track needs: what it forwards,
+// what it is switching to, and the smallest layer while the selector
+// pauses it for want of bandwidth, so that it can resume without waiting
+// for the publisher's encoder (-1 for none).
+func (d *DownTrack) watchedLayers() [3]int {
+	floor := -1
+	if d.starved.Load() {
+		floor = 0
+	}
+	return [3]int{int(d.cur.Load()), int(d.tgt.Load()), floor}
 }
 
 // applyTargetLocked hands the selector's decision, or a pause while muted,
@@ -224,6 +240,7 @@ func (d *DownTrack) applyTargetLocked() {
 	}
 	d.fwd.setTarget(t)
 	d.tgt.Store(int32(t))
+	d.starved.Store(!d.muted && d.decided < 0)
 	d.cur.Store(int32(d.fwd.current))
 }
 
@@ -237,8 +254,11 @@ func (d *DownTrack) setDecision(layer int, constrained bool, now time.Time) {
 		d.mu.Unlock()
 		return
 	}
-	if layer < d.decided && constrained {
-		d.lastDown = now
+	switch {
+	case layer < d.decided && constrained:
+		d.hold.lowered(now, defaultSelectorParams)
+	case layer > d.decided:
+		d.hold.raised(now)
 	}
 	d.decided = layer
 	d.applyTargetLocked()

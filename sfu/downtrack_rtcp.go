@@ -14,11 +14,13 @@ import (
 func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 	buf := make([]byte, 1500)
 	for {
-		n, _, err := sender.Read(buf)
+		n, attrs, err := sender.Read(buf)
 		if err != nil {
 			return
 		}
-		pkts, err := rtcp.Unmarshal(buf[:n])
+		// The congestion control interceptor parsed the packets already
+		// and left them in the attributes.
+		pkts, err := attrs.GetRTCPPackets(buf[:n])
 		if err != nil {
 			continue
 		}

@@ -69,6 +69,13 @@ func (r *Receiver) measureLocked(l *recvLayer, now time.Time) {
 
 // dynacastLocked pauses layers unwatched for pauseAfter and resumes watched
 // ones; it returns the new wanted set when it changed.
+//
+// A layer that was wanted and never came is marked failed (not offered to
+// the selector for layerFailBackoff) only while another layer of the track
+// arrives: that is a publisher whose encoder dropped the layer (its uplink
+// cannot carry it). When no layer arrives the whole track is stalled (the
+// publisher's network, or this node starved of CPU), and nothing is learnt
+// about any one layer.
 func (r *Receiver) dynacastLocked(now time.Time, pauseAfter time.Duration) []bool {
 	watched := make([]bool, len(r.layers))
 	for _, d := range *r.downs.Load() {
@@ -81,6 +88,7 @@ func (r *Receiver) dynacastLocked(now time.Time, pauseAfter time.Duration) []boo
 	for _, s := range *r.sinks.Load() {
 		watched[s.layer] = true
 	}
+	alive := r.aliveLocked(now)
 	changed := false
 	for i, l := range r.layers {
 		switch {
@@ -93,7 +101,7 @@ func (r *Receiver) dynacastLocked(now time.Time, pauseAfter time.Duration) []boo
 		case l.unwantedSince.IsZero():
 			l.unwantedSince = now
 		case now.Sub(l.unwantedSince) >= pauseAfter:
-			if !r.arriving(l, now) && now.Sub(l.resumedAt) > layerGrace {
+			if alive && !r.arriving(l, now) && now.Sub(l.resumedAt) > layerGrace {
 				l.failedUntil = now.Add(layerFailBackoff)
 			}
 			l.paused, changed = true, true
@@ -114,12 +122,26 @@ func (r *Receiver) arriving(l *recvLayer, now time.Time) bool {
 	return last != 0 && now.Sub(time.Unix(0, last)) < layerIdle
 }
 
+// aliveLocked reports whether any layer of the track arrives.
+func (r *Receiver) aliveLocked(now time.Time) bool {
+	for _, l := range r.layers {
+		if r.arriving(l, now) {
+			return true
+		}
+	}
+	return false
+}
+
 // layerBitrates are the costs the layer selector weighs, small first; 0
 // marks a layer that cannot be had now. A paused layer costs its nominal
-// rate: selecting it resumes it.
+// rate: selecting it resumes it. A layer that does not arrive while
+// another does cannot be had; when none arrives (a stall of the whole
+// track) every layer keeps its nominal cost, so that no subscriber is
+// moved or paused for it and dynacast keeps what they watch.
 func (r *Receiver) layerBitrates(now time.Time) []int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	alive := r.aliveLocked(now)
 	out := make([]int, len(r.layers))
 	for i, l := range r.layers {
 		switch {
@@ -128,7 +150,7 @@ func (r *Receiver) layerBitrates(now time.Time) []int {
 		case r.arriving(l, now):
 			out[i] = r.nominal[i]
 		case now.Before(l.failedUntil):
-		case l.paused || now.Sub(l.resumedAt) < layerGrace:
+		case l.paused || now.Sub(l.resumedAt) < layerGrace || !alive:
 			out[i] = r.nominal[i]
 		}
 	}

@@ -35,6 +35,14 @@ func TestSimulcastEndToEnd(t *testing.T) {
 	if a, _ := trackOf(pst, "audio"); !strings.EqualFold(a.Mime, "audio/opus") {
 		t.Errorf("subscriber without RED got %s", a.Mime)
 	}
+	for _, tr := range s.Snapshot()[0].Participants[0].Tracks {
+		if tr.Kind == "audio" && (!strings.EqualFold(tr.Codec, "audio/red") || tr.PayloadType != 63) {
+			t.Errorf("the node receives audio as %s with payload type %d, want audio/red, 63", tr.Codec, tr.PayloadType)
+		}
+		if tr.Kind == "video" && (len(tr.Layers) != 2 || tr.Layers[0].Packets == 0 || tr.Layers[1].Packets == 0) {
+			t.Errorf("video snapshot %+v", tr)
+		}
+	}
 	sub.waitEvent("speaker alice", func(e Event) bool {
 		sp, ok := e.(Speakers)
 		return ok && len(sp.ParticipantIDs) > 0 && sp.ParticipantIDs[0] == "alice"

@@ -114,7 +114,7 @@ func newEngine(cfg Config, logger *slog.Logger, stats *counters) (*engine, error
 		}
 	}
 
-	if e.pub, err = newPublisherAPI(se); err != nil {
+	if e.pub, err = newPublisherAPI(se, stats); err != nil {
 		e.close()
 		return nil, err
 	}
@@ -149,8 +149,9 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 // newPublisherAPI: receiving side. NACKs are generated towards the
 // publisher (pion's generator), TWCC feedback lets the browser estimate its
 // uplink, receiver reports carry loss, and the simulcast and audio-level
-// header extensions are negotiated.
-func newPublisherAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
+// header extensions are negotiated. The rid guard, outermost, keeps each
+// simulcast layer on its own media stream (ridguard.go).
+func newPublisherAPI(se webrtc.SettingEngine, stats *counters) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := registerCodecs(m); err != nil {
 		return nil, err
@@ -180,15 +181,20 @@ func newPublisherAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
 		return nil, err
 	}
+	reg.Add(ridGuardFactory{stats})
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
 }
 
 // newSubscriberAPI: sending side. Interceptors are listed innermost first:
-// GCC (with a pass-through pacer) sees every packet on the wire, after the
-// TWCC header extension is added; FlexFEC's repair packets therefore carry
-// TWCC numbers and count in the estimate; sender reports see media only.
-// NACKs are answered by the down-tracks from the receivers' shared caches,
-// not by pion's responder, which would keep a copy per subscriber.
+// GCC (with a pass-through pacer), which sees every packet on the wire after
+// the TWCC header extension is added, so that FlexFEC's repair packets carry
+// TWCC numbers and count in the estimate; the FlexFEC counter, just inside
+// FlexFEC (below it, GCC's pacer may route a repair packet through another
+// stream's writer); sender reports see media only. GCC is bound only to streams that
+// negotiated transport-cc: without feedback its per-packet bookkeeping is
+// pure cost. NACKs are answered by the down-tracks from the receivers'
+// shared caches, not by pion's responder, which would keep a copy per
+// subscriber.
 func (e *engine) newSubscriberAPI(se webrtc.SettingEngine, cfg Config) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := registerCodecs(m); err != nil {
@@ -205,7 +211,7 @@ func (e *engine) newSubscriberAPI(se webrtc.SettingEngine, cfg Config) (*webrtc.
 
 	reg := &interceptor.Registry{}
 	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		p := newSSRCPacer(e.stats)
+		p := newSSRCPacer()
 		bwe, err := gcc.NewSendSideBWE(
 			gcc.SendSideBWEInitialBitrate(cfg.InitialBitrate),
 			gcc.SendSideBWEMaxBitrate(cfg.MaxBitrate),
@@ -226,11 +232,12 @@ func (e *engine) newSubscriberAPI(se webrtc.SettingEngine, cfg Config) (*webrtc.
 			e.estimators.Store(id, es)
 		}
 	})
-	reg.Add(ccf)
+	reg.Add(twccOnlyFactory{ccf})
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
 		return nil, err
 	}
 	if !cfg.DisableFlexFEC {
+		reg.Add(fecCounterFactory{e.stats})
 		if err := webrtc.ConfigureFlexFEC03(ptFlexFEC, m, reg,
 			flexfec.NumMediaPackets(uint32(cfg.FlexFECMedia)), flexfec.NumFECPackets(uint32(cfg.FlexFECRepair))); err != nil {
 			return nil, err
@@ -273,25 +280,12 @@ func (e *engine) close() error {
 // (RTX and FlexFEC repair streams share their media stream's path): every
 // stream's writer below it ends in the same SRTP session.
 type ssrcPacer struct {
-	stats   *counters
 	mu      sync.RWMutex
 	writers map[uint32]interceptor.RTPWriter
-	fec     map[uint32]bool // FlexFEC repair SSRCs, counted apart
 }
 
-func newSSRCPacer(stats *counters) *ssrcPacer {
-	return &ssrcPacer{stats: stats, writers: map[uint32]interceptor.RTPWriter{}, fec: map[uint32]bool{}}
-}
-
-// markFEC registers a FlexFEC repair stream, so its packets are counted.
-func (p *ssrcPacer) markFEC(ssrc uint32, on bool) {
-	p.mu.Lock()
-	if on {
-		p.fec[ssrc] = true
-	} else {
-		delete(p.fec, ssrc)
-	}
-	p.mu.Unlock()
+func newSSRCPacer() *ssrcPacer {
+	return &ssrcPacer{writers: map[uint32]interceptor.RTPWriter{}}
 }
 
 // AddStream registers a media stream's writer (gcc.Pacer).
@@ -313,10 +307,6 @@ func (p *ssrcPacer) forget(ssrc uint32) {
 func (p *ssrcPacer) Write(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 	p.mu.RLock()
 	w, ok := p.writers[h.SSRC]
-	if p.fec[h.SSRC] {
-		p.stats.fecPackets.Add(1)
-		p.stats.fecBytes.Add(uint64(12 + len(payload)))
-	}
 	if !ok {
 		for _, any := range p.writers {
 			w, ok = any, true
@@ -362,5 +352,70 @@ func (m *mediaOnly) BindLocalStream(info *interceptor.StreamInfo, w interceptor.
 			return w.Write(h, payload, a)
 		}
 		return inner.Write(h, payload, a)
+	})
+}
+
+// twccOnlyFactory binds the wrapped (congestion control) interceptor only to
+// local streams that negotiated the transport-cc header extension; other
+// streams bypass it.
+type twccOnlyFactory struct{ f interceptor.Factory }
+
+// NewInterceptor wraps the inner factory's interceptor.
+func (t twccOnlyFactory) NewInterceptor(id string) (interceptor.Interceptor, error) {
+	i, err := t.f.NewInterceptor(id)
+	if err != nil {
+		return nil, err
+	}
+	return &twccOnly{Interceptor: i}, nil
+}
+
+type twccOnly struct{ interceptor.Interceptor }
+
+// BindLocalStream passes streams without transport-cc around the wrapped
+// interceptor.
+func (t *twccOnly) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	if !hasTWCC(info) {
+		return w
+	}
+	return t.Interceptor.BindLocalStream(info, w)
+}
+
+func hasTWCC(info *interceptor.StreamInfo) bool {
+	for _, e := range info.RTPHeaderExtensions {
+		if e.URI == sdp.TransportCCURI {
+			return true
+		}
+	}
+	return false
+}
+
+// fecCounterFactory counts the FlexFEC repair packets sent to subscribers.
+// It sits just inside the FlexFEC interceptor, which writes a stream's
+// repair packets through that stream's writer; streams without FlexFEC
+// bypass it.
+type fecCounterFactory struct{ stats *counters }
+
+// NewInterceptor returns the counter.
+func (f fecCounterFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &fecCounter{stats: f.stats}, nil
+}
+
+type fecCounter struct {
+	interceptor.NoOp
+	stats *counters
+}
+
+// BindLocalStream counts packets of the stream's FlexFEC SSRC.
+func (f *fecCounter) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	fec := info.SSRCForwardErrorCorrection
+	if fec == 0 {
+		return w
+	}
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		if h.SSRC == fec {
+			f.stats.fecPackets.Add(1)
+			f.stats.fecBytes.Add(uint64(h.MarshalSize() + len(payload)))
+		}
+		return w.Write(h, payload, a)
 	})
 }

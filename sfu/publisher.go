@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
@@ -36,8 +38,11 @@ type pubTrack struct {
 	mid   string
 	rcv   *Receiver
 	rids  []string
-	ssrcs []atomic.Uint32
-	live  int // layer readers running, under publisher.mu
+	ssrcs []atomic.Uint32 // each layer's media SSRC, once known
+	// reading marks layers with a reader, under publisher.mu.
+	reading []bool
+	rtxPTs  []uint8 // the payload types of RTX
+	live    int     // layer readers running, under publisher.mu
 }
 
 func newPublisher(p *Participant) (*publisher, error) {
@@ -144,6 +149,11 @@ func (pub *publisher) addCandidate(c *webrtc.ICECandidateInit) error {
 
 // onTrack runs once per simulcast layer of each incoming track, when its
 // first packet arrives. The first layer of a transceiver publishes it.
+//
+// pion calls it again for a rid it already delivered when another SSRC
+// claims that rid (an RTX stream carrying rid instead of repaired-rid): the
+// layer keeps its reader and its SSRC (the guard in ridguard.go keeps the
+// reader on the media stream), and nothing else starts.
 func (pub *publisher) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	mid := ""
 	for _, t := range pub.pc.GetTransceivers() {
@@ -165,16 +175,24 @@ func (pub *publisher) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceive
 		}
 	}
 	idx := slices.Index(pt.rids, track.RID())
-	if idx < 0 {
+	if idx < 0 || pt.reading[idx] {
 		pub.mu.Unlock()
+		if idx >= 0 {
+			pub.p.log.Debug("a second stream claims a simulcast layer", "mid", mid, "rid", track.RID(), "ssrc", track.SSRC())
+		}
 		return
 	}
-	pt.ssrcs[idx].Store(uint32(track.SSRC()))
+	pt.reading[idx] = true
+	if !isRTX(track.Codec().MimeType) {
+		pt.ssrcs[idx].Store(uint32(track.SSRC()))
+	}
 	pt.live++
 	pub.wg.Add(1)
 	pub.mu.Unlock()
 	go pub.readLayer(track, pt, idx)
 }
+
+func isRTX(mime string) bool { return strings.EqualFold(mime, webrtc.MimeTypeRTX) }
 
 // newTrack publishes a transceiver's track; pub.mu is held.
 func (pub *publisher) newTrack(mid string, track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) *pubTrack {
@@ -189,7 +207,12 @@ func (pub *publisher) newTrack(mid string, track *webrtc.TrackRemote, recv *webr
 			level = uint8(h.ID)
 		}
 	}
-	pt := &pubTrack{pub: pub, mid: mid, rids: rids, ssrcs: make([]atomic.Uint32, len(rids))}
+	pt := &pubTrack{pub: pub, mid: mid, rids: rids, ssrcs: make([]atomic.Uint32, len(rids)), reading: make([]bool, len(rids))}
+	for _, c := range recv.GetParameters().Codecs {
+		if isRTX(c.MimeType) {
+			pt.rtxPTs = append(pt.rtxPTs, uint8(c.PayloadType))
+		}
+	}
 	layers := rids
 	if len(rids) == 1 && rids[0] == "" {
 		layers = nil
@@ -214,9 +237,12 @@ func (pub *publisher) readLayer(track *webrtc.TrackRemote, pt *pubTrack, idx int
 	defer pub.wg.Done()
 	buf := make([]byte, maxPacketSize)
 	for {
-		n, _, err := track.Read(buf)
-		if err != nil {
+		n, attrs, err := track.Read(buf)
+		if err != nil && n == 0 {
 			break
+		}
+		if err != nil || !pt.accept(idx, buf[:n], attrs) {
+			continue // a packet pion could not type, or not this layer's
 		}
 		if err := pt.rcv.WriteRTP(idx, buf[:n], time.Now()); errors.Is(err, ErrClosed) {
 			break
@@ -232,6 +258,34 @@ func (pub *publisher) readLayer(track *webrtc.TrackRemote, pt *pubTrack, idx int
 	if ended {
 		pub.p.UnpublishTrack(pt.rcv)
 	}
+}
+
+// accept binds a layer to the SSRC of its media stream and passes only
+// that stream's packets, and pion's decapsulated retransmissions of it
+// (which it labels with the track's SSRC). A layer whose first stream was
+// an RTX one learns its SSRC from its first media packet.
+func (pt *pubTrack) accept(idx int, b []byte, attrs interceptor.Attributes) bool {
+	if len(b) < 12 {
+		return true // the receiver counts it as bad
+	}
+	ssrc := binary.BigEndian.Uint32(b[8:12])
+	if attrs != nil && attrs.Get(webrtc.AttributeRtxSsrc) != nil {
+		pt.pub.p.stats.publisherRTX.Add(1)
+		if bound := pt.ssrcs[idx].Load(); bound != 0 {
+			binary.BigEndian.PutUint32(b[8:12], bound)
+		}
+		return true
+	}
+	bound := pt.ssrcs[idx].Load()
+	if bound == 0 && !slices.Contains(pt.rtxPTs, b[1]&0x7f) {
+		pt.ssrcs[idx].Store(ssrc)
+		bound = ssrc
+	}
+	if ssrc != bound {
+		pt.pub.p.stats.strayPackets.Add(1)
+		return false
+	}
+	return true
 }
 
 // RequestKeyframe sends a PLI for the layer's SSRC.

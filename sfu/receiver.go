@@ -69,6 +69,7 @@ type Receiver struct {
 
 	muted  atomic.Bool
 	closed atomic.Bool
+	lastPT atomic.Uint32 // payload type of the newest packet, for snapshots
 	downs  atomic.Pointer[[]*DownTrack]
 	sinks  atomic.Pointer[[]*sinkEntry]
 
@@ -91,8 +92,9 @@ type recvLayer struct {
 	in     inPacket
 	cache  *packetCache
 
-	bytes  atomic.Uint64
-	lastAt atomic.Int64 // unix nanoseconds of the last packet
+	bytes   atomic.Uint64
+	packets atomic.Uint64
+	lastAt  atomic.Int64 // unix nanoseconds of the last packet
 
 	// Tick state, under Receiver.mu.
 	rateBytes     uint64
@@ -211,7 +213,9 @@ func (r *Receiver) WriteRTP(layer int, raw []byte, arrival time.Time) error {
 	}
 	ext, _ := l.unwrap.unwrap(l.pkt.SequenceNumber)
 	l.bytes.Add(uint64(len(raw)))
+	l.packets.Add(1)
 	l.lastAt.Store(arrival.UnixNano())
+	r.lastPT.Store(uint32(l.pkt.PayloadType))
 	if l.cache != nil {
 		l.cache.put(ext, raw)
 	}

@@ -152,6 +152,7 @@ func (s *SFU) Stats() Stats {
 		NACKs: s.stats.nacksReceived.Load(), Retransmits: s.stats.retransmits.Load(),
 		PLIs: s.stats.keyframeReqs.Load(), LayerSwitches: s.stats.layerSwitches.Load(),
 		BadPackets: s.stats.badPackets.Load(), FECPackets: s.stats.fecPackets.Load(), FECBytes: s.stats.fecBytes.Load(),
+		PublisherRTX: s.stats.publisherRTX.Load(), StrayPackets: s.stats.strayPackets.Load(),
 	}
 	s.mu.Lock()
 	rooms := make([]*Room, 0, len(s.rooms))

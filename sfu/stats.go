@@ -13,6 +13,8 @@ type counters struct {
 	badPackets       atomic.Uint64 // unparsable packets from publishers
 	fecPackets       atomic.Uint64 // FlexFEC repair packets sent to subscribers
 	fecBytes         atomic.Uint64
+	publisherRTX     atomic.Uint64 // retransmissions received from publishers (RTX, repaired-rid)
+	strayPackets     atomic.Uint64 // publisher packets dropped for arriving on a layer bound to another SSRC
 }
 
 // Stats is a snapshot of the SFU for metrics.
@@ -28,4 +30,10 @@ type Stats struct {
 	BadPackets       uint64
 	FECPackets       uint64
 	FECBytes         uint64
+	// PublisherRTX counts retransmissions received from publishers.
+	PublisherRTX uint64
+	// StrayPackets counts publisher packets dropped because they arrived on
+	// a simulcast layer already bound to another SSRC (an RTX stream that
+	// claimed a layer's rid).
+	StrayPackets uint64
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -12,6 +13,10 @@ import (
 // audioReserve is the share of a subscriber's estimate kept for each audio
 // track before video layers are chosen.
 const audioReserve = 48_000
+
+// congestionMemory is how long after the estimator lowered its estimate the
+// selector treats the subscriber as congested (see selectLayers).
+const congestionMemory = 5 * time.Second
 
 // subscriber is a participant's subscriber connection: the SFU offers, one
 // offer at a time, and changes made while an offer is out are folded into
@@ -26,6 +31,10 @@ type subscriber struct {
 	again    bool
 	pending  []webrtc.ICECandidateInit
 	closed   bool
+
+	// The estimator's last target and when it last went down (unix ns):
+	// a decrease is the estimator's evidence of congestion.
+	lastTarget, lastDecrease atomic.Int64
 
 	mu    sync.Mutex // guards downs; held across AddTrack/RemoveTrack
 	downs map[*Receiver]*DownTrack
@@ -43,6 +52,12 @@ func newSubscriber(p *Participant) (*subscriber, error) {
 		return nil, err
 	}
 	s := &subscriber{p: p, pc: pc, est: est, downs: map[*Receiver]*DownTrack{}}
+	s.lastTarget.Store(int64(est.GetTargetBitrate()))
+	est.OnTargetBitrateChange(func(b int) {
+		if prev := s.lastTarget.Swap(int64(b)); int64(b) < prev {
+			s.lastDecrease.Store(time.Now().UnixNano())
+		}
+	})
 	p.watchConnection(pc, TargetSubscriber)
 	return s, nil
 }
@@ -208,16 +223,18 @@ func (s *subscriber) allocate(now time.Time) {
 		return
 	}
 	budget := s.est.GetTargetBitrate() - audio*audioReserve
+	dec := s.lastDecrease.Load()
+	congested := dec != 0 && now.Sub(time.Unix(0, dec)) < congestionMemory
 	tracks := make([]allocTrack, len(video))
 	for i, d := range video {
 		q := s.p.preference(d.r.owner.id)
 		d.mu.Lock()
-		cur, lastDown := d.decided, d.lastDown
+		cur, hold := d.decided, d.hold
 		d.mu.Unlock()
 		tracks[i] = allocTrack{maxLayer: qualityLayer(q, len(d.r.layers)), bitrates: d.r.layerBitrates(now),
-			current: cur, main: q == QualityLarge, lastDown: lastDown}
+			current: cur, main: q == QualityLarge, hold: hold}
 	}
-	for i, l := range selectLayers(budget, tracks, now, defaultSelectorParams) {
+	for i, l := range selectLayers(budget, congested, tracks, now, defaultSelectorParams) {
 		video[i].setDecision(l, l < tracks[i].maxLayer, now)
 	}
 }

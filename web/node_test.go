@@ -16,6 +16,13 @@ import (
 // node's warnings go to stderr with -v; it closes when the test ends.
 func startNode(t testing.TB) string {
 	t.Helper()
+	return strings.TrimSuffix(startNodeT(t).URL(), "/")
+}
+
+// startNodeT is startNode returning the node itself, for tests that look
+// inside its SFU.
+func startNodeT(t testing.TB) *node.Node {
+	t.Helper()
 	level := slog.LevelError
 	if testing.Verbose() {
 		level = slog.LevelWarn
@@ -33,5 +40,5 @@ func startNode(t testing.TB) string {
 			t.Errorf("closing the node: %v", err)
 		}
 	})
-	return strings.TrimSuffix(n.URL(), "/")
+	return n
 }

@@ -207,7 +207,7 @@ func (r *Report) writeShared(b *strings.Builder) {
 	if len(rows) == 0 {
 		return
 	}
-	b.WriteString("## Sharing the bottleneck\n\nTwo bulk flows over the same 1-BDP queue, measured after the warmup. The second flow starts 1 ms after the first (\"together\": one endpoint pair cannot open two connections in the same instant, the handshake's replay protection wants increasing timestamps) or 1 s after it (a latecomer: on the 20 ms path the first flow is in steady state by then, on the 200 ms path it is still in Startup).\n\n")
+	b.WriteString("## Sharing the bottleneck\n\nTwo bulk flows over the same 1-BDP queue, measured after the warmup. The second flow starts 1 ms after the first (\"together\") or 1 s after it (a latecomer: on the 20 ms path the first flow is in steady state by then, on the 200 ms path it is still in Startup).\n\n")
 	b.WriteString("| scenario | RTT | second flow | flow 1 | flow 2 | Jain | link utilization | queue p50 / min RTT |\n|---|---|---|---|---|---|---|---|\n")
 	for _, x := range rows {
 		f := x.Flows

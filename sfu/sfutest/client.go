@@ -50,6 +50,14 @@ type Options struct {
 	// FlexFEC accepts flexfec-03 on the subscriber connection, as Chromium
 	// does (this client does not decode it).
 	FlexFEC bool
+	// Loss drops one in Loss of the publisher's video packets after its
+	// NACK responder kept them, so that the node's NACKs are answered
+	// with RTX retransmissions. 0 drops nothing.
+	Loss int
+	// RTXWithRID makes retransmissions carry the layer's rid, as pion's
+	// NACK responder does by copying the original's header extensions;
+	// otherwise they carry repaired-rid, as browsers send them.
+	RTXWithRID bool
 }
 
 // Client is one synthetic participant.
@@ -90,7 +98,7 @@ func New(opts Options, send func(Out)) (*Client, error) {
 	quietMux.DefaultLogLevel = logging.LogLevelDisabled
 	c.mux = webrtc.NewICEUDPMux(quietMux.NewLogger("udpmux"), c.sock)
 	if opts.Subscribe {
-		pc, err := c.newPC(opts.NoRED, opts.FlexFEC)
+		pc, err := c.newPC(opts.NoRED, opts.FlexFEC, nil)
 		if err != nil {
 			_ = c.mux.Close()
 			cancel()
@@ -103,7 +111,7 @@ func New(opts Options, send func(Out)) (*Client, error) {
 	return c, nil
 }
 
-func (c *Client) newPC(noRED, flexfec bool) (*webrtc.PeerConnection, error) {
+func (c *Client) newPC(noRED, flexfec bool, wire interceptor.Factory) (*webrtc.PeerConnection, error) {
 	m := &webrtc.MediaEngine{}
 	codecs := []struct {
 		p webrtc.RTPCodecParameters
@@ -137,6 +145,9 @@ func (c *Client) newPC(noRED, flexfec bool) (*webrtc.PeerConnection, error) {
 		}
 	}
 	reg := &interceptor.Registry{}
+	if wire != nil {
+		reg.Add(wire) // innermost: it sees what the NACK responder sends
+	}
 	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
 		return nil, err
 	}
@@ -167,7 +178,7 @@ func (c *Client) wire(pc *webrtc.PeerConnection, target string) {
 // Publish creates the publisher connection with the configured tracks and
 // sends its offer. Media starts once the answer arrives.
 func (c *Client) Publish() error {
-	pc, err := c.newPC(false, false)
+	pc, err := c.newPC(false, false, wireShaper{loss: c.opts.Loss, keepRID: c.opts.RTXWithRID})
 	if err != nil {
 		return err
 	}

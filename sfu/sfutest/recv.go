@@ -18,8 +18,13 @@ type TrackStats struct {
 	// previous frame's.
 	PicGaps int
 	// TSBack counts frames whose timestamp went backwards.
-	TSBack    int
-	Keyframes int
+	TSBack int
+	// MaxSeqJump is the largest step between consecutive sequence numbers
+	// (either way), and MaxTSBack the largest backward timestamp step:
+	// small with reordering or repair, huge when streams get mixed up.
+	MaxSeqJump int
+	MaxTSBack  uint32
+	Keyframes  int
 	// Layers counts packets per publisher layer index (the synthetic
 	// payload's last byte).
 	Layers    map[int]int
@@ -61,8 +66,12 @@ func (c *Client) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 				if pkt.seq != lastSeq+1 {
 					st.SeqGaps++
 				}
-				if pkt.ts != lastTS && int32(pkt.ts-lastTS) < 0 {
+				if j := int(int16(pkt.seq - lastSeq)); max(j, -j) > st.MaxSeqJump {
+					st.MaxSeqJump = max(j, -j)
+				}
+				if back := int32(pkt.ts - lastTS); back < 0 {
 					st.TSBack++
+					st.MaxTSBack = max(st.MaxTSBack, uint32(-back))
 				}
 			} else {
 				st.FirstAt = now

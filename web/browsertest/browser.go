@@ -57,6 +57,10 @@ type Options struct {
 	// FakeVideo, when set, is a .y4m or .mjpeg file that the fake camera plays
 	// instead of its generated test pattern.
 	FakeVideo string
+	// FakeAudio, when set, is a .wav file that the fake microphone plays in
+	// a loop instead of its beeps (WriteSpeechWAV makes one a speaker
+	// detector takes for speech).
+	FakeAudio string
 }
 
 // Flags returns the command-line flags Start gives Chromium (besides
@@ -116,6 +120,9 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 	flags := Flags()
 	if opts.FakeVideo != "" {
 		flags["use-file-for-fake-video-capture"] = opts.FakeVideo
+	}
+	if opts.FakeAudio != "" {
+		flags["use-file-for-fake-audio-capture"] = opts.FakeAudio
 	}
 	for k, v := range opts.Flags {
 		flags[k] = v

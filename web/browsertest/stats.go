@@ -17,6 +17,9 @@ type Stats struct {
 	} `json:"rtt"`
 	Error  string `json:"error"`
 	Timing Timing `json:"timing"`
+	// Speakers are the active speakers (participant ids, loudest first) the
+	// node last announced.
+	Speakers []string `json:"speakers"`
 }
 
 // Timing is the demo page's join timing, in ms since the page started to
@@ -33,6 +36,7 @@ type Inbound struct {
 	Track                string  `json:"track"`
 	Kind                 string  `json:"kind"`
 	Codec                string  `json:"codec"` // mimeType, e.g. "video/VP8"
+	Muted                bool    `json:"muted"` // the node said the publisher muted it
 	FramesDecoded        int64   `json:"framesDecoded"`
 	FramesPerSecond      float64 `json:"framesPerSecond"`
 	FrameWidth           int     `json:"frameWidth"`
@@ -40,6 +44,8 @@ type Inbound struct {
 	BytesReceived        int64   `json:"bytesReceived"`
 	PacketsReceived      int64   `json:"packetsReceived"`
 	PacketsLost          int64   `json:"packetsLost"`
+	FECPacketsReceived   int64   `json:"fecPacketsReceived"`
+	FECPacketsDiscarded  int64   `json:"fecPacketsDiscarded"`
 	FreezeCount          int64   `json:"freezeCount"`
 	TotalFreezesDuration float64 `json:"totalFreezesDuration"`
 	Layer                string  `json:"layer"`

@@ -111,7 +111,12 @@ function render(st) {
 async function poll() {
   try {
     const r = await fetch('/api/network', { cache: 'no-store' });
-    if (r.ok) render(await r.json());
+    if (r.ok) {
+      const st = await r.json();
+      // Go encodes an empty list as null: a node with no media yet has no flows.
+      for (const k of ['nodes', 'links', 'trunks', 'flows', 'rooms']) st[k] = st[k] || [];
+      render(st);
+    }
   } catch (e) {
     $('updated').textContent = 'unreachable: ' + e;
   }

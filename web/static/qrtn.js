@@ -404,12 +404,14 @@ export class Session extends EventTarget {
   /**
    * Media statistics from getStats(): the testing contract of the demo page.
    * Resolves to {joined, participant, publishing: [...], subscribed: [{participant,
-   * name, track, kind, framesDecoded, framesPerSecond, frameWidth, frameHeight,
-   * bytesReceived, packetsReceived, packetsLost, freezeCount,
-   * totalFreezesDuration, jitter, layer}], rtt: {publisher, subscriber}} (rtt in ms).
+   * name, track, kind, muted, framesDecoded, framesPerSecond, frameWidth, frameHeight,
+   * bytesReceived, packetsReceived, packetsLost, fecPacketsReceived,
+   * fecPacketsDiscarded, freezeCount, totalFreezesDuration, jitter, layer}],
+   * rtt: {publisher, subscriber}, speakers} (rtt in ms; speakers as the node
+   * last announced them).
    */
   async stats() {
-    const out = { joined: this.joined, participant: this.self?.id ?? null, publishing: [], subscribed: [], rtt: {} };
+    const out = { joined: this.joined, participant: this.self?.id ?? null, publishing: [], subscribed: [], rtt: {}, speakers: [...this.speakers] };
     if (this._pub && this._pub.signalingState !== 'closed') {
       const r = await this._pub.getStats();
       out.publishing = outboundStats(r);
@@ -443,6 +445,7 @@ export class Session extends EventTarget {
         name: this.participants.get(info.participant)?.name ?? info.participant,
         track: info.track,
         kind: info.kind,
+        muted: !!this.participants.get(info.participant)?.tracks.get(info.track)?.muted,
         codec: report.get(s.codecId)?.mimeType ?? null,
         framesDecoded: s.framesDecoded ?? 0,
         framesPerSecond: s.framesPerSecond ?? 0,
@@ -451,6 +454,8 @@ export class Session extends EventTarget {
         bytesReceived: s.bytesReceived ?? 0,
         packetsReceived: s.packetsReceived ?? 0,
         packetsLost: s.packetsLost ?? 0,
+        fecPacketsReceived: s.fecPacketsReceived ?? 0,
+        fecPacketsDiscarded: s.fecPacketsDiscarded ?? 0,
         freezeCount: s.freezeCount ?? 0,
         totalFreezesDuration: s.totalFreezesDuration ?? 0,
         jitter: s.jitter ?? 0,

@@ -1,0 +1,86 @@
+package sfu
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// RoomSnapshot describes a room for diagnostics (the node's /debug/rooms).
+type RoomSnapshot struct {
+	Name, Mode   string
+	Participants []ParticipantSnapshot
+}
+
+// ParticipantSnapshot describes a participant: what it publishes and how
+// many down-tracks it receives.
+type ParticipantSnapshot struct {
+	ID, Name   string
+	Tracks     []TrackSnapshot
+	DownTracks int
+}
+
+// TrackSnapshot describes a published track as the node receives it.
+type TrackSnapshot struct {
+	ID, Kind string
+	// Codec is the codec the track was published with (from its first
+	// packet: audio/red when the publisher sends RED); PayloadType is the
+	// payload type of the newest packet received (0 before any).
+	Codec       string
+	PayloadType uint8
+	Muted       bool
+	DownTracks  int
+	Layers      []LayerSnapshot
+}
+
+// LayerSnapshot describes one simulcast layer of a track.
+type LayerSnapshot struct {
+	RID      string
+	Packets  uint64 // received
+	Bitrate  int    // measured, bits/s; 0 while not arriving
+	Arriving bool
+	Paused   bool // by dynacast
+}
+
+// Snapshot describes every room.
+func (s *SFU) Snapshot() []RoomSnapshot {
+	s.mu.Lock()
+	rooms := make([]*Room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(rooms, func(a, b *Room) int { return cmp.Compare(a.name, b.name) })
+	now := time.Now()
+	out := make([]RoomSnapshot, 0, len(rooms))
+	for _, r := range rooms {
+		rs := RoomSnapshot{Name: r.name, Mode: r.mode}
+		for _, p := range r.Participants() {
+			ps := ParticipantSnapshot{ID: p.id, Name: p.name, Tracks: []TrackSnapshot{}}
+			if p.sub != nil {
+				ps.DownTracks = p.sub.downTracks()
+			}
+			for _, t := range p.Tracks() {
+				ps.Tracks = append(ps.Tracks, t.snapshot(now))
+			}
+			rs.Participants = append(rs.Participants, ps)
+		}
+		out = append(out, rs)
+	}
+	return out
+}
+
+// Snapshot describes the track as it is received now.
+func (r *Receiver) Snapshot() TrackSnapshot { return r.snapshot(time.Now()) }
+
+func (r *Receiver) snapshot(now time.Time) TrackSnapshot {
+	ts := TrackSnapshot{ID: r.id, Kind: kindString(r.kind), Codec: r.codec.MimeType,
+		PayloadType: uint8(r.lastPT.Load()), Muted: r.muted.Load(), DownTracks: len(*r.downs.Load())}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, l := range r.layers {
+		ts.Layers = append(ts.Layers, LayerSnapshot{RID: l.rid, Packets: l.packets.Load(), Bitrate: l.bitrate,
+			Arriving: r.arriving(l, now), Paused: l.paused})
+	}
+	return ts
+}
