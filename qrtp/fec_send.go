@@ -268,7 +268,10 @@ func (f *fecSend) framed(now time.Time, s *Stream, frame []byte, newData, end bo
 		f.newData = true
 		if s.ms.unitPackets++; s.ms.unitPackets == 1 && !end {
 			s.ms.unitSince = now
-			f.open = append(f.open, s)
+			if protected && !s.ms.unitListed {
+				s.ms.unitListed = true
+				f.open = append(f.open, s)
+			}
 		}
 		if end {
 			n := s.ms.unitPackets
@@ -361,12 +364,16 @@ func (f *fecSend) unitsOpen(now time.Time) bool {
 	for _, s := range f.open {
 		ms := s.ms
 		switch {
-		case ms == nil || ms.unitPackets == 0 || s.sendClosed:
+		case ms == nil:
+			continue
+		case ms.unitPackets == 0 || s.sendClosed:
 		case now.Sub(ms.unitSince) > cmp.Or(f.params.MaxDelay, fecUnitMaxOpen):
 			ms.unitPackets = 0
 		default:
 			kept = append(kept, s)
+			continue
 		}
+		ms.unitListed = false
 	}
 	clear(f.open[len(kept):])
 	f.open = kept

@@ -32,6 +32,7 @@ type msgSend struct {
 	// fecSend.framed).
 	unitPackets int
 	unitSince   time.Time
+	unitListed  bool // in fecSend.open
 }
 
 func newMsgSend(limit int) *msgSend { return &msgSend{limit: limit} }
