@@ -58,6 +58,7 @@ type demoFlags struct {
 	logLevel   string
 	httpBase   int
 	congestion string
+	debug      bool
 }
 
 func parseDemoFlags(args []string, stderr io.Writer) (demoFlags, error) {
@@ -79,6 +80,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoFlags, error) {
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	fs.IntVar(&f.httpBase, "http-port", 0, "HTTP port of the first node printed, the others follow in order; 0 = free ports")
 	fs.StringVar(&f.congestion, "cc", "", "QRTP congestion controller of the trunks (default: the trunk default)")
+	fs.BoolVar(&f.debug, "debug", false, "serve Go's profiler at /debug/pprof/ and the SFU snapshot at /debug/rooms on every node (one process: any node's profile covers all)")
 	if err := fs.Parse(percentLoss(args)); err != nil {
 		return f, err
 	}
@@ -138,6 +140,9 @@ func (f demoFlags) network() (networkSpec, error) {
 		link.QueueBytes = int(rate / 8 * (2*f.delay + 20*time.Millisecond).Seconds())
 	}
 	spec := networkSpec{Link: link, HTTPBase: f.httpBase, CC: f.congestion}
+	if f.debug {
+		spec.Tune = func(c *node.Config) { c.Debug = true }
+	}
 	var fwd []string
 	for i := 1; i <= f.forwarding; i++ {
 		name := fmt.Sprintf("fwd-%d", i)

@@ -272,3 +272,28 @@ func logTrunks(t *testing.T, net *network) {
 		}
 	}
 }
+
+// TestDemoDebugFlag: --debug turns on every node's debug endpoints, and
+// only then.
+func TestDemoDebugFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{{nil, false}, {[]string{"--debug"}, true}} {
+		f, err := parseDemoFlags(c.args, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, err := f.network()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg node.Config
+		if spec.Tune != nil {
+			spec.Tune(&cfg)
+		}
+		if cfg.Debug != c.want {
+			t.Errorf("%v: Debug=%v", c.args, cfg.Debug)
+		}
+	}
+}
