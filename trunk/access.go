@@ -19,6 +19,7 @@ import (
 type accessSide struct {
 	t      *Trunk
 	sfu    *sfu.SFU
+	feeds  feeds // delivery goroutines of mirrored tracks
 	rooms  map[string]*localRoom
 	own    map[TrackRef]*sfu.Receiver // tracks published on this node
 	mirror map[TrackRef]*ghostTrack   // remote tracks mirrored here
@@ -48,8 +49,18 @@ type ghostTrack struct {
 	ref    TrackRef
 	state  TrackState
 	recv   *sfu.Receiver
+	feed   *feed
 	wanted uint32 // layers the local receiver wants (dynacast)
 	gone   bool
+}
+
+// drop marks a mirrored track gone and stops its delivery.
+func (gt *ghostTrack) drop() {
+	gt.gone = true
+	if gt.feed != nil {
+		gt.feed.stop()
+		gt.feed = nil
+	}
 }
 
 // fullRefresh: rooms are re-read this often even without events, so that
@@ -57,8 +68,10 @@ type ghostTrack struct {
 const fullRefresh = time.Second
 
 func newAccessSide(t *Trunk, s *sfu.SFU) *accessSide {
-	return &accessSide{t: t, sfu: s, rooms: map[string]*localRoom{}, own: map[TrackRef]*sfu.Receiver{},
+	a := &accessSide{t: t, sfu: s, rooms: map[string]*localRoom{}, own: map[TrackRef]*sfu.Receiver{},
 		mirror: map[TrackRef]*ghostTrack{}}
+	a.feeds.bad, a.feeds.drops = &t.stats.badMedia, &t.stats.deliverDrops
+	return a
 }
 
 // housekeep finds rooms that opened or closed and refreshes changed ones.
@@ -248,7 +261,7 @@ func (a *accessSide) reconcileGhosts(lr *localRoom, hasLocal bool) {
 
 func (a *accessSide) dropGhost(lr *localRoom, id string, g *ghost) {
 	for _, gt := range g.tracks {
-		gt.gone = true
+		gt.drop()
 		delete(a.mirror, gt.ref)
 	}
 	g.p.Close()
@@ -268,7 +281,7 @@ func (a *accessSide) reconcileTracks(lr *localRoom, g *ghost, ps ParticipantStat
 			gt.state.Muted = ts.Muted
 			continue
 		}
-		gt.gone = true
+		gt.drop()
 		g.p.UnpublishTrack(gt.recv)
 		delete(g.tracks, id)
 		delete(a.mirror, gt.ref)
@@ -292,6 +305,7 @@ func (a *accessSide) reconcileTracks(lr *localRoom, g *ghost, ps ParticipantStat
 			continue
 		}
 		gt.recv = r
+		gt.feed = a.feeds.start(r)
 		g.tracks[ts.ID] = gt
 		a.mirror[ref] = gt
 		a.t.subsDirty = true
@@ -344,15 +358,14 @@ func (a *accessSide) wants() map[TrackRef]uint32 {
 	return out
 }
 
-// deliver feeds one packet from a trunk into the local mirror of its track.
+// deliver feeds one packet from a trunk into the local mirror of its
+// track, through the track's feed goroutine.
 func (a *accessSide) deliver(now time.Time, k flowKey, b []byte) {
 	gt := a.mirror[k.track]
-	if gt == nil || gt.recv == nil {
+	if gt == nil || gt.feed == nil {
 		return
 	}
-	if err := gt.recv.WriteRTP(k.layer, b, now); err != nil {
-		a.t.stats.badMedia++
-	}
+	gt.feed.push(k.layer, b, now)
 }
 
 // requestKeyframe asks the local publisher of one of our tracks.
@@ -384,6 +397,7 @@ func (a *accessSide) close() {
 		}
 	}
 	a.rooms = map[string]*localRoom{}
+	a.feeds.wait()
 }
 
 // ghostUpstream is the trunk as the Upstream of a mirrored track. Its

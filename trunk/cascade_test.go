@@ -129,6 +129,18 @@ func testCascade(t *testing.T, spec netSpec, up string) {
 		}
 		return true
 	})
+	// Delivery goroutines end with their mirrored tracks: b mirrored only
+	// alice's tracks; a still mirrors bob-mic's audio until it closes.
+	if n := nodes["b"].tr.access.feeds.running.Load(); n != 0 {
+		t.Errorf("b runs %d feeds after alice left, want 0", n)
+	}
+	if n := nodes["a"].tr.access.feeds.running.Load(); n != 1 {
+		t.Errorf("a runs %d feeds for bob-mic's audio, want 1", n)
+	}
+	_ = nodes["a"].tr.Close()
+	if n := nodes["a"].tr.access.feeds.running.Load(); n != 0 {
+		t.Errorf("a runs %d feeds after Close, want 0", n)
+	}
 }
 
 // TestLiveTree: a live room with the host on a and viewers on b (two) and

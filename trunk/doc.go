@@ -16,9 +16,12 @@
 // and room databases, the planner and the forwarding table. Running the
 // endpoint directly rather than through a blocking per-stream driver keeps
 // all cascade state single-threaded: a packet read from a trunk is
-// forwarded to the next trunks and written into the local SFU in the same
-// call, with no queue in between. SFU callbacks (sinks, Upstream calls,
-// room events) never block: they queue work for the loop.
+// forwarded to the next trunks in the same call, with no queue in between.
+// Into the local SFU it goes through one goroutine per mirrored track
+// (feed.go), because the SFU's fan-out to local subscribers costs far more
+// than relaying and would hold up every trunk's datagrams and timers. SFU
+// callbacks (sinks, Upstream calls, room events) never block: they queue
+// work for the loop.
 //
 // # Who dials
 //

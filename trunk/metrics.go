@@ -8,10 +8,10 @@ import "github.com/prometheus/client_golang/prometheus"
 func (t *Trunk) Collector() prometheus.Collector { return &collector{t: t, d: newDescs()} }
 
 type descs struct {
-	up, rtt, minRTT, loss, bw, pacing                 *prometheus.Desc
-	sent, recv, fec, retx, mediaOut, mediaIn, drops   *prometheus.Desc
-	expired, flowsOut, flowsIn, connects              *prometheus.Desc
-	nodes, flows, failures, keyframes, loops, sinkOut *prometheus.Desc
+	up, rtt, minRTT, loss, bw, pacing                             *prometheus.Desc
+	sent, recv, fec, retx, mediaOut, mediaIn, drops               *prometheus.Desc
+	expired, flowsOut, flowsIn, connects                          *prometheus.Desc
+	nodes, flows, failures, keyframes, loops, sinkOut, deliverOut *prometheus.Desc
 }
 
 func newDescs() descs {
@@ -38,12 +38,13 @@ func newDescs() descs {
 		flowsIn:  d("received_tracks", "Track layers received from the peer.", peer),
 		connects: d("connects_total", "Connections made on the trunk (first and re-dials).", peer),
 
-		nodes:     d("nodes", "Nodes in this node's link-state database.", nil),
-		flows:     d("flows", "Track layers passing through this node.", nil),
-		failures:  d("failures_total", "Trunks lost.", nil),
-		keyframes: d("keyframe_requests_total", "Key frame requests passed towards publishers.", nil),
-		loops:     d("loops_refused_total", "Subscriptions refused because they would close a loop.", nil),
-		sinkOut:   d("sink_drops_total", "Local RTP packets dropped before the trunk loop (it was behind).", nil),
+		nodes:      d("nodes", "Nodes in this node's link-state database.", nil),
+		flows:      d("flows", "Track layers passing through this node.", nil),
+		failures:   d("failures_total", "Trunks lost.", nil),
+		keyframes:  d("keyframe_requests_total", "Key frame requests passed towards publishers.", nil),
+		loops:      d("loops_refused_total", "Subscriptions refused because they would close a loop.", nil),
+		sinkOut:    d("sink_drops_total", "Local RTP packets dropped before the trunk loop (it was behind).", nil),
+		deliverOut: d("deliver_drops_total", "Trunk RTP packets dropped before the local SFU (a mirrored track's delivery was behind).", nil),
 	}
 }
 
@@ -56,7 +57,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.d
 	for _, x := range []*prometheus.Desc{d.up, d.rtt, d.minRTT, d.loss, d.bw, d.pacing, d.sent, d.recv, d.fec,
 		d.retx, d.mediaOut, d.mediaIn, d.drops, d.expired, d.flowsOut, d.flowsIn, d.connects,
-		d.nodes, d.flows, d.failures, d.keyframes, d.loops, d.sinkOut} {
+		d.nodes, d.flows, d.failures, d.keyframes, d.loops, d.sinkOut, d.deliverOut} {
 		ch <- x
 	}
 }
@@ -99,4 +100,5 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	n(d.keyframes, st.Keyframes)
 	n(d.loops, st.LoopsRefused)
 	n(d.sinkOut, st.SinkDrops)
+	n(d.deliverOut, st.DeliverDrops)
 }

@@ -8,12 +8,12 @@ import (
 	"time"
 )
 
-// counters are the trunk's own event counts. All but sinkDrops belong to
-// the loop.
+// counters are the trunk's own event counts. The atomic ones are also
+// counted outside the loop (SFU receivers, feed goroutines).
 type counters struct {
 	sendErrors, trunkFailures, loopsRefused uint64
-	unwanted, keyframes, badMedia           uint64
-	sinkDrops                               atomic.Uint64
+	unwanted, keyframes                     uint64
+	sinkDrops, deliverDrops, badMedia       atomic.Uint64
 }
 
 // Status is a snapshot of the node's view of the network, as the network
@@ -31,6 +31,9 @@ type Status struct {
 	LoopsRefused  uint64 `json:"loops_refused"`
 	Keyframes     uint64 `json:"keyframe_requests"`
 	SinkDrops     uint64 `json:"sink_drops"`
+	// DeliverDrops counts trunk packets dropped before the local SFU
+	// because a mirrored track's delivery queue was full.
+	DeliverDrops uint64 `json:"deliver_drops"`
 }
 
 // NodeStatus is one node as its link state describes it.
@@ -140,7 +143,7 @@ func (t *Trunk) publishStatus(now time.Time) {
 		return
 	}
 	st := &Status{Time: now, TrunkFailures: t.stats.trunkFailures, LoopsRefused: t.stats.loopsRefused,
-		Keyframes: t.stats.keyframes, SinkDrops: t.stats.sinkDrops.Load()}
+		Keyframes: t.stats.keyframes, SinkDrops: t.stats.sinkDrops.Load(), DeliverDrops: t.stats.deliverDrops.Load()}
 	st.Node = NodeStatus{Name: t.cfg.Name, Region: t.cfg.Region, Role: string(t.cfg.Role), Load: t.load(),
 		HTTP: t.http.Load().(string), Self: true}
 	for _, ls := range t.ls.all() {
