@@ -1,7 +1,6 @@
 package qrtp
 
 import (
-	"cmp"
 	"slices"
 	"time"
 
@@ -353,31 +352,6 @@ func (f *fecSend) afterPacket(now time.Time, c *Conn, p *sentPacket, overhead in
 		}
 	}
 	f.collect(now, c)
-}
-
-// unitsOpen reports whether a stream has a unit in progress, forgetting
-// units that ended, whose stream closed, or that have been open longer
-// than the group delay (the encoder sealed their group by then; a unit
-// whose end never comes must not hold later groups open).
-func (f *fecSend) unitsOpen(now time.Time) bool {
-	kept := f.open[:0]
-	for _, s := range f.open {
-		ms := s.ms
-		switch {
-		case ms == nil:
-			continue
-		case ms.unitPackets == 0 || s.sendClosed:
-		case now.Sub(ms.unitSince) > cmp.Or(f.params.MaxDelay, fecUnitMaxOpen):
-			ms.unitPackets = 0
-		default:
-			kept = append(kept, s)
-			continue
-		}
-		ms.unitListed = false
-	}
-	clear(f.open[len(kept):])
-	f.open = kept
-	return len(f.open) > 0
 }
 
 func (f *fecSend) newGroup(id uint64) *txGroup {
