@@ -105,7 +105,7 @@ func TestDemoContract(t *testing.T) {
 // repairs with FEC and retransmission. In a meeting room both tabs publish
 // and each must decode the other; in a live room a host on a publishes and
 // a viewer on b watches. Video must keep a steady frame rate and audio must
-// keep coming.
+// keep coming, and every trunk carrying media must repair with FEC.
 //
 // It must hold on a loaded 2-core CI machine, where the browser itself
 // stutters: the observation window is long (12 s), and the thresholds are
@@ -222,6 +222,20 @@ func crossRegionRoom(t *testing.T, mode string) {
 	}
 	if failed {
 		dump()
+	}
+	// Loss on the trunks is repaired by FEC: every trunk carrying media
+	// sends repairs and the peer rebuilds packets from them.
+	if spec.Link.Loss.Rate >= 0.05 {
+		for _, n := range net.Nodes {
+			var st trunk.Status
+			getJSON(t, n.URL()+"api/network", &st)
+			for _, tk := range st.Trunks {
+				if tk.MediaBytesSent > 100_000 && (tk.FECRatio == 0 || tk.FECPeerRecovered == 0) {
+					t.Errorf("%s→%s carried %d media bytes at %.0f%% loss with FEC ratio %.2f, %d packets rebuilt by the peer",
+						n.Name(), tk.Peer, tk.MediaBytesSent, 100*spec.Link.Loss.Rate, tk.FECRatio, tk.FECPeerRecovered)
+				}
+			}
+		}
 	}
 }
 
