@@ -102,7 +102,7 @@ func FuzzEndpointDatagram(f *testing.F) {
 func FuzzConnFrames(f *testing.F) {
 	seeds := []*wire.Frame{
 		{Type: wire.FrameStream, Stream: wire.StreamFrame{StreamID: 1 << 3, Offset: 100, Data: []byte("x"), Fin: true}},
-		{Type: wire.FrameStream, Stream: wire.StreamFrame{StreamID: 8<<3 | 0, Offset: 1 << 40, Data: []byte("far")}},
+		{Type: wire.FrameStream, Stream: wire.StreamFrame{StreamID: 8 << 3, Offset: 1 << 40, Data: []byte("far")}},
 		{Type: wire.FrameMessage, Message: wire.MessageFrame{StreamID: 1<<3 | 2, Seq: 3, Total: 10, Offset: 5, Data: []byte("abcde")}},
 		{Type: wire.FrameMessage, Message: wire.MessageFrame{StreamID: 2<<3 | 2, Seq: 0, Total: 4 << 20, Data: []byte("big")}},
 		{Type: wire.FrameMessageExpired, MessageExpired: wire.MessageExpiredFrame{StreamID: 1<<3 | 2, FirstSeq: 0, Count: 1 << 40}},

@@ -25,14 +25,6 @@ func (r *rangeSet) first() (span, bool) {
 	return r.s[0], true
 }
 
-// last returns the highest span.
-func (r *rangeSet) last() (span, bool) {
-	if len(r.s) == 0 {
-		return span{}, false
-	}
-	return r.s[len(r.s)-1], true
-}
-
 // search returns the index of the first span whose end is >= x, which is
 // the only span that can contain or touch x from below.
 func (r *rangeSet) search(x uint64) int {

@@ -126,10 +126,9 @@ func TestAcksUnderHalfLoss(t *testing.T) {
 	interval := 2 * owd / window // keeps about 2000 packets in flight
 
 	type event struct {
-		at   time.Time
-		ack  []byte // nil: a data packet arriving
-		pn   uint64
-		kind int
+		at  time.Time
+		ack []byte // nil: a data packet arriving
+		pn  uint64
 	}
 	var q []event
 	push := func(e event) {

@@ -129,10 +129,3 @@ func (r *sentRing) popFront() {
 	r.n--
 	r.base++
 }
-
-// skipTo starts an empty ring at packet number pn.
-func (r *sentRing) skipTo(pn uint64) {
-	if r.n == 0 {
-		r.base = pn
-	}
-}

@@ -44,11 +44,6 @@ func (s *relSend) hasSendable() bool {
 		(s.finWanted && !s.finSent && s.sentOff == s.writeOff)
 }
 
-// blockedByStream reports new data waiting only on the peer's stream window.
-func (s *relSend) blockedByStream() bool {
-	return s.retx.empty() && s.sentOff < s.writeOff && s.sentOff >= s.maxData
-}
-
 // peekOff is the offset the next frame would start at.
 func (s *relSend) peekOff() uint64 {
 	if r, ok := s.retx.first(); ok {

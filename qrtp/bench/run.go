@@ -88,9 +88,8 @@ func RunOne(s *Scenario) Result {
 
 // window measures one connection over the measurement window.
 type window struct {
-	acked0   uint64
-	stats0   qrtp.ConnStats
-	measured time.Duration
+	acked0 uint64
+	stats0 qrtp.ConnStats
 }
 
 func startWindow(w *world, f *bulkFlow) window {

@@ -37,9 +37,6 @@ func (r *roundCounter) update(rs *RateSample, delivered int64) {
 	}
 }
 
-// restart makes the current round end with the first packet sent from now.
-func (r *roundCounter) restart(delivered int64) { r.nextDelivered = delivered }
-
 const (
 	qbbrBWRounds = 10 // bandwidth filter window, as BBR: a gain cycle plus two
 	// qbbrMaxNoiseLoss caps the compensated loss: beyond 70% the path is

@@ -142,10 +142,8 @@ func benchGroup(b *testing.B, k, m, lose int) {
 	b.Run(fmt.Sprintf("decode_k%d_m%d_lose%d", k, m, lose), func(b *testing.B) {
 		e := NewEncoder(EncoderConfig{})
 		e.SetParams(Params{K: k, M: m})
-		var ids []SourceID
 		for range k {
-			id, _ := e.Add(t0, payload)
-			ids = append(ids, id)
+			_, _ = e.Add(t0, payload)
 		}
 		reps := e.Repairs()
 		d := NewDecoder(DecoderConfig{MaxGroups: 64})

@@ -66,10 +66,9 @@ type clientTest struct {
 
 // point is the merged cumulative state at one interval report.
 type point struct {
-	recvT, sendT  float64 // seconds on the receiver's and sender's clocks
-	recv, frames  int64
-	send          *snapshot
-	localReceived int64
+	recvT, sendT float64 // seconds on the receiver's and sender's clocks
+	recv, frames int64
+	send         *snapshot
 }
 
 func (t *clientTest) run(ctx context.Context) (*Result, error) {

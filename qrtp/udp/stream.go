@@ -106,7 +106,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 		if cerr != nil {
 			return 0, cerr
 		}
-		if err := s.wait(nil, s.readCh, s.deadline(true)); err != nil {
+		if err := s.wait(context.Background(), s.readCh, s.deadline(true)); err != nil {
 			return 0, err
 		}
 	}
@@ -138,7 +138,7 @@ func (s *Stream) Write(p []byte) (int, error) {
 		if !errors.Is(err, qrtp.ErrBufferFull) {
 			return written, s.opErr(err)
 		}
-		if err := s.wait(nil, s.writeCh, s.deadline(false)); err != nil {
+		if err := s.wait(context.Background(), s.writeCh, s.deadline(false)); err != nil {
 			return written, err
 		}
 	}
