@@ -17,6 +17,12 @@ const (
 	// publisher's own uplink cannot carry it) is not offered again for this
 	// long, so selection and dynacast do not cycle resume/pause on it.
 	layerFailBackoff = 20 * time.Second
+	// remoteFailBackoff replaces it for a remote participant's track (fed by
+	// a trunk): a layer missing there says a trunk stream stalled, which the
+	// trunk repairs or re-routes within seconds, not that an encoder gave
+	// the layer up. A long back-off would keep far subscribers on a lower
+	// layer (or without video) long after a trunk outage ended.
+	remoteFailBackoff = 3 * time.Second
 )
 
 // tick measures each layer's bitrate and runs dynacast. It is called by the
@@ -102,7 +108,7 @@ func (r *Receiver) dynacastLocked(now time.Time, pauseAfter time.Duration) []boo
 			l.unwantedSince = now
 		case now.Sub(l.unwantedSince) >= pauseAfter:
 			if alive && !r.arriving(l, now) && now.Sub(l.resumedAt) > layerGrace {
-				l.failedUntil = now.Add(layerFailBackoff)
+				l.failedUntil = now.Add(r.failBackoff())
 			}
 			l.paused, changed = true, true
 		}
@@ -115,6 +121,15 @@ func (r *Receiver) dynacastLocked(now time.Time, pauseAfter time.Duration) []boo
 		out[i] = !l.paused
 	}
 	return out
+}
+
+// failBackoff is how long a layer that was wanted and never came is not
+// offered again.
+func (r *Receiver) failBackoff() time.Duration {
+	if r.owner != nil && r.owner.remote {
+		return remoteFailBackoff
+	}
+	return layerFailBackoff
 }
 
 func (r *Receiver) arriving(l *recvLayer, now time.Time) bool {

@@ -181,3 +181,36 @@ func TestDynacastLayerDroppedByPublisher(t *testing.T) {
 		t.Fatalf("layer costs %v: the dropped layer is offered again at once", got)
 	}
 }
+
+// TestDynacastRemoteLayerBackOffIsShort: a trunk carries only the layers
+// the receiver wants, so a layer marked failed and paused does not come
+// back by itself: it returns when the back-off ends and the receiver wants
+// it again. For a trunk-fed track that is seconds, so far subscribers get
+// the large layer back soon after a trunk outage; a browser publisher's
+// dropped layer stays backed off for layerFailBackoff.
+func TestDynacastRemoteLayerBackOffIsShort(t *testing.T) {
+	for _, tc := range []struct {
+		remote bool
+		want   int
+	}{{remote: true, want: 1}, {remote: false, want: 0}} {
+		sim := newRoomSim(t, 1)
+		sim.r.owner.remote = tc.remote
+		sim.run(4*time.Second, 5e6, false, 0, 1)
+		sim.run(6*time.Second, 5e6, false, 0) // the large layer stops arriving
+		// The upstream is back, and sends what the receiver wants.
+		wanted := []bool{true, true}
+		for range 40 { // 8 s in 200 ms ticks
+			if w := sim.up.take(); len(w) > 0 {
+				wanted = w[len(w)-1]
+			}
+			layers := []int{0}
+			if wanted[1] {
+				layers = append(layers, 1)
+			}
+			sim.run(200*time.Millisecond, 5e6, false, layers...)
+		}
+		if got := sim.decisions(); !slices.Equal(got, []int{tc.want}) {
+			t.Fatalf("remote=%v: decisions %v 8 s after the upstream recovered, want [%d]", tc.remote, got, tc.want)
+		}
+	}
+}
