@@ -53,6 +53,9 @@ function drawGraph(st) {
   for (const f of st.flows) {
     if (f.upstream && f.upstream !== st.node.name) media.add([f.upstream, st.node.name].sort().join('|'));
     for (const d of f.down || []) media.add([d, st.node.name].sort().join('|'));
+    // The whole planned path, origin to here: every trunk the media crosses.
+    const path = f.path || [];
+    for (let i = 1; i < path.length; i++) media.add([path[i - 1], path[i]].sort().join('|'));
   }
   const seen = new Set();
   let out = '';
@@ -88,13 +91,15 @@ function render(st) {
   $('updated').textContent = 'updated ' + new Date(st.time).toLocaleTimeString();
   $('demo').hidden = me.role === 'forwarding';
   drawGraph(st);
-  table($('trunks'), ['peer', 'state', 'handshake', 'RTT', 'min RTT', 'loss', 'bandwidth', 'pacing', 'FEC', 'retransmit',
+  table($('trunks'), ['peer', 'state', 'handshake', 'RTT', 'min RTT', 'loss', 'bandwidth', 'pacing', 'FEC', 'FEC K/M', 'rebuilt', 'retransmit',
     'sent', 'received', 'media out', 'media in', 'expired', 'tracks out', 'tracks in', 'connects'],
   st.trunks.map((t) => [
     esc(t.peer) + (t.dialer ? ' →' : ' ←'),
     t.up ? '<span class="up">up</span>' : `<span class="down" title="${esc(t.down_reason)}">down</span>`,
     esc(t.handshake || ''), fmtMs(t.rtt_ms), fmtMs(t.min_rtt_ms), fmtPct(t.loss), fmtRate(t.bandwidth_bps), fmtRate(t.pacing_bps),
-    fmtPct(t.fec_ratio), fmtPct(t.retransmit_ratio), fmtBytes(t.bytes_sent), fmtBytes(t.bytes_received),
+    fmtPct(t.fec_ratio), t.fec_k ? `${t.fec_k}/${t.fec_m}` : 'off',
+    `<span title="packets this node rebuilt / the peer rebuilt from our repairs">${t.fec_recovered || 0} / ${t.fec_peer_recovered || 0}</span>`,
+    fmtPct(t.retransmit_ratio), fmtBytes(t.bytes_sent), fmtBytes(t.bytes_received),
     fmtBytes(t.media_bytes_sent), fmtBytes(t.media_bytes_received), t.messages_expired, t.flows_out, t.flows_in, t.connects,
   ]));
   table($('flows'), ['room', 'origin', 'track', 'kind', 'layer', 'mode', 'upstream', 'path', 'downstream', 'local', 'packets', 'switches'],
