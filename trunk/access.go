@@ -437,10 +437,17 @@ type trunkSink struct {
 	key flowKey
 }
 
+// WriteRTP copies the packet once, into a buffer from the trunk's pool
+// (raw is the receiver's and is reused after the call); the loop returns
+// the buffer once the packet is queued on every downstream trunk, which
+// copies it again into QRTP's send queue.
 func (s *trunkSink) WriteRTP(_ int, raw []byte) {
+	b := s.t.bufs.get(len(raw))
+	*b = append((*b)[:0], raw...)
 	select {
-	case s.t.media <- localPacket{key: s.key, data: append([]byte(nil), raw...)}:
+	case s.t.media <- localPacket{key: s.key, data: b}:
 	default:
+		s.t.bufs.put(b)
 		s.t.stats.sinkDrops.Add(1)
 	}
 }

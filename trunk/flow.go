@@ -322,6 +322,11 @@ func (t *Trunk) syncSubscriptions(now time.Time) {
 		if !p.up {
 			continue
 		}
+		for ref, at := range p.rejected {
+			if now.Sub(at) >= rejectHold {
+				delete(p.rejected, ref)
+			}
+		}
 		want := desired[name]
 		for ref, s := range want {
 			if at, ok := p.rejected[ref]; ok && now.Sub(at) < rejectHold {
@@ -373,8 +378,13 @@ func (t *Trunk) receiveSubscribe(now time.Time, p *peer, s Subscribe) {
 }
 
 // receiveUnavailable: the peer refused our subscription; plan afresh and
-// ask again after rejectHold.
+// ask again after rejectHold. A refusal of a track we never asked the peer
+// for is ignored, so a peer cannot grow the map with invented references;
+// the map holds at most the tracks we subscribe to there.
 func (t *Trunk) receiveUnavailable(now time.Time, p *peer, u Unavailable) {
+	if _, asked := p.sentSubs[u.Track]; !asked {
+		return
+	}
 	mode, _ := t.trackMode(u.Track)
 	t.planner.Forget(route.Key{Source: u.Track.Origin, Sink: t.cfg.Name, Mode: mode})
 	delete(p.sentSubs, u.Track)

@@ -2,6 +2,7 @@ package trunk
 
 import (
 	"encoding/binary"
+	"sync"
 	"time"
 
 	"github.com/qrtn/qrtn/trunk/route"
@@ -172,17 +173,40 @@ func (t *Trunk) fanOut(now time.Time, f *flow, b []byte) {
 	}
 }
 
-// localPacket is one RTP packet a local receiver handed to a trunk sink.
+// localPacket is one RTP packet a local receiver handed to a trunk sink,
+// in a buffer of the trunk's pool.
 type localPacket struct {
 	key  flowKey
-	data []byte
+	data *[]byte
 }
 
-// localMedia forwards a packet of a locally published track.
+// localMedia forwards a packet of a locally published track and returns
+// its buffer to the pool (fanOut's sends copy it).
 func (t *Trunk) localMedia(now time.Time, m localPacket) {
-	f := t.flows[m.key]
-	if f == nil || f.up != t.cfg.Name {
-		return
+	if f := t.flows[m.key]; f != nil && f.up == t.cfg.Name {
+		t.fanOut(now, f, *m.data)
 	}
-	t.fanOut(now, f, m.data)
+	t.bufs.put(m.data)
+}
+
+// bufPool recycles the buffers that carry local packets from SFU
+// goroutines to the loop, so that taking a layer out of the SFU costs one
+// copy and no allocation per packet.
+type bufPool struct{ p sync.Pool }
+
+// maxPooled: larger buffers (never an RTP packet) are not kept.
+const maxPooled = 2048
+
+func (bp *bufPool) get(n int) *[]byte {
+	if b, ok := bp.p.Get().(*[]byte); ok && cap(*b) >= n {
+		return b
+	}
+	b := make([]byte, 0, max(n, 1500))
+	return &b
+}
+
+func (bp *bufPool) put(b *[]byte) {
+	if cap(*b) <= maxPooled {
+		bp.p.Put(b)
+	}
 }

@@ -55,6 +55,7 @@ type Trunk struct {
 
 	rx    chan datagram
 	media chan localPacket
+	bufs  bufPool
 	calls callQueue
 
 	status atomic.Pointer[Status]
