@@ -14,16 +14,16 @@ import (
 // a peer cannot grow the map without bound by refusing invented tracks.
 func TestRejectedBounded(t *testing.T) {
 	kp, _ := handshake.GenerateKeyPair(nil)
-	tr, err := New(Config{Name: "x", Role: route.Forwarding, Listen: "127.0.0.1:0", Key: &kp}, nil, nil)
+	now := time.Unix(1000, 0)
+	tr, err := NewCore(now, Config{Name: "x", Role: route.Forwarding, Key: &kp}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tr.Close()
 	p := &peer{info: peerInfo{Name: "y"}}
 	p.reset()
 	p.up = true
-	tr.peers["y"] = p
-	now := time.Unix(1000, 0)
+	tr.peers = append(tr.peers, p)
+	tr.byName["y"] = p
 	for i := range 10_000 {
 		tr.receiveUnavailable(now, p, Unavailable{Track: TrackRef{Origin: "z", Room: "r", ID: fmt.Sprint(i)}, Reason: "loop"})
 	}
