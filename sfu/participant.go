@@ -2,8 +2,8 @@ package sfu
 
 import (
 	"crypto/rand"
-	"errors"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"

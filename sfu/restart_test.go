@@ -101,7 +101,10 @@ func TestCutPaths(t *testing.T) {
 	defer s.Close()
 	join(t, s, "r", "alice", sfutest.Options{Layers: []string{"s", "l"}})
 	sub := join(t, s, "r", "bob", sfutest.Options{Subscribe: true})
-	sub.waitRecv("video", func(st map[string]sfutest.TrackStats) bool { v, ok := trackOf(st, "video"); return ok && v.Packets > 30 })
+	sub.waitRecv("video", func(st map[string]sfutest.TrackStats) bool {
+		v, ok := trackOf(st, "video")
+		return ok && v.Packets > 30
+	})
 	if n := s.CutPaths(1500 * time.Millisecond); n < 2 {
 		t.Fatalf("cut %d addresses, want both clients'", n)
 	}
