@@ -241,7 +241,7 @@ func (s *subscriber) allocate(now time.Time) {
 			current: cur, main: q == QualityLarge, hold: hold}
 	}
 	for i, l := range selectLayers(budget, congested, tracks, now, defaultSelectorParams) {
-		video[i].setDecision(l, l < tracks[i].maxLayer, now)
+		video[i].setDecision(l, l < tracks[i].maxLayer, decisionReason(l, tracks[i]), now)
 	}
 }
 

@@ -101,6 +101,7 @@ type Server struct {
 	alts      atomic.Pointer[[]Alternative]
 	draining  atomic.Bool
 	metrics   sessionMetrics
+	q         qualityState // quality.go
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
