@@ -19,8 +19,12 @@ type sinkRec struct {
 	events  []sfu.Event
 }
 
-func (s *sinkRec) SessionStarted(i SessionInfo) { s.mu.Lock(); s.started = append(s.started, i); s.mu.Unlock() }
-func (s *sinkRec) SessionResumed(SessionInfo)   {}
+func (s *sinkRec) SessionStarted(i SessionInfo) {
+	s.mu.Lock()
+	s.started = append(s.started, i)
+	s.mu.Unlock()
+}
+func (s *sinkRec) SessionResumed(SessionInfo) {}
 func (s *sinkRec) SessionEnded(i SessionInfo, _ error) {
 	s.mu.Lock()
 	s.ended = append(s.ended, i)
