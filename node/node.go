@@ -37,8 +37,11 @@ type Node struct {
 	sig   *signaling.Server // nil on a forwarding node
 	trunk *trunk.Trunk      // nil without a trunk section
 	reg   *prometheus.Registry
-	ln    net.Listener
-	srv   *http.Server
+	// quality is the quality platform's driver (quality.go); nil when
+	// disabled.
+	quality *qualityPlane
+	ln      net.Listener
+	srv     *http.Server
 
 	closing   atomic.Bool
 	closeOnce sync.Once
@@ -87,6 +90,10 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		n.reg.MustRegister(n.trunk.Collector())
 		n.trunk.SetHTTP(n.URL())
 	}
+	if err := n.startQuality(); err != nil {
+		n.closeParts()
+		return nil, err
+	}
 	n.srv = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}
 	return n, nil
 }
@@ -98,6 +105,7 @@ func (n *Node) routes() http.Handler {
 		mux.HandleFunc("GET /api/token", n.handleToken)
 	}
 	n.trunkRoutes(mux)
+	n.qualityRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if n.closing.Load() {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)

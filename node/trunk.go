@@ -55,5 +55,8 @@ func (n *Node) closeParts() error {
 	if n.sfu != nil {
 		errs = append(errs, n.sfu.Close())
 	}
+	if n.quality != nil {
+		errs = append(errs, n.quality.close())
+	}
 	return errors.Join(errs...)
 }

@@ -64,7 +64,8 @@ type WriterStats struct {
 // fail it keeps the records (up to MaxPending), retries with back-off, and
 // resumes by itself when the database is back.
 type Writer struct {
-	s   *Store
+	s   atomic.Pointer[Store]
+	dsn string // opened on first write when s is nil (OpenWriter)
 	cfg WriterConfig
 	log *slog.Logger
 
@@ -83,14 +84,48 @@ type Writer struct {
 
 // NewWriter starts a writer into s. Close it to flush and stop.
 func NewWriter(s *Store, cfg WriterConfig, logger *slog.Logger) *Writer {
+	w := newWriter(cfg, logger)
+	w.s.Store(s)
+	go w.run()
+	return w
+}
+
+// OpenWriter is NewWriter for a database that may not answer yet: the
+// writer opens (and migrates) it on its first write and keeps trying, with
+// records waiting as during an outage. Store returns nil until then.
+func OpenWriter(dsn string, cfg WriterConfig, logger *slog.Logger) *Writer {
+	w := newWriter(cfg, logger)
+	w.dsn = dsn
+	go w.run()
+	return w
+}
+
+func newWriter(cfg WriterConfig, logger *slog.Logger) *Writer {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	w := &Writer{s: s, cfg: cfg.withDefaults(), log: logger, wake: make(chan struct{}, 1),
+	w := &Writer{cfg: cfg.withDefaults(), log: logger, wake: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	w.healthy.Store(true)
-	go w.run()
 	return w
+}
+
+// Store is the database written to; nil while OpenWriter has not opened
+// it yet.
+func (w *Writer) Store() *Store { return w.s.Load() }
+
+// store opens the database if it is not open yet.
+func (w *Writer) store(ctx context.Context) (*Store, error) {
+	if s := w.s.Load(); s != nil {
+		return s, nil
+	}
+	s, err := Open(ctx, w.dsn)
+	if err != nil {
+		return nil, err
+	}
+	w.s.Store(s)
+	w.log.Info("quality store open", "store", s.String())
+	return s, nil
 }
 
 // Add queues a record. It never blocks; it reports false when the record
@@ -187,34 +222,60 @@ func (w *Writer) writeBatch(ctx context.Context) error {
 	n := min(len(w.pending), w.cfg.MaxBatch)
 	batch := w.pending[:n:n]
 	w.mu.Unlock()
-	if n == 0 {
-		return nil
+	s, err := w.store(ctx)
+	if n == 0 || err != nil {
+		if err != nil {
+			w.failed(err)
+		}
+		return err
 	}
-	err := w.s.Write(ctx, batch)
+	err = s.Write(ctx, batch)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
-		w.failures.Add(1)
-		if w.healthy.Swap(false) {
-			w.log.Warn("quality store: write failed; records wait in memory", "store", w.s.String(), "pending", len(w.pending), "err", err)
-		}
-		w.lastErr = err.Error()
+		w.failedLocked(err, s.String())
 		return err
 	}
 	// Records added meanwhile were appended after the batch.
 	w.pending = append(w.pending[:0:0], w.pending[n:]...)
 	w.written.Add(uint64(n))
 	if !w.healthy.Swap(true) {
-		w.log.Info("quality store: writing again", "store", w.s.String(), "pending", len(w.pending), "dropped", w.dropped.Load())
+		w.log.Info("quality store: writing again", "store", s.String(), "pending", len(w.pending), "dropped", w.dropped.Load())
 	}
 	w.lastErr = ""
 	return nil
 }
 
+// failed counts a failed write (or open).
+func (w *Writer) failed(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.failedLocked(err, w.dsnName())
+}
+
+func (w *Writer) failedLocked(err error, where string) {
+	w.failures.Add(1)
+	if w.healthy.Swap(false) {
+		w.log.Warn("quality store: write failed; records wait in memory", "store", where, "pending", len(w.pending), "err", err)
+	}
+	w.lastErr = err.Error()
+}
+
+func (w *Writer) dsnName() string {
+	if s := w.s.Load(); s != nil {
+		return s.String()
+	}
+	return redact(w.dsn)
+}
+
 func (w *Writer) prune() {
 	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.WriteTimeout)
 	defer cancel()
-	n, err := w.s.Prune(ctx, time.Now().Add(-w.cfg.Retention).UnixMilli())
+	s := w.s.Load()
+	if s == nil {
+		return
+	}
+	n, err := s.Prune(ctx, time.Now().Add(-w.cfg.Retention).UnixMilli())
 	if err != nil {
 		w.log.Warn("quality store: prune", "err", err)
 		return
