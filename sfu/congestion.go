@@ -31,8 +31,8 @@ const (
 	// received-rate measurement, not a decrease.
 	decreaseRatio = 0.97
 	// congestionMemory is how long after a confirmed decrease the
-	// selector treats the subscriber as congested.
-	congestionMemory = 5 * time.Second
+	// selector treats the subscriber as congested (and no probe starts).
+	congestionMemory = 3 * time.Second
 )
 
 // bweEvidence is what the estimator says beyond its estimate: whether its

@@ -58,6 +58,7 @@ type DownTrack struct {
 	haveIn    bool
 	nackBuf   []byte
 	nackPkt   rtp.Packet
+	probeBack uint16 // the probe's position among the last packets sent
 
 	muted   bool
 	decided int       // the selector's decision; -1 paused

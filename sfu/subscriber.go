@@ -32,6 +32,9 @@ type subscriber struct {
 	// used by allocate only (the room loop).
 	judge     congestionJudge
 	congested atomic.Bool // the judge's last verdict, for snapshots
+	// probe decides bandwidth probes (room loop only); pad sends them.
+	probe prober
+	pad   *padder
 
 	mu    sync.Mutex // guards downs; held across AddTrack/RemoveTrack
 	downs map[*Receiver]*DownTrack
@@ -49,6 +52,7 @@ func newSubscriber(p *Participant) (*subscriber, error) {
 		return nil, err
 	}
 	s := &subscriber{p: p, pc: pc, est: est, downs: map[*Receiver]*DownTrack{}}
+	s.pad = newPadder(s.videoDowns)
 	p.watchConnection(pc, TargetSubscriber)
 	return s, nil
 }
@@ -211,12 +215,12 @@ func (s *subscriber) allocate(now time.Time) {
 	}
 	s.mu.Unlock()
 	if len(video) == 0 {
+		s.pad.set(0)
 		return
 	}
 	estimate := s.est.GetTargetBitrate()
 	congested := s.judge.observe(now, estimate, s.est.evidence)
 	s.congested.Store(congested)
-	budget := estimate - audio*audioReserve
 	tracks := make([]allocTrack, len(video))
 	for i, d := range video {
 		q := s.p.preference(d.r.owner.id)
@@ -228,9 +232,47 @@ func (s *subscriber) allocate(now time.Time) {
 		tracks[i] = allocTrack{maxLayer: maxLayer, bitrates: d.r.layerBitrates(now),
 			current: cur, main: q == QualityLarge, hold: hold}
 	}
-	for i, l := range selectLayers(budget, congested, tracks, now, defaultSelectorParams) {
+	want, sending := demand(tracks, defaultSelectorParams)
+	reserve := audio * audioReserve
+	budget, padding := s.probe.tick(now, probeInput{estimate: estimate, congested: congested, want: want + reserve, sending: sending + reserve})
+	s.pad.set(padding)
+	for i, l := range selectLayers(budget-reserve, congested, tracks, now, defaultSelectorParams) {
 		video[i].setDecision(l, l < tracks[i].maxLayer, now)
 	}
+}
+
+// demand is what tracks would cost with every one at the best layer its
+// preference allows (with the selector's margin for going up), and what
+// their current layers cost.
+func demand(tracks []allocTrack, p selectorParams) (want, sending int) {
+	for _, t := range tracks {
+		if t.current >= 0 && t.current < len(t.bitrates) {
+			sending += max(t.bitrates[t.current], 0)
+		}
+		for l := min(t.maxLayer, len(t.bitrates)-1); l >= 0; l-- {
+			if b := t.bitrates[l]; b > 0 {
+				if l > t.current {
+					b = int(float64(b) * p.upMargin)
+				}
+				want += b
+				break
+			}
+		}
+	}
+	return want, sending
+}
+
+// videoDowns lists the video down-tracks (the padder's candidates).
+func (s *subscriber) videoDowns() []*DownTrack {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*DownTrack
+	for r, d := range s.downs {
+		if r.kind == webrtc.RTPCodecTypeVideo {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // qualityLayer maps a view preference onto a track's layers.
@@ -280,6 +322,7 @@ func (s *subscriber) close() {
 		r.removeDown(d)
 		d.finish()
 	}
+	s.pad.close()
 	_ = s.pc.Close()
 	s.wg.Wait()
 }
