@@ -82,7 +82,9 @@ func (p *qbbrProbeBW) setPhase(now time.Time, idx int) {
 	p.q.sampler.SetClass(p.class())
 }
 
-func (p *qbbrProbeBW) update(now time.Time, rs *RateSample, congBytes int) {
+// update moves through the gain cycle; ProbeBW itself is left only for
+// ProbeRTT, which the controller decides.
+func (p *qbbrProbeBW) update(now time.Time, rs *RateSample, congBytes int) (qbbrMode, string) {
 	q := p.q
 	// Losses of packets from Startup and Drain, detected only now, were
 	// already answered by Drain.
@@ -94,7 +96,7 @@ func (p *qbbrProbeBW) update(now time.Time, rs *RateSample, congBytes int) {
 		}
 		q.lowerBound(qbbrCongestionBeta * bw)
 		p.setPhase(now, qbbrPhaseDown)
-		return
+		return nil, ""
 	}
 	if q.round.start {
 		p.checkStandingQueue(now)
@@ -102,6 +104,7 @@ func (p *qbbrProbeBW) update(now time.Time, rs *RateSample, congBytes int) {
 	if p.phaseDone(rs, congBytes) {
 		p.setPhase(now, (p.idx+1)%len(qbbrGainCycle))
 	}
+	return nil, ""
 }
 
 // checkStandingQueue runs at each round start on the round that ended.
