@@ -27,8 +27,11 @@ const (
 	qbbrPhaseUp   = 0
 	qbbrPhaseDown = 1
 	qbbrCwndGain  = 2.0
-	// qbbrCongestionBeta is the cut on congestion loss.
+	// qbbrCongestionBeta is the cut on congestion loss, applied to the
+	// last round's delivered rate but at most to qbbrCutFloor of the
+	// estimate per round.
 	qbbrCongestionBeta = 0.85
+	qbbrCutFloor       = 0.8
 	// qbbrCompetingRounds is how long standing queues are left alone once
 	// they proved not to be ours.
 	qbbrCompetingRounds = 4 * len(qbbrGainCycle)
@@ -90,9 +93,15 @@ func (p *qbbrProbeBW) update(now time.Time, rs *RateSample, congBytes int) (qbbr
 	// already answered by Drain.
 	ours := rs.LostBytes - rs.LostByClass[classStartup]
 	if congBytes > 0 && ours > 0 && q.onCongestion() {
+		// The rate delivered over the last round is our share of a
+		// saturated link, but not below qbbrCutFloor of the estimate: a
+		// round that a scheduler stall emptied (a busy host, in real time)
+		// would otherwise cut the estimate to a fraction for the eight
+		// rounds until the next probe. A real competitor's share is found
+		// over a few rounds instead of one.
 		bw := q.bandwidth()
 		if r := q.lastRoundRate; r > 0 && r < bw {
-			bw = r
+			bw = max(r, qbbrCutFloor*bw)
 		}
 		q.lowerBound(qbbrCongestionBeta * bw)
 		p.setPhase(now, qbbrPhaseDown)
@@ -131,7 +140,8 @@ func (p *qbbrProbeBW) checkStandingQueue(now time.Time) {
 	}
 	p.strikeQ = q.lastRoundQMin
 	if r := q.lastRoundRate; r > 0 {
-		q.lowerBound(r)
+		// Floored as on congestion: a stalled round is not the link's rate.
+		q.lowerBound(max(r, qbbrCutFloor*q.bandwidth()))
 	}
 	p.setPhase(now, qbbrPhaseDown)
 	// The drain phase and the round after it still carry the old queue.
