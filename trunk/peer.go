@@ -457,7 +457,7 @@ func (t *Trunk) measurePeers(now time.Time) {
 func (t *Trunk) originateLinkState(now time.Time) {
 	t.lsAt = now
 	ls := LinkState{Origin: t.cfg.Name, Seq: t.nextSeq(), Region: t.cfg.Region, Role: string(t.cfg.Role),
-		Load: t.load(), HTTP: t.http.Load().(string)}
+		Load: t.load(), HTTP: t.http.Load().(string), Announce: t.ownAnnounce()}
 	for _, name := range t.peerNames() {
 		p := t.peers[name]
 		lm := LinkMetric{Peer: name, Up: p.up}

@@ -60,6 +60,9 @@ type Trunk struct {
 	status atomic.Pointer[Status]
 	http   atomic.Value // string: the node's web address, for link state
 
+	announce atomic.Pointer[Announce]   // set by the node (announce.go)
+	view     atomic.Pointer[[]NodeView] // every node, for the scheduler
+
 	closeOnce sync.Once
 	stop      chan struct{}
 	done      chan struct{}
@@ -323,6 +326,7 @@ func (t *Trunk) housekeep(now time.Time) {
 	if t.access != nil {
 		t.access.housekeep(now)
 	}
+	t.refreshView(now)
 	t.publishStatus(now)
 }
 
