@@ -48,11 +48,52 @@ type NodeView struct {
 	Self bool
 }
 
+// SetAnnounce replaces what the node announces about itself; a change of
+// Draining is flooded at the next Poll, the rest with the next periodic
+// link state.
+func (c *Core) SetAnnounce(a Announce) {
+	if a.Draining != c.announce.Draining {
+		c.lsDirty = true
+	}
+	c.announce = a
+}
+
+// Nodes is every node of the network as the link-state database knows it
+// at now, this node first.
+func (c *Core) Nodes(now time.Time) []NodeView {
+	reportedDown := map[[2]string]bool{}
+	all := c.ls.all()
+	for _, ls := range all {
+		for _, l := range ls.Links {
+			if !l.Up {
+				reportedDown[[2]string{ls.Origin, l.Peer}] = true
+			}
+		}
+	}
+	view := []NodeView{{Name: c.cfg.Name, Region: c.cfg.Region, Role: string(c.cfg.Role),
+		HTTP: c.http, Announce: c.announce, Heard: now, Linked: true, Self: true}}
+	for _, ls := range all {
+		if ls.Origin == c.cfg.Name {
+			continue
+		}
+		nv := NodeView{Name: ls.Origin, Region: ls.Region, Role: ls.Role, HTTP: ls.HTTP,
+			Announce: ls.Announce, Heard: c.ls.entries[ls.Origin].at}
+		for _, l := range ls.Links {
+			_, known := c.ls.entries[l.Peer]
+			if l.Up && known && !reportedDown[[2]string{l.Peer, ls.Origin}] {
+				nv.Linked = true
+				break
+			}
+		}
+		view = append(view, nv)
+	}
+	return view
+}
+
 // SetDraining marks the node as draining (or not) and floods that at once,
 // so every scheduler stops (or resumes) choosing it within a round trip.
 func (t *Trunk) SetDraining(on bool) {
 	t.updateAnnounce(func(a *Announce) { a.Draining = on })
-	t.calls.push(func(time.Time) { t.lsDirty = true })
 }
 
 // SetUsers records the node's user count and capacity; they go out with
@@ -67,12 +108,15 @@ func (t *Trunk) SetLocation(lat, lon float64) {
 	t.updateAnnounce(func(a *Announce) { a.Lat, a.Lon = min(max(lat, -90), 90), min(max(lon, -180), 180) })
 }
 
+// updateAnnounce changes the driver's copy (read by Nodes at once) and
+// hands it to the Core on the loop.
 func (t *Trunk) updateAnnounce(f func(*Announce)) {
 	for {
 		old := t.announce.Load()
 		a := t.ownAnnounce()
 		f(&a)
 		if t.announce.CompareAndSwap(old, &a) {
+			t.calls.push(func(time.Time) { t.core.SetAnnounce(*t.announce.Load()) })
 			return
 		}
 	}
@@ -91,8 +135,7 @@ func (t *Trunk) ownAnnounce() Announce {
 func (t *Trunk) Nodes() []NodeView {
 	v := t.view.Load()
 	if v == nil || len(*v) == 0 {
-		return []NodeView{{Name: t.cfg.Name, Region: t.cfg.Region, Role: string(t.cfg.Role),
-			HTTP: t.http.Load().(string), Announce: t.ownAnnounce(), Linked: true, Self: true}}
+		return []NodeView{{Name: t.name, Announce: t.ownAnnounce(), Linked: true, Self: true}}
 	}
 	out := *v
 	if out[0].Announce != t.ownAnnounce() { // a change since the last tick
@@ -104,30 +147,6 @@ func (t *Trunk) Nodes() []NodeView {
 
 // refreshView rebuilds the Nodes snapshot; it runs on the loop.
 func (t *Trunk) refreshView(now time.Time) {
-	reportedDown := map[[2]string]bool{}
-	for _, e := range t.ls.entries {
-		for _, l := range e.ls.Links {
-			if !l.Up {
-				reportedDown[[2]string{e.ls.Origin, l.Peer}] = true
-			}
-		}
-	}
-	view := []NodeView{{Name: t.cfg.Name, Region: t.cfg.Region, Role: string(t.cfg.Role),
-		HTTP: t.http.Load().(string), Announce: t.ownAnnounce(), Heard: now, Linked: true, Self: true}}
-	for _, ls := range t.ls.all() {
-		if ls.Origin == t.cfg.Name {
-			continue
-		}
-		nv := NodeView{Name: ls.Origin, Region: ls.Region, Role: ls.Role, HTTP: ls.HTTP,
-			Announce: ls.Announce, Heard: t.ls.entries[ls.Origin].at}
-		for _, l := range ls.Links {
-			_, known := t.ls.entries[l.Peer]
-			if l.Up && known && !reportedDown[[2]string{l.Peer, ls.Origin}] {
-				nv.Linked = true
-				break
-			}
-		}
-		view = append(view, nv)
-	}
-	t.view.Store(&view)
+	v := t.core.Nodes(now)
+	t.view.Store(&v)
 }
