@@ -98,6 +98,7 @@ func (n *Node) newJoiner() error {
 		if cfg.Lat != 0 || cfg.Lon != 0 {
 			n.trunk.SetLocation(cfg.Lat, cfg.Lon)
 		}
+		n.trunk.SetKeyID(n.cfg.APIKey)
 		if cfg.PublicURL != "" {
 			n.trunk.SetHTTP(cfg.PublicURL)
 		}
@@ -220,7 +221,8 @@ func (j *joiner) handleJoin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Addr = addr
-	d, err := j.sched.Place(now, req, j.view(now, req.Room))
+	view, kids := j.view(now, req.Room)
+	d, err := j.sched.Place(now, req, view)
 	j.metrics.observe(req, d, err, time.Since(now))
 	switch {
 	case errors.Is(err, scheduler.ErrPinned):
@@ -240,13 +242,13 @@ func (j *joiner) handleJoin(w http.ResponseWriter, r *http.Request) {
 	if len(req.RTTs) == 0 && req.Pin == "" {
 		ans.Probes = j.probeTargets(d)
 	}
-	if grant.Identity != "" {
-		grant.Room = req.Room
+	// A token this node signs works on the chosen node only if that node
+	// accepts this node's API key; else the client gets one there.
+	if ans.Identity = grant.Identity; c.Node == j.n.cfg.Name || kids[c.Node] == j.n.cfg.APIKey {
 		if ans.Token, err = j.n.MintToken(grant, j.n.cfg.DevTokenTTL); err != nil {
 			writeJoinError(w, http.StatusBadRequest, "bad_request", err.Error())
 			return
 		}
-		ans.Identity = grant.Identity
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(ans)

@@ -84,7 +84,8 @@ func (m *joinMetrics) Collect(ch chan<- prometheus.Metric) {
 	m.probeRTT.Collect(ch)
 	m.decide.Collect(ch)
 	lo, hi, any := 0.0, 0.0, false
-	for _, n := range m.j.view(time.Now(), "").Nodes {
+	v, _ := m.j.view(time.Now(), "")
+	for _, n := range v.Nodes {
 		if !n.Access || n.Capacity <= 0 {
 			continue
 		}

@@ -101,8 +101,9 @@ func (j *joiner) clientAddr(r *http.Request) netip.Addr {
 }
 
 // view is the cluster as this node knows it now: itself, fresh, and every
-// node of its flooded link state; the room's participants per node.
-func (j *joiner) view(now time.Time, room string) scheduler.View {
+// node of its flooded link state; the room's participants per node. kids
+// are the API keys the other nodes accept tokens of.
+func (j *joiner) view(now time.Time, room string) (v scheduler.View, kids map[string]string) {
 	n := j.n
 	self := scheduler.Node{Name: n.cfg.Name, Region: n.cfg.Region, Access: n.sfu != nil, URL: j.selfURL(),
 		Coord: scheduler.Coord{Lat: j.cfg.Lat, Lon: j.cfg.Lon}, HasCoord: j.cfg.Lat != 0 || j.cfg.Lon != 0,
@@ -110,19 +111,21 @@ func (j *joiner) view(now time.Time, room string) scheduler.View {
 	if n.sig != nil {
 		self.Users = n.sig.Connections()
 	}
-	v := scheduler.View{Self: n.cfg.Name, Nodes: []scheduler.Node{self}}
+	v = scheduler.View{Self: n.cfg.Name, Nodes: []scheduler.Node{self}}
 	if n.trunk == nil {
 		if n.sfu != nil {
 			if r := n.sfu.Room(room); r != nil {
 				v.Room = map[string]int{n.cfg.Name: len(r.Participants())}
 			}
 		}
-		return v
+		return v, nil
 	}
+	kids = map[string]string{}
 	for _, x := range n.trunk.Nodes() {
 		if x.Self {
 			continue
 		}
+		kids[x.Name] = x.KeyID
 		v.Nodes = append(v.Nodes, scheduler.Node{Name: x.Name, Region: x.Region, Access: x.Role == "access", URL: x.HTTP,
 			Coord: scheduler.Coord{Lat: x.Lat, Lon: x.Lon}, HasCoord: x.Lat != 0 || x.Lon != 0,
 			Draining: x.Draining, Linked: x.Linked, Heard: x.Heard, Users: x.Users, Capacity: x.UserCap})
@@ -131,7 +134,7 @@ func (j *joiner) view(now time.Time, room string) scheduler.View {
 	if i := sort.Search(len(rooms), func(i int) bool { return rooms[i].Room >= room }); i < len(rooms) && rooms[i].Room == room {
 		v.Room = rooms[i].Participants
 	}
-	return v
+	return v, kids
 }
 
 // selfURL is the node's HTTP base as browsers reach it.

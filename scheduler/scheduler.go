@@ -184,6 +184,9 @@ func (s *Scheduler) Place(now time.Time, req Request, vw View) (Decision, error)
 	}
 	for i := range v.nodes {
 		n := &v.nodes[i]
+		if !n.Access {
+			continue // forwarding nodes are never candidates, nor worth listing
+		}
 		users := n.Users + s.recent.node(n.Name, self)
 		if why := s.exclude(now, n, users); why != "" {
 			d.Excluded = append(d.Excluded, Excluded{Node: n.Name, Why: why})
@@ -196,7 +199,7 @@ func (s *Scheduler) Place(now time.Time, req Request, vw View) (Decision, error)
 	if req.Policy == Single {
 		d.Ranked = keepRoom(d.Ranked)
 	}
-	if err := s.choose(req, &d); err != nil {
+	if err := s.choose(req, &d, v); err != nil {
 		return d, err
 	}
 	s.explain(&d)
@@ -215,8 +218,6 @@ func less(a, b Candidate) bool {
 // exclude says why a node cannot take a user now ("" if it can).
 func (s *Scheduler) exclude(now time.Time, n *Node, users int) string {
 	switch {
-	case !n.Access:
-		return "not an access node"
 	case n.URL == "":
 		return "no web address announced"
 	case n.Draining:
@@ -247,7 +248,7 @@ func keepRoom(c []Candidate) []Candidate {
 
 // choose puts the chosen candidate first: the pinned node, or one of the
 // near-best by the power of two choices.
-func (s *Scheduler) choose(req Request, d *Decision) error {
+func (s *Scheduler) choose(req Request, d *Decision, v *view) error {
 	if req.Pin != "" {
 		for i, c := range d.Ranked {
 			if c.Node == req.Pin {
@@ -261,6 +262,9 @@ func (s *Scheduler) choose(req Request, d *Decision) error {
 			if e.Node == req.Pin {
 				return fmt.Errorf("%w: %s is %s", ErrPinned, req.Pin, e.Why)
 			}
+		}
+		if _, ok := v.byName[req.Pin]; ok {
+			return fmt.Errorf("%w: %s is not an access node", ErrPinned, req.Pin)
 		}
 		return fmt.Errorf("%w: no node named %q", ErrPinned, req.Pin)
 	}

@@ -23,13 +23,16 @@ type Announce struct {
 	// zero means none were configured.
 	Lat float64 `json:"lat,omitempty"`
 	Lon float64 `json:"lon,omitempty"`
+	// KeyID is the API key (a token's kid) the node accepts tokens of, so
+	// that a scheduler knows whether a token it mints works there.
+	KeyID string `json:"kid,omitempty"`
 }
 
 func (a Announce) validate() error {
 	if a.Users < 0 || a.UserCap < 0 || math.Abs(a.Lat) > 90 || math.Abs(a.Lon) > 180 {
 		return errors.New("bad announce: negative users or capacity, or coordinates out of range")
 	}
-	return nil
+	return checkNames(a.KeyID)
 }
 
 // NodeView is one node as this node's link-state database knows it.
@@ -107,6 +110,9 @@ func (t *Trunk) SetUsers(users, capacity int) {
 func (t *Trunk) SetLocation(lat, lon float64) {
 	t.updateAnnounce(func(a *Announce) { a.Lat, a.Lon = min(max(lat, -90), 90), min(max(lon, -180), 180) })
 }
+
+// SetKeyID records the API key whose tokens the node accepts.
+func (t *Trunk) SetKeyID(kid string) { t.updateAnnounce(func(a *Announce) { a.KeyID = kid }) }
 
 // updateAnnounce changes the driver's copy (read by Nodes at once) and
 // hands it to the Core on the loop.
