@@ -16,8 +16,8 @@ import (
 // joinAnswer is the part of GET /api/join's answer the tests read.
 type joinAnswer struct {
 	Node, Region, URL, Token, Identity, Reason, Summary, Code, Error string
-	Reasons                                                         []string
-	Alternatives                                                    []struct {
+	Reasons                                                          []string
+	Alternatives                                                     []struct {
 		Node, Region, URL string
 		Score             float64
 	}
