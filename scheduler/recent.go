@@ -1,6 +1,9 @@
 package scheduler
 
-import "time"
+import (
+	"maps"
+	"time"
+)
 
 // recent remembers the joins this scheduler assigned in the last
 // RecentWindow, so that they count as load (and the room as present on the
@@ -99,11 +102,15 @@ func (r *recent) node(name string, self userKey) int {
 	return n
 }
 
-// room is the recent assignments of a room to a node, except the user's own.
-func (r *recent) room(room, node string, self userKey) int {
-	n := r.perRoom[room][node]
-	if a, ok := r.byUser[self]; ok && a.node == node {
-		n--
+// roomNodes is the recent assignments of a room by node, except the
+// user's own (nil when there are none).
+func (r *recent) roomNodes(room string, self userKey) map[string]int {
+	m := r.perRoom[room]
+	if a, ok := r.byUser[self]; ok && m[a.node] > 0 {
+		m = maps.Clone(m)
+		if m[a.node]--; m[a.node] == 0 {
+			delete(m, a.node)
+		}
 	}
-	return n
+	return m
 }

@@ -1,9 +1,10 @@
 package scheduler
 
 import (
+	"cmp"
 	"fmt"
 	"hash/fnv"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -110,12 +111,13 @@ type view struct {
 	byName    map[string]*Node
 	room      map[string]int
 	roomTotal int
-	region    map[string]Coord // region centroids
+	region    map[string]Coord   // region centroids
+	regionRTT map[string]float64 // estimates from the user's region, by region (rttTo)
 }
 
 func (s *Scheduler) index(v View) *view {
 	x := &view{self: v.Self, nodes: v.Nodes, byName: make(map[string]*Node, len(v.Nodes)), room: v.Room,
-		region: map[string]Coord{}}
+		region: map[string]Coord{}, regionRTT: map[string]float64{}}
 	type acc struct {
 		lat, lon float64
 		n        int
@@ -178,10 +180,12 @@ func (s *Scheduler) Place(now time.Time, req Request, vw View) (Decision, error)
 	defer s.mu.Unlock()
 	s.recent.expire(now)
 	self := userKey{req.Room, req.Identity}
+	roomRecent := s.recent.roomNodes(req.Room, self)
 	pending := 0
-	for _, n := range v.nodes {
-		pending += s.recent.room(req.Room, n.Name, self)
+	for _, c := range roomRecent {
+		pending += c
 	}
+	all := make([]Candidate, 0, len(v.nodes))
 	for i := range v.nodes {
 		n := &v.nodes[i]
 		if !n.Access {
@@ -192,27 +196,38 @@ func (s *Scheduler) Place(now time.Time, req Request, vw View) (Decision, error)
 			d.Excluded = append(d.Excluded, Excluded{Node: n.Name, Why: why})
 			continue
 		}
-		roomUsers := v.room[n.Name] + s.recent.room(req.Room, n.Name, self)
-		d.Ranked = append(d.Ranked, s.score(n, users, roomUsers, v.roomTotal+pending, req, loc, v, hist))
+		roomUsers := v.room[n.Name] + roomRecent[n.Name]
+		all = append(all, s.score(n, users, roomUsers, v.roomTotal+pending, req, loc, v, hist))
 	}
-	sort.Slice(d.Ranked, func(i, j int) bool { return less(d.Ranked[i], d.Ranked[j]) })
+	// Rank pointers, not the candidates: a cluster has hundreds.
+	ranked := make([]*Candidate, len(all))
+	for i := range all {
+		ranked[i] = &all[i]
+	}
+	slices.SortFunc(ranked, compare)
 	if req.Policy == Single {
-		d.Ranked = keepRoom(d.Ranked)
+		ranked = keepRoom(ranked)
 	}
-	if err := s.choose(req, &d, v); err != nil {
+	if err := s.choose(req, &d, ranked, v); err != nil {
 		return d, err
 	}
-	s.explain(&d)
-	d.Probes = s.probes(d.Ranked)
+	s.explain(&d, ranked)
+	d.Probes = s.probes(ranked)
+	d.Ranked = make([]Candidate, 0, min(len(ranked), s.cfg.MaxRanked))
+	for _, c := range ranked[:min(len(ranked), s.cfg.MaxRanked)] {
+		d.Ranked = append(d.Ranked, *c)
+	}
 	s.recent.add(now, req.Room, req.Identity, d.Chosen().Node)
 	return d, nil
 }
 
-func less(a, b Candidate) bool {
-	if a.Score != b.Score {
-		return a.Score < b.Score
+// compare orders candidates by score, ties by name: the same view always
+// ranks the same way.
+func compare(a, b *Candidate) int {
+	if c := cmp.Compare(a.Score, b.Score); c != 0 {
+		return c
 	}
-	return a.Node < b.Node
+	return strings.Compare(a.Node, b.Node)
 }
 
 // exclude says why a node cannot take a user now ("" if it can).
@@ -233,8 +248,8 @@ func (s *Scheduler) exclude(now time.Time, n *Node, users int) string {
 }
 
 // keepRoom keeps only the candidates the room is on, if there are any.
-func keepRoom(c []Candidate) []Candidate {
-	var on []Candidate
+func keepRoom(c []*Candidate) []*Candidate {
+	var on []*Candidate
 	for _, x := range c {
 		if x.RoomUsers > 0 {
 			on = append(on, x)
@@ -246,14 +261,14 @@ func keepRoom(c []Candidate) []Candidate {
 	return on
 }
 
-// choose puts the chosen candidate first: the pinned node, or one of the
-// near-best by the power of two choices.
-func (s *Scheduler) choose(req Request, d *Decision, v *view) error {
+// choose puts the chosen candidate first in ranked: the pinned node, or
+// one of the near-best by the power of two choices.
+func (s *Scheduler) choose(req Request, d *Decision, ranked []*Candidate, v *view) error {
 	if req.Pin != "" {
-		for i, c := range d.Ranked {
+		for i, c := range ranked {
 			if c.Node == req.Pin {
-				d.Ranked[0], d.Ranked[i] = d.Ranked[i], d.Ranked[0]
-				sort.Slice(d.Ranked[1:], func(a, b int) bool { return less(d.Ranked[1+a], d.Ranked[1+b]) })
+				copy(ranked[1:i+1], ranked[:i])
+				ranked[0] = c
 				d.Reason = "pinned"
 				return nil
 			}
@@ -268,9 +283,13 @@ func (s *Scheduler) choose(req Request, d *Decision, v *view) error {
 		}
 		return fmt.Errorf("%w: no node named %q", ErrPinned, req.Pin)
 	}
-	if len(d.Ranked) == 0 {
+	if len(ranked) == 0 {
 		var why []string
-		for _, e := range d.Excluded {
+		for i, e := range d.Excluded {
+			if i == 8 {
+				why = append(why, fmt.Sprintf("and %d more", len(d.Excluded)-i))
+				break
+			}
 			why = append(why, e.Node+": "+e.Why)
 		}
 		if len(why) == 0 {
@@ -282,7 +301,7 @@ func (s *Scheduler) choose(req Request, d *Decision, v *view) error {
 		return nil
 	}
 	near := 1
-	for near < len(d.Ranked) && d.Ranked[near].Score <= d.Ranked[0].Score+s.cfg.NearMs {
+	for near < len(ranked) && ranked[near].Score <= ranked[0].Score+s.cfg.NearMs {
 		near++
 	}
 	if near < 2 {
@@ -300,19 +319,19 @@ func (s *Scheduler) choose(req Request, d *Decision, v *view) error {
 		i, j = j, i
 	}
 	pick := i
-	if utilization(d.Ranked[j]) < utilization(d.Ranked[i]) {
+	if utilization(ranked[j]) < utilization(ranked[i]) {
 		pick = j
 	}
 	if pick != 0 {
-		c := d.Ranked[pick]
-		copy(d.Ranked[1:pick+1], d.Ranked[:pick])
-		d.Ranked[0] = c
+		c := ranked[pick]
+		copy(ranked[1:pick+1], ranked[:pick])
+		ranked[0] = c
 		d.Reason = "spread"
 	}
 	return nil
 }
 
-func utilization(c Candidate) float64 {
+func utilization(c *Candidate) float64 {
 	if c.Capacity > 0 {
 		return float64(c.Users) / float64(c.Capacity)
 	}
@@ -320,7 +339,7 @@ func utilization(c Candidate) float64 {
 }
 
 // probes lists the best candidate of each region, best first.
-func (s *Scheduler) probes(ranked []Candidate) []string {
+func (s *Scheduler) probes(ranked []*Candidate) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, c := range ranked {

@@ -62,24 +62,29 @@ func (s *Scheduler) rttTo(n *Node, req Request, loc Location, v *view) (float64,
 	case loc.Region == "" || n.Region == loc.Region:
 		return s.cfg.SameRegionMs, rttRegion
 	default:
+		if ms, ok := v.regionRTT[n.Region]; ok {
+			return ms, rttRegionDist
+		}
 		a, okA := v.region[loc.Region]
 		b, okB := v.region[n.Region]
 		if okA && okB {
-			return round2(max(rttFromDistance(distanceKm(a, b)), s.cfg.SameRegionMs)), rttRegionDist
+			ms := round2(max(rttFromDistance(distanceKm(a, b)), s.cfg.SameRegionMs))
+			v.regionRTT[n.Region] = ms
+			return ms, rttRegionDist
 		}
 		return s.cfg.OtherRegionMs, rttOtherRegion
 	}
 }
 
 // explain sets the decision's reason code (unless choose did) and words.
-func (s *Scheduler) explain(d *Decision) {
-	c := d.Chosen()
+func (s *Scheduler) explain(d *Decision, ranked []*Candidate) {
+	c := ranked[0]
 	if d.Reason == "" {
 		d.Reason = d.Location.Source
 		switch {
 		case c.Affinity < 0:
 			d.Reason = "affinity"
-		case historyDecided(d.Ranked):
+		case historyDecided(ranked):
 			d.Reason = "history"
 		}
 	}
@@ -122,7 +127,7 @@ func (s *Scheduler) explain(d *Decision) {
 
 // historyDecided reports whether, without its history term, another
 // candidate would have been first.
-func historyDecided(ranked []Candidate) bool {
+func historyDecided(ranked []*Candidate) bool {
 	if len(ranked) < 2 || ranked[0].History == 0 && allZeroHistory(ranked) {
 		return false
 	}
@@ -136,7 +141,7 @@ func historyDecided(ranked []Candidate) bool {
 	return false
 }
 
-func allZeroHistory(ranked []Candidate) bool {
+func allZeroHistory(ranked []*Candidate) bool {
 	for _, c := range ranked {
 		if c.History != 0 {
 			return false

@@ -53,8 +53,10 @@ type Config struct {
 	RecentWindow time.Duration `yaml:"recent_window"`
 	MaxRecent    int           `yaml:"max_recent"`
 	// MaxProbes is the most probe targets (one per region) a decision
-	// lists (default 6).
+	// lists (default 6); MaxRanked the most candidates (default 10: the
+	// choice and nine alternatives to fall back on).
 	MaxProbes int `yaml:"max_probes"`
+	MaxRanked int `yaml:"max_ranked"`
 	// Networks maps client networks to regions (the third evidence,
 	// after RTTs and GeoIP).
 	Networks []NetworkRegion `yaml:"networks"`
@@ -105,6 +107,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxProbes <= 0 {
 		c.MaxProbes = 6
+	}
+	if c.MaxRanked <= 0 {
+		c.MaxRanked = 10
 	}
 	return c
 }
