@@ -58,6 +58,7 @@ type Core struct {
 	houseAt, lsAt      time.Time
 	replanAt, heldAt   time.Time
 	http               string
+	announce           Announce // for schedulers (announce.go)
 	closed             bool
 	stats              counters
 }
