@@ -45,6 +45,9 @@ type Config struct {
 	// listen address, key, peers: see trunk/README.md). Without it an
 	// access node stands alone.
 	Trunk *trunk.Config `yaml:"trunk"`
+	// Scheduler: the node's location and user capacity, and how its
+	// /api/join places users (join.go, README "Scheduling").
+	Scheduler JoinConfig `yaml:"scheduler"`
 	// Debug serves Go's profiler at /debug/pprof/ and a JSON snapshot of
 	// rooms, tracks and layers (codec and payload type received, bitrates,
 	// dynacast state) at /debug/rooms on the HTTP port. Off by default:

@@ -36,6 +36,7 @@ type Node struct {
 	sfu   *sfu.SFU          // nil on a forwarding node
 	sig   *signaling.Server // nil on a forwarding node
 	trunk *trunk.Trunk      // nil without a trunk section
+	join  *joiner           // /api/join and /api/ping (join.go)
 	reg   *prometheus.Registry
 	// quality is the quality platform's driver (quality.go); nil when
 	// disabled.
@@ -90,7 +91,13 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		n.reg.MustRegister(n.trunk.Collector())
 		n.trunk.SetHTTP(n.URL())
 	}
+	if err := n.newJoiner(); err != nil {
+		_ = n.ln.Close()
+		n.closeParts()
+		return nil, err
+	}
 	if err := n.startQuality(); err != nil {
+		_ = n.ln.Close()
 		n.closeParts()
 		return nil, err
 	}
@@ -106,6 +113,7 @@ func (n *Node) routes() http.Handler {
 	}
 	n.trunkRoutes(mux)
 	n.qualityRoutes(mux)
+	n.joinRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if n.closing.Load() {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
@@ -153,6 +161,7 @@ func (n *Node) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	n.startJoiner(ctx)
 	go func() {
 		defer close(n.serveDone)
 		if err := n.srv.Serve(n.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -66,7 +66,7 @@ func (p *Participant) QualityStats() (downs []DownStat, estimate int) {
 		}
 		downs = append(downs, st)
 	}
-	return downs, int(p.sub.lastTarget.Load())
+	return downs, p.sub.est.GetTargetBitrate()
 }
 
 // decisionReason says why the selector gave track t layer l.

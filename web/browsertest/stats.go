@@ -18,6 +18,11 @@ type Stats struct {
 	} `json:"rtt"`
 	Error  string `json:"error"`
 	Timing Timing `json:"timing"`
+	// Node is the access node the page is joined to (null before).
+	Node *struct {
+		Name   string `json:"name"`
+		Region string `json:"region"`
+	} `json:"node"`
 	// Speakers are the active speakers (participant ids, loudest first) the
 	// node last announced.
 	Speakers []string `json:"speakers"`
@@ -30,6 +35,7 @@ type Stats struct {
 // Timing is the demo page's join timing, in ms since the page started to
 // join (token fetch included).
 type Timing struct {
+	StartedMs    float64            `json:"startedMs"`    // when the join started, ms after navigation
 	JoinedMs     *float64           `json:"joinedMs"`     // the node accepted the join
 	FirstFrameMs map[string]float64 `json:"firstFrameMs"` // participant id → first video frame shown
 }
@@ -67,6 +73,9 @@ type Outbound struct {
 	FramesPerSecond float64 `json:"framesPerSecond"`
 	FrameWidth      int     `json:"frameWidth"`
 	FrameHeight     int     `json:"frameHeight"`
+	// QualityLimitationReason is why the encoder sends less than asked:
+	// "none", "bandwidth", "cpu" or "other".
+	QualityLimitationReason string `json:"qualityLimitationReason"`
 }
 
 // Track returns the received track of a kind ("audio" or "video") from a

@@ -11,6 +11,7 @@
 // Extra parameters: token=T (skip /api/token), video=WxH[@fps] (camera size).
 
 import { join } from './qrtn.js';
+import { place, joinPlaced, placementLabel } from './qrtn-join.js';
 
 const $ = (sel) => document.querySelector(sel);
 const params = new URLSearchParams(location.search);
@@ -34,7 +35,9 @@ window.qrtn = {
   stats: async () => {
     const s = app.session ? await app.session.stats() : { joined: false, participant: null, publishing: [], subscribed: [] };
     s.error = app.error;
-    s.timing = { joinedMs: app.timing.joinedMs, firstFrameMs: { ...app.timing.firstFrameMs } };
+    s.timing = { startedMs: app.timing.startedAt, joinedMs: app.timing.joinedMs, firstFrameMs: { ...app.timing.firstFrameMs } };
+    const pl = app.session?.placement;
+    s.placement = pl ? { node: pl.joined, chosen: pl.node, reason: pl.reason, reasons: pl.reasons, rtts: pl.rtts, failed: pl.failed, answeredBy: pl.answered_by } : null;
     return s;
   },
   prefer: (participant, layer) => {
@@ -92,6 +95,15 @@ async function fetchToken(v) {
   return (await r.json()).token;
 }
 
+// joinScheduled joins the node the scheduler picks (qrtn-join.js), honouring
+// &region= (a location hint) and &node= (a pinned node); a node without a
+// scheduler is joined directly, as before.
+async function joinScheduled(v) {
+  const d = await place(location.href, { ...v, region: params.get('region') || '', node: params.get('node') || '' });
+  if (!d) return join(location.href, v.token || (await fetchToken(v)), { mode: v.mode });
+  return joinPlaced(d, v, { mode: v.mode });
+}
+
 function mediaConstraints() {
   const m = (params.get('video') || '1280x720@30').match(/^(\d+)x(\d+)(?:@(\d+))?$/);
   const video = m ? { width: { ideal: +m[1] }, height: { ideal: +m[2] }, frameRate: { ideal: +(m[3] || 30) } } : true;
@@ -116,11 +128,10 @@ async function start(v) {
   $('#room-label').textContent = `${v.room} · ${v.mode} · ${v.role}`;
   document.body.dataset.mode = v.mode;
   try {
-    const token = v.token || (await fetchToken(v));
     const publish = v.role === 'host';
-    // Ask for the camera while the websocket connects: both take time.
+    // Ask for the camera while the scheduler and the websocket work: all take time.
     const media = publish ? getMedia() : Promise.resolve(null);
-    const session = await join(location.href, token, { mode: v.mode });
+    const session = await joinScheduled(v);
     app.session = session;
     app.timing.joinedMs = performance.now() - app.timing.startedAt;
     wire(session);
@@ -130,7 +141,7 @@ async function start(v) {
       await session.publish(app.localStream);
     }
     $('#controls').hidden = false;
-    setStatus(`in ${session.room} as ${session.self.name}`);
+    setStatus(`in ${session.room} as ${session.self.name}${session.placement ? ` — ${placementLabel(session.placement, session.placement.joined)}` : ''}`);
   } catch (e) {
     fail(e);
   }

@@ -47,6 +47,7 @@ export const LAYERS = {
  * @param {MediaStream} [opts.stream] published right after the join, when the token grants publish
  * @param {string[]} [opts.layers] simulcast rids to send, default ['s','l']
  * @param {RTCIceServer[]} [opts.iceServers] overrides the node's list
+ * @param {{name: string, region: string}} [opts.node] the node url belongs to, for stats().node
  */
 export async function join(url, token, opts = {}) {
   const s = new Session(url, opts);
@@ -61,6 +62,8 @@ export class Session extends EventTarget {
     super();
     this.url = wsURL(url);
     this.opts = opts;
+    /** {name, region} of the access node this session is on (opts.node; qrtn-join.js sets it) */
+    this.node = opts.node ?? null;
     /** @type {boolean} true between the node's "joined" and the end of the session */
     this.joined = false;
     /** the local participant {id, name, publish, subscribe} */
@@ -411,7 +414,7 @@ export class Session extends EventTarget {
    * last announced them).
    */
   async stats() {
-    const out = { joined: this.joined, participant: this.self?.id ?? null, publishing: [], subscribed: [], rtt: {}, speakers: [...this.speakers] };
+    const out = { joined: this.joined, participant: this.self?.id ?? null, node: this.node, publishing: [], subscribed: [], rtt: {}, speakers: [...this.speakers] };
     if (this._pub && this._pub.signalingState !== 'closed') {
       const r = await this._pub.getStats();
       out.publishing = outboundStats(r);
