@@ -30,6 +30,7 @@
 // A session never reconnects: after "closed", join again.
 
 import { outboundStats, selectedRTT } from './qrtn-stats.js';
+import { startQuality } from './qrtn-quality.js';
 
 /** The rids of the simulcast layers, smallest first, and their defaults. */
 export const LAYERS = {
@@ -62,6 +63,7 @@ export class Session extends EventTarget {
     super();
     this.url = wsURL(url);
     this.opts = opts;
+    this._t0 = performance.now(); // the join's start, for quality reports
     /** {name, region} of the access node this session is on (opts.node; qrtn-join.js sets it) */
     this.node = opts.node ?? null;
     /** @type {boolean} true between the node's "joined" and the end of the session */
@@ -118,6 +120,7 @@ export class Session extends EventTarget {
         }
       };
       ws.onopen = () => {
+        this._wsOpenAt = performance.now();
         const m = { type: 'join', token };
         if (this.opts.mode) m.mode = this.opts.mode;
         ws.send(JSON.stringify(m));
@@ -158,6 +161,7 @@ export class Session extends EventTarget {
     this._iceServers = this.opts.iceServers || msg.iceServers || [];
     for (const p of msg.participants || []) this._addParticipant(p);
     if (this.self.subscribe !== false) this._sub = this._newPC('subscriber');
+    this._quality = startQuality(this); // qrtn-quality.js
   }
 
   _addParticipant(p) {
@@ -396,6 +400,7 @@ export class Session extends EventTarget {
     if (this._closed) return;
     this._closed = true;
     this.joined = false;
+    this._quality?.stop();
     if (this._pubReject) this._pubReject(new Error('qrtn: session closed'));
     for (const p of this._published) p.track.stop();
     if (this._pub) this._pub.close();
