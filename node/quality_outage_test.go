@@ -78,7 +78,9 @@ func TestQualityPostgresOutageMidCall(t *testing.T) {
 	if rep.VideoTracks != 1 || rep.Frames < want {
 		t.Fatalf("the call did not keep flowing: %d video tracks, %d frames (want ≥ %d)", rep.VideoTracks, rep.Frames, want)
 	}
-	var calls struct{ Calls []struct{ Participant string } }
+	var calls struct {
+		Calls []struct{ Participant string }
+	}
 	if code := getJSON(t, n.URL()+"api/quality/calls?room=outage", &calls); code != 200 || len(calls.Calls) != 2 {
 		t.Fatalf("calls after the outage: %d %+v", code, calls)
 	}
