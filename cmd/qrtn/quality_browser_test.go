@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,6 +113,12 @@ func TestBrowserStallAttributedToTrunk(t *testing.T) {
 	}
 	if got.Node != "b" || got.JoinMs <= 0 || got.Compliance >= 1 {
 		t.Errorf("sub's call %+v", got)
+	}
+	// The terminal report says the same, from any node.
+	var out bytes.Buffer
+	if err := runQuality(ctx, []string{"report", "--room", "q", "--url", net.Node("f").URL()}, &out, io.Discard); err != nil ||
+		!strings.Contains(out.String(), "trunk f→b") {
+		t.Errorf("qrtn quality report: %v\n%s", err, out.String())
 	}
 	var alerts struct{ Alerts []qoe.Alert }
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(500 * time.Millisecond) {
