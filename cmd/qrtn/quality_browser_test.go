@@ -127,6 +127,15 @@ func TestBrowserStallAttributedToTrunk(t *testing.T) {
 		t.Errorf("qrtn quality report: %v\n%s", err, out.String())
 	}
 	checkQualityPage(ctx, t, br, net.Node("f").URL()+"quality?room=q&session="+got.Session)
+	// The network page offers the same controls to a person.
+	netPage := br.OpenT(t, b+"network")
+	if err := browsertest.Poll(ctx, 20*time.Second, time.Second, func(ctx context.Context) (bool, string, error) {
+		var rows int
+		err := netPage.Eval(ctx, `document.querySelectorAll('#demo-controls tr').length`, &rows)
+		return err == nil && rows >= 2+3+2, fmt.Sprint(rows, " rows ", err), nil
+	}); err != nil {
+		t.Errorf("demo controls on /network: %v", err)
+	}
 	var alerts struct{ Alerts []qoe.Alert }
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(500 * time.Millisecond) {
 		getJSON(t, a+"api/quality/alerts", &alerts)
