@@ -34,6 +34,7 @@ func commands() map[string]command {
 		"perf":     {"measure one QRTP connection over UDP (bulk goodput, media frame latency)", runPerf},
 		"loadtest": {"drive a node with synthetic WebRTC clients and measure loss, latency, stalls", runLoadtest},
 		"demo":     {"run a whole network in one process: access nodes in two regions, forwarding nodes, lossy trunks", runDemo},
+		"sim":      {"simulate a whole network in virtual time from a scenario file (deterministic, faster than real time)", runSim},
 	}
 }
 
