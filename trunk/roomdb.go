@@ -13,6 +13,9 @@ import (
 // back to life.
 type roomdb struct {
 	records map[roomKey]*roomEntry
+	// gone remembers the last sequence number of forgotten origins (see
+	// lsdb.gone).
+	gone map[string]goneOrigin
 }
 
 type roomKey struct{ origin, room string }
@@ -28,7 +31,9 @@ const tombstoneTTL = 10 * time.Minute
 // included).
 const maxRoomRecords = 100_000
 
-func newRoomDB() *roomdb { return &roomdb{records: map[roomKey]*roomEntry{}} }
+func newRoomDB() *roomdb {
+	return &roomdb{records: map[roomKey]*roomEntry{}, gone: map[string]goneOrigin{}}
+}
 
 // update stores rs if newer and reports whether it was.
 func (d *roomdb) update(now time.Time, rs RoomState) bool {
@@ -40,15 +45,24 @@ func (d *roomdb) update(now time.Time, rs RoomState) bool {
 	if !ok && len(d.records) >= maxRoomRecords {
 		return false
 	}
+	if g, forgotten := d.gone[rs.Origin]; forgotten {
+		if rs.Seq <= g.seq {
+			return false
+		}
+		delete(d.gone, rs.Origin)
+	}
 	d.records[k] = &roomEntry{rs: rs, at: now}
 	return true
 }
 
 // dropOrigin forgets a node's records and returns the rooms they were in.
-func (d *roomdb) dropOrigin(origin string) []string {
+// Records of it no newer than seq (or than the records dropped) are
+// refused for goneMemory.
+func (d *roomdb) dropOrigin(now time.Time, origin string, seq uint64) []string {
 	var rooms []string
 	for k, e := range d.records {
 		if k.origin == origin {
+			seq = max(seq, e.rs.Seq)
 			delete(d.records, k)
 			if len(e.rs.Participants) > 0 {
 				rooms = append(rooms, k.room)
@@ -56,11 +70,17 @@ func (d *roomdb) dropOrigin(origin string) []string {
 		}
 	}
 	sort.Strings(rooms)
+	d.gone[origin] = goneOrigin{seq: seq, at: now}
 	return rooms
 }
 
 // expire drops tombstones older than tombstoneTTL.
 func (d *roomdb) expire(now time.Time) {
+	for o, g := range d.gone {
+		if now.Sub(g.at) > goneMemory {
+			delete(d.gone, o)
+		}
+	}
 	for k, e := range d.records {
 		if len(e.rs.Participants) == 0 && now.Sub(e.at) > tombstoneTTL {
 			delete(d.records, k)
@@ -119,18 +139,6 @@ func (d *roomdb) get(origin, room string) (RoomState, bool) {
 		return RoomState{}, false
 	}
 	return e.rs, true
-}
-
-// byOrigin returns one node's records, tombstones included, by room.
-func (d *roomdb) byOrigin(origin string) []RoomState {
-	var out []RoomState
-	for k, e := range d.records {
-		if k.origin == origin {
-			out = append(out, e.rs)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Room < out[j].Room })
-	return out
 }
 
 // sameRoom reports whether two records say the same, sequence aside.

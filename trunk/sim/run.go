@@ -165,6 +165,16 @@ func (r *runner) scheduleGroup(g RoomGroup, seed uint64) {
 			}
 			at := time.Duration(rnd.Float64() * float64(g.JoinOver))
 			r.joinAt(at, room, g.Mode, u)
+			for g.Churn > 0 && k >= g.Publishers {
+				at += time.Duration(rnd.ExpFloat64() / g.Churn * float64(time.Second))
+				if at >= r.s.Duration {
+					break
+				}
+				r.n.Schedule(at, func() {
+					r.leave(room, u.ID)
+					r.join(room, g.Mode, u)
+				})
+			}
 		}
 	}
 }
