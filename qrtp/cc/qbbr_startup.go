@@ -16,6 +16,9 @@ import "time"
 //     noise, so it doubles per round whatever the noise loss (the
 //     loss-adjusted delivery). Grown by acknowledged bytes only, it grew
 //     1+(1−p) per round: at 50% loss the search took twice as many rounds.
+//     Until a queue forms it is not capped by the estimate, which trails
+//     it, and pacing spreads it over the round trip instead of holding it
+//     back (uncapped, noQueue).
 //   - It ends when three rounds grow the estimate by less than 25%, or
 //     after one such round when the path shows it is full: loss the
 //     classifier judges congestion (a queue overflowed), or a queue that
@@ -66,6 +69,24 @@ func (s *qbbrStartup) update(_ time.Time, rs *RateSample, congBytes int) (qbbrMo
 		return &q.drain, "congestion loss after growth faltered"
 	}
 	return nil, ""
+}
+
+// noQueue reports that no queue has formed yet: the pipe is not full, so
+// the window and the pacing need not hold back.
+func (s *qbbrStartup) noQueue() bool {
+	return s.q.queueDelay() < standingQueueThreshold(s.q.minRTT)
+}
+
+// uncapped reports whether the window may grow past its target (window
+// gain × estimate): while the sender fills at least half of it, is not
+// short of data, and no queue has formed. The target trails the window by
+// a round or more, most on lossy paths, and capping at it held a media
+// flow needing four times its rate in FEC at 50% loss to 90 KB for half a
+// second. Once a queue forms, the target bounds what Startup can queue;
+// and a window the sender does not use (a media flow between frames)
+// must not grow at all, or it would grow without bound.
+func (s *qbbrStartup) uncapped(rs *RateSample) bool {
+	return !rs.IsAppLimited && 2*rs.PriorInFlight >= s.q.cwnd && s.noQueue()
 }
 
 // faltered reports whether growth has stalled for a round by either test.
