@@ -25,7 +25,7 @@ type joinAnswer struct {
 	Probes   []struct{ Node, Region, URL string }
 }
 
-func askJoin(t *testing.T, base, query string) (int, joinAnswer) {
+func askJoin(t testing.TB, base, query string) (int, joinAnswer) {
 	t.Helper()
 	resp, err := http.Get(base + "api/join?" + query)
 	if err != nil {
@@ -170,7 +170,7 @@ func excluded(a joinAnswer, node, why string) bool {
 }
 
 // waitJoin asks until the answer is want ("!x": anything but x).
-func waitJoin(t *testing.T, base, query, want string, within time.Duration) {
+func waitJoin(t testing.TB, base, query, want string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
