@@ -176,7 +176,7 @@ func (c *Core) Poll(now time.Time, send func(to netip.AddrPort, b []byte)) {
 
 // NextTimeout is when Poll must run next.
 func (c *Core) NextTimeout() time.Time {
-	if c.lsDirty || c.subsDirty {
+	if (c.lsDirty || c.subsDirty) && !c.closed {
 		return c.now
 	}
 	next := c.ep.NextTimeout()

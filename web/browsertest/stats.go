@@ -73,6 +73,9 @@ type Outbound struct {
 	FramesPerSecond float64 `json:"framesPerSecond"`
 	FrameWidth      int     `json:"frameWidth"`
 	FrameHeight     int     `json:"frameHeight"`
+	// QualityLimitationReason is why the encoder sends less than asked:
+	// "none", "bandwidth", "cpu" or "other".
+	QualityLimitationReason string `json:"qualityLimitationReason"`
 }
 
 // Track returns the received track of a kind ("audio" or "video") from a
