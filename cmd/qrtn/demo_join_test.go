@@ -25,7 +25,7 @@ type joinAnswer struct {
 	Probes   []struct{ Node, Region, URL string }
 }
 
-func askJoin(t *testing.T, base, query string) (int, joinAnswer) {
+func askJoin(t testing.TB, base, query string) (int, joinAnswer) {
 	t.Helper()
 	resp, err := http.Get(base + "api/join?" + query)
 	if err != nil {
@@ -41,15 +41,21 @@ func askJoin(t *testing.T, base, query string) (int, joinAnswer) {
 
 // threeRegions is a demo network with an access node in eu, us and ap and
 // one forwarding node, on short clean trunks, every node answering joins
-// without rate limits (tests ask often from one address).
-func threeRegions(t *testing.T, ctx context.Context) *network {
+// without rate limits (tests ask often from one address). tune, when set,
+// changes every node's scheduler configuration.
+func threeRegions(t *testing.T, ctx context.Context, tune func(*node.JoinConfig)) *network {
 	t.Helper()
 	spec := networkSpec{
 		Nodes: []nodeSpec{{"eu-1", "eu", "access"}, {"us-1", "us", "access"}, {"ap-1", "ap", "access"},
 			{"fwd-1", "backbone-1", "forwarding"}},
 		Trunks: [][2]string{{"ap-1", "fwd-1"}, {"eu-1", "fwd-1"}, {"us-1", "fwd-1"}},
 		Link:   netsim.LinkConfig{Delay: 5 * time.Millisecond},
-		Tune:   func(c *node.Config) { c.Scheduler.Rate, c.Scheduler.Burst = 1000, 1000 },
+		Tune: func(c *node.Config) {
+			c.Scheduler.Rate, c.Scheduler.Burst = 1000, 1000
+			if tune != nil {
+				tune(&c.Scheduler)
+			}
+		},
 	}
 	net, err := startNetwork(ctx, spec, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -81,7 +87,7 @@ func threeRegions(t *testing.T, ctx context.Context) *network {
 func TestSchedulingAcrossRegions(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	net := threeRegions(t, ctx)
+	net := threeRegions(t, ctx, nil)
 	entry := net.Node("ap-1").URL()
 	for _, tc := range []struct{ query, want, reason string }{
 		{"room=a1&name=x&region=us", "us-1", "hint"},
@@ -170,7 +176,7 @@ func excluded(a joinAnswer, node, why string) bool {
 }
 
 // waitJoin asks until the answer is want ("!x": anything but x).
-func waitJoin(t *testing.T, base, query, want string, within time.Duration) {
+func waitJoin(t testing.TB, base, query, want string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
