@@ -92,6 +92,23 @@ async function fetchToken(v) {
   return (await r.json()).token;
 }
 
+// tokenFor gets a token from another node when the session moves there
+// (qrtn-reconnect.js), for the same identity; the page's own token is the
+// fallback (nodes of one network share their API secret).
+async function tokenFor(url, v, fallback) {
+  if (v.token || !app.session) return fallback;
+  try {
+    const base = new URL(url);
+    base.protocol = base.protocol === 'wss:' ? 'https:' : 'http:';
+    const q = new URLSearchParams({ room: v.room, name: v.name, role: v.role, identity: app.session.self.id });
+    const r = await fetch(`${base.origin}/api/token?${q}`);
+    if (r.ok) return (await r.json()).token;
+  } catch (e) {
+    console.warn('qrtn: token from', url, e);
+  }
+  return fallback;
+}
+
 function mediaConstraints() {
   const m = (params.get('video') || '1280x720@30').match(/^(\d+)x(\d+)(?:@(\d+))?$/);
   const video = m ? { width: { ideal: +m[1] }, height: { ideal: +m[2] }, frameRate: { ideal: +(m[3] || 30) } } : true;
@@ -120,7 +137,7 @@ async function start(v) {
     const publish = v.role === 'host';
     // Ask for the camera while the websocket connects: both take time.
     const media = publish ? getMedia() : Promise.resolve(null);
-    const session = await join(location.href, token, { mode: v.mode });
+    const session = await join(location.href, token, { mode: v.mode, getToken: (url) => tokenFor(url, v, token) });
     app.session = session;
     app.timing.joinedMs = performance.now() - app.timing.startedAt;
     wire(session);
@@ -159,7 +176,9 @@ function wire(session) {
     const tile = app.tiles.get(participant);
     if (!tile) return;
     if (track) tile.removeTrack(track);
-    if (tile.stream.getTracks().length === 0) removeTile(participant);
+    // A participant that moved or reconnected is still here: its new
+    // tracks come to the same tile.
+    if (tile.stream.getTracks().length === 0 && !session.participants.has(participant)) removeTile(participant);
   });
   session.on('participant_left', ({ participant }) => removeTile(participant));
   session.on('track_muted', ({ participant, kind, muted }) => app.tiles.get(participant)?.setMuted(kind, muted));
@@ -167,7 +186,19 @@ function wire(session) {
     for (const [id, t] of app.tiles) t.el.classList.toggle('speaking', id === participants[0] || (id === 'self' && participants[0] === session.self.id));
   });
   session.on('error', ({ code, message }) => setStatus(`${code}: ${message}`, true));
-  session.on('closed', ({ reason }) => setStatus(`session closed: ${reason}`, reason !== 'left'));
+  session.on('closed', ({ reason }) => {
+    document.body.classList.remove('reconnecting');
+    setStatus(`session closed: ${reason}`, reason !== 'left');
+  });
+  session.on('reconnecting', ({ step }) => {
+    document.body.classList.add('reconnecting');
+    setStatus(`reconnecting… ${step}`);
+  });
+  session.on('reconnected', ({ kind, gap_ms, node }) => {
+    document.body.classList.remove('reconnecting');
+    const gap = gap_ms === null ? '' : `, media gap ${gap_ms} ms`;
+    setStatus(`in ${session.room} as ${session.self.name} on ${node?.name ?? 'the node'} (recovered: ${kind}${gap})`);
+  });
   setInterval(updateStats, 1000);
 }
 
