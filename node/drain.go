@@ -45,6 +45,10 @@ func (c DrainConfig) withDefaults() DrainConfig {
 // new users (the scheduling helper adds SetDraining to trunk.Trunk).
 type drainer interface{ SetDraining(bool) }
 
+// Signaling is the node's signaling server (for tests and tools: resume
+// counters, the DropConnections hook); nil on a forwarding node.
+func (n *Node) Signaling() *signaling.Server { return n.sig }
+
 // Draining reports whether the node is draining.
 func (n *Node) Draining() bool { return n.draining.Load() }
 

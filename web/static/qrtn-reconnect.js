@@ -3,7 +3,10 @@
 //
 // In increasing order of cost:
 //  - 'ice': a peer connection went disconnected (for 1.5 s) or failed, or
-//    the browser's network changed. The publisher connection offers again
+//    the browser's network changed, or nothing at all (media, RTCP, STUN)
+//    arrived on its selected path for 2.5 s: a watchdog polls getStats twice
+//    a second, as browsers take 5 s or more to call a dead path
+//    'disconnected'. The publisher connection offers again
 //    with iceRestart; the subscriber connection asks the node for an offer
 //    that restarts ICE ('restart_ice'). Tried three times, then a move.
 //  - 'resume': the websocket dropped without a leave. Reconnect to the same
@@ -26,6 +29,8 @@
 const ICE_DISCONNECTED_WAIT = 1500; // ms of 'disconnected' before a restart
 const ICE_RESTART_CHECK = 6000; // ms for a restart to connect before the next
 const ICE_MAX_RESTARTS = 3;
+const WATCH_EVERY = 500; // ms between looks at the selected paths
+const PATH_SILENT = 2500; // ms without any packet on a path that make it dead
 const MOVE_DEADLINE = 60_000; // ms of trying nodes before giving up
 const SAMPLE_EVERY = 200;
 const SETTLE_MAX = 20_000; // ms after recovery to wait for media to flow again
@@ -46,6 +51,9 @@ export class Recovery {
     this.iceCheck = null;
     this.iceAttempts = 0;
     this.stopped = false;
+    this.paths = new Map(); // pc → {count, at}: what the watchdog last saw
+    this.restarting = new Set(); // connections restarted and not yet heard from
+    this.watchdog = setInterval(() => this.watch(), WATCH_EVERY);
     this.onNetwork = () => this.scheduleIce(0, true);
     if (typeof window !== 'undefined') window.addEventListener('online', this.onNetwork);
     if (typeof navigator !== 'undefined' && navigator.connection) navigator.connection.addEventListener('change', this.onNetwork);
@@ -58,6 +66,7 @@ export class Recovery {
 
   stop() {
     this.stopped = true;
+    clearInterval(this.watchdog);
     clearTimeout(this.iceTimer);
     clearTimeout(this.iceCheck);
     if (this.ep) clearInterval(this.ep.sampler);
@@ -99,7 +108,10 @@ export class Recovery {
     const st = pc.connectionState;
     if (st === 'failed') this.scheduleIce(0);
     else if (st === 'disconnected') this.scheduleIce(ICE_DISCONNECTED_WAIT);
-    else if (st === 'connected' && this.ep && !this.busy && this.connected()) this.recovered();
+    else if (st === 'connected') {
+      this.restarting.delete(pc);
+      if (this.ep && !this.busy && this.restarting.size === 0 && this.connected()) this.recovered();
+    }
   }
 
   connected() {
@@ -115,21 +127,54 @@ export class Recovery {
     }, delay);
   }
 
-  // restartIce restarts ICE on the connections that lost it (all of them
-  // after a network change). While a resume or a move runs it waits: they
-  // check ICE when they are done.
-  restartIce(force) {
+  // watch restarts ICE on a connection whose selected path went silent:
+  // no packet of any kind (media, RTCP, STUN requests or responses) for
+  // PATH_SILENT. The node sends RTCP and, when idle, STUN keepalives every
+  // 2 s, so silence means the path is dead.
+  async watch() {
     const s = this.s;
     if (this.stopped || this.busy || s._closed) return;
-    const bad = [s._pub, s._sub].filter((pc) => pc && (force || pc.connectionState === 'disconnected' || pc.connectionState === 'failed'));
+    for (const pc of [s._pub, s._sub]) {
+      if (!pc || pc.connectionState !== 'connected') {
+        this.paths.delete(pc);
+        continue;
+      }
+      let count = null;
+      try {
+        count = pathPackets(await pc.getStats());
+      } catch {
+        continue;
+      }
+      const now = Date.now();
+      const prev = this.paths.get(pc);
+      if (!prev || count === null || count !== prev.count) {
+        this.paths.set(pc, { count, at: now });
+        // Packets on a restarted connection: its new path works.
+        if (prev && count !== null && this.restarting.delete(pc) && this.restarting.size === 0 && this.connected()) this.recovered();
+      } else if (now - prev.at >= PATH_SILENT) {
+        this.paths.delete(pc);
+        this.restartIce(false, pc);
+      }
+    }
+  }
+
+  // restartIce restarts ICE on the connections that lost it (all of them
+  // after a network change; silent, a dead one the watchdog found). While a resume or a move runs it waits: they
+  // check ICE when they are done.
+  restartIce(force, silent = null) {
+    const s = this.s;
+    if (this.stopped || this.busy || s._closed) return;
+    const bad = [s._pub, s._sub].filter((pc) => pc && (force || pc === silent || pc.connectionState === 'disconnected' || pc.connectionState === 'failed'));
     if (bad.length === 0) return;
-    this.begin('ice', force ? 'network change' : 'connection lost');
+    this.begin('ice', force ? 'network change' : silent ? 'path silent' : 'connection lost');
     if (++this.iceAttempts > ICE_MAX_RESTARTS) {
       this.move([], 'migrate', 'ICE restarts failed');
       return;
     }
     this.step(`restarting ICE (attempt ${this.iceAttempts})`);
     for (const pc of bad) {
+      this.restarting.add(pc);
+      this.paths.set(pc, { count: null, at: Date.now() });
       if (pc === s._pub) s._negotiatePublisher({ iceRestart: true }).catch(() => {});
       else s._send({ type: 'restart_ice', target: 'subscriber' });
     }
@@ -263,6 +308,7 @@ export class Recovery {
   // recovered: connectivity is back; the episode ends once media flows
   // again (or SETTLE_MAX later), when its gap is known.
   recovered() {
+    this.restarting.clear();
     if (!this.ep || this.ep.recovered) return;
     this.ep.recovered = Date.now();
     this.iceAttempts = 0;
@@ -350,6 +396,18 @@ async function switchNode(s, url, rec) {
   rec.leaving = null;
   if (old.pub) old.pub.close();
   if (old.sub) old.sub.close();
+}
+
+// pathPackets counts every packet received on the selected candidate pair
+// (media and RTCP, STUN requests and responses); null when none is selected.
+function pathPackets(report) {
+  let pairId = null;
+  report.forEach((st) => {
+    if (st.type === 'transport' && st.selectedCandidatePairId) pairId = st.selectedCandidatePairId;
+  });
+  const pair = pairId && report.get(pairId);
+  if (!pair) return null;
+  return `${pair.id}/${(pair.packetsReceived ?? 0) + (pair.requestsReceived ?? 0) + (pair.responsesReceived ?? 0)}`;
 }
 
 function waitConnected(pcs, timeout) {
