@@ -41,10 +41,6 @@ func (c DrainConfig) withDefaults() DrainConfig {
 	return c
 }
 
-// drainer is the trunk's part of a drain: flooding that this node takes no
-// new users (the scheduling helper adds SetDraining to trunk.Trunk).
-type drainer interface{ SetDraining(bool) }
-
 // Signaling is the node's signaling server (for tests and tools: resume
 // counters, the DropConnections hook); nil on a forwarding node.
 func (n *Node) Signaling() *signaling.Server { return n.sig }
@@ -66,9 +62,7 @@ func (n *Node) Drain(ctx context.Context) error {
 	}
 	cfg := n.cfg.Drain
 	n.log.Info("draining", "timeout", cfg.Timeout)
-	if d, ok := any(n.trunk).(drainer); ok && n.trunk != nil {
-		d.SetDraining(true)
-	}
+	n.SetDraining(true) // the scheduler here and everywhere stops choosing this node
 	if n.sig != nil {
 		n.sig.SetDraining(true)
 		n.moveClients(ctx, cfg)
@@ -101,7 +95,7 @@ func (n *Node) moveClients(ctx context.Context, cfg DrainConfig) {
 			if told[s.ID] || !s.Attached {
 				continue
 			}
-			to, ok := n.migrationTarget()
+			to, ok := n.migrationTarget(s.Room, s.Identity)
 			if !ok {
 				break // nowhere to go: wait for the timeout or for clients to leave
 			}
@@ -118,13 +112,4 @@ func (n *Node) moveClients(ctx context.Context, cfg DrainConfig) {
 		case <-tick.C:
 		}
 	}
-}
-
-// migrationTarget is the best other access node for a client to move to.
-func (n *Node) migrationTarget() (signaling.Alternative, bool) {
-	alts := n.alternatives()
-	if len(alts) == 0 {
-		return signaling.Alternative{}, false
-	}
-	return alts[0], true
 }

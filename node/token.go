@@ -41,9 +41,6 @@ func (n *Node) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	// A page on another node of the network asks here for a token when it
-	// moves its session to this node (qrtn-reconnect.js); dev tokens are
-	// given to anyone anyway.
-	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Access-Control-Allow-Origin", "*") // dev tokens are for anyone; pages on other nodes fetch them (qrtn-join.js)
 	_ = json.NewEncoder(w).Encode(map[string]string{"token": tok, "identity": id})
 }

@@ -80,6 +80,7 @@ func (c *conn) run() {
 		}
 		_ = c.ws.SetReadDeadline(time.Now().Add(pongWait))
 		if len(b) > c.s.cfg.MaxFrame {
+			drainFrame(c.ws, r)
 			c.fail(CodeTooLarge, fmt.Sprintf("frame over %d bytes", c.s.cfg.MaxFrame), true)
 			return
 		}
@@ -326,3 +327,16 @@ func (c *conn) cleanup() {
 	<-c.writerDone
 	_ = c.ws.Close()
 }
+
+// drainFrame reads and discards what is left of an oversize frame, bounded
+// in bytes and time, before the connection closes. Closing a TCP socket with
+// unread data makes the kernel answer with a reset, which can destroy the
+// error frame before the client reads it; draining first lets the close be
+// a clean FIN, so the client learns why it was dropped.
+func drainFrame(ws *websocket.Conn, r io.Reader) {
+	_ = ws.SetReadDeadline(time.Now().Add(time.Second))
+	_, _ = io.CopyN(io.Discard, r, maxDrain)
+}
+
+// maxDrain bounds what drainFrame reads of one oversize frame.
+const maxDrain = 1 << 20

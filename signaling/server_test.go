@@ -126,10 +126,13 @@ func (c *client) expect(typ string) map[string]any {
 	}
 }
 
+// expectError asserts the next error message has the code. Room events
+// (another participant's join, candidates, speakers) may arrive before it at
+// any time and are skipped.
 func (c *client) expectError(code string) {
 	c.t.Helper()
-	m := c.next()
-	if m["type"] != "error" || m["code"] != code {
+	m := c.expect("error")
+	if m["code"] != code {
 		c.t.Fatalf("got %v, want error %s", m, code)
 	}
 }

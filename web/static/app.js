@@ -11,6 +11,7 @@
 // Extra parameters: token=T (skip /api/token), video=WxH[@fps] (camera size).
 
 import { join } from './qrtn.js';
+import { place, joinPlaced, placementLabel } from './qrtn-join.js';
 
 const $ = (sel) => document.querySelector(sel);
 const params = new URLSearchParams(location.search);
@@ -34,7 +35,9 @@ window.qrtn = {
   stats: async () => {
     const s = app.session ? await app.session.stats() : { joined: false, participant: null, publishing: [], subscribed: [] };
     s.error = app.error;
-    s.timing = { joinedMs: app.timing.joinedMs, firstFrameMs: { ...app.timing.firstFrameMs } };
+    s.timing = { startedMs: app.timing.startedAt, joinedMs: app.timing.joinedMs, firstFrameMs: { ...app.timing.firstFrameMs } };
+    const pl = app.session?.placement;
+    s.placement = pl ? { node: pl.joined, chosen: pl.node, reason: pl.reason, reasons: pl.reasons, rtts: pl.rtts, failed: pl.failed, answeredBy: pl.answered_by } : null;
     return s;
   },
   prefer: (participant, layer) => {
@@ -92,16 +95,39 @@ async function fetchToken(v) {
   return (await r.json()).token;
 }
 
-// tokenFor gets a token from another node when the session moves there
-// (qrtn-reconnect.js), for the same identity; the page's own token is the
-// fallback (nodes of one network share their API secret).
-async function tokenFor(url, v, fallback) {
+// joinScheduled joins the node the scheduler picks (qrtn-join.js), honouring
+// &region= (a location hint) and &node= (a pinned node); a node without a
+// scheduler is joined directly, as before.
+async function joinScheduled(v) {
+  const d = await place(location.href, { ...v, region: params.get('region') || '', node: params.get('node') || '' });
+  if (!d) return join(location.href, v.token || (await fetchToken(v)), { mode: v.mode, ...recoveryOptions(v) });
+  return joinPlaced(d, v, { mode: v.mode, ...recoveryOptions(v) });
+}
+
+// recoveryOptions let a session that must move to another node
+// (qrtn-reconnect.js) ask the scheduler again and get tokens from other
+// nodes, for the same identity.
+function recoveryOptions(v) {
+  return { getToken: (url) => tokenFor(url, v), reschedule: () => reschedule(v) };
+}
+
+async function reschedule(v) {
+  const d = await place(location.href, { ...v, identity: app.session?.self?.id ?? '', region: params.get('region') || '' });
+  if (!d) return [];
+  return [{ url: d.url, token: d.token || null }, ...(d.alternatives || []).map((a) => ({ url: a.url, token: null }))];
+}
+
+// tokenFor gets a token from another node for the same identity; the
+// session's own token is the fallback (nodes of one network share their
+// API key).
+async function tokenFor(url, v) {
+  const fallback = v.token || app.session?._token;
   if (v.token || !app.session) return fallback;
   try {
     const base = new URL(url);
     base.protocol = base.protocol === 'wss:' ? 'https:' : 'http:';
     const q = new URLSearchParams({ room: v.room, name: v.name, role: v.role, identity: app.session.self.id });
-    const r = await fetch(`${base.origin}/api/token?${q}`);
+    const r = await fetch(`${base.origin}/api/token?${q}`, { cache: 'no-store' });
     if (r.ok) return (await r.json()).token;
   } catch (e) {
     console.warn('qrtn: token from', url, e);
@@ -133,11 +159,10 @@ async function start(v) {
   $('#room-label').textContent = `${v.room} · ${v.mode} · ${v.role}`;
   document.body.dataset.mode = v.mode;
   try {
-    const token = v.token || (await fetchToken(v));
     const publish = v.role === 'host';
-    // Ask for the camera while the websocket connects: both take time.
+    // Ask for the camera while the scheduler and the websocket work: all take time.
     const media = publish ? getMedia() : Promise.resolve(null);
-    const session = await join(location.href, token, { mode: v.mode, getToken: (url) => tokenFor(url, v, token) });
+    const session = await joinScheduled(v);
     app.session = session;
     app.timing.joinedMs = performance.now() - app.timing.startedAt;
     wire(session);
@@ -147,7 +172,7 @@ async function start(v) {
       await session.publish(app.localStream);
     }
     $('#controls').hidden = false;
-    setStatus(`in ${session.room} as ${session.self.name}`);
+    setStatus(`in ${session.room} as ${session.self.name}${session.placement ? ` — ${placementLabel(session.placement, session.placement.joined)}` : ''}`);
   } catch (e) {
     fail(e);
   }

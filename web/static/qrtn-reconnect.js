@@ -14,10 +14,14 @@
 //    "Resume"); the node held the participant, so the room sees nothing and
 //    media never stopped.
 //  - 'migrate': the node is gone, refused the resume, or asked the client to
-//    move ('migrate', when draining). Join another access node (the one
-//    named, else the node's last list of alternatives, else the same node
-//    again) as the same identity, republish the same tracks, restore
-//    preferences and mutes. The old connections keep running until the new
+//    move ('migrate', when draining). Join another access node as the same
+//    identity, republish the same tracks, restore preferences and mutes.
+//    Candidates in order: the node named by 'migrate'; when the node is
+//    unreachable, its last list of alternatives (no round trip), then the
+//    scheduler (opts.reschedule, qrtn-join.js), then the same node; when
+//    the node answered but refused, the same node first. Tokens come with
+//    the scheduler's answer, else from opts.getToken(url), else the
+//    session's token. The old connections keep running until the new
 //    ones carry media, so a planned move has no gap.
 //
 // Every recovery is recorded in list() as {kind, gap_ms, at, node, reason}:
@@ -225,8 +229,8 @@ export class Recovery {
     }
     // The same node first when it answered (it forgot the session), the
     // others first when it did not.
-    const same = outcome === 'unreachable' ? [] : [s.url];
-    this.move(same, 'migrate', outcome === 'refused' ? 'resume refused' : 'node unreachable');
+    if (outcome === 'unreachable') this.move([], 'migrate', 'node unreachable', true);
+    else this.move([s.url], 'migrate', outcome === 'refused' ? 'resume refused' : 'resume timed out');
   }
 
   onResumed(msg) {
@@ -240,9 +244,9 @@ export class Recovery {
     for (const [kind, muted] of s._mutes) s._send({ type: 'mute', kind, muted });
   }
 
-  // move joins another node (targets first, then the alternatives, then
-  // this node), trying until MOVE_DEADLINE.
-  async move(targets, kind, reason) {
+  // move joins another node, trying candidates (see the top of the file)
+  // until MOVE_DEADLINE; gone says the current node is unreachable.
+  async move(targets, kind, reason, gone = false) {
     if (this.stopped) return;
     if (this.busy && kind !== 'migrate') return;
     if (this.moving) return;
@@ -255,13 +259,11 @@ export class Recovery {
     let done = false;
     while (!done && !this.stopped && Date.now() < deadline) {
       await sleep(delay);
-      const here = s.url;
-      const urls = unique([...targets.map((u) => s._urlFor(u)), ...this.alternatives.map((u) => s._urlFor(u)).filter((u) => u !== here), here]);
-      for (const url of urls) {
+      for await (const c of this.candidates(targets, gone)) {
         if (this.stopped) break;
-        this.step(`moving to ${hostOf(url)}`);
+        this.step(`moving to ${hostOf(c.url)}`);
         try {
-          await switchNode(s, url, this);
+          await switchNode(s, c.url, c.token);
           done = true;
           break;
         } catch (e) {
@@ -283,6 +285,40 @@ export class Recovery {
     }
     this.iceAttempts = 0;
     this.recovered();
+  }
+
+  // candidates yields {url, token} to try, each URL once; the scheduler is
+  // asked only when the earlier ones failed.
+  async *candidates(targets, gone) {
+    const s = this.s;
+    const here = s.url;
+    const seen = new Set();
+    const fresh = (u) => {
+      const url = s._urlFor(u);
+      if (seen.has(url)) return null;
+      seen.add(url);
+      return url;
+    };
+    const others = this.alternatives.filter((u) => s._urlFor(u) !== here);
+    const first = gone ? [...targets, ...others] : [...targets, here, ...others];
+    for (const u of first) {
+      const url = fresh(u);
+      if (url) yield { url, token: null };
+    }
+    let scheduled = [];
+    if (typeof s.opts.reschedule === 'function') {
+      try {
+        scheduled = (await s.opts.reschedule()) || [];
+      } catch (e) {
+        console.warn('qrtn: the scheduler could not place the move:', e.message || e);
+      }
+    }
+    for (const c of scheduled) {
+      const url = c.url && fresh(c.url);
+      if (url) yield { url, token: c.token || null };
+    }
+    const url = fresh(here);
+    if (url) yield { url, token: null };
   }
 
   // begin starts (or escalates) the recovery episode.
@@ -361,53 +397,55 @@ export class Recovery {
 // preferences and mutes restored, then the old connections closed once the
 // new ones are up (their tracks end after the new ones began). The old
 // websocket is closed without a leave: the room must see a move.
-async function switchNode(s, url, rec) {
+async function switchNode(s, url, given) {
+  const rec = s._recovery;
   const old = { pub: s._pub, sub: s._sub, announced: s._announced, mids: s._mids };
   if (old.sub) rec.leaving = [old.sub, old.mids];
-  const token = typeof s.opts.getToken === 'function' ? await s.opts.getToken(url) : s._token;
-  if (s._pubReject) s._pubReject(Object.assign(new Error('qrtn: moved to another node'), { code: 'moved' }));
-  let joinedSub = null;
-  await s._connect(url, s._joinMessage(token), (msg) => {
-    s.url = url;
-    s._token = token;
-    s._sub = null;
-    s._pub = null;
-    s._announced = new Map();
-    s._mids = new Map();
-    s._pubQueue = Promise.resolve();
-    s._subQueue = Promise.resolve();
-    s._pubAnswer = null;
-    s._pubReject = null;
-    s._onJoined(msg);
-    joinedSub = s._sub;
-  });
-  if (s._published.length && s.self.publish) {
-    s._pub = s._newPC('publisher');
-    for (const p of s._published) p.sender = s._addSender(p.track, p.stream);
-    await s._negotiatePublisher();
+  let accepted = false;
+  try {
+    const token = given || (typeof s.opts.getToken === 'function' ? await s.opts.getToken(url) : s._token) || s._token;
+    if (s._pubReject) s._pubReject(Object.assign(new Error('qrtn: moved to another node'), { code: 'moved' }));
+    let joinedSub = null;
+    await s._connect(url, s._joinMessage(token), (msg) => {
+      accepted = true;
+      s.url = url;
+      s._token = token;
+      s._sub = null;
+      s._pub = null;
+      s._announced = new Map();
+      s._mids = new Map();
+      s._pubQueue = Promise.resolve();
+      s._subQueue = Promise.resolve();
+      s._pubAnswer = null;
+      s._pubReject = null;
+      s._onJoined(msg);
+      joinedSub = s._sub;
+    });
+    if (s._published.length && s.self.publish) {
+      s._pub = s._newPC('publisher');
+      for (const p of s._published) p.sender = s._addSender(p.track, p.stream);
+      await s._negotiatePublisher();
+    }
+    for (const [participant, layer] of s._prefs) s._send({ type: 'prefer', participant, layer });
+    for (const [kind, muted] of s._mutes) s._send({ type: 'mute', kind, muted });
+    await waitConnected([s._pub, joinedSub], 5000);
+    // Give the new subscriber connection a moment to decode before the old
+    // tracks end, when there is an old one to overlap with.
+    if (old.sub && old.sub.connectionState === 'connected') await sleep(1000);
+  } catch (e) {
+    rec.leaving = null;
+    if (accepted) closeOld(s, old);
+    throw e;
   }
-  for (const [participant, layer] of s._prefs) s._send({ type: 'prefer', participant, layer });
-  for (const [kind, muted] of s._mutes) s._send({ type: 'mute', kind, muted });
-  await waitConnected([s._pub, joinedSub], 5000);
-  // Give the new subscriber connection a moment to decode before the old
-  // tracks end, when there is an old one to overlap with.
-  if (old.sub && old.sub.connectionState === 'connected') await sleep(1000);
-  for (const prev of old.announced.values()) s._emit('trackended', { participant: prev.participant, trackId: prev.track, kind: prev.kind, track: null });
   rec.leaving = null;
-  if (old.pub) old.pub.close();
-  if (old.sub) old.sub.close();
+  closeOld(s, old);
 }
 
-// pathPackets counts every packet received on the selected candidate pair
-// (media and RTCP, STUN requests and responses); null when none is selected.
-function pathPackets(report) {
-  let pairId = null;
-  report.forEach((st) => {
-    if (st.type === 'transport' && st.selectedCandidatePairId) pairId = st.selectedCandidatePairId;
-  });
-  const pair = pairId && report.get(pairId);
-  if (!pair) return null;
-  return `${pair.id}/${(pair.packetsReceived ?? 0) + (pair.requestsReceived ?? 0) + (pair.responsesReceived ?? 0)}`;
+// closeOld ends what a move left behind: the old tracks, then connections.
+function closeOld(s, old) {
+  for (const prev of old.announced.values()) s._emit('trackended', { participant: prev.participant, trackId: prev.track, kind: prev.kind, track: null });
+  if (old.pub) old.pub.close();
+  if (old.sub) old.sub.close();
 }
 
 function waitConnected(pcs, timeout) {
@@ -459,10 +497,6 @@ function expected(s, id) {
 
 function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-function unique(list) {
-  return [...new Set(list)];
 }
 
 function hostOf(url) {

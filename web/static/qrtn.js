@@ -53,6 +53,10 @@ export const LAYERS = {
  * @param {MediaStream} [opts.stream] published right after the join, when the token grants publish
  * @param {string[]} [opts.layers] simulcast rids to send, default ['s','l']
  * @param {RTCIceServer[]} [opts.iceServers] overrides the node's list
+ * @param {{name: string, region: string}} [opts.node] the node url belongs to, for stats().node
+ * @param {(url: string) => Promise<string>} [opts.getToken] a token for another node, when the session moves there
+ * @param {() => Promise<{url: string, token: ?string}[]>} [opts.reschedule] ask the scheduler where to move (qrtn-join.js)
+ * @param {boolean} [opts.recover] false: never reconnect (qrtn-reconnect.js)
  */
 export async function join(url, token, opts = {}) {
   const s = new Session(url, opts);
@@ -67,6 +71,8 @@ export class Session extends EventTarget {
     super();
     this.url = wsURL(url);
     this.opts = opts;
+    /** {name, region} of the access node this session is on (opts.node; qrtn-join.js sets it) */
+    this.node = opts.node ?? null;
     /** @type {boolean} true between the node's "joined" and the end of the session */
     this.joined = false;
     /** the local participant {id, name, publish, subscribe} */
@@ -92,8 +98,6 @@ export class Session extends EventTarget {
     this._layers = new Map(); // "participant/track" → layer
     this._published = []; // {kind, track: MediaStreamTrack, sender, stream}
     this._closed = false;
-    /** the access node joined now: {name, region} */
-    this.node = null;
     /** 'connected' | 'reconnecting' | 'closed' */
     this.state = 'connected';
     this._token = '';
@@ -197,7 +201,7 @@ export class Session extends EventTarget {
     this.self = msg.participant;
     this.room = msg.room;
     this.mode = msg.mode;
-    this.node = msg.node ?? null;
+    this.node = msg.node ?? this.node; // the node says who it is; qrtn-join.js may have said first
     this._iceServers = this.opts.iceServers || msg.iceServers || [];
     this._reconcileParticipants(msg.participants || []);
     if (this.self.subscribe !== false) this._sub = this._newPC('subscriber');
@@ -511,8 +515,7 @@ export class Session extends EventTarget {
    * null when nothing was received).
    */
   async stats() {
-    const out = { joined: this.joined, participant: this.self?.id ?? null, publishing: [], subscribed: [], rtt: {}, speakers: [...this.speakers] };
-    out.node = this.node;
+    const out = { joined: this.joined, participant: this.self?.id ?? null, node: this.node, publishing: [], subscribed: [], rtt: {}, speakers: [...this.speakers] };
     out.reconnects = this._recovery ? this._recovery.list() : [];
     if (this._pub && this._pub.signalingState !== 'closed') {
       const r = await this._pub.getStats();
