@@ -41,6 +41,8 @@ type Config struct {
 	SFU sfu.Config `yaml:"sfu"`
 	// Signaling limits for clients.
 	Signaling signaling.Config `yaml:"signaling"`
+	// Drain tunes graceful drains (SIGTERM on `qrtn serve`, Node.Drain).
+	Drain DrainConfig `yaml:"drain"`
 	// Trunk connects the node to its peers over QRTP trunks (identity,
 	// listen address, key, peers: see trunk/README.md). Without it an
 	// access node stands alone.
@@ -89,6 +91,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 5 * time.Second
 	}
+	c.Drain = c.Drain.withDefaults()
 	if c.APISecret == "" {
 		c.APIKey, c.APISecret = "dev"+randomString(6), randomString(32)
 	} else if c.APIKey == "" {

@@ -42,6 +42,7 @@ type Node struct {
 	srv   *http.Server
 
 	closing   atomic.Bool
+	draining  atomic.Bool // drain.go
 	closeOnce sync.Once
 	closeErr  error
 	done      chan struct{}
@@ -66,6 +67,7 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		}
 		sc := cfg.Signaling
 		sc.APIKey, sc.APISecret = cfg.APIKey, cfg.APISecret
+		sc.NodeName, sc.Region = cfg.Name, cfg.Region
 		if n.sig, err = signaling.New(sc, n.sfu, n.log); err != nil {
 			_ = n.sfu.Close()
 			return nil, err
@@ -106,7 +108,7 @@ func (n *Node) routes() http.Handler {
 	n.trunkRoutes(mux)
 	n.joinRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if n.closing.Load() {
+		if n.closing.Load() || n.draining.Load() {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
 			return
 		}
@@ -166,6 +168,9 @@ func (n *Node) Start(ctx context.Context) error {
 		case <-n.done:
 		}
 	}()
+	if n.sig != nil {
+		go n.refreshAlternatives()
+	}
 	attrs := []any{"region", n.cfg.Region, "role", n.cfg.Role, "http", n.URL(), "dev", n.cfg.Dev}
 	if n.sfu != nil {
 		attrs = append(attrs, "udp", n.sfu.UDPAddr().String())

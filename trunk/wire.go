@@ -88,6 +88,10 @@ type ParticipantState struct {
 	ID     string       `json:"id"`
 	Name   string       `json:"name"`
 	Tracks []TrackState `json:"tracks"`
+	// Since is when the participant's session began (Unix ms). When one
+	// identity is in a room on two nodes, the newest session wins: it
+	// moved (PROTOCOL.md, "Duplicate identities").
+	Since int64 `json:"since,omitempty"`
 }
 
 // TrackState announces a track: its codec and simulcast layers.

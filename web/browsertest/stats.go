@@ -26,10 +26,34 @@ type Stats struct {
 	// Speakers are the active speakers (participant ids, loudest first) the
 	// node last announced.
 	Speakers []string `json:"speakers"`
+	// Reconnects are the session's recoveries so far.
+	Reconnects []Reconnect `json:"reconnects"`
 	// At is when the page produced these stats, as the test's clock saw it
 	// (the middle of the evaluation): rates between two snapshots divide by
 	// the difference of their At, not by how long the test slept.
 	At time.Time `json:"-"`
+}
+
+// Reconnect is one recovery of the session: Kind is "ice", "resume" or
+// "migrate"; GapMs the longest time without inbound media around it (nil
+// when nothing was received).
+type Reconnect struct {
+	Kind   string   `json:"kind"`
+	GapMs  *float64 `json:"gap_ms"`
+	At     float64  `json:"at"`
+	Node   string   `json:"node"`
+	Reason string   `json:"reason"`
+}
+
+// ReconnectsOf returns the recoveries of one kind.
+func (s Stats) ReconnectsOf(kind string) []Reconnect {
+	var out []Reconnect
+	for _, r := range s.Reconnects {
+		if r.Kind == kind {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Timing is the demo page's join timing, in ms since the page started to
