@@ -101,7 +101,7 @@ export class Recovery {
   onSocketClose(e, lastError) {
     if (this.stopped || lastError === 'replaced' || e.reason === 'replaced') return false;
     if (e.code === 1001 || lastError === 'draining') {
-      this.move([], 'migrate', 'the node is going away');
+      this.move([], 'migrate', 'the node is going away', true);
     } else {
       this.resume();
     }
@@ -272,7 +272,7 @@ export class Recovery {
             s._shutdown('replaced: this identity joined elsewhere');
             return;
           }
-          console.warn('qrtn: move to', url, 'failed:', e.message);
+          console.warn('qrtn: move to', c.url, 'failed:', e.message);
         }
       }
       delay = Math.min(4000, delay ? delay * 2 : 500);
