@@ -91,7 +91,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoFlags, error) {
 		fmt.Fprint(fs.Output(), demoHelp)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&f.access, "access", "eu,us,ap", "regions of the access nodes, comma separated (one node each, named REGION-1; eu, us, ap, sa, af, oc, jp, in, me and us-west have coordinates)")
+	fs.StringVar(&f.access, "access", "eu,us,ap", "regions of the access nodes, comma separated (one node each, named REGION-1; a region named twice gets REGION-2 too; eu, us, ap, sa, af, oc, jp, in, me and us-west have coordinates)")
 	fs.IntVar(&f.forwarding, "forwarding", 2, "number of forwarding nodes (fwd-1, fwd-2, ...)")
 	fs.DurationVar(&f.delay, "delay", 80*time.Millisecond, "one-way delay of every trunk link")
 	fs.DurationVar(&f.jitter, "jitter", 0, "uniform jitter of ± this around --delay")
@@ -175,15 +175,16 @@ func (f demoFlags) network() (networkSpec, error) {
 		spec.Nodes = append(spec.Nodes, nodeSpec{Name: name, Region: fmt.Sprintf("backbone-%d", i), Role: "forwarding"})
 	}
 	var acc []string
+	perRegion := map[string]int{}
 	for _, r := range strings.Split(f.access, ",") {
 		r = strings.TrimSpace(r)
 		if r == "" {
 			continue
 		}
-		name := r + "-1"
-		if slices.Contains(acc, name) {
-			return spec, fmt.Errorf("region %q repeated", r)
-		}
+		// A region named twice gets a second node (eu-1, eu-2): clients of
+		// a stopped or drained node move to the other one in their region.
+		perRegion[r]++
+		name := fmt.Sprintf("%s-%d", r, perRegion[r])
 		acc = append(acc, name)
 		spec.Nodes = append(spec.Nodes, nodeSpec{Name: name, Region: r, Role: "access"})
 	}
