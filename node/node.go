@@ -74,6 +74,10 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		n.closeParts()
 		return nil, err
 	}
+	if err := n.initEdge(); err != nil {
+		n.closeParts()
+		return nil, err
+	}
 	if n.ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		n.closeParts()
 		return nil, fmt.Errorf("node: http %s: %w", cfg.HTTPAddr, err)
@@ -98,6 +102,7 @@ func (n *Node) routes() http.Handler {
 		mux.HandleFunc("GET /api/token", n.handleToken)
 	}
 	n.trunkRoutes(mux)
+	n.apiRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if n.closing.Load() {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)

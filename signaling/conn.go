@@ -33,6 +33,9 @@ type conn struct {
 	closeText  string
 	writerDone chan struct{}
 
+	// iceExtra are the session's own ICE servers, set before the join.
+	iceExtra []sfu.ICEServer
+
 	// Reader goroutine only.
 	p      *sfu.Participant
 	grant  Grant
@@ -164,6 +167,9 @@ func (c *conn) join(m joinMsg) bool {
 		c.fail(CodeBadToken, "the token is for another room", true)
 		return true
 	}
+	if c.s.cfg.SessionICEServers != nil {
+		c.iceExtra = c.s.cfg.SessionICEServers(g)
+	}
 	p, err := c.s.sfu.Join(g.Room, m.mode, sfu.ParticipantParams{
 		ID: g.Identity, Name: g.Name, CanPublish: g.Publish, CanSubscribe: g.Subscribe, OnEvent: c.onEvent})
 	switch {
@@ -218,6 +224,10 @@ func (c *conn) onEvent(ev sfu.Event) {
 		}
 		c.shutdown(code, text)
 		return
+	}
+	if j, ok := ev.(sfu.Joined); ok && len(c.iceExtra) > 0 {
+		j.ICEServers = append(append([]sfu.ICEServer(nil), j.ICEServers...), c.iceExtra...)
+		ev = j
 	}
 	if b := encodeEvent(ev); b != nil {
 		c.enqueue(b)

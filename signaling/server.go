@@ -40,6 +40,9 @@ type Config struct {
 	// SendQueue: messages queued for a client that reads too slowly before
 	// it is dropped (1024).
 	SendQueue int `yaml:"send_queue"`
+	// SessionICEServers, when set, adds ICE servers for one session to its
+	// `joined` message: short-lived TURN credentials (the node fills it in).
+	SessionICEServers func(g Grant) []sfu.ICEServer `yaml:"-"`
 }
 
 func (c Config) withDefaults() Config {

@@ -129,7 +129,7 @@ func (a *accessSide) closeRoom(now time.Time, lr *localRoom) {
 			delete(a.own, ref)
 		}
 	}
-	if lr.advertised != nil && len(lr.advertised.Participants) > 0 {
+	if lr.advertised != nil && lr.advertised.live() {
 		a.advertise(now, &RoomState{Origin: a.t.cfg.Name, Room: lr.name, Mode: lr.room.Mode()})
 	}
 	delete(a.rooms, lr.name)
@@ -150,7 +150,7 @@ func (a *accessSide) refresh(now time.Time, lr *localRoom) {
 // snapshot describes the room's local participants (ghosts excluded) and
 // records their tracks as this node's own.
 func (a *accessSide) snapshot(lr *localRoom) *RoomState {
-	rs := &RoomState{Origin: a.t.cfg.Name, Room: lr.name, Mode: lr.room.Mode()}
+	rs := &RoomState{Origin: a.t.cfg.Name, Room: lr.name, Mode: lr.room.Mode(), Opts: roomOpts(lr.room)}
 	for ref := range a.own {
 		if ref.Room == lr.name {
 			delete(a.own, ref)

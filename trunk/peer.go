@@ -355,6 +355,10 @@ func (t *Trunk) handleControl(now time.Time, p *peer, m message) {
 		t.requestKeyframe(now, flowKey{m.Keyframe.Track, m.Keyframe.Layer})
 	case m.Unavailable != nil:
 		t.receiveUnavailable(now, p, *m.Unavailable)
+	case m.Command != nil:
+		t.receiveCommand(now, p.info.Name, *m.Command)
+	case m.Reply != nil:
+		t.receiveReply(p.info.Name, *m.Reply)
 	}
 }
 

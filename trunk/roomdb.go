@@ -49,7 +49,7 @@ func (d *roomdb) dropOrigin(origin string) []string {
 	for k, e := range d.records {
 		if k.origin == origin {
 			delete(d.records, k)
-			if len(e.rs.Participants) > 0 {
+			if e.rs.live() {
 				rooms = append(rooms, k.room)
 			}
 		}
@@ -61,7 +61,7 @@ func (d *roomdb) dropOrigin(origin string) []string {
 // expire drops tombstones older than tombstoneTTL.
 func (d *roomdb) expire(now time.Time) {
 	for k, e := range d.records {
-		if len(e.rs.Participants) == 0 && now.Sub(e.at) > tombstoneTTL {
+		if !e.rs.live() && now.Sub(e.at) > tombstoneTTL {
 			delete(d.records, k)
 		}
 	}
@@ -71,7 +71,7 @@ func (d *roomdb) expire(now time.Time) {
 func (d *roomdb) room(name string) []RoomState {
 	var out []RoomState
 	for k, e := range d.records {
-		if k.room == name && len(e.rs.Participants) > 0 {
+		if k.room == name && e.rs.live() {
 			out = append(out, e.rs)
 		}
 	}

@@ -129,6 +129,9 @@ type RoomStatus struct {
 	Room         string         `json:"room"`
 	Mode         string         `json:"mode"`
 	Participants map[string]int `json:"participants"` // by node
+	// Opts are an operator's options for the room, from the node holding
+	// it (admin.go).
+	Opts *RoomOpts `json:"opts,omitempty"`
 }
 
 // statusEvery is how often the snapshot is rebuilt.
@@ -179,7 +182,7 @@ func (t *Trunk) publishStatus(now time.Time) {
 	})
 	rooms := map[string]*RoomStatus{}
 	for _, rs := range t.rooms.all() {
-		if len(rs.Participants) == 0 {
+		if !rs.live() {
 			continue
 		}
 		r := rooms[rs.Room]
@@ -188,6 +191,9 @@ func (t *Trunk) publishStatus(now time.Time) {
 			rooms[rs.Room] = r
 		}
 		r.Participants[rs.Origin] = len(rs.Participants)
+		if rs.Opts != nil {
+			r.Mode, r.Opts = rs.Mode, rs.Opts
+		}
 	}
 	for _, r := range rooms {
 		st.Rooms = append(st.Rooms, *r)

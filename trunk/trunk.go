@@ -52,6 +52,7 @@ type Trunk struct {
 	stats     counters
 
 	access *accessSide // nil on forwarding nodes
+	admin  adminSide   // operator commands for other nodes (admin.go)
 
 	rx    chan datagram
 	media chan localPacket
@@ -190,6 +191,7 @@ func (t *Trunk) Close() error {
 			close(t.readDone)
 		}
 		<-t.readDone
+		t.waitCommands()
 	})
 	return nil
 }

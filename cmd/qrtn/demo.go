@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,6 +33,11 @@ media between regions really crosses lossy, delayed UDP.
 It prints one line per node:
 
   node NAME region=REGION role=ROLE http=http://127.0.0.1:PORT/
+
+then the network's API credentials, shared by every node, on a line of their
+own (for qrtn token --admin, qrtn rooms and qrtn participants):
+
+  api_key=KEY api_secret=SECRET
 
 Open two access nodes in two browser tabs, e.g.
 
@@ -117,6 +124,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 	}
+	// The network's credentials, for qrtn token --admin, qrtn rooms and
+	// the room API (node/API.md).
+	if _, err := fmt.Fprintf(stdout, "api_key=%s api_secret=%s\n", net.APIKey, net.APISecret); err != nil {
+		return err
+	}
 	var access []string
 	for _, n := range net.Nodes {
 		if n.Role() == "access" {
@@ -195,14 +207,18 @@ type networkSpec struct {
 	CC string
 	// Tune, when set, may change each node's configuration.
 	Tune func(*node.Config)
+	// APIKey and APISecret are shared by every node, so that tokens of one
+	// node work on all; generated when empty.
+	APIKey, APISecret string
 }
 
 type nodeSpec struct{ Name, Region, Role string }
 
 // network is a running in-process network.
 type network struct {
-	Nodes  []*node.Node
-	Relays map[[2]string]*udprelay.Relay // by trunk (dialer, acceptor)
+	APIKey, APISecret string
+	Nodes             []*node.Node
+	Relays            map[[2]string]*udprelay.Relay // by trunk (dialer, acceptor)
 }
 
 // Node returns the named node, or nil.
@@ -229,7 +245,10 @@ func (n *network) Close() {
 // with the smaller name, so nodes are built largest name first: every node
 // a node dials already listens, and the relay in front of it can be set up.
 func startNetwork(ctx context.Context, spec networkSpec, logger *slog.Logger) (*network, error) {
-	net := &network{Relays: map[[2]string]*udprelay.Relay{}}
+	net := &network{Relays: map[[2]string]*udprelay.Relay{}, APIKey: spec.APIKey, APISecret: spec.APISecret}
+	if net.APISecret == "" {
+		net.APIKey, net.APISecret = "demo"+randomToken(4), randomToken(24)
+	}
 	keys := map[string]handshake.KeyPair{}
 	byName := map[string]nodeSpec{}
 	for _, ns := range spec.Nodes {
@@ -272,7 +291,7 @@ func startNetwork(ctx context.Context, spec networkSpec, logger *slog.Logger) (*
 			tc.Peers = append(tc.Peers, p)
 		}
 		cfg := node.Config{Name: ns.Name, Region: ns.Region, Role: ns.Role, HTTPAddr: "127.0.0.1:0",
-			Dev: ns.Role == "access", Trunk: tc}
+			Dev: ns.Role == "access", Trunk: tc, APIKey: net.APIKey, APISecret: net.APISecret}
 		cfg.SFU.UDPAddr = "127.0.0.1:0"
 		if spec.HTTPBase > 0 {
 			cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", spec.HTTPBase+slices.IndexFunc(printed, func(x nodeSpec) bool { return x.Name == ns.Name }))
@@ -298,6 +317,13 @@ func startNetwork(ctx context.Context, spec networkSpec, logger *slog.Logger) (*
 		}
 	}
 	return net, nil
+}
+
+// randomToken is n random bytes, base64url encoded.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read does not fail on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // printOrder lists access nodes first, then forwarding nodes, by name.
