@@ -158,7 +158,9 @@ func TestRoomAPI(t *testing.T) {
 		t.Fatalf("mute: %d %v", st, m)
 	}
 	for _, p := range []*wsPeer{alice, bob} {
-		p.wait("track_muted", func(m map[string]any) bool { return m["type"] == "track_muted" && m["track"] == video && m["muted"] == true })
+		p.wait("track_muted", func(m map[string]any) bool {
+			return m["type"] == "track_muted" && m["track"] == video && m["muted"] == true
+		})
 	}
 	if st, m := apiCall(t, n, "POST", "/api/rooms/r/participants/alice/mute", adm, `{"track":"TR_nope","muted":true}`); st != 404 || errCode(m) != "track_not_found" {
 		t.Fatalf("unknown track: %d %v", st, m)
@@ -176,13 +178,17 @@ func TestRoomAPI(t *testing.T) {
 	if st, _ := apiCall(t, n, "POST", "/api/rooms/r/participants/bob/permissions", adm, `{"subscribe":true,"publish":true}`); st != 200 {
 		t.Fatalf("grant back: %d", st)
 	}
-	bob.wait("permissions back", func(m map[string]any) bool { return m["type"] == "permissions" && m["subscribe"] == true && m["publish"] == true })
+	bob.wait("permissions back", func(m map[string]any) bool {
+		return m["type"] == "permissions" && m["subscribe"] == true && m["publish"] == true
+	})
 
 	// Data to the room reaches both; to bob only, one.
 	if st, m := apiCall(t, n, "POST", "/api/rooms/r/data", adm, `{"topic":"news","payload":"hello"}`); st != 200 || m["delivered"] != 2.0 {
 		t.Fatalf("data: %d %v", st, m)
 	}
-	alice.wait("data", func(m map[string]any) bool { return m["type"] == "data" && m["payload"] == "hello" && m["topic"] == "news" })
+	alice.wait("data", func(m map[string]any) bool {
+		return m["type"] == "data" && m["payload"] == "hello" && m["topic"] == "news"
+	})
 	if st, m := apiCall(t, n, "POST", "/api/rooms/r/data", adm, `{"payload":"psst","identities":["bob"]}`); st != 200 || m["delivered"] != 1.0 {
 		t.Fatalf("data to bob: %d %v", st, m)
 	}
