@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qrtn/qrtn/sfu"
 	"github.com/qrtn/qrtn/signaling"
 )
 
@@ -159,27 +158,4 @@ func decodeBody(r *http.Request, v any) error {
 // apiContext bounds a call.
 func apiContext(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.Context(), apiTimeout)
-}
-
-// edgeRoutes registers WHIP/WHEP and TURN-related routes (api_edge.go).
-func (n *Node) edgeRoutes(mux *http.ServeMux) {}
-
-// initEdge connects the room API to the trunk (commands from other nodes,
-// room options from their records) and starts the edge services.
-func (n *Node) initEdge() error {
-	if n.trunk != nil {
-		n.trunk.SetCommandHandler(n.handleCommand)
-		if n.sfu != nil {
-			t := n.trunk
-			n.sfu.SetRoomDefaults(func(room string) (sfu.RoomOptions, bool) {
-				for _, rs := range t.Status().Rooms {
-					if rs.Room == room && rs.Opts != nil {
-						return sfu.RoomOptions{Mode: rs.Mode, MaxParticipants: rs.Opts.MaxParticipants}, true
-					}
-				}
-				return sfu.RoomOptions{}, false
-			})
-		}
-	}
-	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/qrtn/qrtn/sfu"
 	"github.com/qrtn/qrtn/signaling"
 	"github.com/qrtn/qrtn/trunk"
+	"github.com/qrtn/qrtn/turnsrv"
 )
 
 // Config is one access node's configuration (the YAML file of
@@ -44,6 +45,9 @@ type Config struct {
 	// listen address, key, peers: see trunk/README.md). Without it an
 	// access node stands alone.
 	Trunk *trunk.Config `yaml:"trunk"`
+	// TURN is the embedded TURN server of an access node (turnsrv):
+	// UDP, TCP and TLS listeners, credentials handed to clients at join.
+	TURN turnsrv.Config `yaml:"turn"`
 	// Debug serves Go's profiler at /debug/pprof/ and a JSON snapshot of
 	// rooms, tracks and layers (codec and payload type received, bitrates,
 	// dynacast state) at /debug/rooms on the HTTP port. Off by default:

@@ -36,6 +36,7 @@ type Node struct {
 	sfu   *sfu.SFU          // nil on a forwarding node
 	sig   *signaling.Server // nil on a forwarding node
 	trunk *trunk.Trunk      // nil without a trunk section
+	edge  edge              // room API, TURN, WHIP/WHEP, webhooks (api*.go)
 	reg   *prometheus.Registry
 	ln    net.Listener
 	srv   *http.Server
@@ -65,16 +66,13 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		}
 		sc := cfg.Signaling
 		sc.APIKey, sc.APISecret = cfg.APIKey, cfg.APISecret
+		sc.SessionICEServers = n.sessionICEServers
 		if n.sig, err = signaling.New(sc, n.sfu, n.log); err != nil {
 			_ = n.sfu.Close()
 			return nil, err
 		}
 	}
 	if err := n.newTrunk(); err != nil {
-		n.closeParts()
-		return nil, err
-	}
-	if err := n.initEdge(); err != nil {
 		n.closeParts()
 		return nil, err
 	}
@@ -90,6 +88,11 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 	if n.trunk != nil {
 		n.reg.MustRegister(n.trunk.Collector())
 		n.trunk.SetHTTP(n.URL())
+	}
+	if err := n.initEdge(); err != nil {
+		_ = n.ln.Close()
+		n.closeParts()
+		return nil, err
 	}
 	n.srv = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}
 	return n, nil

@@ -19,6 +19,7 @@ import (
 	"github.com/qrtn/qrtn/qrtp/netsim/udprelay"
 	"github.com/qrtn/qrtn/trunk"
 	"github.com/qrtn/qrtn/trunk/route"
+	"github.com/qrtn/qrtn/turnsrv"
 )
 
 const demoHelp = `Usage: qrtn demo [flags]
@@ -293,6 +294,10 @@ func startNetwork(ctx context.Context, spec networkSpec, logger *slog.Logger) (*
 		cfg := node.Config{Name: ns.Name, Region: ns.Region, Role: ns.Role, HTTPAddr: "127.0.0.1:0",
 			Dev: ns.Role == "access", Trunk: tc, APIKey: net.APIKey, APISecret: net.APISecret}
 		cfg.SFU.UDPAddr = "127.0.0.1:0"
+		// Every access node runs its TURN server: &relay=1 on the page sends
+		// media through it (UDP and TCP handed out; TLS with a self-signed
+		// certificate is there for clients told to trust it).
+		cfg.TURN = turnsrv.Config{Enabled: ns.Role == "access", UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", TLSAddr: "127.0.0.1:0"}
 		if spec.HTTPBase > 0 {
 			cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", spec.HTTPBase+slices.IndexFunc(printed, func(x nodeSpec) bool { return x.Name == ns.Name }))
 		}

@@ -20,6 +20,27 @@ type Stats struct {
 	// Speakers are the active speakers (participant ids, loudest first) the
 	// node last announced.
 	Speakers []string `json:"speakers"`
+	// Candidates are the local candidate types ("host", "srflx", "prflx",
+	// "relay") of each connection's selected pair; RelayProtocols how a
+	// relay candidate reaches its TURN server ("udp", "tcp", "tls").
+	Candidates     Pair `json:"candidates"`
+	RelayProtocols Pair `json:"relayProtocols"`
+}
+
+// Pair is one value per PeerConnection; nil when unknown.
+type Pair struct {
+	Publisher  *string `json:"publisher"`
+	Subscriber *string `json:"subscriber"`
+}
+
+// Is reports whether the connection's value is v ("publisher" or
+// "subscriber").
+func (p Pair) Is(target, v string) bool {
+	x := p.Subscriber
+	if target == "publisher" {
+		x = p.Publisher
+	}
+	return x != nil && *x == v
 }
 
 // Timing is the demo page's join timing, in ms since the page started to

@@ -8,7 +8,8 @@
 //   /?room=R&name=N&mode=meeting|live&role=host|viewer&autojoin=1 joins with no clicks;
 //   window.qrtn.stats() resolves to the session's media statistics;
 //   window.qrtn.prefer(participant, 'large'|'small') sets a view preference.
-// Extra parameters: token=T (skip /api/token), video=WxH[@fps] (camera size).
+// Extra parameters: token=T (skip /api/token), video=WxH[@fps] (camera size),
+// relay=1 (media only through the node's TURN: iceTransportPolicy 'relay').
 
 import { join } from './qrtn.js';
 
@@ -120,7 +121,8 @@ async function start(v) {
     const publish = v.role === 'host';
     // Ask for the camera while the websocket connects: both take time.
     const media = publish ? getMedia() : Promise.resolve(null);
-    const session = await join(location.href, token, { mode: v.mode });
+    // &relay=1: media only through the node's TURN (iceTransportPolicy 'relay').
+    const session = await join(location.href, token, { mode: v.mode, iceTransportPolicy: params.get('relay') === '1' ? 'relay' : 'all' });
     app.session = session;
     app.timing.joinedMs = performance.now() - app.timing.startedAt;
     wire(session);

@@ -30,6 +30,7 @@
 // A session never reconnects: after "closed", join again.
 
 import { outboundStats, selectedRTT } from './qrtn-stats.js';
+import { selectedLocalCandidate } from './qrtn-candidates.js';
 
 /** The rids of the simulcast layers, smallest first, and their defaults. */
 export const LAYERS = {
@@ -47,6 +48,7 @@ export const LAYERS = {
  * @param {MediaStream} [opts.stream] published right after the join, when the token grants publish
  * @param {string[]} [opts.layers] simulcast rids to send, default ['s','l']
  * @param {RTCIceServer[]} [opts.iceServers] overrides the node's list
+ * @param {'all'|'relay'} [opts.iceTransportPolicy] 'relay' sends media only through TURN
  */
 export async function join(url, token, opts = {}) {
   const s = new Session(url, opts);
@@ -228,7 +230,7 @@ export class Session extends EventTarget {
   }
 
   _newPC(target) {
-    const pc = new RTCPeerConnection({ iceServers: this._iceServers, bundlePolicy: 'max-bundle' });
+    const pc = new RTCPeerConnection({ iceServers: this._iceServers, bundlePolicy: 'max-bundle', iceTransportPolicy: this.opts.iceTransportPolicy || 'all' });
     pc.onicecandidate = (e) => {
       const m = { type: 'candidate', target, candidate: e.candidate ? e.candidate.toJSON() : null };
       if (this._sdpSent[target]) this._send(m);
@@ -407,20 +409,28 @@ export class Session extends EventTarget {
    * name, track, kind, muted, framesDecoded, framesPerSecond, frameWidth, frameHeight,
    * bytesReceived, packetsReceived, packetsLost, fecPacketsReceived,
    * fecPacketsDiscarded, freezeCount, totalFreezesDuration, jitter, layer}],
-   * rtt: {publisher, subscriber}, speakers} (rtt in ms; speakers as the node
-   * last announced them).
+   * rtt: {publisher, subscriber}, candidates: {publisher, subscriber},
+   * relayProtocols: {publisher, subscriber}, speakers} (rtt in ms; candidates:
+   * the local candidate type of each connection's selected pair, 'host',
+   * 'srflx', 'prflx' or 'relay'; relayProtocols: 'udp', 'tcp' or 'tls' for a
+   * relay; speakers as the node last announced them).
    */
   async stats() {
     const out = { joined: this.joined, participant: this.self?.id ?? null, publishing: [], subscribed: [], rtt: {}, speakers: [...this.speakers] };
+    // candidates: the local candidate type of each connection's selected pair.
+    out.candidates = { publisher: null, subscriber: null };
+    out.relayProtocols = { publisher: null, subscriber: null };
     if (this._pub && this._pub.signalingState !== 'closed') {
       const r = await this._pub.getStats();
       out.publishing = outboundStats(r);
       out.rtt.publisher = selectedRTT(r);
+      ({ type: out.candidates.publisher, relayProtocol: out.relayProtocols.publisher } = selectedLocalCandidate(r));
     }
     if (this._sub && this._sub.signalingState !== 'closed') {
       const r = await this._sub.getStats();
       out.subscribed = this._inboundStats(r);
       out.rtt.subscriber = selectedRTT(r);
+      ({ type: out.candidates.subscriber, relayProtocol: out.relayProtocols.subscriber } = selectedLocalCandidate(r));
     }
     return out;
   }
