@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/qrtn/qrtn/sfu"
@@ -53,6 +54,10 @@ type Config struct {
 	// dynacast state) at /debug/rooms on the HTTP port. Off by default:
 	// they reveal internals, and profiles cost CPU while taken.
 	Debug bool `yaml:"debug"`
+	// Mount adds handlers to the node's HTTP mux, by ServeMux pattern: an
+	// in-process host (qrtn demo's network controls) serves its own API on
+	// every node. Not configurable from YAML.
+	Mount map[string]http.Handler `yaml:"-"`
 }
 
 // withDefaults fills empty fields; it generates the API key and secret

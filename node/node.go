@@ -122,6 +122,9 @@ func (n *Node) routes() http.Handler {
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
+	for pattern, h := range n.cfg.Mount {
+		mux.Handle(pattern, h)
+	}
 	mux.Handle("/", web.Handler())
 	return mux
 }

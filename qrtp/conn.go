@@ -111,7 +111,10 @@ func (c *Conn) markReady() {
 }
 
 func newConn(e *Endpoint, now time.Time, initiator bool, addr netip.AddrPort, cfg ConnConfig, prof Profile) (*Conn, error) {
-	cid := e.newCID()
+	cid, err := e.newCID()
+	if err != nil {
+		return nil, err
+	}
 	ctrl, err := newController(cfg.CongestionControl, e.cfg.MaxDatagramSize, binary.LittleEndian.Uint64(cid[:]))
 	if err != nil {
 		return nil, err

@@ -69,10 +69,6 @@ func (p *Participant) Permissions() Permissions {
 	return Permissions{Publish: p.mayPublish(), Subscribe: p.maySubscribe(), Data: !p.perms.noData.Load()}
 }
 
-// Remote reports whether the participant is fed by code (a trunk's
-// mirror of another node's participant) rather than by a client.
-func (p *Participant) Remote() bool { return p.remote }
-
 // Remove makes the participant leave; its client is told ErrRemoved.
 func (p *Participant) Remove() { p.close(ErrRemoved) }
 

@@ -116,8 +116,12 @@ func (r *Room) join(p *Participant) (old *Participant, err error) {
 }
 
 // afterJoin tells the others and subscribes the newcomer to what exists.
-func (r *Room) afterJoin(p *Participant) {
-	r.broadcast(p, ParticipantJoined{Participant: p.Info()})
+// A participant that replaced one with its identity is no news to the
+// others: they saw no leave, and see its new tracks as they come.
+func (r *Room) afterJoin(p *Participant, replaced bool) {
+	if !replaced {
+		r.broadcast(p, ParticipantJoined{Participant: p.Info()})
+	}
 	if p.sub != nil {
 		for _, o := range r.Participants() {
 			if o == p {

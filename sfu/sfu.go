@@ -106,8 +106,12 @@ func (s *SFU) Join(room, mode string, pp ParticipantParams) (*Participant, error
 		}
 		s.mu.Unlock()
 
+		since := pp.Since
+		if since.IsZero() {
+			since = time.Now()
+		}
 		p := &Participant{id: pp.ID, name: pp.Name, canPub: pp.CanPublish, canSub: pp.CanSubscribe, remote: pp.Remote,
-			onEvent: pp.OnEvent, room: r, sfu: s, stats: &s.stats, done: make(chan struct{}),
+			onEvent: pp.OnEvent, since: since, room: r, sfu: s, stats: &s.stats, done: make(chan struct{}),
 			log:   s.log.With("room", room, "participant", pp.ID),
 			prefs: map[string]Quality{}, mutedKinds: map[webrtc.RTPCodecType]bool{}}
 		if pp.CanSubscribe && !pp.Remote {
@@ -131,7 +135,7 @@ func (s *SFU) Join(room, mode string, pp ParticipantParams) (*Participant, error
 		if old != nil {
 			old.close(ErrReplaced)
 		}
-		r.afterJoin(p)
+		r.afterJoin(p, old != nil)
 		return p, nil
 	}
 }

@@ -26,9 +26,10 @@ type subscriber struct {
 	pc  *webrtc.PeerConnection
 	est *estimator
 
-	negMu    sync.Mutex // guards offering, again, pending, closed
+	negMu    sync.Mutex // guards offering, again, restart, pending, closed
 	offering bool
 	again    bool
+	restart  bool // the next offer restarts ICE (restart.go)
 	pending  []webrtc.ICECandidateInit
 	closed   bool
 
@@ -150,7 +151,12 @@ func (s *subscriber) negotiate() {
 }
 
 func (s *subscriber) offerLocked() {
-	offer, err := s.pc.CreateOffer(nil)
+	var opts *webrtc.OfferOptions
+	if s.restart {
+		opts = &webrtc.OfferOptions{ICERestart: true}
+		s.restart = false
+	}
+	offer, err := s.pc.CreateOffer(opts)
 	if err == nil {
 		err = s.pc.SetLocalDescription(offer)
 	}

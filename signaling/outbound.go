@@ -60,6 +60,10 @@ type (
 		Mode         string            `json:"mode"`
 		Participants []participantJSON `json:"participants"`
 		ICEServers   []sfu.ICEServer   `json:"iceServers"`
+		// Node, Resume and Alternatives: session survival (sessions.go).
+		Node         nodeJSON      `json:"node"`
+		Resume       resumeJSON    `json:"resume"`
+		Alternatives []Alternative `json:"alternatives"`
 	}
 	participantOut struct {
 		Type        string          `json:"type"`

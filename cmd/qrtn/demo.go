@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/qrtn/qrtn/node"
@@ -46,9 +47,22 @@ Open two access nodes in two browser tabs, e.g.
   http://127.0.0.1:PORT2/?room=demo&name=Bob&autojoin=1
 
 and both are in one room across regions. Every node serves /network, a live
-page of the nodes, trunks, routes and trunk metrics. Stop a forwarding node's
-trunks (or watch one fail over) there. Tokens are minted by each access node's
-development endpoint.
+page of the nodes, trunks, routes and trunk metrics. Tokens are minted by each
+access node's development endpoint.
+
+Live controls, on every node's HTTP port while the network runs:
+
+  POST /api/demo/link  {"from":"eu-1","to":"fwd-1","delay_ms":80,"loss":0.3,"burst":8}
+       changes that trunk's emulated link in both directions (burst: mean
+       loss run in packets, Gilbert-Elliott; absent fields keep their value;
+       "jitter_ms" too). GET /api/demo/links lists every trunk's settings.
+  POST /api/demo/node  {"name":"fwd-1","action":"stop"}   (or "start")
+       stops a node as a crash would, or starts it again on its old
+       addresses. GET /api/demo/nodes lists the nodes.
+
+For example:
+
+  curl -d '{"from":"eu-1","to":"fwd-1","loss":0.4,"burst":10}' http://127.0.0.1:PORT1/api/demo/link
 
 Flags:
 `
@@ -218,12 +232,25 @@ type nodeSpec struct{ Name, Region, Role string }
 // network is a running in-process network.
 type network struct {
 	APIKey, APISecret string
-	Nodes             []*node.Node
-	Relays            map[[2]string]*udprelay.Relay // by trunk (dialer, acceptor)
+	// Nodes change when the controls restart one: read them through Node
+	// or NodeStates while controls may run.
+	Nodes  []*node.Node
+	Relays map[[2]string]*udprelay.Relay // by trunk (dialer, acceptor)
+
+	// The live controls (demo_control.go).
+	ctx    context.Context
+	logger *slog.Logger
+	api    *demoAPI
+	mu     sync.Mutex
+	cfgs   map[string]node.Config          // by name, with the ports pinned
+	links  map[[2]string]netsim.LinkConfig // by relay key
+	closed bool
 }
 
 // Node returns the named node, or nil.
 func (n *network) Node(name string) *node.Node {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	for _, x := range n.Nodes {
 		if x.Name() == name {
 			return x
@@ -234,6 +261,10 @@ func (n *network) Node(name string) *node.Node {
 
 // Close stops every node and relay.
 func (n *network) Close() {
+	n.mu.Lock()
+	n.closed = true
+	n.mu.Unlock()
+	n.api.wait()
 	for _, x := range n.Nodes {
 		_ = x.Close()
 	}
@@ -246,10 +277,13 @@ func (n *network) Close() {
 // with the smaller name, so nodes are built largest name first: every node
 // a node dials already listens, and the relay in front of it can be set up.
 func startNetwork(ctx context.Context, spec networkSpec, logger *slog.Logger) (*network, error) {
-	net := &network{Relays: map[[2]string]*udprelay.Relay{}, APIKey: spec.APIKey, APISecret: spec.APISecret}
+	net := &network{Relays: map[[2]string]*udprelay.Relay{}, ctx: ctx, logger: logger,
+		cfgs: map[string]node.Config{}, links: map[[2]string]netsim.LinkConfig{},
+		APIKey: spec.APIKey, APISecret: spec.APISecret}
 	if net.APISecret == "" {
 		net.APIKey, net.APISecret = "demo"+randomToken(4), randomToken(24)
 	}
+	net.api = &demoAPI{net: net}
 	keys := map[string]handshake.KeyPair{}
 	byName := map[string]nodeSpec{}
 	for _, ns := range spec.Nodes {
@@ -287,12 +321,13 @@ func startNetwork(ctx context.Context, spec networkSpec, logger *slog.Logger) (*
 					return nil, err
 				}
 				net.Relays[[2]string{ns.Name, other}] = r
+				net.links[[2]string{ns.Name, other}] = spec.Link
 				p.Addr = r.Addr().String()
 			}
 			tc.Peers = append(tc.Peers, p)
 		}
 		cfg := node.Config{Name: ns.Name, Region: ns.Region, Role: ns.Role, HTTPAddr: "127.0.0.1:0",
-			Dev: ns.Role == "access", Trunk: tc, APIKey: net.APIKey, APISecret: net.APISecret}
+			Dev: ns.Role == "access", Trunk: tc, Mount: net.api.mount(ns.Name), APIKey: net.APIKey, APISecret: net.APISecret}
 		cfg.SFU.UDPAddr = "127.0.0.1:0"
 		// Every access node runs its TURN server: &relay=1 on the page sends
 		// media through it (UDP and TCP handed out; TLS with a self-signed
@@ -310,6 +345,7 @@ func startNetwork(ctx context.Context, spec networkSpec, logger *slog.Logger) (*
 			return nil, fmt.Errorf("node %s: %w", ns.Name, err)
 		}
 		net.Nodes = append(net.Nodes, n)
+		net.cfgs[ns.Name] = pinPorts(cfg, n)
 		addrs[ns.Name] = n.Trunk().Addr().String()
 	}
 	slices.SortFunc(net.Nodes, func(a, b *node.Node) int {

@@ -254,6 +254,11 @@ func explainPerfError(f perfFlags, err error) error {
 	if !errors.Is(err, qrtp.ErrHandshakeTimeout) {
 		return err
 	}
+	if errors.Is(err, qrtp.ErrInitUnanswered) {
+		return fmt.Errorf("the QRTP endpoint at %s answered but did not accept this client: it is not a `qrtn perf --server` "+
+			"(a qrtn node's trunk port admits only the nodes it is configured with), or it is overloaded; "+
+			"point --client at the address a `qrtn perf --server` printed (%w)", f.client, err)
+	}
 	if f.serverKey != "" {
 		return fmt.Errorf("no answer from %s: is `qrtn perf --server` running there, and is --server-key the key it printed? (%w)", f.client, err)
 	}

@@ -3,6 +3,7 @@ package browsertest
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Stats is the value of window.qrtn.stats() on the demo page.
@@ -20,6 +21,10 @@ type Stats struct {
 	// Speakers are the active speakers (participant ids, loudest first) the
 	// node last announced.
 	Speakers []string `json:"speakers"`
+	// At is when the page produced these stats, as the test's clock saw it
+	// (the middle of the evaluation): rates between two snapshots divide by
+	// the difference of their At, not by how long the test slept.
+	At time.Time `json:"-"`
 	// Candidates are the local candidate types ("host", "srflx", "prflx",
 	// "relay") of each connection's selected pair; RelayProtocols how a
 	// relay candidate reaches its TURN server ("udp", "tcp", "tls").
