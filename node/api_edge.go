@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -9,12 +10,14 @@ import (
 	"github.com/qrtn/qrtn/sfu"
 	"github.com/qrtn/qrtn/signaling"
 	"github.com/qrtn/qrtn/turnsrv"
+	"github.com/qrtn/qrtn/whip"
 )
 
 // edge holds the node's edge services: the embedded TURN server (and,
 // in their own files, WHIP/WHEP and webhooks).
 type edge struct {
 	turn *turnsrv.Server // nil when off or on a forwarding node
+	whip *whip.Server    // nil on a forwarding node
 }
 
 // initEdge connects the room API to the trunk (commands from other nodes,
@@ -34,6 +37,27 @@ func (n *Node) initEdge() error {
 				return sfu.RoomOptions{}, false
 			})
 		}
+	}
+	if n.sfu != nil {
+		v, err := signaling.NewVerifier(n.cfg.APIKey, n.cfg.APISecret)
+		if err != nil {
+			return err
+		}
+		n.edge.whip = whip.New(whip.Config{SFU: n.sfu, Logger: n.log.With("part", "whip"),
+			Verify: func(tok string) (signaling.Grant, error) { return v.Verify(tok, time.Now()) },
+			ICEServers: func(g signaling.Grant) []sfu.ICEServer {
+				return append(n.sfu.ICEServers(), n.sessionICEServers(g)...)
+			},
+			Known: func(room, id string) bool {
+				ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+				defer cancel()
+				v, err := n.view(ctx)
+				if err != nil {
+					return true // unknown: let the session wait for it
+				}
+				_, _, err = v.participant(room, id)
+				return err == nil
+			}})
 	}
 	if n.sfu != nil && n.cfg.TURN.Enabled {
 		ts, err := turnsrv.New(n.cfg.TURN, n.cfg.APISecret, n.mediaAddrs(), n.log.With("part", "turn"))
@@ -84,12 +108,19 @@ func (n *Node) sessionICEServers(g signaling.Grant) []sfu.ICEServer {
 // TURN is the node's TURN server, nil when off.
 func (n *Node) TURN() *turnsrv.Server { return n.edge.turn }
 
-// edgeRoutes registers WHIP/WHEP.
-func (n *Node) edgeRoutes(mux *http.ServeMux) {}
+// edgeRoutes registers WHIP and WHEP on an access node.
+func (n *Node) edgeRoutes(mux *http.ServeMux) {
+	if n.edge.whip != nil {
+		n.edge.whip.Register(mux)
+	}
+}
 
 // closeEdge stops the edge services.
 func (n *Node) closeEdge() error {
 	var errs []error
+	if n.edge.whip != nil {
+		n.edge.whip.Close()
+	}
 	if n.edge.turn != nil {
 		errs = append(errs, n.edge.turn.Close())
 	}

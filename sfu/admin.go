@@ -155,3 +155,26 @@ func (r *Room) SendData(topic, payload string, to []string) int {
 	}
 	return n
 }
+
+// LocalDescription is the current local SDP of one of the participant's
+// connections, with the candidates gathered so far ("" before the first
+// negotiation). A WHIP session answers with it once gathering completes
+// (its client cannot receive trickled candidates).
+func (p *Participant) LocalDescription(t Target) string {
+	var pc *webrtc.PeerConnection
+	p.mu.Lock()
+	if t == TargetPublisher && p.pub != nil {
+		pc = p.pub.pc
+	}
+	p.mu.Unlock()
+	if t == TargetSubscriber && p.sub != nil {
+		pc = p.sub.pc
+	}
+	if pc == nil {
+		return ""
+	}
+	if d := pc.LocalDescription(); d != nil {
+		return d.SDP
+	}
+	return ""
+}
