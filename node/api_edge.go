@@ -10,14 +10,17 @@ import (
 	"github.com/qrtn/qrtn/sfu"
 	"github.com/qrtn/qrtn/signaling"
 	"github.com/qrtn/qrtn/turnsrv"
+	"github.com/qrtn/qrtn/webhook"
 	"github.com/qrtn/qrtn/whip"
 )
 
 // edge holds the node's edge services: the embedded TURN server (and,
 // in their own files, WHIP/WHEP and webhooks).
 type edge struct {
-	turn *turnsrv.Server // nil when off or on a forwarding node
-	whip *whip.Server    // nil on a forwarding node
+	turn   *turnsrv.Server // nil when off or on a forwarding node
+	whip   *whip.Server    // nil on a forwarding node
+	hooks  *webhook.Sender // nil without webhook URLs
+	events *eventSource    // nil without webhooks or on a forwarding node
 }
 
 // initEdge connects the room API to the trunk (commands from other nodes,
@@ -58,6 +61,9 @@ func (n *Node) initEdge() error {
 				_, _, err = v.participant(room, id)
 				return err == nil
 			}})
+	}
+	if err := n.initWebhooks(); err != nil {
+		return err
 	}
 	if n.sfu != nil && n.cfg.TURN.Enabled {
 		ts, err := turnsrv.New(n.cfg.TURN, n.cfg.APISecret, n.mediaAddrs(), n.log.With("part", "turn"))
@@ -118,6 +124,12 @@ func (n *Node) edgeRoutes(mux *http.ServeMux) {
 // closeEdge stops the edge services.
 func (n *Node) closeEdge() error {
 	var errs []error
+	if n.edge.events != nil {
+		n.edge.events.close()
+	}
+	if n.edge.hooks != nil {
+		n.edge.hooks.Close(webhookFlush)
+	}
 	if n.edge.whip != nil {
 		n.edge.whip.Close()
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/qrtn/qrtn/signaling"
 	"github.com/qrtn/qrtn/trunk"
 	"github.com/qrtn/qrtn/turnsrv"
+	"github.com/qrtn/qrtn/webhook"
 )
 
 // Config is one access node's configuration (the YAML file of
@@ -49,6 +50,8 @@ type Config struct {
 	// TURN is the embedded TURN server of an access node (turnsrv):
 	// UDP, TCP and TLS listeners, credentials handed to clients at join.
 	TURN turnsrv.Config `yaml:"turn"`
+	// Webhooks POSTs signed events to operators' URLs (node/API.md).
+	Webhooks webhook.Config `yaml:"webhooks"`
 	// Debug serves Go's profiler at /debug/pprof/ and a JSON snapshot of
 	// rooms, tracks and layers (codec and payload type received, bitrates,
 	// dynacast state) at /debug/rooms on the HTTP port. Off by default:

@@ -226,6 +226,7 @@ func (n *Node) Done() <-chan struct{} { return n.done }
 // its room, and the SFU's sockets close.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
+		n.notifyDraining()
 		n.closing.Store(true)
 		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
 		defer cancel()
