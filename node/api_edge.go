@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/qrtn/qrtn/sfu"
@@ -21,6 +22,8 @@ type edge struct {
 	whip   *whip.Server    // nil on a forwarding node
 	hooks  *webhook.Sender // nil without webhook URLs
 	events *eventSource    // nil without webhooks or on a forwarding node
+	// drained: node_draining was sent (by Drain, or by Close).
+	drained sync.Once
 }
 
 // initEdge connects the room API to the trunk (commands from other nodes,

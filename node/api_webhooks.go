@@ -36,7 +36,7 @@ func (n *Node) initWebhooks() error {
 // notifyDraining tells the webhooks the node is going away (Close).
 func (n *Node) notifyDraining() {
 	if n.edge.hooks != nil {
-		n.edge.hooks.Notify(webhook.Event{Event: webhook.NodeDraining})
+		n.edge.drained.Do(func() { n.edge.hooks.Notify(webhook.Event{Event: webhook.NodeDraining}) })
 	}
 }
 

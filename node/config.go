@@ -43,6 +43,8 @@ type Config struct {
 	SFU sfu.Config `yaml:"sfu"`
 	// Signaling limits for clients.
 	Signaling signaling.Config `yaml:"signaling"`
+	// Drain tunes graceful drains (SIGTERM on `qrtn serve`, Node.Drain).
+	Drain DrainConfig `yaml:"drain"`
 	// Trunk connects the node to its peers over QRTP trunks (identity,
 	// listen address, key, peers: see trunk/README.md). Without it an
 	// access node stands alone.
@@ -52,6 +54,9 @@ type Config struct {
 	TURN turnsrv.Config `yaml:"turn"`
 	// Webhooks POSTs signed events to operators' URLs (node/API.md).
 	Webhooks webhook.Config `yaml:"webhooks"`
+	// Scheduler: the node's location and user capacity, and how its
+	// /api/join places users (join.go, README "Scheduling").
+	Scheduler JoinConfig `yaml:"scheduler"`
 	// Debug serves Go's profiler at /debug/pprof/ and a JSON snapshot of
 	// rooms, tracks and layers (codec and payload type received, bitrates,
 	// dynacast state) at /debug/rooms on the HTTP port. Off by default:
@@ -93,6 +98,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 5 * time.Second
 	}
+	c.Drain = c.Drain.withDefaults()
 	if c.APISecret == "" {
 		c.APIKey, c.APISecret = "dev"+randomString(6), randomString(32)
 	} else if c.APIKey == "" {

@@ -37,11 +37,13 @@ type Node struct {
 	sig   *signaling.Server // nil on a forwarding node
 	trunk *trunk.Trunk      // nil without a trunk section
 	edge  edge              // room API, TURN, WHIP/WHEP, webhooks (api*.go)
+	join  *joiner           // /api/join and /api/ping (join.go)
 	reg   *prometheus.Registry
 	ln    net.Listener
 	srv   *http.Server
 
 	closing   atomic.Bool
+	draining  atomic.Bool // drain.go
 	closeOnce sync.Once
 	closeErr  error
 	done      chan struct{}
@@ -67,6 +69,7 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		sc := cfg.Signaling
 		sc.APIKey, sc.APISecret = cfg.APIKey, cfg.APISecret
 		sc.SessionICEServers = n.sessionICEServers
+		sc.NodeName, sc.Region = cfg.Name, cfg.Region
 		if n.sig, err = signaling.New(sc, n.sfu, n.log); err != nil {
 			_ = n.sfu.Close()
 			return nil, err
@@ -89,6 +92,11 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		n.reg.MustRegister(n.trunk.Collector())
 		n.trunk.SetHTTP(n.URL())
 	}
+	if err := n.newJoiner(); err != nil {
+		_ = n.ln.Close()
+		n.closeParts()
+		return nil, err
+	}
 	if err := n.initEdge(); err != nil {
 		_ = n.ln.Close()
 		n.closeParts()
@@ -106,8 +114,9 @@ func (n *Node) routes() http.Handler {
 	}
 	n.trunkRoutes(mux)
 	n.apiRoutes(mux)
+	n.joinRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if n.closing.Load() {
+		if n.closing.Load() || n.draining.Load() {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
 			return
 		}
@@ -153,6 +162,7 @@ func (n *Node) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	n.startJoiner(ctx)
 	go func() {
 		defer close(n.serveDone)
 		if err := n.srv.Serve(n.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -166,6 +176,9 @@ func (n *Node) Start(ctx context.Context) error {
 		case <-n.done:
 		}
 	}()
+	if n.sig != nil {
+		go n.refreshAlternatives()
+	}
 	attrs := []any{"region", n.cfg.Region, "role", n.cfg.Role, "http", n.URL(), "dev", n.cfg.Dev}
 	if n.sfu != nil {
 		attrs = append(attrs, "udp", n.sfu.UDPAddr().String())

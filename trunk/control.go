@@ -188,7 +188,7 @@ func (c *Core) RemoteParts(room string) []RoomState {
 func (c *Core) originateLinkState(now time.Time) {
 	c.lsAt = now
 	ls := LinkState{Origin: c.cfg.Name, Seq: c.nextSeq(), Region: c.cfg.Region, Role: string(c.cfg.Role),
-		Load: c.load(), HTTP: c.http}
+		Load: c.load(), HTTP: c.http, Announce: c.announce}
 	for _, p := range c.peers {
 		lm := LinkMetric{Peer: p.info.Name, Up: p.up}
 		if p.up {

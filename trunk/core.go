@@ -58,6 +58,7 @@ type Core struct {
 	houseAt, lsAt      time.Time
 	replanAt, heldAt   time.Time
 	http               string
+	announce           Announce // for schedulers (announce.go)
 	closed             bool
 	stats              counters
 	cmd                cmdState // operator commands and held rooms (command.go)
@@ -176,7 +177,7 @@ func (c *Core) Poll(now time.Time, send func(to netip.AddrPort, b []byte)) {
 
 // NextTimeout is when Poll must run next.
 func (c *Core) NextTimeout() time.Time {
-	if c.lsDirty || c.subsDirty {
+	if (c.lsDirty || c.subsDirty) && !c.closed {
 		return c.now
 	}
 	next := c.ep.NextTimeout()

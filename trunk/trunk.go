@@ -37,6 +37,8 @@ type Trunk struct {
 	drops driverCounters
 
 	status    atomic.Pointer[Status]
+	announce  atomic.Pointer[Announce]   // the node's own, set from any goroutine (announce.go)
+	view      atomic.Pointer[[]NodeView] // every node, for schedulers
 	closeOnce sync.Once
 	stop      chan struct{}
 	done      chan struct{}
@@ -235,6 +237,7 @@ func (t *Trunk) loop(ctx context.Context) {
 				t.access.housekeep(now)
 			}
 			t.publishStatus(now)
+			t.refreshView(now)
 		}
 		now := time.Now()
 		t.core.Poll(now, t.send)

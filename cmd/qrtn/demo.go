@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -41,12 +42,18 @@ own (for qrtn token --admin, qrtn rooms and qrtn participants):
 
   api_key=KEY api_secret=SECRET
 
-Open two access nodes in two browser tabs, e.g.
+By default there are three access regions (eu, us, ap). Open one URL, on
+any access node, in several tabs:
 
-  http://127.0.0.1:PORT1/?room=demo&name=Ann&autojoin=1
-  http://127.0.0.1:PORT2/?room=demo&name=Bob&autojoin=1
+  http://127.0.0.1:PORT/?room=demo&autojoin=1
 
-and both are in one room across regions. Every node serves /network, a live
+Each tab asks that node's scheduler where to join (GET /api/join), probes one
+node per region, and joins the node chosen; its status line says where and
+why ("us-1 · 10 ms · same room, same region"). On loopback every probe looks
+alike, so add &region=us (a location hint) to place a tab as a user in that
+region would be, or run with --user-delay eu=8ms,us=70ms,ap=150ms to make the
+probes differ; &node=NAME pins a node. Tabs of one room in different regions
+are in one room across regions. Every node serves /network, a live
 page of the nodes, trunks, routes and trunk metrics. Tokens are minted by each
 access node's development endpoint.
 
@@ -81,6 +88,7 @@ type demoFlags struct {
 	httpBase   int
 	congestion string
 	debug      bool
+	userDelay  string
 }
 
 func parseDemoFlags(args []string, stderr io.Writer) (demoFlags, error) {
@@ -91,7 +99,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoFlags, error) {
 		fmt.Fprint(fs.Output(), demoHelp)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&f.access, "access", "eu,us", "regions of the access nodes, comma separated (one node each, named REGION-1)")
+	fs.StringVar(&f.access, "access", "eu,us,ap", "regions of the access nodes, comma separated (one node each, named REGION-1; eu, us, ap, sa, af, oc, jp, in, me and us-west have coordinates)")
 	fs.IntVar(&f.forwarding, "forwarding", 2, "number of forwarding nodes (fwd-1, fwd-2, ...)")
 	fs.DurationVar(&f.delay, "delay", 80*time.Millisecond, "one-way delay of every trunk link")
 	fs.DurationVar(&f.jitter, "jitter", 0, "uniform jitter of ± this around --delay")
@@ -102,6 +110,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoFlags, error) {
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	fs.IntVar(&f.httpBase, "http-port", 0, "HTTP port of the first node printed, the others follow in order; 0 = free ports")
 	fs.StringVar(&f.congestion, "cc", "", "QRTP congestion controller of the trunks (default: the trunk default)")
+	fs.StringVar(&f.userDelay, "user-delay", "", "emulated round trip from your browser to each region's access node, e.g. eu=8ms,us=70ms,ap=150ms: the page's probes see these and the scheduler places you by them")
 	fs.BoolVar(&f.debug, "debug", false, "serve Go's profiler at /debug/pprof/ and the SFU snapshot at /debug/rooms on every node (one process: any node's profile covers all)")
 	if err := fs.Parse(percentLoss(args)); err != nil {
 		return f, err
@@ -144,14 +153,16 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if _, err := fmt.Fprintf(stdout, "api_key=%s api_secret=%s\n", net.APIKey, net.APISecret); err != nil {
 		return err
 	}
-	var access []string
+	var entry string
+	var regions []string
 	for _, n := range net.Nodes {
 		if n.Role() == "access" {
-			access = append(access, n.URL()+"?room=demo&name="+n.Region()+"&autojoin=1")
+			entry = cmp.Or(entry, n.URL())
+			regions = append(regions, n.Region())
 		}
 	}
-	fmt.Fprintf(stderr, "qrtn demo: trunks emulate %v one-way, %.0f%% loss; open %s in separate tabs; /network on any node shows the network\n",
-		f.delay, f.loss*100, strings.Join(access, " and "))
+	fmt.Fprintf(stderr, "qrtn demo: trunks emulate %v one-way, %.0f%% loss; %s; /network on any node shows the network\n",
+		f.delay, f.loss*100, entryHint(entry, regions))
 	<-ctx.Done()
 	return nil
 }
@@ -192,6 +203,9 @@ func (f demoFlags) network() (networkSpec, error) {
 	if len(acc) == 0 {
 		return spec, errors.New("no access node")
 	}
+	if spec.UserDelay, err = parseUserDelay(f.userDelay, strings.Split(strings.ReplaceAll(f.access, " ", ""), ",")); err != nil {
+		return spec, err
+	}
 	for _, a := range acc {
 		for _, w := range fwd {
 			spec.Trunks = append(spec.Trunks, [2]string{a, w})
@@ -225,6 +239,9 @@ type networkSpec struct {
 	// APIKey and APISecret are shared by every node, so that tokens of one
 	// node work on all; generated when empty.
 	APIKey, APISecret string
+	// UserDelay is the emulated RTT from the user to each region's access
+	// nodes (demo_regions.go).
+	UserDelay map[string]time.Duration
 }
 
 type nodeSpec struct{ Name, Region, Role string }
@@ -336,6 +353,7 @@ func startNetwork(ctx context.Context, spec networkSpec, logger *slog.Logger) (*
 		if spec.HTTPBase > 0 {
 			cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", spec.HTTPBase+slices.IndexFunc(printed, func(x nodeSpec) bool { return x.Name == ns.Name }))
 		}
+		spec.placeNode(&cfg)
 		if spec.Tune != nil {
 			spec.Tune(&cfg)
 		}
