@@ -194,6 +194,9 @@ func (c *conn) join(m joinMsg) bool {
 		return true
 	}
 	se := &session{s: c.s, id: newSessionID(), grant: g, conn: c, latest: map[string][]byte{}}
+	if c.s.cfg.SessionICEServers != nil {
+		se.ice = c.s.cfg.SessionICEServers(g)
+	}
 	p, err := c.s.sfu.Join(g.Room, m.mode, sfu.ParticipantParams{
 		ID: g.Identity, Name: g.Name, CanPublish: g.Publish, CanSubscribe: g.Subscribe, OnEvent: se.onEvent})
 	switch {

@@ -56,6 +56,9 @@ type Config struct {
 	// tokens to it (the node fills them in).
 	NodeName string `yaml:"-"`
 	Region   string `yaml:"-"`
+	// SessionICEServers, when set, adds ICE servers for one session to its
+	// `joined` message: short-lived TURN credentials (the node fills it in).
+	SessionICEServers func(g Grant) []sfu.ICEServer `yaml:"-"`
 }
 
 func (c Config) withDefaults() Config {
