@@ -97,8 +97,7 @@ func (pd *padder) send(now time.Time, bytes int) int {
 		progress := false
 		for _, d := range downs {
 			d.mu.Lock()
-			n := d.probeLocked(now)
-			d.mu.Unlock()
+			n := d.probeAndUnlock(now)
 			sent += n
 			progress = progress || n > 0
 			if sent >= bytes {
