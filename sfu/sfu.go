@@ -22,10 +22,11 @@ type SFU struct {
 	eng   *engine
 	stats counters
 
-	mu     sync.Mutex
-	rooms  map[string]*Room
-	closed bool
-	all    []*Room // every room ever started and not yet stopped, for Close
+	mu       sync.Mutex
+	defaults func(room string) (RoomOptions, bool) // SetRoomDefaults
+	rooms    map[string]*Room
+	closed   bool
+	all      []*Room // every room ever started and not yet stopped, for Close
 	// closers are participant removals started from pion callbacks
 	// (closeLater); Close waits for them.
 	closers sync.WaitGroup
@@ -118,7 +119,7 @@ func (s *SFU) Join(room, mode string, pp ParticipantParams) (*Participant, error
 		}
 		r := s.rooms[room]
 		if r == nil {
-			r = newRoom(s, room, mode)
+			r = s.newRoomFor(room, mode)
 			s.rooms[room] = r
 			s.all = append(s.all, r)
 		}
@@ -226,7 +227,7 @@ func (s *SFU) Close() error {
 		for _, p := range r.Participants() {
 			p.close(ErrClosed)
 		}
-		r.leaveDone()
+		r.closeIfEmpty(time.Now(), true)
 		<-r.done
 	}
 	return s.eng.close()

@@ -58,8 +58,10 @@ type Core struct {
 	houseAt, lsAt      time.Time
 	replanAt, heldAt   time.Time
 	http               string
+	announce           Announce // for schedulers (announce.go)
 	closed             bool
 	stats              counters
+	cmd                cmdState // operator commands and held rooms (command.go)
 }
 
 // Tap sees every RTP packet the Core accepts from a trunk (after the

@@ -55,6 +55,8 @@ type LinkState struct {
 	// HTTP is the node's web address, for the network page's links.
 	HTTP  string       `json:"http,omitempty"`
 	Links []LinkMetric `json:"links"`
+
+	Announce // for schedulers: draining, users, coordinates (announce.go)
 }
 
 // LinkMetric is what the origin measured on its trunk to Peer, in the
@@ -79,6 +81,9 @@ type RoomState struct {
 	Room         string             `json:"room"`
 	Mode         string             `json:"mode"`
 	Participants []ParticipantState `json:"participants"`
+	// Opts, set by the node where an operator created the room while it
+	// holds it open, keeps an empty room alive network-wide (admin.go).
+	Opts *RoomOpts `json:"opts,omitempty"`
 }
 
 // ParticipantState is one participant of a RoomState.
@@ -86,6 +91,10 @@ type ParticipantState struct {
 	ID     string       `json:"id"`
 	Name   string       `json:"name"`
 	Tracks []TrackState `json:"tracks"`
+	// Since is when the participant's session began (Unix ms). When one
+	// identity is in a room on two nodes, the newest session wins: it
+	// moved (PROTOCOL.md, "Duplicate identities").
+	Since int64 `json:"since,omitempty"`
 }
 
 // TrackState announces a track: its codec and simulcast layers.
@@ -143,6 +152,8 @@ type message struct {
 	Bind        *Bind        `json:"bind,omitempty"`
 	Keyframe    *Keyframe    `json:"pli,omitempty"`
 	Unavailable *Unavailable `json:"unavail,omitempty"`
+	Command     *Command     `json:"cmd,omitempty"`
+	Reply       *Reply       `json:"cmd_reply,omitempty"`
 }
 
 // appendFrame appends m as one control frame.
@@ -183,7 +194,7 @@ func parseFrame(b []byte) (m message, n int, err error) {
 func (m *message) validate() error {
 	set := 0
 	for _, p := range []bool{m.Hello != nil, m.LinkState != nil, m.Room != nil, m.Subscribe != nil,
-		m.Bind != nil, m.Keyframe != nil, m.Unavailable != nil} {
+		m.Bind != nil, m.Keyframe != nil, m.Unavailable != nil, m.Command != nil, m.Reply != nil} {
 		if p {
 			set++
 		}
@@ -222,6 +233,10 @@ func (m *message) validate() error {
 		}
 	case m.Unavailable != nil:
 		err = m.Unavailable.Track.validate()
+	case m.Command != nil:
+		err = m.Command.validate()
+	case m.Reply != nil:
+		err = m.Reply.validate()
 	}
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrProtocol, err)
@@ -252,6 +267,9 @@ func (ls *LinkState) validate() error {
 	if ls.Load < 0 || ls.Load > 100 {
 		return fmt.Errorf("load %v", ls.Load)
 	}
+	if err := ls.Announce.validate(); err != nil {
+		return err
+	}
 	for _, l := range ls.Links {
 		if l.Peer == "" || l.RTTMicros < 0 || l.Loss < 0 || l.Loss > 1 || l.Bandwidth < 0 {
 			return errors.New("bad link metric")
@@ -269,6 +287,9 @@ func (rs *RoomState) validate() error {
 	}
 	if err := checkNames(rs.Origin, rs.Room, rs.Mode); err != nil {
 		return err
+	}
+	if o := rs.Opts; o != nil && (o.MaxParticipants < 0 || o.EmptyTimeoutMs < 0) {
+		return errors.New("negative room option")
 	}
 	for _, p := range rs.Participants {
 		if p.ID == "" || len(p.Tracks) > maxTracks {
