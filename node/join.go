@@ -89,6 +89,11 @@ func (n *Node) newJoiner() error {
 		return err
 	}
 	j.verify = v
+	if tc := n.cfg.Trunk; cfg.Scheduler.StaleAfter == 0 && tc != nil && tc.LinkStateInterval > 0 {
+		// A record is refreshed every interval: two and a half without one
+		// is a node that stopped announcing, not a late record.
+		cfg.Scheduler.StaleAfter = tc.LinkStateInterval * 5 / 2
+	}
 	j.sched = scheduler.New(cfg.Scheduler, opts)
 	j.metrics = newJoinMetrics(j)
 	if err := n.reg.Register(j.metrics); err != nil {
