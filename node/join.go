@@ -68,6 +68,7 @@ type joiner struct {
 	geo      *scheduler.GeoIP
 	verify   *signaling.Verifier
 	limit    *limiter
+	history  *scheduler.HistoryTable // filled by the QoE plane (JoinHistory)
 	metrics  *joinMetrics
 	draining atomic.Bool
 }
@@ -75,8 +76,8 @@ type joiner struct {
 // newJoiner builds the node's scheduler (after its trunk and registry).
 func (n *Node) newJoiner() error {
 	cfg := n.cfg.Scheduler.withDefaults()
-	j := &joiner{n: n, cfg: cfg, limit: newLimiter(cfg.Rate, cfg.Burst)}
-	var opts scheduler.Options
+	j := &joiner{n: n, cfg: cfg, limit: newLimiter(cfg.Rate, cfg.Burst), history: &scheduler.HistoryTable{}}
+	opts := scheduler.Options{History: j.history}
 	if cfg.GeoIP != "" {
 		g, err := scheduler.OpenGeoIP(cfg.GeoIP)
 		if err != nil {
@@ -89,6 +90,11 @@ func (n *Node) newJoiner() error {
 		return err
 	}
 	j.verify = v
+	if tc := n.cfg.Trunk; cfg.Scheduler.StaleAfter == 0 && tc != nil && tc.LinkStateInterval > 0 {
+		// A record is refreshed every interval: two and a half without one
+		// is a node that stopped announcing, not a late record.
+		cfg.Scheduler.StaleAfter = tc.LinkStateInterval * 5 / 2
+	}
 	j.sched = scheduler.New(cfg.Scheduler, opts)
 	j.metrics = newJoinMetrics(j)
 	if err := n.reg.Register(j.metrics); err != nil {
@@ -129,9 +135,13 @@ func (n *Node) SetDraining(on bool) {
 	n.log.Info("draining", "on", on)
 }
 
-// Scheduler is the node's scheduler (tests, and the QoE store wiring its
-// history with SetHistory).
+// Scheduler is the node's scheduler.
 func (n *Node) Scheduler() *scheduler.Scheduler { return n.join.sched }
+
+// JoinHistory is the QoE history the node's scheduler weighs: empty
+// (neutral) until the quality plane fills it with Replace, by client
+// network (scheduler.NetworkOf) and region, per node.
+func (n *Node) JoinHistory() *scheduler.HistoryTable { return n.join.history }
 
 // announceUsers keeps the node's announced user count current until the
 // node closes.
