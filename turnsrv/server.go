@@ -358,7 +358,7 @@ func (s *Server) closeListeners() {
 type pionLogs struct{ log *slog.Logger }
 
 func (p pionLogs) NewLogger(scope string) logging.LeveledLogger {
-	return logging.NewDefaultLeveledLoggerForScope(scope, logging.LogLevelWarn, slogWriter{p.log})
+	return logging.NewDefaultLeveledLoggerForScope(scope, logging.LogLevelWarn, slogWriter(p))
 }
 
 type slogWriter struct{ log *slog.Logger }

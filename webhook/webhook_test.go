@@ -85,10 +85,9 @@ func TestQueueBackoffAndBounds(t *testing.T) {
 
 // receiver records verified deliveries.
 type receiver struct {
-	mu   sync.Mutex
-	got  []Event
-	bad  int
-	fail bool
+	mu  sync.Mutex
+	got []Event
+	bad int
 }
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
