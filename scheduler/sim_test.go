@@ -112,14 +112,14 @@ type simResult struct {
 }
 
 // run places every user with one policy and history on or off.
-func (w *simWorld) run(name string, policy Policy, withHistory bool, seed uint64) simResult {
+func (w *simWorld) run(name string, cfg Config, policy Policy, withHistory bool, seed uint64, users int) simResult {
 	rnd := rand.New(rand.NewPCG(seed, 11))
 	opts := Options{Geo: w}
 	if withHistory {
 		opts.History = w.history
 	}
-	s := New(Config{}, opts)
-	users := map[string]int{}     // node → users (truth)
+	s := New(cfg, opts)
+	placed := map[string]int{}    // node → users (truth)
 	announced := map[string]int{} // node → users, as last flooded
 	rooms := map[string]map[string]int{}
 	members := map[string][][2]string{} // room → (node, region) of each member
@@ -130,10 +130,10 @@ func (w *simWorld) run(name string, policy Policy, withHistory bool, seed uint64
 	now := t0
 	nextAnnounce := now
 	splitPairs, samePairs := 0, 0
-	for i := range simUsers {
+	for i := range users {
 		now = now.Add(simJoinEvery)
 		if !now.Before(nextAnnounce) {
-			for k, v := range users {
+			for k, v := range placed {
 				announced[k] = v
 			}
 			nextAnnounce = now.Add(simAnnounceLag)
@@ -192,7 +192,7 @@ func (w *simWorld) run(name string, policy Policy, withHistory bool, seed uint64
 			}
 		}
 		members[room] = append(members[room], [2]string{node, region})
-		users[node]++
+		placed[node]++
 		rooms[room][node]++
 		res.assignments++
 		if !w.bad[[2]string{netw.String(), node}] {
@@ -214,7 +214,7 @@ func (w *simWorld) run(name string, policy Policy, withHistory bool, seed uint64
 	res.minUtil = math.Inf(1)
 	var sum, sq float64
 	for _, n := range w.nodes {
-		u := float64(users[n.Name]) / float64(n.Capacity)
+		u := float64(placed[n.Name]) / float64(n.Capacity)
 		res.maxUtil, res.minUtil = max(res.maxUtil, u), min(res.minUtil, u)
 		sum += u
 		sq += u * u
@@ -225,7 +225,7 @@ func (w *simWorld) run(name string, policy Policy, withHistory bool, seed uint64
 		var us []float64
 		for _, n := range w.nodes {
 			if n.Region == r.name {
-				us = append(us, float64(users[n.Name])/float64(n.Capacity))
+				us = append(us, float64(placed[n.Name])/float64(n.Capacity))
 			}
 		}
 		res.cvInRegion += cv(us) / float64(len(simRegions))
@@ -297,10 +297,15 @@ func total(m map[string]int) int {
 // capacity and rooms kept together.
 func TestPlacementSimulation(t *testing.T) {
 	w := newSimWorld(1)
+	users := simUsers
+	if raceEnabled {
+		users = simUsers / 5
+	}
 	results := []simResult{
-		w.run("scheduler (auto)", Auto, true, 2),
-		w.run("scheduler without history", Auto, false, 2),
-		w.run("geography only (nearest)", Nearest, false, 2),
+		w.run("scheduler (auto)", Config{}, Auto, true, 2, users),
+		w.run("scheduler without history", Config{}, Auto, false, 2, users),
+		w.run("geography only (nearest)", Config{}, Nearest, false, 2, users),
+		w.run("auto, affinity_ms 40", Config{AffinityMs: 40}, Auto, true, 2, users),
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%-28s %9s %9s %8s %9s %9s %8s %8s %10s %12s %8s\n", "policy", "good-hist", "mean-rtt", "p95-rtt",
@@ -317,11 +322,14 @@ func TestPlacementSimulation(t *testing.T) {
 			auto.goodShare, noHist.goodShare, geo.goodShare)
 	}
 	for _, r := range results {
-		if r.maxUtil > 1 || r.assignments+r.fullRefusals != simUsers {
+		if r.maxUtil > 1 || r.assignments+r.fullRefusals != users {
 			t.Errorf("%s: a node over capacity (%.2f), or users lost", r.name, r.maxUtil)
 		}
 	}
-	if auto.roomSplit > geo.roomSplit {
-		t.Errorf("affinity splits rooms more than geography: %.3f vs %.3f", auto.roomSplit, geo.roomSplit)
+	// Affinity keeps a region's users of a room together (history may
+	// split them when a node serves one of them badly: a trade-off the
+	// figures show).
+	if noHist.roomSplit > geo.roomSplit || noHist.roomSplit > 0.15 {
+		t.Errorf("affinity does not keep rooms together: %.3f of same-region pairs split, geography %.3f", noHist.roomSplit, geo.roomSplit)
 	}
 }

@@ -78,6 +78,11 @@ type DownTrack struct {
 	// that an upgrade never waits for an encoder to restart.
 	asked  atomic.Int32
 	sender *webrtc.RTPSender
+
+	// q counts what the quality platform samples (quality.go); reason is
+	// why the selector last changed the decision (mu).
+	q      downQuality
+	reason string
 }
 
 type histEntry struct {
@@ -274,12 +279,13 @@ func (d *DownTrack) applyTargetLocked() {
 // says the decision is below what the view preference asks for: only such
 // (bandwidth) downgrades start the selector's hold against going back up;
 // following a preference down and up again is immediate.
-func (d *DownTrack) setDecision(layer int, constrained bool, now time.Time) {
+func (d *DownTrack) setDecision(layer int, constrained bool, reason string, now time.Time) {
 	d.mu.Lock()
 	if layer == d.decided {
 		d.mu.Unlock()
 		return
 	}
+	d.reason = reason
 	switch {
 	case layer < d.decided && constrained:
 		d.hold.lowered(now, defaultSelectorParams)
@@ -297,6 +303,7 @@ func (d *DownTrack) setMuted(m bool) {
 	now := time.Now()
 	d.mu.Lock()
 	d.muted = m
+	d.reason = "mute"
 	d.applyTargetLocked()
 	kf, ev := d.followUpLocked(now)
 	d.mu.Unlock()
@@ -315,7 +322,7 @@ func (d *DownTrack) followUpLocked(now time.Time) (kfLayer int, ev *LayerChanged
 	}
 	if !d.muted && d.fwd.current != d.emitted && d.r.kind == webrtc.RTPCodecTypeVideo {
 		d.emitted = d.fwd.current
-		ev = &LayerChanged{ParticipantID: d.r.owner.id, TrackID: d.r.id, Layer: layerName(d.r.rids, d.fwd.current)}
+		ev = &LayerChanged{ParticipantID: d.r.owner.id, TrackID: d.r.id, Layer: layerName(d.r.rids, d.fwd.current), Reason: d.reason}
 	}
 	return kfLayer, ev
 }

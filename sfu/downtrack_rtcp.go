@@ -28,9 +28,12 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 		for _, p := range pkts {
 			switch p := p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				d.q.plis.Add(1)
 				d.onKeyframeRequest(now)
 			case *rtcp.TransportLayerNack:
 				d.onNACK(p, now)
+			case *rtcp.ReceiverReport:
+				d.onReceiverReport(p)
 			}
 		}
 	}
@@ -56,6 +59,7 @@ func (d *DownTrack) onNACK(n *rtcp.TransportLayerNack, now time.Time) {
 	for _, pair := range n.Nacks {
 		pair.Range(func(seq uint16) bool {
 			d.r.stats.nacksReceived.Add(1)
+			d.q.nacks.Add(1)
 			d.mu.Lock()
 			if d.resendLocked(seq, now) > 0 {
 				d.r.stats.retransmits.Add(1)

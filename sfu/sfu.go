@@ -175,8 +175,8 @@ func (s *SFU) Stats() Stats {
 	st := Stats{
 		BytesForwarded: s.stats.bytesForwarded.Load(), PacketsForwarded: s.stats.packetsForwarded.Load(),
 		NACKs: s.stats.nacksReceived.Load(), Retransmits: s.stats.retransmits.Load(), ProbePackets: s.stats.probePackets.Load(),
-		PLIErrors: s.stats.keyframeReqErrors.Load(),
-		PLIs:      s.stats.keyframeReqs.Load(), LayerSwitches: s.stats.layerSwitches.Load(),
+		PLIErrors: s.stats.keyframeReqErrors.Load(), TCPDrops: s.stats.tcpDrops.Load(),
+		PLIs: s.stats.keyframeReqs.Load(), LayerSwitches: s.stats.layerSwitches.Load(),
 		BadPackets: s.stats.badPackets.Load(), FECPackets: s.stats.fecPackets.Load(), FECBytes: s.stats.fecBytes.Load(),
 		PublisherRTX: s.stats.publisherRTX.Load(), StrayPackets: s.stats.strayPackets.Load(),
 	}

@@ -9,6 +9,7 @@ type counters struct {
 	nacksReceived     atomic.Uint64 // sequence numbers NACKed by subscribers
 	retransmits       atomic.Uint64 // packets resent from the caches
 	probePackets      atomic.Uint64 // RTX copies sent to probe a subscriber's bandwidth (probe.go)
+	tcpDrops          atomic.Uint64 // frames dropped on full ICE-TCP write queues (tcpconn.go)
 	keyframeReqs      atomic.Uint64 // PLIs (key frame requests) sent upstream
 	keyframeReqErrors atomic.Uint64 // PLIs that could not be written (connection closing or broken)
 	layerSwitches     atomic.Uint64 // forwarder epochs started on another layer
@@ -43,4 +44,7 @@ type Stats struct {
 	// PLIErrors counts key frame requests that could not be written to
 	// a publisher (its connection closing or broken).
 	PLIErrors uint64
+	// TCPDrops counts packets dropped for ICE-TCP subscribers that did
+	// not take them fast enough (tcpconn.go).
+	TCPDrops uint64
 }

@@ -243,7 +243,7 @@ func (s *subscriber) allocate(now time.Time) {
 	budget, padding := s.probe.tick(now, probeInput{estimate: estimate, congested: congested, want: want + reserve, sending: sending + reserve})
 	s.pad.set(padding)
 	for i, l := range selectLayers(budget-reserve, congested, tracks, now, defaultSelectorParams) {
-		video[i].setDecision(l, l < tracks[i].maxLayer, now)
+		video[i].setDecision(l, l < tracks[i].maxLayer, decisionReason(l, tracks[i]), now)
 	}
 }
 

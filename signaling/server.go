@@ -111,6 +111,7 @@ type Server struct {
 	draining  atomic.Bool
 	metrics   sessionMetrics
 	pending   pendingLimit
+	q         qualityState // quality.go
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
@@ -193,9 +194,13 @@ func (s *Server) Connections() int {
 	return len(s.conns)
 }
 
-// Close tells every client the node is going away, makes their
-// participants leave, and waits for the connections to end.
-func (s *Server) Close() error {
+// Disconnect tells every client the node is going away (a close 1001, on
+// which clients move to another node) and waits for their websockets to
+// end. Their participants stay, held, until Close: a node that closes
+// stops its trunks in between, so that neither the clients hear the
+// trunks' mirrors leave nor the other nodes hear these participants leave
+// (they moved). Joins and resumes are refused from now on.
+func (s *Server) Disconnect() {
 	s.mu.Lock()
 	s.closed = true
 	conns := make([]*conn, 0, len(s.conns))
@@ -207,6 +212,12 @@ func (s *Server) Close() error {
 		c.shutdown(websocket.CloseGoingAway, "node shutting down")
 	}
 	s.wg.Wait()
+}
+
+// Close disconnects every client (Disconnect) and makes their
+// participants leave their rooms.
+func (s *Server) Close() error {
+	s.Disconnect()
 	// Held participants leave now: nobody can resume on a closed server.
 	for _, se := range s.sessionList() {
 		se.leave()

@@ -58,6 +58,7 @@ func newSessionID() string {
 
 // onEvent is the participant's event sink; it never blocks.
 func (se *session) onEvent(ev sfu.Event) {
+	se.s.qEvent(se, ev)
 	if cl, ok := ev.(sfu.Closed); ok {
 		se.end(cl.Reason)
 		return
@@ -182,6 +183,7 @@ func (se *session) end(reason error) {
 	}
 	se.mu.Unlock()
 	se.s.forget(se)
+	se.s.qEnded(se, reason)
 	if c != nil && reason != nil {
 		c.closeFor(reason)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/qrtn/qrtn/node"
 	"github.com/qrtn/qrtn/qrtp/netsim"
+	"github.com/qrtn/qrtn/signaling"
 )
 
 // joinAnswer is the part of GET /api/join's answer the tests read.
@@ -106,6 +107,19 @@ func TestSchedulingAcrossRegions(t *testing.T) {
 			// signs a token only for itself.
 			t.Errorf("%s: identity %q, token %q", tc.query, a.Identity, a.Token)
 		}
+	}
+	// A forwarding node schedules too (it holds the same link state; not
+	// in dev mode, it wants a token), but is never chosen.
+	fwd := net.Node("fwd-1")
+	tok, err := fwd.MintToken(signaling.Grant{Identity: "x", Room: "a7", Subscribe: true}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, a := askJoin(t, fwd.URL(), "room=a7&name=x&region=ap"); code != 401 || a.Code != "token_required" {
+		t.Errorf("forwarding node without a token: %d %+v", code, a)
+	}
+	if code, a := askJoin(t, fwd.URL(), "room=a7&region=ap&token="+tok); code != 200 || a.Node != "ap-1" {
+		t.Errorf("forwarding node's answer: %d %+v", code, a)
 	}
 	if _, a := askJoin(t, entry, "room=a6&name=x"); len(a.Probes) != 3 {
 		t.Errorf("probe targets %+v, want one per region", a.Probes)

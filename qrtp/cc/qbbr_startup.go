@@ -97,7 +97,19 @@ func (s *qbbrStartup) faltered() bool { return s.fullBWCount > 0 || s.roundFlat 
 // about the path) and returns why the pipe is full, or "".
 func (s *qbbrStartup) checkFullBW(rs *RateSample) string {
 	q := s.q
-	if q.fullBWReached || !q.round.start || rs.IsAppLimited {
+	if q.fullBWReached || !q.round.start {
+		return ""
+	}
+	if rs.IsAppLimited {
+		// Growth cannot be judged over a round the sender did not fill
+		// (short of data, or held by the receiver's flow control, as a
+		// reliable stream is while a hole waits on a retransmission).
+		// But a queue that stood all round while 1.5 BDP of ours were in
+		// flight is ours: the pipe is full. Without this a flow-control
+		// bound Startup kept a full queue for seconds at 20% loss.
+		if s.standing() && q.inFlight >= q.bdp(1.5) {
+			return "a queue stood all round with 1.5 BDP of ours in flight"
+		}
 		return ""
 	}
 	if bw := q.sendRate(); bw >= s.fullBW*qbbrFullBWThresh {
@@ -117,8 +129,14 @@ func (s *qbbrStartup) checkFullBW(rs *RateSample) string {
 		return "the estimate grew less than 25% in 3 rounds"
 	case s.roundFlat >= qbbrFullBWRounds:
 		return "the delivered rate grew less than 25% in 3 rounds"
-	case s.faltered() && q.lastRoundQValid && q.lastRoundQMin > standingQueueThreshold(q.minRTT):
+	case s.faltered() && s.standing():
 		return "growth faltered while a queue stood all round"
 	}
 	return ""
+}
+
+// standing reports that a queue stood through the whole round that ended.
+func (s *qbbrStartup) standing() bool {
+	q := s.q
+	return q.lastRoundQValid && q.lastRoundQMin > standingQueueThreshold(q.minRTT)
 }

@@ -66,6 +66,15 @@ type Reconnect struct {
 	Reason string   `json:"reason"`
 }
 
+// String is "kind on node (reason): gap N ms".
+func (r Reconnect) String() string {
+	gap := "no gap measured"
+	if r.GapMs != nil {
+		gap = fmt.Sprintf("gap %.0f ms", *r.GapMs)
+	}
+	return fmt.Sprintf("%s on %s (%s): %s", r.Kind, r.Node, r.Reason, gap)
+}
+
 // ReconnectsOf returns the recoveries of one kind.
 func (s Stats) ReconnectsOf(kind string) []Reconnect {
 	var out []Reconnect

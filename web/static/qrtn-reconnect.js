@@ -101,7 +101,7 @@ export class Recovery {
   onSocketClose(e, lastError) {
     if (this.stopped || lastError === 'replaced' || e.reason === 'replaced') return false;
     if (e.code === 1001 || lastError === 'draining') {
-      this.move([], 'migrate', 'the node is going away');
+      this.move([], 'migrate', 'the node is going away', true);
     } else {
       this.resume();
     }
@@ -146,7 +146,8 @@ export class Recovery {
       let count = null;
       try {
         count = pathPackets(await pc.getStats());
-      } catch {
+      } catch (e) {
+        if (pc.signalingState !== 'closed') console.warn('qrtn: watching the path:', e);
         continue;
       }
       const now = Date.now();
@@ -271,7 +272,7 @@ export class Recovery {
             s._shutdown('replaced: this identity joined elsewhere');
             return;
           }
-          console.warn('qrtn: move to', url, 'failed:', e.message);
+          console.warn('qrtn: move to', c.url, 'failed:', e.message);
         }
       }
       delay = Math.min(4000, delay ? delay * 2 : 500);
@@ -446,6 +447,18 @@ function closeOld(s, old) {
   for (const prev of old.announced.values()) s._emit('trackended', { participant: prev.participant, trackId: prev.track, kind: prev.kind, track: null });
   if (old.pub) old.pub.close();
   if (old.sub) old.sub.close();
+}
+
+// pathPackets counts every packet received on the selected candidate pair
+// (media and RTCP, STUN requests and responses); null when none is selected.
+function pathPackets(report) {
+  let pairId = null;
+  report.forEach((st) => {
+    if (st.type === 'transport' && st.selectedCandidatePairId) pairId = st.selectedCandidatePairId;
+  });
+  const pair = pairId && report.get(pairId);
+  if (!pair) return null;
+  return `${pair.id}/${(pair.packetsReceived ?? 0) + (pair.requestsReceived ?? 0) + (pair.responsesReceived ?? 0)}`;
 }
 
 function waitConnected(pcs, timeout) {

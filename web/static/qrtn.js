@@ -38,6 +38,9 @@ import { outboundStats, selectedRTT } from './qrtn-stats.js';
 import { selectedLocalCandidate } from './qrtn-candidates.js';
 import { Recovery } from './qrtn-reconnect.js';
 
+/** How long a participant the node moved to does not list yet may take to appear. */
+const MOVE_SETTLE_MS = 5000;
+
 /** The rids of the simulcast layers, smallest first, and their defaults. */
 export const LAYERS = {
   s: { scaleResolutionDownBy: 4, maxBitrate: 150_000 },
@@ -105,6 +108,7 @@ export class Session extends EventTarget {
     this._token = '';
     this._prefs = new Map(); // participant → layer, re-sent after a resume or a move
     this._mutes = new Map(); // kind → muted
+    this._pendingLeaves = new Map(); // participant → timer: missing after a move, not yet gone
     this._recovery = opts.recover === false ? null : new Recovery(this);
   }
 
@@ -205,21 +209,25 @@ export class Session extends EventTarget {
     this.mode = msg.mode;
     this.node = msg.node ?? this.node; // the node says who it is; qrtn-join.js may have said first
     this._iceServers = this.opts.iceServers || msg.iceServers || [];
-    this._reconcileParticipants(msg.participants || []);
+    // After a move, the new node may not have mirrored everyone yet: the
+    // missing get a few seconds to appear before they count as gone.
+    this._reconcileParticipants(msg.participants || [], this._reconciled ? MOVE_SETTLE_MS : 0);
     if (this.self.subscribe !== false) this._sub = this._newPC('subscriber');
     this._recovery?.onAccepted(msg);
   }
 
   // _reconcileParticipants makes the room what the node says it is (a
   // join, or a resume or move that may have missed events), announcing the
-  // differences as events.
-  _reconcileParticipants(list) {
+  // differences as events; those missing leave after settleMs unless they
+  // come back first.
+  _reconcileParticipants(list, settleMs = 0) {
     const fresh = !this._reconciled; // the first join announces nothing: the app reads participants
     this._reconciled = true;
     const seen = new Set();
     for (const p of list) {
       seen.add(p.id);
       const old = this.participants.get(p.id);
+      this._arrived(p.id);
       const rec = this._addParticipant(p);
       if (fresh) continue;
       if (!old) {
@@ -232,9 +240,35 @@ export class Session extends EventTarget {
     }
     for (const id of [...this.participants.keys()]) {
       if (seen.has(id)) continue;
-      this.participants.delete(id);
-      this._emit('participant_left', { participant: id });
+      if (settleMs > 0) this._leaveLater(id, settleMs);
+      else this._left(id);
     }
+  }
+
+  _leaveLater(id, ms) {
+    if (this._pendingLeaves.has(id)) return;
+    this._pendingLeaves.set(
+      id,
+      setTimeout(() => {
+        this._pendingLeaves.delete(id);
+        this._left(id);
+      }, ms),
+    );
+  }
+
+  // _arrived cancels a pending leave; true when there was one.
+  _arrived(id) {
+    const t = this._pendingLeaves.get(id);
+    if (t === undefined) return false;
+    clearTimeout(t);
+    this._pendingLeaves.delete(id);
+    return true;
+  }
+
+  _left(id) {
+    this._arrived(id);
+    if (!this.participants.delete(id)) return;
+    this._emit('participant_left', { participant: id });
   }
 
   _addParticipant(p) {
@@ -246,14 +280,17 @@ export class Session extends EventTarget {
 
   _dispatch(msg) {
     switch (msg.type) {
-      case 'participant_joined':
-        this._emit('participant_joined', { participant: this._addParticipant(msg.participant) });
+      case 'participant_joined': {
+        const back = this._arrived(msg.participant.id); // mirrored on the node we moved to: not news
+        const rec = this._addParticipant(msg.participant);
+        if (!back) this._emit('participant_joined', { participant: rec });
         break;
+      }
       case 'participant_left':
-        this.participants.delete(msg.participant);
-        this._emit('participant_left', { participant: msg.participant });
+        this._left(msg.participant);
         break;
       case 'track_published': {
+        this._arrived(msg.participant);
         let p = this.participants.get(msg.participant);
         if (!p) p = this._addParticipant({ id: msg.participant });
         p.tracks.set(msg.track.id, msg.track);
@@ -496,6 +533,8 @@ export class Session extends EventTarget {
     this.joined = false;
     this.state = 'closed';
     this._recovery?.stop();
+    for (const t of this._pendingLeaves.values()) clearTimeout(t);
+    this._pendingLeaves.clear();
     if (this._pubReject) this._pubReject(new Error('qrtn: session closed'));
     for (const p of this._published) p.track.stop();
     if (this._pub) this._pub.close();
