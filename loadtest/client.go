@@ -25,6 +25,7 @@ type clientParams struct {
 	api      *webrtc.API
 	media    MediaConfig
 	logger   *slog.Logger
+	quality  time.Duration // quality report period (quality.go); < 0: none
 }
 
 // client is one synthetic participant: a websocket, a subscriber
@@ -109,9 +110,14 @@ func (c *client) join(timeout time.Duration) error {
 		return fmt.Errorf("loadtest: %s: no joined message: %w", c.p.identity, ctx.Err())
 	}
 	if !c.p.publish {
+		c.startQuality()
 		return nil
 	}
-	return c.publish(ctx)
+	if err := c.publish(ctx); err != nil {
+		return err
+	}
+	c.startQuality()
+	return nil
 }
 
 // readLoop owns the websocket's reads; it ends when the websocket closes.

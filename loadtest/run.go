@@ -37,9 +37,12 @@ type Config struct {
 	Interval    time.Duration // progress lines; 0 for none
 	NodePID     int           // when > 0, the node's CPU use is sampled from /proc
 	NoTWCC      bool          // subscribers send no transport-cc feedback (see newAPI)
-	Media       MediaConfig
-	Token       TokenFunc // nil: the node's dev-mode /api/token
-	Logger      *slog.Logger
+	// QualityEvery is how often clients send quality reports, as browsers
+	// do (quality.go); 0 means 5 s, negative none.
+	QualityEvery time.Duration
+	Media        MediaConfig
+	Token        TokenFunc // nil: the node's dev-mode /api/token
+	Logger       *slog.Logger
 	// SubscriberURLs, when set, are the nodes subscribers join, in turn
 	// (publishers join URL): a room spanning cascaded nodes. Without Token,
 	// each node's dev-mode /api/token signs its own subscribers' tokens.
@@ -112,7 +115,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 			}
 		}
 		return clientParams{base: base, mode: cfg.Mode, identity: identity, publish: publish,
-			prefer: cfg.Prefer, token: token, api: api, media: cfg.Media, logger: cfg.Logger}
+			prefer: cfg.Prefer, token: token, api: api, media: cfg.Media, logger: cfg.Logger, quality: cfg.QualityEvery}
 	}
 	for i := range cfg.Publishers {
 		c := newClient(ctx, params(fmt.Sprintf("pub-%d", i), true))

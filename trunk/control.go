@@ -74,6 +74,10 @@ func (c *Core) handleControl(now time.Time, p *peer, m message) {
 		c.receiveUnavailable(now, p, *m.Unavailable)
 	case m.RoomRequest != nil:
 		c.receiveRoomRequest(now, p, *m.RoomRequest)
+	case m.Command != nil:
+		c.receiveCommand(now, p.info.Name, *m.Command)
+	case m.Reply != nil:
+		c.receiveReply(now, p.info.Name, *m.Reply)
 	}
 }
 
@@ -180,14 +184,14 @@ func (c *Core) supersede(now time.Time, rs RoomState) {
 		return
 	}
 	if !ok {
-		held = RoomState{Origin: c.cfg.Name, Room: rs.Room, Mode: rs.Mode}
+		held = RoomState{Origin: c.cfg.Name, Room: rs.Room, Mode: rs.Mode, Opts: c.cmd.held[rs.Room]}
 	}
 	c.advertise(now, held)
 }
 
 // applyDelta turns a whole record into the next one a delta describes.
 func applyDelta(held, d RoomState) RoomState {
-	out := RoomState{Origin: d.Origin, Seq: d.Seq, Room: d.Room, Mode: d.Mode}
+	out := RoomState{Origin: d.Origin, Seq: d.Seq, Room: d.Room, Mode: d.Mode, Opts: d.Opts}
 	gone := map[string]bool{}
 	for _, id := range d.Gone {
 		gone[id] = true
@@ -211,10 +215,11 @@ func applyDelta(held, d RoomState) RoomState {
 // roomDelta describes next as a change of prev, when that is much
 // smaller than next whole.
 func roomDelta(prev, next RoomState) (RoomState, bool) {
-	if len(prev.Participants) == 0 || len(next.Participants) == 0 || prev.Mode != next.Mode {
+	if len(prev.Participants) == 0 || len(next.Participants) == 0 || prev.Mode != next.Mode ||
+		!reflect.DeepEqual(prev.Opts, next.Opts) {
 		return next, false
 	}
-	d := RoomState{Origin: next.Origin, Seq: next.Seq, Room: next.Room, Mode: next.Mode, Base: prev.Seq}
+	d := RoomState{Origin: next.Origin, Seq: next.Seq, Room: next.Room, Mode: next.Mode, Base: prev.Seq, Opts: next.Opts}
 	old := map[string]int{}
 	for i, p := range prev.Participants {
 		old[p.ID] = i
@@ -242,10 +247,10 @@ func (c *Core) SetRoom(now time.Time, room, mode string, parts []ParticipantStat
 	c.now = now
 	parts = slices.Clone(parts)
 	slices.SortFunc(parts, func(a, b ParticipantState) int { return strings.Compare(a.ID, b.ID) })
-	rs := RoomState{Origin: c.cfg.Name, Room: room, Mode: mode, Participants: parts}
+	rs := RoomState{Origin: c.cfg.Name, Room: room, Mode: mode, Participants: parts, Opts: c.cmd.held[room]}
 	o := c.own[room]
 	if o == nil {
-		if len(parts) == 0 {
+		if !rs.live() {
 			return // never announced: nothing to take back
 		}
 		o = &ownRoom{}
@@ -280,7 +285,7 @@ func (c *Core) flushRoom(now time.Time, room string, o *ownRoom) {
 	rs := *o.pending
 	o.pending, o.sent = nil, now
 	c.advertise(now, rs)
-	if len(rs.Participants) == 0 {
+	if !rs.live() {
 		delete(c.own, room)
 	}
 }
@@ -337,7 +342,8 @@ func (c *Core) RemoteParts(room string) []RoomState {
 // linkState describes this node's trunks and load now (without a
 // sequence number).
 func (c *Core) linkState() LinkState {
-	ls := LinkState{Origin: c.cfg.Name, Region: c.cfg.Region, Role: string(c.cfg.Role), Load: c.load(), HTTP: c.http}
+	ls := LinkState{Origin: c.cfg.Name, Region: c.cfg.Region, Role: string(c.cfg.Role), Load: c.load(), HTTP: c.http,
+		Announce: c.announce}
 	for _, p := range c.peers {
 		lm := LinkMetric{Peer: p.info.Name, Up: p.up}
 		if p.up {
@@ -359,6 +365,19 @@ func (c *Core) originateLinkState(now time.Time) {
 	c.flood("", message{LinkState: &ls})
 }
 
+// announceChanged reports whether a scheduler would see a difference: any
+// change but of the user count, which counts from a twentieth of the
+// capacity (at least 10 users; schedulers count their own recent
+// placements meanwhile).
+func announceChanged(a, b Announce) bool {
+	d := a.Users - b.Users
+	if d < 0 {
+		d = -d
+	}
+	a.Users, b.Users = 0, 0
+	return a != b || d >= max(10, a.UserCap/20)
+}
+
 // significant reports whether the planner would see a difference between
 // two link states of this node: a trunk up or down, a round trip changed
 // by a tenth and 5 ms, loss by 0.03, load by 0.1 (its cost model and
@@ -366,7 +385,7 @@ func (c *Core) originateLinkState(now time.Time) {
 // it goes out with the periodic refresh.
 func significant(a, b LinkState) bool {
 	if a.Region != b.Region || a.Role != b.Role || a.HTTP != b.HTTP || len(a.Links) != len(b.Links) ||
-		math.Abs(a.Load-b.Load) >= 0.1 {
+		math.Abs(a.Load-b.Load) >= 0.1 || announceChanged(a.Announce, b.Announce) {
 		return true
 	}
 	for i, x := range a.Links {

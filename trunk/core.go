@@ -64,8 +64,10 @@ type Core struct {
 	replanAt, heldAt   time.Time
 	roomAt             time.Time // a room record waits until then
 	http               string
+	announce           Announce // for schedulers (announce.go)
 	closed             bool
 	stats              counters
+	cmd                cmdState // operator commands and held rooms (command.go)
 }
 
 // Tap sees every RTP packet the Core accepts from a trunk (after the

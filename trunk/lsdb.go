@@ -144,6 +144,24 @@ func (d *lsdb) unreachable(now time.Time, self string, grace time.Duration) []st
 	return out
 }
 
+// heard is when an origin was last known alive: now while reachable (as
+// of the last unreachable sweep), else the later of its last record and
+// the loss of the path to it.
+func (d *lsdb) heard(now time.Time, origin string) time.Time {
+	e := d.entries[origin]
+	if e == nil {
+		return time.Time{}
+	}
+	cut, unreachable := d.cut[origin]
+	if !unreachable {
+		return now
+	}
+	if cut.After(e.at) {
+		return cut
+	}
+	return e.at
+}
+
 // lastSeq is the sequence number held or remembered for an origin.
 func (d *lsdb) lastSeq(origin string) uint64 {
 	if e, ok := d.entries[origin]; ok {

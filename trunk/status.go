@@ -43,6 +43,8 @@ type NodeStatus struct {
 	Load   float64 `json:"load"`
 	HTTP   string  `json:"http,omitempty"`
 	Self   bool    `json:"self,omitempty"`
+
+	Announce // draining, users, capacity, coordinates (announce.go)
 }
 
 // LinkStatus is one direction of a trunk anywhere in the network, from the
@@ -128,6 +130,9 @@ type RoomStatus struct {
 	Room         string         `json:"room"`
 	Mode         string         `json:"mode"`
 	Participants map[string]int `json:"participants"` // by node
+	// Opts are an operator's options for the room, from the node holding
+	// it open (command.go).
+	Opts *RoomOpts `json:"opts,omitempty"`
 }
 
 // statusEvery is how often the snapshot is rebuilt.
@@ -151,10 +156,10 @@ func (c *Core) Status(now time.Time) Status {
 	st := Status{Time: now, TrunkFailures: c.stats.trunkFailures, LoopsRefused: c.stats.loopsRefused,
 		Keyframes: c.stats.keyframes}
 	st.Node = NodeStatus{Name: c.cfg.Name, Region: c.cfg.Region, Role: string(c.cfg.Role), Load: c.load(),
-		HTTP: c.http, Self: true}
+		HTTP: c.http, Self: true, Announce: c.announce}
 	for _, ls := range c.ls.all() {
 		st.Nodes = append(st.Nodes, NodeStatus{Name: ls.Origin, Region: ls.Region, Role: ls.Role, Load: ls.Load,
-			HTTP: ls.HTTP, Self: ls.Origin == c.cfg.Name})
+			HTTP: ls.HTTP, Self: ls.Origin == c.cfg.Name, Announce: ls.Announce})
 		for _, l := range ls.Links {
 			st.Links = append(st.Links, LinkStatus{From: ls.Origin, To: l.Peer, Up: l.Up,
 				RTTMs: float64(l.RTTMicros) / 1000, Loss: l.Loss, Bandwidth: l.Bandwidth})
@@ -173,7 +178,7 @@ func (c *Core) Status(now time.Time) Status {
 	}
 	rooms := map[string]*RoomStatus{}
 	for _, rs := range c.rooms.all() {
-		if len(rs.Participants) == 0 {
+		if !rs.live() {
 			continue
 		}
 		r := rooms[rs.Room]
@@ -182,6 +187,9 @@ func (c *Core) Status(now time.Time) Status {
 			rooms[rs.Room] = r
 		}
 		r.Participants[rs.Origin] = len(rs.Participants)
+		if rs.Opts != nil {
+			r.Mode, r.Opts = rs.Mode, rs.Opts
+		}
 	}
 	for _, r := range rooms {
 		st.Rooms = append(st.Rooms, *r)

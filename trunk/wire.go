@@ -55,6 +55,8 @@ type LinkState struct {
 	// HTTP is the node's web address, for the network page's links.
 	HTTP  string       `json:"http,omitempty"`
 	Links []LinkMetric `json:"links"`
+
+	Announce // for schedulers: draining, users, coordinates (announce.go)
 }
 
 // LinkMetric is what the origin measured on its trunk to Peer, in the
@@ -85,8 +87,11 @@ type RoomState struct {
 	Room         string             `json:"room"`
 	Mode         string             `json:"mode"`
 	Participants []ParticipantState `json:"participants"`
-	Base         uint64             `json:"base,omitempty"`
-	Gone         []string           `json:"gone,omitempty"`
+	// Opts, set by the node where an operator created the room while it
+	// holds it open, keeps an empty room alive network-wide (admin.go).
+	Opts *RoomOpts `json:"opts,omitempty"`
+	Base uint64    `json:"base,omitempty"`
+	Gone []string  `json:"gone,omitempty"`
 }
 
 // RoomRequest asks a neighbour for its whole record of an origin's part
@@ -101,6 +106,10 @@ type ParticipantState struct {
 	ID     string       `json:"id"`
 	Name   string       `json:"name"`
 	Tracks []TrackState `json:"tracks"`
+	// Since is when the participant's session began (Unix ms). When one
+	// identity is in a room on two nodes, the newest session wins: it
+	// moved (PROTOCOL.md, "Duplicate identities").
+	Since int64 `json:"since,omitempty"`
 }
 
 // TrackState announces a track: its codec and simulcast layers.
@@ -159,6 +168,8 @@ type message struct {
 	Keyframe    *Keyframe    `json:"pli,omitempty"`
 	Unavailable *Unavailable `json:"unavail,omitempty"`
 	RoomRequest *RoomRequest `json:"roomreq,omitempty"`
+	Command     *Command     `json:"cmd,omitempty"`
+	Reply       *Reply       `json:"cmd_reply,omitempty"`
 }
 
 // Message kinds, for counting control traffic.
@@ -171,11 +182,13 @@ const (
 	kindKeyframe
 	kindUnavailable
 	kindRoomRequest
+	kindCommand
+	kindReply
 	numKinds
 )
 
 // kindNames are the message names on the wire, by kind.
-var kindNames = [numKinds]string{"hello", "lsa", "room", "sub", "bind", "pli", "unavail", "roomreq"}
+var kindNames = [numKinds]string{"hello", "lsa", "room", "sub", "bind", "pli", "unavail", "roomreq", "cmd", "cmd_reply"}
 
 // kind is the message's kind.
 func (m *message) kind() int {
@@ -194,6 +207,10 @@ func (m *message) kind() int {
 		return kindKeyframe
 	case m.RoomRequest != nil:
 		return kindRoomRequest
+	case m.Command != nil:
+		return kindCommand
+	case m.Reply != nil:
+		return kindReply
 	}
 	return kindUnavailable
 }
@@ -236,7 +253,8 @@ func parseFrame(b []byte) (m message, n int, err error) {
 func (m *message) validate() error {
 	set := 0
 	for _, p := range []bool{m.Hello != nil, m.LinkState != nil, m.Room != nil, m.Subscribe != nil,
-		m.Bind != nil, m.Keyframe != nil, m.Unavailable != nil, m.RoomRequest != nil} {
+		m.Bind != nil, m.Keyframe != nil, m.Unavailable != nil, m.RoomRequest != nil, m.Command != nil,
+		m.Reply != nil} {
 		if p {
 			set++
 		}
@@ -280,6 +298,10 @@ func (m *message) validate() error {
 		if err == nil && (m.RoomRequest.Origin == "" || m.RoomRequest.Room == "") {
 			err = errors.New("room request without origin or room")
 		}
+	case m.Command != nil:
+		err = m.Command.validate()
+	case m.Reply != nil:
+		err = m.Reply.validate()
 	}
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrProtocol, err)
@@ -310,6 +332,9 @@ func (ls *LinkState) validate() error {
 	if ls.Load < 0 || ls.Load > 100 {
 		return fmt.Errorf("load %v", ls.Load)
 	}
+	if err := ls.Announce.validate(); err != nil {
+		return err
+	}
 	for _, l := range ls.Links {
 		if l.Peer == "" || l.RTTMicros < 0 || l.Loss < 0 || l.Loss > 1 || l.Bandwidth < 0 {
 			return errors.New("bad link metric")
@@ -333,6 +358,9 @@ func (rs *RoomState) validate() error {
 	}
 	if err := checkNames(append([]string{rs.Origin, rs.Room, rs.Mode}, rs.Gone...)...); err != nil {
 		return err
+	}
+	if o := rs.Opts; o != nil && (o.MaxParticipants < 0 || o.EmptyTimeoutMs < 0) {
+		return errors.New("negative room option")
 	}
 	for _, p := range rs.Participants {
 		if p.ID == "" || len(p.Tracks) > maxTracks {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"strings"
 	"sync"
@@ -31,7 +32,9 @@ prints a line per interval and a summary.
   bulk   one reliable stream, as fast as congestion control allows
   media  frames of bitrate/8/fps bytes at fps, each one message with a
          deadline (the profile's, or --deadline); reports frame latency,
-         frames late beyond 400 ms, expired frames and 600 ms stalls
+         frames late beyond 400 ms, expired frames and 600 ms stalls.
+         Frames start once the connection is up, as on a trunk; the
+         handshake's duration is reported apart (handshake_ms)
 
 The server prints its public key and a client command line to copy. With
 --server-key the handshake is 0-RTT (the test request rides in the first
@@ -51,11 +54,16 @@ Interval columns: goodput and sent rate in Mbit/s, the sender's smoothed
 RTT, packets lost and bytes retransmitted as a share of those sent in the
 interval, the congestion window and the controller's state.
 
+Goodput counts what the receiving application read in order; in bulk tests
+from the client, acked_mbit also counts what was received behind a hole
+still waiting on a retransmission (the netsim benchmarks' utilization).
+
 With --json the last line of output is one JSON object: goodput_mbit,
-sent_mbit, retransmit_ratio, fec_ratio, loss_ratio, rtt_min_ms, rtt_avg_ms,
-duration_s, handshake, direction, and in media mode frames_sent,
-frames_delivered, frames_late_400ms, frames_expired, latency_p50_ms,
-latency_p95_ms, latency_p99_ms, latency_max_ms, stalls_600ms.
+acked_mbit, sent_mbit, retransmit_ratio, fec_ratio, loss_ratio, rtt_min_ms,
+rtt_avg_ms, duration_s, handshake, handshake_ms, direction, and in media
+mode frames_sent, frames_delivered, frames_late_400ms, frames_expired,
+latency_p50_ms, latency_p95_ms, latency_p99_ms, latency_max_ms,
+stalls_600ms.
 
 Examples:
   qrtn perf --server --listen 127.0.0.1:5201
@@ -75,6 +83,7 @@ type perfFlags struct {
 	deadline, connectTimeout    time.Duration
 	fps                         float64
 	datagramSize                int
+	logLevel                    string
 }
 
 func parsePerfFlags(args []string, stdout, stderr io.Writer) (perfFlags, error) {
@@ -103,6 +112,7 @@ func parsePerfFlags(args []string, stdout, stderr io.Writer) (perfFlags, error) 
 	fs.BoolVar(&f.json, "json", false, "client: print the summary as one JSON object, last")
 	fs.DurationVar(&f.connectTimeout, "connect-timeout", 5*time.Second, "client: give up connecting after this long")
 	fs.IntVar(&f.datagramSize, "datagram-size", 0, "largest UDP payload, 1200..65000; 0 = qrtp's default (1400)")
+	fs.StringVar(&f.logLevel, "log", "warn", "log QRTP's messages at this level and above to stderr: debug (congestion-control state changes) | info | warn | error")
 	for _, a := range args {
 		if a == "-h" || a == "--help" || a == "-help" {
 			fs.SetOutput(stdout)
@@ -122,7 +132,18 @@ func parsePerfFlags(args []string, stdout, stderr io.Writer) (perfFlags, error) 
 	if err := perf.CheckController(f.cc); err != nil {
 		return f, fmt.Errorf("--cc: %w", err)
 	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return f, fmt.Errorf("--log %q: want debug, info, warn or error", f.logLevel)
+	}
 	return f, nil
+}
+
+// perfLogger writes QRTP's log lines at the --log level to stderr.
+func perfLogger(f perfFlags, stderr io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(f.logLevel)) // checked by parsePerfFlags
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 }
 
 func runPerf(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -134,10 +155,11 @@ func runPerf(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	log := perfLogger(f, stderr)
 	if f.server {
-		return perfServer(ctx, f, key, stdout)
+		return perfServer(ctx, f, key, log, stdout)
 	}
-	return perfClient(ctx, f, key, stdout)
+	return perfClient(ctx, f, key, log, stdout)
 }
 
 func perfKey(file string) (handshake.KeyPair, error) {
@@ -163,13 +185,13 @@ func (s *syncWriter) printf(format string, a ...any) {
 	fmt.Fprintf(s.w, format, a...)
 }
 
-func perfServer(ctx context.Context, f perfFlags, key handshake.KeyPair, stdout io.Writer) error {
+func perfServer(ctx context.Context, f perfFlags, key handshake.KeyPair, log *slog.Logger, stdout io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	out := &syncWriter{w: stdout}
 	var once sync.Once
 	srv, err := perf.Listen(ctx, perf.ServerConfig{
-		Addr: f.listen, Key: key, Profile: f.profile, CC: f.cc, MaxDatagramSize: f.datagramSize,
+		Addr: f.listen, Key: key, Profile: f.profile, CC: f.cc, MaxDatagramSize: f.datagramSize, Logger: log,
 		OnTest: func(ti perf.TestInfo) {
 			out.printf("test from %s: %s, %s, %s handshake, profile %s\n", ti.Remote, ti.Mode, direction(ti.Reverse), ti.Handshake, ti.Profile)
 		},
@@ -213,11 +235,12 @@ func direction(reverse bool) string {
 	return "client->server"
 }
 
-func perfClient(ctx context.Context, f perfFlags, key handshake.KeyPair, stdout io.Writer) error {
+func perfClient(ctx context.Context, f perfFlags, key handshake.KeyPair, log *slog.Logger, stdout io.Writer) error {
 	cfg := perf.ClientConfig{
 		Addr: f.client, Key: key, Duration: f.duration, Mode: f.mode, Reverse: f.reverse,
 		FPS: f.fps, Deadline: f.deadline, Profile: f.profile, CC: f.cc,
 		MaxDatagramSize: f.datagramSize, Interval: f.interval, HandshakeTimeout: f.connectTimeout,
+		Logger: log,
 	}
 	if f.serverKey != "" {
 		k, err := handshake.ParsePublicKey(f.serverKey)
