@@ -43,6 +43,11 @@ type Config struct {
 	// idle but healthy trunk is never silent that long. Defaults 200 ms and 1.5 s.
 	KeepAlive   time.Duration `yaml:"keep_alive"`
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// FailoverAfter: the flows a trunk feeds move to another route when it
+	// has been silent this long while media flowed on it (at least a round
+	// trip and a keep-alive interval plus 100 ms; failover.go). Default
+	// 300 ms; negative: wait for the idle timeout.
+	FailoverAfter time.Duration `yaml:"failover_after"`
 	// RedialMin and RedialMax bound the exponential back-off between dials
 	// of a lost trunk. Defaults 250 ms and 5 s.
 	RedialMin time.Duration `yaml:"redial_min"`
@@ -159,6 +164,9 @@ func (c Config) withDefaults() (Config, []peerInfo, handshake.KeyPair, error) {
 	}
 	def(&c.KeepAlive, 200*time.Millisecond)
 	def(&c.IdleTimeout, 1500*time.Millisecond)
+	if c.FailoverAfter == 0 {
+		c.FailoverAfter = 300 * time.Millisecond
+	}
 	def(&c.RedialMin, 250*time.Millisecond)
 	def(&c.RedialMax, 5*time.Second)
 	def(&c.LinkStateInterval, time.Second)

@@ -63,6 +63,7 @@ type Core struct {
 	lsLast             LinkState // and what it said
 	replanAt, heldAt   time.Time
 	roomAt             time.Time // a room record waits until then
+	suspectAt          time.Time // a feeding trunk may turn suspect then
 	http               string
 	announce           Announce // for schedulers (announce.go)
 	closed             bool
@@ -178,6 +179,7 @@ func (c *Core) Poll(now time.Time, send func(to netip.AddrPort, b []byte)) {
 	}
 	if !c.closed {
 		c.roomAt = c.flushRooms(now)
+		c.suspectAt = c.checkSuspects(now)
 	}
 	c.service(now)
 	c.heldAt = c.expireHeld(now)
@@ -197,7 +199,7 @@ func (c *Core) NextTimeout() time.Time {
 			sync = c.now
 		}
 	}
-	for _, t := range []time.Time{c.houseAt, c.heldAt, c.roomAt, sync} {
+	for _, t := range []time.Time{c.houseAt, c.heldAt, c.roomAt, c.suspectAt, sync} {
 		if !c.closed && !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}

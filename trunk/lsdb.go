@@ -16,8 +16,10 @@ type lsdb struct {
 	// gone remembers the last sequence number of forgotten origins, so
 	// that a late copy of an old record does not bring one back.
 	gone map[string]goneOrigin
-	// cut holds since when each origin no path of up trunks reaches.
-	cut map[string]time.Time
+	// cut holds since when each origin no path of up trunks reaches;
+	// reachV is the version the last sweep saw.
+	cut    map[string]time.Time
+	reachV uint64
 	// version changes with every stored or dropped record; the planner's
 	// graph is rebuilt only when it did.
 	version uint64
@@ -101,6 +103,10 @@ func (d *lsdb) drop(now time.Time, origin string) {
 // unreachable returns the origins that no path of up trunks (both ends
 // reporting up) has reached from self for at least grace.
 func (d *lsdb) unreachable(now time.Time, self string, grace time.Duration) []string {
+	if d.reachV == d.version && len(d.cut) == 0 {
+		return nil // nothing changed, and everything was reachable
+	}
+	d.reachV = d.version
 	up := map[[2]string]bool{}
 	for o, e := range d.entries {
 		for _, l := range e.ls.Links {
@@ -199,15 +205,20 @@ func (d *lsdb) graph(costs route.Costs) *route.Graph {
 	if d.cached != nil && d.cachedV == d.version {
 		return d.cached
 	}
-	d.cached, d.cachedV = d.build(costs), d.version
+	d.cached, d.cachedV = d.build(costs, nil), d.version
 	return d.cached
 }
 
-func (d *lsdb) build(costs route.Costs) *route.Graph {
+// build makes the planner's graph; down lists links to take as down
+// besides what the records say.
+func (d *lsdb) build(costs route.Costs, down map[[2]string]bool) *route.Graph {
 	var nodes []route.Node
 	var links []route.Link
 	all := d.all()
 	reportedDown := map[[2]string]bool{}
+	for k := range down {
+		reportedDown[k] = true
+	}
 	for _, ls := range all {
 		for _, l := range ls.Links {
 			if !l.Up {

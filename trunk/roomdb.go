@@ -13,6 +13,10 @@ import (
 // back to life.
 type roomdb struct {
 	records map[roomKey]*roomEntry
+	// byRoom indexes records by room, origin; expireAt is when the
+	// tombstone sweep next runs.
+	byRoom   map[string]map[string]*roomEntry
+	expireAt time.Time
 	// gone remembers the last sequence number of forgotten origins (see
 	// lsdb.gone).
 	gone map[string]goneOrigin
@@ -32,7 +36,8 @@ const tombstoneTTL = 10 * time.Minute
 const maxRoomRecords = 100_000
 
 func newRoomDB() *roomdb {
-	return &roomdb{records: map[roomKey]*roomEntry{}, gone: map[string]goneOrigin{}}
+	return &roomdb{records: map[roomKey]*roomEntry{}, byRoom: map[string]map[string]*roomEntry{},
+		gone: map[string]goneOrigin{}}
 }
 
 // update stores rs if newer and reports whether it was.
@@ -51,8 +56,25 @@ func (d *roomdb) update(now time.Time, rs RoomState) bool {
 		}
 		delete(d.gone, rs.Origin)
 	}
-	d.records[k] = &roomEntry{rs: rs, at: now}
+	e = &roomEntry{rs: rs, at: now}
+	d.records[k] = e
+	r := d.byRoom[rs.Room]
+	if r == nil {
+		r = map[string]*roomEntry{}
+		d.byRoom[rs.Room] = r
+	}
+	r[rs.Origin] = e
 	return true
+}
+
+func (d *roomdb) remove(k roomKey) {
+	delete(d.records, k)
+	if r := d.byRoom[k.room]; r != nil {
+		delete(r, k.origin)
+		if len(r) == 0 {
+			delete(d.byRoom, k.room)
+		}
+	}
 }
 
 // dropOrigin forgets a node's records and returns the rooms they were in.
@@ -63,7 +85,7 @@ func (d *roomdb) dropOrigin(now time.Time, origin string, seq uint64) []string {
 	for k, e := range d.records {
 		if k.origin == origin {
 			seq = max(seq, e.rs.Seq)
-			delete(d.records, k)
+			d.remove(k)
 			if e.rs.live() {
 				rooms = append(rooms, k.room)
 			}
@@ -74,8 +96,13 @@ func (d *roomdb) dropOrigin(now time.Time, origin string, seq uint64) []string {
 	return rooms
 }
 
-// expire drops tombstones older than tombstoneTTL.
+// expire drops tombstones older than tombstoneTTL (swept once a minute:
+// they only need to outlive late copies).
 func (d *roomdb) expire(now time.Time) {
+	if now.Before(d.expireAt) {
+		return
+	}
+	d.expireAt = now.Add(time.Minute)
 	for o, g := range d.gone {
 		if now.Sub(g.at) > goneMemory {
 			delete(d.gone, o)
@@ -83,7 +110,7 @@ func (d *roomdb) expire(now time.Time) {
 	}
 	for k, e := range d.records {
 		if !e.rs.live() && now.Sub(e.at) > tombstoneTTL {
-			delete(d.records, k)
+			d.remove(k)
 		}
 	}
 }
@@ -91,8 +118,8 @@ func (d *roomdb) expire(now time.Time) {
 // room returns the live records of a room, by origin.
 func (d *roomdb) room(name string) []RoomState {
 	var out []RoomState
-	for k, e := range d.records {
-		if k.room == name && e.rs.live() {
+	for _, e := range d.byRoom[name] {
+		if e.rs.live() {
 			out = append(out, e.rs)
 		}
 	}
