@@ -267,6 +267,9 @@ type Counters struct {
 	TrunkFailures uint64 `json:"trunk_failures"`
 	Keyframes     uint64 `json:"keyframe_requests"`
 	Flows         int    `json:"flows"`
+	// Downstreams counts (flow, downstream trunk) pairs: the copies of
+	// track layers this node sends.
+	Downstreams int `json:"downstreams"`
 	Nodes         int    `json:"nodes"`
 	RoomRecords   int    `json:"room_records"`
 }
@@ -275,6 +278,7 @@ type Counters struct {
 func (c *Core) Counters() Counters {
 	out := Counters{Control: map[string]MessageCount{}, Switches: c.flows.switches,
 		TrunkFailures: c.stats.trunkFailures, Keyframes: c.stats.keyframes, Flows: len(c.flows.flows),
+		Downstreams: c.flows.downstreams(),
 		Nodes: len(c.ls.entries), RoomRecords: len(c.rooms.records)}
 	for _, p := range c.peers {
 		m := &p.metrics

@@ -94,7 +94,7 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Report, error) {
 	}
 	r := &runner{s: s, n: n, placer: opt.Placer, rooms: map[string]bool{}}
 	if r.placer == nil {
-		r.placer = RegionPlacer{}
+		r.placer = RegionPlacer{Capacity: s.Placement.Capacity}
 	}
 	r.schedule(opt.Seed)
 	n.Schedule(s.Warmup, r.endWarmup)
@@ -135,6 +135,14 @@ func (r *runner) schedule(seed uint64) {
 		r.rooms[room.Name] = true
 		for _, u := range room.Users {
 			r.joinAt(u.At, room.Name, room.Mode, u)
+		}
+		if c := room.Crowd; c != nil {
+			rnd := rand.New(r.n.rand("crowd", room.Name, int(seed)))
+			watch := true
+			for k := range c.Viewers {
+				u := UserDef{ID: fmt.Sprintf("v%d", k+1), Region: c.Regions[k%len(c.Regions)], Watch: &watch}
+				r.joinAt(time.Duration(rnd.Float64()*float64(c.JoinOver)), room.Name, room.Mode, u)
+			}
 		}
 	}
 	for _, g := range r.s.Groups {

@@ -32,6 +32,11 @@ type Scenario struct {
 	Rooms    []RoomDef     `yaml:"rooms"`
 	Groups   []RoomGroup   `yaml:"room_groups"`
 	Timeline []TimelineDef `yaml:"timeline"`
+	// Placement tunes the default placer: at most Capacity users on one
+	// access node (0: no limit).
+	Placement struct {
+		Capacity int `yaml:"capacity"`
+	} `yaml:"placement"`
 }
 
 // TrunkTuning overrides trunk timing (zero: the default).
@@ -93,11 +98,20 @@ type RegionLink struct {
 	PathDef `yaml:",inline"`
 }
 
-// RoomDef is a room with named users.
+// RoomDef is a room with named users, and a crowd of viewers.
 type RoomDef struct {
 	Name  string    `yaml:"name"`
 	Mode  string    `yaml:"mode"`
 	Users []UserDef `yaml:"users"`
+	Crowd *CrowdDef `yaml:"crowd"`
+}
+
+// CrowdDef is many viewers (v1, v2, ...) spread round robin over regions,
+// joining at random over JoinOver.
+type CrowdDef struct {
+	Viewers  int           `yaml:"viewers"`
+	Regions  []string      `yaml:"regions"`
+	JoinOver time.Duration `yaml:"join_over"`
 }
 
 // UserDef is a user: placed by node, else by region (the Placer picks the
@@ -282,6 +296,9 @@ func (s *Scenario) validate() error {
 			if err := s.checkUser(nodes, u); err != nil {
 				return fmt.Errorf("sim: scenario: room %s: %w", r.Name, err)
 			}
+		}
+		if c := r.Crowd; c != nil && (c.Viewers < 0 || (c.Viewers > 0 && len(c.Regions) == 0)) {
+			return fmt.Errorf("sim: scenario: room %s: a crowd needs regions", r.Name)
 		}
 	}
 	for _, g := range s.Groups {
