@@ -270,8 +270,8 @@ type Counters struct {
 	// Downstreams counts (flow, downstream trunk) pairs: the copies of
 	// track layers this node sends.
 	Downstreams int `json:"downstreams"`
-	Nodes         int    `json:"nodes"`
-	RoomRecords   int    `json:"room_records"`
+	Nodes       int `json:"nodes"`
+	RoomRecords int `json:"room_records"`
 }
 
 // Counters returns the Core's running totals.
@@ -279,7 +279,7 @@ func (c *Core) Counters() Counters {
 	out := Counters{Control: map[string]MessageCount{}, Switches: c.flows.switches,
 		TrunkFailures: c.stats.trunkFailures, Keyframes: c.stats.keyframes, Flows: len(c.flows.flows),
 		Downstreams: c.flows.downstreams(),
-		Nodes: len(c.ls.entries), RoomRecords: len(c.rooms.records)}
+		Nodes:       len(c.ls.entries), RoomRecords: len(c.rooms.records)}
 	for _, p := range c.peers {
 		m := &p.metrics
 		for k, mc := range m.ctrl {

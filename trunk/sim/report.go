@@ -55,9 +55,9 @@ type Report struct {
 	// TrunkCopies counts, at the end, the track layers sent over trunks,
 	// one per layer and trunk direction: with one copy per trunk link a
 	// live room's count follows its distribution tree, not its viewers.
-	TrunkCopies int `json:"trunk_copies"`
-	FECOverhead        float64 `json:"fec_overhead"`
-	RetxOverhead       float64 `json:"retransmit_overhead"`
+	TrunkCopies  int     `json:"trunk_copies"`
+	FECOverhead  float64 `json:"fec_overhead"`
+	RetxOverhead float64 `json:"retransmit_overhead"`
 
 	ControlMsgsPerNodeSec  float64            `json:"control_msgs_per_node_s"`
 	ControlBytesPerNodeSec float64            `json:"control_bytes_per_node_s"`
