@@ -116,6 +116,7 @@ type FlowStatus struct {
 	Mode     string   `json:"mode"`
 	Upstream string   `json:"upstream"`
 	Next     string   `json:"next,omitempty"`
+	Standby  string   `json:"standby,omitempty"`
 	Path     []string `json:"path"`
 	Down     []string `json:"down"`
 	Local    bool     `json:"local"`
@@ -173,7 +174,7 @@ func (c *Core) Status(now time.Time) Status {
 	}
 	for _, f := range c.flows.sorted() {
 		st.Flows = append(st.Flows, FlowStatus{Track: f.key.track.ID, Room: f.key.track.Room, Origin: f.key.track.Origin,
-			Layer: f.key.layer, Kind: f.kind, Mode: string(f.mode), Upstream: f.up, Next: f.next, Path: f.path,
+			Layer: f.key.layer, Kind: f.kind, Mode: string(f.mode), Upstream: f.up, Next: f.next, Standby: f.standby, Path: f.path,
 			Down: slices.Clone(f.down), Local: f.local, Packets: f.packets, Bytes: f.bytes, Switches: f.switches, Dups: f.dups})
 	}
 	rooms := map[string]*RoomStatus{}

@@ -127,6 +127,9 @@ func (t TrunkTuning) apply(c *trunk.Config) {
 	if t.FailoverAfter != 0 {
 		c.FailoverAfter = t.FailoverAfter
 	}
+	if t.DualAudio {
+		c.Scenarios = map[string]trunk.Scenario{"meeting": {DualAudio: true}, "live": {DualAudio: true}}
+	}
 }
 
 // schedule puts the scenario's users and events on the agenda.
@@ -180,15 +183,18 @@ func (r *runner) scheduleGroup(g RoomGroup, seed uint64) {
 			}
 			at := time.Duration(rnd.Float64() * float64(g.JoinOver))
 			r.joinAt(at, room, g.Mode, u)
+			back := g.RejoinAfter
+			if back <= 0 {
+				back = 5 * time.Second
+			}
 			for g.Churn > 0 && k >= g.Publishers {
 				at += time.Duration(rnd.ExpFloat64() / g.Churn * float64(time.Second))
 				if at >= r.s.Duration {
 					break
 				}
-				r.n.Schedule(at, func() {
-					r.leave(room, u.ID)
-					r.join(room, g.Mode, u)
-				})
+				r.n.Schedule(at, func() { r.leave(room, u.ID) })
+				at += back
+				r.n.Schedule(at, func() { r.join(room, g.Mode, u) })
 			}
 		}
 	}

@@ -49,6 +49,8 @@ type TrunkTuning struct {
 	RedialMax         time.Duration `yaml:"redial_max"`
 	// FailoverAfter: see trunk.Config (negative: wait for the idle timeout).
 	FailoverAfter time.Duration `yaml:"failover_after"`
+	// DualAudio turns on trunk.Scenario.DualAudio in both room modes.
+	DualAudio bool `yaml:"dual_audio"`
 }
 
 // PathDef is an emulated path: rate in bits/s (0: unlimited), one-way
@@ -144,10 +146,11 @@ type RoomGroup struct {
 	Spread     int           `yaml:"spread"`
 	Layer      *int          `yaml:"layer"`
 	JoinOver   time.Duration `yaml:"join_over"`
-	// Churn is how often, per user and second, a viewer leaves and
-	// rejoins at once (a new session of the same identity): 0.01 makes
-	// one in a hundred viewers reconnect every second.
-	Churn float64 `yaml:"churn"`
+	// Churn is how often, per user and second, a viewer leaves; it comes
+	// back RejoinAfter later (default 5 s): 0.01 makes one in a hundred
+	// viewers leave every second.
+	Churn       float64       `yaml:"churn"`
+	RejoinAfter time.Duration `yaml:"rejoin_after"`
 }
 
 // TimelineDef is one event at a time since the start. Exactly one action
