@@ -29,6 +29,11 @@ type peer struct {
 	downAt   time.Time
 	downWhy  string
 	connects uint64
+	// lastMedia is when media last came from the peer; suspect marks a
+	// feeding trunk silent since suspectAt (failover.go).
+	lastMedia time.Time
+	suspect   bool
+	suspectAt time.Time
 
 	// out are the media streams this node sends on, per flow; in maps the
 	// peer's media streams to flows (from its Bind messages), and pending
@@ -74,6 +79,7 @@ func sortPeers(ps []*peer) {
 
 func (p *peer) reset() {
 	p.conn, p.ctrl, p.up = nil, nil, false
+	p.suspect = false
 	p.ctrlIn, p.ctrlOut = nil, nil
 	p.hello = Hello{}
 	p.out = map[flowKey]*outStream{}

@@ -12,6 +12,7 @@ import (
 type counters struct {
 	trunkFailures, loopsRefused uint64
 	unwanted, keyframes         uint64
+	roomRequests, suspects      uint64
 }
 
 // Status is a snapshot of the node's view of the network, as the network

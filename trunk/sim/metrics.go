@@ -91,6 +91,7 @@ type Metrics struct {
 	FramesExpected            uint64
 	FramesDelivered           uint64
 	Reroutes                  []time.Duration
+	rerouteWho                []string
 	NotRecovered              int
 	Failures                  int
 	JoinErrors                int
@@ -277,6 +278,7 @@ func (m *Metrics) delivered(nd *Node, ref trunk.TrackRef, layer int, b []byte, n
 	if !rt.pending.IsZero() && fi.sent >= rt.pending.UnixNano() {
 		if gap > rerouteGap {
 			m.Reroutes = append(m.Reroutes, gap)
+			m.rerouteWho = append(m.rerouteWho, nd.Spec.Name+" "+ref.String()+" "+rt.kind+" "+now.Sub(rt.pending).String())
 		}
 		rt.pending = time.Time{}
 	}

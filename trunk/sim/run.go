@@ -21,6 +21,7 @@ type Options struct {
 	Progress func(simulated time.Duration)
 	// Logger receives the Cores' logs; nil discards them.
 	Logger *slog.Logger
+	onNet  func(*Network) // tests: the network, once built
 }
 
 // agenda holds scheduled actions, run by the media clock in time order
@@ -88,6 +89,9 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Report, error) {
 		return nil, err
 	}
 	defer n.Close()
+	if opt.onNet != nil {
+		opt.onNet(n)
+	}
 	r := &runner{s: s, n: n, placer: opt.Placer, rooms: map[string]bool{}}
 	if r.placer == nil {
 		r.placer = RegionPlacer{}
@@ -165,6 +169,16 @@ func (r *runner) scheduleGroup(g RoomGroup, seed uint64) {
 			}
 			at := time.Duration(rnd.Float64() * float64(g.JoinOver))
 			r.joinAt(at, room, g.Mode, u)
+			for g.Churn > 0 && k >= g.Publishers {
+				at += time.Duration(rnd.ExpFloat64() / g.Churn * float64(time.Second))
+				if at >= r.s.Duration {
+					break
+				}
+				r.n.Schedule(at, func() {
+					r.leave(room, u.ID)
+					r.join(room, g.Mode, u)
+				})
+			}
 		}
 	}
 }

@@ -128,6 +128,10 @@ type RoomGroup struct {
 	Spread     int           `yaml:"spread"`
 	Layer      *int          `yaml:"layer"`
 	JoinOver   time.Duration `yaml:"join_over"`
+	// Churn is how often, per user and second, a viewer leaves and
+	// rejoins at once (a new session of the same identity): 0.01 makes
+	// one in a hundred viewers reconnect every second.
+	Churn float64 `yaml:"churn"`
 }
 
 // TimelineDef is one event at a time since the start. Exactly one action
