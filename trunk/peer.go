@@ -94,13 +94,15 @@ func (p *peer) send(m message) error {
 	if p.ctrl == nil {
 		return nil
 	}
+	n := len(p.ctrlOut)
 	b, err := appendFrame(p.ctrlOut, m)
 	if err != nil {
 		return err
 	}
 	p.ctrlOut = b
-	p.metrics.ctrlSent++
-	p.metrics.ctrlSentBytes += uint64(len(b))
+	k := m.kind()
+	p.metrics.ctrl[k].Msgs++
+	p.metrics.ctrl[k].Bytes += uint64(len(b) - n)
 	return p.flush()
 }
 

@@ -237,3 +237,62 @@ func (t *Trunk) APIHandler() http.Handler {
 		_ = enc.Encode(t.Status())
 	})
 }
+
+// MessageCount is a number of control messages and their bytes (frames
+// with their length prefix).
+type MessageCount struct {
+	Msgs  uint64 `json:"msgs"`
+	Bytes uint64 `json:"bytes"`
+}
+
+// Counters are a Core's running totals over all its trunks and their
+// connections, cheap to read (the simulator reads them often; Status
+// builds far more).
+type Counters struct {
+	// Control is what this node sent on control streams, by message name
+	// (hello, lsa, room, sub, bind, pli, unavail).
+	Control         map[string]MessageCount `json:"control"`
+	ControlReceived uint64                  `json:"control_received"`
+	// Trunk bytes sent (whole datagrams), of which FEC repair and
+	// retransmitted payload, and the RTP bytes forwarded.
+	BytesSent          uint64 `json:"bytes_sent"`
+	FECBytes           uint64 `json:"fec_bytes"`
+	RetransmittedBytes uint64 `json:"retransmitted_bytes"`
+	MediaBytesSent     uint64 `json:"media_bytes_sent"`
+	MessagesExpired    uint64 `json:"messages_expired"`
+	// Switches counts upstream changes of flows (route changes and
+	// losses); TrunkFailures, trunks lost.
+	Switches      uint64 `json:"switches"`
+	TrunkFailures uint64 `json:"trunk_failures"`
+	Keyframes     uint64 `json:"keyframe_requests"`
+	Flows         int    `json:"flows"`
+	Nodes         int    `json:"nodes"`
+	RoomRecords   int    `json:"room_records"`
+}
+
+// Counters returns the Core's running totals.
+func (c *Core) Counters() Counters {
+	out := Counters{Control: map[string]MessageCount{}, Switches: c.flows.switches,
+		TrunkFailures: c.stats.trunkFailures, Keyframes: c.stats.keyframes, Flows: len(c.flows.flows),
+		Nodes: len(c.ls.entries), RoomRecords: len(c.rooms.records)}
+	for _, p := range c.peers {
+		m := &p.metrics
+		for k, mc := range m.ctrl {
+			x := out.Control[kindNames[k]]
+			x.Msgs += mc.Msgs
+			x.Bytes += mc.Bytes
+			out.Control[kindNames[k]] = x
+		}
+		out.ControlReceived += m.ctrlRecv
+		st := m.stats
+		if p.conn != nil {
+			st = p.conn.Stats()
+		}
+		out.BytesSent += m.closed.sent + st.BytesSent
+		out.FECBytes += m.closed.fec + st.FECBytesSent
+		out.RetransmittedBytes += m.closed.retx + st.BytesRetransmitted
+		out.MessagesExpired += m.closed.expired + st.MessagesExpired
+		out.MediaBytesSent += m.mediaOut
+	}
+	return out
+}

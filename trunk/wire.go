@@ -156,6 +156,40 @@ type message struct {
 	Reply       *Reply       `json:"cmd_reply,omitempty"`
 }
 
+// Message kinds, for counting control traffic.
+const (
+	kindHello = iota
+	kindLinkState
+	kindRoom
+	kindSubscribe
+	kindBind
+	kindKeyframe
+	kindUnavailable
+	numKinds
+)
+
+// kindNames are the message names on the wire, by kind.
+var kindNames = [numKinds]string{"hello", "lsa", "room", "sub", "bind", "pli", "unavail"}
+
+// kind is the message's kind.
+func (m *message) kind() int {
+	switch {
+	case m.Hello != nil:
+		return kindHello
+	case m.LinkState != nil:
+		return kindLinkState
+	case m.Room != nil:
+		return kindRoom
+	case m.Subscribe != nil:
+		return kindSubscribe
+	case m.Bind != nil:
+		return kindBind
+	case m.Keyframe != nil:
+		return kindKeyframe
+	}
+	return kindUnavailable
+}
+
 // appendFrame appends m as one control frame.
 func appendFrame(dst []byte, m message) ([]byte, error) {
 	b, err := json.Marshal(m)

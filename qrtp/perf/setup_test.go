@@ -13,8 +13,9 @@ import (
 )
 
 // rawClient dials the server without the perf client, so a test can order
-// what the server sees.
-func rawClient(t *testing.T, ctx context.Context, srv *Server) *udp.Conn {
+// what the server sees, and opens the control stream (nothing is sent on
+// it yet).
+func rawClient(t *testing.T, ctx context.Context, srv *Server) (*udp.Conn, *udp.Stream) {
 	t.Helper()
 	key, err := handshake.GenerateKeyPair(nil)
 	if err != nil {
@@ -30,7 +31,11 @@ func rawClient(t *testing.T, ctx context.Context, srv *Server) *udp.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return conn
+	ctl, err := conn.OpenStream(ctx, qrtp.StreamOptions{Priority: qrtp.PriorityControl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn, ctl
 }
 
 // TestDataBeforeStart is the setup with the packet carrying "start" lost:
@@ -39,14 +44,9 @@ func rawClient(t *testing.T, ctx context.Context, srv *Server) *udp.Conn {
 // (it once took whichever stream arrived first, read bulk bytes as JSON
 // and closed the connection with code 0).
 func TestDataBeforeStart(t *testing.T) {
-	srv := startServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	conn := rawClient(t, ctx, srv)
-	ctl, err := conn.OpenStream(ctx, qrtp.StreamOptions{Priority: qrtp.PriorityControl})
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, ctl := rawClient(t, ctx, startServer(t))
 	data, err := conn.OpenStream(ctx, qrtp.StreamOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -98,14 +98,9 @@ func TestDataBeforeStart(t *testing.T) {
 // the reason in the connection close, which the client turns into a
 // sentence, not "connection closed by remote: code 0x0".
 func TestRefusedSetupIsReadable(t *testing.T) {
-	srv := startServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	conn := rawClient(t, ctx, srv)
-	ctl, err := conn.OpenStream(ctx, qrtp.StreamOptions{Priority: qrtp.PriorityControl})
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, ctl := rawClient(t, ctx, startServer(t))
 	if err := newConduit(ctl).send(ctrlMsg{Type: "start", Mode: "telepathy", Profile: "bulk"}); err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +109,7 @@ func TestRefusedSetupIsReadable(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the server kept a test it cannot run")
 	}
-	err = refusal(conn.Err())
+	err := refusal(conn.Err())
 	var ce *qrtp.CloseError
 	if !errors.As(conn.Err(), &ce) || ce.Code != codeRefused {
 		t.Fatalf("closed with %v, want code %#x", conn.Err(), uint64(codeRefused))
