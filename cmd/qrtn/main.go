@@ -38,7 +38,7 @@ func commands() map[string]command {
 		"rooms":        {"list, create and close rooms network-wide through the room API", runRooms},
 		"participants": {"list, remove and mute participants network-wide through the room API", runParticipants},
 		"whip":         {"publish a VP8 clip into a room over WHIP (RFC 9725)", runWHIP},
-		"sim":      {"simulate a whole network in virtual time from a scenario file (deterministic, faster than real time)", runSim},
+		"sim":          {"simulate a whole network in virtual time from a scenario file (deterministic, faster than real time)", runSim},
 	}
 }
 
