@@ -93,8 +93,10 @@ func (c *Core) flood(from string, m message) {
 func (c *Core) receiveLinkState(now time.Time, p *peer, ls LinkState) {
 	if ls.Origin == c.cfg.Name {
 		// Our own record, flooded back: if it is newer than ours (we
-		// restarted and our counter fell behind), jump past it.
-		if ls.Seq >= c.seq {
+		// restarted and our counter fell behind), jump past it. Our current
+		// record coming back round a cycle of trunks is no news: taking it
+		// as such (>=) re-originated it round every cycle, forever.
+		if ls.Seq > c.seq {
 			c.seq = ls.Seq
 			c.lsDirty = true
 		}

@@ -142,7 +142,10 @@ func (c *Core) planUpstreams(now time.Time) {
 		if !c.usable(up) {
 			up = ""
 		}
-		c.flows.route(now, f, up, r.Path, c.usable)
+		// A suspect upstream is still up: the flow moves make-before-break,
+		// taking packets from both until the new route delivers, so a
+		// trunk that was only briefly silent loses nothing more.
+		c.flows.route(now, f, up, r.Path, c.peerUp)
 	}
 }
 

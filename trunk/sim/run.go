@@ -124,6 +124,9 @@ func (t TrunkTuning) apply(c *trunk.Config) {
 	set(&c.ReplanInterval, t.ReplanInterval)
 	set(&c.RedialMin, t.RedialMin)
 	set(&c.RedialMax, t.RedialMax)
+	if t.FailoverAfter != 0 {
+		c.FailoverAfter = t.FailoverAfter
+	}
 }
 
 // schedule puts the scenario's users and events on the agenda.

@@ -42,6 +42,8 @@ type TrunkTuning struct {
 	ReplanInterval    time.Duration `yaml:"replan_interval"`
 	RedialMin         time.Duration `yaml:"redial_min"`
 	RedialMax         time.Duration `yaml:"redial_max"`
+	// FailoverAfter: see trunk.Config (negative: wait for the idle timeout).
+	FailoverAfter time.Duration `yaml:"failover_after"`
 }
 
 // PathDef is an emulated path: rate in bits/s (0: unlimited), one-way
