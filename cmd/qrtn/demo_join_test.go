@@ -105,9 +105,8 @@ func TestSchedulingAcrossRegions(t *testing.T) {
 			t.Fatalf("%s: %d %+v, want %s by %s", tc.query, code, a, tc.want, tc.reason)
 		}
 		if a.Identity == "" || a.Token == "" {
-			// The demo's nodes share one API key and secret (qrtn demo
-			// prints them), so the entry node signs a token for whichever
-			// node it chose.
+			// The demo's nodes share the network's API key and secret (the
+			// api_key line): the entry node signs for whichever it chose.
 			t.Errorf("%s: identity %q, token %q", tc.query, a.Identity, a.Token)
 		}
 	}

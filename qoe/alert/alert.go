@@ -44,13 +44,14 @@ const (
 // DefaultRules follow the talk's SLA: a link whose loss outgrows what FEC
 // repairs, lets media expire, or whose round trip alone eats the 400 ms
 // budget; a node short of CPU, below 99.5 % stall compliance, or with
-// joins over 5 s.
+// joins over 5 s. Media expiring and a trunk down lose media at once, so
+// they fire on the first sample; the others must last.
 func DefaultRules() []Rule {
 	return []Rule{
 		{Kind: LinkLoss, Threshold: 0.25, For: 3, Format: "%.0f%%", Scale: 100, What: "loss"},
-		{Kind: LinkExpired, Threshold: 1, For: 2, Format: "%.1f/s", Scale: 1, What: "media messages expiring"},
+		{Kind: LinkExpired, Threshold: 1, For: 1, Format: "%.1f/s", Scale: 1, What: "media messages expiring"},
 		{Kind: LinkRTT, Threshold: 400, For: 3, Format: "%.0f ms", Scale: 1, What: "RTT"},
-		{Kind: LinkDown, Threshold: 0.5, For: 2, Format: "%.0f", Scale: 1, What: "down"},
+		{Kind: LinkDown, Threshold: 0.5, For: 1, Format: "%.0f", Scale: 1, What: "down"},
 		{Kind: NodeCPU, Threshold: 0.9, For: 3, Format: "%.0f%%", Scale: 100, What: "CPU of its cores"},
 		{Kind: NodeStalls, Threshold: 0.995, Below: true, For: 1, Format: "%.2f%%", Scale: 100, What: "stall compliance"},
 		{Kind: NodeJoin, Threshold: 5000, For: 1, Format: "%.0f ms", Scale: 1, What: "join time p95"},

@@ -269,7 +269,7 @@ func (t *clientTest) stop(ctx context.Context, msgs <-chan ctrlMsg, readErr <-ch
 	if ms, ok := t.local.(*mediaSender); ok {
 		framesSent = ms.sent.Load()
 	}
-	if err := t.cd.send(ctrlMsg{Type: "stop", FramesSent: framesSent, ClockOffsetNS: int64(t.offset)}); err != nil {
+	if err := t.cd.send(ctrlMsg{Type: "stop", FramesSent: framesSent, ClockOffsetNS: int64(t.offset), StopT: stopAt.UnixNano()}); err != nil {
 		return nil, err
 	}
 	wait := time.NewTimer(resultWait + grace(t.cfg.Deadline))
