@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -383,16 +381,4 @@ func (p PathDef) config() (netsim.LinkConfig, error) {
 		c.Loss = netsim.Bernoulli(p.Loss)
 	}
 	return c, nil
-}
-
-// regions returns the scenario's regions with access nodes, sorted.
-func (s *Scenario) regions() []string {
-	var out []string
-	for _, n := range s.Nodes {
-		if n.Role != route.Forwarding && !slices.Contains(out, n.Region) {
-			out = append(out, n.Region)
-		}
-	}
-	slices.SortFunc(out, strings.Compare)
-	return out
 }
