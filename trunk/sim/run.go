@@ -94,7 +94,7 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Report, error) {
 	}
 	r := &runner{s: s, n: n, placer: opt.Placer, rooms: map[string]bool{}}
 	if r.placer == nil {
-		r.placer = RegionPlacer{}
+		r.placer = RegionPlacer{Capacity: s.Placement.Capacity}
 	}
 	r.schedule(opt.Seed)
 	n.Schedule(s.Warmup, r.endWarmup)
@@ -127,6 +127,9 @@ func (t TrunkTuning) apply(c *trunk.Config) {
 	if t.FailoverAfter != 0 {
 		c.FailoverAfter = t.FailoverAfter
 	}
+	if t.DualAudio {
+		c.Scenarios = map[string]trunk.Scenario{"meeting": {DualAudio: true}, "live": {DualAudio: true}}
+	}
 }
 
 // schedule puts the scenario's users and events on the agenda.
@@ -135,6 +138,14 @@ func (r *runner) schedule(seed uint64) {
 		r.rooms[room.Name] = true
 		for _, u := range room.Users {
 			r.joinAt(u.At, room.Name, room.Mode, u)
+		}
+		if c := room.Crowd; c != nil {
+			rnd := rand.New(r.n.rand("crowd", room.Name, int(seed)))
+			watch := true
+			for k := range c.Viewers {
+				u := UserDef{ID: fmt.Sprintf("v%d", k+1), Region: c.Regions[k%len(c.Regions)], Watch: &watch}
+				r.joinAt(time.Duration(rnd.Float64()*float64(c.JoinOver)), room.Name, room.Mode, u)
+			}
 		}
 	}
 	for _, g := range r.s.Groups {
@@ -172,15 +183,18 @@ func (r *runner) scheduleGroup(g RoomGroup, seed uint64) {
 			}
 			at := time.Duration(rnd.Float64() * float64(g.JoinOver))
 			r.joinAt(at, room, g.Mode, u)
+			back := g.RejoinAfter
+			if back <= 0 {
+				back = 5 * time.Second
+			}
 			for g.Churn > 0 && k >= g.Publishers {
 				at += time.Duration(rnd.ExpFloat64() / g.Churn * float64(time.Second))
 				if at >= r.s.Duration {
 					break
 				}
-				r.n.Schedule(at, func() {
-					r.leave(room, u.ID)
-					r.join(room, g.Mode, u)
-				})
+				r.n.Schedule(at, func() { r.leave(room, u.ID) })
+				at += back
+				r.n.Schedule(at, func() { r.join(room, g.Mode, u) })
 			}
 		}
 	}
