@@ -161,6 +161,17 @@ type runner struct {
 	windowStart time.Time
 	// Kernel UDP receive drops at the window's start (-1: unreadable).
 	nodeDrops0, selfDrops0 int64
+	// The node's forwarding counters at the window's start (NodePID > 0).
+	nodeCounters0 nodeCounters
+}
+
+// nodeCounters reads the node's forwarding counters when its CPU is
+// measured (NodePID > 0); a node without /metrics gives ok = false.
+func (r *runner) nodeCounters() nodeCounters {
+	if r.cfg.NodePID <= 0 {
+		return nodeCounters{}
+	}
+	return readNodeCounters(context.Background(), r.cfg.URL)
 }
 
 // drops reads the kernel UDP drops of the node's sockets and of ours.
@@ -245,9 +256,11 @@ func (r *runner) closeAll() {
 func (r *runner) resetWindow() {
 	now := time.Now()
 	nd, sd := r.drops()
+	nc := r.nodeCounters()
 	r.mu.Lock()
 	r.windowStart = now
 	r.nodeDrops0, r.selfDrops0 = nd, sd
+	r.nodeCounters0 = nc
 	r.mu.Unlock()
 	for _, c := range r.snapshotClients() {
 		for _, t := range c.trackList() {
