@@ -283,6 +283,10 @@ func (c *Core) SetRoom(now time.Time, room, mode string, parts []ParticipantStat
 	o.pending = &rs
 	if now.Sub(o.sent) >= roomEvery {
 		c.flushRoom(now, room, o)
+		return
+	}
+	if due := o.sent.Add(roomEvery); c.roomAt.IsZero() || due.Before(c.roomAt) {
+		c.roomAt = due
 	}
 }
 

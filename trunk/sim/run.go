@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/qrtn/qrtn/scheduler"
 	"github.com/qrtn/qrtn/trunk"
 )
 
@@ -94,7 +95,7 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Report, error) {
 	}
 	r := &runner{s: s, n: n, placer: opt.Placer, rooms: map[string]bool{}}
 	if r.placer == nil {
-		r.placer = RegionPlacer{Capacity: s.Placement.Capacity}
+		r.placer = s.placer(n)
 	}
 	r.schedule(opt.Seed)
 	n.Schedule(s.Warmup, r.endWarmup)
@@ -283,4 +284,14 @@ func (r *runner) endWarmup() {
 	for _, nd := range r.n.order {
 		r.base[nd.Spec.Name] = nd.Counters()
 	}
+}
+
+// placer is the scenario's placer on a network.
+func (s *Scenario) placer(n *Network) Placer {
+	if s.Placement.Placer != "scheduler" {
+		return RegionPlacer{Capacity: s.Placement.Capacity}
+	}
+	policy, _ := scheduler.ParsePolicy(s.Placement.Policy)
+	return SchedulerPlacer{S: scheduler.New(scheduler.Config{}, scheduler.Options{}), Policy: policy,
+		Now: n.Now, Capacity: s.Placement.Capacity, Net: n}
 }

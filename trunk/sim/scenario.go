@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/qrtn/qrtn/qrtp/netsim"
+	"github.com/qrtn/qrtn/scheduler"
 	"github.com/qrtn/qrtn/trunk/route"
 )
 
@@ -30,10 +31,14 @@ type Scenario struct {
 	Rooms    []RoomDef     `yaml:"rooms"`
 	Groups   []RoomGroup   `yaml:"room_groups"`
 	Timeline []TimelineDef `yaml:"timeline"`
-	// Placement tunes the default placer: at most Capacity users on one
-	// access node (0: no limit).
+	// Placement chooses how users given by region are placed: Placer
+	// "region" (the default: a room's users of a region share a node) or
+	// "scheduler" (package scheduler, with Policy auto, nearest or single);
+	// at most Capacity users on one access node (0: no limit).
 	Placement struct {
-		Capacity int `yaml:"capacity"`
+		Placer   string `yaml:"placer"`
+		Policy   string `yaml:"policy"`
+		Capacity int    `yaml:"capacity"`
 	} `yaml:"placement"`
 }
 
@@ -306,6 +311,12 @@ func (s *Scenario) validate() error {
 		if g.Count <= 0 || g.Prefix == "" || len(g.Regions) == 0 {
 			return fmt.Errorf("sim: scenario: room group %q needs a prefix, a count and regions", g.Prefix)
 		}
+	}
+	if pl := s.Placement.Placer; pl != "" && pl != "region" && pl != "scheduler" {
+		return fmt.Errorf("sim: scenario: placement placer %q (region or scheduler)", pl)
+	}
+	if _, err := scheduler.ParsePolicy(s.Placement.Policy); s.Placement.Policy != "" && err != nil {
+		return fmt.Errorf("sim: scenario: placement policy: %w", err)
 	}
 	for _, e := range s.Timeline {
 		if err := s.checkEvent(nodes, e); err != nil {
