@@ -45,6 +45,12 @@ func (c DrainConfig) withDefaults() DrainConfig {
 // counters, the DropConnections hook); nil on a forwarding node.
 func (n *Node) Signaling() *signaling.Server { return n.sig }
 
+// DrainBound is the longest a drain can take: the drain timeout, the
+// shutdown timeout and the time its websockets may take to close.
+func (n *Node) DrainBound() time.Duration {
+	return n.cfg.Drain.Timeout + n.cfg.ShutdownTimeout + 15*time.Second
+}
+
 // Draining reports whether the node is draining.
 func (n *Node) Draining() bool { return n.draining.Load() }
 
