@@ -11,6 +11,8 @@ import (
 	"github.com/qrtn/qrtn/sfu"
 	"github.com/qrtn/qrtn/signaling"
 	"github.com/qrtn/qrtn/trunk"
+	"github.com/qrtn/qrtn/turnsrv"
+	"github.com/qrtn/qrtn/webhook"
 )
 
 // Config is one access node's configuration (the YAML file of
@@ -47,6 +49,11 @@ type Config struct {
 	// listen address, key, peers: see trunk/README.md). Without it an
 	// access node stands alone.
 	Trunk *trunk.Config `yaml:"trunk"`
+	// TURN is the embedded TURN server of an access node (turnsrv):
+	// UDP, TCP and TLS listeners, credentials handed to clients at join.
+	TURN turnsrv.Config `yaml:"turn"`
+	// Webhooks POSTs signed events to operators' URLs (node/API.md).
+	Webhooks webhook.Config `yaml:"webhooks"`
 	// Scheduler: the node's location and user capacity, and how its
 	// /api/join places users (join.go, README "Scheduling").
 	Scheduler JoinConfig `yaml:"scheduler"`

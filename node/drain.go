@@ -68,6 +68,7 @@ func (n *Node) Drain(ctx context.Context) error {
 	}
 	cfg := n.cfg.Drain
 	n.log.Info("draining", "timeout", cfg.Timeout)
+	n.notifyDraining()
 	n.SetDraining(true) // the scheduler here and everywhere stops choosing this node
 	if n.sig != nil {
 		n.sig.SetDraining(true)

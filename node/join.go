@@ -114,12 +114,17 @@ func (n *Node) joinRoutes(mux *http.ServeMux) {
 }
 
 // SetDraining makes the node take no new users (or take them again): its
-// own scheduler stops choosing it at once, and its link state tells every
-// other node's scheduler within a round trip.
+// own scheduler stops choosing it at once, its link state tells every
+// other node's scheduler within a round trip, and its signaling refuses
+// new joins (`draining`), so a client holding an older decision moves on
+// to its next candidate. Users already on the node stay.
 func (n *Node) SetDraining(on bool) {
 	n.join.draining.Store(on)
 	if n.trunk != nil {
 		n.trunk.SetDraining(on)
+	}
+	if n.sig != nil {
+		n.sig.SetDraining(on)
 	}
 	n.log.Info("draining", "on", on)
 }

@@ -36,6 +36,7 @@ type Node struct {
 	sfu   *sfu.SFU          // nil on a forwarding node
 	sig   *signaling.Server // nil on a forwarding node
 	trunk *trunk.Trunk      // nil without a trunk section
+	edge  edge              // room API, TURN, WHIP/WHEP, webhooks (api*.go)
 	join  *joiner           // /api/join and /api/ping (join.go)
 	reg   *prometheus.Registry
 	ln    net.Listener
@@ -67,6 +68,7 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		}
 		sc := cfg.Signaling
 		sc.APIKey, sc.APISecret = cfg.APIKey, cfg.APISecret
+		sc.SessionICEServers = n.sessionICEServers
 		sc.NodeName, sc.Region = cfg.Name, cfg.Region
 		if n.sig, err = signaling.New(sc, n.sfu, n.log); err != nil {
 			_ = n.sfu.Close()
@@ -95,6 +97,11 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		n.closeParts()
 		return nil, err
 	}
+	if err := n.initEdge(); err != nil {
+		_ = n.ln.Close()
+		n.closeParts()
+		return nil, err
+	}
 	n.srv = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}
 	return n, nil
 }
@@ -106,6 +113,7 @@ func (n *Node) routes() http.Handler {
 		mux.HandleFunc("GET /api/token", n.handleToken)
 	}
 	n.trunkRoutes(mux)
+	n.apiRoutes(mux)
 	n.joinRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if n.closing.Load() || n.draining.Load() {
@@ -231,6 +239,7 @@ func (n *Node) Done() <-chan struct{} { return n.done }
 // its room, and the SFU's sockets close.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
+		n.notifyDraining()
 		n.closing.Store(true)
 		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
 		defer cancel()

@@ -62,5 +62,6 @@ func (n *Node) closeParts() error {
 	if n.sfu != nil {
 		errs = append(errs, n.sfu.Close())
 	}
+	errs = append(errs, n.closeEdge())
 	return errors.Join(errs...)
 }

@@ -115,7 +115,7 @@ func newConn(e *Endpoint, now time.Time, initiator bool, addr netip.AddrPort, cf
 	if err != nil {
 		return nil, err
 	}
-	ctrl, err := newController(cfg.CongestionControl, e.cfg.MaxDatagramSize, binary.LittleEndian.Uint64(cid[:]), e.log)
+	ctrl, err := newController(cfg, e.cfg.MaxDatagramSize, binary.LittleEndian.Uint64(cid[:]), e.log)
 	if err != nil {
 		return nil, err
 	}
@@ -389,6 +389,6 @@ func (c *Conn) localCID() wire.ConnectionID { return c.localCIDs[0] }
 // newController builds the named controller; seed (from the connection
 // ID) keeps controllers' randomness independent between connections and
 // repeatable in simulations.
-func newController(name string, mss int, seed uint64, log *slog.Logger) (cc.Controller, error) {
-	return cc.New(name, cc.Config{MSS: mss, Seed: seed, Logger: log})
+func newController(cfg ConnConfig, mss int, seed uint64, log *slog.Logger) (cc.Controller, error) {
+	return cc.New(cfg.CongestionControl, cc.Config{MSS: mss, Seed: seed, InitialWindow: cfg.InitialWindow, Logger: log})
 }

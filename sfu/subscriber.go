@@ -62,7 +62,7 @@ func newSubscriber(p *Participant) (*subscriber, error) {
 func (s *subscriber) add(r *Receiver) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.downs[r]; ok || s.isClosed() || r.closed.Load() {
+	if _, ok := s.downs[r]; ok || s.isClosed() || r.closed.Load() || !s.p.maySubscribe() {
 		return
 	}
 	d := newDownTrack(r, s)

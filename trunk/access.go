@@ -140,6 +140,7 @@ func (a *accessSide) closeRoom(now time.Time, lr *localRoom) {
 			delete(a.own, ref)
 		}
 	}
+	a.core.SetRoomOpts(lr.name, nil)
 	a.core.SetRoom(now, lr.name, lr.room.Mode(), nil)
 	delete(a.rooms, lr.name)
 }
@@ -149,6 +150,7 @@ func (a *accessSide) closeRoom(now time.Time, lr *localRoom) {
 // other nodes' parts.
 func (a *accessSide) refresh(now time.Time, lr *localRoom) {
 	parts := a.snapshot(lr)
+	a.core.SetRoomOpts(lr.name, roomOpts(lr.room))
 	a.core.SetRoom(now, lr.name, lr.room.Mode(), parts)
 	a.reconcileGhosts(now, lr, len(parts) > 0)
 }

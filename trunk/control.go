@@ -68,6 +68,10 @@ func (c *Core) handleControl(now time.Time, p *peer, m message) {
 		c.requestKeyframe(now, flowKey{m.Keyframe.Track, m.Keyframe.Layer})
 	case m.Unavailable != nil:
 		c.receiveUnavailable(now, p, *m.Unavailable)
+	case m.Command != nil:
+		c.receiveCommand(now, p.info.Name, *m.Command)
+	case m.Reply != nil:
+		c.receiveReply(now, p.info.Name, *m.Reply)
 	}
 }
 
@@ -144,11 +148,11 @@ func (c *Core) receiveRoom(now time.Time, p *peer, rs RoomState) {
 // it when it differs from the last one.
 func (c *Core) SetRoom(now time.Time, room, mode string, parts []ParticipantState) {
 	c.now = now
-	rs := RoomState{Origin: c.cfg.Name, Room: room, Mode: mode, Participants: parts}
+	rs := RoomState{Origin: c.cfg.Name, Room: room, Mode: mode, Participants: parts, Opts: c.cmd.held[room]}
 	if old, ok := c.rooms.get(c.cfg.Name, room); ok && sameRoom(&old, &rs) {
 		return
 	}
-	if _, ok := c.rooms.get(c.cfg.Name, room); !ok && len(parts) == 0 {
+	if _, ok := c.rooms.get(c.cfg.Name, room); !ok && !rs.live() {
 		return // never announced: nothing to take back
 	}
 	c.advertise(now, rs)

@@ -50,7 +50,7 @@ func (d *roomdb) dropOrigin(origin string) []string {
 	for k, e := range d.records {
 		if k.origin == origin {
 			delete(d.records, k)
-			if len(e.rs.Participants) > 0 {
+			if e.rs.live() {
 				rooms = append(rooms, k.room)
 			}
 		}
@@ -62,7 +62,7 @@ func (d *roomdb) dropOrigin(origin string) []string {
 // expire drops tombstones older than tombstoneTTL.
 func (d *roomdb) expire(now time.Time) {
 	for k, e := range d.records {
-		if len(e.rs.Participants) == 0 && now.Sub(e.at) > tombstoneTTL {
+		if !e.rs.live() && now.Sub(e.at) > tombstoneTTL {
 			delete(d.records, k)
 		}
 	}
@@ -72,7 +72,7 @@ func (d *roomdb) expire(now time.Time) {
 func (d *roomdb) room(name string) []RoomState {
 	var out []RoomState
 	for k, e := range d.records {
-		if k.room == name && len(e.rs.Participants) > 0 {
+		if k.room == name && e.rs.live() {
 			out = append(out, e.rs)
 		}
 	}
@@ -138,7 +138,7 @@ func sameRoom(a, b *RoomState) bool {
 	x, y := *a, *b
 	x.Seq, y.Seq = 0, 0
 	if len(x.Participants) == 0 && len(y.Participants) == 0 {
-		return x.Mode == y.Mode
+		return x.Mode == y.Mode && reflect.DeepEqual(x.Opts, y.Opts)
 	}
 	return reflect.DeepEqual(x, y)
 }

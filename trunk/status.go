@@ -127,6 +127,9 @@ type RoomStatus struct {
 	Room         string         `json:"room"`
 	Mode         string         `json:"mode"`
 	Participants map[string]int `json:"participants"` // by node
+	// Opts are an operator's options for the room, from the node holding
+	// it open (command.go).
+	Opts *RoomOpts `json:"opts,omitempty"`
 }
 
 // statusEvery is how often the snapshot is rebuilt.
@@ -172,7 +175,7 @@ func (c *Core) Status(now time.Time) Status {
 	}
 	rooms := map[string]*RoomStatus{}
 	for _, rs := range c.rooms.all() {
-		if len(rs.Participants) == 0 {
+		if !rs.live() {
 			continue
 		}
 		r := rooms[rs.Room]
@@ -181,6 +184,9 @@ func (c *Core) Status(now time.Time) Status {
 			rooms[rs.Room] = r
 		}
 		r.Participants[rs.Origin] = len(rs.Participants)
+		if rs.Opts != nil {
+			r.Mode, r.Opts = rs.Mode, rs.Opts
+		}
 	}
 	for _, r := range rooms {
 		st.Rooms = append(st.Rooms, *r)

@@ -81,6 +81,9 @@ type RoomState struct {
 	Room         string             `json:"room"`
 	Mode         string             `json:"mode"`
 	Participants []ParticipantState `json:"participants"`
+	// Opts, set by the node where an operator created the room while it
+	// holds it open, keeps an empty room alive network-wide (admin.go).
+	Opts *RoomOpts `json:"opts,omitempty"`
 }
 
 // ParticipantState is one participant of a RoomState.
@@ -149,6 +152,8 @@ type message struct {
 	Bind        *Bind        `json:"bind,omitempty"`
 	Keyframe    *Keyframe    `json:"pli,omitempty"`
 	Unavailable *Unavailable `json:"unavail,omitempty"`
+	Command     *Command     `json:"cmd,omitempty"`
+	Reply       *Reply       `json:"cmd_reply,omitempty"`
 }
 
 // appendFrame appends m as one control frame.
@@ -189,7 +194,7 @@ func parseFrame(b []byte) (m message, n int, err error) {
 func (m *message) validate() error {
 	set := 0
 	for _, p := range []bool{m.Hello != nil, m.LinkState != nil, m.Room != nil, m.Subscribe != nil,
-		m.Bind != nil, m.Keyframe != nil, m.Unavailable != nil} {
+		m.Bind != nil, m.Keyframe != nil, m.Unavailable != nil, m.Command != nil, m.Reply != nil} {
 		if p {
 			set++
 		}
@@ -228,6 +233,10 @@ func (m *message) validate() error {
 		}
 	case m.Unavailable != nil:
 		err = m.Unavailable.Track.validate()
+	case m.Command != nil:
+		err = m.Command.validate()
+	case m.Reply != nil:
+		err = m.Reply.validate()
 	}
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrProtocol, err)
@@ -278,6 +287,9 @@ func (rs *RoomState) validate() error {
 	}
 	if err := checkNames(rs.Origin, rs.Room, rs.Mode); err != nil {
 		return err
+	}
+	if o := rs.Opts; o != nil && (o.MaxParticipants < 0 || o.EmptyTimeoutMs < 0) {
+		return errors.New("negative room option")
 	}
 	for _, p := range rs.Participants {
 		if p.ID == "" || len(p.Tracks) > maxTracks {

@@ -34,6 +34,10 @@ func commands() map[string]command {
 		"perf":     {"measure one QRTP connection over UDP (bulk goodput, media frame latency)", runPerf},
 		"loadtest": {"drive a node with synthetic WebRTC clients and measure loss, latency, stalls", runLoadtest},
 		"demo":     {"run a whole network in one process: access nodes in two regions, forwarding nodes, lossy trunks", runDemo},
+
+		"rooms":        {"list, create and close rooms network-wide through the room API", runRooms},
+		"participants": {"list, remove and mute participants network-wide through the room API", runParticipants},
+		"whip":         {"publish a VP8 clip into a room over WHIP (RFC 9725)", runWHIP},
 	}
 }
 

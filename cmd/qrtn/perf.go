@@ -32,7 +32,9 @@ prints a line per interval and a summary.
   bulk   one reliable stream, as fast as congestion control allows
   media  frames of bitrate/8/fps bytes at fps, each one message with a
          deadline (the profile's, or --deadline); reports frame latency,
-         frames late beyond 400 ms, expired frames and 600 ms stalls
+         frames late beyond 400 ms, expired frames and 600 ms stalls.
+         Frames start once the connection is up, as on a trunk; the
+         handshake's duration is reported apart (handshake_ms)
 
 The server prints its public key and a client command line to copy. With
 --server-key the handshake is 0-RTT (the test request rides in the first
@@ -54,7 +56,7 @@ interval, the congestion window and the controller's state.
 
 With --json the last line of output is one JSON object: goodput_mbit,
 sent_mbit, retransmit_ratio, fec_ratio, loss_ratio, rtt_min_ms, rtt_avg_ms,
-duration_s, handshake, direction, and in media mode frames_sent,
+duration_s, handshake, handshake_ms, direction, and in media mode frames_sent,
 frames_delivered, frames_late_400ms, frames_expired, latency_p50_ms,
 latency_p95_ms, latency_p99_ms, latency_max_ms, stalls_600ms.
 

@@ -3,16 +3,18 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/qrtn/qrtn/qrtp/perf"
 )
 
 func printConnected(w io.Writer, f perfFlags, c perf.Connected) {
+	setup := c.Setup.Round(time.Millisecond)
 	switch c.Handshake {
 	case "0rtt":
-		fmt.Fprintf(w, "connected to %s: 0-RTT handshake (server key given)\n", f.client)
+		fmt.Fprintf(w, "connected to %s in %v: 0-RTT handshake (server key given)\n", f.client, setup)
 	default:
-		fmt.Fprintf(w, "connected to %s: 1-RTT handshake, learned the server's key %s\n  (pass --server-key %s for 0-RTT)\n", f.client, c.ServerKey, c.ServerKey)
+		fmt.Fprintf(w, "connected to %s in %v: 1-RTT handshake, learned the server's key %s\n  (pass --server-key %s for 0-RTT)\n", f.client, setup, c.ServerKey, c.ServerKey)
 	}
 	what := fmt.Sprintf("%s test, %s, %v, profile %s", f.mode, direction(f.reverse), f.duration, c.Profile)
 	if f.mode == perf.ModeMedia {

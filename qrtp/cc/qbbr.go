@@ -194,7 +194,7 @@ func (q *QBBR) setPacingRate(rate, gain float64) {
 		q.initPacingRate()
 	}
 	r := rate * gain * 0.99
-	if !q.fullBWReached && q.srtt > 0 && q.queueDelay() < standingQueueThreshold(q.minRTT) {
+	if !q.fullBWReached && q.srtt > 0 && q.startup.noQueue() {
 		// In Startup the window is what grows (it doubles per round); the
 		// rate estimate trails it by a round or more, most on lossy paths,
 		// where each sample is discounted for loss noise. Until a queue
@@ -221,7 +221,7 @@ func (q *QBBR) setCwnd(rs *RateSample, congBytes int) {
 	switch {
 	case q.fullBWReached:
 		cwnd = min(cwnd+acked, target)
-	case cwnd < target || q.sampler.Delivered() < int64(q.cfg.InitialWindow*mss):
+	case cwnd < target || q.sampler.Delivered() < int64(q.cfg.InitialWindow*mss) || q.startup.uncapped(rs):
 		// Startup grows by what the ACK resolved: delivered, or lost to
 		// noise (qbbr_startup.go).
 		cwnd += acked + max(rs.LostBytes-congBytes, 0)

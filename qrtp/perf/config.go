@@ -59,6 +59,8 @@ type ClientConfig struct {
 type Connected struct {
 	// Handshake is "0rtt" or "1rtt-learned-key".
 	Handshake string
+	// Setup is how long the handshake took from dialling.
+	Setup     time.Duration
 	ServerKey handshake.PublicKey
 	Profile   string
 	CC        string
@@ -99,6 +101,10 @@ type Result struct {
 	MeasuredBy string `json:"goodput_measured_by"`
 	// ClockOffsetMS is the server's clock minus the client's, estimated.
 	ClockOffsetMS float64 `json:"clock_offset_ms"`
+	// HandshakeMS is the time from dialling until the handshake completed.
+	// Bulk data flows from the first datagram on; media frames start when
+	// the connection is up, so their figures do not include it.
+	HandshakeMS float64 `json:"handshake_ms"`
 	*MediaResult
 }
 

@@ -32,6 +32,27 @@ type Stats struct {
 	// (the middle of the evaluation): rates between two snapshots divide by
 	// the difference of their At, not by how long the test slept.
 	At time.Time `json:"-"`
+	// Candidates are the local candidate types ("host", "srflx", "prflx",
+	// "relay") of each connection's selected pair; RelayProtocols how a
+	// relay candidate reaches its TURN server ("udp", "tcp", "tls").
+	Candidates     Pair `json:"candidates"`
+	RelayProtocols Pair `json:"relayProtocols"`
+}
+
+// Pair is one value per PeerConnection; nil when unknown.
+type Pair struct {
+	Publisher  *string `json:"publisher"`
+	Subscriber *string `json:"subscriber"`
+}
+
+// Is reports whether the connection's value is v ("publisher" or
+// "subscriber").
+func (p Pair) Is(target, v string) bool {
+	x := p.Subscriber
+	if target == "publisher" {
+		x = p.Publisher
+	}
+	return x != nil && *x == v
 }
 
 // Reconnect is one recovery of the session: Kind is "ice", "resume" or

@@ -8,7 +8,8 @@
 //   /?room=R&name=N&mode=meeting|live&role=host|viewer&autojoin=1 joins with no clicks;
 //   window.qrtn.stats() resolves to the session's media statistics;
 //   window.qrtn.prefer(participant, 'large'|'small') sets a view preference.
-// Extra parameters: token=T (skip /api/token), video=WxH[@fps] (camera size).
+// Extra parameters: token=T (skip /api/token), video=WxH[@fps] (camera size),
+// relay=1 (media only through the node's TURN: iceTransportPolicy 'relay').
 
 import { join } from './qrtn.js';
 import { place, joinPlaced, placementLabel } from './qrtn-join.js';
@@ -37,7 +38,7 @@ window.qrtn = {
     s.error = app.error;
     s.timing = { startedMs: app.timing.startedAt, joinedMs: app.timing.joinedMs, firstFrameMs: { ...app.timing.firstFrameMs } };
     const pl = app.session?.placement;
-    s.placement = pl ? { node: pl.joined, chosen: pl.node, reason: pl.reason, reasons: pl.reasons, rtts: pl.rtts, failed: pl.failed, answeredBy: pl.answered_by } : null;
+    s.placement = pl ? { node: pl.joined, chosen: pl.node, reason: pl.reason, reasons: pl.reasons, rtts: pl.rtts, failed: pl.failed, answeredBy: pl.answered_by, ms: pl.ms } : null;
     return s;
   },
   prefer: (participant, layer) => {
@@ -98,10 +99,13 @@ async function fetchToken(v) {
 // joinScheduled joins the node the scheduler picks (qrtn-join.js), honouring
 // &region= (a location hint) and &node= (a pinned node); a node without a
 // scheduler is joined directly, as before.
+// &relay=1: media only through the node's TURN (iceTransportPolicy 'relay').
+const relayOption = () => (params.get('relay') === '1' ? { iceTransportPolicy: 'relay' } : {});
+
 async function joinScheduled(v) {
   const d = await place(location.href, { ...v, region: params.get('region') || '', node: params.get('node') || '' });
-  if (!d) return join(location.href, v.token || (await fetchToken(v)), { mode: v.mode, ...recoveryOptions(v) });
-  return joinPlaced(d, v, { mode: v.mode, ...recoveryOptions(v) });
+  if (!d) return join(location.href, v.token || (await fetchToken(v)), { mode: v.mode, ...recoveryOptions(v), ...relayOption() });
+  return joinPlaced(d, v, { mode: v.mode, ...recoveryOptions(v), ...relayOption() });
 }
 
 // recoveryOptions let a session that must move to another node

@@ -35,6 +35,7 @@
 // opts.recover === false turns recovery off.
 
 import { outboundStats, selectedRTT } from './qrtn-stats.js';
+import { selectedLocalCandidate } from './qrtn-candidates.js';
 import { Recovery } from './qrtn-reconnect.js';
 
 /** How long a participant the node moved to does not list yet may take to appear. */
@@ -56,6 +57,7 @@ export const LAYERS = {
  * @param {MediaStream} [opts.stream] published right after the join, when the token grants publish
  * @param {string[]} [opts.layers] simulcast rids to send, default ['s','l']
  * @param {RTCIceServer[]} [opts.iceServers] overrides the node's list
+ * @param {'all'|'relay'} [opts.iceTransportPolicy] 'relay' sends media only through TURN
  * @param {{name: string, region: string}} [opts.node] the node url belongs to, for stats().node
  * @param {(url: string) => Promise<string>} [opts.getToken] a token for another node, when the session moves there
  * @param {() => Promise<{url: string, token: ?string}[]>} [opts.reschedule] ask the scheduler where to move (qrtn-join.js)
@@ -348,7 +350,7 @@ export class Session extends EventTarget {
   }
 
   _newPC(target) {
-    const pc = new RTCPeerConnection({ iceServers: this._iceServers, bundlePolicy: 'max-bundle' });
+    const pc = new RTCPeerConnection({ iceServers: this._iceServers, bundlePolicy: 'max-bundle', iceTransportPolicy: this.opts.iceTransportPolicy || 'all' });
     this._sdpSent[target] = false;
     this._localCandidates[target] = [];
     this._pendingCandidates[target] = [];
@@ -551,20 +553,27 @@ export class Session extends EventTarget {
    * [{kind: 'ice'|'resume'|'migrate', gap_ms, at, node, reason}]} (rtt in ms;
    * speakers as the node last announced them; node is the access node joined
    * now; gap_ms the longest time without inbound media around a recovery,
-   * null when nothing was received).
+   * null when nothing was received); candidates: {publisher, subscriber}, the
+   * local candidate type of each connection's selected pair ('host', 'srflx',
+   * 'prflx', 'relay'), and relayProtocols: {publisher, subscriber}, 'udp',
+   * 'tcp' or 'tls' for a relay.
    */
   async stats() {
     const out = { joined: this.joined, participant: this.self?.id ?? null, node: this.node, publishing: [], subscribed: [], rtt: {}, speakers: [...this.speakers] };
     out.reconnects = this._recovery ? this._recovery.list() : [];
+    out.candidates = { publisher: null, subscriber: null };
+    out.relayProtocols = { publisher: null, subscriber: null };
     if (this._pub && this._pub.signalingState !== 'closed') {
       const r = await this._pub.getStats();
       out.publishing = outboundStats(r);
       out.rtt.publisher = selectedRTT(r);
+      ({ type: out.candidates.publisher, relayProtocol: out.relayProtocols.publisher } = selectedLocalCandidate(r));
     }
     if (this._sub && this._sub.signalingState !== 'closed') {
       const r = await this._sub.getStats();
       out.subscribed = this._inboundStats(r);
       out.rtt.subscriber = selectedRTT(r);
+      ({ type: out.candidates.subscriber, relayProtocol: out.relayProtocols.subscriber } = selectedLocalCandidate(r));
     }
     return out;
   }
