@@ -17,10 +17,10 @@ import (
 	"github.com/qrtn/qrtn/signaling"
 )
 
-// wsClient is a signaling client for tests: it joins over the websocket,
+// sigClient is a signaling client for tests: it joins over the websocket,
 // records every message, and when given a synthetic pion client carries
 // its offers, answers and candidates.
-type wsClient struct {
+type sigClient struct {
 	t    *testing.T
 	ws   *websocket.Conn
 	wmu  sync.Mutex
@@ -31,7 +31,7 @@ type wsClient struct {
 	cond chan struct{} // closed and replaced on every message
 }
 
-func dialClient(t *testing.T, n *node.Node, g signaling.Grant, opts *sfutest.Options) *wsClient {
+func dialClient(t *testing.T, n *node.Node, g signaling.Grant, opts *sfutest.Options) *sigClient {
 	t.Helper()
 	tok, err := n.MintToken(g, time.Hour)
 	if err != nil {
@@ -41,7 +41,7 @@ func dialClient(t *testing.T, n *node.Node, g signaling.Grant, opts *sfutest.Opt
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &wsClient{t: t, ws: ws, cond: make(chan struct{})}
+	c := &sigClient{t: t, ws: ws, cond: make(chan struct{})}
 	if opts != nil {
 		if c.pion, err = sfutest.New(*opts, c.fromPion); err != nil {
 			t.Fatal(err)
@@ -67,13 +67,13 @@ func btoi(b bool) int {
 	return 0
 }
 
-func (c *wsClient) send(v any) {
+func (c *sigClient) send(v any) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	_ = c.ws.WriteJSON(v)
 }
 
-func (c *wsClient) fromPion(o sfutest.Out) {
+func (c *sigClient) fromPion(o sfutest.Out) {
 	m := map[string]any{"type": o.Type, "target": o.Target}
 	if o.SDP != "" {
 		m["sdp"] = o.SDP
@@ -84,7 +84,7 @@ func (c *wsClient) fromPion(o sfutest.Out) {
 	c.send(m)
 }
 
-func (c *wsClient) read() {
+func (c *sigClient) read() {
 	for {
 		_, b, err := c.ws.ReadMessage()
 		if err != nil {
@@ -105,7 +105,7 @@ func (c *wsClient) read() {
 	}
 }
 
-func (c *wsClient) toPion(m map[string]any, b []byte) {
+func (c *sigClient) toPion(m map[string]any, b []byte) {
 	switch m["type"] {
 	case "offer":
 		_ = c.pion.HandleOffer(m["sdp"].(string))
@@ -123,7 +123,7 @@ func (c *wsClient) toPion(m map[string]any, b []byte) {
 }
 
 // wait waits for a message matching f (among all so far) and returns it.
-func (c *wsClient) wait(what string, f func(map[string]any) bool) map[string]any {
+func (c *sigClient) wait(what string, f func(map[string]any) bool) map[string]any {
 	c.t.Helper()
 	deadline := time.After(20 * time.Second)
 	for i := 0; ; {
@@ -145,7 +145,7 @@ func (c *wsClient) wait(what string, f func(map[string]any) bool) map[string]any
 	}
 }
 
-func (c *wsClient) count(typ string) int {
+func (c *sigClient) count(typ string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := 0
