@@ -115,6 +115,7 @@ func (n *Node) routes() http.Handler {
 	n.trunkRoutes(mux)
 	n.apiRoutes(mux)
 	n.joinRoutes(mux)
+	n.drainRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if n.closing.Load() || n.draining.Load() {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
