@@ -343,6 +343,14 @@ func (c *client) switchTo(base string) error {
 
 // connectionState starts ICE restarts and notices when they worked.
 func (c *client) connectionState(l *link, pc *webrtc.PeerConnection, s webrtc.PeerConnectionState) {
+	if s == webrtc.PeerConnectionStateConnected {
+		l.mu.Lock()
+		gen := l.gen
+		l.mu.Unlock()
+		if gen != nil && pc == l.pub {
+			gen.requestKeyframe("") // frames sent before the path worked went nowhere
+		}
+	}
 	c.mu.Lock()
 	ignore := c.cur != l || c.rec.closing || c.p.noRecover
 	c.mu.Unlock()
