@@ -149,11 +149,19 @@ func (l *link) dispatch(m message) error {
 		if gen != nil {
 			gen.setActive(m.Layers)
 		}
-	case "resume_token":
-		c.takeResume(m)
-	case "migrate":
-		c.asked(m)
+	case "resume_token", "migrate":
+		if c.current() != l {
+			return nil // a link a move is leaving
+		}
+		if m.Type == "migrate" {
+			c.asked(m)
+		} else {
+			c.takeResume(m)
+		}
 	case "error":
+		if c.current() != l {
+			return nil // e.g. `replaced` on the link a move left: by our own new session
+		}
 		if m.Code == codeReplaced {
 			c.replaced()
 			return nil

@@ -126,6 +126,14 @@ func startCluster(ctx context.Context, stderr io.Writer, tune string) (*cluster,
 	return c, nil
 }
 
+// clusterLogLevel is the nodes' log level: QRTN_CLUSTER_LOG, else warn.
+func clusterLogLevel() string {
+	if l := os.Getenv("QRTN_CLUSTER_LOG"); l != "" {
+		return l
+	}
+	return "warn"
+}
+
 func randomSecret() string {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
@@ -139,7 +147,7 @@ func (c *cluster) start(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(c.bin, "serve", "--config", n.cfgPath, "--log-level", "warn")
+	cmd := exec.Command(c.bin, "serve", "--config", n.cfgPath, "--log-level", clusterLogLevel())
 	cmd.Stderr = logf
 	// The node dies with this process, even when it is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -257,6 +265,10 @@ func (c *cluster) close() {
 	}
 	if err := errors.Join(errs...); err != nil {
 		fmt.Fprintf(c.stderr, "cluster: %v\n", err)
+	}
+	if os.Getenv("QRTN_CLUSTER_KEEP") != "" {
+		fmt.Fprintf(c.stderr, "cluster: the nodes' configurations and logs are in %s\n", c.dir)
+		return
 	}
 	_ = os.RemoveAll(c.dir)
 }
