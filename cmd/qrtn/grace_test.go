@@ -200,3 +200,43 @@ func TestGraceExpiryLeavesEverywhere(t *testing.T) {
 		}
 	}
 }
+
+// TestDuplicateIdentityNewestWins: one identity joins on node a, then again
+// on node b. The newer session wins: a's is closed with `replaced`, and a
+// watcher on a sees the participant stay (no leave, no second join) while
+// its tracks move to b's.
+func TestDuplicateIdentityNewestWins(t *testing.T) {
+	spec := networkSpec{
+		Nodes:  []nodeSpec{{"a-1", "eu", "access"}, {"b-1", "eu", "access"}},
+		Trunks: [][2]string{{"a-1", "b-1"}},
+		Link:   netsim.LinkConfig{Delay: 2 * time.Millisecond},
+	}
+	net, err := startNetwork(context.Background(), spec, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(net.Close)
+	a, b := net.Node("a-1"), net.Node("b-1")
+	watcher := dialClient(t, a, signaling.Grant{Identity: "w", Room: "d"}, nil)
+	grant := signaling.Grant{Identity: "x", Room: "d", Publish: true}
+	first := dialClient(t, a, grant, &sfutest.Options{Audio: true})
+	watcher.wait("x's track from a", func(m map[string]any) bool { return m["type"] == "track_published" && m["participant"] == "x" })
+	time.Sleep(10 * time.Millisecond) // a later session start, to the millisecond
+	dialClient(t, b, grant, &sfutest.Options{Audio: true})
+	first.wait("replaced", func(m map[string]any) bool { return m["type"] == "error" && m["code"] == "replaced" })
+	// x's track from b reaches a's watcher through the trunk.
+	deadline := time.Now().Add(20 * time.Second)
+	for watcher.count("track_published") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("x's track from b never reached a's watcher")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := watcher.count("participant_left") + watcher.count("participant_joined"); n != 1 {
+		// The one join is x's first, before the duplicate.
+		t.Errorf("the watcher saw %d joins and leaves, want only x's first join", n)
+	}
+	if p := a.SFU().Room("d").Participant("x"); p == nil || !p.Remote() {
+		t.Errorf("x on a is %v, want b's mirror", p)
+	}
+}

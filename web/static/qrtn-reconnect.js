@@ -4,9 +4,10 @@
 // In increasing order of cost:
 //  - 'ice': a peer connection went disconnected (for 1.5 s) or failed, or
 //    the browser's network changed, or nothing at all (media, RTCP, STUN)
-//    arrived on its selected path for 2.5 s: a watchdog polls getStats twice
-//    a second, as browsers take 5 s or more to call a dead path
-//    'disconnected'. The publisher connection offers again
+//    arrived on its selected path for 1 s while media flowed on it (2.5 s
+//    on an idle path, which only keepalives cross): a watchdog polls
+//    getStats twice a second, as browsers take 5 s or more to call a dead
+//    path 'disconnected'. The publisher connection offers again
 //    with iceRestart; the subscriber connection asks the node for an offer
 //    that restarts ICE ('restart_ice'). Tried three times, then a move.
 //  - 'resume': the websocket dropped without a leave. Reconnect to the same
@@ -34,7 +35,9 @@ const ICE_DISCONNECTED_WAIT = 1500; // ms of 'disconnected' before a restart
 const ICE_RESTART_CHECK = 6000; // ms for a restart to connect before the next
 const ICE_MAX_RESTARTS = 3;
 const WATCH_EVERY = 500; // ms between looks at the selected paths
-const PATH_SILENT = 2500; // ms without any packet on a path that make it dead
+const PATH_SILENT = 2500; // ms without any packet on an idle path that make it dead
+const MEDIA_SILENT = 1000; // ms without any packet on a path that carried media
+const MEDIA_PACKETS = 4; // packets per look (8/s: media, or the node's feedback on it) that mean media flows
 const MOVE_DEADLINE = 60_000; // ms of trying nodes before giving up
 const SAMPLE_EVERY = 200;
 const SETTLE_MAX = 20_000; // ms after recovery to wait for media to flow again
@@ -143,20 +146,22 @@ export class Recovery {
         this.paths.delete(pc);
         continue;
       }
-      let count = null;
+      let path = null;
       try {
-        count = pathPackets(await pc.getStats());
+        path = pathPackets(await pc.getStats());
       } catch (e) {
         if (pc.signalingState !== 'closed') console.warn('qrtn: watching the path:', e);
         continue;
       }
       const now = Date.now();
       const prev = this.paths.get(pc);
-      if (!prev || count === null || count !== prev.count) {
-        this.paths.set(pc, { count, at: now });
+      const count = path && path.count;
+      if (!prev || !path || path.id !== prev.id || count !== prev.count) {
+        const active = !!prev && !!path && path.id === prev.id && count - prev.count >= MEDIA_PACKETS;
+        this.paths.set(pc, { id: path && path.id, count, at: now, active });
         // Packets on a restarted connection: its new path works.
-        if (prev && count !== null && this.restarting.delete(pc) && this.restarting.size === 0 && this.connected()) this.recovered();
-      } else if (now - prev.at >= PATH_SILENT) {
+        if (prev && path && this.restarting.delete(pc) && this.restarting.size === 0 && this.connected()) this.recovered();
+      } else if (now - prev.at >= (prev.active ? MEDIA_SILENT : PATH_SILENT)) {
         this.paths.delete(pc);
         this.restartIce(false, pc);
       }
@@ -179,7 +184,7 @@ export class Recovery {
     this.step(`restarting ICE (attempt ${this.iceAttempts})`);
     for (const pc of bad) {
       this.restarting.add(pc);
-      this.paths.set(pc, { count: null, at: Date.now() });
+      this.paths.set(pc, { id: null, count: null, at: Date.now(), active: false });
       if (pc === s._pub) s._negotiatePublisher({ iceRestart: true }).catch(() => {});
       else s._send({ type: 'restart_ice', target: 'subscriber' });
     }
@@ -449,7 +454,7 @@ function closeOld(s, old) {
   if (old.sub) old.sub.close();
 }
 
-// pathPackets counts every packet received on the selected candidate pair
+// pathPackets is the selected candidate pair and the packets received on it
 // (media and RTCP, STUN requests and responses); null when none is selected.
 function pathPackets(report) {
   let pairId = null;
@@ -458,7 +463,7 @@ function pathPackets(report) {
   });
   const pair = pairId && report.get(pairId);
   if (!pair) return null;
-  return `${pair.id}/${(pair.packetsReceived ?? 0) + (pair.requestsReceived ?? 0) + (pair.responsesReceived ?? 0)}`;
+  return { id: pair.id, count: (pair.packetsReceived ?? 0) + (pair.requestsReceived ?? 0) + (pair.responsesReceived ?? 0) };
 }
 
 function waitConnected(pcs, timeout) {
