@@ -31,6 +31,7 @@ type clientParams struct {
 	// noRecover: the client never resumes or moves (its session ends with
 	// its websocket, as before recovery existed).
 	noRecover bool
+	quality   time.Duration // quality report period (quality.go); < 0: none
 }
 
 // client is one synthetic participant: a link to its node (websocket,
@@ -95,10 +96,13 @@ func (c *client) join(timeout time.Duration) error {
 		l.close(false)
 		return err
 	}
-	if !c.p.publish {
-		return nil
+	if c.p.publish {
+		if err := l.publish(ctx); err != nil {
+			return err
+		}
 	}
-	return l.publish(ctx)
+	c.startQuality()
+	return nil
 }
 
 // adopt makes l the client's link after the node accepted a join, and sets

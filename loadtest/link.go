@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -123,6 +124,23 @@ func (l *link) send(m message) error {
 		return errors.New("loadtest: no websocket")
 	}
 	return ws.send(m)
+}
+
+// sendRaw sends one JSON frame as it is (a quality report); without a
+// websocket (a resume is under way) it is dropped, as a browser's would be.
+func (l *link) sendRaw(b []byte) error {
+	l.mu.Lock()
+	ws := l.ws
+	l.mu.Unlock()
+	if ws == nil {
+		return nil
+	}
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if err := ws.c.WriteMessage(websocket.TextMessage, b); err != nil {
+		l.c.p.logger.Debug("loadtest: quality report", "err", err)
+	}
+	return nil
 }
 
 func (l *link) dispatch(m message) error {

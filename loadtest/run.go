@@ -38,9 +38,12 @@ type Config struct {
 	NodePID     int           // when > 0, the node's CPU use is sampled from /proc
 	NoTWCC      bool          // subscribers send no transport-cc feedback (see newAPI)
 	NoRecover   bool          // clients never resume or move (recover.go)
-	Media       MediaConfig
-	Token       TokenFunc // nil: the node's dev-mode /api/token
-	Logger      *slog.Logger
+	// QualityEvery is how often clients send quality reports, as browsers
+	// do (quality.go); 0 means 5 s, negative none.
+	QualityEvery time.Duration
+	Media        MediaConfig
+	Token        TokenFunc // nil: the node's dev-mode /api/token
+	Logger       *slog.Logger
 	// SubscriberURLs, when set, are the nodes subscribers join, in turn
 	// (publishers join URL): a room spanning cascaded nodes. Without Token,
 	// each node's dev-mode /api/token signs its own subscribers' tokens.
@@ -118,7 +121,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 		}
 		return clientParams{base: base, mode: cfg.Mode, identity: identity, publish: publish,
 			prefer: cfg.Prefer, token: token, tokenAt: tokenAt, api: api, pubAPI: pubAPI, media: cfg.Media,
-			logger: cfg.Logger, noRecover: cfg.NoRecover}
+			logger: cfg.Logger, noRecover: cfg.NoRecover, quality: cfg.QualityEvery}
 	}
 	for i := range cfg.Publishers {
 		c := newClient(ctx, params(fmt.Sprintf("pub-%d", i), true))

@@ -62,6 +62,12 @@ type Config struct {
 	// dynacast state) at /debug/rooms on the HTTP port. Off by default:
 	// they reveal internals, and profiles cost CPU while taken.
 	Debug bool `yaml:"debug"`
+	// DataDir holds the node's files: the quality store's SQLite database
+	// unless quality.database names another. Empty: no files (qrtn serve
+	// defaults it to ~/.local/state/qrtn/NAME).
+	DataDir string `yaml:"data_dir"`
+	// Quality configures the quality platform (node/quality.go).
+	Quality QualityConfig `yaml:"quality"`
 	// Mount adds handlers to the node's HTTP mux, by ServeMux pattern: an
 	// in-process host (qrtn demo's network controls) serves its own API on
 	// every node. Not configurable from YAML.

@@ -39,8 +39,11 @@ type Node struct {
 	edge  edge              // room API, TURN, WHIP/WHEP, webhooks (api*.go)
 	join  *joiner           // /api/join and /api/ping (join.go)
 	reg   *prometheus.Registry
-	ln    net.Listener
-	srv   *http.Server
+	// quality is the quality platform's driver (quality.go); nil when
+	// disabled.
+	quality *qualityPlane
+	ln      net.Listener
+	srv     *http.Server
 
 	closing   atomic.Bool
 	draining  atomic.Bool // drain.go
@@ -102,6 +105,11 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		n.closeParts()
 		return nil, err
 	}
+	if err := n.startQuality(); err != nil {
+		_ = n.ln.Close()
+		n.closeParts()
+		return nil, err
+	}
 	n.srv = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}
 	return n, nil
 }
@@ -114,6 +122,7 @@ func (n *Node) routes() http.Handler {
 	}
 	n.trunkRoutes(mux)
 	n.apiRoutes(mux)
+	n.qualityRoutes(mux)
 	n.joinRoutes(mux)
 	n.drainRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -63,5 +63,8 @@ func (n *Node) closeParts() error {
 		errs = append(errs, n.sfu.Close())
 	}
 	errs = append(errs, n.closeEdge())
+	if n.quality != nil {
+		errs = append(errs, n.quality.close())
+	}
 	return errors.Join(errs...)
 }

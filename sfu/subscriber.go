@@ -240,10 +240,10 @@ func (s *subscriber) allocate(now time.Time) {
 	}
 	want, sending := demand(tracks, defaultSelectorParams)
 	reserve := audio * audioReserve
-	budget, padding := s.probe.tick(now, probeInput{estimate: estimate, congested: congested, want: want + reserve, sending: sending + reserve})
+	budget, padding := s.probe.tick(now, probeInput{estimate: estimate, congested: congested, want: want + reserve, sending: sending + reserve, padded: s.pad.sent.Load()})
 	s.pad.set(padding)
 	for i, l := range selectLayers(budget-reserve, congested, tracks, now, defaultSelectorParams) {
-		video[i].setDecision(l, l < tracks[i].maxLayer, now)
+		video[i].setDecision(l, l < tracks[i].maxLayer, decisionReason(l, tracks[i]), now)
 	}
 }
 

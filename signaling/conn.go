@@ -129,6 +129,8 @@ func (c *conn) handle(b []byte, joinTimer *time.Timer) (stop bool) {
 	switch {
 	case errors.Is(err, errUnknownType):
 		return c.badInput(CodeUnknownType, err.Error())
+	case errors.Is(err, errBadReport):
+		return c.badInput(CodeBadReport, err.Error())
 	case err != nil:
 		return c.badInput(CodeBadMessage, err.Error())
 	}
@@ -175,6 +177,8 @@ func (c *conn) handle(b []byte, joinTimer *time.Timer) (stop bool) {
 		}
 	case resumeMsg:
 		return c.badInput(CodeBadMessage, "already joined")
+	case qualityMsg:
+		c.quality(m)
 	}
 	return false
 }
@@ -193,7 +197,7 @@ func (c *conn) join(m joinMsg) bool {
 		c.fail(CodeDraining, "this node is draining: join another node", true)
 		return true
 	}
-	se := &session{s: c.s, id: newSessionID(), grant: g, conn: c, latest: map[string][]byte{}}
+	se := &session{s: c.s, id: newSessionID(), grant: g, conn: c, latest: map[string][]byte{}, addr: remoteAddr(c.ws)}
 	if c.s.cfg.SessionICEServers != nil {
 		se.ice = c.s.cfg.SessionICEServers(g)
 	}
@@ -214,6 +218,7 @@ func (c *conn) join(m joinMsg) bool {
 	se.p = p
 	c.sess.Store(se)
 	c.s.register(se)
+	c.s.qStarted(se)
 	c.p, c.grant, c.joined = p, g, true
 	c.log = c.log.With("room", g.Room, "identity", g.Identity)
 	return false

@@ -111,6 +111,7 @@ type Server struct {
 	draining  atomic.Bool
 	metrics   sessionMetrics
 	pending   pendingLimit
+	q         qualityState // quality.go
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ type session struct {
 	id    string
 	p     *sfu.Participant
 	grant Grant
+	addr  netip.Addr // the client's address when it joined (for the quality plane)
 
 	mu         sync.Mutex
 	conn       *conn // attached websocket; nil while detached
@@ -58,6 +60,7 @@ func newSessionID() string {
 
 // onEvent is the participant's event sink; it never blocks.
 func (se *session) onEvent(ev sfu.Event) {
+	se.s.qEvent(se, ev)
 	if cl, ok := ev.(sfu.Closed); ok {
 		se.end(cl.Reason)
 		return
@@ -182,6 +185,7 @@ func (se *session) end(reason error) {
 	}
 	se.mu.Unlock()
 	se.s.forget(se)
+	se.s.qEnded(se, reason)
 	if c != nil && reason != nil {
 		c.closeFor(reason)
 	}

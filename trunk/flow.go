@@ -47,8 +47,9 @@ type flow struct {
 	down    []string // downstream peers, sorted
 	local   bool
 	// keyframe: ask the upstream for a key frame at the next sync (the
-	// upstream changed, so subscribers downstream lost packets).
-	keyframe bool
+	// upstream changed, so subscribers downstream lost packets); reorder:
+	// restart the reorder buffer at the next packet, for the same reason.
+	keyframe, reorder bool
 
 	seen   seqWindow
 	unit   fecUnit // which packets sent downstream share an FEC group
@@ -189,6 +190,7 @@ func (t *flowTable) switchTo(f *flow, up, why string) {
 	}
 	f.up, f.next = up, ""
 	f.keyframe = up != "" && up != t.self
+	f.reorder = true
 	f.pliAt = time.Time{}
 }
 

@@ -29,6 +29,11 @@ type peer struct {
 	downAt   time.Time
 	downWhy  string
 	connects uint64
+	// lastMedia is when media last came from the peer; suspect marks a
+	// feeding trunk silent since suspectAt (failover.go).
+	lastMedia time.Time
+	suspect   bool
+	suspectAt time.Time
 
 	// out are the media streams this node sends on, per flow; in maps the
 	// peer's media streams to flows (from its Bind messages), and pending
@@ -74,6 +79,7 @@ func sortPeers(ps []*peer) {
 
 func (p *peer) reset() {
 	p.conn, p.ctrl, p.up = nil, nil, false
+	p.suspect = false
 	p.ctrlIn, p.ctrlOut = nil, nil
 	p.hello = Hello{}
 	p.out = map[flowKey]*outStream{}
@@ -94,13 +100,15 @@ func (p *peer) send(m message) error {
 	if p.ctrl == nil {
 		return nil
 	}
+	n := len(p.ctrlOut)
 	b, err := appendFrame(p.ctrlOut, m)
 	if err != nil {
 		return err
 	}
 	p.ctrlOut = b
-	p.metrics.ctrlSent++
-	p.metrics.ctrlSentBytes += uint64(len(b))
+	k := m.kind()
+	p.metrics.ctrl[k].Msgs++
+	p.metrics.ctrl[k].Bytes += uint64(len(b) - n)
 	return p.flush()
 }
 

@@ -30,6 +30,10 @@ func (g *relayGen) AllocatePacketConn(network string, requestedPort int) (net.Pa
 	if err != nil {
 		return nil, nil, err
 	}
+	if uc, ok := c.(*net.UDPConn); ok {
+		_ = uc.SetReadBuffer(1 << 20)
+		_ = uc.SetWriteBuffer(1 << 20)
+	}
 	la := *c.LocalAddr().(*net.UDPAddr)
 	la.IP = g.s.relayIP
 	bps := float64(g.s.cfg.MaxBitrate) / 8

@@ -124,6 +124,12 @@ func (s *Server) listen() error {
 		if s.udp, err = net.ListenPacket("udp", s.cfg.UDPAddr); err != nil {
 			return fmt.Errorf("turn: udp %s: %w", s.cfg.UDPAddr, err)
 		}
+		// Every UDP client shares this socket: the kernel's default buffer
+		// overflows in bursts (best effort: capped at net.core.rmem_max).
+		if uc, ok := s.udp.(*net.UDPConn); ok {
+			_ = uc.SetReadBuffer(4 << 20)
+			_ = uc.SetWriteBuffer(4 << 20)
+		}
 		sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{PacketConn: s.udp,
 			RelayAddressGenerator: &relayGen{s, protoUDP}, PermissionHandler: perm})
 	}
@@ -352,7 +358,7 @@ func (s *Server) closeListeners() {
 type pionLogs struct{ log *slog.Logger }
 
 func (p pionLogs) NewLogger(scope string) logging.LeveledLogger {
-	return logging.NewDefaultLeveledLoggerForScope(scope, logging.LogLevelWarn, slogWriter{p.log})
+	return logging.NewDefaultLeveledLoggerForScope(scope, logging.LogLevelWarn, slogWriter(p))
 }
 
 type slogWriter struct{ log *slog.Logger }

@@ -88,6 +88,7 @@ type demoFlags struct {
 	httpBase   int
 	congestion string
 	debug      bool
+	qualityDB  string
 	userDelay  string
 }
 
@@ -111,6 +112,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoFlags, error) {
 	fs.IntVar(&f.httpBase, "http-port", 0, "HTTP port of the first node printed, the others follow in order; 0 = free ports")
 	fs.StringVar(&f.congestion, "cc", "", "QRTP congestion controller of the trunks (default: the trunk default)")
 	fs.StringVar(&f.userDelay, "user-delay", "", "emulated round trip from your browser to each region's access node, e.g. eu=8ms,us=70ms,ap=150ms: the page's probes see these and the scheduler places you by them")
+	fs.StringVar(&f.qualityDB, "quality-db", "", "the quality store of every node: a SQLite file or a postgres:// URL (default: one SQLite file in a temporary directory, removed at exit)")
 	fs.BoolVar(&f.debug, "debug", false, "serve Go's profiler at /debug/pprof/ and the SFU snapshot at /debug/rooms on every node (one process: any node's profile covers all)")
 	if err := fs.Parse(percentLoss(args)); err != nil {
 		return f, err
@@ -138,6 +140,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	cleanup, err := demoQualityDB(&spec, f.qualityDB)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	net, err := startNetwork(ctx, spec, logger)
 	if err != nil {
 		return err
@@ -243,6 +250,8 @@ type networkSpec struct {
 	// APIKey and APISecret are shared by every node, so that tokens of one
 	// node work on all; generated when empty.
 	APIKey, APISecret string
+	// QualityDB is every node's quality store ("": none).
+	QualityDB string
 	// UserDelay is the emulated RTT from the user to each region's access
 	// nodes (demo_regions.go).
 	UserDelay map[string]time.Duration
@@ -348,7 +357,8 @@ func startNetwork(ctx context.Context, spec networkSpec, logger *slog.Logger) (*
 			tc.Peers = append(tc.Peers, p)
 		}
 		cfg := node.Config{Name: ns.Name, Region: ns.Region, Role: ns.Role, HTTPAddr: "127.0.0.1:0",
-			Dev: ns.Role == "access", Trunk: tc, Mount: net.api.mount(ns.Name), APIKey: net.APIKey, APISecret: net.APISecret}
+			Dev: ns.Role == "access", Trunk: tc, Mount: net.api.mount(ns.Name), APIKey: net.APIKey, APISecret: net.APISecret,
+			Quality: node.QualityConfig{Database: spec.QualityDB}}
 		cfg.SFU.UDPAddr = "127.0.0.1:0"
 		// Every access node runs its TURN server: &relay=1 on the page sends
 		// media through it (UDP and TCP handed out; TLS with a self-signed

@@ -31,6 +31,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Float64Var(&cfg.JoinRate, "join-rate", cfg.JoinRate, "subscriber joins per second")
 	fs.DurationVar(&cfg.Interval, "interval", cfg.Interval, "progress line interval (0: none)")
 	fs.BoolVar(&cfg.NoTWCC, "no-twcc", false, "subscribers send no transport-cc feedback, so the node's bandwidth estimate stays at its initial value (isolates forwarding cost from congestion control)")
+	fs.DurationVar(&cfg.QualityEvery, "quality-every", 0, "how often clients send quality reports, as browsers do (0: every 5 s; negative: none)")
 	fs.IntVar(&cfg.NodePID, "node-pid", 0, "pid of the node process, to report its CPU use and CPU per forwarded packet")
 	fs.IntVar(&cfg.Media.FPS, "fps", cfg.Media.FPS, "video frames per second")
 	fs.IntVar(&cfg.Media.LargeBitrate, "large-bps", cfg.Media.LargeBitrate, "bit/s of the large simulcast layer (rid l)")

@@ -54,11 +54,16 @@ Interval columns: goodput and sent rate in Mbit/s, the sender's smoothed
 RTT, packets lost and bytes retransmitted as a share of those sent in the
 interval, the congestion window and the controller's state.
 
+Goodput counts what the receiving application read in order; in bulk tests
+from the client, acked_mbit also counts what was received behind a hole
+still waiting on a retransmission (the netsim benchmarks' utilization).
+
 With --json the last line of output is one JSON object: goodput_mbit,
-sent_mbit, retransmit_ratio, fec_ratio, loss_ratio, rtt_min_ms, rtt_avg_ms,
-duration_s, handshake, handshake_ms, direction, and in media mode frames_sent,
-frames_delivered, frames_late_400ms, frames_expired, latency_p50_ms,
-latency_p95_ms, latency_p99_ms, latency_max_ms, stalls_600ms.
+acked_mbit, sent_mbit, retransmit_ratio, fec_ratio, loss_ratio, rtt_min_ms,
+rtt_avg_ms, duration_s, handshake, handshake_ms, direction, and in media
+mode frames_sent, frames_delivered, frames_late_400ms, frames_expired,
+latency_p50_ms, latency_p95_ms, latency_p99_ms, latency_max_ms,
+stalls_600ms.
 
 Examples:
   qrtn perf --server --listen 127.0.0.1:5201

@@ -40,6 +40,9 @@ func printSummary(w io.Writer, r *perf.Result) {
 		r.Mode, r.Direction, r.Handshake, r.Profile, r.CC, r.MeasuredBy)
 	fmt.Fprintf(w, "  goodput %.2f Mbit/s over %.2f s (%s), sent %.2f Mbit/s\n",
 		r.GoodputMbit, r.DurationS, bytesString(int(r.BytesReceived)), r.SentMbit)
+	if r.AckedMbit > 0 {
+		fmt.Fprintf(w, "  acknowledged %.2f Mbit/s (unique payload, holes waiting on retransmission included)\n", r.AckedMbit)
+	}
 	fmt.Fprintf(w, "  retransmit %.2f%%  fec %.2f%%  loss %.2f%%  rtt min %.2f ms avg %.2f ms\n",
 		100*r.RetransmitRatio, 100*r.FECRatio, 100*r.LossRatio, r.RTTMinMS, r.RTTAvgMS)
 	if m := r.MediaResult; m != nil {

@@ -25,7 +25,10 @@ import "time"
 //     stood through the whole round (the delay rose and stayed, so we send
 //     above the bottleneck). Noise loss never ends it. Requiring one flat
 //     round first keeps a flow that starts beside a full buffer (someone
-//     else's standing queue) from stopping at a sliver of the link.
+//     else's standing queue) from stopping at a sliver of the link. A
+//     round the sender did not fill (short of data, or held by flow
+//     control) says nothing of growth; it ends Startup only when a queue
+//     stood all round with 1.5 BDP of ours in flight.
 
 const (
 	qbbrHighGain        = 2.885 // 2/ln2: doubles the delivery rate each round

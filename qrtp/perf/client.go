@@ -69,6 +69,7 @@ type clientTest struct {
 	sender   *sampler // the local sender's statistics (forward tests)
 	dialed   time.Time
 	setup    time.Duration // from dialling to the handshake's end
+	data     *udp.Stream   // the bulk stream this side sends, if any
 	start    time.Time
 	rttBest  time.Duration
 	offset   time.Duration // server clock − client clock
@@ -141,6 +142,7 @@ func (t *clientTest) startSending(ctx context.Context) error {
 		t.local = startMediaSender(s, t.cfg.Bitrate, t.cfg.FPS, t.cfg.Deadline)
 	} else {
 		t.local = startBulkSender(s)
+		t.data = s
 	}
 	return nil
 }
@@ -259,11 +261,15 @@ func (t *clientTest) stop(ctx context.Context, msgs <-chan ctrlMsg, readErr <-ch
 		localSnap = t.sender.snap(0, 0)
 	}
 	recvBytes, _ := t.local.received()
+	var acked uint64
+	if t.data != nil {
+		acked = t.data.Stats().BytesAcked
+	}
 	framesSent := int64(0)
 	if ms, ok := t.local.(*mediaSender); ok {
 		framesSent = ms.sent.Load()
 	}
-	if err := t.cd.send(ctrlMsg{Type: "stop", FramesSent: framesSent, ClockOffsetNS: int64(t.offset)}); err != nil {
+	if err := t.cd.send(ctrlMsg{Type: "stop", FramesSent: framesSent, ClockOffsetNS: int64(t.offset), StopT: stopAt.UnixNano()}); err != nil {
 		return nil, err
 	}
 	wait := time.NewTimer(resultWait + grace(t.cfg.Deadline))
@@ -289,7 +295,13 @@ func (t *clientTest) stop(ctx context.Context, msgs <-chan ctrlMsg, readErr <-ch
 			if m.Snap == nil {
 				return nil, errors.New("perf: the server's result holds no figures")
 			}
-			return t.result(stopAt, localSnap, recvBytes, m)
+			r, err := t.result(stopAt, localSnap, recvBytes, m)
+			if r != nil && t.data != nil {
+				if d := stopAt.Sub(t.start).Seconds(); d > 0 {
+					r.AckedMbit = float64(acked) * 8 / d / 1e6
+				}
+			}
+			return r, err
 		}
 	}
 }

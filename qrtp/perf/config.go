@@ -83,13 +83,20 @@ type Interval struct {
 
 // Result is a test's summary; its JSON is `qrtn perf --json`'s last line.
 type Result struct {
-	Mode            string  `json:"mode"`
-	Direction       string  `json:"direction"`
-	Handshake       string  `json:"handshake"`
-	Profile         string  `json:"profile"`
-	CC              string  `json:"cc"`
-	DurationS       float64 `json:"duration_s"`
-	GoodputMbit     float64 `json:"goodput_mbit"`
+	Mode        string  `json:"mode"`
+	Direction   string  `json:"direction"`
+	Handshake   string  `json:"handshake"`
+	Profile     string  `json:"profile"`
+	CC          string  `json:"cc"`
+	DurationS   float64 `json:"duration_s"`
+	GoodputMbit float64 `json:"goodput_mbit"`
+	// AckedMbit (bulk, client->server) is the unique payload the server
+	// acknowledged per second of the client's run, including what waits
+	// behind a hole for a retransmission: the utilization figure of the
+	// netsim benchmarks. GoodputMbit counts only what the application
+	// could read in order, so at heavy loss it trails AckedMbit by the
+	// retransmission tail (seconds at 50% loss).
+	AckedMbit       float64 `json:"acked_mbit,omitempty"`
 	SentMbit        float64 `json:"sent_mbit"`
 	RetransmitRatio float64 `json:"retransmit_ratio"`
 	FECRatio        float64 `json:"fec_ratio"`
