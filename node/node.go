@@ -36,6 +36,7 @@ type Node struct {
 	sfu   *sfu.SFU          // nil on a forwarding node
 	sig   *signaling.Server // nil on a forwarding node
 	trunk *trunk.Trunk      // nil without a trunk section
+	edge  edge              // room API, TURN, WHIP/WHEP, webhooks (api*.go)
 	join  *joiner           // /api/join and /api/ping (join.go)
 	reg   *prometheus.Registry
 	// quality is the quality platform's driver (quality.go); nil when
@@ -45,6 +46,7 @@ type Node struct {
 	srv     *http.Server
 
 	closing   atomic.Bool
+	draining  atomic.Bool // drain.go
 	closeOnce sync.Once
 	closeErr  error
 	done      chan struct{}
@@ -69,6 +71,8 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		}
 		sc := cfg.Signaling
 		sc.APIKey, sc.APISecret = cfg.APIKey, cfg.APISecret
+		sc.SessionICEServers = n.sessionICEServers
+		sc.NodeName, sc.Region = cfg.Name, cfg.Region
 		if n.sig, err = signaling.New(sc, n.sfu, n.log); err != nil {
 			_ = n.sfu.Close()
 			return nil, err
@@ -96,6 +100,11 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		n.closeParts()
 		return nil, err
 	}
+	if err := n.initEdge(); err != nil {
+		_ = n.ln.Close()
+		n.closeParts()
+		return nil, err
+	}
 	if err := n.startQuality(); err != nil {
 		_ = n.ln.Close()
 		n.closeParts()
@@ -112,10 +121,12 @@ func (n *Node) routes() http.Handler {
 		mux.HandleFunc("GET /api/token", n.handleToken)
 	}
 	n.trunkRoutes(mux)
+	n.apiRoutes(mux)
 	n.qualityRoutes(mux)
 	n.joinRoutes(mux)
+	n.drainRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if n.closing.Load() {
+		if n.closing.Load() || n.draining.Load() {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
 			return
 		}
@@ -175,6 +186,9 @@ func (n *Node) Start(ctx context.Context) error {
 		case <-n.done:
 		}
 	}()
+	if n.sig != nil {
+		go n.refreshAlternatives()
+	}
 	attrs := []any{"region", n.cfg.Region, "role", n.cfg.Role, "http", n.URL(), "dev", n.cfg.Dev}
 	if n.sfu != nil {
 		attrs = append(attrs, "udp", n.sfu.UDPAddr().String())
@@ -235,6 +249,7 @@ func (n *Node) Done() <-chan struct{} { return n.done }
 // its room, and the SFU's sockets close.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
+		n.notifyDraining()
 		n.closing.Store(true)
 		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
 		defer cancel()

@@ -26,14 +26,14 @@ type sampler struct {
 	cpu      time.Duration
 	drops    uint64
 	// view is the latest network view for the latency estimator.
-	view atomic.Pointer[netView]
+	view atomic.Pointer[routeView]
 }
 
 type downPrev struct{ plis, nacks uint64 }
 
-// netView is what the estimator needs of the network: each local track's
+// routeView is what the estimator needs of the network: each local track's
 // route, every link's RTT, every node's region.
-type netView struct {
+type routeView struct {
 	paths   map[string][]string // room/track → path from the origin
 	rtt     map[string]float64  // "from→to" → ms
 	regions map[string]string   // node → region
@@ -171,7 +171,7 @@ func (q *qualityPlane) sampleRoutes(st trunk.Status, at int64) []qoe.Record {
 	if q.samp.routes == nil {
 		q.samp.routes = map[string]string{}
 	}
-	view := &netView{paths: map[string][]string{}, rtt: map[string]float64{}, regions: map[string]string{}}
+	view := &routeView{paths: map[string][]string{}, rtt: map[string]float64{}, regions: map[string]string{}}
 	for _, n := range st.Nodes {
 		view.regions[n.Name] = n.Region
 	}

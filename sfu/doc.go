@@ -21,7 +21,13 @@
 // Each subscription is a DownTrack, a custom webrtc.TrackLocal. Packets flow
 // synchronously: the goroutine reading a publisher layer writes to every
 // down-track of that receiver; there are no queues, so nothing buffers audio
-// and unmute adds no delay.
+// and unmute adds no delay. That holds because a write does not wait for the
+// subscriber: UDP never does, and ICE-TCP connections write through a
+// bounded queue of their own (tcpconn.go), so a subscriber whose TCP window
+// closed loses packets instead of stalling everyone. A down-track decides
+// under its mu and writes under its wmu, released from mu first
+// (downtrack.go), so a write never holds up the selector, NACKs or another
+// layer's decisions on that down-track.
 //
 // # Seams for trunks
 //
