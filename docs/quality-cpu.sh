@@ -6,8 +6,10 @@
 # Usage: docs/quality-cpu.sh [N] [RUNS] [SECONDS]   (from the repository root)
 set -euo pipefail
 N=${1:-300}; RUNS=${2:-3}; SECS=${3:-30}
-BIN=$(mktemp -d)/qrtn
-go build -o "$BIN" ./cmd/qrtn
+if [ -z "${BIN:-}" ]; then
+  BIN=$(mktemp -d)/qrtn
+  go build -o "$BIN" ./cmd/qrtn
+fi
 OUT=${OUT:-/tmp/qrtn-quality-cpu}
 mkdir -p "$OUT"
 for run in $(seq 1 "$RUNS"); do
