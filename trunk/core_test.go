@@ -220,4 +220,3 @@ func TestCoreLiveTree(t *testing.T) {
 		}
 	}
 }
-
