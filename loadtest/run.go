@@ -37,9 +37,13 @@ type Config struct {
 	Interval    time.Duration // progress lines; 0 for none
 	NodePID     int           // when > 0, the node's CPU use is sampled from /proc
 	NoTWCC      bool          // subscribers send no transport-cc feedback (see newAPI)
-	Media       MediaConfig
-	Token       TokenFunc // nil: the node's dev-mode /api/token
-	Logger      *slog.Logger
+	NoRecover   bool          // clients never resume or move (recover.go)
+	// QualityEvery is how often clients send quality reports, as browsers
+	// do (quality.go); 0 means 5 s, negative none.
+	QualityEvery time.Duration
+	Media        MediaConfig
+	Token        TokenFunc // nil: the node's dev-mode /api/token
+	Logger       *slog.Logger
 	// SubscriberURLs, when set, are the nodes subscribers join, in turn
 	// (publishers join URL): a room spanning cascaded nodes. Without Token,
 	// each node's dev-mode /api/token signs its own subscribers' tokens.
@@ -111,8 +115,13 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 				token = DevTokens(base, cfg.Room)
 			}
 		}
+		var tokenAt func(context.Context, string, string, bool) (string, error)
+		if !customToken {
+			tokenAt = devTokenAt(cfg.Room)
+		}
 		return clientParams{base: base, mode: cfg.Mode, identity: identity, publish: publish,
-			prefer: cfg.Prefer, token: token, api: api, media: cfg.Media, logger: cfg.Logger}
+			prefer: cfg.Prefer, token: token, tokenAt: tokenAt, api: api, pubAPI: pubAPI, media: cfg.Media,
+			logger: cfg.Logger, noRecover: cfg.NoRecover, quality: cfg.QualityEvery}
 	}
 	for i := range cfg.Publishers {
 		c := newClient(ctx, params(fmt.Sprintf("pub-%d", i), true))
@@ -158,6 +167,17 @@ type runner struct {
 	windowStart time.Time
 	// Kernel UDP receive drops at the window's start (-1: unreadable).
 	nodeDrops0, selfDrops0 int64
+	// The node's forwarding counters at the window's start (NodePID > 0).
+	nodeCounters0 nodeCounters
+}
+
+// nodeCounters reads the node's forwarding counters when its CPU is
+// measured (NodePID > 0); a node without /metrics gives ok = false.
+func (r *runner) nodeCounters() nodeCounters {
+	if r.cfg.NodePID <= 0 {
+		return nodeCounters{}
+	}
+	return readNodeCounters(context.Background(), r.cfg.URL)
 }
 
 // drops reads the kernel UDP drops of the node's sockets and of ours.
@@ -242,9 +262,11 @@ func (r *runner) closeAll() {
 func (r *runner) resetWindow() {
 	now := time.Now()
 	nd, sd := r.drops()
+	nc := r.nodeCounters()
 	r.mu.Lock()
 	r.windowStart = now
 	r.nodeDrops0, r.selfDrops0 = nd, sd
+	r.nodeCounters0 = nc
 	r.mu.Unlock()
 	for _, c := range r.snapshotClients() {
 		for _, t := range c.trackList() {

@@ -28,9 +28,12 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 		for _, p := range pkts {
 			switch p := p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				d.q.plis.Add(1)
 				d.onKeyframeRequest(now)
 			case *rtcp.TransportLayerNack:
 				d.onNACK(p, now)
+			case *rtcp.ReceiverReport:
+				d.onReceiverReport(p)
 			}
 		}
 	}
@@ -56,17 +59,24 @@ func (d *DownTrack) onNACK(n *rtcp.TransportLayerNack, now time.Time) {
 	for _, pair := range n.Nacks {
 		pair.Range(func(seq uint16) bool {
 			d.r.stats.nacksReceived.Add(1)
+			d.q.nacks.Add(1)
 			d.mu.Lock()
-			d.resendLocked(seq, now)
-			d.mu.Unlock()
+			if d.resendAndUnlock(seq, now) > 0 {
+				d.r.stats.retransmits.Add(1)
+			}
 			return true
 		})
 	}
 }
 
-func (d *DownTrack) resendLocked(seq uint16, now time.Time) {
+// resendAndUnlock sends the packet sent as seq again, over RTX when
+// negotiated, and returns the bytes written (0: nothing sent). It is
+// called with mu held and returns with no lock held: like writeRTP, it
+// takes wmu and lets mu go before the write.
+func (d *DownTrack) resendAndUnlock(seq uint16, now time.Time) int {
 	if !d.bound || d.closed {
-		return
+		d.mu.Unlock()
+		return 0
 	}
 	var (
 		layer int
@@ -77,7 +87,8 @@ func (d *DownTrack) resendLocked(seq uint16, now time.Time) {
 	e := &d.hist[seq%histSize]
 	if e.valid && e.seq == seq {
 		if now.UnixNano()-e.sentAt < int64(resendGap) {
-			return
+			d.mu.Unlock()
+			return 0
 		}
 		e.sentAt = now.UnixNano()
 		layer, ext, known = int(e.layer), e.ext, true
@@ -85,16 +96,21 @@ func (d *DownTrack) resendLocked(seq uint16, now time.Time) {
 	} else if l, x, ok := d.fwd.inputFor(seq); ok {
 		layer, ext = l, x
 	} else {
-		return
+		d.mu.Unlock()
+		return 0
 	}
-	cache := d.r.layers[layer].cache
-	raw, ok := cache.get(ext, d.nackBuf[:0])
+	// The packet goes into wmu's scratch; mu stays held for the remap.
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	raw, ok := d.r.layers[layer].cache.get(ext, d.nackBuf[:0])
 	if !ok {
-		return
+		d.mu.Unlock()
+		return 0
 	}
 	d.nackBuf = raw
 	if d.nackPkt.Unmarshal(raw) != nil {
-		return
+		d.mu.Unlock()
+		return 0
 	}
 	in := inPacket{hdr: &d.nackPkt.Header, payload: d.nackPkt.Payload, level: -1,
 		fp: fwdPacket{layer: layer, extSeq: ext, ts: d.nackPkt.Timestamp}}
@@ -106,9 +122,11 @@ func (d *DownTrack) resendLocked(seq uint16, now time.Time) {
 	}
 	if !known {
 		if res, ok = d.fwd.remap(&in.fp); !ok || res.seq != seq {
-			return
+			d.mu.Unlock()
+			return 0
 		}
 	}
+	d.mu.Unlock()
 	s := &d.slots[d.slot]
 	d.slot = (d.slot + 1) % len(d.slots)
 	off := 0
@@ -118,7 +136,7 @@ func (d *DownTrack) resendLocked(seq uint16, now time.Time) {
 	}
 	out := d.buildPayload(s.buf[off:], &in, res, in.payload)
 	if out == nil {
-		return
+		return 0
 	}
 	out = s.buf[:off+len(out)]
 	s.hdr = rtp.Header{Version: 2, Marker: in.hdr.Marker, PayloadType: d.pt, SequenceNumber: seq,
@@ -129,8 +147,35 @@ func (d *DownTrack) resendLocked(seq uint16, now time.Time) {
 	} else {
 		s.hdr.Padding, s.hdr.PaddingSize = in.hdr.Padding, in.hdr.PaddingSize
 	}
-	if _, err := d.writer.WriteRTP(&s.hdr, out); err == nil {
-		d.r.stats.retransmits.Add(1)
-		d.countLocked(12 + len(out))
+	if _, err := d.writer.WriteRTP(&s.hdr, out); err != nil {
+		return 0
 	}
+	d.countLocked(12 + len(out))
+	return 12 + len(out)
+}
+
+// probeAndUnlock sends one probe packet: an RTX copy of one of the last
+// probeSpan packets sent, in turn. It returns the bytes written; 0 when the
+// down-track cannot probe now (not bound, no RTX negotiated, nothing to
+// copy). Like resendAndUnlock, it is called with mu held and returns with
+// no lock held.
+func (d *DownTrack) probeAndUnlock(now time.Time) int {
+	if !d.bound || d.closed || d.rtxSSRC == 0 || d.hist == nil || !d.fwd.haveOut || d.fwd.current < 0 {
+		d.mu.Unlock()
+		return 0
+	}
+	last := uint16(d.fwd.lastOutExt)
+	for range probeSpan {
+		d.probeBack = (d.probeBack + 1) % probeSpan
+		seq := last - d.probeBack
+		if e := &d.hist[seq%histSize]; e.valid && e.seq == seq && now.UnixNano()-e.sentAt >= int64(resendGap) {
+			n := d.resendAndUnlock(seq, now)
+			if n > 0 {
+				d.r.stats.probePackets.Add(1)
+			}
+			return n
+		}
+	}
+	d.mu.Unlock()
+	return 0
 }

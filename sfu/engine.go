@@ -88,7 +88,7 @@ func newEngine(cfg Config, logger *slog.Logger, stats *counters) (*engine, error
 			e.close()
 			return nil, fmt.Errorf("sfu: tcp %s: %w", cfg.TCPAddr, err)
 		}
-		e.tcpMux = webrtc.NewICETCPMux(logs.NewLogger("tcpmux"), e.tcp, 32)
+		e.tcpMux = webrtc.NewICETCPMux(logs.NewLogger("tcpmux"), queuedListener{e.tcp, &stats.tcpDrops}, 32)
 		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
 	}
 

@@ -4,17 +4,20 @@ import "sync/atomic"
 
 // counters are the SFU's cumulative figures, read by Stats.
 type counters struct {
-	bytesForwarded   atomic.Uint64 // RTP bytes (header + payload) sent to subscribers, retransmissions included
-	packetsForwarded atomic.Uint64
-	nacksReceived    atomic.Uint64 // sequence numbers NACKed by subscribers
-	retransmits      atomic.Uint64 // packets resent from the caches
-	keyframeReqs     atomic.Uint64 // PLIs (key frame requests) sent upstream
-	layerSwitches    atomic.Uint64 // forwarder epochs started on another layer
-	badPackets       atomic.Uint64 // unparsable packets from publishers
-	fecPackets       atomic.Uint64 // FlexFEC repair packets sent to subscribers
-	fecBytes         atomic.Uint64
-	publisherRTX     atomic.Uint64 // retransmissions received from publishers (RTX, repaired-rid)
-	strayPackets     atomic.Uint64 // publisher packets dropped for arriving on a layer bound to another SSRC
+	bytesForwarded    atomic.Uint64 // RTP bytes (header + payload) sent to subscribers, retransmissions included
+	packetsForwarded  atomic.Uint64
+	nacksReceived     atomic.Uint64 // sequence numbers NACKed by subscribers
+	retransmits       atomic.Uint64 // packets resent from the caches
+	probePackets      atomic.Uint64 // RTX copies sent to probe a subscriber's bandwidth (probe.go)
+	tcpDrops          atomic.Uint64 // frames dropped on full ICE-TCP write queues (tcpconn.go)
+	keyframeReqs      atomic.Uint64 // PLIs (key frame requests) sent upstream
+	keyframeReqErrors atomic.Uint64 // PLIs that could not be written (connection closing or broken)
+	layerSwitches     atomic.Uint64 // forwarder epochs started on another layer
+	badPackets        atomic.Uint64 // unparsable packets from publishers
+	fecPackets        atomic.Uint64 // FlexFEC repair packets sent to subscribers
+	fecBytes          atomic.Uint64
+	publisherRTX      atomic.Uint64 // retransmissions received from publishers (RTX, repaired-rid)
+	strayPackets      atomic.Uint64 // publisher packets dropped for arriving on a layer bound to another SSRC
 }
 
 // Stats is a snapshot of the SFU for metrics.
@@ -36,4 +39,12 @@ type Stats struct {
 	// a simulcast layer already bound to another SSRC (an RTX stream that
 	// claimed a layer's rid).
 	StrayPackets uint64
+	// ProbePackets counts RTX copies sent to probe subscribers' bandwidth.
+	ProbePackets uint64
+	// PLIErrors counts key frame requests that could not be written to
+	// a publisher (its connection closing or broken).
+	PLIErrors uint64
+	// TCPDrops counts packets dropped for ICE-TCP subscribers that did
+	// not take them fast enough (tcpconn.go).
+	TCPDrops uint64
 }

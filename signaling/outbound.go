@@ -163,7 +163,9 @@ func encodeEvent(ev sfu.Event) []byte {
 	case sfu.PublishLayers:
 		v = publishLayersOut{Type: "publish_layers", Track: e.TrackID, Mid: e.Mid, Layers: e.Layers}
 	default:
-		return nil
+		if v = encodeAdminEvent(ev); v == nil {
+			return nil
+		}
 	}
 	b, _ := json.Marshal(v) // plain structs of strings: cannot fail
 	return b

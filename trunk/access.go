@@ -140,6 +140,7 @@ func (a *accessSide) closeRoom(now time.Time, lr *localRoom) {
 			delete(a.own, ref)
 		}
 	}
+	a.core.SetRoomOpts(lr.name, nil)
 	a.core.SetRoom(now, lr.name, lr.room.Mode(), nil)
 	delete(a.rooms, lr.name)
 }
@@ -149,6 +150,7 @@ func (a *accessSide) closeRoom(now time.Time, lr *localRoom) {
 // other nodes' parts.
 func (a *accessSide) refresh(now time.Time, lr *localRoom) {
 	parts := a.snapshot(lr)
+	a.core.SetRoomOpts(lr.name, roomOpts(lr.room))
 	a.core.SetRoom(now, lr.name, lr.room.Mode(), parts)
 	a.reconcileGhosts(now, lr, len(parts) > 0)
 }
@@ -166,7 +168,7 @@ func (a *accessSide) snapshot(lr *localRoom) []ParticipantState {
 		if g := lr.ghosts[p.ID()]; g != nil && g.p == p {
 			continue
 		}
-		ps := ParticipantState{ID: p.ID(), Name: p.Name()}
+		ps := ParticipantState{ID: p.ID(), Name: p.Name(), Since: p.Since().UnixMilli()}
 		for _, r := range p.Tracks() {
 			info, codec := r.Info(), r.Codec()
 			ps.Tracks = append(ps.Tracks, TrackState{ID: r.ID(), Kind: info.Kind, Mime: codec.MimeType,
@@ -195,38 +197,55 @@ func (a *accessSide) RemoteChanged(room string) {
 // reconcileGhosts mirrors the other nodes' participants while the room has
 // local participants, and removes every mirror once it has none (so the
 // room can close).
+//
+// One identity on two nodes is one participant that moved (or a second
+// tab): the newest session wins (ParticipantState.Since; on a tie the
+// node whose name sorts first). A local participant with an older session
+// than a remote record is replaced by the mirror, which closes it with
+// sfu.ErrReplaced; a mirror whose identity moved to another node is
+// replaced by a mirror from there. Either way the room sees no leave.
 func (a *accessSide) reconcileGhosts(now time.Time, lr *localRoom, hasLocal bool) {
 	want := map[string]ParticipantState{}
 	origin := map[string]string{}
 	if hasLocal {
-		local := map[string]bool{}
+		local := map[string]int64{}
 		for _, p := range lr.room.Participants() {
 			if g := lr.ghosts[p.ID()]; g == nil || g.p != p {
-				local[p.ID()] = true
+				local[p.ID()] = p.Since().UnixMilli()
 			}
 		}
 		for _, rs := range a.core.RemoteParts(lr.name) {
 			for _, ps := range rs.Participants {
-				if _, dup := want[ps.ID]; dup || local[ps.ID] {
-					continue // the same identity elsewhere: the first node wins
+				if cur, dup := want[ps.ID]; dup && ps.Since <= cur.Since {
+					continue
+				}
+				if since, ok := local[ps.ID]; ok && (ps.Since < since || ps.Since == since && rs.Origin > a.core.Name()) {
+					continue
 				}
 				want[ps.ID], origin[ps.ID] = ps, rs.Origin
 			}
 		}
 	}
+	moved := map[string]*ghost{}
 	for _, id := range sortedKeys(lr.ghosts) {
 		g := lr.ghosts[id]
-		if _, ok := want[id]; !ok || origin[id] != g.origin {
+		if _, ok := want[id]; !ok {
 			a.dropGhost(now, lr, id, g)
+		} else if origin[id] != g.origin {
+			a.retireGhost(now, lr, id, g)
+			moved[id] = g
 		}
 	}
 	for _, id := range sortedKeys(want) {
 		g := lr.ghosts[id]
 		if g == nil {
 			p, err := a.sfu.Join(lr.name, lr.room.Mode(), sfu.ParticipantParams{ID: id, Name: want[id].Name,
-				CanPublish: true, Remote: true})
+				CanPublish: true, Remote: true, Since: time.UnixMilli(want[id].Since)})
 			if err != nil {
 				a.log.Warn("mirror participant", "room", lr.name, "participant", id, "err", err)
+				if old := moved[id]; old != nil {
+					old.p.Close()
+				}
 				continue
 			}
 			g = &ghost{origin: origin[id], p: p, tracks: map[string]*ghostTrack{}, muted: map[string]bool{}}
@@ -237,10 +256,16 @@ func (a *accessSide) reconcileGhosts(now time.Time, lr *localRoom, hasLocal bool
 }
 
 func (a *accessSide) dropGhost(now time.Time, lr *localRoom, id string, g *ghost) {
+	a.retireGhost(now, lr, id, g)
+	g.p.Close()
+}
+
+// retireGhost stops a mirror's tracks and forgets it, leaving its SFU
+// participant to the mirror that replaces it (an identity that moved).
+func (a *accessSide) retireGhost(now time.Time, lr *localRoom, id string, g *ghost) {
 	for _, tid := range sortedKeys(g.tracks) {
 		a.dropTrack(now, g.tracks[tid])
 	}
-	g.p.Close()
 	delete(lr.ghosts, id)
 }
 

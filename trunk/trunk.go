@@ -27,6 +27,7 @@ type Trunk struct {
 	log    *slog.Logger
 	core   *Core
 	access *accessSide // nil on forwarding nodes
+	admin  adminSide   // operator commands (admin.go)
 	sock   *net.UDPConn
 
 	rx    chan datagram
@@ -36,6 +37,8 @@ type Trunk struct {
 	drops driverCounters
 
 	status    atomic.Pointer[Status]
+	announce  atomic.Pointer[Announce]   // the node's own, set from any goroutine (announce.go)
+	view      atomic.Pointer[[]NodeView] // every node, for schedulers
 	closeOnce sync.Once
 	stop      chan struct{}
 	done      chan struct{}
@@ -96,6 +99,8 @@ func New(cfg Config, s *sfu.SFU, logger *slog.Logger) (*Trunk, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.admin.t = t
+	t.core.SetCommandSink(&t.admin)
 	if t.access != nil {
 		t.access.core = t.core
 	}
@@ -153,6 +158,7 @@ func (t *Trunk) Close() error {
 			close(t.readDone)
 		}
 		<-t.readDone
+		t.waitCommands()
 	})
 	return nil
 }
@@ -231,6 +237,7 @@ func (t *Trunk) loop(ctx context.Context) {
 				t.access.housekeep(now)
 			}
 			t.publishStatus(now)
+			t.refreshView(now)
 		}
 		now := time.Now()
 		t.core.Poll(now, t.send)

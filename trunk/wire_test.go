@@ -14,17 +14,24 @@ func sampleMessages() []message {
 	return []message{
 		{Hello: &Hello{Name: "eu-1", Region: "eu", Role: "access", Version: protocolVersion}},
 		{LinkState: &LinkState{Origin: "fwd-1", Seq: 42, Region: "eu", Role: "forwarding", Load: 0.25,
-			HTTP: "http://127.0.0.1:1/", Links: []LinkMetric{{Peer: "eu-1", Up: true, RTTMicros: 160000, Loss: 0.1, Bandwidth: 1e8}, {Peer: "us-1"}}}},
+			HTTP: "http://127.0.0.1:1/", Links: []LinkMetric{{Peer: "eu-1", Up: true, RTTMicros: 160000, Loss: 0.1, Bandwidth: 1e8}, {Peer: "us-1"}},
+			Announce: Announce{Draining: true, Users: 2, UserCap: 500, Lat: 51.5, Lon: -0.1}}},
 		{Room: &RoomState{Origin: "eu-1", Seq: 7, Room: "demo", Mode: "meeting", Participants: []ParticipantState{
 			{ID: "alice", Name: "Alice", Tracks: []TrackState{
 				{ID: "TR_v", Kind: "video", Mime: "video/VP8", ClockRate: 90000, Layers: []string{"s", "l"}},
 				{ID: "TR_a", Kind: "audio", Mime: "audio/opus", ClockRate: 48000, Channels: 2, Fmtp: "minptime=10;useinbandfec=1", AudioLevelExt: 1, Muted: true}}}}}},
 		{Room: &RoomState{Origin: "eu-1", Seq: 8, Room: "demo", Mode: "meeting"}},
+		{Room: &RoomState{Origin: "eu-1", Seq: 9, Room: "demo", Mode: "meeting", Base: 7, Gone: []string{"bob"},
+			Participants: []ParticipantState{{ID: "carol", Name: "Carol"}}}},
+		{RoomRequest: &RoomRequest{Origin: "eu-1", Room: "demo"}},
 		{Subscribe: &Subscribe{Track: ref, Layers: 3, Path: []string{"eu-1", "fwd-1", "us-1"}}},
 		{Subscribe: &Subscribe{Track: ref}},
 		{Bind: &Bind{Stream: 9, Track: ref, Layer: 1, Kind: "video"}},
 		{Keyframe: &Keyframe{Track: ref, Layer: 0}},
 		{Unavailable: &Unavailable{Track: ref, Reason: "loop"}},
+		{Room: &RoomState{Origin: "eu-1", Seq: 9, Room: "held", Mode: "live", Opts: &RoomOpts{MaxParticipants: 5, EmptyTimeoutMs: 60000}}},
+		{Command: &Command{ID: 1, From: "eu-1", To: "us-1", Op: "remove", Body: []byte(`{"room":"demo"}`)}},
+		{Reply: &Reply{ID: 1, From: "us-1", To: "eu-1", Status: 200, Body: []byte(`{}`)}},
 	}
 }
 
@@ -73,7 +80,12 @@ func TestFrameRejects(t *testing.T) {
 		"long name":         frame(`{"hello":{"name":"` + long + `"}}`),
 		"nameless hello":    frame(`{"hello":{"name":""}}`),
 		"bad loss":          frame(`{"lsa":{"origin":"a","links":[{"peer":"b","loss":2}]}}`),
+		"bad latitude":      frame(`{"lsa":{"origin":"a","lat":91}}`),
+		"negative users":    frame(`{"lsa":{"origin":"a","users":-1}}`),
 		"bad kind":          frame(`{"room":{"origin":"a","room":"r","participants":[{"id":"p","tracks":[{"id":"t","kind":"data"}]}]}}`),
+		"gone, no delta":    frame(`{"room":{"origin":"a","seq":5,"room":"r","gone":["p"]}}`),
+		"delta from future": frame(`{"room":{"origin":"a","seq":5,"base":5,"room":"r"}}`),
+		"roomreq, no room":  frame(`{"roomreq":{"origin":"a"}}`),
 		"oversize length":   binary.AppendUvarint(nil, maxFrame+1),
 		"overflowed varint": bytes.Repeat([]byte{0xff}, 11),
 	} {

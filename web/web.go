@@ -13,12 +13,22 @@ import (
 //go:embed static
 var static embed.FS
 
-// Handler serves the demo page at / and its assets.
+// Handler serves the demo page at / and its assets. /favicon.ico, which
+// browsers ask for by habit, is the pages' SVG icon.
 func Handler() http.Handler {
 	sub, err := fs.Sub(static, "static")
 	if err != nil {
 		// The embedded tree is fixed at build time; failing here is a build defect.
 		panic(err)
 	}
-	return http.FileServerFS(sub)
+	files := http.FileServerFS(sub)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/favicon.ico" {
+			w.Header().Set("Content-Type", "image/svg+xml")
+			w.Header().Set("Cache-Control", "max-age=86400")
+			http.ServeFileFS(w, r, sub, "favicon.svg")
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,21 +37,23 @@ func getJSON(t *testing.T, url string, v any) {
 }
 
 // TestDemoContract runs `qrtn demo` and checks its contract: exactly one
-// line per node in the agreed format, every node serving its network page,
-// and every trunk coming up.
+// line per node in the agreed format (three access regions by default),
+// every node serving its network page, every trunk coming up, and a hint
+// with one entry URL.
 func TestDemoContract(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
+	var stderr lockedBuffer
 	go func() {
-		done <- runDemo(ctx, []string{"--delay", "5ms", "--loss", "1%", "--log-level", "error"}, pw, io.Discard)
+		done <- runDemo(ctx, []string{"--delay", "5ms", "--loss", "1%", "--log-level", "error"}, pw, &stderr)
 		pw.Close()
 	}()
 	line := regexp.MustCompile(`^node (\S+) region=(\S+) role=(access|forwarding) http=(http://127\.0\.0\.1:\d+/)$`)
 	sc := bufio.NewScanner(pr)
 	urls := map[string]string{}
 	roles := map[string]int{}
-	for len(urls) < 4 && sc.Scan() {
+	for len(urls) < 5 && sc.Scan() {
 		m := line.FindStringSubmatch(sc.Text())
 		if m == nil {
 			t.Fatalf("line %q does not follow the contract", sc.Text())
@@ -58,8 +61,8 @@ func TestDemoContract(t *testing.T) {
 		urls[m[1]] = m[4]
 		roles[m[3]]++
 	}
-	if roles["access"] != 2 || roles["forwarding"] != 2 {
-		t.Fatalf("roles %v, want 2 access and 2 forwarding", roles)
+	if roles["access"] != 3 || roles["forwarding"] != 2 {
+		t.Fatalf("roles %v, want 3 access and 2 forwarding", roles)
 	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	for name, u := range urls {
@@ -82,9 +85,9 @@ func TestDemoContract(t *testing.T) {
 			}
 			want := 2
 			if strings.HasPrefix(name, "fwd-") {
-				want = 3 // both access nodes and the other forwarding node
+				want = 4 // the access nodes and the other forwarding node
 			}
-			if up == want && len(st.Nodes) == 4 {
+			if up == want && len(st.Nodes) == 5 {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -97,6 +100,9 @@ func TestDemoContract(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	if hint := stderr.String(); strings.Count(hint, "http://") != 1 || !strings.Contains(hint, urls["ap-1"]+"?room=demo&autojoin=1") {
+		t.Errorf("the hint should name one entry URL: %q", hint)
+	}
 }
 
 // TestBrowsersAcrossRegions: real Chromium tabs join a room on access nodes
@@ -108,12 +114,16 @@ func TestDemoContract(t *testing.T) {
 // keep coming, and every trunk carrying media must repair with FEC.
 //
 // It must hold on a loaded 2-core CI machine, where the browser itself
-// stutters: the observation window is long (12 s), and the thresholds are
-// ones a real failure misses by far (a broken route or repair decodes
-// nothing, or freezes most of the window; a working one decodes nearly every
-// frame with freezes well under a second). The trunks' figures and both
-// pages' stats are logged whatever the outcome. QRTN_TEST_LOSS, QRTN_TEST_CC
-// and QRTN_TEST_DEADLINE (the scenario's deadline per hop) vary the run.
+// stutters: the test takes the machine's browser turn before it builds its
+// network (so neither loads another browser test, and QRTN_TEST_HOGS adds
+// its CPU hogs for the whole run), the observation window is long (12 s),
+// both directions are watched at once, and the judgement is what a person
+// would notice (browsertest.Watchable: a broken route or repair decodes
+// nothing, or freezes most of the window; a working one decodes nearly
+// every frame with freezes well under a second). What was seen, beside the
+// limits, and the trunks' figures are logged whatever the outcome.
+// QRTN_TEST_LOSS, QRTN_TEST_CC and QRTN_TEST_DEADLINE (the scenario's
+// deadline per hop) vary the run.
 func TestBrowsersAcrossRegions(t *testing.T) {
 	browsertest.Require(t)
 	for _, mode := range []string{"meeting", "live"} {
@@ -143,6 +153,7 @@ func crossRegionRoom(t *testing.T, mode string) {
 		l, _ := strconv.ParseFloat(v, 64)
 		spec.Link.Loss = netsim.Bernoulli(l)
 	}
+	browsertest.Exclusive(t)
 	net, err := startNetwork(ctx, spec, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -200,23 +211,25 @@ func crossRegionRoom(t *testing.T, mode string) {
 	}
 
 	// Steady: over the window every watched tab keeps decoding at a frame
-	// rate close to what the other encodes, and audio keeps coming.
-	before := make([]browsertest.Stats, len(watches))
+	// rate close to what the other encodes, and audio keeps coming; both
+	// directions are watched over the same window.
+	seen := make([]browsertest.Watched, len(watches))
+	errs := make([]error, len(watches))
+	var wg sync.WaitGroup
 	for i, w := range watches {
-		if before[i], err = w.page.Stats(ctx); err != nil {
-			t.Fatal(err)
-		}
+		wg.Go(func() { seen[i], errs[i] = w.page.Watch(ctx, w.peer, crossRegionObserve) })
 	}
-	start := time.Now()
-	time.Sleep(crossRegionObserve)
-	secs := time.Since(start).Seconds()
+	wg.Wait()
+	expect := browsertest.Watchable()
 	failed := false
 	for i, w := range watches {
-		after, err := w.page.Stats(ctx)
-		if err != nil {
-			t.Fatal(err)
+		if errs[i] != nil {
+			t.Fatal(errs[i])
 		}
-		if !steadyAcross(t, w.peer, before[i], after, secs) {
+		t.Logf("%s→%s: %s (limits: ≥ %.0f fps, stall ≤ %v, frozen ≤ %.0f%%, audio ≥ %.0f B/s, audio gap ≤ %v)",
+			w.from, w.to, seen[i], expect.MinFPS, expect.MaxStall, 100*expect.MaxFrozen, expect.MinAudioRate, expect.MaxAudioGap)
+		for _, p := range seen[i].Problems(expect) {
+			t.Errorf("%s→%s: %s", w.from, w.to, p)
 			failed = true
 		}
 	}
@@ -237,41 +250,6 @@ func crossRegionRoom(t *testing.T, mode string) {
 			}
 		}
 	}
-}
-
-// steadyAcross checks what one tab received of a peer's media over secs
-// seconds, between two stats snapshots, and logs the figures either way.
-func steadyAcross(t *testing.T, peer string, s0, s1 browsertest.Stats, secs float64) bool {
-	t.Helper()
-	v0, _ := s0.Track(peer, "video")
-	v1, _ := s1.Track(peer, "video")
-	a0, _ := s0.Track(peer, "audio")
-	a1, _ := s1.Track(peer, "audio")
-	fps := float64(v1.FramesDecoded-v0.FramesDecoded) / secs
-	frozen := v1.TotalFreezesDuration - v0.TotalFreezesDuration
-	audio := a1.BytesReceived - a0.BytesReceived
-	t.Logf("%s's video: %.1f fps decoded, %d freezes (%.2f s), %d of %d packets lost; audio %d bytes in %.0f s",
-		peer, fps, v1.FreezeCount-v0.FreezeCount, frozen, v1.PacketsLost-v0.PacketsLost,
-		v1.PacketsReceived-v0.PacketsReceived+v1.PacketsLost-v0.PacketsLost, audio, secs)
-	ok := true
-	// Chromium's fake camera sends 20 fps (less on a starved CPU); a
-	// broken path decodes next to nothing.
-	if fps < 8 {
-		t.Errorf("%s's video: %.1f fps decoded", peer, fps)
-		ok = false
-	}
-	// Opus at ~30 kbit/s brings ~3.5 kB/s; nothing comes when audio is cut.
-	if float64(audio) < 1000*secs {
-		t.Errorf("%s's audio: %d bytes in %.0f s", peer, audio, secs)
-		ok = false
-	}
-	// A quarter of the window: a loaded machine's stutter stays far below,
-	// a path that loses key frames or stalls goes far above.
-	if frozen > secs/4 {
-		t.Errorf("%s's video froze for %.2f s in %.0f s", peer, frozen, secs)
-		ok = false
-	}
-	return ok
 }
 
 // logTrunks logs every trunk's figures as its sender sees them.

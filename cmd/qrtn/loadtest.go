@@ -31,6 +31,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Float64Var(&cfg.JoinRate, "join-rate", cfg.JoinRate, "subscriber joins per second")
 	fs.DurationVar(&cfg.Interval, "interval", cfg.Interval, "progress line interval (0: none)")
 	fs.BoolVar(&cfg.NoTWCC, "no-twcc", false, "subscribers send no transport-cc feedback, so the node's bandwidth estimate stays at its initial value (isolates forwarding cost from congestion control)")
+	fs.DurationVar(&cfg.QualityEvery, "quality-every", 0, "how often clients send quality reports, as browsers do (0: every 5 s; negative: none)")
 	fs.IntVar(&cfg.NodePID, "node-pid", 0, "pid of the node process, to report its CPU use and CPU per forwarded packet")
 	fs.IntVar(&cfg.Media.FPS, "fps", cfg.Media.FPS, "video frames per second")
 	fs.IntVar(&cfg.Media.LargeBitrate, "large-bps", cfg.Media.LargeBitrate, "bit/s of the large simulcast layer (rid l)")
@@ -43,6 +44,8 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	verbose := fs.Bool("v", false, "log client warnings to stderr")
 	trace := fs.Bool("vv", false, "also log every layer change the node announces")
 	cpuProfile := fs.String("cpuprofile", "", "write the loadtest's own CPU profile to this file")
+	survive := fs.String("survive", "", "survival benchmark instead of a load run: ws, ice, kill or drain (see below)")
+	trials := fs.Int("trials", 20, "--survive: the number of disruptions")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: qrtn loadtest --url http://NODE [flags]
 
@@ -60,6 +63,18 @@ GET /api/token. For CPU figures run the node pinned to a core and pass its pid:
 Without --url it runs a development node in its own process (CPU figures
 then cover both).
 
+Survival benchmarks (--survive KIND --trials N): one publisher and one
+subscriber, N disruptions, and the media gap at the subscriber for each
+(p50/p95 at the end; the clients recover by themselves, as browsers do):
+
+  ws     both websockets are cut (the clients resume)
+  ice    the node stops answering the ICE paths in use (ICE restarts)
+  kill   the publisher's access node is killed with SIGKILL (it moves)
+  drain  the publisher's access node is drained with SIGTERM (it is moved)
+
+kill and drain start a cluster of qrtn serve processes (eu-1, eu-2, us-1,
+fwd-1) and restart the node after each trial.
+
 Flags:`)
 		fs.PrintDefaults()
 	}
@@ -74,6 +89,9 @@ Flags:`)
 		level = slog.LevelInfo
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if *survive != "" {
+		return runSurvive(ctx, *survive, cfg.URL, *trials, cfg.Media, cfg.Logger, *asJSON, stdout, stderr)
+	}
 	for _, u := range strings.Split(*subURLs, ",") {
 		if u = strings.TrimSuffix(strings.TrimSpace(u), "/"); u != "" {
 			cfg.SubscriberURLs = append(cfg.SubscriberURLs, u)

@@ -8,9 +8,11 @@
 //   /?room=R&name=N&mode=meeting|live&role=host|viewer&autojoin=1 joins with no clicks;
 //   window.qrtn.stats() resolves to the session's media statistics;
 //   window.qrtn.prefer(participant, 'large'|'small') sets a view preference.
-// Extra parameters: token=T (skip /api/token), video=WxH[@fps] (camera size).
+// Extra parameters: token=T (skip /api/token), video=WxH[@fps] (camera size),
+// relay=1 (media only through the node's TURN: iceTransportPolicy 'relay').
 
 import { join } from './qrtn.js';
+import { place, joinPlaced, placementLabel } from './qrtn-join.js';
 
 const $ = (sel) => document.querySelector(sel);
 const params = new URLSearchParams(location.search);
@@ -34,7 +36,9 @@ window.qrtn = {
   stats: async () => {
     const s = app.session ? await app.session.stats() : { joined: false, participant: null, publishing: [], subscribed: [] };
     s.error = app.error;
-    s.timing = { joinedMs: app.timing.joinedMs, firstFrameMs: { ...app.timing.firstFrameMs } };
+    s.timing = { startedMs: app.timing.startedAt, joinedMs: app.timing.joinedMs, firstFrameMs: { ...app.timing.firstFrameMs } };
+    const pl = app.session?.placement;
+    s.placement = pl ? { node: pl.joined, chosen: pl.node, reason: pl.reason, reasons: pl.reasons, rtts: pl.rtts, failed: pl.failed, answeredBy: pl.answered_by, ms: pl.ms } : null;
     return s;
   },
   prefer: (participant, layer) => {
@@ -92,6 +96,49 @@ async function fetchToken(v) {
   return (await r.json()).token;
 }
 
+// joinScheduled joins the node the scheduler picks (qrtn-join.js), honouring
+// &region= (a location hint) and &node= (a pinned node); a node without a
+// scheduler is joined directly, as before.
+// &relay=1: media only through the node's TURN (iceTransportPolicy 'relay').
+const relayOption = () => (params.get('relay') === '1' ? { iceTransportPolicy: 'relay' } : {});
+
+async function joinScheduled(v) {
+  const d = await place(location.href, { ...v, region: params.get('region') || '', node: params.get('node') || '' });
+  if (!d) return join(location.href, v.token || (await fetchToken(v)), { mode: v.mode, ...recoveryOptions(v), ...relayOption() });
+  return joinPlaced(d, v, { mode: v.mode, ...recoveryOptions(v), ...relayOption() });
+}
+
+// recoveryOptions let a session that must move to another node
+// (qrtn-reconnect.js) ask the scheduler again and get tokens from other
+// nodes, for the same identity.
+function recoveryOptions(v) {
+  return { getToken: (url) => tokenFor(url, v), reschedule: () => reschedule(v) };
+}
+
+async function reschedule(v) {
+  const d = await place(location.href, { ...v, identity: app.session?.self?.id ?? '', region: params.get('region') || '' });
+  if (!d) return [];
+  return [{ url: d.url, token: d.token || null }, ...(d.alternatives || []).map((a) => ({ url: a.url, token: null }))];
+}
+
+// tokenFor gets a token from another node for the same identity; the
+// session's own token is the fallback (nodes of one network share their
+// API key).
+async function tokenFor(url, v) {
+  const fallback = v.token || app.session?._token;
+  if (v.token || !app.session) return fallback;
+  try {
+    const base = new URL(url);
+    base.protocol = base.protocol === 'wss:' ? 'https:' : 'http:';
+    const q = new URLSearchParams({ room: v.room, name: v.name, role: v.role, identity: app.session.self.id });
+    const r = await fetch(`${base.origin}/api/token?${q}`, { cache: 'no-store' });
+    if (r.ok) return (await r.json()).token;
+  } catch (e) {
+    console.warn('qrtn: token from', url, e);
+  }
+  return fallback;
+}
+
 function mediaConstraints() {
   const m = (params.get('video') || '1280x720@30').match(/^(\d+)x(\d+)(?:@(\d+))?$/);
   const video = m ? { width: { ideal: +m[1] }, height: { ideal: +m[2] }, frameRate: { ideal: +(m[3] || 30) } } : true;
@@ -116,11 +163,10 @@ async function start(v) {
   $('#room-label').textContent = `${v.room} · ${v.mode} · ${v.role}`;
   document.body.dataset.mode = v.mode;
   try {
-    const token = v.token || (await fetchToken(v));
     const publish = v.role === 'host';
-    // Ask for the camera while the websocket connects: both take time.
+    // Ask for the camera while the scheduler and the websocket work: all take time.
     const media = publish ? getMedia() : Promise.resolve(null);
-    const session = await join(location.href, token, { mode: v.mode });
+    const session = await joinScheduled(v);
     app.session = session;
     app.timing.joinedMs = performance.now() - app.timing.startedAt;
     wire(session);
@@ -130,7 +176,7 @@ async function start(v) {
       await session.publish(app.localStream);
     }
     $('#controls').hidden = false;
-    setStatus(`in ${session.room} as ${session.self.name}`);
+    setStatus(`in ${session.room} as ${session.self.name}${session.placement ? ` — ${placementLabel(session.placement, session.placement.joined)}` : ''}`);
   } catch (e) {
     fail(e);
   }
@@ -159,7 +205,9 @@ function wire(session) {
     const tile = app.tiles.get(participant);
     if (!tile) return;
     if (track) tile.removeTrack(track);
-    if (tile.stream.getTracks().length === 0) removeTile(participant);
+    // A participant that moved or reconnected is still here: its new
+    // tracks come to the same tile.
+    if (tile.stream.getTracks().length === 0 && !session.participants.has(participant)) removeTile(participant);
   });
   session.on('participant_left', ({ participant }) => removeTile(participant));
   session.on('track_muted', ({ participant, kind, muted }) => app.tiles.get(participant)?.setMuted(kind, muted));
@@ -167,7 +215,19 @@ function wire(session) {
     for (const [id, t] of app.tiles) t.el.classList.toggle('speaking', id === participants[0] || (id === 'self' && participants[0] === session.self.id));
   });
   session.on('error', ({ code, message }) => setStatus(`${code}: ${message}`, true));
-  session.on('closed', ({ reason }) => setStatus(`session closed: ${reason}`, reason !== 'left'));
+  session.on('closed', ({ reason }) => {
+    document.body.classList.remove('reconnecting');
+    setStatus(`session closed: ${reason}`, reason !== 'left');
+  });
+  session.on('reconnecting', ({ step }) => {
+    document.body.classList.add('reconnecting');
+    setStatus(`reconnecting… ${step}`);
+  });
+  session.on('reconnected', ({ kind, gap_ms, node }) => {
+    document.body.classList.remove('reconnecting');
+    const gap = gap_ms === null ? '' : `, media gap ${gap_ms} ms`;
+    setStatus(`in ${session.room} as ${session.self.name} on ${node?.name ?? 'the node'} (recovered: ${kind}${gap})`);
+  });
   setInterval(updateStats, 1000);
 }
 

@@ -1,0 +1,89 @@
+package sfu
+
+import (
+	"sync/atomic"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// What the quality platform samples of a subscriber's down-tracks. It is
+// counted on the RTCP path and read by a sampler every few seconds; the
+// forwarding path is not touched.
+
+// downQuality counts one down-track's feedback from its subscriber.
+type downQuality struct {
+	plis, nacks atomic.Uint64
+	// lost is the fraction lost of the subscriber's last receiver report,
+	// in 1/256 (RFC 3550), plus one; 0 before any report.
+	lost atomic.Uint32
+}
+
+// onReceiverReport keeps the loss the subscriber reports for this track.
+func (d *DownTrack) onReceiverReport(rr *rtcp.ReceiverReport) {
+	d.mu.Lock()
+	ssrc := d.ssrc
+	d.mu.Unlock()
+	for _, b := range rr.Reports {
+		if b.SSRC == ssrc {
+			d.q.lost.Store(uint32(b.FractionLost) + 1)
+		}
+	}
+}
+
+// DownStat is one down-track as the quality platform samples it.
+type DownStat struct {
+	Publisher, Track, Kind string
+	// Layer forwarded now ("small", "medium", "large", "paused").
+	Layer string
+	// PLIs and NACKs (sequence numbers) received from the subscriber so
+	// far; Loss is the fraction lost of its last receiver report (-1 before
+	// any).
+	PLIs, NACKs uint64
+	Loss        float64
+}
+
+// QualityStats samples a participant's subscriptions and its subscriber
+// connection's bandwidth estimate (bits/s; 0 without a subscriber).
+func (p *Participant) QualityStats() (downs []DownStat, estimate int) {
+	if p.sub == nil {
+		return nil, 0
+	}
+	p.sub.mu.Lock()
+	list := make([]*DownTrack, 0, len(p.sub.downs))
+	for _, d := range p.sub.downs {
+		list = append(list, d)
+	}
+	p.sub.mu.Unlock()
+	for _, d := range list {
+		st := DownStat{Publisher: d.r.owner.id, Track: d.r.id, Kind: kindString(d.r.kind),
+			PLIs: d.q.plis.Load(), NACKs: d.q.nacks.Load(), Loss: -1}
+		if l := d.q.lost.Load(); l > 0 {
+			st.Loss = float64(l-1) / 256
+		}
+		if d.r.kind == webrtc.RTPCodecTypeVideo {
+			st.Layer = layerName(d.r.rids, int(d.cur.Load()))
+		}
+		downs = append(downs, st)
+	}
+	return downs, p.sub.est.GetTargetBitrate()
+}
+
+// decisionReason says why the selector gave track t layer l.
+func decisionReason(l int, t allocTrack) string {
+	if l >= t.maxLayer {
+		if t.current > l {
+			return "preference"
+		}
+		if t.hold.lastDown.IsZero() {
+			return "preference"
+		}
+		return "bandwidth"
+	}
+	for x := max(l+1, 0); x <= t.maxLayer && x < len(t.bitrates); x++ {
+		if t.bitrates[x] > 0 {
+			return "bandwidth"
+		}
+	}
+	return "unavailable"
+}
