@@ -35,6 +35,11 @@ type ClientReport struct {
 	FirstFrameMs float64       `json:"first_frame_ms"` // websocket dial → first complete video frame; -1: none
 	Error        string        `json:"error,omitempty"`
 	Tracks       []TrackReport `json:"tracks"`
+	// Reconnects are the client's recoveries (recover.go), each with the
+	// longest media gap it saw around it; Gaps every interval of at least
+	// reportGap without media from a participant, over the whole run.
+	Reconnects []Reconnect `json:"reconnects,omitempty"`
+	Gaps       []Gap       `json:"gaps,omitempty"`
 }
 
 // Report is the result of a run. Rates, loss, latency and stalls cover the
@@ -264,7 +269,62 @@ func (c *client) report(now time.Time, window time.Duration, vlat, alat *histogr
 	if !first.IsZero() && !start.IsZero() {
 		cr.FirstFrameMs = ms(first.Sub(start))
 	}
+	cr.Reconnects = c.reconnectGaps(now)
+	if cr.Gaps = c.gaps.list(reportGap); len(cr.Gaps) > maxReportedGaps {
+		cr.Gaps = cr.Gaps[len(cr.Gaps)-maxReportedGaps:]
+	}
 	return cr
+}
+
+// reportGap and maxReportedGaps: the gaps a client report lists (the
+// longest a browser hides is about 200 ms of audio).
+const (
+	reportGap       = 200 * time.Millisecond
+	maxReportedGaps = 50
+)
+
+// reconnectGaps is the client's recoveries, each with the longest gap any
+// remote participant's media had between a second before it and two
+// seconds after connectivity came back.
+func (c *client) reconnectGaps(now time.Time) []Reconnect {
+	recs := c.reconnects()
+	for i, r := range recs {
+		end := r.Done
+		if end.IsZero() {
+			end = now
+		}
+		end = minTime(end.Add(2*time.Second), now)
+		for _, key := range c.mediaKeys() {
+			recs[i].GapMs = max(recs[i].GapMs, ms(c.gaps.longest(key, r.At.Add(-time.Second), end)))
+		}
+	}
+	return recs
+}
+
+// mediaKeys lists the gap meter keys of the remote media: each
+// participant's video, else its audio.
+func (c *client) mediaKeys() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	kinds := map[string]string{}
+	for _, t := range c.tracks {
+		if t.kind == "video" || kinds[t.participant] == "" {
+			kinds[t.participant] = t.kind
+		}
+	}
+	keys := make([]string, 0, len(kinds))
+	for p, k := range kinds {
+		keys = append(keys, p+"/"+k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func percentile(v []float64, q float64) float64 {

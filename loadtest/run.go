@@ -38,6 +38,7 @@ type Config struct {
 	Interval    time.Duration // progress lines; 0 for none
 	NodePID     int           // when > 0, the node's CPU use is sampled from /proc
 	NoTWCC      bool          // subscribers send no transport-cc feedback (see newAPI)
+	NoRecover   bool          // clients never resume or move (recover.go)
 	// QualityEvery is how often clients send quality reports, as browsers
 	// do (quality.go); 0 means 5 s, negative none.
 	QualityEvery time.Duration
@@ -128,8 +129,13 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 				token = DevTokens(base, cfg.Room)
 			}
 		}
+		var tokenAt func(context.Context, string, string, bool) (string, error)
+		if !customToken {
+			tokenAt = devTokenAt(cfg.Room)
+		}
 		return clientParams{base: base, mode: cfg.Mode, identity: identity, publish: publish,
-			prefer: cfg.Prefer, token: token, api: api, media: cfg.Media, logger: cfg.Logger, quality: cfg.QualityEvery}
+			prefer: cfg.Prefer, token: token, tokenAt: tokenAt, api: api, pubAPI: pubAPI, media: cfg.Media,
+			logger: cfg.Logger, noRecover: cfg.NoRecover, quality: cfg.QualityEvery}
 	}
 	for i := range cfg.Publishers {
 		c := newClient(ctx, params(fmt.Sprintf("pub-%d", i), true))

@@ -38,6 +38,10 @@ type JoinConfig struct {
 	// (defaults 5 per second, burst 30).
 	Rate  float64 `yaml:"rate"`
 	Burst int     `yaml:"burst"`
+	// HistoryEvery and HistoryWindow: how often the QoE history is read
+	// from the quality store, and how far back (defaults 1 min and 24 h).
+	HistoryEvery  time.Duration `yaml:"history_every"`
+	HistoryWindow time.Duration `yaml:"history_window"`
 	// PingDelay delays /api/ping answers: an emulated user-to-node delay,
 	// so that probes on loopback tell regions apart (qrtn demo --user-delay).
 	PingDelay time.Duration `yaml:"-"`
@@ -55,6 +59,12 @@ func (c JoinConfig) withDefaults() JoinConfig {
 	}
 	if c.Burst <= 0 {
 		c.Burst = 30
+	}
+	if c.HistoryEvery <= 0 {
+		c.HistoryEvery = time.Minute
+	}
+	if c.HistoryWindow <= 0 {
+		c.HistoryWindow = 24 * time.Hour
 	}
 	return c
 }
@@ -293,7 +303,10 @@ func writeJoinError(w http.ResponseWriter, status int, code, msg string) {
 }
 
 // startJoiner runs the joiner's background work until the node closes.
-func (n *Node) startJoiner(context.Context) { go n.join.announceUsers(n.done) }
+func (n *Node) startJoiner(context.Context) {
+	go n.join.announceUsers(n.done)
+	go n.join.historyLoop(n.done)
+}
 
 // parseName checks a free-text request field.
 func parseName(what, s string, required bool) (string, error) {

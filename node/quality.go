@@ -153,7 +153,7 @@ func (q *qualityPlane) SessionStarted(s signaling.SessionInfo) {
 		name = s.Participant
 	}
 	core := collect.NewSession(qoe.Call{Session: s.ID, Room: s.Room, Participant: s.Participant, Name: name,
-		Node: q.n.cfg.Name, Region: q.n.cfg.Region, JoinedAt: now})
+		Node: q.n.cfg.Name, Region: q.n.cfg.Region, Network: callNetwork(s.Addr), JoinedAt: now})
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()

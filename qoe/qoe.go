@@ -43,6 +43,9 @@ type Call struct {
 	// JoinMs is the SLA's join time: to the first frame when the client
 	// receives video, else to the media connection (DTLS).
 	JoinMs int `json:"join_ms"`
+	// Network is the client's /24 (IPv4) or /48 (IPv6) prefix, which the
+	// scheduler's history groups calls by ("" when unknown).
+	Network string `json:"network"`
 }
 
 // TrackSample is one report interval of one track a participant receives,

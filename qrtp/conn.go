@@ -223,6 +223,11 @@ func (c *Conn) HandshakeKind() string { return c.kind }
 // connection is not closing.
 func (c *Conn) Established() bool { return c.state == stateEstablished }
 
+// LastReceived is when the last authenticated packet from the peer
+// arrived; an application that expects steady traffic (a trunk carrying
+// media) can suspect a silent peer well before the idle timeout.
+func (c *Conn) LastReceived() time.Time { return c.lastRecv }
+
 // Err is why the connection closed, or nil while it is open.
 func (c *Conn) Err() error { return c.closeErr }
 

@@ -197,7 +197,7 @@ func (c *conn) join(m joinMsg) bool {
 		c.fail(CodeDraining, "this node is draining: join another node", true)
 		return true
 	}
-	se := &session{s: c.s, id: newSessionID(), grant: g, conn: c, latest: map[string][]byte{}}
+	se := &session{s: c.s, id: newSessionID(), grant: g, conn: c, latest: map[string][]byte{}, addr: remoteAddr(c.ws)}
 	if c.s.cfg.SessionICEServers != nil {
 		se.ice = c.s.cfg.SessionICEServers(g)
 	}

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 
+	"github.com/gorilla/websocket"
 	"github.com/qrtn/qrtn/qoe"
 	"github.com/qrtn/qrtn/sfu"
 	"golang.org/x/time/rate"
@@ -37,6 +39,8 @@ const (
 // SessionInfo names the session a quality record belongs to.
 type SessionInfo struct {
 	ID, Room, Participant, Name string
+	// Addr is the client's address when it joined (the websocket's peer).
+	Addr netip.Addr
 }
 
 // QualitySink receives what the quality platform records of sessions:
@@ -99,7 +103,16 @@ func (s *Server) qsink() QualitySink {
 }
 
 func (se *session) info() SessionInfo {
-	return SessionInfo{ID: se.id, Room: se.grant.Room, Participant: se.grant.Identity, Name: se.grant.Name}
+	return SessionInfo{ID: se.id, Room: se.grant.Room, Participant: se.grant.Identity, Name: se.grant.Name, Addr: se.addr}
+}
+
+// remoteAddr is a websocket's peer address (invalid when it has none).
+func remoteAddr(ws *websocket.Conn) netip.Addr {
+	ap, err := netip.ParseAddrPort(ws.RemoteAddr().String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 func (s *Server) qStarted(se *session) {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ type session struct {
 	id    string
 	p     *sfu.Participant
 	grant Grant
+	addr  netip.Addr // the client's address when it joined (for the quality plane)
 
 	mu         sync.Mutex
 	conn       *conn // attached websocket; nil while detached

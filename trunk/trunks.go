@@ -189,7 +189,8 @@ func (c *Core) peerDown(now time.Time, p *peer, why string) {
 		c.log.Warn("trunk down", "peer", p.info.Name, "why", why)
 	}
 	c.stats.trunkFailures++
-	c.lsDirty, c.subsDirty = true, true
+	c.lsDirty = true
+	c.resync()
 	c.peerLost(p.info.Name)
 }
 

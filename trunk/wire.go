@@ -20,7 +20,7 @@ const (
 	maxTracks       = 16
 	maxLayers       = 8
 	maxPath         = 32
-	protocolVersion = 1
+	protocolVersion = 2
 )
 
 // ErrProtocol is wrapped by every malformed control message.
@@ -75,6 +75,12 @@ type LinkMetric struct {
 // RoomState is one node's part of a room: its own (not relayed)
 // participants and their tracks. A record without participants is a
 // tombstone: the node left the room.
+//
+// A record with Base set is a delta: it turns the origin's record with
+// sequence number Base into the one with Seq, adding or replacing the
+// Participants it lists and removing those in Gone. A node that does not
+// hold Base asks the sender for the whole record (RoomRequest). Deltas
+// only travel; what a node stores is always whole.
 type RoomState struct {
 	Origin       string             `json:"origin"`
 	Seq          uint64             `json:"seq"`
@@ -84,6 +90,15 @@ type RoomState struct {
 	// Opts, set by the node where an operator created the room while it
 	// holds it open, keeps an empty room alive network-wide (admin.go).
 	Opts *RoomOpts `json:"opts,omitempty"`
+	Base uint64    `json:"base,omitempty"`
+	Gone []string  `json:"gone,omitempty"`
+}
+
+// RoomRequest asks a neighbour for its whole record of an origin's part
+// of a room (a delta arrived for a record this node does not hold).
+type RoomRequest struct {
+	Origin string `json:"origin"`
+	Room   string `json:"room"`
 }
 
 // ParticipantState is one participant of a RoomState.
@@ -152,6 +167,7 @@ type message struct {
 	Bind        *Bind        `json:"bind,omitempty"`
 	Keyframe    *Keyframe    `json:"pli,omitempty"`
 	Unavailable *Unavailable `json:"unavail,omitempty"`
+	RoomRequest *RoomRequest `json:"roomreq,omitempty"`
 	Command     *Command     `json:"cmd,omitempty"`
 	Reply       *Reply       `json:"cmd_reply,omitempty"`
 }
@@ -165,11 +181,14 @@ const (
 	kindBind
 	kindKeyframe
 	kindUnavailable
+	kindRoomRequest
+	kindCommand
+	kindReply
 	numKinds
 )
 
 // kindNames are the message names on the wire, by kind.
-var kindNames = [numKinds]string{"hello", "lsa", "room", "sub", "bind", "pli", "unavail"}
+var kindNames = [numKinds]string{"hello", "lsa", "room", "sub", "bind", "pli", "unavail", "roomreq", "cmd", "cmd_reply"}
 
 // kind is the message's kind.
 func (m *message) kind() int {
@@ -186,6 +205,12 @@ func (m *message) kind() int {
 		return kindBind
 	case m.Keyframe != nil:
 		return kindKeyframe
+	case m.RoomRequest != nil:
+		return kindRoomRequest
+	case m.Command != nil:
+		return kindCommand
+	case m.Reply != nil:
+		return kindReply
 	}
 	return kindUnavailable
 }
@@ -228,7 +253,8 @@ func parseFrame(b []byte) (m message, n int, err error) {
 func (m *message) validate() error {
 	set := 0
 	for _, p := range []bool{m.Hello != nil, m.LinkState != nil, m.Room != nil, m.Subscribe != nil,
-		m.Bind != nil, m.Keyframe != nil, m.Unavailable != nil, m.Command != nil, m.Reply != nil} {
+		m.Bind != nil, m.Keyframe != nil, m.Unavailable != nil, m.RoomRequest != nil, m.Command != nil,
+		m.Reply != nil} {
 		if p {
 			set++
 		}
@@ -267,6 +293,11 @@ func (m *message) validate() error {
 		}
 	case m.Unavailable != nil:
 		err = m.Unavailable.Track.validate()
+	case m.RoomRequest != nil:
+		err = checkNames(m.RoomRequest.Origin, m.RoomRequest.Room)
+		if err == nil && (m.RoomRequest.Origin == "" || m.RoomRequest.Room == "") {
+			err = errors.New("room request without origin or room")
+		}
 	case m.Command != nil:
 		err = m.Command.validate()
 	case m.Reply != nil:
@@ -316,10 +347,16 @@ func (ls *LinkState) validate() error {
 }
 
 func (rs *RoomState) validate() error {
-	if rs.Origin == "" || rs.Room == "" || len(rs.Participants) > maxParticipants {
+	if rs.Origin == "" || rs.Room == "" || len(rs.Participants) > maxParticipants || len(rs.Gone) > maxParticipants {
 		return errors.New("room state without origin or room, or too large")
 	}
-	if err := checkNames(rs.Origin, rs.Room, rs.Mode); err != nil {
+	if rs.Base == 0 && len(rs.Gone) > 0 {
+		return errors.New("room state removes participants but is no delta")
+	}
+	if rs.Base != 0 && rs.Base >= rs.Seq {
+		return errors.New("room delta not newer than its base")
+	}
+	if err := checkNames(append([]string{rs.Origin, rs.Room, rs.Mode}, rs.Gone...)...); err != nil {
 		return err
 	}
 	if o := rs.Opts; o != nil && (o.MaxParticipants < 0 || o.EmptyTimeoutMs < 0) {

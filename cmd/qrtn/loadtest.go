@@ -49,6 +49,8 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&cfg.Procs, "procs", 1, "spread the subscribers over this many child processes (one process receives ≈70,000 packets/s on a core; give them the cores with taskset)")
 	childMode := fs.Bool("child", false, "internal: run as one of --procs's subscriber processes")
 	fs.StringVar(&cfg.IdentityPrefix, "identity-prefix", "", "internal: prefix of this process's subscriber identities")
+	survive := fs.String("survive", "", "survival benchmark instead of a load run: ws, ice, kill or drain (see below)")
+	trials := fs.Int("trials", 20, "--survive: the number of disruptions")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: qrtn loadtest --url http://NODE [flags]
 
@@ -66,6 +68,18 @@ GET /api/token. For CPU figures run the node pinned to a core and pass its pid:
 Without --url it runs a development node in its own process (CPU figures
 then cover both).
 
+Survival benchmarks (--survive KIND --trials N): one publisher and one
+subscriber, N disruptions, and the media gap at the subscriber for each
+(p50/p95 at the end; the clients recover by themselves, as browsers do):
+
+  ws     both websockets are cut (the clients resume)
+  ice    the node stops answering the ICE paths in use (ICE restarts)
+  kill   the publisher's access node is killed with SIGKILL (it moves)
+  drain  the publisher's access node is drained with SIGTERM (it is moved)
+
+kill and drain start a cluster of qrtn serve processes (eu-1, eu-2, us-1,
+fwd-1) and restart the node after each trial.
+
 Flags:`)
 		fs.PrintDefaults()
 	}
@@ -80,6 +94,9 @@ Flags:`)
 		level = slog.LevelInfo
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if *survive != "" {
+		return runSurvive(ctx, *survive, cfg.URL, *trials, cfg.Media, cfg.Logger, *asJSON, stdout, stderr)
+	}
 	for _, u := range strings.Split(*subURLs, ",") {
 		if u = strings.TrimSuffix(strings.TrimSpace(u), "/"); u != "" {
 			cfg.SubscriberURLs = append(cfg.SubscriberURLs, u)

@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -42,6 +44,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	out := fs.String("out", "", "write PREFIX.md and PREFIX-*.svg (e.g. docs/sim-demo)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	duration := fs.Duration("duration", 0, "simulate this long instead of the scenario's duration (events after it do not happen)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), simUsage)
 		fs.PrintDefaults()
@@ -63,6 +66,17 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if s.Name == "" {
 		s.Name = strings.TrimSuffix(filepath.Base(*file), filepath.Ext(*file))
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
 	opt := sim.Options{Seed: *seed}

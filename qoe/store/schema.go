@@ -82,6 +82,8 @@ var migrations = []string{
 		node TEXT NOT NULL, at_ms BIGINT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL, state TEXT NOT NULL,
 		value DOUBLE PRECISION NOT NULL, threshold DOUBLE PRECISION NOT NULL, message TEXT NOT NULL);
 	CREATE INDEX alerts_at ON alerts (at_ms);`,
+	// 2: the client's network on calls, for the scheduler's history.
+	`ALTER TABLE calls ADD COLUMN network TEXT NOT NULL DEFAULT '';`,
 }
 
 // Version is the schema version this code writes.

@@ -11,8 +11,11 @@ import (
 )
 
 // resultWait bounds the wait for the server's result after stop, beyond
-// the media grace period.
-const resultWait = 5 * time.Second
+// the media grace period. Once the data stops, the stop message and the
+// result are the only packets, so a loss of either is found by the probe
+// timeout, which doubles: at 50% loss each way four losses in a row (one
+// test in 16) took over 5 s, and the test failed with no result.
+const resultWait = 15 * time.Second
 
 // Run runs one test against a perf server and returns its summary.
 func Run(ctx context.Context, cfg ClientConfig) (*Result, error) {
@@ -269,7 +272,7 @@ func (t *clientTest) stop(ctx context.Context, msgs <-chan ctrlMsg, readErr <-ch
 	if ms, ok := t.local.(*mediaSender); ok {
 		framesSent = ms.sent.Load()
 	}
-	if err := t.cd.send(ctrlMsg{Type: "stop", FramesSent: framesSent, ClockOffsetNS: int64(t.offset)}); err != nil {
+	if err := t.cd.send(ctrlMsg{Type: "stop", FramesSent: framesSent, ClockOffsetNS: int64(t.offset), StopT: stopAt.UnixNano()}); err != nil {
 		return nil, err
 	}
 	wait := time.NewTimer(resultWait + grace(t.cfg.Deadline))

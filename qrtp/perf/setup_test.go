@@ -118,3 +118,27 @@ func TestRefusedSetupIsReadable(t *testing.T) {
 		t.Fatalf("error %q does not say why", msg)
 	}
 }
+
+// TestStopLateIsNoStall: at heavy loss the stop message may arrive a
+// second after the client stopped sending; the silence in between is not
+// a stall. The end of sending is the client's stop time on the server's
+// clock plus the fastest frame's one-way latency.
+func TestStopLateIsNoStall(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	r := &mediaReceiver{raw: []int64{int64(130 * time.Millisecond), int64(110 * time.Millisecond)}}
+	offset := 10 * time.Millisecond // server clock − client clock
+	stop := ctrlMsg{Type: "stop", ClockOffsetNS: int64(offset), StopT: t0.UnixNano()}
+	arrived := t0.Add(1200 * time.Millisecond)
+	// The fastest frame took 110 − 10 = 100 ms: the last could arrive at
+	// stop + 10 ms (clocks) + 100 ms on the server's clock.
+	if got, want := r.sendingEnded(stop, arrived), t0.Add(110*time.Millisecond); !got.Equal(want) {
+		t.Errorf("sending ended %v after the stop, want %v", got.Sub(t0), want.Sub(t0))
+	}
+	last := t0.Add(50 * time.Millisecond)
+	if n := countStalls([]time.Time{last}, r.sendingEnded(stop, arrived)); n != 0 {
+		t.Errorf("%d stalls for a stop message that arrived late", n)
+	}
+	if got := r.sendingEnded(ctrlMsg{Type: "stop"}, arrived); !got.Equal(arrived) {
+		t.Errorf("without the client's stop time: %v, want when stop arrived", got)
+	}
+}

@@ -91,6 +91,7 @@ type Metrics struct {
 	FramesExpected            uint64
 	FramesDelivered           uint64
 	Reroutes                  []time.Duration
+	rerouteWho                []string
 	NotRecovered              int
 	Failures                  int
 	JoinErrors                int
@@ -277,6 +278,7 @@ func (m *Metrics) delivered(nd *Node, ref trunk.TrackRef, layer int, b []byte, n
 	if !rt.pending.IsZero() && fi.sent >= rt.pending.UnixNano() {
 		if gap > rerouteGap {
 			m.Reroutes = append(m.Reroutes, gap)
+			m.rerouteWho = append(m.rerouteWho, nd.Spec.Name+" "+ref.String()+" "+rt.kind+" "+now.Sub(rt.pending).String())
 		}
 		rt.pending = time.Time{}
 	}
@@ -285,13 +287,14 @@ func (m *Metrics) delivered(nd *Node, ref trunk.TrackRef, layer int, b []byte, n
 	}
 }
 
-// failure marks every layer flowing now: the next frame of each says
-// whether the failure hit it, and how long until media came back.
-func (m *Metrics) failure(now time.Time) {
+// failure marks every layer flowing now, but those published on the
+// failed node (lost with it): the next frame of each says whether the
+// failure hit it, and how long until media came back.
+func (m *Metrics) failure(now time.Time, node string) {
 	m.Failures++
 	for _, nd := range m.n.order {
 		for _, rt := range m.recv[nd] {
-			if rt.started && now.Sub(rt.last) < rerouteGap && rt.pending.IsZero() {
+			if rt.id.ref.Origin != node && rt.started && now.Sub(rt.last) < rerouteGap && rt.pending.IsZero() {
 				rt.pending = now
 			}
 		}

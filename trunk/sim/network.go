@@ -264,7 +264,7 @@ func (n *Network) Kill(name string) error {
 	if nd == nil || !nd.up {
 		return fmt.Errorf("sim: kill %s: no such running node", name)
 	}
-	n.M.failure(n.sim.Now())
+	n.M.failure(n.sim.Now(), name)
 	nd.up = false
 	n.M.nodeGone(nd)
 	return n.sim.Down(nd.Addr)
@@ -277,7 +277,7 @@ func (n *Network) Stop(name string) error {
 	if nd == nil || !nd.up {
 		return fmt.Errorf("sim: stop %s: no such running node", name)
 	}
-	n.M.failure(n.sim.Now())
+	n.M.failure(n.sim.Now(), name)
 	nd.Core.Close()
 	nd.up = false
 	n.M.nodeGone(nd)

@@ -52,8 +52,12 @@ type Report struct {
 	RouteChanges uint64  `json:"route_changes"`
 
 	TrunkKbpsPerViewer float64 `json:"trunk_kbit_s_per_viewer"`
-	FECOverhead        float64 `json:"fec_overhead"`
-	RetxOverhead       float64 `json:"retransmit_overhead"`
+	// TrunkCopies counts, at the end, the track layers sent over trunks,
+	// one per layer and trunk direction: with one copy per trunk link a
+	// live room's count follows its distribution tree, not its viewers.
+	TrunkCopies  int     `json:"trunk_copies"`
+	FECOverhead  float64 `json:"fec_overhead"`
+	RetxOverhead float64 `json:"retransmit_overhead"`
 
 	ControlMsgsPerNodeSec  float64            `json:"control_msgs_per_node_s"`
 	ControlBytesPerNodeSec float64            `json:"control_bytes_per_node_s"`
@@ -102,6 +106,9 @@ func (r *runner) report(seed uint64) *Report {
 	for _, nd := range n.order {
 		c, b := nd.Counters(), r.base[nd.Spec.Name]
 		bytes += c.BytesSent - b.BytesSent
+		if nd.up {
+			rep.TrunkCopies += c.Downstreams
+		}
 		fec += c.FECBytes - b.FECBytes
 		retx += c.RetransmittedBytes - b.RetransmittedBytes
 		media += c.MediaBytesSent - b.MediaBytesSent
@@ -162,6 +169,7 @@ func (rep *Report) Markdown(w io.Writer, prefix, command string) error {
 		{"media gap of a layer a failure hit, p50 / p95", fmt.Sprintf("%.0f / %.0f ms", rep.RerouteP50Ms, rep.RerouteP95Ms)},
 		{"route changes (flow upstream switches)", fmt.Sprint(rep.RouteChanges)},
 		{"trunk bytes per viewer", fmt.Sprintf("%.1f kbit/s", rep.TrunkKbpsPerViewer)},
+		{"track layers sent over trunks (copies, at the end)", fmt.Sprint(rep.TrunkCopies)},
 		{"FEC / retransmission overhead (of media bytes)", fmt.Sprintf("%.3f / %.3f", rep.FECOverhead, rep.RetxOverhead)},
 		{"control messages per node per second", fmt.Sprintf("%.2f (%.0f bytes/s)", rep.ControlMsgsPerNodeSec, rep.ControlBytesPerNodeSec)},
 	}

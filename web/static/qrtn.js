@@ -37,6 +37,7 @@
 import { outboundStats, selectedRTT } from './qrtn-stats.js';
 import { selectedLocalCandidate } from './qrtn-candidates.js';
 import { Recovery } from './qrtn-reconnect.js';
+import { startQuality } from './qrtn-quality.js';
 
 /** How long a participant the node moved to does not list yet may take to appear. */
 const MOVE_SETTLE_MS = 5000;
@@ -76,6 +77,7 @@ export class Session extends EventTarget {
     super();
     this.url = wsURL(url);
     this.opts = opts;
+    this._t0 = performance.now(); // the join's start, for quality reports
     /** {name, region} of the access node this session is on (opts.node; qrtn-join.js sets it) */
     this.node = opts.node ?? null;
     /** @type {boolean} true between the node's "joined" and the end of the session */
@@ -163,7 +165,10 @@ export class Session extends EventTarget {
         reject(err);
         if (ws.readyState <= WebSocket.OPEN) ws.close();
       };
-      ws.onopen = () => ws.send(JSON.stringify(first));
+      ws.onopen = () => {
+        this._wsOpenAt ??= performance.now(); // the first join's, for quality reports
+        ws.send(JSON.stringify(first));
+      };
       ws.onerror = () => fail(Object.assign(new Error(`qrtn: websocket ${url} failed`), { code: 'unreachable' }));
       ws.onclose = (e) => {
         if (!settled) fail(Object.assign(new Error(`qrtn: websocket closed before join (code ${e.code})`), { code: 'unreachable', closeCode: e.code }));
@@ -213,6 +218,7 @@ export class Session extends EventTarget {
     // missing get a few seconds to appear before they count as gone.
     this._reconcileParticipants(msg.participants || [], this._reconciled ? MOVE_SETTLE_MS : 0);
     if (this.self.subscribe !== false) this._sub = this._newPC('subscriber');
+    this._quality ??= startQuality(this); // qrtn-quality.js: once per session, across resumes and moves
     this._recovery?.onAccepted(msg);
   }
 
@@ -535,6 +541,7 @@ export class Session extends EventTarget {
     this._recovery?.stop();
     for (const t of this._pendingLeaves.values()) clearTimeout(t);
     this._pendingLeaves.clear();
+    this._quality?.stop();
     if (this._pubReject) this._pubReject(new Error('qrtn: session closed'));
     for (const p of this._published) p.track.stop();
     if (this._pub) this._pub.close();
