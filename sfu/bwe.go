@@ -16,7 +16,8 @@ import "time"
 // above the smallest seen in the last bweBaseWindow. A feedback report
 // counts towards overuse when even its least delayed packet waited more
 // than bweQueueThreshold, and longer than the previous report's least
-// delayed packet; two such reports in a row are overuse. CPU scheduling
+// delayed packet; such reports in a row spanning bweOverusePersist of
+// sending are overuse. CPU scheduling
 // jitter (a busy receiver or node stamping some packets late) raises
 // single packets, not the least delayed packet of a report: a queue at a
 // bottleneck delays them all. And a receiver starved for longer than a
@@ -30,6 +31,7 @@ import "time"
 // nothing about the link).
 const (
 	bweQueueThreshold = 25 * time.Millisecond
+	bweOverusePersist = 300 * time.Millisecond
 	bweBaseWindow     = 10 * time.Second
 	bweBeta           = 0.85
 	bweDecreaseGap    = 300 * time.Millisecond // between two decreases
@@ -59,6 +61,7 @@ type bweCore struct {
 	overuse      bool
 	overReports  int           // consecutive reports above the queue threshold and rising
 	lastQueue    time.Duration // the previous report's standing queue
+	overStart    time.Duration // the first packet sent of that run of reports
 	lastDecrease time.Duration
 	decreased    bool
 	lastUpdate   time.Duration
@@ -96,7 +99,7 @@ func (b *bweCore) evidence() (overuse bool, loss float64) { return b.overuse, b.
 // sender's clock).
 func (b *bweCore) feedback(now time.Duration, pkts []ackedPacket) {
 	var lost, total, bytes int
-	var first, last time.Duration
+	var first, last, firstSent, lastSent time.Duration
 	minQueue, haveQueue := time.Duration(0), false
 	for i := range pkts {
 		p := &pkts[i]
@@ -108,8 +111,12 @@ func (b *bweCore) feedback(now time.Duration, pkts []ackedPacket) {
 		owd := p.arrived - p.sent
 		base := b.observeBase(p.sent, owd)
 		if q := owd - base; !haveQueue || q < minQueue {
-			minQueue, haveQueue = q, true
+			minQueue = q
 		}
+		if !haveQueue || p.sent < firstSent {
+			firstSent = p.sent
+		}
+		lastSent, haveQueue = max(lastSent, p.sent), true
 		bytes += p.size
 		if bytes == p.size || p.arrived < first {
 			first = p.arrived
@@ -126,12 +133,15 @@ func (b *bweCore) feedback(now time.Duration, pkts []ackedPacket) {
 	b.loss += bweLossGain * (float64(lost)/float64(total) - b.loss)
 	if haveQueue {
 		if minQueue > bweQueueThreshold && minQueue > b.lastQueue {
+			if b.overReports == 0 {
+				b.overStart = firstSent
+			}
 			b.overReports++
 		} else {
 			b.overReports = 0
 		}
 		b.lastQueue = minQueue
-		b.overuse = b.overReports >= 2
+		b.overuse = b.overReports >= 2 && lastSent-b.overStart >= bweOverusePersist
 	}
 	b.control(now)
 }
