@@ -79,8 +79,16 @@ type Report struct {
 	PacketRate   float64  `json:"packets_per_s"`
 	NodeCPU      float64  `json:"node_cpu_cores"`
 	NodeUsPerPkt float64  `json:"node_cpu_us_per_packet"`
-	NodeWait     float64  `json:"node_runqueue_wait"` // node threads' time runnable but not running, per second: high means starved by other processes
-	SelfCPU      float64  `json:"loadtest_cpu_cores"`
+	// From the node's /metrics over the window (0 when unreadable): the
+	// packets it sent, retransmissions included, and the retransmissions
+	// alone; NodeUsPerFwd is its CPU per packet sent. It differs from
+	// NodeUsPerPkt when packets are lost after the node, mostly in this
+	// process's sockets when it cannot keep up.
+	NodeForwarded   uint64  `json:"node_forwarded_packets"`
+	NodeRetransmits uint64  `json:"node_retransmits"`
+	NodeUsPerFwd    float64 `json:"node_cpu_us_per_forwarded"`
+	NodeWait        float64 `json:"node_runqueue_wait"` // node threads' time runnable but not running, per second: high means starved by other processes
+	SelfCPU         float64 `json:"loadtest_cpu_cores"`
 	// Datagrams the kernel dropped in the window for want of socket buffer
 	// space: at the node's sockets (-1: no --node-pid) and at the
 	// synthetic clients' (-1: unreadable). Loss not found here was not sent.
@@ -115,9 +123,11 @@ func lossFrac(expected, received uint64) float64 {
 // report builds the final report at now.
 func (r *runner) report(now time.Time) *Report {
 	nd, sd := r.drops()
+	nc := r.nodeCounters()
 	r.mu.Lock()
 	ws := r.windowStart
 	nd0, sd0 := r.nodeDrops0, r.selfDrops0
+	nc0 := r.nodeCounters0
 	rep := &Report{URL: r.cfg.URL, Room: r.cfg.Room, Prefer: r.cfg.Prefer, Publishers: r.publishers,
 		Subscribers: len(r.clients) - r.publishers, JoinFailed: r.joinFailed, JoinErrors: r.joinErrs}
 	r.mu.Unlock()
@@ -205,6 +215,13 @@ func (r *runner) report(now time.Time) *Report {
 	rep.NodeCPU, rep.SelfCPU, rep.NodeWait = u.node, u.self, u.nodeWait
 	if u.node >= 0 && rep.Packets > 0 {
 		rep.NodeUsPerPkt = float64(u.nodeTime.Microseconds()) / float64(rep.Packets)
+	}
+	if nc.ok && nc0.ok && nc.forwarded >= nc0.forwarded {
+		rep.NodeForwarded = nc.forwarded - nc0.forwarded
+		rep.NodeRetransmits = nc.retransmits - min(nc.retransmits, nc0.retransmits)
+		if u.node >= 0 && rep.NodeForwarded > 0 {
+			rep.NodeUsPerFwd = float64(u.nodeTime.Microseconds()) / float64(rep.NodeForwarded)
+		}
 	}
 	return rep
 }
@@ -428,6 +445,9 @@ func (rep *Report) WriteText(w io.Writer, maxClients int) {
 	fmt.Fprintf(w, "  kernel UDP receive drops in the window: node %d, loadtest %d (-1: unknown)\n", rep.NodeUDPDrops, rep.SelfUDPDrops)
 	if rep.NodeCPU >= 0 {
 		fmt.Fprintf(w, "  cpu: node %.2f cores (run-queue wait %.2f), %.2f µs per received packet; loadtest %.2f cores\n", rep.NodeCPU, rep.NodeWait, rep.NodeUsPerPkt, rep.SelfCPU)
+		if rep.NodeForwarded > 0 {
+			fmt.Fprintf(w, "  node sent %d packets (%d retransmissions): %.2f µs per packet sent\n", rep.NodeForwarded, rep.NodeRetransmits, rep.NodeUsPerFwd)
+		}
 	} else {
 		fmt.Fprintf(w, "  cpu: loadtest %.2f cores (node unknown: pass --node-pid)\n", rep.SelfCPU)
 	}

@@ -109,6 +109,11 @@ type Scenario struct {
 	// FECBudget is the most FEC overhead QRTP may add (repair bytes per
 	// media byte). It is a ceiling: a clean trunk gets no FEC at all.
 	FECBudget float64 `yaml:"fec_budget"`
+	// DualAudio carries the audio of this mode's rooms to an access node
+	// over two routes whose first hops differ (standby.go): the failure of
+	// a forwarding node on one costs no audio at all. It doubles audio on
+	// the trunks.
+	DualAudio bool `yaml:"dual_audio"`
 }
 
 // defaultScenarios: both modes aim FEC at the mission's per-hop target
@@ -198,6 +203,7 @@ func (c Config) withDefaults() (Config, []peerInfo, handshake.KeyPair, error) {
 		if v.FECBudget != 0 {
 			base.FECBudget = v.FECBudget
 		}
+		base.DualAudio = v.DualAudio
 		sc[k] = base
 	}
 	c.Scenarios = sc

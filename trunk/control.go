@@ -36,8 +36,8 @@ func (c *Core) flushControl(now time.Time, p *peer) {
 // readControl reads and handles every complete control frame.
 func (c *Core) readControl(now time.Time, p *peer) {
 	conn := p.conn
-	err := p.readFrames(func(m message) bool {
-		c.handleControl(now, p, m)
+	err := p.readFrames(func(m message, frame []byte) bool {
+		c.handleControl(now, p, m, frame)
 		return p.conn == conn // the trunk is still the same one
 	})
 	if err != nil && p.conn == conn {
@@ -47,7 +47,7 @@ func (c *Core) readControl(now time.Time, p *peer) {
 }
 
 // handleControl dispatches one control message from p.
-func (c *Core) handleControl(now time.Time, p *peer, m message) {
+func (c *Core) handleControl(now time.Time, p *peer, m message, frame []byte) {
 	switch {
 	case m.Hello != nil:
 		if m.Hello.Name != p.info.Name {
@@ -61,9 +61,9 @@ func (c *Core) handleControl(now time.Time, p *peer, m message) {
 		c.closePeer(now, p, "message before hello")
 		return
 	case m.LinkState != nil:
-		c.receiveLinkState(now, p, *m.LinkState)
+		c.receiveLinkState(now, p, *m.LinkState, frame)
 	case m.Room != nil:
-		c.receiveRoom(now, p, *m.Room)
+		c.receiveRoom(now, p, *m.Room, frame)
 	case m.Subscribe != nil:
 		c.receiveSubscribe(now, p, *m.Subscribe)
 	case m.Bind != nil:
@@ -82,15 +82,28 @@ func (c *Core) handleControl(now time.Time, p *peer, m message) {
 }
 
 // flood sends a record to every up trunk but the one it came from.
+// The record is encoded once for all of them.
 func (c *Core) flood(from string, m message) {
+	frame, err := appendFrame(nil, m)
+	if err != nil {
+		c.log.Error("control message", "err", err)
+		return
+	}
+	c.floodFrame(from, m.kind(), frame)
+}
+
+// floodFrame sends an encoded frame to every up trunk but from.
+func (c *Core) floodFrame(from string, kind int, frame []byte) {
 	for _, p := range c.peers {
 		if p.up && p.info.Name != from {
-			c.sendControl(c.now, p, m)
+			if err := p.sendFrame(kind, frame); err != nil {
+				c.closePeer(c.now, p, err.Error())
+			}
 		}
 	}
 }
 
-func (c *Core) receiveLinkState(now time.Time, p *peer, ls LinkState) {
+func (c *Core) receiveLinkState(now time.Time, p *peer, ls LinkState, frame []byte) {
 	if ls.Origin == c.cfg.Name {
 		// Our own record, flooded back: if it is newer than ours (we
 		// restarted and our counter fell behind), jump past it. Our current
@@ -106,7 +119,7 @@ func (c *Core) receiveLinkState(now time.Time, p *peer, ls LinkState) {
 	if !c.ls.update(now, ls) {
 		return
 	}
-	c.flood(p.info.Name, message{LinkState: &ls})
+	c.floodFrame(p.info.Name, kindLinkState, frame)
 	if !had || linksChanged(old, ls) {
 		// A trunk came or went somewhere: plan again now rather than at the
 		// next periodic re-plan, so a failure is routed around at once.
@@ -131,7 +144,7 @@ func linksChanged(a, b LinkState) bool {
 	return false
 }
 
-func (c *Core) receiveRoom(now time.Time, p *peer, rs RoomState) {
+func (c *Core) receiveRoom(now time.Time, p *peer, rs RoomState, frame []byte) {
 	if rs.Origin == c.cfg.Name {
 		c.supersede(now, rs)
 		return
@@ -154,7 +167,7 @@ func (c *Core) receiveRoom(now time.Time, p *peer, rs RoomState) {
 	if !c.rooms.update(now, whole) {
 		return
 	}
-	c.flood(p.info.Name, message{Room: &rs})
+	c.floodFrame(p.info.Name, kindRoom, frame)
 	if c.local != nil {
 		c.local.RemoteChanged(rs.Room)
 	}
@@ -270,6 +283,10 @@ func (c *Core) SetRoom(now time.Time, room, mode string, parts []ParticipantStat
 	o.pending = &rs
 	if now.Sub(o.sent) >= roomEvery {
 		c.flushRoom(now, room, o)
+		return
+	}
+	if due := o.sent.Add(roomEvery); c.roomAt.IsZero() || due.Before(c.roomAt) {
+		c.roomAt = due
 	}
 }
 

@@ -178,7 +178,9 @@ func (c *Core) Poll(now time.Time, send func(to netip.AddrPort, b []byte)) {
 		c.housekeep(now)
 	}
 	if !c.closed {
-		c.roomAt = c.flushRooms(now)
+		if !c.roomAt.IsZero() && !now.Before(c.roomAt) {
+			c.roomAt = c.flushRooms(now)
+		}
 		c.suspectAt = c.checkSuspects(now)
 	}
 	c.service(now)

@@ -19,7 +19,13 @@ import (
 // 20 ms one-way delay each way unless link says otherwise.
 func vnet(t *testing.T, nodes map[string]route.Role, trunks [][2]string, link netsim.LinkConfig) *sim.Network {
 	t.Helper()
-	cfg := sim.Config{Seed: 1}
+	return vnetTuned(t, nodes, trunks, link, nil)
+}
+
+// vnetTuned is vnet with every node's trunk configuration changed by tune.
+func vnetTuned(t *testing.T, nodes map[string]route.Role, trunks [][2]string, link netsim.LinkConfig, tune func(*trunk.Config)) *sim.Network {
+	t.Helper()
+	cfg := sim.Config{Seed: 1, Tune: tune}
 	for name, role := range nodes {
 		cfg.Nodes = append(cfg.Nodes, sim.NodeSpec{Name: name, Region: "r-" + name, Role: role})
 	}
@@ -482,4 +488,35 @@ func TestCoreFloodingCost(t *testing.T) {
 		t.Fatalf("b sees %d of a's 400 viewers", got)
 	}
 	t.Logf("a sent %d bytes of room records for 400 joins", rooms)
+}
+
+// TestCoreDualAudio: with dual audio on, b takes alice's audio from both
+// forwarding nodes; when the one it calls its upstream dies silently, the
+// audio goes on through the standby without a gap anyone could hear.
+func TestCoreDualAudio(t *testing.T) {
+	n := vnetTuned(t, map[string]route.Role{"a": route.Access, "b": route.Access, "f1": route.Forwarding, "f2": route.Forwarding},
+		[][2]string{{"a", "f1"}, {"a", "f2"}, {"b", "f1"}, {"b", "f2"}}, netsim.LinkConfig{Delay: 20 * time.Millisecond},
+		func(c *trunk.Config) { c.Scenarios = map[string]trunk.Scenario{"meeting": {DualAudio: true}} })
+	must(t, n.Join("a", sim.User{ID: "alice", Room: "r", Publish: []sim.TrackSpec{audio, video}}))
+	must(t, n.Join("b", sim.User{ID: "bob", Room: "r", Watch: true}))
+	a := trunk.TrackRef{Origin: "a", Room: "r", ID: "alice-a"}
+	g := watchGaps(n, "b", a, 0)
+	if !n.RunUntil(5*time.Second, func() bool { return g.packets > 50 }) {
+		t.Fatal("no audio at b")
+	}
+	fb, _ := flow(n, "b", a, 0)
+	if fb.Standby == "" || fb.Standby == fb.Upstream {
+		t.Fatalf("b's audio flow: upstream %q, standby %q", fb.Upstream, fb.Standby)
+	}
+	v, _ := flow(n, "b", trunk.TrackRef{Origin: "a", Room: "r", ID: "alice-v"}, 1)
+	if v.Standby != "" {
+		t.Fatalf("video got a standby upstream %q", v.Standby)
+	}
+	g.start = n.Now()
+	must(t, n.Kill(fb.Upstream))
+	n.RunFor(3 * time.Second)
+	if g.longest > 100*time.Millisecond {
+		t.Fatalf("audio gap %v when %s died, with %s on standby", g.longest, fb.Upstream, fb.Standby)
+	}
+	t.Logf("%s died: longest audio gap %v (standby %s)", fb.Upstream, g.longest, fb.Standby)
 }

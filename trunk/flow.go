@@ -42,6 +42,10 @@ type flow struct {
 	up, next string
 	nextAt   time.Time
 	path     []string
+	// standby is a second upstream over a route with a different first
+	// hop, taken at once for dual audio (standby.go); its packets are
+	// relayed like the upstream's, each sequence number once.
+	standby string
 
 	sending bool     // origin: the local side passes this layer out (StartLayer)
 	down    []string // downstream peers, sorted
@@ -205,6 +209,9 @@ func (t *flowTable) peerLost(name string, alive func(string) bool) {
 		if f.next == name {
 			f.next = ""
 		}
+		if f.standby == name {
+			f.standby = ""
+		}
 		if f.up == name {
 			next := f.next
 			if next == "" || !alive(next) {
@@ -221,6 +228,7 @@ func (t *flowTable) peerLost(name string, alive func(string) bool) {
 func (t *flowTable) admit(f *flow, from string, seq uint16) bool {
 	switch from {
 	case f.up:
+	case f.standby:
 	case f.next:
 		t.switchTo(f, f.next, "first packet from the new upstream")
 	default:
@@ -256,6 +264,7 @@ func (t *flowTable) subscriptions() map[string]map[TrackRef]Subscribe {
 	for _, f := range t.flows {
 		add(f.up, f)
 		add(f.next, f)
+		add(f.standby, f)
 	}
 	return out
 }

@@ -112,6 +112,17 @@ func (p *peer) send(m message) error {
 	return p.flush()
 }
 
+// sendFrame queues one encoded control frame of a kind.
+func (p *peer) sendFrame(kind int, frame []byte) error {
+	if p.ctrl == nil {
+		return nil
+	}
+	p.ctrlOut = append(p.ctrlOut, frame...)
+	p.metrics.ctrl[kind].Msgs++
+	p.metrics.ctrl[kind].Bytes += uint64(len(frame))
+	return p.flush()
+}
+
 // flush writes queued control bytes while the stream takes them.
 func (p *peer) flush() error {
 	for len(p.ctrlOut) > 0 && p.ctrl != nil {
@@ -135,7 +146,10 @@ func (p *peer) flush() error {
 // readFrames reads the control stream and calls handle for every complete
 // frame, until the stream is empty or handle returns false (the trunk was
 // closed). The error says why the stream cannot be read any more.
-func (p *peer) readFrames(handle func(message) bool) error {
+//
+// frame is the message's whole encoded frame, valid during the call: a
+// record flooded on is sent as it came, not encoded again.
+func (p *peer) readFrames(handle func(m message, frame []byte) bool) error {
 	var buf [16 << 10]byte
 	for p.ctrl != nil {
 		n, err := p.ctrl.Read(buf[:])
@@ -156,9 +170,10 @@ func (p *peer) readFrames(handle func(message) bool) error {
 		if n == 0 {
 			break
 		}
+		frame := p.ctrlIn[:n]
 		p.ctrlIn = p.ctrlIn[n:]
 		p.metrics.ctrlRecv++
-		if !handle(m) {
+		if !handle(m, frame) {
 			return nil
 		}
 	}

@@ -116,6 +116,7 @@ type FlowStatus struct {
 	Mode     string   `json:"mode"`
 	Upstream string   `json:"upstream"`
 	Next     string   `json:"next,omitempty"`
+	Standby  string   `json:"standby,omitempty"`
 	Path     []string `json:"path"`
 	Down     []string `json:"down"`
 	Local    bool     `json:"local"`
@@ -173,7 +174,7 @@ func (c *Core) Status(now time.Time) Status {
 	}
 	for _, f := range c.flows.sorted() {
 		st.Flows = append(st.Flows, FlowStatus{Track: f.key.track.ID, Room: f.key.track.Room, Origin: f.key.track.Origin,
-			Layer: f.key.layer, Kind: f.kind, Mode: string(f.mode), Upstream: f.up, Next: f.next, Path: f.path,
+			Layer: f.key.layer, Kind: f.kind, Mode: string(f.mode), Upstream: f.up, Next: f.next, Standby: f.standby, Path: f.path,
 			Down: slices.Clone(f.down), Local: f.local, Packets: f.packets, Bytes: f.bytes, Switches: f.switches, Dups: f.dups})
 	}
 	rooms := map[string]*RoomStatus{}
@@ -267,15 +268,19 @@ type Counters struct {
 	TrunkFailures uint64 `json:"trunk_failures"`
 	Keyframes     uint64 `json:"keyframe_requests"`
 	Flows         int    `json:"flows"`
-	Nodes         int    `json:"nodes"`
-	RoomRecords   int    `json:"room_records"`
+	// Downstreams counts (flow, downstream trunk) pairs: the copies of
+	// track layers this node sends.
+	Downstreams int `json:"downstreams"`
+	Nodes       int `json:"nodes"`
+	RoomRecords int `json:"room_records"`
 }
 
 // Counters returns the Core's running totals.
 func (c *Core) Counters() Counters {
 	out := Counters{Control: map[string]MessageCount{}, Switches: c.flows.switches,
 		TrunkFailures: c.stats.trunkFailures, Keyframes: c.stats.keyframes, Flows: len(c.flows.flows),
-		Nodes: len(c.ls.entries), RoomRecords: len(c.rooms.records)}
+		Downstreams: c.flows.downstreams(),
+		Nodes:       len(c.ls.entries), RoomRecords: len(c.rooms.records)}
 	for _, p := range c.peers {
 		m := &p.metrics
 		for k, mc := range m.ctrl {

@@ -146,6 +146,7 @@ func (c *Core) planUpstreams(now time.Time) {
 		// taking packets from both until the new route delivers, so a
 		// trunk that was only briefly silent loses nothing more.
 		c.flows.route(now, f, up, r.Path, c.peerUp)
+		c.planStandby(f)
 	}
 }
 

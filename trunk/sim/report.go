@@ -52,8 +52,12 @@ type Report struct {
 	RouteChanges uint64  `json:"route_changes"`
 
 	TrunkKbpsPerViewer float64 `json:"trunk_kbit_s_per_viewer"`
-	FECOverhead        float64 `json:"fec_overhead"`
-	RetxOverhead       float64 `json:"retransmit_overhead"`
+	// TrunkCopies counts, at the end, the track layers sent over trunks,
+	// one per layer and trunk direction: with one copy per trunk link a
+	// live room's count follows its distribution tree, not its viewers.
+	TrunkCopies  int     `json:"trunk_copies"`
+	FECOverhead  float64 `json:"fec_overhead"`
+	RetxOverhead float64 `json:"retransmit_overhead"`
 
 	ControlMsgsPerNodeSec  float64            `json:"control_msgs_per_node_s"`
 	ControlBytesPerNodeSec float64            `json:"control_bytes_per_node_s"`
@@ -102,6 +106,9 @@ func (r *runner) report(seed uint64) *Report {
 	for _, nd := range n.order {
 		c, b := nd.Counters(), r.base[nd.Spec.Name]
 		bytes += c.BytesSent - b.BytesSent
+		if nd.up {
+			rep.TrunkCopies += c.Downstreams
+		}
 		fec += c.FECBytes - b.FECBytes
 		retx += c.RetransmittedBytes - b.RetransmittedBytes
 		media += c.MediaBytesSent - b.MediaBytesSent
@@ -156,12 +163,13 @@ func (rep *Report) Markdown(w io.Writer, prefix, command string) error {
 		{"end-to-end video frame latency p50 / p95 / p99", fmt.Sprintf("%.1f / %.1f / %.1f ms", rep.LatencyP50Ms, rep.LatencyP95Ms, rep.LatencyP99Ms)},
 		{"end-to-end audio latency p95", fmt.Sprintf("%.1f ms", rep.AudioP95Ms)},
 		{"per-hop video frame latency p50 / p95", fmt.Sprintf("%.1f / %.1f ms", rep.HopP50Ms, rep.HopP95Ms)},
-		{"first frame after watching, p50 / p95", fmt.Sprintf("%.0f / %.0f ms", rep.JoinP50Ms, rep.JoinP95Ms)},
+		{"first frame after watching, p50 / p95", orNA(rep.JoinP95Ms > 0, fmt.Sprintf("%.0f / %.0f ms", rep.JoinP50Ms, rep.JoinP95Ms))},
 		{"video stalls (> 600 ms) / audio stalls (> 200 ms)", fmt.Sprintf("%d / %d", rep.Stalls600, rep.AudioStalls200)},
 		{"failures / layers rerouted / not recovered", fmt.Sprintf("%d / %d / %d", rep.Failures, rep.Reroutes, rep.NotRecovered)},
-		{"media gap of a layer a failure hit, p50 / p95", fmt.Sprintf("%.0f / %.0f ms", rep.RerouteP50Ms, rep.RerouteP95Ms)},
+		{"media gap of a layer a failure hit, p50 / p95", orNA(rep.Reroutes > 0, fmt.Sprintf("%.0f / %.0f ms", rep.RerouteP50Ms, rep.RerouteP95Ms))},
 		{"route changes (flow upstream switches)", fmt.Sprint(rep.RouteChanges)},
 		{"trunk bytes per viewer", fmt.Sprintf("%.1f kbit/s", rep.TrunkKbpsPerViewer)},
+		{"track layers sent over trunks (copies, at the end)", fmt.Sprint(rep.TrunkCopies)},
 		{"FEC / retransmission overhead (of media bytes)", fmt.Sprintf("%.3f / %.3f", rep.FECOverhead, rep.RetxOverhead)},
 		{"control messages per node per second", fmt.Sprintf("%.2f (%.0f bytes/s)", rep.ControlMsgsPerNodeSec, rep.ControlBytesPerNodeSec)},
 	}
@@ -181,6 +189,14 @@ func (rep *Report) Markdown(w io.Writer, prefix, command string) error {
 			b, b, b)
 	}
 	return nil
+}
+
+// orNA is s, or "n/a" when nothing was measured.
+func orNA(measured bool, s string) string {
+	if !measured {
+		return "n/a (none in the measured window)"
+	}
+	return s
 }
 
 func kv(m map[string]float64) string {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/qrtn/qrtn/scheduler"
 	"github.com/qrtn/qrtn/trunk"
 )
 
@@ -94,7 +95,7 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Report, error) {
 	}
 	r := &runner{s: s, n: n, placer: opt.Placer, rooms: map[string]bool{}}
 	if r.placer == nil {
-		r.placer = RegionPlacer{}
+		r.placer = s.placer(n)
 	}
 	r.schedule(opt.Seed)
 	n.Schedule(s.Warmup, r.endWarmup)
@@ -127,6 +128,9 @@ func (t TrunkTuning) apply(c *trunk.Config) {
 	if t.FailoverAfter != 0 {
 		c.FailoverAfter = t.FailoverAfter
 	}
+	if t.DualAudio {
+		c.Scenarios = map[string]trunk.Scenario{"meeting": {DualAudio: true}, "live": {DualAudio: true}}
+	}
 }
 
 // schedule puts the scenario's users and events on the agenda.
@@ -135,6 +139,14 @@ func (r *runner) schedule(seed uint64) {
 		r.rooms[room.Name] = true
 		for _, u := range room.Users {
 			r.joinAt(u.At, room.Name, room.Mode, u)
+		}
+		if c := room.Crowd; c != nil {
+			rnd := rand.New(r.n.rand("crowd", room.Name, int(seed)))
+			watch := true
+			for k := range c.Viewers {
+				u := UserDef{ID: fmt.Sprintf("v%d", k+1), Region: c.Regions[k%len(c.Regions)], Watch: &watch}
+				r.joinAt(time.Duration(rnd.Float64()*float64(c.JoinOver)), room.Name, room.Mode, u)
+			}
 		}
 	}
 	for _, g := range r.s.Groups {
@@ -172,15 +184,18 @@ func (r *runner) scheduleGroup(g RoomGroup, seed uint64) {
 			}
 			at := time.Duration(rnd.Float64() * float64(g.JoinOver))
 			r.joinAt(at, room, g.Mode, u)
+			back := g.RejoinAfter
+			if back <= 0 {
+				back = 5 * time.Second
+			}
 			for g.Churn > 0 && k >= g.Publishers {
 				at += time.Duration(rnd.ExpFloat64() / g.Churn * float64(time.Second))
 				if at >= r.s.Duration {
 					break
 				}
-				r.n.Schedule(at, func() {
-					r.leave(room, u.ID)
-					r.join(room, g.Mode, u)
-				})
+				r.n.Schedule(at, func() { r.leave(room, u.ID) })
+				at += back
+				r.n.Schedule(at, func() { r.join(room, g.Mode, u) })
 			}
 		}
 	}
@@ -269,4 +284,14 @@ func (r *runner) endWarmup() {
 	for _, nd := range r.n.order {
 		r.base[nd.Spec.Name] = nd.Counters()
 	}
+}
+
+// placer is the scenario's placer on a network.
+func (s *Scenario) placer(n *Network) Placer {
+	if s.Placement.Placer != "scheduler" {
+		return RegionPlacer{Capacity: s.Placement.Capacity}
+	}
+	policy, _ := scheduler.ParsePolicy(s.Placement.Policy)
+	return SchedulerPlacer{S: scheduler.New(scheduler.Config{}, scheduler.Options{}), Policy: policy,
+		Now: n.Now, Capacity: s.Placement.Capacity, Net: n}
 }

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/qrtn/qrtn/qrtp/netsim"
+	"github.com/qrtn/qrtn/scheduler"
 	"github.com/qrtn/qrtn/trunk/route"
 )
 
@@ -32,6 +31,15 @@ type Scenario struct {
 	Rooms    []RoomDef     `yaml:"rooms"`
 	Groups   []RoomGroup   `yaml:"room_groups"`
 	Timeline []TimelineDef `yaml:"timeline"`
+	// Placement chooses how users given by region are placed: Placer
+	// "region" (the default: a room's users of a region share a node) or
+	// "scheduler" (package scheduler, with Policy auto, nearest or single);
+	// at most Capacity users on one access node (0: no limit).
+	Placement struct {
+		Placer   string `yaml:"placer"`
+		Policy   string `yaml:"policy"`
+		Capacity int    `yaml:"capacity"`
+	} `yaml:"placement"`
 }
 
 // TrunkTuning overrides trunk timing (zero: the default).
@@ -44,6 +52,8 @@ type TrunkTuning struct {
 	RedialMax         time.Duration `yaml:"redial_max"`
 	// FailoverAfter: see trunk.Config (negative: wait for the idle timeout).
 	FailoverAfter time.Duration `yaml:"failover_after"`
+	// DualAudio turns on trunk.Scenario.DualAudio in both room modes.
+	DualAudio bool `yaml:"dual_audio"`
 }
 
 // PathDef is an emulated path: rate in bits/s (0: unlimited), one-way
@@ -93,11 +103,20 @@ type RegionLink struct {
 	PathDef `yaml:",inline"`
 }
 
-// RoomDef is a room with named users.
+// RoomDef is a room with named users, and a crowd of viewers.
 type RoomDef struct {
 	Name  string    `yaml:"name"`
 	Mode  string    `yaml:"mode"`
 	Users []UserDef `yaml:"users"`
+	Crowd *CrowdDef `yaml:"crowd"`
+}
+
+// CrowdDef is many viewers (v1, v2, ...) spread round robin over regions,
+// joining at random over JoinOver.
+type CrowdDef struct {
+	Viewers  int           `yaml:"viewers"`
+	Regions  []string      `yaml:"regions"`
+	JoinOver time.Duration `yaml:"join_over"`
 }
 
 // UserDef is a user: placed by node, else by region (the Placer picks the
@@ -130,10 +149,11 @@ type RoomGroup struct {
 	Spread     int           `yaml:"spread"`
 	Layer      *int          `yaml:"layer"`
 	JoinOver   time.Duration `yaml:"join_over"`
-	// Churn is how often, per user and second, a viewer leaves and
-	// rejoins at once (a new session of the same identity): 0.01 makes
-	// one in a hundred viewers reconnect every second.
-	Churn float64 `yaml:"churn"`
+	// Churn is how often, per user and second, a viewer leaves; it comes
+	// back RejoinAfter later (default 5 s): 0.01 makes one in a hundred
+	// viewers leave every second.
+	Churn       float64       `yaml:"churn"`
+	RejoinAfter time.Duration `yaml:"rejoin_after"`
 }
 
 // TimelineDef is one event at a time since the start. Exactly one action
@@ -283,11 +303,20 @@ func (s *Scenario) validate() error {
 				return fmt.Errorf("sim: scenario: room %s: %w", r.Name, err)
 			}
 		}
+		if c := r.Crowd; c != nil && (c.Viewers < 0 || (c.Viewers > 0 && len(c.Regions) == 0)) {
+			return fmt.Errorf("sim: scenario: room %s: a crowd needs regions", r.Name)
+		}
 	}
 	for _, g := range s.Groups {
 		if g.Count <= 0 || g.Prefix == "" || len(g.Regions) == 0 {
 			return fmt.Errorf("sim: scenario: room group %q needs a prefix, a count and regions", g.Prefix)
 		}
+	}
+	if pl := s.Placement.Placer; pl != "" && pl != "region" && pl != "scheduler" {
+		return fmt.Errorf("sim: scenario: placement placer %q (region or scheduler)", pl)
+	}
+	if _, err := scheduler.ParsePolicy(s.Placement.Policy); s.Placement.Policy != "" && err != nil {
+		return fmt.Errorf("sim: scenario: placement policy: %w", err)
 	}
 	for _, e := range s.Timeline {
 		if err := s.checkEvent(nodes, e); err != nil {
@@ -363,16 +392,4 @@ func (p PathDef) config() (netsim.LinkConfig, error) {
 		c.Loss = netsim.Bernoulli(p.Loss)
 	}
 	return c, nil
-}
-
-// regions returns the scenario's regions with access nodes, sorted.
-func (s *Scenario) regions() []string {
-	var out []string
-	for _, n := range s.Nodes {
-		if n.Role != route.Forwarding && !slices.Contains(out, n.Region) {
-			out = append(out, n.Region)
-		}
-	}
-	slices.SortFunc(out, strings.Compare)
-	return out
 }
