@@ -87,8 +87,14 @@ func (q *qualityReporter) sample(now time.Time) {
 	for k, t := range c.tracks {
 		tracks[k] = t
 	}
-	start, pcs := c.joinStart, []*webrtc.PeerConnection{c.sub, c.pub}
+	start, l := c.joinStart, c.cur
 	c.mu.Unlock()
+	var pcs []*webrtc.PeerConnection
+	if l != nil {
+		l.mu.Lock()
+		pcs = []*webrtc.PeerConnection{l.sub, l.pub}
+		l.mu.Unlock()
+	}
 	// The first connection up: a subscriber's, or a lone publisher's.
 	for _, pc := range pcs {
 		if pc == nil {
@@ -144,7 +150,7 @@ func (q *qualityReporter) send(now time.Time) error {
 	for k, t := range c.tracks {
 		tracks[k] = t
 	}
-	publishing := c.gen != nil
+	publishing := c.p.publish
 	layers := make(map[string]string, len(c.layers))
 	for k, l := range c.layers {
 		layers[k] = l
@@ -196,9 +202,11 @@ func (q *qualityReporter) send(now time.Time) error {
 	if err != nil {
 		return err
 	}
-	c.ws.mu.Lock()
-	defer c.ws.mu.Unlock()
-	return c.ws.c.WriteMessage(1, b) // a text frame
+	l := c.current()
+	if l == nil {
+		return nil
+	}
+	return l.sendRaw(b)
 }
 
 func qms(d time.Duration) float64 { return float64(d.Milliseconds()) }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/qrtn/qrtn/signaling"
@@ -44,6 +45,12 @@ func (c DrainConfig) withDefaults() DrainConfig {
 // Signaling is the node's signaling server (for tests and tools: resume
 // counters, the DropConnections hook); nil on a forwarding node.
 func (n *Node) Signaling() *signaling.Server { return n.sig }
+
+// DrainBound is the longest a drain can take: the drain timeout, the
+// shutdown timeout and the time its websockets may take to close.
+func (n *Node) DrainBound() time.Duration {
+	return n.cfg.Drain.Timeout + n.cfg.ShutdownTimeout + 15*time.Second
+}
 
 // Draining reports whether the node is draining.
 func (n *Node) Draining() bool { return n.draining.Load() }
@@ -113,4 +120,21 @@ func (n *Node) moveClients(ctx context.Context, cfg DrainConfig) {
 		case <-tick.C:
 		}
 	}
+}
+
+// drainRoutes adds POST /api/drain (an admin token): drain this node as
+// SIGTERM does. It answers 202 at once; the node closes when the drain
+// ends, within DrainBound.
+func (n *Node) drainRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/drain", n.admin(func(*http.Request) (int, any, error) {
+		if n.sig == nil {
+			return 0, nil, errf(http.StatusConflict, codeNotAccess, "a forwarding node has no clients to drain")
+		}
+		if !n.draining.Load() {
+			// Drain ends by closing the node, so the node owns this goroutine.
+			go func() { _ = n.Drain(context.Background()) }()
+		}
+		return http.StatusAccepted, map[string]any{"node": n.cfg.Name, "draining": true,
+			"timeout_ms": n.cfg.Drain.Timeout.Milliseconds(), "bound_ms": n.DrainBound().Milliseconds()}, nil
+	}))
 }

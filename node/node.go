@@ -124,6 +124,7 @@ func (n *Node) routes() http.Handler {
 	n.apiRoutes(mux)
 	n.qualityRoutes(mux)
 	n.joinRoutes(mux)
+	n.drainRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if n.closing.Load() || n.draining.Load() {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)

@@ -307,7 +307,7 @@ func (q *qualityPlane) sampleSFU(start, end int64) []qoe.Record {
 			}
 			recs = append(recs, qoe.UpSample{Node: q.n.cfg.Name, Room: qs.info.Room, Participant: qs.info.Participant,
 				Track: snap.ID, Kind: snap.Kind, Start: start, End: end, BitrateBps: bitrate, Layers: layers,
-				Packets: int(delta(packets, prev))})
+				Packets: int(delta(packets, prev)), Loss: r.RecentLoss()})
 		}
 	}
 	q.samp.downs, q.samp.ups = downs, ups

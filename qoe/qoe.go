@@ -147,6 +147,9 @@ type UpSample struct {
 	BitrateBps  float64 `json:"bitrate_bps"` // all layers arriving
 	Layers      int     `json:"layers"`      // layers arriving
 	Packets     int     `json:"packets"`
+	// Loss is the share of the newest video packets that never reached
+	// the node, after retransmission (sfu.Receiver.RecentLoss), 0..1.
+	Loss float64 `json:"loss"`
 }
 
 // HopSample is one direction of a trunk over an interval, measured by the

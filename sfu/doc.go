@@ -4,7 +4,7 @@
 // subscriber, the forwarder that rewrites sequence numbers, timestamps and
 // VP8 picture IDs across layer switches, the layer selector that combines a
 // subscriber's view preference with its send-side bandwidth estimate
-// (TWCC + pion's GCC), dynacast, RED handling, NACK/RTX, FlexFEC and active
+// (transport-cc feedback and our own estimator, bwe.go), dynacast, RED handling, NACK/RTX, FlexFEC and active
 // speaker detection.
 //
 // It knows pion/webrtc, RTP and RTCP. It knows nothing of QRTP, of trunks and
@@ -57,8 +57,8 @@
 //
 // # Layer selection
 //
-// Each subscriber's video tracks share its GCC estimate (selector.go). An
-// estimate is only a guess until GCC lowers it and the lowering is
+// Each subscriber's video tracks share its bandwidth estimate (selector.go,
+// bwe.go). An estimate is only a guess until the estimator lowers it and the lowering is
 // confirmed as congestion (congestion.go: overuse or loss still there half a
 // second later; CPU scheduling jitter leaves neither): without that
 // evidence every track keeps its layer and the estimate only limits going

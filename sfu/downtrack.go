@@ -211,9 +211,6 @@ func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
 	defer d.wmu.Unlock()
 	d.bound = false
 	d.writer = nil
-	if d.sub != nil && d.sub.est != nil {
-		d.sub.est.pacer.forget(d.ssrc)
-	}
 	return nil
 }
 

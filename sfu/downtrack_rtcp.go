@@ -9,7 +9,7 @@ import (
 )
 
 // readRTCP reads the subscriber's RTCP for this down-track until the sender
-// stops. Reading is also what feeds TWCC feedback to GCC: the interceptors
+// stops. Reading is also what feeds TWCC feedback to the estimator: the interceptors
 // see RTCP only as it is read.
 func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 	buf := make([]byte, 1500)

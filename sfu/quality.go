@@ -87,3 +87,53 @@ func decisionReason(l int, t allocTrack) string {
 	}
 	return "unavailable"
 }
+
+// missing looks at the newest packets the cache holds (up to its size)
+// and returns how many of the sequence numbers in that span are absent
+// (never arrived, or arrived too late to be cached in order), and the
+// span. It reads under the cache's read lock: the forwarding path is not
+// touched.
+func (c *packetCache) missing() (absent, span int) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var high uint64
+	seen := false
+	for i := range c.slots {
+		if s := &c.slots[i]; s.n > 0 && (!seen || s.ext > high) {
+			high, seen = s.ext, true
+		}
+	}
+	if !seen {
+		return 0, 0
+	}
+	size := uint64(len(c.slots))
+	lo := uint64(0)
+	if high+1 > size {
+		lo = high + 1 - size
+	}
+	present := 0
+	for i := range c.slots {
+		if s := &c.slots[i]; s.n > 0 && s.ext >= lo && s.ext <= high {
+			present++
+		}
+	}
+	span = int(high - lo + 1)
+	return span - present, span
+}
+
+// RecentLoss is the share of the publisher's newest video packets (the
+// span its packet caches hold, a few seconds) that never reached this
+// node, after any retransmission: the loss of the publisher's uplink as
+// this node sees it, worst layer. 0 for audio or before any packet.
+func (r *Receiver) RecentLoss() float64 {
+	worst := 0.0
+	for _, l := range r.layers {
+		if l.cache == nil {
+			continue
+		}
+		if absent, span := l.cache.missing(); span >= 32 {
+			worst = max(worst, float64(absent)/float64(span))
+		}
+	}
+	return worst
+}

@@ -149,6 +149,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	// A second SIGTERM while the network closes exits at once: the handler
+	// stops only after net.Close (defers run last first).
+	defer exitOnSecondSignal(stderr)()
 	defer net.Close()
 	for _, n := range net.Nodes {
 		if _, err := fmt.Fprintln(stdout, n.Line()); err != nil {

@@ -110,7 +110,7 @@ func parsePerfFlags(args []string, stdout, stderr io.Writer) (perfFlags, error) 
 	fs.BoolVar(&f.reverse, "reverse", false, "client: the server sends, the client receives")
 	fs.DurationVar(&f.interval, "interval", time.Second, "client: report interval")
 	fs.BoolVar(&f.json, "json", false, "client: print the summary as one JSON object, last")
-	fs.DurationVar(&f.connectTimeout, "connect-timeout", 5*time.Second, "client: give up connecting after this long")
+	fs.DurationVar(&f.connectTimeout, "connect-timeout", 10*time.Second, "client: give up connecting after this long (at 50% loss each way one handshake in a hundred takes 5 s)")
 	fs.IntVar(&f.datagramSize, "datagram-size", 0, "largest UDP payload, 1200..65000; 0 = qrtp's default (1400)")
 	fs.StringVar(&f.logLevel, "log", "warn", "log QRTP's messages at this level and above to stderr: debug (congestion-control state changes) | info | warn | error")
 	for _, a := range args {

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,6 +21,7 @@ import (
 )
 
 const qualityHelp = `Usage: qrtn quality report --room R [--participant P] [--json] [--url URL | --db DSN]
+       qrtn quality stats --db DSN
 
 Prints the calls of a room from the quality platform: each participant's
 node, join time and stall compliance, then every stall with where it began
@@ -29,16 +32,22 @@ what GET /api/quality/calls and the /quality page show.
 The records come from a node's API (--url, any node of the network) or
 straight from the quality store (--db: a SQLite file or a postgres:// URL).
 
+stats prints how many records of each kind the store holds (and a SQLite
+file's size): what a network writes per participant-hour.
+
 Flags:
 `
 
 func runQuality(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "stats" {
+		return runQualityStats(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "report" {
 		fmt.Fprint(stderr, qualityHelp)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 			return flag.ErrHelp
 		}
-		return errors.New("qrtn quality: the subcommand is report")
+		return errors.New("qrtn quality: the subcommands are report and stats")
 	}
 	fs := flag.NewFlagSet("quality report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -169,3 +178,46 @@ func label(c report.Call) string {
 }
 
 func clock(ms int64) string { return time.UnixMilli(ms).Format("2006-01-02 15:04:05") }
+
+func runQualityStats(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("quality stats", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", "", "the store: a SQLite file or a postgres:// URL (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *db == "" {
+		return errors.New("qrtn quality stats: --db is required")
+	}
+	s, err := store.Open(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	counts, err := s.Counts(ctx)
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(counts))
+	var total int64
+	for n, c := range counts {
+		names = append(names, n)
+		total += c
+	}
+	sort.Strings(names)
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	for _, n := range names {
+		fmt.Fprintf(tw, "%s\t%d\n", n, counts[n])
+	}
+	fmt.Fprintf(tw, "total\t%d\n", total)
+	if d, path, _ := store.ParseDSN(*db); d == store.SQLite {
+		var size int64
+		for _, suffix := range []string{"", "-wal"} {
+			if st, err := os.Stat(path + suffix); err == nil {
+				size += st.Size()
+			}
+		}
+		fmt.Fprintf(tw, "bytes on disk\t%d\n", size)
+	}
+	return tw.Flush()
+}

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -111,6 +113,10 @@ func TestBrowserStallAttributedToTrunk(t *testing.T) {
 			time.Sleep(time.Second)
 		}
 	}
+	for _, st := range got.Stalls {
+		t.Logf("sub's stall at %s: %s %d ms from %s: %s %s: %s", time.UnixMilli(st.At).Format("15:04:05.000"), st.Kind, st.DurationMs,
+			st.Publisher, st.Cause.Where, st.Cause.Hop, st.Cause.Evidence)
+	}
 	if got.Node != "b" || got.JoinMs <= 0 || got.Compliance >= 1 {
 		t.Errorf("sub's call %+v", got)
 	}
@@ -119,6 +125,16 @@ func TestBrowserStallAttributedToTrunk(t *testing.T) {
 	if err := runQuality(ctx, []string{"report", "--room", "q", "--url", net.Node("f").URL()}, &out, io.Discard); err != nil ||
 		!strings.Contains(out.String(), "trunk f→b") {
 		t.Errorf("qrtn quality report: %v\n%s", err, out.String())
+	}
+	checkQualityPage(ctx, t, br, net.Node("f").URL()+"quality?room=q&session="+got.Session)
+	// The network page offers the same controls to a person.
+	netPage := br.OpenT(t, b+"network")
+	if err := browsertest.Poll(ctx, 20*time.Second, time.Second, func(ctx context.Context) (bool, string, error) {
+		var rows int
+		err := netPage.Eval(ctx, `document.querySelectorAll('#demo-controls tr').length`, &rows)
+		return err == nil && rows >= 2+3+2, fmt.Sprint(rows, " rows ", err), nil
+	}); err != nil {
+		t.Errorf("demo controls on /network: %v", err)
 	}
 	var alerts struct{ Alerts []qoe.Alert }
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(500 * time.Millisecond) {
@@ -132,6 +148,55 @@ func TestBrowserStallAttributedToTrunk(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no alert fired for f→b: %+v", alerts.Alerts)
+		}
+	}
+}
+
+// checkQualityPage opens /quality on a call: the stall shows its cause,
+// the hops their charts; at 1280×800 and at 390×844 nothing overflows
+// sideways. QRTN_SCREENSHOTS=DIR keeps screenshots of both.
+func checkQualityPage(ctx context.Context, t *testing.T, br *browsertest.Browser, url string) {
+	t.Helper()
+	page := br.OpenT(t, url)
+	for _, size := range []struct {
+		name   string
+		w, h   int
+		mobile bool
+	}{{"desktop", 1280, 800, false}, {"phone", 390, 844, true}} {
+		if err := page.Viewport(ctx, size.w, size.h, size.mobile); err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Cause    string
+			Plots    int
+			Bars     int
+			Overflow bool
+			Fits     bool
+		}
+		err := browsertest.Poll(ctx, 30*time.Second, time.Second, func(ctx context.Context) (bool, string, error) {
+			js := `(() => ({
+				cause: [...document.querySelectorAll('#stalls .cause')].map((c) => c.textContent).find((c) => c === 'trunk f→b') ?? '',
+				plots: document.querySelectorAll('#hops .plot svg path.series').length,
+				bars: document.querySelectorAll('#timeline svg rect').length,
+				overflow: document.documentElement.scrollWidth > window.innerWidth + 1,
+				fits: (document.querySelector('#timeline svg')?.viewBox.baseVal.width ?? 1e9) <= window.innerWidth,
+			}))()`
+			if err := page.Eval(ctx, js, &got); err != nil {
+				return false, err.Error(), nil
+			}
+			// fits: the timeline is drawn at the page's width, so its
+			// labels stay legible on a phone.
+			return got.Cause == "trunk f→b" && got.Plots >= 4 && got.Bars >= 2 && !got.Overflow && got.Fits, fmt.Sprintf("%+v", got), nil
+		})
+		if err != nil {
+			var dbg any
+			_ = page.Eval(ctx, `({iw: innerWidth, cw: document.getElementById('timeline').clientWidth, vb: document.querySelector('#timeline svg')?.getAttribute('viewBox')})`, &dbg)
+			t.Errorf("/quality at %s: %v (last %+v; %v)", size.name, err, got, dbg)
+		}
+		if dir := os.Getenv("QRTN_SCREENSHOTS"); dir != "" {
+			if png, err := page.FullScreenshot(ctx); err == nil {
+				_ = os.WriteFile(filepath.Join(dir, "quality-"+size.name+".png"), png, 0o644)
+			}
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +56,10 @@ func TestQualityReportFromStore(t *testing.T) {
 	}
 	if err := json.Unmarshal(out.Bytes(), &body); err != nil || len(body.Calls) != 1 || body.Calls[0].Stalls[0].Cause.Hop != "fwd-1→us-1" {
 		t.Fatalf("json %s: %v", out.String(), err)
+	}
+	out.Reset()
+	if err := runQuality(ctx, []string{"stats", "--db", path}, &out, &errb); err != nil || !regexp.MustCompile(`(?m)^stalls +1$`).MatchString(out.String()) {
+		t.Errorf("stats: %v\n%s", err, out.String())
 	}
 	if err := runQuality(ctx, []string{"report"}, &out, &errb); err == nil {
 		t.Fatal("no --room accepted")

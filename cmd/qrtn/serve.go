@@ -52,7 +52,10 @@ udp ` + devUDPAddr + ` unless told otherwise. It prints one line when ready:
 
   node NAME region=REGION role=access http=http://127.0.0.1:PORT/
 
-and shuts down gracefully on SIGTERM or interrupt.
+On SIGTERM or interrupt it drains: it stops being scheduled, tells its
+clients to move to other access nodes (a few at a time), and exits once
+they are gone or after its drain timeout (drain.timeout, 30 s). A second
+SIGTERM exits at once.
 
 Flags:
 `
@@ -103,7 +106,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if err := n.Start(ctx); err != nil {
+	// The node outlives ctx: the first SIGTERM drains it (signals.go).
+	sigs, unnotify := notifySignals()
+	defer unnotify()
+	if err := n.Start(context.WithoutCancel(ctx)); err != nil {
 		_ = n.Close()
 		return err
 	}
@@ -111,8 +117,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		_ = n.Close()
 		return err
 	}
-	<-n.Done() // Start closes the node when ctx ends (SIGTERM)
-	return nil
+	return serveUntilDone(ctx, n, sigs, os.Exit, stderr)
 }
 
 // serveConfig merges the file, the environment and the flags that were set.

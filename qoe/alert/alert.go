@@ -23,7 +23,8 @@ type Rule struct {
 	// For: bad this many observations in a row to fire; good as many to
 	// resolve.
 	For int
-	// Format renders the figure for messages, e.g. "%.0f%%" with Scale 100.
+	// Format renders the figure for messages, e.g. "%.0f%%" with Scale 100;
+	// empty for a yes/no figure, whose messages say only What.
 	Format string
 	Scale  float64
 	// What says what the figure is, for messages.
@@ -51,7 +52,7 @@ func DefaultRules() []Rule {
 		{Kind: LinkLoss, Threshold: 0.25, For: 3, Format: "%.0f%%", Scale: 100, What: "loss"},
 		{Kind: LinkExpired, Threshold: 1, For: 1, Format: "%.1f/s", Scale: 1, What: "media messages expiring"},
 		{Kind: LinkRTT, Threshold: 400, For: 3, Format: "%.0f ms", Scale: 1, What: "RTT"},
-		{Kind: LinkDown, Threshold: 0.5, For: 1, Format: "%.0f", Scale: 1, What: "down"},
+		{Kind: LinkDown, Threshold: 0.5, For: 1, What: "trunk down"},
 		{Kind: NodeCPU, Threshold: 0.9, For: 3, Format: "%.0f%%", Scale: 100, What: "CPU of its cores"},
 		{Kind: NodeStalls, Threshold: 0.995, Below: true, For: 1, Format: "%.2f%%", Scale: 100, What: "stall compliance"},
 		{Kind: NodeJoin, Threshold: 5000, For: 1, Format: "%.0f ms", Scale: 1, What: "join time p95"},
@@ -115,13 +116,19 @@ func (e *Engine) Observe(now int64, kind, subject string, value float64) (qoe.Al
 		cmp = "below"
 	}
 	fv := func(v float64) string { return fmt.Sprintf(r.Format, v*r.Scale) }
+	lasted := float64(now-st.firedAt) / 1000
+	switch {
+	case bad && r.Format == "":
+		a.State, a.Message = "firing", fmt.Sprintf("%s: %s", subject, r.What)
+	case bad:
+		a.State, a.Message = "firing", fmt.Sprintf("%s: %s %s, %s %s", subject, r.What, fv(value), cmp, fv(r.Threshold))
+	case r.Format == "":
+		a.State, a.Message = "resolved", fmt.Sprintf("%s: %s over after %.0f s", subject, r.What, lasted)
+	default:
+		a.State, a.Message = "resolved", fmt.Sprintf("%s: %s back to %s after %.0f s", subject, r.What, fv(value), lasted)
+	}
 	if bad {
 		st.firedAt = now
-		a.State = "firing"
-		a.Message = fmt.Sprintf("%s: %s %s, %s %s", subject, r.What, fv(value), cmp, fv(r.Threshold))
-	} else {
-		a.State = "resolved"
-		a.Message = fmt.Sprintf("%s: %s back to %s after %.0f s", subject, r.What, fv(value), float64(now-st.firedAt)/1000)
 	}
 	return a, true
 }

@@ -56,3 +56,15 @@ func TestEngine(t *testing.T) {
 		t.Fatalf("message %q", a.Message)
 	}
 }
+
+func TestYesNoMessages(t *testing.T) {
+	e := New("f", DefaultRules())
+	a, ok := e.Observe(1000, LinkDown, "f→b", 1)
+	if !ok || a.Message != "f→b: trunk down" {
+		t.Fatalf("%+v", a)
+	}
+	a, ok = e.Observe(4000, LinkDown, "f→b", 0)
+	if !ok || a.State != "resolved" || a.Message != "f→b: trunk down over after 3 s" {
+		t.Fatalf("%+v", a)
+	}
+}

@@ -11,10 +11,14 @@ import (
 
 // A stall's evidence is what every hop recorded from a little before it
 // began (the trouble comes first: a jitter buffer and deadlines hide it for
-// a while) to a little after it ended.
+// a while) to a little after it ended: a hop's figures show trouble late
+// (a smoothed loss rate, a deadline that has to pass before media counts
+// as expired, a sample period of seconds), while a subscriber sees the
+// gaps at once, so without the lag an upstream hop's loss would read as
+// the subscriber's own.
 const (
 	lead = 3000
-	lag  = 1000
+	lag  = 3000
 )
 
 type window struct{ from, to int64 }

@@ -84,6 +84,8 @@ var migrations = []string{
 	CREATE INDEX alerts_at ON alerts (at_ms);`,
 	// 2: the client's network on calls, for the scheduler's history.
 	`ALTER TABLE calls ADD COLUMN network TEXT NOT NULL DEFAULT '';`,
+	// 3: the loss a node sees from a publisher, for uplink attribution.
+	`ALTER TABLE up_samples ADD COLUMN loss DOUBLE PRECISION NOT NULL DEFAULT 0;`,
 }
 
 // Version is the schema version this code writes.

@@ -198,3 +198,50 @@ func waitFor(t *testing.T, within time.Duration, what string, ok func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestMigrateFromV1: a database written by the first schema opens, is
+// migrated to the current version, and keeps its records.
+func TestMigrateFromV1(t *testing.T) {
+	both(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		// Rebuild the database as version 1 left it.
+		for _, tbl := range append(tableNames(s), "schema_version") {
+			if _, err := s.db.ExecContext(ctx, "DROP TABLE "+tbl); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, stmt := range strings.Split(migrations[0], ";") {
+			if strings.TrimSpace(stmt) != "" {
+				if _, err := s.db.ExecContext(ctx, stmt); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for _, q := range []string{"CREATE TABLE schema_version (version INTEGER NOT NULL)", "INSERT INTO schema_version (version) VALUES (1)",
+			`INSERT INTO calls (session_id, room, participant, name, node, region, joined_at, left_at, token_ms, ws_ms, ice_ms, dtls_ms, first_frame_ms, join_ms)
+			 VALUES ('old', 'r', 'ann', 'Ann', 'eu-1', 'eu', 1000, 0, 0, 0, 0, 0, 0, 700)`} {
+			if _, err := s.db.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s2 := openT(t, s.where)
+		if v, err := s2.SchemaVersion(ctx); err != nil || v != Version() {
+			t.Fatalf("migrated to %d, %v; want %d", v, err, Version())
+		}
+		calls, err := Query[qoe.Call](ctx, s2, "session_id = ?", "old")
+		if err != nil || len(calls) != 1 || calls[0].JoinMs != 700 || calls[0].Network != "" {
+			t.Fatalf("old call after migration: %+v, %v", calls, err)
+		}
+		if err := s2.Write(ctx, sample()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func tableNames(s *Store) []string {
+	var out []string
+	for _, t := range s.tables {
+		out = append(out, t.name)
+	}
+	return out
+}

@@ -11,8 +11,11 @@ import (
 )
 
 // resultWait bounds the wait for the server's result after stop, beyond
-// the media grace period.
-const resultWait = 5 * time.Second
+// the media grace period. Once the data stops, the stop message and the
+// result are the only packets, so a loss of either is found by the probe
+// timeout, which doubles: at 50% loss each way four losses in a row (one
+// test in 16) took over 5 s, and the test failed with no result.
+const resultWait = 15 * time.Second
 
 // Run runs one test against a perf server and returns its summary.
 func Run(ctx context.Context, cfg ClientConfig) (*Result, error) {

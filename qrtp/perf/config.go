@@ -45,7 +45,7 @@ type ClientConfig struct {
 	MaxDatagramSize int
 	// Interval is how often the server reports; 0 means one second.
 	Interval time.Duration
-	// HandshakeTimeout bounds connecting; 0 means 5 s.
+	// HandshakeTimeout bounds connecting; 0 means 10 s.
 	HandshakeTimeout time.Duration
 	Logger           *slog.Logger
 
@@ -196,7 +196,7 @@ func (c ClientConfig) withDefaults() (ClientConfig, error) {
 		c.Interval = time.Second
 	}
 	if c.HandshakeTimeout <= 0 {
-		c.HandshakeTimeout = 5 * time.Second
+		c.HandshakeTimeout = 10 * time.Second
 	}
 	if c.Key.Public.IsZero() {
 		if c.Key, err = handshake.GenerateKeyPair(nil); err != nil {

@@ -4,9 +4,10 @@
 // In increasing order of cost:
 //  - 'ice': a peer connection went disconnected (for 1.5 s) or failed, or
 //    the browser's network changed, or nothing at all (media, RTCP, STUN)
-//    arrived on its selected path for 2.5 s: a watchdog polls getStats twice
-//    a second, as browsers take 5 s or more to call a dead path
-//    'disconnected'. The publisher connection offers again
+//    arrived on its selected path for 1 s while media flowed on it (2.5 s
+//    on an idle path, which only keepalives cross): a watchdog polls
+//    getStats twice a second, as browsers take 5 s or more to call a dead
+//    path 'disconnected'. The publisher connection offers again
 //    with iceRestart; the subscriber connection asks the node for an offer
 //    that restarts ICE ('restart_ice'). Tried three times, then a move.
 //  - 'resume': the websocket dropped without a leave. Reconnect to the same
@@ -30,11 +31,15 @@
 // old or the new connections, sampled from getStats every 200 ms (null
 // when nothing was received).
 
+import { switchNode, lastPackets, expected, pathPackets, sleep, hostOf } from './qrtn-move.js';
+
 const ICE_DISCONNECTED_WAIT = 1500; // ms of 'disconnected' before a restart
 const ICE_RESTART_CHECK = 6000; // ms for a restart to connect before the next
 const ICE_MAX_RESTARTS = 3;
 const WATCH_EVERY = 500; // ms between looks at the selected paths
-const PATH_SILENT = 2500; // ms without any packet on a path that make it dead
+const PATH_SILENT = 2500; // ms without any packet on an idle path that make it dead
+const MEDIA_SILENT = 1000; // ms without any packet on a path that carried media
+const MEDIA_PACKETS = 4; // packets per look (8/s: media, or the node's feedback on it) that mean media flows
 const MOVE_DEADLINE = 60_000; // ms of trying nodes before giving up
 const SAMPLE_EVERY = 200;
 const SETTLE_MAX = 20_000; // ms after recovery to wait for media to flow again
@@ -143,20 +148,22 @@ export class Recovery {
         this.paths.delete(pc);
         continue;
       }
-      let count = null;
+      let path = null;
       try {
-        count = pathPackets(await pc.getStats());
+        path = pathPackets(await pc.getStats());
       } catch (e) {
         if (pc.signalingState !== 'closed') console.warn('qrtn: watching the path:', e);
         continue;
       }
       const now = Date.now();
       const prev = this.paths.get(pc);
-      if (!prev || count === null || count !== prev.count) {
-        this.paths.set(pc, { count, at: now });
+      const count = path && path.count;
+      if (!prev || !path || path.id !== prev.id || count !== prev.count) {
+        const active = !!prev && !!path && path.id === prev.id && count - prev.count >= MEDIA_PACKETS;
+        this.paths.set(pc, { id: path && path.id, count, at: now, active });
         // Packets on a restarted connection: its new path works.
-        if (prev && count !== null && this.restarting.delete(pc) && this.restarting.size === 0 && this.connected()) this.recovered();
-      } else if (now - prev.at >= PATH_SILENT) {
+        if (prev && path && this.restarting.delete(pc) && this.restarting.size === 0 && this.connected()) this.recovered();
+      } else if (now - prev.at >= (prev.active ? MEDIA_SILENT : PATH_SILENT)) {
         this.paths.delete(pc);
         this.restartIce(false, pc);
       }
@@ -179,7 +186,7 @@ export class Recovery {
     this.step(`restarting ICE (attempt ${this.iceAttempts})`);
     for (const pc of bad) {
       this.restarting.add(pc);
-      this.paths.set(pc, { count: null, at: Date.now() });
+      this.paths.set(pc, { id: null, count: null, at: Date.now(), active: false });
       if (pc === s._pub) s._negotiatePublisher({ iceRestart: true }).catch(() => {});
       else s._send({ type: 'restart_ice', target: 'subscriber' });
     }
@@ -390,132 +397,5 @@ export class Recovery {
     this.records.push(rec);
     if (this.records.length > 100) this.records.shift();
     this.s._emit('reconnected', { kind: rec.kind, gap_ms: rec.gap_ms, node: this.s.node });
-  }
-}
-
-// switchNode joins url as the same identity and carries the session over:
-// new websocket and peer connections, the same tracks republished,
-// preferences and mutes restored, then the old connections closed once the
-// new ones are up (their tracks end after the new ones began). The old
-// websocket is closed without a leave: the room must see a move.
-async function switchNode(s, url, given) {
-  const rec = s._recovery;
-  const old = { pub: s._pub, sub: s._sub, announced: s._announced, mids: s._mids };
-  if (old.sub) rec.leaving = [old.sub, old.mids];
-  let accepted = false;
-  try {
-    const token = given || (typeof s.opts.getToken === 'function' ? await s.opts.getToken(url) : s._token) || s._token;
-    if (s._pubReject) s._pubReject(Object.assign(new Error('qrtn: moved to another node'), { code: 'moved' }));
-    let joinedSub = null;
-    await s._connect(url, s._joinMessage(token), (msg) => {
-      accepted = true;
-      s.url = url;
-      s._token = token;
-      s._sub = null;
-      s._pub = null;
-      s._announced = new Map();
-      s._mids = new Map();
-      s._pubQueue = Promise.resolve();
-      s._subQueue = Promise.resolve();
-      s._pubAnswer = null;
-      s._pubReject = null;
-      s._onJoined(msg);
-      joinedSub = s._sub;
-    });
-    if (s._published.length && s.self.publish) {
-      s._pub = s._newPC('publisher');
-      for (const p of s._published) p.sender = s._addSender(p.track, p.stream);
-      await s._negotiatePublisher();
-    }
-    for (const [participant, layer] of s._prefs) s._send({ type: 'prefer', participant, layer });
-    for (const [kind, muted] of s._mutes) s._send({ type: 'mute', kind, muted });
-    await waitConnected([s._pub, joinedSub], 5000);
-    // Give the new subscriber connection a moment to decode before the old
-    // tracks end, when there is an old one to overlap with.
-    if (old.sub && old.sub.connectionState === 'connected') await sleep(1000);
-  } catch (e) {
-    rec.leaving = null;
-    if (accepted) closeOld(s, old);
-    throw e;
-  }
-  rec.leaving = null;
-  closeOld(s, old);
-}
-
-// closeOld ends what a move left behind: the old tracks, then connections.
-function closeOld(s, old) {
-  for (const prev of old.announced.values()) s._emit('trackended', { participant: prev.participant, trackId: prev.track, kind: prev.kind, track: null });
-  if (old.pub) old.pub.close();
-  if (old.sub) old.sub.close();
-}
-
-// pathPackets counts every packet received on the selected candidate pair
-// (media and RTCP, STUN requests and responses); null when none is selected.
-function pathPackets(report) {
-  let pairId = null;
-  report.forEach((st) => {
-    if (st.type === 'transport' && st.selectedCandidatePairId) pairId = st.selectedCandidatePairId;
-  });
-  const pair = pairId && report.get(pairId);
-  if (!pair) return null;
-  return `${pair.id}/${(pair.packetsReceived ?? 0) + (pair.requestsReceived ?? 0) + (pair.responsesReceived ?? 0)}`;
-}
-
-function waitConnected(pcs, timeout) {
-  const list = pcs.filter(Boolean);
-  return new Promise((resolve) => {
-    const check = () => list.every((pc) => pc.connectionState === 'connected' || pc.connectionState === 'closed');
-    if (check()) return resolve();
-    const t = setTimeout(done, timeout);
-    function done() {
-      clearTimeout(t);
-      for (const pc of list) pc.removeEventListener('connectionstatechange', on);
-      resolve();
-    }
-    function on() {
-      if (check()) done();
-    }
-    for (const pc of list) pc.addEventListener('connectionstatechange', on);
-  });
-}
-
-// lastPackets raises lastSeen (participant → epoch ms) to the arrival of
-// each participant's freshest packet on pc: video for participants that
-// publish unmuted video, else audio.
-async function lastPackets(s, pc, mids, lastSeen) {
-  if (!pc || pc.signalingState === 'closed') return;
-  const report = await pc.getStats();
-  const byTrackId = new Map();
-  for (const tr of pc.getTransceivers()) if (tr.mid) byTrackId.set(tr.receiver.track.id, tr.mid);
-  report.forEach((st) => {
-    if (st.type !== 'inbound-rtp' || !st.lastPacketReceivedTimestamp) return;
-    const mid = st.mid ?? byTrackId.get(st.trackIdentifier);
-    const info = mid && mids.get(mid);
-    if (!info || !info.active || info.kind !== mainKind(s, info.participant)) return;
-    lastSeen.set(info.participant, Math.max(lastSeen.get(info.participant) ?? 0, st.lastPacketReceivedTimestamp));
-  });
-}
-
-// mainKind is the kind whose arrival tells a participant's media flows.
-function mainKind(s, id) {
-  const tracks = [...(s.participants.get(id)?.tracks.values() ?? [])].filter((t) => !t.muted);
-  return tracks.some((t) => t.kind === 'video') ? 'video' : 'audio';
-}
-
-// expected: the participant is still here and sends something unmuted.
-function expected(s, id) {
-  const p = s.participants.get(id);
-  return !!p && [...p.tracks.values()].some((t) => !t.muted);
-}
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-function hostOf(url) {
-  try {
-    return new URL(url).host;
-  } catch {
-    return url;
   }
 }
