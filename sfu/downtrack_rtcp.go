@@ -63,6 +63,7 @@ func (d *DownTrack) onNACK(n *rtcp.TransportLayerNack, now time.Time) {
 			d.mu.Lock()
 			if d.resendAndUnlock(seq, now) > 0 {
 				d.r.stats.retransmits.Add(1)
+				d.q.resent.Add(1)
 			}
 			return true
 		})
