@@ -79,8 +79,8 @@ func TestTWCCFeedbackReachesCore(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, loss := est.evidence()
-	// 2 of 6 lost in the first report, weighted by bweLossGain.
-	if want := bweLossGain * 2 / 6; loss < want-1e-9 || loss > want+1e-9 {
+	// 2 of 6 lost in the report.
+	if want := 2.0 / 6; loss < want-1e-9 || loss > want+1e-9 {
 		t.Fatalf("loss %v, want %v", loss, want)
 	}
 	var arrivals []time.Duration
