@@ -119,8 +119,9 @@ func (d *DownTrack) RID() string { return "" }
 // Kind is audio or video.
 func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.r.kind }
 
-// Bind picks, from what the subscriber negotiated, the codec to send: VP8
-// (with RTX when negotiated), audio/red when both sides have it, else Opus.
+// Bind picks, from what the subscriber negotiated, the codec to send: the
+// publisher's video codec (matchCodec; with RTX when negotiated),
+// audio/red when both sides have it, else Opus.
 func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -136,7 +137,7 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	var chosen webrtc.RTPCodecParameters
 	var ok bool
 	if d.r.kind == webrtc.RTPCodecTypeVideo {
-		if chosen, ok = find(d.r.codec.MimeType); !ok {
+		if chosen, ok = matchCodec(codecs, d.r.codec); !ok {
 			return chosen, webrtc.ErrUnsupportedCodec
 		}
 		for _, c := range codecs {

@@ -98,7 +98,7 @@ func (d *DownTrack) resendLocked(seq uint16, now time.Time) {
 	}
 	in := inPacket{hdr: &d.nackPkt.Header, payload: d.nackPkt.Payload, level: -1,
 		fp: fwdPacket{layer: layer, extSeq: ext, ts: d.nackPkt.Timestamp}}
-	if d.r.isVP8 {
+	if d.r.ck == codecVP8 {
 		if v, err := parseVP8(in.payload); err == nil {
 			in.vp8 = v
 			in.fp.vp8 = &in.vp8

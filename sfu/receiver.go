@@ -58,7 +58,7 @@ type Receiver struct {
 	owner  *Participant
 	kind   webrtc.RTPCodecType
 	codec  webrtc.RTPCodecCapability
-	isVP8  bool
+	ck     codecKind // how video payloads are parsed
 	isRED  bool
 	rids   []string
 	layers []*recvLayer
@@ -122,7 +122,7 @@ func newReceiver(owner *Participant, p TrackParams, cacheSize int, now time.Time
 	}
 	r := &Receiver{
 		id: p.ID, owner: owner, kind: p.Kind, codec: p.Codec, up: p.Upstream, level: p.AudioLevelExt,
-		isVP8: strings.EqualFold(p.Codec.MimeType, webrtc.MimeTypeVP8),
+		ck:    codecKindOf(p.Codec.MimeType),
 		isRED: strings.EqualFold(p.Codec.MimeType, "audio/red"),
 		rids:  rids, kfLast: make([]time.Time, len(rids)),
 		stats: owner.stats, room: owner.room,
@@ -222,13 +222,7 @@ func (r *Receiver) WriteRTP(layer int, raw []byte, arrival time.Time) error {
 	in := &l.in
 	*in = inPacket{hdr: &l.pkt.Header, payload: l.pkt.Payload, level: -1,
 		fp: fwdPacket{layer: layer, extSeq: ext, ts: l.pkt.Timestamp, arrival: arrival}}
-	if r.isVP8 {
-		if d, err := parseVP8(in.payload); err == nil {
-			in.vp8 = d
-			in.fp.vp8 = &in.vp8
-			in.fp.keyframe = d.keyframe
-		}
-	}
+	r.parsePayload(in)
 	if r.level != 0 {
 		if b := l.pkt.GetExtension(r.level); len(b) > 0 {
 			in.level = int(b[0] & 0x7f)
@@ -249,6 +243,27 @@ func (r *Receiver) WriteRTP(layer int, raw []byte, arrival time.Time) error {
 		}
 	}
 	return nil
+}
+
+// parsePayload reads what the forwarder needs from a video payload: the
+// key frame flag, and VP8's picture IDs.
+func (r *Receiver) parsePayload(in *inPacket) {
+	switch r.ck {
+	case codecVP8:
+		if d, err := parseVP8(in.payload); err == nil {
+			in.vp8 = d
+			in.fp.vp8 = &in.vp8
+			in.fp.keyframe = d.keyframe
+		}
+	case codecH264:
+		in.fp.keyframe = h264Keyframe(in.payload)
+	case codecVP9:
+		if d, err := parseVP9(in.payload); err == nil {
+			in.fp.keyframe = d.keyframe
+		}
+	case codecAV1:
+		in.fp.keyframe = av1Keyframe(in.payload)
+	}
 }
 
 // RequestKeyframe asks upstream for a key frame on layer, at most once per

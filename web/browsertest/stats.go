@@ -35,7 +35,7 @@ type Inbound struct {
 	Name                 string  `json:"name"`
 	Track                string  `json:"track"`
 	Kind                 string  `json:"kind"`
-	Codec                string  `json:"codec"` // mimeType, e.g. "video/VP8"
+	Codec                string  `json:"codec"` // MIME subtype: "VP8", "H264", "VP9", "AV1", "opus"
 	Muted                bool    `json:"muted"` // the node said the publisher muted it
 	FramesDecoded        int64   `json:"framesDecoded"`
 	FramesPerSecond      float64 `json:"framesPerSecond"`
@@ -96,7 +96,7 @@ func (s Stats) String() string {
 	for _, in := range s.Subscribed {
 		fmt.Fprintf(&b, " [in %s/%s", in.Name, in.Kind)
 		if in.Kind == "video" {
-			fmt.Fprintf(&b, " %dx%d frames=%d fps=%.0f freezes=%d/%.2fs layer=%s", in.FrameWidth, in.FrameHeight, in.FramesDecoded, in.FramesPerSecond, in.FreezeCount, in.TotalFreezesDuration, in.Layer)
+			fmt.Fprintf(&b, " %s %dx%d frames=%d fps=%.0f freezes=%d/%.2fs layer=%s", in.Codec, in.FrameWidth, in.FrameHeight, in.FramesDecoded, in.FramesPerSecond, in.FreezeCount, in.TotalFreezesDuration, in.Layer)
 		}
 		fmt.Fprintf(&b, " bytes=%d lost=%d]", in.BytesReceived, in.PacketsLost)
 	}

@@ -8,7 +8,8 @@
 //   /?room=R&name=N&mode=meeting|live&role=host|viewer&autojoin=1 joins with no clicks;
 //   window.qrtn.stats() resolves to the session's media statistics;
 //   window.qrtn.prefer(participant, 'large'|'small') sets a view preference.
-// Extra parameters: token=T (skip /api/token), video=WxH[@fps] (camera size).
+// Extra parameters: token=T (skip /api/token), video=WxH[@fps] (camera size),
+// codec=vp8|h264|vp9|av1 (what the page publishes).
 
 import { join } from './qrtn.js';
 
@@ -54,6 +55,12 @@ window.qrtn = {
 };
 
 // --- joining ---
+
+// codecParam is the video codec the page publishes (&codec=vp8|h264|vp9|av1).
+function codecParam() {
+  const c = (params.get('codec') || 'vp8').toLowerCase();
+  return ['vp8', 'h264', 'vp9', 'av1'].includes(c) ? c : 'vp8';
+}
 
 function formValues() {
   return {
@@ -120,7 +127,7 @@ async function start(v) {
     const publish = v.role === 'host';
     // Ask for the camera while the websocket connects: both take time.
     const media = publish ? getMedia() : Promise.resolve(null);
-    const session = await join(location.href, token, { mode: v.mode });
+    const session = await join(location.href, token, { mode: v.mode, codec: codecParam() });
     app.session = session;
     app.timing.joinedMs = performance.now() - app.timing.startedAt;
     wire(session);

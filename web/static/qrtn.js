@@ -46,6 +46,7 @@ export const LAYERS = {
  * @param {'meeting'|'live'} [opts.mode] the room's mode if this join creates it
  * @param {MediaStream} [opts.stream] published right after the join, when the token grants publish
  * @param {string[]} [opts.layers] simulcast rids to send, default ['s','l']
+ * @param {'vp8'|'h264'|'vp9'|'av1'} [opts.codec] the video codec to publish, default VP8
  * @param {RTCIceServer[]} [opts.iceServers] overrides the node's list
  */
 export async function join(url, token, opts = {}) {
@@ -315,7 +316,7 @@ export class Session extends EventTarget {
       const init = { direction: 'sendonly', streams: [stream] };
       if (track.kind === 'video') init.sendEncodings = this._encodings();
       const tr = this._pub.addTransceiver(track, init);
-      preferCodecs(tr, track.kind);
+      preferCodecs(tr, track.kind, this.opts.codec);
       this._published.push({ kind: track.kind, track, sender: tr.sender });
     }
     await this._negotiatePublisher();
@@ -446,7 +447,7 @@ export class Session extends EventTarget {
         track: info.track,
         kind: info.kind,
         muted: !!this.participants.get(info.participant)?.tracks.get(info.track)?.muted,
-        codec: report.get(s.codecId)?.mimeType ?? null,
+        codec: mimeSubtype(report.get(s.codecId)?.mimeType),
         framesDecoded: s.framesDecoded ?? 0,
         framesPerSecond: s.framesPerSecond ?? 0,
         frameWidth: s.frameWidth ?? 0,
@@ -466,17 +467,23 @@ export class Session extends EventTarget {
   }
 }
 
-// preferCodecs puts VP8 (video) or audio/red then Opus (audio) first. The
-// node answers with the first codec it supports, so this is a preference, not
-// a restriction.
-function preferCodecs(transceiver, kind) {
+// preferCodecs puts the chosen video codec (VP8 unless opts.codec names
+// another: 'vp8', 'h264', 'vp9', 'av1') or audio/red then Opus (audio)
+// first. The node answers with the first codec it supports, so this is a
+// preference, not a restriction. H.264 prefers packetization-mode=1 in
+// Constrained Baseline, which every browser decodes.
+function preferCodecs(transceiver, kind, codec) {
   if (!transceiver.setCodecPreferences) return;
   const caps = (RTCRtpSender.getCapabilities && RTCRtpSender.getCapabilities(kind)) || RTCRtpReceiver.getCapabilities(kind);
   if (!caps) return;
-  const first = kind === 'video' ? ['video/vp8'] : ['audio/red', 'audio/opus'];
+  const video = `video/${(codec || 'vp8').toLowerCase()}`;
+  const first = kind === 'video' ? [video] : ['audio/red', 'audio/opus'];
   const rank = (c) => {
     const i = first.indexOf(c.mimeType.toLowerCase());
-    return i < 0 ? first.length : i;
+    if (i < 0) return 10;
+    const f = c.sdpFmtpLine || '';
+    if (c.mimeType.toLowerCase() === 'video/h264') return i + (f.includes('packetization-mode=1') ? 0 : 2) + (f.includes('profile-level-id=42e01f') ? 0 : 1) / 2;
+    return i;
   };
   const codecs = [...caps.codecs].sort((a, b) => rank(a) - rank(b));
   try {
@@ -484,6 +491,13 @@ function preferCodecs(transceiver, kind) {
   } catch (e) {
     console.warn('qrtn: setCodecPreferences', e);
   }
+}
+
+/** The MIME subtype of a codec as stats() reports it ("VP8", "H264", ...), or null. */
+export function mimeSubtype(mime) {
+  if (!mime) return null;
+  const i = mime.indexOf('/');
+  return i < 0 ? mime : mime.slice(i + 1);
 }
 
 /**
