@@ -54,6 +54,8 @@ type TrackInfo struct {
 	Kind   string   // "audio" or "video"
 	Layers []string // simulcast RIDs, small first; empty without simulcast
 	Muted  bool
+	Source string // SourceCamera, SourceScreen, ...
+	Codec  string // MIME subtype: "VP8", "H264", "opus", ...
 }
 
 // Event is something a participant's client is told about. Events are

@@ -45,6 +45,9 @@ type TrackParams struct {
 	AudioLevelExt uint8
 	Upstream      Upstream
 	Muted         bool
+	// Source is what the track shows (SourceCamera, SourceScreen, ...);
+	// empty means camera for video and microphone for audio.
+	Source string
 }
 
 // keyframeInterval throttles key frame requests per layer: encoders take a
@@ -59,6 +62,7 @@ type Receiver struct {
 	kind   webrtc.RTPCodecType
 	codec  webrtc.RTPCodecCapability
 	ck     codecKind // how video payloads are parsed
+	source string
 	isRED  bool
 	rids   []string
 	layers []*recvLayer
@@ -120,9 +124,15 @@ func newReceiver(owner *Participant, p TrackParams, cacheSize int, now time.Time
 	if len(rids) == 0 {
 		rids = []string{""}
 	}
+	if !ValidSource(p.Source) {
+		p.Source = SourceCamera
+		if p.Kind == webrtc.RTPCodecTypeAudio {
+			p.Source = SourceMicrophone
+		}
+	}
 	r := &Receiver{
 		id: p.ID, owner: owner, kind: p.Kind, codec: p.Codec, up: p.Upstream, level: p.AudioLevelExt,
-		ck:    codecKindOf(p.Codec.MimeType),
+		ck: codecKindOf(p.Codec.MimeType), source: p.Source,
 		isRED: strings.EqualFold(p.Codec.MimeType, "audio/red"),
 		rids:  rids, kfLast: make([]time.Time, len(rids)),
 		stats: owner.stats, room: owner.room,
@@ -173,6 +183,9 @@ func (r *Receiver) Kind() webrtc.RTPCodecType { return r.kind }
 // Codec is the codec of the published packets.
 func (r *Receiver) Codec() webrtc.RTPCodecCapability { return r.codec }
 
+// Source is what the track shows (SourceCamera, SourceScreen, ...).
+func (r *Receiver) Source() string { return r.source }
+
 // Layers are the simulcast RIDs, small first ("" for a single layer).
 func (r *Receiver) Layers() []string { return append([]string(nil), r.rids...) }
 
@@ -189,7 +202,8 @@ func (r *Receiver) Info() TrackInfo {
 	if layers == nil {
 		layers = []string{}
 	}
-	return TrackInfo{ID: r.id, Kind: kindString(r.kind), Layers: layers, Muted: r.muted.Load()}
+	return TrackInfo{ID: r.id, Kind: kindString(r.kind), Layers: layers, Muted: r.muted.Load(), Source: r.source,
+		Codec: MimeSubtype(r.codec.MimeType)}
 }
 
 // errLayer is returned by WriteRTP for a layer the track does not have.

@@ -188,6 +188,9 @@ func (r *Room) unpublish(from *Participant, t *Receiver) {
 			p.sub.remove(t)
 		}
 	}
+	for _, p := range r.Participants() {
+		p.forgetTrackPreference(t.id)
+	}
 	r.broadcast(from, TrackUnpublished{ParticipantID: from.id, TrackID: t.id})
 }
 

@@ -227,12 +227,12 @@ func (s *subscriber) allocate(now time.Time) {
 	congested := dec != 0 && now.Sub(time.Unix(0, dec)) < congestionMemory
 	tracks := make([]allocTrack, len(video))
 	for i, d := range video {
-		q := s.p.preference(d.r.owner.id)
+		q := s.p.trackPreference(d.r)
 		d.mu.Lock()
 		cur, hold := d.decided, d.hold
 		d.mu.Unlock()
 		tracks[i] = allocTrack{maxLayer: qualityLayer(q, len(d.r.layers)), bitrates: d.r.layerBitrates(now),
-			current: cur, main: q == QualityLarge, hold: hold}
+			current: cur, main: q == QualityLarge, screen: d.r.source == SourceScreen, hold: hold}
 	}
 	for i, l := range selectLayers(budget, congested, tracks, now, defaultSelectorParams) {
 		video[i].setDecision(l, l < tracks[i].maxLayer, now)

@@ -117,6 +117,9 @@ func (c *conn) handle(b []byte, joinTimer *time.Timer) (stop bool) {
 	case joinMsg:
 		return c.badInput(CodeBadMessage, "already joined")
 	case offerMsg:
+		if len(m.sources) > 0 {
+			c.p.SetSources(m.sources)
+		}
 		ans, err := c.p.HandleOffer(m.sdp)
 		if err != nil {
 			return c.sfuError(err)
@@ -135,7 +138,11 @@ func (c *conn) handle(b []byte, joinTimer *time.Timer) (stop bool) {
 		if m.layer == "small" {
 			q = sfu.QualitySmall
 		}
-		c.p.Prefer(m.participant, q)
+		if m.track != "" {
+			c.p.PreferTrack(m.track, q)
+		} else {
+			c.p.Prefer(m.participant, q)
+		}
 	case muteMsg:
 		if !c.grant.Publish {
 			c.fail(CodeForbidden, "this token may not publish", false)

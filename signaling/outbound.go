@@ -33,6 +33,8 @@ type trackJSON struct {
 	Kind   string   `json:"kind"`
 	Layers []string `json:"layers"`
 	Muted  bool     `json:"muted"`
+	Source string   `json:"source,omitempty"`
+	Codec  string   `json:"codec,omitempty"`
 }
 
 func toParticipant(p sfu.ParticipantInfo) participantJSON {
@@ -48,7 +50,7 @@ func toTrack(t sfu.TrackInfo) trackJSON {
 	if l == nil {
 		l = []string{}
 	}
-	return trackJSON{ID: t.ID, Kind: t.Kind, Layers: l, Muted: t.Muted}
+	return trackJSON{ID: t.ID, Kind: t.Kind, Layers: l, Muted: t.Muted, Source: t.Source, Codec: t.Codec}
 }
 
 // outbound messages, one struct per server message of PROTOCOL.md.

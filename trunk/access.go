@@ -165,7 +165,7 @@ func (a *accessSide) snapshot(lr *localRoom) *RoomState {
 			info, codec := r.Info(), r.Codec()
 			ps.Tracks = append(ps.Tracks, TrackState{ID: r.ID(), Kind: info.Kind, Mime: codec.MimeType,
 				ClockRate: codec.ClockRate, Channels: codec.Channels, Fmtp: codec.SDPFmtpLine,
-				Layers: info.Layers, AudioLevelExt: r.AudioLevelExt(), Muted: info.Muted})
+				Layers: info.Layers, AudioLevelExt: r.AudioLevelExt(), Muted: info.Muted, Source: r.Source()})
 			a.own[TrackRef{Origin: a.t.cfg.Name, Room: lr.name, ID: r.ID()}] = r
 		}
 		if len(ps.Tracks) > maxTracks {
@@ -299,7 +299,8 @@ func (a *accessSide) reconcileTracks(lr *localRoom, g *ghost, ps ParticipantStat
 		}
 		r, err := g.p.PublishTrack(sfu.TrackParams{ID: ts.ID, Kind: kind,
 			Codec:  webrtc.RTPCodecCapability{MimeType: ts.Mime, ClockRate: ts.ClockRate, Channels: ts.Channels, SDPFmtpLine: ts.Fmtp},
-			Layers: ts.Layers, AudioLevelExt: ts.AudioLevelExt, Upstream: &ghostUpstream{a: a, gt: gt}, Muted: ts.Muted})
+			Layers: ts.Layers, AudioLevelExt: ts.AudioLevelExt, Upstream: &ghostUpstream{a: a, gt: gt}, Muted: ts.Muted,
+			Source: ts.Source})
 		if err != nil {
 			a.t.log.Warn("mirror track", "track", ref, "err", err)
 			continue
@@ -318,7 +319,7 @@ func (a *accessSide) syncMutes(g *ghost) {
 	for _, kind := range []string{"audio", "video"} {
 		muted, any := true, false
 		for _, gt := range g.tracks {
-			if gt.state.Kind == kind {
+			if gt.state.Kind == kind && gt.state.Source != "screen" && gt.state.Source != "screen_audio" {
 				any = true
 				muted = muted && gt.state.Muted
 			}

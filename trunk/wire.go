@@ -101,6 +101,9 @@ type TrackState struct {
 	// relayed packets (0: none).
 	AudioLevelExt uint8 `json:"alevel,omitempty"`
 	Muted         bool  `json:"muted,omitempty"`
+	// Source is what the track shows ("camera", "screen", ...; empty:
+	// camera or microphone).
+	Source string `json:"source,omitempty"`
 }
 
 // Subscribe is the whole set of layers of Track the sender wants from the
@@ -281,7 +284,7 @@ func (rs *RoomState) validate() error {
 			if t.ID == "" || (t.Kind != "audio" && t.Kind != "video") || len(t.Layers) > maxLayers {
 				return errors.New("bad track")
 			}
-			if err := checkNames(append([]string{t.ID, t.Mime, t.Fmtp}, t.Layers...)...); err != nil {
+			if err := checkNames(append([]string{t.ID, t.Mime, t.Fmtp, t.Source}, t.Layers...)...); err != nil {
 				return err
 			}
 		}

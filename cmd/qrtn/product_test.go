@@ -30,7 +30,7 @@ func TestBrowserProductAcrossRegions(t *testing.T) {
 	defer net.Close()
 	br := browsertest.StartT(t, browsertest.Options{Logf: t.Logf})
 	const q = "&mode=meeting&autojoin=1&video=640x360@20"
-	br.OpenT(t, net.Node("a").URL()+"?room=p&name=pub&role=host&codec=h264"+q)
+	pub := br.OpenT(t, net.Node("a").URL()+"?room=p&name=pub&role=host&codec=h264"+q)
 	viewer := br.OpenT(t, net.Node("b").URL()+"?room=p&name=far&role=viewer"+q)
 
 	t.Run("h264", func(t *testing.T) {
@@ -42,6 +42,32 @@ func TestBrowserProductAcrossRegions(t *testing.T) {
 		}
 		if v, _ := s.Track("pub", "video"); v.Codec != "H264" {
 			t.Errorf("the far viewer decodes %q, want H264: %s", v.Codec, s)
+		}
+	})
+
+	// A screen share (a canvas capture) is a second video track marked
+	// screen; the far viewer gets its large layer: full 1280x720.
+	t.Run("screen", func(t *testing.T) {
+		if err := pub.Eval(ctx, `window.qrtn.shareScreen({fake: true})`, nil); err != nil {
+			t.Fatal(err)
+		}
+		s, err := viewer.WaitStats(ctx, 45*time.Second, "pub's screen share across f", func(s browsertest.Stats) bool {
+			v, ok := s.Screen("pub")
+			c, _ := s.Track("pub", "video")
+			return ok && v.FramesDecoded > 10 && v.FrameWidth >= 1280 && c.FramesDecoded > 0
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("far viewer: %s", s)
+		if err := pub.Eval(ctx, `window.qrtn.stopScreen()`, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := viewer.WaitStats(ctx, 30*time.Second, "the screen share gone", func(s browsertest.Stats) bool {
+			_, ok := s.Screen("pub")
+			return !ok
+		}); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -45,6 +45,10 @@ window.qrtn = {
     render();
   },
   mute: (kind, muted) => setMuted(kind, muted),
+  // shareScreen({fake: true}) shares an animated canvas instead of asking
+  // for a screen (tests, and machines without a display).
+  shareScreen: (opts) => shareScreen(opts),
+  stopScreen: () => stopScreen(),
   leave: () => leave(),
   get session() {
     return app.session;
@@ -156,19 +160,26 @@ function setStatus(text, isError = false) {
 }
 
 function wire(session) {
-  session.on('track', ({ participant, kind, track }) => {
+  session.on('track', ({ participant, kind, source, track }) => {
     const p = session.participants.get(participant);
-    const tile = addTile(participant, p ? p.name : participant, null, false);
+    const screen = source === 'screen';
+    const id = screen ? `${participant}/screen` : participant;
+    const tile = addTile(id, `${p ? p.name : participant}${screen ? ' (screen)' : ''}`, null, false);
     tile.addTrack(track);
+    if (screen) app.main = id; // a shared screen takes the main view
     if (kind === 'video') render();
   });
-  session.on('trackended', ({ participant, track }) => {
-    const tile = app.tiles.get(participant);
+  session.on('trackended', ({ participant, source, track }) => {
+    const id = source === 'screen' ? `${participant}/screen` : participant;
+    const tile = app.tiles.get(id);
     if (!tile) return;
     if (track) tile.removeTrack(track);
-    if (tile.stream.getTracks().length === 0) removeTile(participant);
+    if (tile.stream.getTracks().length === 0) removeTile(id);
   });
-  session.on('participant_left', ({ participant }) => removeTile(participant));
+  session.on('participant_left', ({ participant }) => {
+    removeTile(participant);
+    removeTile(`${participant}/screen`);
+  });
   session.on('track_muted', ({ participant, kind, muted }) => app.tiles.get(participant)?.setMuted(kind, muted));
   session.on('speaker', ({ participants }) => {
     for (const [id, t] of app.tiles) t.el.classList.toggle('speaking', id === participants[0] || (id === 'self' && participants[0] === session.self.id));
@@ -190,6 +201,51 @@ function setMuted(kind, muted) {
   app.tiles.get('self')?.setMuted(kind, muted);
   $(`#mute-${kind}`).textContent = `${muted ? 'unmute' : 'mute'} ${kind === 'audio' ? 'mic' : 'camera'}`;
   $(`#mute-${kind}`).dataset.muted = muted ? '1' : '';
+}
+
+// --- screen sharing ---
+
+async function shareScreen(opts = {}) {
+  if (!app.session) throw new Error('not joined');
+  const track = opts.fake ? fakeScreen() : (await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: 15 }, audio: false })).getVideoTracks()[0];
+  await app.session.publishScreen(track);
+  addTile('self/screen', 'your screen', new MediaStream([track]), true);
+  track.addEventListener('ended', () => removeTile('self/screen'));
+  $('#share').textContent = 'stop sharing';
+  $('#share').dataset.muted = '1';
+}
+
+async function stopScreen() {
+  if (!app.session) return;
+  await app.session.stopScreen();
+  removeTile('self/screen');
+  $('#share').textContent = 'share screen';
+  $('#share').dataset.muted = '';
+}
+
+// fakeScreen is a 1280x720 canvas with text and a moving bar at 10 fps:
+// detail a screen share must keep sharp.
+function fakeScreen() {
+  const c = document.createElement('canvas');
+  c.width = 1280;
+  c.height = 720;
+  const g = c.getContext('2d');
+  let n = 0;
+  const draw = () => {
+    g.fillStyle = '#f4f4f4';
+    g.fillRect(0, 0, c.width, c.height);
+    g.fillStyle = '#222';
+    g.font = '28px monospace';
+    for (let y = 60; y < c.height; y += 40) g.fillText(`line ${y / 40} of a shared document · frame ${n}`, 40, y);
+    g.fillStyle = '#36c';
+    g.fillRect((n * 16) % c.width, 0, 40, c.height);
+    n++;
+  };
+  draw();
+  const timer = setInterval(draw, 100);
+  const track = c.captureStream(10).getVideoTracks()[0];
+  track.addEventListener('ended', () => clearInterval(timer));
+  return track;
 }
 
 // resolveParticipant accepts an id or a display name.
@@ -307,7 +363,7 @@ function render() {
   const thumbs = $('#thumbs');
   const focus = app.main && app.tiles.has(app.main);
   document.body.classList.toggle('focus', !!focus);
-  const remote = [...app.tiles.keys()].filter((id) => id !== 'self');
+  const remote = [...app.tiles.keys()].filter((id) => id !== 'self' && !id.endsWith('/screen') && id !== 'self/screen');
   for (const [id, t] of app.tiles) {
     const parent = !focus ? grid : id === app.main ? main : thumbs;
     if (t.el.parentElement !== parent) parent.append(t.el);
@@ -385,6 +441,7 @@ function publishingText(s, now) {
 $('#mute-audio').onclick = (e) => setMuted('audio', !e.target.dataset.muted);
 $('#mute-video').onclick = (e) => setMuted('video', !e.target.dataset.muted);
 $('#leave').onclick = () => leave();
+$('#share').onclick = (e) => (e.target.dataset.muted ? stopScreen() : shareScreen()).catch((err) => setStatus(`screen share: ${err.message}`, true));
 
 if (params.get('autojoin') === '1') {
   start(formValues());

@@ -31,6 +31,17 @@
 
 import { outboundStats, selectedRTT } from './qrtn-stats.js';
 
+/**
+ * A screen share's simulcast layers: full resolution at up to 15 fps, and
+ * half resolution at 5 fps. With contentHint 'detail' and degradation
+ * preference 'maintain-resolution' the encoder gives up frame rate, not
+ * sharpness, when it runs short of bits or CPU.
+ */
+export const SCREEN_LAYERS = {
+  s: { scaleResolutionDownBy: 2, maxBitrate: 300_000, maxFramerate: 5 },
+  l: { scaleResolutionDownBy: 1, maxBitrate: 2_500_000, maxFramerate: 15 },
+};
+
 /** The rids of the simulcast layers, smallest first, and their defaults. */
 export const LAYERS = {
   s: { scaleResolutionDownBy: 4, maxBitrate: 150_000 },
@@ -85,7 +96,7 @@ export class Session extends EventTarget {
     this._mids = new Map(); // subscriber mid → {participant, track, kind, active}
     this._announced = new Map(); // mid → "participant/track" announced with a 'track' event
     this._layers = new Map(); // "participant/track" → layer
-    this._published = []; // {kind, track: MediaStreamTrack, sender}
+    this._published = []; // {kind, source, track: MediaStreamTrack, sender, transceiver}
     this._closed = false;
   }
 
@@ -240,8 +251,8 @@ export class Session extends EventTarget {
   }
 
   // _sendSDP sends an offer or answer, then the candidates gathered before it.
-  _sendSDP(type, target, sdp) {
-    this._send({ type, target, sdp });
+  _sendSDP(type, target, sdp, extra = {}) {
+    this._send({ type, target, sdp, ...extra });
     this._sdpSent[target] = true;
     for (const m of this._localCandidates[target]) this._send(m);
     this._localCandidates[target] = [];
@@ -286,13 +297,13 @@ export class Session extends EventTarget {
       const prev = this._announced.get(tr.mid);
       if (prev && prev.key !== key) {
         this._announced.delete(tr.mid);
-        this._emit('trackended', { participant: prev.participant, trackId: prev.track, kind: prev.kind, track: tr.receiver.track });
+        this._emit('trackended', { participant: prev.participant, trackId: prev.track, kind: prev.kind, source: this.source(prev.participant, prev.track), track: tr.receiver.track });
       }
       if (!key) continue;
       seen.add(tr.mid);
       if (!this._announced.has(tr.mid)) {
         this._announced.set(tr.mid, { key, ...info });
-        this._emit('track', { participant: info.participant, trackId: info.track, kind: info.kind, track: tr.receiver.track });
+        this._emit('track', { participant: info.participant, trackId: info.track, kind: info.kind, source: this.source(info.participant, info.track), track: tr.receiver.track });
       }
     }
     for (const [mid, prev] of this._announced) {
@@ -317,9 +328,52 @@ export class Session extends EventTarget {
       if (track.kind === 'video') init.sendEncodings = this._encodings();
       const tr = this._pub.addTransceiver(track, init);
       preferCodecs(tr, track.kind, this.opts.codec);
-      this._published.push({ kind: track.kind, track, sender: tr.sender });
+      this._published.push({ kind: track.kind, source: track.kind === 'video' ? 'camera' : 'microphone', track, sender: tr.sender, transceiver: tr });
     }
     await this._negotiatePublisher();
+  }
+
+  /**
+   * Publishes a screen share (a video track from getDisplayMedia or a canvas
+   * capture) as the participant's second video source, marked 'screen':
+   * simulcast SCREEN_LAYERS, content hint 'detail', resolution kept over
+   * frame rate. The node gives it the main view's priority. Resolves when
+   * the node has answered; stopScreen() ends it.
+   */
+  async publishScreen(track) {
+    if (!this.joined) throw new Error('qrtn: publish before join');
+    if (!this.self.publish) throw new Error('qrtn: the token does not grant publish');
+    if (this._published.some((p) => p.source === 'screen')) throw new Error('qrtn: a screen share is already published');
+    if (!this._pub) this._pub = this._newPC('publisher');
+    if ('contentHint' in track) track.contentHint = 'detail';
+    const encodings = Object.entries(SCREEN_LAYERS).map(([rid, e]) => ({ rid, ...e }));
+    const tr = this._pub.addTransceiver(track, { direction: 'sendonly', streams: [new MediaStream([track])], sendEncodings: encodings });
+    preferCodecs(tr, 'video', this.opts.codec);
+    try {
+      const params = tr.sender.getParameters();
+      params.degradationPreference = 'maintain-resolution';
+      await tr.sender.setParameters(params);
+    } catch (e) {
+      console.warn('qrtn: degradationPreference', e);
+    }
+    this._published.push({ kind: 'video', source: 'screen', track, sender: tr.sender, transceiver: tr });
+    track.addEventListener('ended', () => this.stopScreen().catch((e) => this._localError(e)));
+    await this._negotiatePublisher();
+  }
+
+  /** Ends the screen share, if any: the node unpublishes it for everyone. */
+  async stopScreen() {
+    const i = this._published.findIndex((p) => p.source === 'screen');
+    if (i < 0 || !this._pub) return;
+    const [p] = this._published.splice(i, 1);
+    p.track.stop();
+    p.transceiver.stop();
+    await this._negotiatePublisher();
+  }
+
+  /** The source ('camera', 'screen', 'microphone') of a remote track, from the node's announcements. */
+  source(participant, track) {
+    return this.participants.get(participant)?.tracks.get(track)?.source ?? null;
   }
 
   // _setActiveLayers is dynacast: the node asks to keep sending only the
@@ -355,7 +409,9 @@ export class Session extends EventTarget {
         this._pubAnswer = resolve;
         this._pubReject = reject;
       });
-      this._sendSDP('offer', 'publisher', pc.localDescription.sdp);
+      const sources = {};
+      for (const p of this._published) if (p.transceiver.mid) sources[p.transceiver.mid] = p.source;
+      this._sendSDP('offer', 'publisher', pc.localDescription.sdp, { sources });
       const sdp = await answered;
       this._pubAnswer = null;
       await pc.setRemoteDescription({ type: 'answer', sdp });
@@ -365,15 +421,20 @@ export class Session extends EventTarget {
     return this._pubQueue;
   }
 
-  /** Asks for a participant's video as 'large' (main view) or 'small' (thumbnail). */
-  prefer(participant, layer) {
+  /**
+   * Asks for a participant's video as 'large' (main view) or 'small'
+   * (thumbnail); with a track id, for that track only (a screen share).
+   */
+  prefer(participant, layer, track) {
     if (layer !== 'large' && layer !== 'small') throw new Error(`qrtn: layer ${layer} is not large or small`);
-    this._send({ type: 'prefer', participant, layer });
+    const m = { type: 'prefer', participant, layer };
+    if (track) m.track = track;
+    this._send(m);
   }
 
   /** Mutes or unmutes the local track of a kind ('audio'|'video') and tells the room. */
   mute(kind, muted) {
-    for (const p of this._published) if (p.kind === kind) p.track.enabled = !muted;
+    for (const p of this._published) if (p.kind === kind && p.source !== 'screen') p.track.enabled = !muted;
     this._send({ type: 'mute', kind, muted: !!muted });
   }
 
@@ -446,6 +507,7 @@ export class Session extends EventTarget {
         name: this.participants.get(info.participant)?.name ?? info.participant,
         track: info.track,
         kind: info.kind,
+        source: this.source(info.participant, info.track),
         muted: !!this.participants.get(info.participant)?.tracks.get(info.track)?.muted,
         codec: mimeSubtype(report.get(s.codecId)?.mimeType),
         framesDecoded: s.framesDecoded ?? 0,
