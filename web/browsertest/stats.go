@@ -36,8 +36,8 @@ type Inbound struct {
 	Track                string  `json:"track"`
 	Kind                 string  `json:"kind"`
 	Source               string  `json:"source"` // camera, microphone, screen
-	Codec                string  `json:"codec"` // MIME subtype: "VP8", "H264", "VP9", "AV1", "opus"
-	Muted                bool    `json:"muted"` // the node said the publisher muted it
+	Codec                string  `json:"codec"`  // MIME subtype: "VP8", "H264", "VP9", "AV1", "opus"
+	Muted                bool    `json:"muted"`  // the node said the publisher muted it
 	FramesDecoded        int64   `json:"framesDecoded"`
 	FramesPerSecond      float64 `json:"framesPerSecond"`
 	FrameWidth           int     `json:"frameWidth"`
