@@ -19,6 +19,9 @@ type ParticipantParams struct {
 	Name         string
 	CanPublish   bool
 	CanSubscribe bool
+	// Data gives the participant data channels (sfu/data.go) on its
+	// subscriber connection; it needs CanSubscribe.
+	Data bool
 	// Remote marks a participant fed by code rather than by a browser, such
 	// as a trunk relaying another node's participant: it has no
 	// PeerConnections and publishes with PublishTrack.

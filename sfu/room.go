@@ -30,6 +30,8 @@ type Room struct {
 	watchers     map[int]func(Event)
 	watchSeq     int
 
+	data roomData
+
 	speakerMu sync.Mutex
 	speaker   *speakerDetector
 
@@ -117,6 +119,9 @@ func (r *Room) join(p *Participant) (old *Participant, err error) {
 // afterJoin tells the others and subscribes the newcomer to what exists.
 func (r *Room) afterJoin(p *Participant) {
 	r.broadcast(p, ParticipantJoined{Participant: p.Info()})
+	if p.sub != nil && p.sub.data != nil {
+		p.sub.negotiate() // the data channels need an offer even without tracks
+	}
 	if p.sub != nil {
 		for _, o := range r.Participants() {
 			if o == p {

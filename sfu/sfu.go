@@ -110,6 +110,12 @@ func (s *SFU) Join(room, mode string, pp ParticipantParams) (*Participant, error
 			prefs: map[string]Quality{}, mutedKinds: map[webrtc.RTPCodecType]bool{}}
 		if pp.CanSubscribe && !pp.Remote {
 			sub, err := newSubscriber(p)
+			if err == nil && pp.Data {
+				sub.data, err = newDataChannels(p, sub.pc)
+				if err != nil {
+					sub.close()
+				}
+			}
 			if err != nil {
 				r.leaveDone()
 				return nil, err
@@ -153,6 +159,7 @@ func (s *SFU) Stats() Stats {
 		PLIs: s.stats.keyframeReqs.Load(), LayerSwitches: s.stats.layerSwitches.Load(),
 		BadPackets: s.stats.badPackets.Load(), FECPackets: s.stats.fecPackets.Load(), FECBytes: s.stats.fecBytes.Load(),
 		PublisherRTX: s.stats.publisherRTX.Load(), StrayPackets: s.stats.strayPackets.Load(),
+		DataReceived: s.stats.dataReceived.Load(), DataSent: s.stats.dataSent.Load(), DataDropped: s.stats.dataDropped.Load(),
 	}
 	s.mu.Lock()
 	rooms := make([]*Room, 0, len(s.rooms))

@@ -15,6 +15,9 @@ type counters struct {
 	fecBytes         atomic.Uint64
 	publisherRTX     atomic.Uint64 // retransmissions received from publishers (RTX, repaired-rid)
 	strayPackets     atomic.Uint64 // publisher packets dropped for arriving on a layer bound to another SSRC
+	dataReceived     atomic.Uint64 // data messages accepted from participants
+	dataSent         atomic.Uint64 // data messages written to participants' channels
+	dataDropped      atomic.Uint64 // data messages dropped: limits, bad input, channels not open or full
 }
 
 // Stats is a snapshot of the SFU for metrics.
@@ -36,4 +39,8 @@ type Stats struct {
 	// a simulcast layer already bound to another SSRC (an RTX stream that
 	// claimed a layer's rid).
 	StrayPackets uint64
+	// DataReceived, DataSent and DataDropped count data messages accepted
+	// from participants, written to them, and dropped (size and rate
+	// limits, bad messages, channels not open or backed up).
+	DataReceived, DataSent, DataDropped uint64
 }

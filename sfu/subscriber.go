@@ -22,9 +22,10 @@ const congestionMemory = 5 * time.Second
 // offer at a time, and changes made while an offer is out are folded into
 // the next one, sent when the answer arrives.
 type subscriber struct {
-	p   *Participant
-	pc  *webrtc.PeerConnection
-	est *estimator
+	p    *Participant
+	pc   *webrtc.PeerConnection
+	est  *estimator
+	data *dataChannels // nil without data channels
 
 	negMu    sync.Mutex // guards offering, again, pending, closed
 	offering bool

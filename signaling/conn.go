@@ -172,7 +172,8 @@ func (c *conn) join(m joinMsg) bool {
 		return true
 	}
 	p, err := c.s.sfu.Join(g.Room, m.mode, sfu.ParticipantParams{
-		ID: g.Identity, Name: g.Name, CanPublish: g.Publish, CanSubscribe: g.Subscribe, OnEvent: c.onEvent})
+		ID: g.Identity, Name: g.Name, CanPublish: g.Publish, CanSubscribe: g.Subscribe, OnEvent: c.onEvent,
+		Data: m.data && g.Subscribe})
 	switch {
 	case errors.Is(err, sfu.ErrRoomFull):
 		c.fail(CodeRoomFull, "the room is full", true)

@@ -32,11 +32,15 @@ type inbound struct {
 	Muted       *bool             `json:"muted"`
 	Track       string            `json:"track"`
 	Sources     map[string]string `json:"sources"`
+	Data        bool              `json:"data"`
 }
 
 // Client messages after decoding.
 type (
-	joinMsg  struct{ token, mode, room string }
+	joinMsg struct {
+		token, mode, room string
+		data              bool // data channels wanted
+	}
 	offerMsg struct {
 		sdp     string
 		sources map[string]string // mid → track source
@@ -80,7 +84,7 @@ func (m *inbound) check() (any, error) {
 		if m.Mode != "" && m.Mode != "meeting" && m.Mode != "live" {
 			return bad("mode %q", m.Mode)
 		}
-		return joinMsg{token: m.Token, mode: m.Mode, room: m.Room}, nil
+		return joinMsg{token: m.Token, mode: m.Mode, room: m.Room, data: m.Data}, nil
 	case "offer", "answer":
 		want := map[string]string{"offer": "publisher", "answer": "subscriber"}[m.Type]
 		if m.Target != want {

@@ -90,7 +90,9 @@ func (a *accessSide) housekeep(now time.Time) {
 		}
 		if lr == nil {
 			lr = &localRoom{name: r.Name(), room: r, ghosts: map[string]*ghost{}}
-			lr.cancel = r.Watch(func(sfu.Event) { a.touch(lr) })
+			cancelEvents := r.Watch(func(sfu.Event) { a.touch(lr) })
+			cancelData := a.watchData(lr)
+			lr.cancel = func() { cancelEvents(); cancelData() }
 			a.rooms[r.Name()] = lr
 			lr.dirty.Store(true)
 		}

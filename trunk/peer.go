@@ -355,6 +355,8 @@ func (t *Trunk) handleControl(now time.Time, p *peer, m message) {
 		t.requestKeyframe(now, flowKey{m.Keyframe.Track, m.Keyframe.Layer})
 	case m.Unavailable != nil:
 		t.receiveUnavailable(now, p, *m.Unavailable)
+	case m.Data != nil:
+		t.receiveData(p, *m.Data)
 	}
 }
 

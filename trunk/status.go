@@ -14,6 +14,7 @@ type counters struct {
 	sendErrors, trunkFailures, loopsRefused uint64
 	unwanted, keyframes                     uint64
 	sinkDrops, deliverDrops, badMedia       atomic.Uint64
+	dataIn, dataOut, dataDropped            atomic.Uint64 // data messages (data.go)
 }
 
 // Status is a snapshot of the node's view of the network, as the network
@@ -34,6 +35,10 @@ type Status struct {
 	// DeliverDrops counts trunk packets dropped before the local SFU
 	// because a mirrored track's delivery queue was full.
 	DeliverDrops uint64 `json:"deliver_drops"`
+	// DataIn and DataOut count participants' data messages received from
+	// trunks (first copies) and originated here (data.go).
+	DataIn  uint64 `json:"data_in"`
+	DataOut uint64 `json:"data_out"`
 }
 
 // NodeStatus is one node as its link state describes it.
@@ -143,7 +148,8 @@ func (t *Trunk) publishStatus(now time.Time) {
 		return
 	}
 	st := &Status{Time: now, TrunkFailures: t.stats.trunkFailures, LoopsRefused: t.stats.loopsRefused,
-		Keyframes: t.stats.keyframes, SinkDrops: t.stats.sinkDrops.Load(), DeliverDrops: t.stats.deliverDrops.Load()}
+		Keyframes: t.stats.keyframes, SinkDrops: t.stats.sinkDrops.Load(), DeliverDrops: t.stats.deliverDrops.Load(),
+		DataIn: t.stats.dataIn.Load(), DataOut: t.stats.dataOut.Load()}
 	st.Node = NodeStatus{Name: t.cfg.Name, Region: t.cfg.Region, Role: string(t.cfg.Role), Load: t.load(),
 		HTTP: t.http.Load().(string), Self: true}
 	for _, ls := range t.ls.all() {

@@ -52,6 +52,7 @@ type Trunk struct {
 	stats     counters
 
 	access *accessSide // nil on forwarding nodes
+	data   dataRelay
 
 	rx    chan datagram
 	media chan localPacket

@@ -146,6 +146,7 @@ type message struct {
 	Bind        *Bind        `json:"bind,omitempty"`
 	Keyframe    *Keyframe    `json:"pli,omitempty"`
 	Unavailable *Unavailable `json:"unavail,omitempty"`
+	Data        *DataMessage `json:"data,omitempty"`
 }
 
 // appendFrame appends m as one control frame.
@@ -186,7 +187,7 @@ func parseFrame(b []byte) (m message, n int, err error) {
 func (m *message) validate() error {
 	set := 0
 	for _, p := range []bool{m.Hello != nil, m.LinkState != nil, m.Room != nil, m.Subscribe != nil,
-		m.Bind != nil, m.Keyframe != nil, m.Unavailable != nil} {
+		m.Bind != nil, m.Keyframe != nil, m.Unavailable != nil, m.Data != nil} {
 		if p {
 			set++
 		}
@@ -225,6 +226,8 @@ func (m *message) validate() error {
 		}
 	case m.Unavailable != nil:
 		err = m.Unavailable.Track.validate()
+	case m.Data != nil:
+		err = m.Data.validate()
 	}
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrProtocol, err)

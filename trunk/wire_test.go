@@ -25,6 +25,9 @@ func sampleMessages() []message {
 		{Bind: &Bind{Stream: 9, Track: ref, Layer: 1, Kind: "video"}},
 		{Keyframe: &Keyframe{Track: ref, Layer: 0}},
 		{Unavailable: &Unavailable{Track: ref, Reason: "loop"}},
+		{Data: &DataMessage{Origin: "eu-1", Seq: 11, Room: "demo", From: "alice", To: []string{"bob"}, Topic: "chat", Payload: "hi"}},
+		{Room: &RoomState{Origin: "eu-1", Seq: 9, Room: "demo", Mode: "meeting", Participants: []ParticipantState{
+			{ID: "bob", Tracks: []TrackState{{ID: "TR_s", Kind: "video", Mime: "video/H264", ClockRate: 90000, Source: "screen"}}}}}},
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"testing"
 	"time"
@@ -32,6 +33,65 @@ func TestBrowserProductAcrossRegions(t *testing.T) {
 	const q = "&mode=meeting&autojoin=1&video=640x360@20"
 	pub := br.OpenT(t, net.Node("a").URL()+"?room=p&name=pub&role=host&codec=h264"+q)
 	viewer := br.OpenT(t, net.Node("b").URL()+"?room=p&name=far&role=viewer"+q)
+
+	// Chat crosses the regions on the data channel and the trunks'
+	// reliable stream, both ways; a flood is cut by the node's rate limit
+	// and the flooder is told.
+	t.Run("data", func(t *testing.T) {
+		waitJoined := func(p *browsertest.Page) {
+			if err := browsertest.Poll(ctx, 30*time.Second, 200*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+				var open bool
+				err := p.Eval(ctx, `(() => { const s = window.qrtn.session; return !!(s && s._channels._reliable && s._channels._reliable.readyState === 'open'); })()`, &open)
+				return open, "data channel not open", err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitJoined(pub)
+		waitJoined(viewer)
+		waitChat := func(p *browsertest.Page, text string) {
+			if err := browsertest.Poll(ctx, 20*time.Second, 200*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+				var n int
+				err := p.Eval(ctx, `window.qrtn.messages().filter((m) => m.text === `+jsQuote(text)+` && !m.self).length`, &n)
+				return n == 1, "not received", err
+			}); err != nil {
+				t.Fatalf("chat %q: %v", text, err)
+			}
+		}
+		if err := pub.Eval(ctx, `window.qrtn.chat('hello from eu')`, nil); err != nil {
+			t.Fatal(err)
+		}
+		waitChat(viewer, "hello from eu")
+		if err := viewer.Eval(ctx, `window.qrtn.chat('hello from us')`, nil); err != nil {
+			t.Fatal(err)
+		}
+		waitChat(pub, "hello from us")
+
+		var before struct{ Received int }
+		if err := viewer.Eval(ctx, `window.qrtn.stats().then((s) => s.data)`, &before); err != nil {
+			t.Fatal(err)
+		}
+		if err := pub.Eval(ctx, `(() => { for (let i = 0; i < 600; i++) window.qrtn.session.sendData('x' + i, {topic: 'flood'}); })()`, nil); err != nil {
+			t.Fatal(err)
+		}
+		var errs int
+		if err := browsertest.Poll(ctx, 20*time.Second, 250*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+			err := pub.Eval(ctx, `window.qrtn.stats().then((s) => s.data.errors)`, &errs)
+			return errs > 0, "no rate_limited error", err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second) // what passed the limit arrives
+		var after struct{ Received int }
+		if err := viewer.Eval(ctx, `window.qrtn.stats().then((s) => s.data)`, &after); err != nil {
+			t.Fatal(err)
+		}
+		got := after.Received - before.Received
+		t.Logf("flood: 600 sent, %d delivered across the regions", got)
+		if got < 30 || got > 200 {
+			t.Errorf("a flood of 600 messages delivered %d across the regions, want the burst and a second's rate (30..200)", got)
+		}
+	})
 
 	t.Run("h264", func(t *testing.T) {
 		s, err := viewer.WaitStats(ctx, 45*time.Second, "pub's H.264 across f", func(s browsertest.Stats) bool {
@@ -70,4 +130,9 @@ func TestBrowserProductAcrossRegions(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+func jsQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

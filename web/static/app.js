@@ -24,6 +24,7 @@ const app = {
   overrides: new Map(), // participant → layer set through window.qrtn.prefer
   sentLayer: new Map(), // participant → the layer last sent to the node
   prevStats: new Map(), // key → {t, bytes, lost, recv} for rates
+  chat: [], // {from, text, self, at}
   error: null,
   // Join timing in ms since start() began (token fetch included): when the
   // node accepted the join, and each participant's first video frame shown.
@@ -48,6 +49,9 @@ window.qrtn = {
   // shareScreen({fake: true}) shares an animated canvas instead of asking
   // for a screen (tests, and machines without a display).
   shareScreen: (opts) => shareScreen(opts),
+  // chat(text) sends a chat message to the room; messages() lists the chat.
+  chat: (text) => sendChat(text),
+  messages: () => app.chat.map((m) => ({ ...m })),
   stopScreen: () => stopScreen(),
   leave: () => leave(),
   get session() {
@@ -131,7 +135,7 @@ async function start(v) {
     const publish = v.role === 'host';
     // Ask for the camera while the websocket connects: both take time.
     const media = publish ? getMedia() : Promise.resolve(null);
-    const session = await join(location.href, token, { mode: v.mode, codec: codecParam() });
+    const session = await join(location.href, token, { mode: v.mode, codec: codecParam(), data: true });
     app.session = session;
     app.timing.joinedMs = performance.now() - app.timing.startedAt;
     wire(session);
@@ -185,6 +189,10 @@ function wire(session) {
     for (const [id, t] of app.tiles) t.el.classList.toggle('speaking', id === participants[0] || (id === 'self' && participants[0] === session.self.id));
   });
   session.on('error', ({ code, message }) => setStatus(`${code}: ${message}`, true));
+  session.on('data', (m) => {
+    if (m.topic === 'chat') addChat(session.participants.get(m.from)?.name ?? m.from, m.data, false);
+  });
+  session.on('data_error', ({ code, message }) => setStatus(`data: ${code}: ${message}`, true));
   session.on('closed', ({ reason }) => setStatus(`session closed: ${reason}`, reason !== 'left'));
   setInterval(updateStats, 1000);
 }
@@ -201,6 +209,29 @@ function setMuted(kind, muted) {
   app.tiles.get('self')?.setMuted(kind, muted);
   $(`#mute-${kind}`).textContent = `${muted ? 'unmute' : 'mute'} ${kind === 'audio' ? 'mic' : 'camera'}`;
   $(`#mute-${kind}`).dataset.muted = muted ? '1' : '';
+}
+
+// --- chat, on the session's reliable data channel ---
+
+function sendChat(text) {
+  text = String(text).trim();
+  if (!text || !app.session) return;
+  app.session.sendData(text, { topic: 'chat' });
+  addChat('you', text, true);
+}
+
+function addChat(from, text, self) {
+  app.chat.push({ from, text, self, at: Date.now() });
+  if (app.chat.length > 500) app.chat.shift();
+  const li = document.createElement('li');
+  li.className = self ? 'self' : '';
+  const who = document.createElement('b');
+  who.textContent = from;
+  li.append(who, document.createTextNode(` ${text}`));
+  const list = $('#chat-log');
+  list.append(li);
+  while (list.children.length > 500) list.firstChild.remove();
+  list.scrollTop = list.scrollHeight;
 }
 
 // --- screen sharing ---
@@ -441,6 +472,15 @@ function publishingText(s, now) {
 $('#mute-audio').onclick = (e) => setMuted('audio', !e.target.dataset.muted);
 $('#mute-video').onclick = (e) => setMuted('video', !e.target.dataset.muted);
 $('#leave').onclick = () => leave();
+$('#chat-form').onsubmit = (e) => {
+  e.preventDefault();
+  try {
+    sendChat($('#chat-input').value);
+    $('#chat-input').value = '';
+  } catch (err) {
+    setStatus(`chat: ${err.message}`, true);
+  }
+};
 $('#share').onclick = (e) => (e.target.dataset.muted ? stopScreen() : shareScreen()).catch((err) => setStatus(`screen share: ${err.message}`, true));
 
 if (params.get('autojoin') === '1') {

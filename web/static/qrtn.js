@@ -25,6 +25,8 @@
 //   speaker {participants}                   active speakers, loudest first
 //   connectionstate {target, state}          a peer connection's state changed
 //   error {code, message}                    an error message from the node
+//   data {from, to, topic, data, lossy}      a data message (join with {data: true})
+//   data_error {code, message}               the node dropped a data message of ours
 //   closed {reason}                          the session is over (leave, or the node closed it)
 //
 // A session never reconnects: after "closed", join again.
@@ -97,6 +99,8 @@ export class Session extends EventTarget {
     this._announced = new Map(); // mid → "participant/track" announced with a 'track' event
     this._layers = new Map(); // "participant/track" → layer
     this._published = []; // {kind, source, track: MediaStreamTrack, sender, transceiver}
+    this._channels = {}; // data channels by label
+    this._dataStats = { sent: 0, received: 0, errors: 0 };
     this._closed = false;
   }
 
@@ -129,6 +133,7 @@ export class Session extends EventTarget {
       ws.onopen = () => {
         const m = { type: 'join', token };
         if (this.opts.mode) m.mode = this.opts.mode;
+        if (this.opts.data) m.data = true;
         ws.send(JSON.stringify(m));
       };
       ws.onerror = () => fail(new Error(`qrtn: websocket ${this.url} failed`));
@@ -166,7 +171,53 @@ export class Session extends EventTarget {
     this.mode = msg.mode;
     this._iceServers = this.opts.iceServers || msg.iceServers || [];
     for (const p of msg.participants || []) this._addParticipant(p);
-    if (this.self.subscribe !== false) this._sub = this._newPC('subscriber');
+    if (this.self.subscribe !== false) {
+      this._sub = this._newPC('subscriber');
+      this._sub.ondatachannel = (e) => this._onDataChannel(e.channel);
+    }
+  }
+
+  // _onDataChannel takes one of the node's two data channels (_reliable,
+  // _lossy) and turns its messages into 'data' and 'data_error' events.
+  _onDataChannel(ch) {
+    this._channels[ch.label] = ch;
+    ch.onmessage = (e) => {
+      let m;
+      try {
+        m = JSON.parse(e.data);
+      } catch {
+        return;
+      }
+      if (m.error) {
+        this._dataStats.errors++;
+        this._emit('data_error', m.error);
+        return;
+      }
+      this._dataStats.received++;
+      this._emit('data', { from: m.from, to: m.to || [], topic: m.topic || '', data: m.data, lossy: ch.label === '_lossy' });
+    };
+  }
+
+  /**
+   * Sends a data message to the room, or to the participants named in
+   * opts.to, on the reliable channel (ordered, retransmitted) or with
+   * opts.lossy on the lossy one. data is a string (JSON-encode objects).
+   * Needs join(..., {data: true}). Throws when the channel is not open or
+   * the message is over the node's limit (15 KiB reliable, 1200 bytes lossy).
+   * The node drops messages past its rate limit and answers with a
+   * 'data_error' event {code: 'rate_limited', message}.
+   */
+  sendData(data, opts = {}) {
+    const ch = this._channels[opts.lossy ? '_lossy' : '_reliable'];
+    if (!ch || ch.readyState !== 'open') throw new Error('qrtn: the data channel is not open (join with {data: true})');
+    const m = { data: String(data) };
+    if (opts.to && opts.to.length) m.to = opts.to;
+    if (opts.topic) m.topic = opts.topic;
+    const text = JSON.stringify(m);
+    const limit = opts.lossy ? 1200 : 15 * 1024;
+    if (new TextEncoder().encode(text).length > limit) throw new Error(`qrtn: data message over ${limit} bytes`);
+    ch.send(text);
+    this._dataStats.sent++;
   }
 
   _addParticipant(p) {
@@ -473,7 +524,7 @@ export class Session extends EventTarget {
    * last announced them).
    */
   async stats() {
-    const out = { joined: this.joined, participant: this.self?.id ?? null, publishing: [], subscribed: [], rtt: {}, speakers: [...this.speakers] };
+    const out = { joined: this.joined, participant: this.self?.id ?? null, publishing: [], subscribed: [], rtt: {}, speakers: [...this.speakers], data: { ...this._dataStats } };
     if (this._pub && this._pub.signalingState !== 'closed') {
       const r = await this._pub.getStats();
       out.publishing = outboundStats(r);
