@@ -96,6 +96,7 @@ func (n *Node) routes() http.Handler {
 	if n.sig != nil {
 		mux.Handle("GET /ws", n.sig)
 		mux.HandleFunc("GET /api/token", n.handleToken)
+		mux.HandleFunc("GET /api/paths", n.handlePaths)
 	}
 	n.trunkRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -72,6 +72,10 @@ type DownTrack struct {
 	// dynacast it still wants the smallest layer.
 	starved atomic.Bool
 	sender  *webrtc.RTPSender
+
+	// From the subscriber's receiver reports (quality.go).
+	rrLoss atomic.Uint32 // fraction lost, in 1/256
+	rrRTT  atomic.Int64  // ms
 }
 
 type histEntry struct {

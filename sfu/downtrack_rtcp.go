@@ -31,6 +31,12 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 				d.onKeyframeRequest(now)
 			case *rtcp.TransportLayerNack:
 				d.onNACK(p, now)
+			case *rtcp.ReceiverReport:
+				for _, rr := range p.Reports {
+					if rr.SSRC == d.ssrc {
+						d.onReceiverReport(rr, now)
+					}
+				}
 			}
 		}
 	}

@@ -244,6 +244,9 @@ func (r *Room) tick(now time.Time) {
 	for _, p := range parts {
 		if p.sub != nil {
 			p.sub.allocate(now)
+			if q, changed := p.sub.qualities(now); changed {
+				p.emit(ConnectionQuality{Participants: q})
+			}
 		}
 	}
 	for _, p := range parts {

@@ -37,6 +37,10 @@ type subscriber struct {
 	// a decrease is the estimator's evidence of congestion.
 	lastTarget, lastDecrease atomic.Int64
 
+	// Room loop only (quality.go).
+	qualityAt   time.Time
+	lastQuality map[string]string
+
 	mu    sync.Mutex // guards downs; held across AddTrack/RemoveTrack
 	downs map[*Receiver]*DownTrack
 	wg    sync.WaitGroup // RTCP readers

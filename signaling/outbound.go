@@ -114,6 +114,10 @@ type (
 		Mid    string   `json:"mid"`
 		Layers []string `json:"layers"`
 	}
+	qualityOut struct {
+		Type         string            `json:"type"`
+		Participants map[string]string `json:"participants"`
+	}
 	errorOut struct {
 		Type    string `json:"type"`
 		Code    string `json:"code"`
@@ -158,6 +162,8 @@ func encodeEvent(ev sfu.Event) []byte {
 			ids = []string{}
 		}
 		v = speakerOut{Type: "speaker", Participants: ids}
+	case sfu.ConnectionQuality:
+		v = qualityOut{Type: "quality", Participants: e.Participants}
 	case sfu.PublishLayers:
 		v = publishLayersOut{Type: "publish_layers", Track: e.TrackID, Mid: e.Mid, Layers: e.Layers}
 	default:

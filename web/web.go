@@ -20,5 +20,15 @@ func Handler() http.Handler {
 		// The embedded tree is fixed at build time; failing here is a build defect.
 		panic(err)
 	}
-	return http.FileServerFS(sub)
+	files := http.FileServerFS(sub)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Browsers ask for /favicon.ico whatever the page links; the
+		// icon is an SVG.
+		if r.URL.Path == "/favicon.ico" {
+			w.Header().Set("Content-Type", "image/svg+xml")
+			http.ServeFileFS(w, r, sub, "favicon.svg")
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"log/slog"
 	"testing"
 	"time"
@@ -90,6 +93,49 @@ func TestBrowserProductAcrossRegions(t *testing.T) {
 		t.Logf("flood: 600 sent, %d delivered across the regions", got)
 		if got < 30 || got > 200 {
 			t.Errorf("a flood of 600 messages delivered %d across the regions, want the burst and a second's rate (30..200)", got)
+		}
+	})
+
+	// The far viewer's tile of pub shows the path: a → f → b, two hops.
+	t.Run("path", func(t *testing.T) {
+		var hops string
+		if err := browsertest.Poll(ctx, 20*time.Second, 500*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+			err := viewer.Eval(ctx, `document.querySelector('.tile[data-participant]:not([data-tile="self"])')?.dataset.hops ?? ''`, &hops)
+			return hops == "2", "hops " + hops, err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	// The network page fits a laptop and a phone, with its figures explained.
+	t.Run("network-page", func(t *testing.T) {
+		np := br.OpenT(t, net.Node("b").URL()+"network")
+		for _, vp := range [][2]int64{{1280, 800}, {390, 844}} {
+			if err := np.SetViewport(ctx, vp[0], vp[1]); err != nil {
+				t.Fatal(err)
+			}
+			var got struct {
+				ScrollW, InnerW float64
+				Rows            int
+				Explained       bool
+			}
+			if err := browsertest.Poll(ctx, 20*time.Second, 500*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+				err := np.Eval(ctx, `({scrollW: document.documentElement.scrollWidth, innerW: innerWidth,
+					rows: document.querySelectorAll('#trunks tbody tr').length,
+					explained: document.querySelector('.explain').textContent.includes('FEC K/M')})`, &got)
+				return got.Rows > 0, "no trunk rows", err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if got.ScrollW > got.InnerW || !got.Explained {
+				t.Errorf("network page at %dx%d: %+v", vp[0], vp[1], got)
+			}
+			if png, err := np.Screenshot(ctx); err == nil {
+				f := filepath.Join(os.TempDir(), "qrtn-screenshots", fmt.Sprintf("network-%dx%d.png", vp[0], vp[1]))
+				if os.MkdirAll(filepath.Dir(f), 0o755) == nil && os.WriteFile(f, png, 0o644) == nil {
+					t.Logf("screenshot %s", f)
+				}
+			}
 		}
 	})
 

@@ -23,6 +23,7 @@
 //   track_muted {participant, track, kind, muted}
 //   layer {participant, track, layer}        the layer this client now receives
 //   speaker {participants}                   active speakers, loudest first
+//   quality {participants: {id: grade}}      connection quality per participant, graded by the node
 //   connectionstate {target, state}          a peer connection's state changed
 //   error {code, message}                    an error message from the node
 //   data {from, to, topic, data, lossy}      a data message (join with {data: true})
@@ -270,6 +271,10 @@ export class Session extends EventTarget {
         break;
       case 'publish_layers':
         this._setActiveLayers(msg.mid, msg.layers || []).catch((e) => this._localError(e));
+        break;
+      case 'quality':
+        this.quality = msg.participants || {};
+        this._emit('quality', { participants: this.quality });
         break;
       case 'speaker':
         this.speakers = msg.participants || [];

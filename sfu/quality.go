@@ -1,0 +1,113 @@
+package sfu
+
+import (
+	"maps"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// Connection quality, as a subscriber experiences each remote participant:
+// computed on the node from what it knows per down-track (the loss and
+// round-trip time in the subscriber's receiver reports, and whether the
+// layer forwarded is below the one the view asks for), graded like
+// LiveKit's "excellent", "good", "poor", and sent to the subscriber when it
+// changes (Quality event).
+
+// Connection quality grades.
+const (
+	GradeExcellent = "excellent"
+	GradeGood      = "good"
+	GradePoor      = "poor"
+)
+
+// qualityEvery is how often grades are recomputed and sent on change.
+const qualityEvery = 2 * time.Second
+
+// ConnectionQuality: the connection quality of each remote participant as
+// this subscriber receives it (participant ID → grade).
+type ConnectionQuality struct{ Participants map[string]string }
+
+func (ConnectionQuality) isEvent() {}
+
+// onReceiverReport records the subscriber's report on this down-track's
+// stream: fraction lost since the last report, and the round-trip time
+// (RFC 3550 §6.4.1: now − LSR − DLSR, in 1/65536 s).
+func (d *DownTrack) onReceiverReport(rr rtcp.ReceptionReport, now time.Time) {
+	d.rrLoss.Store(uint32(rr.FractionLost))
+	if rr.LastSenderReport == 0 {
+		return
+	}
+	rtt := ntpCompact(now) - rr.LastSenderReport - rr.Delay
+	if ms := int64(rtt) * 1000 >> 16; ms >= 0 && ms < 10_000 {
+		d.rrRTT.Store(ms)
+	}
+}
+
+// ntpCompact is the middle 32 bits of the NTP time of t.
+func ntpCompact(t time.Time) uint32 {
+	secs := uint64(t.Unix()) + 2208988800
+	frac := uint64(t.Nanosecond()) << 32 / 1e9
+	return uint32((secs<<32 | frac) >> 16)
+}
+
+// grade scores one down-track.
+func (d *DownTrack) grade(q Quality) int {
+	loss := float64(d.rrLoss.Load()) / 256
+	rtt := d.rrRTT.Load()
+	score := 2
+	if loss >= 0.02 || rtt >= 300 {
+		score = 1
+	}
+	if loss >= 0.08 || rtt >= 600 {
+		score = 0
+	}
+	if d.r.kind == webrtc.RTPCodecTypeVideo {
+		d.mu.Lock()
+		decided, muted := d.decided, d.muted
+		d.mu.Unlock()
+		want := qualityLayer(q, len(d.r.layers))
+		switch {
+		case muted:
+		case decided < 0:
+			score = 0
+		case decided < want:
+			score = min(score, 1)
+		}
+	}
+	return score
+}
+
+// qualities grades every remote participant this subscriber receives and
+// reports whether the grades changed since the last call.
+func (s *subscriber) qualities(now time.Time) (map[string]string, bool) {
+	if now.Sub(s.qualityAt) < qualityEvery {
+		return nil, false
+	}
+	s.qualityAt = now
+	s.mu.Lock()
+	downs := make([]*DownTrack, 0, len(s.downs))
+	for _, d := range s.downs {
+		downs = append(downs, d)
+	}
+	s.mu.Unlock()
+	worst := map[string]int{}
+	for _, d := range downs {
+		g := d.grade(s.p.trackPreference(d.r))
+		id := d.r.owner.id
+		if w, ok := worst[id]; !ok || g < w {
+			worst[id] = g
+		}
+	}
+	names := []string{GradePoor, GradeGood, GradeExcellent}
+	out := make(map[string]string, len(worst))
+	for id, g := range worst {
+		out[id] = names[g]
+	}
+	if maps.Equal(out, s.lastQuality) {
+		return nil, false
+	}
+	s.lastQuality = out
+	return out, true
+}
