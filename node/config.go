@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/qrtn/qrtn/sfu"
@@ -44,11 +45,18 @@ type Config struct {
 	// listen address, key, peers: see trunk/README.md). Without it an
 	// access node stands alone.
 	Trunk *trunk.Config `yaml:"trunk"`
+	// Scheduler: the node's location and user capacity, and how its
+	// /api/join places users (join.go, README "Scheduling").
+	Scheduler JoinConfig `yaml:"scheduler"`
 	// Debug serves Go's profiler at /debug/pprof/ and a JSON snapshot of
 	// rooms, tracks and layers (codec and payload type received, bitrates,
 	// dynacast state) at /debug/rooms on the HTTP port. Off by default:
 	// they reveal internals, and profiles cost CPU while taken.
 	Debug bool `yaml:"debug"`
+	// Mount adds handlers to the node's HTTP mux, by ServeMux pattern: an
+	// in-process host (qrtn demo's network controls) serves its own API on
+	// every node. Not configurable from YAML.
+	Mount map[string]http.Handler `yaml:"-"`
 }
 
 // withDefaults fills empty fields; it generates the API key and secret

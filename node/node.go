@@ -36,6 +36,7 @@ type Node struct {
 	sfu   *sfu.SFU          // nil on a forwarding node
 	sig   *signaling.Server // nil on a forwarding node
 	trunk *trunk.Trunk      // nil without a trunk section
+	join  *joiner           // /api/join and /api/ping (join.go)
 	reg   *prometheus.Registry
 	ln    net.Listener
 	srv   *http.Server
@@ -63,6 +64,7 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		if n.sfu, err = sfu.New(cfg.SFU, n.log); err != nil {
 			return nil, err
 		}
+		n.sfu.SetPathSource(n.paths)
 		sc := cfg.Signaling
 		sc.APIKey, sc.APISecret = cfg.APIKey, cfg.APISecret
 		if n.sig, err = signaling.New(sc, n.sfu, n.log); err != nil {
@@ -87,6 +89,11 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		n.reg.MustRegister(n.trunk.Collector())
 		n.trunk.SetHTTP(n.URL())
 	}
+	if err := n.newJoiner(); err != nil {
+		_ = n.ln.Close()
+		n.closeParts()
+		return nil, err
+	}
 	n.srv = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}
 	return n, nil
 }
@@ -99,6 +106,7 @@ func (n *Node) routes() http.Handler {
 		mux.HandleFunc("GET /api/paths", n.handlePaths)
 	}
 	n.trunkRoutes(mux)
+	n.joinRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if n.closing.Load() {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
@@ -114,6 +122,9 @@ func (n *Node) routes() http.Handler {
 		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
+	for pattern, h := range n.cfg.Mount {
+		mux.Handle(pattern, h)
 	}
 	mux.Handle("/", web.Handler())
 	return mux
@@ -143,6 +154,7 @@ func (n *Node) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	n.startJoiner(ctx)
 	go func() {
 		defer close(n.serveDone)
 		if err := n.srv.Serve(n.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

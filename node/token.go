@@ -41,5 +41,6 @@ func (n *Node) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Access-Control-Allow-Origin", "*") // dev tokens are for anyone; pages on other nodes fetch them (qrtn-join.js)
 	_ = json.NewEncoder(w).Encode(map[string]string{"token": tok, "identity": id})
 }

@@ -46,6 +46,7 @@ func (n *Node) trunkRoutes(mux *http.ServeMux) {
 // trunk's mirrored participants leave before the SFU closes.
 func (n *Node) closeParts() error {
 	var errs []error
+	n.join.close()
 	if n.trunk != nil {
 		errs = append(errs, n.trunk.Close())
 	}

@@ -111,8 +111,11 @@ func (c *Conn) markReady() {
 }
 
 func newConn(e *Endpoint, now time.Time, initiator bool, addr netip.AddrPort, cfg ConnConfig, prof Profile) (*Conn, error) {
-	cid := e.newCID()
-	ctrl, err := newController(cfg.CongestionControl, e.cfg.MaxDatagramSize, binary.LittleEndian.Uint64(cid[:]))
+	cid, err := e.newCID()
+	if err != nil {
+		return nil, err
+	}
+	ctrl, err := newController(cfg.CongestionControl, e.cfg.MaxDatagramSize, binary.LittleEndian.Uint64(cid[:]), e.log)
 	if err != nil {
 		return nil, err
 	}
@@ -386,6 +389,6 @@ func (c *Conn) localCID() wire.ConnectionID { return c.localCIDs[0] }
 // newController builds the named controller; seed (from the connection
 // ID) keeps controllers' randomness independent between connections and
 // repeatable in simulations.
-func newController(name string, mss int, seed uint64) (cc.Controller, error) {
-	return cc.New(name, cc.Config{MSS: mss, Seed: seed})
+func newController(name string, mss int, seed uint64, log *slog.Logger) (cc.Controller, error) {
+	return cc.New(name, cc.Config{MSS: mss, Seed: seed, Logger: log})
 }

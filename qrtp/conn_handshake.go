@@ -286,11 +286,17 @@ func (c *Conn) confirm(now time.Time) {
 }
 
 // issueSpareCID gives the peer a second connection ID that reaches us.
+// Without one the connection still works; it only cannot move to a fresh
+// ID when its path changes.
 func (c *Conn) issueSpareCID() {
 	if len(c.localCIDs) > 1 {
 		return
 	}
-	id := c.ep.newCID()
+	id, err := c.ep.newCID()
+	if err != nil {
+		c.ep.logLimited(c.now, "no spare connection ID", "remote", c.path.addr, "err", err)
+		return
+	}
 	c.localCIDs = append(c.localCIDs, id)
 	c.ep.byCID[id] = c
 	c.ctl.newCIDs = append(c.ctl.newCIDs, 1)

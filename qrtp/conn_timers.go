@@ -16,7 +16,11 @@ func (c *Conn) onTimers(now time.Time) {
 	if c.state < stateEstablished && !now.Before(c.handshakeDeadline) {
 		c.ep.st.HandshakeTimeout++
 		c.ep.logLimited(now, "handshake timeout", "remote", c.path.addr)
-		c.closeSilently(ErrHandshakeTimeout)
+		err := ErrHandshakeTimeout
+		if c.initiator && c.kind == "1rtt-learned-key" && !c.remoteKey.IsZero() {
+			err = ErrInitUnanswered
+		}
+		c.closeSilently(err)
 		return
 	}
 	if !now.Before(c.lastRecv.Add(c.idleTimeout())) {

@@ -2,6 +2,7 @@ package qrtp
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -125,7 +126,9 @@ func (e *Endpoint) Connect(now time.Time, addr netip.AddrPort, remoteKey *handsh
 	if err != nil {
 		return nil, err
 	}
-	c.initialDCID = e.newCID()
+	if c.initialDCID, err = e.newCID(); err != nil {
+		return nil, err
+	}
 	c.remoteCID = c.initialDCID
 	c.hs = &hsState{}
 	if remoteKey != nil {
@@ -283,17 +286,27 @@ func (e *Endpoint) countSent(n int) {
 	e.st.BytesSent += uint64(n)
 }
 
-// newCID returns a random connection ID not in use.
-func (e *Endpoint) newCID() wire.ConnectionID {
+// maxCIDDraws bounds the draws newCID makes: a random source that keeps
+// repeating IDs in use is broken, and looping on it would hang the caller.
+const maxCIDDraws = 8
+
+// ErrRandom is returned when the configured random source fails or keeps
+// repeating itself; it wraps the source's error, if any.
+var ErrRandom = errors.New("qrtp: random source failed")
+
+// newCID returns a random connection ID not in use. It fails, rather than
+// panics, when a caller-supplied Config.Rand fails.
+func (e *Endpoint) newCID() (wire.ConnectionID, error) {
 	var id wire.ConnectionID
-	for {
+	for range maxCIDDraws {
 		if _, err := io.ReadFull(e.rand, id[:]); err != nil {
-			panic(fmt.Sprintf("qrtp: reading randomness: %v", err)) // crypto/rand never fails
+			return id, fmt.Errorf("%w: connection ID: %w", ErrRandom, err)
 		}
 		if _, used := e.byCID[id]; !used {
-			return id
+			return id, nil
 		}
 	}
+	return id, fmt.Errorf("%w: %d connection IDs in a row already in use", ErrRandom, maxCIDDraws)
 }
 
 // logLimited logs a warning at most once per second per message, so a

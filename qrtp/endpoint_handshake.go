@@ -79,9 +79,28 @@ func (e *Endpoint) acceptInit(now time.Time, from netip.AddrPort, b []byte, h *w
 	pending, err := e.responder.ReadInit(now, b[:h.HeaderLen], h.Body)
 	if err != nil {
 		e.countHandshakeFailure(now, from, err)
+		if stale(err) && !cookieOK {
+			e.st.StaleInitRetries++
+			e.sendRetry(now, from, h, ids[:])
+		}
 		return
 	}
 	e.newResponderConn(now, from, b, h, pending, cookieOK)
+}
+
+// stale reports an Init that authenticated but carries a timestamp the
+// replay protection refuses: built before this endpoint started (a peer
+// re-sending an Init it made while we were down or restarting), outside
+// the window, or already used. A Retry makes a live initiator rebuild it
+// with a fresh timestamp and ephemeral key at once; otherwise it would
+// re-send the same refused bytes until its handshake timed out, and a
+// restarted node got its trunks back only when the peer's dial backed off
+// (7.5 s). The Retry is stateless and smaller than the Init, so replaying
+// a captured Init gains an attacker nothing. An Init that already carries
+// a valid cookie was rebuilt after a Retry; if it is still stale, the
+// clocks disagree and another Retry would not help.
+func stale(err error) bool {
+	return errors.Is(err, handshake.ErrExpired) || errors.Is(err, handshake.ErrReplay)
 }
 
 func (e *Endpoint) sendRetry(now time.Time, from netip.AddrPort, h *wire.LongHeader, ids []byte) {

@@ -24,6 +24,11 @@ var (
 	ErrConnectionLimit = errors.New("qrtp: connection limit reached")
 	// ErrHandshakeTimeout: the handshake did not complete in time.
 	ErrHandshakeTimeout = errors.New("qrtp: handshake timed out")
+	// ErrInitUnanswered: the responder answered the key request, so it is
+	// there, but not the Init: it does not accept this initiator's key (a
+	// node's trunk port admits only its configured peers) or it is
+	// overloaded. It wraps ErrHandshakeTimeout.
+	ErrInitUnanswered = fmt.Errorf("%w: the responder sent its key but did not answer the Init", ErrHandshakeTimeout)
 	// ErrIdleTimeout: nothing was received for IdleTimeout.
 	ErrIdleTimeout = errors.New("qrtp: idle timeout")
 	// ErrPathValidation: a migrated path failed validation and no

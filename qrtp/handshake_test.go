@@ -170,8 +170,10 @@ func newDirect(t *testing.T, seed uint64, now time.Time, mutate func(*qrtp.Confi
 }
 
 // TestHandshakeRejections: wrong responder key, a tampered Init, an
-// expired timestamp and an unauthorized initiator are counted, create no
-// connection and get no answer.
+// expired timestamp and an unauthorized initiator are counted and create
+// no connection. Only the expired Init, which authenticated, is answered:
+// with a stateless Retry smaller than the Init, so that a live initiator
+// rebuilds it with a fresh timestamp (restart_test.go).
 func TestHandshakeRejections(t *testing.T) {
 	now := netsim.Epoch()
 	cases := []struct {
@@ -181,6 +183,7 @@ func TestHandshakeRejections(t *testing.T) {
 		tamper func([]byte)
 		at     time.Time
 		check  func(qrtp.EndpointStats) uint64
+		retry  bool
 	}{
 		{name: "wrong key", key: func(*peer) handshake.PublicKey { return handshake.PublicKey{9, 9, 9} },
 			check: func(s qrtp.EndpointStats) uint64 { return s.HandshakeDecrypt }},
@@ -188,7 +191,7 @@ func TestHandshakeRejections(t *testing.T) {
 			check: func(s qrtp.EndpointStats) uint64 { return s.HandshakeDecrypt }},
 		{name: "tampered header", tamper: func(b []byte) { b[10] ^= 1 }, // source CID is in the prologue
 			check: func(s qrtp.EndpointStats) uint64 { return s.HandshakeDecrypt }},
-		{name: "expired", at: now.Add(-5 * time.Minute),
+		{name: "expired", at: now.Add(-5 * time.Minute), retry: true,
 			check: func(s qrtp.EndpointStats) uint64 { return s.HandshakeExpired }},
 		{name: "unauthorized", mutate: func(c *qrtp.Config) { c.Authorize = func(handshake.PublicKey) bool { return false } },
 			check: func(s qrtp.EndpointStats) uint64 { return s.HandshakeUnauthorized }},
@@ -222,8 +225,12 @@ func TestHandshakeRejections(t *testing.T) {
 			if c := srv.ep.Accept(); c != nil || srv.ep.Stats().Connections != 0 {
 				t.Error("a connection was created")
 			}
-			if reply := pollOut(srv.ep, now); len(reply) != 0 {
+			reply := pollOut(srv.ep, now)
+			switch {
+			case !tc.retry && len(reply) != 0:
 				t.Errorf("server answered with %d datagrams", len(reply))
+			case tc.retry && (len(reply) != 1 || len(reply[0]) >= len(out[0]) || srv.ep.Stats().StaleInitRetries != 1):
+				t.Errorf("server answered with %d datagrams, want one Retry smaller than the %d-byte Init (%+v)", len(reply), len(out[0]), srv.ep.Stats())
 			}
 		})
 	}

@@ -106,8 +106,12 @@ type EndpointStats struct {
 	// DecryptFailures: short-header packets failing authentication.
 	DecryptFailures uint64
 
-	KeyRequests      uint64 // KeyRequests answered
-	RetriesSent      uint64 // stateless Retries sent
+	KeyRequests uint64 // KeyRequests answered
+	RetriesSent uint64 // stateless Retries sent
+	// StaleInitRetries: Retries (counted in RetriesSent too) answering an
+	// authenticated Init whose timestamp was refused (expired or replayed),
+	// so that its initiator rebuilds it at once.
+	StaleInitRetries uint64
 	InvalidCookies   uint64 // Inits whose cookie did not verify
 	DuplicateInits   uint64 // retransmitted Inits for an existing handshake
 	HandshakesOK     uint64 // connections accepted

@@ -48,6 +48,10 @@ type Config struct {
 	// DynacastPauseAfter is how long a layer must go unwatched before the
 	// publisher is told to stop sending it. Default 3 s.
 	DynacastPauseAfter time.Duration `yaml:"dynacast_pause_after"`
+	// PathFaults enables SFU.CutPaths, a test and demo hook that cuts the
+	// ICE paths in use (faults.go). Off by default: it costs a lock per
+	// datagram.
+	PathFaults bool `yaml:"path_faults"`
 	// Tick is the period of the per-room loop that selects layers, runs
 	// dynacast and detects speakers. Default 200 ms.
 	Tick time.Duration `yaml:"tick"`

@@ -52,17 +52,22 @@
 // # Layer selection
 //
 // Each subscriber's video tracks share its GCC estimate (selector.go). An
-// estimate is only a guess until GCC lowers it on loss or delay: without
-// that evidence every track keeps its layer and the estimate only limits
-// going up. A main view never drops below its smallest layer for bandwidth;
+// estimate is only a guess until GCC lowers it and the lowering is
+// confirmed as congestion (congestion.go: overuse or loss still there half a
+// second later; CPU scheduling jitter leaves neither): without that
+// evidence every track keeps its layer and the estimate only limits going
+// up. A main view never drops below its smallest layer for bandwidth;
 // thumbnails are paused first. Going back up after a bandwidth downgrade
 // waits 2 s, doubling up to 16 s when a track is pushed down again soon
-// after going up.
+// after going up. Before going up past the estimate, the subscriber is
+// probed (probe.go, padder.go): RTX copies of recent packets bring what it
+// receives up to what the wanted layers cost for 1.5 s; if the estimate
+// does not fall meanwhile, that rate is the selector's budget.
 //
 // # Dynacast
 //
-// A layer that no subscriber (and no sink) selects for a while is paused at
-// the publisher: the receiver calls Upstream.SetLayersWanted, which for a
+// A layer that no subscriber (and no sink) selects, and no subscriber's view
+// preference asks for, for a while is paused at the publisher: the receiver calls Upstream.SetLayersWanted, which for a
 // browser publisher becomes a `publish_layers` signaling message telling the
 // client which simulcast encodings to keep active (RTCRtpSender.setParameters
 // with encodings[i].active). A layer that becomes wanted again is resumed at
@@ -77,5 +82,8 @@
 // (and, when unwatched, as failed for a back-off) only while another layer
 // of the track still arrives, since a whole track falling silent says
 // nothing about one layer; and a subscriber the selector pauses for want of
-// bandwidth still counts as watching the smallest layer.
+// bandwidth still counts as watching the smallest layer. A failed layer
+// that a preference asks for stays active at the publisher (a browser sends
+// it again when its own estimate allows); a preference raised to it
+// retries it at once.
 package sfu

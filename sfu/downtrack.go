@@ -58,6 +58,7 @@ type DownTrack struct {
 	haveIn    bool
 	nackBuf   []byte
 	nackPkt   rtp.Packet
+	probeBack uint16 // the probe's position among the last packets sent
 
 	muted   bool
 	decided int       // the selector's decision; -1 paused
@@ -71,7 +72,12 @@ type DownTrack struct {
 	// starved: unmuted but paused by the selector (no budget): for
 	// dynacast it still wants the smallest layer.
 	starved atomic.Bool
-	sender  *webrtc.RTPSender
+	// asked is the layer the subscriber's view preference asks for (-1
+	// until the selector first ran): dynacast keeps it running at the
+	// publisher even while the estimate holds the subscriber lower, so
+	// that an upgrade never waits for an encoder to restart.
+	asked  atomic.Int32
+	sender *webrtc.RTPSender
 
 	// From the subscriber's receiver reports (quality.go).
 	rrLoss atomic.Uint32 // fraction lost, in 1/256
@@ -99,6 +105,7 @@ func newDownTrack(r *Receiver, sub *subscriber) *DownTrack {
 	video := r.kind == webrtc.RTPCodecTypeVideo
 	d := &DownTrack{r: r, sub: sub, decided: -1, emitted: -1,
 		fwd: newForwarder(video, r.codec.ClockRate, uint16(rand.Uint32()), rand.Uint32())}
+	d.asked.Store(-1)
 	if video {
 		d.hist = make([]histEntry, histSize)
 	} else {
@@ -234,6 +241,25 @@ func (d *DownTrack) watchedLayers() [3]int {
 		floor = 0
 	}
 	return [3]int{int(d.cur.Load()), int(d.tgt.Load()), floor}
+}
+
+// askedLayer is the layer the view preference asks for, or -1 while muted
+// or before the selector ran: dynacast keeps it running unless it failed.
+func (d *DownTrack) askedLayer() int {
+	if d.r.muted.Load() {
+		return -1
+	}
+	return int(d.asked.Load())
+}
+
+// setAsked records the layer the view preference asks for. A rise (the
+// user made the tile bigger) gives a layer that failed another chance at
+// once: the back-off guards against automatic cycling, not against a
+// person asking.
+func (d *DownTrack) setAsked(layer int, now time.Time) {
+	if prev := int(d.asked.Swap(int32(layer))); prev >= 0 && layer > prev {
+		d.r.retryLayers(prev+1, layer, now)
+	}
 }
 
 // applyTargetLocked hands the selector's decision, or a pause while muted,

@@ -63,16 +63,20 @@ func (d *DownTrack) onNACK(n *rtcp.TransportLayerNack, now time.Time) {
 		pair.Range(func(seq uint16) bool {
 			d.r.stats.nacksReceived.Add(1)
 			d.mu.Lock()
-			d.resendLocked(seq, now)
+			if d.resendLocked(seq, now) > 0 {
+				d.r.stats.retransmits.Add(1)
+			}
 			d.mu.Unlock()
 			return true
 		})
 	}
 }
 
-func (d *DownTrack) resendLocked(seq uint16, now time.Time) {
+// resendLocked sends the packet sent as seq again, over RTX when
+// negotiated, and returns the bytes written (0: nothing sent).
+func (d *DownTrack) resendLocked(seq uint16, now time.Time) int {
 	if !d.bound || d.closed {
-		return
+		return 0
 	}
 	var (
 		layer int
@@ -83,7 +87,7 @@ func (d *DownTrack) resendLocked(seq uint16, now time.Time) {
 	e := &d.hist[seq%histSize]
 	if e.valid && e.seq == seq {
 		if now.UnixNano()-e.sentAt < int64(resendGap) {
-			return
+			return 0
 		}
 		e.sentAt = now.UnixNano()
 		layer, ext, known = int(e.layer), e.ext, true
@@ -91,16 +95,16 @@ func (d *DownTrack) resendLocked(seq uint16, now time.Time) {
 	} else if l, x, ok := d.fwd.inputFor(seq); ok {
 		layer, ext = l, x
 	} else {
-		return
+		return 0
 	}
 	cache := d.r.layers[layer].cache
 	raw, ok := cache.get(ext, d.nackBuf[:0])
 	if !ok {
-		return
+		return 0
 	}
 	d.nackBuf = raw
 	if d.nackPkt.Unmarshal(raw) != nil {
-		return
+		return 0
 	}
 	in := inPacket{hdr: &d.nackPkt.Header, payload: d.nackPkt.Payload, level: -1,
 		fp: fwdPacket{layer: layer, extSeq: ext, ts: d.nackPkt.Timestamp}}
@@ -112,7 +116,7 @@ func (d *DownTrack) resendLocked(seq uint16, now time.Time) {
 	}
 	if !known {
 		if res, ok = d.fwd.remap(&in.fp); !ok || res.seq != seq {
-			return
+			return 0
 		}
 	}
 	s := &d.slots[d.slot]
@@ -124,7 +128,7 @@ func (d *DownTrack) resendLocked(seq uint16, now time.Time) {
 	}
 	out := d.buildPayload(s.buf[off:], &in, res, in.payload)
 	if out == nil {
-		return
+		return 0
 	}
 	out = s.buf[:off+len(out)]
 	s.hdr = rtp.Header{Version: 2, Marker: in.hdr.Marker, PayloadType: d.pt, SequenceNumber: seq,
@@ -135,8 +139,27 @@ func (d *DownTrack) resendLocked(seq uint16, now time.Time) {
 	} else {
 		s.hdr.Padding, s.hdr.PaddingSize = in.hdr.Padding, in.hdr.PaddingSize
 	}
-	if _, err := d.writer.WriteRTP(&s.hdr, out); err == nil {
-		d.r.stats.retransmits.Add(1)
-		d.countLocked(12 + len(out))
+	if _, err := d.writer.WriteRTP(&s.hdr, out); err != nil {
+		return 0
 	}
+	d.countLocked(12 + len(out))
+	return 12 + len(out)
+}
+
+// probeLocked sends one probe packet: an RTX copy of one of the last
+// probeSpan packets sent, in turn. It returns the bytes written; 0 when the
+// down-track cannot probe (not bound, no RTX negotiated, nothing sent yet).
+func (d *DownTrack) probeLocked(now time.Time) int {
+	if !d.bound || d.closed || d.rtxSSRC == 0 || d.hist == nil || !d.fwd.haveOut || d.fwd.current < 0 {
+		return 0
+	}
+	last := uint16(d.fwd.lastOutExt)
+	for range probeSpan {
+		d.probeBack = (d.probeBack + 1) % probeSpan
+		if n := d.resendLocked(last-d.probeBack, now); n > 0 {
+			d.r.stats.probePackets.Add(1)
+			return n
+		}
+	}
+	return 0
 }

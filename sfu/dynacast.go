@@ -74,7 +74,14 @@ func (r *Receiver) measureLocked(l *recvLayer, now time.Time) {
 }
 
 // dynacastLocked pauses layers unwatched for pauseAfter and resumes watched
-// ones; it returns the new wanted set when it changed.
+// ones; it returns the new wanted set when it changed. A layer is watched
+// when a down-track forwards it, switches to it or starves for it, or a
+// sink carries it, and also when a subscriber's view preference asks for
+// it, whatever its estimate allows now (as LiveKit's dynacast follows the
+// subscribed quality): an upgrade then finds the layer running and
+// measured, and a preference raised by hand resumes it at once. Pausing
+// a layer the publisher dropped (as this did before) kept it off for the
+// whole back-off after the publisher could send it again.
 //
 // A layer that was wanted and never came is marked failed (not offered to
 // the selector for layerFailBackoff) only while another layer of the track
@@ -84,11 +91,15 @@ func (r *Receiver) measureLocked(l *recvLayer, now time.Time) {
 // about any one layer.
 func (r *Receiver) dynacastLocked(now time.Time, pauseAfter time.Duration) []bool {
 	watched := make([]bool, len(r.layers))
+	asked := make([]bool, len(r.layers))
 	for _, d := range *r.downs.Load() {
 		for _, l := range d.watchedLayers() {
 			if l >= 0 && l < len(watched) {
 				watched[l] = true
 			}
+		}
+		if l := d.askedLayer(); l >= 0 && l < len(asked) {
+			asked[l] = true
 		}
 	}
 	for _, s := range *r.sinks.Load() {
@@ -97,8 +108,16 @@ func (r *Receiver) dynacastLocked(now time.Time, pauseAfter time.Duration) []boo
 	alive := r.aliveLocked(now)
 	changed := false
 	for i, l := range r.layers {
+		// A layer somebody's preference asks for stays active even when
+		// it failed (does not come while another layer does): a browser
+		// drops a layer while its own estimate is low and sends it again
+		// when the estimate allows, unless the layer was paused. Failure
+		// only keeps the selector from waiting for it (layerBitrates).
+		if asked[i] && !l.paused && alive && !r.arriving(l, now) && now.Sub(l.resumedAt) > layerGrace && !now.Before(l.failedUntil) {
+			l.failedUntil = now.Add(r.failBackoff())
+		}
 		switch {
-		case watched[i]:
+		case watched[i] || asked[i]:
 			l.unwantedSince = time.Time{}
 			if l.paused {
 				l.paused, l.resumedAt, changed = false, now, true
@@ -121,6 +140,21 @@ func (r *Receiver) dynacastLocked(now time.Time, pauseAfter time.Duration) []boo
 		out[i] = !l.paused
 	}
 	return out
+}
+
+// retryLayers clears the failure back-off of layers lo..hi, so that they
+// are resumed and offered again at the next tick, with a fresh grace.
+func (r *Receiver) retryLayers(lo, hi int, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := max(lo, 0); i <= hi && i < len(r.layers); i++ {
+		if l := r.layers[i]; now.Before(l.failedUntil) {
+			l.failedUntil = time.Time{}
+			if !l.paused {
+				l.resumedAt = now
+			}
+		}
+	}
 }
 
 // failBackoff is how long a layer that was wanted and never came is not

@@ -86,6 +86,7 @@ func (sim *roomSim) run(d time.Duration, budget int, congested bool, sendLayers 
 			sim.send(sendLayers...)
 		}
 		for i, dt := range sim.downs {
+			dt.setAsked(sim.prefs[i], sim.now)
 			dt.mu.Lock()
 			cur, hold := dt.decided, dt.hold
 			dt.mu.Unlock()
@@ -163,9 +164,11 @@ func TestDynacastKeepsSmallestForStarvedSubscribers(t *testing.T) {
 }
 
 // TestDynacastLayerDroppedByPublisher: the publisher stops sending the large
-// layer while the small one arrives (its encoder dropped it: the uplink
-// cannot carry it). Subscribers fall back to small, and the large layer is
-// paused and not offered again for the back-off.
+// layer while the small one arrives (its encoder dropped it: its uplink
+// estimate cannot carry it now). Subscribers fall back to small and the
+// selector does not offer large for the back-off; but dynacast keeps the
+// layer active, since subscribers ask for it, so the publisher sends it
+// again as soon as it can, and it is offered again as soon as it comes.
 func TestDynacastLayerDroppedByPublisher(t *testing.T) {
 	sim := newRoomSim(t, 1)
 	sim.run(4*time.Second, 5e6, false, 0, 1)
@@ -174,32 +177,34 @@ func TestDynacastLayerDroppedByPublisher(t *testing.T) {
 	if got := sim.decisions(); !slices.Equal(got, []int{0}) {
 		t.Fatalf("decisions %v with the large layer gone, want [0]", got)
 	}
-	if w := sim.up.take(); len(w) == 0 || !slices.Equal(w[len(w)-1], []bool{true, false}) {
-		t.Fatalf("dynacast %v, want the large layer paused", w)
+	for _, w := range sim.up.take() {
+		if !w[1] {
+			t.Fatalf("dynacast %v paused the large layer that the subscriber asks for", w)
+		}
 	}
 	if got := sim.r.layerBitrates(sim.now); got[1] != 0 {
 		t.Fatalf("layer costs %v: the dropped layer is offered again at once", got)
 	}
+	sim.run(2*time.Second, 5e6, false, 0, 1) // the publisher sends it again
+	if got := sim.decisions(); !slices.Equal(got, []int{1}) {
+		t.Fatalf("decisions %v after the large layer came back, want [1]", got)
+	}
 }
 
-// TestDynacastRemoteLayerBackOffIsShort: a trunk carries only the layers
-// the receiver wants, so a layer marked failed and paused does not come
-// back by itself: it returns when the back-off ends and the receiver wants
-// it again. For a trunk-fed track that is seconds, so far subscribers get
-// the large layer back soon after a trunk outage; a browser publisher's
-// dropped layer stays backed off for layerFailBackoff.
-func TestDynacastRemoteLayerBackOffIsShort(t *testing.T) {
-	for _, tc := range []struct {
-		remote bool
-		want   int
-	}{{remote: true, want: 1}, {remote: false, want: 0}} {
+// TestDynacastRemoteLayerReturns: a trunk carries only the layers the
+// receiver wants. A layer that stopped on the trunk (an outage) stays
+// wanted while subscribers ask for it, so it comes back with the trunk and
+// far subscribers get the large layer again within seconds; the same holds
+// for a browser publisher's layer.
+func TestDynacastRemoteLayerReturns(t *testing.T) {
+	for _, remote := range []bool{true, false} {
 		sim := newRoomSim(t, 1)
-		sim.r.owner.remote = tc.remote
+		sim.r.owner.remote = remote
 		sim.run(4*time.Second, 5e6, false, 0, 1)
 		sim.run(6*time.Second, 5e6, false, 0) // the large layer stops arriving
 		// The upstream is back, and sends what the receiver wants.
 		wanted := []bool{true, true}
-		for range 40 { // 8 s in 200 ms ticks
+		for range 15 { // 3 s in 200 ms ticks
 			if w := sim.up.take(); len(w) > 0 {
 				wanted = w[len(w)-1]
 			}
@@ -209,8 +214,91 @@ func TestDynacastRemoteLayerBackOffIsShort(t *testing.T) {
 			}
 			sim.run(200*time.Millisecond, 5e6, false, layers...)
 		}
-		if got := sim.decisions(); !slices.Equal(got, []int{tc.want}) {
-			t.Fatalf("remote=%v: decisions %v 8 s after the upstream recovered, want [%d]", tc.remote, got, tc.want)
+		if got := sim.decisions(); !slices.Equal(got, []int{1}) {
+			t.Fatalf("remote=%v: decisions %v 3 s after the upstream recovered, want [1]", remote, got)
 		}
+	}
+}
+
+// lastWanted is the receiver's wanted set as dynacast last told the
+// upstream, or nil when it said nothing since the last take.
+func (sim *roomSim) lastWanted() []bool {
+	w := sim.up.take()
+	if len(w) == 0 {
+		return nil
+	}
+	return w[len(w)-1]
+}
+
+// TestDynacastResumesWhenPreferred: a layer paused because nobody watched
+// it resumes at the publisher on the very tick a subscriber's preference
+// asks for it, and the subscriber switches to it as soon as it arrives.
+// It does not wait for the estimate to grow past the layer's nominal cost
+// first: here the estimate (1 Mbit/s) covers what the layer measured
+// (~200 kbit/s) but not its nominal 1.5 Mbit/s, which is all a paused layer
+// can be judged by. Before, the layer stayed paused for good.
+func TestDynacastResumesWhenPreferred(t *testing.T) {
+	sim := newRoomSim(t, 0) // a thumbnail
+	sim.run(3*time.Second, 1e6, false, 0, 1)
+	if w := sim.lastWanted(); !slices.Equal(w, []bool{true, false}) {
+		t.Fatalf("dynacast %v with nobody on the large layer, want it paused", w)
+	}
+	sim.run(2*time.Second, 1e6, false, 0) // the publisher stopped it
+	sim.prefs[0] = 1                      // prefer(x, 'large')
+	sim.run(200*time.Millisecond, 1e6, false, 0)
+	if w := sim.lastWanted(); !slices.Equal(w, []bool{true, true}) {
+		t.Fatalf("dynacast %v one tick after the preference rose, want the large layer resumed", w)
+	}
+	sim.run(2*time.Second, 1e6, false, 0, 1) // the encoder is back
+	if got := sim.decisions(); !slices.Equal(got, []int{1}) {
+		t.Fatalf("decisions %v a second after the large layer resumed, want [1]", got)
+	}
+}
+
+// TestDynacastKeepsPreferredLayerUnderLowEstimate: a subscriber whose
+// estimate holds it on the small layer still asks for large; dynacast keeps
+// large running, so when the estimate recovers the upgrade is immediate.
+func TestDynacastKeepsPreferredLayerUnderLowEstimate(t *testing.T) {
+	sim := newRoomSim(t, 1)
+	sim.run(2*time.Second, 5e6, false, 0, 1)
+	sim.up.take()
+	sim.run(5*time.Second, 120_000, true, 0, 1) // congested: only small fits
+	if got := sim.decisions(); !slices.Equal(got, []int{0}) {
+		t.Fatalf("decisions %v under a 120 kbit/s estimate, want [0]", got)
+	}
+	for _, w := range sim.up.take() {
+		if !w[1] {
+			t.Fatalf("dynacast paused the large layer the subscriber prefers (%v)", w)
+		}
+	}
+	sim.run(3*time.Second, 5e6, false, 0, 1) // the hold passes, the estimate is back
+	if got := sim.decisions(); !slices.Equal(got, []int{1}) {
+		t.Fatalf("decisions %v once the estimate recovered, want [1]", got)
+	}
+}
+
+// TestDynacastRetriesFailedLayerWhenPreferred: a layer the publisher
+// dropped is backed off for layerFailBackoff, but a subscriber raising its
+// preference to it (a person making the tile big) retries it at once.
+func TestDynacastRetriesFailedLayerWhenPreferred(t *testing.T) {
+	sim := newRoomSim(t, 1)
+	sim.run(4*time.Second, 5e6, false, 0, 1)
+	sim.run(6*time.Second, 5e6, false, 0) // the large layer stops arriving
+	if got := sim.r.layerBitrates(sim.now); got[1] != 0 {
+		t.Fatalf("layer costs %v: the dropped layer is not backed off", got)
+	}
+	sim.prefs[0] = 0 // a thumbnail now: large is unwatched and paused
+	sim.run(2*time.Second, 5e6, false, 0)
+	if w := sim.lastWanted(); !slices.Equal(w, []bool{true, false}) {
+		t.Fatalf("dynacast %v with nobody asking for the large layer, want it paused", w)
+	}
+	sim.prefs[0] = 1 // prefer(x, 'large'), long before the back-off ends
+	sim.run(200*time.Millisecond, 5e6, false, 0)
+	if w := sim.lastWanted(); !slices.Equal(w, []bool{true, true}) {
+		t.Fatalf("dynacast %v after the preference rose, want the failed layer retried", w)
+	}
+	sim.run(time.Second, 5e6, false, 0, 1)
+	if got := sim.decisions(); !slices.Equal(got, []int{1}) {
+		t.Fatalf("decisions %v after the retried layer came, want [1]", got)
 	}
 }

@@ -32,6 +32,7 @@ type engine struct {
 	udpMux   ice.UDPMux
 	tcp      net.Listener
 	tcpMux   ice.TCPMux
+	faults   *faultConn // nil unless Config.PathFaults (faults.go)
 
 	stats *counters
 
@@ -65,7 +66,12 @@ func newEngine(cfg Config, logger *slog.Logger, stats *counters) (*engine, error
 		_ = c.SetWriteBuffer(udpBuffer)
 	}
 	logs := pionLogs{logger}
-	e.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), e.udp)
+	muxConn := e.udp
+	if c, ok := e.udp.(*net.UDPConn); ok && cfg.PathFaults {
+		e.faults = newFaultConn(c)
+		muxConn = e.faults
+	}
+	e.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), muxConn)
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
 	if cfg.TCPAddr != "" {
 		if e.tcp, err = net.Listen("tcp", cfg.TCPAddr); err != nil {

@@ -3,6 +3,7 @@ package sfu
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -30,6 +31,11 @@ type ParticipantParams struct {
 	// SFU goroutines, possibly with SFU locks held: it must not block and
 	// must not call into the SFU. Nil drops events.
 	OnEvent func(Event)
+	// Since is when the participant's session began (zero: now). A session
+	// that resumes keeps its participant; one that moved to another node
+	// starts anew there, so the newest session of an identity is the one
+	// with the latest Since (see the trunk's duplicate resolution).
+	Since time.Time
 }
 
 // Participant is one member of a room.
@@ -38,6 +44,7 @@ type Participant struct {
 	canPub, canSub bool
 	remote         bool
 	onEvent        func(Event)
+	since          time.Time
 	room           *Room
 	sfu            *SFU
 	stats          *counters
@@ -61,6 +68,13 @@ func (p *Participant) ID() string { return p.id }
 
 // Name is the display name.
 func (p *Participant) Name() string { return p.name }
+
+// Since is when the participant's session began.
+func (p *Participant) Since() time.Time { return p.since }
+
+// Remote reports whether the participant is fed by code (a trunk's mirror
+// of another node's participant) rather than by a browser.
+func (p *Participant) Remote() bool { return p.remote }
 
 // Room is the room the participant is in.
 func (p *Participant) Room() *Room { return p.room }
@@ -260,7 +274,12 @@ func (p *Participant) close(reason error) {
 	if pub != nil {
 		pub.close()
 	}
-	p.room.broadcast(p, ParticipantLeft{ParticipantID: p.id})
+	// A replaced participant did not leave: its identity is still in the
+	// room (it moved, resumed elsewhere or reconnected), so the others must
+	// not see a leave, only its old tracks go.
+	if !errors.Is(reason, ErrReplaced) {
+		p.room.broadcast(p, ParticipantLeft{ParticipantID: p.id})
+	}
 	p.room.forgetSpeaker(p.id)
 	if reason != nil && p.onEvent != nil {
 		p.onEvent(Closed{Reason: reason})

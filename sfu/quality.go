@@ -2,6 +2,8 @@ package sfu
 
 import (
 	"maps"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -26,8 +28,44 @@ const (
 const qualityEvery = 2 * time.Second
 
 // ConnectionQuality: the connection quality of each remote participant as
-// this subscriber receives it (participant ID → grade).
-type ConnectionQuality struct{ Participants map[string]string }
+// this subscriber receives it (participant ID → grade), and the path each
+// one's media takes to this node (when a PathSource is set).
+type ConnectionQuality struct {
+	Participants map[string]string
+	Paths        map[string]Path
+}
+
+// Path is the way a participant's media takes to this node: the nodes
+// from its access node to here (one entry when it is connected here), the
+// trunk hops and the one-way trunk latency along them.
+type Path struct {
+	Node      string   `json:"node"`
+	Nodes     []string `json:"path"`
+	Hops      int      `json:"hops"`
+	LatencyMs float64  `json:"latency_ms"`
+}
+
+// PathSource tells the paths of a room's participants to this node (the
+// node's trunk knows them; the SFU does not).
+type PathSource func(room string) map[string]Path
+
+// SetPathSource sets where rooms learn their participants' paths; nil:
+// nowhere (no paths are sent).
+func (s *SFU) SetPathSource(fn PathSource) {
+	if fn == nil {
+		s.paths.Store(nil)
+		return
+	}
+	s.paths.Store(&fn)
+}
+
+// roomPaths asks the path source, if any, for a room's paths.
+func (r *Room) roomPaths() map[string]Path {
+	if fn := r.sfu.paths.Load(); fn != nil {
+		return (*fn)(r.name)
+	}
+	return nil
+}
 
 func (ConnectionQuality) isEvent() {}
 
@@ -79,12 +117,13 @@ func (d *DownTrack) grade(q Quality) int {
 	return score
 }
 
+// qualityDue reports whether the subscriber's grades are due.
+func (s *subscriber) qualityDue(now time.Time) bool { return now.Sub(s.qualityAt) >= qualityEvery }
+
 // qualities grades every remote participant this subscriber receives and
-// reports whether the grades changed since the last call.
-func (s *subscriber) qualities(now time.Time) (map[string]string, bool) {
-	if now.Sub(s.qualityAt) < qualityEvery {
-		return nil, false
-	}
+// reports whether the grades or the paths (of the others) changed since
+// the last call.
+func (s *subscriber) qualities(now time.Time, paths map[string]Path) (ConnectionQuality, bool) {
 	s.qualityAt = now
 	s.mu.Lock()
 	downs := make([]*DownTrack, 0, len(s.downs))
@@ -105,9 +144,19 @@ func (s *subscriber) qualities(now time.Time) (map[string]string, bool) {
 	for id, g := range worst {
 		out[id] = names[g]
 	}
-	if maps.Equal(out, s.lastQuality) {
-		return nil, false
+	mine := make(map[string]Path, len(paths))
+	for id, pt := range paths {
+		if id != s.p.id {
+			mine[id] = pt
+		}
 	}
-	s.lastQuality = out
-	return out, true
+	if maps.Equal(out, s.lastQuality) && maps.EqualFunc(mine, s.lastPaths, samePath) {
+		return ConnectionQuality{}, false
+	}
+	s.lastQuality, s.lastPaths = out, mine
+	return ConnectionQuality{Participants: out, Paths: mine}, true
+}
+
+func samePath(a, b Path) bool {
+	return a.Node == b.Node && a.Hops == b.Hops && slices.Equal(a.Nodes, b.Nodes) && math.Abs(a.LatencyMs-b.LatencyMs) < 5
 }

@@ -117,8 +117,12 @@ func (r *Room) join(p *Participant) (old *Participant, err error) {
 }
 
 // afterJoin tells the others and subscribes the newcomer to what exists.
-func (r *Room) afterJoin(p *Participant) {
-	r.broadcast(p, ParticipantJoined{Participant: p.Info()})
+// A participant that replaced one with its identity is no news to the
+// others: they saw no leave, and see its new tracks as they come.
+func (r *Room) afterJoin(p *Participant, replaced bool) {
+	if !replaced {
+		r.broadcast(p, ParticipantJoined{Participant: p.Info()})
+	}
 	if p.sub != nil && p.sub.data != nil {
 		p.sub.negotiate() // the data channels need an offer even without tracks
 	}
@@ -241,11 +245,19 @@ func (r *Room) run() {
 // measure and run dynacast on the fresh selections.
 func (r *Room) tick(now time.Time) {
 	parts := r.Participants()
+	var paths map[string]Path
+	pathsAsked := false
 	for _, p := range parts {
 		if p.sub != nil {
 			p.sub.allocate(now)
-			if q, changed := p.sub.qualities(now); changed {
-				p.emit(ConnectionQuality{Participants: q})
+			if !p.sub.qualityDue(now) {
+				continue
+			}
+			if !pathsAsked {
+				paths, pathsAsked = r.roomPaths(), true
+			}
+			if q, changed := p.sub.qualities(now, paths); changed {
+				p.emit(q)
 			}
 		}
 	}

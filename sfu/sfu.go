@@ -7,6 +7,8 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -20,6 +22,8 @@ type SFU struct {
 	log   *slog.Logger
 	eng   *engine
 	stats counters
+
+	paths atomic.Pointer[PathSource] // quality.go
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -104,8 +108,12 @@ func (s *SFU) Join(room, mode string, pp ParticipantParams) (*Participant, error
 		}
 		s.mu.Unlock()
 
+		since := pp.Since
+		if since.IsZero() {
+			since = time.Now()
+		}
 		p := &Participant{id: pp.ID, name: pp.Name, canPub: pp.CanPublish, canSub: pp.CanSubscribe, remote: pp.Remote,
-			onEvent: pp.OnEvent, room: r, sfu: s, stats: &s.stats, done: make(chan struct{}),
+			onEvent: pp.OnEvent, since: since, room: r, sfu: s, stats: &s.stats, done: make(chan struct{}),
 			log:   s.log.With("room", room, "participant", pp.ID),
 			prefs: map[string]Quality{}, mutedKinds: map[webrtc.RTPCodecType]bool{}}
 		if pp.CanSubscribe && !pp.Remote {
@@ -135,7 +143,7 @@ func (s *SFU) Join(room, mode string, pp ParticipantParams) (*Participant, error
 		if old != nil {
 			old.close(ErrReplaced)
 		}
-		r.afterJoin(p)
+		r.afterJoin(p, old != nil)
 		return p, nil
 	}
 }
@@ -155,7 +163,7 @@ func (s *SFU) dropRoom(r *Room) {
 func (s *SFU) Stats() Stats {
 	st := Stats{
 		BytesForwarded: s.stats.bytesForwarded.Load(), PacketsForwarded: s.stats.packetsForwarded.Load(),
-		NACKs: s.stats.nacksReceived.Load(), Retransmits: s.stats.retransmits.Load(),
+		NACKs: s.stats.nacksReceived.Load(), Retransmits: s.stats.retransmits.Load(), ProbePackets: s.stats.probePackets.Load(),
 		PLIs: s.stats.keyframeReqs.Load(), LayerSwitches: s.stats.layerSwitches.Load(),
 		BadPackets: s.stats.badPackets.Load(), FECPackets: s.stats.fecPackets.Load(), FECBytes: s.stats.fecBytes.Load(),
 		PublisherRTX: s.stats.publisherRTX.Load(), StrayPackets: s.stats.strayPackets.Load(),

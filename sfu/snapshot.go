@@ -18,6 +18,24 @@ type ParticipantSnapshot struct {
 	ID, Name   string
 	Tracks     []TrackSnapshot
 	DownTracks int
+	// Estimate is the subscriber connection's bandwidth estimate (bits/s)
+	// and Congested the selector's last verdict on it (congestion.go).
+	Estimate  int
+	Congested bool
+	// Overuse and Loss are the estimator's evidence: its delay detector
+	// sees overuse, and the loss rate it measures.
+	Overuse bool
+	Loss    float64
+	// Video is what the selector decided for each received video track.
+	Video []DownSnapshot `json:",omitempty"`
+}
+
+// DownSnapshot is one received video track as the layer selector sees it.
+type DownSnapshot struct {
+	Publisher, Track string
+	Asked            int // the layer the view preference asks for
+	Decided          int // the selector's choice (-1 paused)
+	Current          int // the layer forwarded now (-1 none)
 }
 
 // TrackSnapshot describes a published track as the node receives it.
@@ -59,6 +77,8 @@ func (s *SFU) Snapshot() []RoomSnapshot {
 			ps := ParticipantSnapshot{ID: p.id, Name: p.name, Tracks: []TrackSnapshot{}}
 			if p.sub != nil {
 				ps.DownTracks = p.sub.downTracks()
+				ps.Estimate, ps.Congested, ps.Video = p.sub.snapshot()
+				ps.Overuse, ps.Loss = p.sub.est.evidence()
 			}
 			for _, t := range p.Tracks() {
 				ps.Tracks = append(ps.Tracks, t.snapshot(now))

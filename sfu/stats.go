@@ -8,6 +8,7 @@ type counters struct {
 	packetsForwarded atomic.Uint64
 	nacksReceived    atomic.Uint64 // sequence numbers NACKed by subscribers
 	retransmits      atomic.Uint64 // packets resent from the caches
+	probePackets     atomic.Uint64 // RTX copies sent to probe a subscriber's bandwidth (probe.go)
 	keyframeReqs     atomic.Uint64 // PLIs (key frame requests) sent upstream
 	layerSwitches    atomic.Uint64 // forwarder epochs started on another layer
 	badPackets       atomic.Uint64 // unparsable packets from publishers
@@ -39,6 +40,8 @@ type Stats struct {
 	// a simulcast layer already bound to another SSRC (an RTX stream that
 	// claimed a layer's rid).
 	StrayPackets uint64
+	// ProbePackets counts RTX copies sent to probe subscribers' bandwidth.
+	ProbePackets uint64
 	// DataReceived, DataSent and DataDropped count data messages accepted
 	// from participants, written to them, and dropped (size and rate
 	// limits, bad messages, channels not open or backed up).

@@ -14,10 +14,6 @@ import (
 // track before video layers are chosen.
 const audioReserve = 48_000
 
-// congestionMemory is how long after the estimator lowered its estimate the
-// selector treats the subscriber as congested (see selectLayers).
-const congestionMemory = 5 * time.Second
-
 // subscriber is a participant's subscriber connection: the SFU offers, one
 // offer at a time, and changes made while an offer is out are folded into
 // the next one, sent when the answer arrives.
@@ -27,19 +23,25 @@ type subscriber struct {
 	est  *estimator
 	data *dataChannels // nil without data channels
 
-	negMu    sync.Mutex // guards offering, again, pending, closed
+	negMu    sync.Mutex // guards offering, again, restart, pending, closed
 	offering bool
 	again    bool
+	restart  bool // the next offer restarts ICE (restart.go)
 	pending  []webrtc.ICECandidateInit
 	closed   bool
 
-	// The estimator's last target and when it last went down (unix ns):
-	// a decrease is the estimator's evidence of congestion.
-	lastTarget, lastDecrease atomic.Int64
+	// judge says, from the estimate, whether the downlink is congested;
+	// used by allocate only (the room loop).
+	judge     congestionJudge
+	congested atomic.Bool // the judge's last verdict, for snapshots
+	// probe decides bandwidth probes (room loop only); pad sends them.
+	probe prober
+	pad   *padder
 
 	// Room loop only (quality.go).
 	qualityAt   time.Time
 	lastQuality map[string]string
+	lastPaths   map[string]Path
 
 	mu    sync.Mutex // guards downs; held across AddTrack/RemoveTrack
 	downs map[*Receiver]*DownTrack
@@ -57,12 +59,7 @@ func newSubscriber(p *Participant) (*subscriber, error) {
 		return nil, err
 	}
 	s := &subscriber{p: p, pc: pc, est: est, downs: map[*Receiver]*DownTrack{}}
-	s.lastTarget.Store(int64(est.GetTargetBitrate()))
-	est.OnTargetBitrateChange(func(b int) {
-		if prev := s.lastTarget.Swap(int64(b)); int64(b) < prev {
-			s.lastDecrease.Store(time.Now().UnixNano())
-		}
-	})
+	s.pad = newPadder(s.videoDowns)
 	p.watchConnection(pc, TargetSubscriber)
 	return s, nil
 }
@@ -155,7 +152,12 @@ func (s *subscriber) negotiate() {
 }
 
 func (s *subscriber) offerLocked() {
-	offer, err := s.pc.CreateOffer(nil)
+	var opts *webrtc.OfferOptions
+	if s.restart {
+		opts = &webrtc.OfferOptions{ICERestart: true}
+		s.restart = false
+	}
+	offer, err := s.pc.CreateOffer(opts)
 	if err == nil {
 		err = s.pc.SetLocalDescription(offer)
 	}
@@ -225,23 +227,64 @@ func (s *subscriber) allocate(now time.Time) {
 	}
 	s.mu.Unlock()
 	if len(video) == 0 {
+		s.pad.set(0)
 		return
 	}
-	budget := s.est.GetTargetBitrate() - audio*audioReserve
-	dec := s.lastDecrease.Load()
-	congested := dec != 0 && now.Sub(time.Unix(0, dec)) < congestionMemory
+	estimate := s.est.GetTargetBitrate()
+	congested := s.judge.observe(now, estimate, s.est.evidence)
+	s.congested.Store(congested)
 	tracks := make([]allocTrack, len(video))
 	for i, d := range video {
 		q := s.p.trackPreference(d.r)
 		d.mu.Lock()
 		cur, hold := d.decided, d.hold
 		d.mu.Unlock()
-		tracks[i] = allocTrack{maxLayer: qualityLayer(q, len(d.r.layers)), bitrates: d.r.layerBitrates(now),
+		maxLayer := qualityLayer(q, len(d.r.layers))
+		d.setAsked(maxLayer, now)
+		tracks[i] = allocTrack{maxLayer: maxLayer, bitrates: d.r.layerBitrates(now),
 			current: cur, main: q == QualityLarge, screen: d.r.source == SourceScreen, hold: hold}
 	}
-	for i, l := range selectLayers(budget, congested, tracks, now, defaultSelectorParams) {
+	want, sending := demand(tracks, defaultSelectorParams)
+	reserve := audio * audioReserve
+	budget, padding := s.probe.tick(now, probeInput{estimate: estimate, congested: congested, want: want + reserve, sending: sending + reserve})
+	s.pad.set(padding)
+	for i, l := range selectLayers(budget-reserve, congested, tracks, now, defaultSelectorParams) {
 		video[i].setDecision(l, l < tracks[i].maxLayer, now)
 	}
+}
+
+// demand is what tracks would cost with every one at the best layer its
+// preference allows (with the selector's margin for going up), and what
+// their current layers cost.
+func demand(tracks []allocTrack, p selectorParams) (want, sending int) {
+	for _, t := range tracks {
+		if t.current >= 0 && t.current < len(t.bitrates) {
+			sending += max(t.bitrates[t.current], 0)
+		}
+		for l := min(t.maxLayer, len(t.bitrates)-1); l >= 0; l-- {
+			if b := t.bitrates[l]; b > 0 {
+				if l > t.current {
+					b = int(float64(b) * p.upMargin)
+				}
+				want += b
+				break
+			}
+		}
+	}
+	return want, sending
+}
+
+// videoDowns lists the video down-tracks (the padder's candidates).
+func (s *subscriber) videoDowns() []*DownTrack {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*DownTrack
+	for r, d := range s.downs {
+		if r.kind == webrtc.RTPCodecTypeVideo {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // qualityLayer maps a view preference onto a track's layers.
@@ -253,6 +296,22 @@ func qualityLayer(q Quality, n int) int {
 		return min(1, n-1)
 	}
 	return n - 1
+}
+
+// snapshot reports the estimate, the congestion verdict and the video
+// down-tracks' layers, for diagnostics.
+func (s *subscriber) snapshot() (estimate int, congested bool, video []DownSnapshot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for r, d := range s.downs {
+		if r.kind != webrtc.RTPCodecTypeVideo {
+			continue
+		}
+		d.mu.Lock()
+		video = append(video, DownSnapshot{Publisher: r.owner.id, Track: r.id, Asked: int(d.asked.Load()), Decided: d.decided, Current: d.fwd.current})
+		d.mu.Unlock()
+	}
+	return s.est.GetTargetBitrate(), s.congested.Load(), video
 }
 
 // downTracks counts the subscriber's down-tracks.
@@ -275,6 +334,7 @@ func (s *subscriber) close() {
 		r.removeDown(d)
 		d.finish()
 	}
+	s.pad.close()
 	_ = s.pc.Close()
 	s.wg.Wait()
 }

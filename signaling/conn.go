@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -32,6 +33,13 @@ type conn struct {
 	closeCode  int
 	closeText  string
 	writerDone chan struct{}
+
+	// sess is the participant's session once joined or resumed (set by
+	// the reader, read by the writer for token refreshes).
+	sess atomic.Pointer[session]
+	// violated: the node closed the connection for a protocol violation;
+	// its participant leaves at once instead of being held.
+	violated atomic.Bool
 
 	// Reader goroutine only.
 	p      *sfu.Participant
@@ -72,6 +80,7 @@ func (c *conn) run() {
 		}
 		_ = c.ws.SetReadDeadline(time.Now().Add(pongWait))
 		if len(b) > c.s.cfg.MaxFrame {
+			drainFrame(c.ws, r)
 			c.fail(CodeTooLarge, fmt.Sprintf("frame over %d bytes", c.s.cfg.MaxFrame), true)
 			return
 		}
@@ -96,11 +105,15 @@ func (c *conn) handle(b []byte, joinTimer *time.Timer) (stop bool) {
 	typ, msg, err := decode(b)
 	if !c.joined {
 		jm, ok := msg.(joinMsg)
+		rm, resume := msg.(resumeMsg)
 		switch {
 		case ok:
 			joinTimer.Stop()
 			return c.join(jm)
-		case typ == "join":
+		case resume:
+			joinTimer.Stop()
+			return c.resume(rm)
+		case typ == "join" || typ == "resume":
 			c.fail(CodeBadToken, err.Error(), true)
 		default:
 			c.fail(CodeNotJoined, "the first message must be join", true)
@@ -154,9 +167,15 @@ func (c *conn) handle(b []byte, joinTimer *time.Timer) (stop bool) {
 		}
 		c.p.SetMuted(kind, m.muted)
 	case leaveMsg:
-		c.p.Close()
+		c.sess.Load().leave()
 		c.shutdown(websocket.CloseNormalClosure, "left")
 		return true
+	case restartMsg:
+		if err := c.p.RestartICE(sfu.Target(m.target)); err != nil {
+			return c.sfuError(err)
+		}
+	case resumeMsg:
+		return c.badInput(CodeBadMessage, "already joined")
 	}
 	return false
 }
@@ -171,8 +190,13 @@ func (c *conn) join(m joinMsg) bool {
 		c.fail(CodeBadToken, "the token is for another room", true)
 		return true
 	}
+	if c.s.draining.Load() {
+		c.fail(CodeDraining, "this node is draining: join another node", true)
+		return true
+	}
+	se := &session{s: c.s, id: newSessionID(), grant: g, conn: c, latest: map[string][]byte{}}
 	p, err := c.s.sfu.Join(g.Room, m.mode, sfu.ParticipantParams{
-		ID: g.Identity, Name: g.Name, CanPublish: g.Publish, CanSubscribe: g.Subscribe, OnEvent: c.onEvent,
+		ID: g.Identity, Name: g.Name, CanPublish: g.Publish, CanSubscribe: g.Subscribe, OnEvent: se.onEvent,
 		Data: m.data && g.Subscribe})
 	switch {
 	case errors.Is(err, sfu.ErrRoomFull):
@@ -186,6 +210,9 @@ func (c *conn) join(m joinMsg) bool {
 		c.fail(CodeInternal, "join failed", false)
 		return false
 	}
+	se.p = p
+	c.sess.Store(se)
+	c.s.register(se)
 	c.p, c.grant, c.joined = p, g, true
 	c.log = c.log.With("room", g.Room, "identity", g.Identity)
 	return false
@@ -217,21 +244,6 @@ func (c *conn) badInput(code, msg string) bool {
 	return false
 }
 
-// onEvent is the participant's event sink: it never blocks.
-func (c *conn) onEvent(ev sfu.Event) {
-	if cl, ok := ev.(sfu.Closed); ok {
-		code, text := websocket.CloseNormalClosure, cl.Reason.Error()
-		if errors.Is(cl.Reason, sfu.ErrClosed) {
-			code = websocket.CloseGoingAway
-		}
-		c.shutdown(code, text)
-		return
-	}
-	if b := encodeEvent(ev); b != nil {
-		c.enqueue(b)
-	}
-}
-
 func (c *conn) send(v any) { c.enqueue(mustJSON(v)) }
 
 // fail sends an error message, and closes the connection after it if asked.
@@ -239,6 +251,7 @@ func (c *conn) fail(code, msg string, closeConn bool) {
 	c.log.Debug("client error", "code", code, "msg", msg)
 	c.enqueue(encodeError(code, msg))
 	if closeConn {
+		c.violated.Store(true)
 		c.shutdown(websocket.ClosePolicyViolation, code)
 	}
 }
@@ -288,6 +301,12 @@ func (c *conn) writer() {
 				_ = c.ws.Close()
 				return
 			}
+			if se := c.sess.Load(); se != nil {
+				if b := se.tokenFrame(); b != nil && write(b) != nil {
+					_ = c.ws.Close()
+					return
+				}
+			}
 		case <-c.closing:
 			for flushed := false; !flushed; {
 				select {
@@ -306,12 +325,26 @@ func (c *conn) writer() {
 	}
 }
 
-// cleanup ends the participant and the writer.
+// cleanup ends the writer. A participant whose client went without a
+// leave is held by its session for the grace period.
 func (c *conn) cleanup() {
-	if c.p != nil {
-		c.p.Close()
+	if se := c.sess.Load(); se != nil {
+		se.detach(c, c.violated.Load())
 	}
 	c.shutdown(websocket.CloseNormalClosure, "")
 	<-c.writerDone
 	_ = c.ws.Close()
 }
+
+// drainFrame reads and discards what is left of an oversize frame, bounded
+// in bytes and time, before the connection closes. Closing a TCP socket with
+// unread data makes the kernel answer with a reset, which can destroy the
+// error frame before the client reads it; draining first lets the close be
+// a clean FIN, so the client learns why it was dropped.
+func drainFrame(ws *websocket.Conn, r io.Reader) {
+	_ = ws.SetReadDeadline(time.Now().Add(time.Second))
+	_, _ = io.CopyN(io.Discard, r, maxDrain)
+}
+
+// maxDrain bounds what drainFrame reads of one oversize frame.
+const maxDrain = 1 << 20

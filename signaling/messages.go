@@ -55,7 +55,9 @@ type (
 		kind  string
 		muted bool
 	}
-	leaveMsg struct{}
+	leaveMsg   struct{}
+	resumeMsg  struct{ token string }
+	restartMsg struct{ target string }
 )
 
 // maxSDP bounds an SDP; frames are limited anyway, this keeps a clear error.
@@ -136,6 +138,16 @@ func (m *inbound) check() (any, error) {
 		return muteMsg{kind: m.Kind, muted: *m.Muted}, nil
 	case "leave":
 		return leaveMsg{}, nil
+	case "resume":
+		if m.Token == "" {
+			return bad("token missing")
+		}
+		return resumeMsg{token: m.Token}, nil
+	case "restart_ice":
+		if m.Target != "publisher" && m.Target != "subscriber" {
+			return bad("target %q", m.Target)
+		}
+		return restartMsg{target: m.Target}, nil
 	case "":
 		return bad("type missing")
 	}

@@ -62,6 +62,10 @@ type (
 		Mode         string            `json:"mode"`
 		Participants []participantJSON `json:"participants"`
 		ICEServers   []sfu.ICEServer   `json:"iceServers"`
+		// Node, Resume and Alternatives: session survival (sessions.go).
+		Node         nodeJSON      `json:"node"`
+		Resume       resumeJSON    `json:"resume"`
+		Alternatives []Alternative `json:"alternatives"`
 	}
 	participantOut struct {
 		Type        string          `json:"type"`
@@ -115,8 +119,9 @@ type (
 		Layers []string `json:"layers"`
 	}
 	qualityOut struct {
-		Type         string            `json:"type"`
-		Participants map[string]string `json:"participants"`
+		Type         string              `json:"type"`
+		Participants map[string]string   `json:"participants"`
+		Paths        map[string]sfu.Path `json:"paths,omitempty"`
 	}
 	errorOut struct {
 		Type    string `json:"type"`
@@ -163,7 +168,7 @@ func encodeEvent(ev sfu.Event) []byte {
 		}
 		v = speakerOut{Type: "speaker", Participants: ids}
 	case sfu.ConnectionQuality:
-		v = qualityOut{Type: "quality", Participants: e.Participants}
+		v = qualityOut{Type: "quality", Participants: e.Participants, Paths: e.Paths}
 	case sfu.PublishLayers:
 		v = publishLayersOut{Type: "publish_layers", Track: e.TrackID, Mid: e.Mid, Layers: e.Layers}
 	default:

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -40,6 +41,18 @@ type Config struct {
 	// SendQueue: messages queued for a client that reads too slowly before
 	// it is dropped (1024).
 	SendQueue int `yaml:"send_queue"`
+	// ResumeGrace is how long a participant whose websocket dropped
+	// without a leave is held for its client to resume (15 s); then it
+	// leaves the room.
+	ResumeGrace time.Duration `yaml:"resume_grace"`
+	// ResumeTokenTTL is the lifetime of a resume token (45 s); the node
+	// sends a fresh one every PingInterval, so it must exceed
+	// PingInterval + ResumeGrace.
+	ResumeTokenTTL time.Duration `yaml:"resume_token_ttl"`
+	// NodeName and Region identify the node to clients and bind resume
+	// tokens to it (the node fills them in).
+	NodeName string `yaml:"-"`
+	Region   string `yaml:"-"`
 }
 
 func (c Config) withDefaults() Config {
@@ -64,6 +77,15 @@ func (c Config) withDefaults() Config {
 	if c.SendQueue <= 0 {
 		c.SendQueue = 1024
 	}
+	if c.ResumeGrace <= 0 {
+		c.ResumeGrace = 15 * time.Second
+	}
+	if c.ResumeTokenTTL <= 0 {
+		c.ResumeTokenTTL = c.PingInterval + c.ResumeGrace + 15*time.Second
+	}
+	if c.NodeName == "" {
+		c.NodeName = "dev"
+	}
 	return c
 }
 
@@ -75,10 +97,16 @@ type Server struct {
 	log    *slog.Logger
 	up     websocket.Upgrader
 
-	mu     sync.Mutex
-	conns  map[*conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	resumeKey []byte
+	alts      atomic.Pointer[[]Alternative]
+	draining  atomic.Bool
+	metrics   sessionMetrics
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	sessions map[string]*session // by session id (session.go)
+	closed   bool
+	wg       sync.WaitGroup
 }
 
 // New returns a server joining clients into s.
@@ -92,6 +120,7 @@ func New(cfg Config, s *sfu.SFU, logger *slog.Logger) (*Server, error) {
 	}
 	return &Server{
 		cfg: cfg.withDefaults(), sfu: s, verify: v, log: logger, conns: map[*conn]struct{}{},
+		sessions: map[string]*session{}, resumeKey: resumeKey(cfg.APISecret),
 		// Any origin may connect: authority comes from the token alone.
 		up: websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
 	}, nil
@@ -151,5 +180,9 @@ func (s *Server) Close() error {
 		c.shutdown(websocket.CloseGoingAway, "node shutting down")
 	}
 	s.wg.Wait()
+	// Held participants leave now: nobody can resume on a closed server.
+	for _, se := range s.sessionList() {
+		se.leave()
+	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package trunk
 
 import (
+	"log/slog"
 	"reflect"
 	"sort"
 	"sync/atomic"
@@ -10,29 +11,35 @@ import (
 	"github.com/qrtn/qrtn/sfu"
 )
 
-// accessSide is where the trunk meets the SFU of an access node. It
-// announces the node's own participants and tracks (RoomState), mirrors
-// other nodes' participants into local rooms as remote participants whose
-// tracks are fed by the trunk, and takes local tracks out through sinks.
-// It runs on the trunk's loop; SFU callbacks reach it through the call
-// queue.
+// accessSide is the SFU of an access node as the Core's Local side. It
+// announces the node's own participants and tracks (Core.SetRoom),
+// mirrors other nodes' participants into local rooms as remote
+// participants whose tracks are fed by the trunk (Core.Want, Deliver),
+// and takes local tracks out through sinks (StartLayer, Core.LocalRTP).
+// It runs on the driver's loop, like the Core; SFU callbacks reach it
+// through the driver's call queue and media channel.
 type accessSide struct {
-	t      *Trunk
+	core   *Core
 	sfu    *sfu.SFU
+	log    *slog.Logger
+	calls  *callQueue
+	media  chan<- localPacket
+	bufs   *bufPool
+	drops  *driverCounters
 	feeds  feeds // delivery goroutines of mirrored tracks
 	rooms  map[string]*localRoom
 	own    map[TrackRef]*sfu.Receiver // tracks published on this node
 	mirror map[TrackRef]*ghostTrack   // remote tracks mirrored here
+	sinks  map[flowKey]func()         // local layers taken out, and how to stop
 	fullAt time.Time
 }
 
 type localRoom struct {
-	name       string
-	room       *sfu.Room
-	cancel     func()
-	dirty      atomic.Bool
-	advertised *RoomState
-	ghosts     map[string]*ghost // by participant ID
+	name   string
+	room   *sfu.Room
+	cancel func()
+	dirty  atomic.Bool
+	ghosts map[string]*ghost // by participant ID
 }
 
 // ghost is a remote participant mirrored into a local room.
@@ -67,10 +74,12 @@ func (gt *ghostTrack) drop() {
 // nothing an event missed stays wrong for long.
 const fullRefresh = time.Second
 
-func newAccessSide(t *Trunk, s *sfu.SFU) *accessSide {
-	a := &accessSide{t: t, sfu: s, rooms: map[string]*localRoom{}, own: map[TrackRef]*sfu.Receiver{},
-		mirror: map[TrackRef]*ghostTrack{}}
-	a.feeds.bad, a.feeds.drops = &t.stats.badMedia, &t.stats.deliverDrops
+func newAccessSide(s *sfu.SFU, log *slog.Logger, calls *callQueue, media chan<- localPacket, bufs *bufPool,
+	drops *driverCounters) *accessSide {
+	a := &accessSide{sfu: s, log: log, calls: calls, media: media, bufs: bufs, drops: drops,
+		rooms: map[string]*localRoom{}, own: map[TrackRef]*sfu.Receiver{}, mirror: map[TrackRef]*ghostTrack{},
+		sinks: map[flowKey]func(){}}
+	a.feeds.bad, a.feeds.drops = &drops.badMedia, &drops.deliverDrops
 	return a
 }
 
@@ -101,17 +110,19 @@ func (a *accessSide) housekeep(now time.Time) {
 			a.refresh(now, lr)
 		}
 	}
-	for name, lr := range a.rooms {
+	for _, name := range sortedKeys(a.rooms) {
 		if !open[name] {
-			a.closeRoom(now, lr)
+			a.closeRoom(now, a.rooms[name])
 		}
 	}
 }
 
-// touch is called by SFU goroutines when something happened in a room.
+// touch marks a room for refresh and queues the refresh on the loop. SFU
+// goroutines call it when something happened in the room; the Core calls
+// it (through RemoteChanged) when another node's part changed.
 func (a *accessSide) touch(lr *localRoom) {
 	if lr.dirty.CompareAndSwap(false, true) {
-		a.t.calls.push(func(now time.Time) {
+		a.calls.push(func(now time.Time) {
 			if lr.dirty.Swap(false) && a.rooms[lr.name] == lr {
 				a.refresh(now, lr)
 			}
@@ -123,36 +134,31 @@ func (a *accessSide) touch(lr *localRoom) {
 // other nodes are told we left it.
 func (a *accessSide) closeRoom(now time.Time, lr *localRoom) {
 	lr.cancel()
-	for id, g := range lr.ghosts {
-		a.dropGhost(lr, id, g)
+	for _, id := range sortedKeys(lr.ghosts) {
+		a.dropGhost(now, lr, id, lr.ghosts[id])
 	}
 	for ref := range a.own {
 		if ref.Room == lr.name {
 			delete(a.own, ref)
 		}
 	}
-	if lr.advertised != nil && len(lr.advertised.Participants) > 0 {
-		a.advertise(now, &RoomState{Origin: a.t.cfg.Name, Room: lr.name, Mode: lr.room.Mode()})
-	}
+	a.core.SetRoom(now, lr.name, lr.room.Mode(), nil)
 	delete(a.rooms, lr.name)
-	a.t.subsDirty = true
 }
 
-// refresh re-reads one room: announces our part of it if it changed and
-// brings the mirrored participants in line with the other nodes' parts.
+// refresh re-reads one room: announces our part of it (the Core floods it
+// if it changed) and brings the mirrored participants in line with the
+// other nodes' parts.
 func (a *accessSide) refresh(now time.Time, lr *localRoom) {
-	rs := a.snapshot(lr)
-	if lr.advertised == nil || !sameRoom(lr.advertised, rs) {
-		a.advertise(now, rs)
-		lr.advertised = rs
-	}
-	a.reconcileGhosts(lr, len(rs.Participants) > 0)
+	parts := a.snapshot(lr)
+	a.core.SetRoom(now, lr.name, lr.room.Mode(), parts)
+	a.reconcileGhosts(now, lr, len(parts) > 0)
 }
 
 // snapshot describes the room's local participants (ghosts excluded) and
 // records their tracks as this node's own.
-func (a *accessSide) snapshot(lr *localRoom) *RoomState {
-	rs := &RoomState{Origin: a.t.cfg.Name, Room: lr.name, Mode: lr.room.Mode()}
+func (a *accessSide) snapshot(lr *localRoom) []ParticipantState {
+	var parts []ParticipantState
 	for ref := range a.own {
 		if ref.Room == lr.name {
 			delete(a.own, ref)
@@ -168,52 +174,30 @@ func (a *accessSide) snapshot(lr *localRoom) *RoomState {
 			ps.Tracks = append(ps.Tracks, TrackState{ID: r.ID(), Kind: info.Kind, Mime: codec.MimeType,
 				ClockRate: codec.ClockRate, Channels: codec.Channels, Fmtp: codec.SDPFmtpLine,
 				Layers: info.Layers, AudioLevelExt: r.AudioLevelExt(), Muted: info.Muted, Source: r.Source()})
-			a.own[TrackRef{Origin: a.t.cfg.Name, Room: lr.name, ID: r.ID()}] = r
+			a.own[TrackRef{Origin: a.core.Name(), Room: lr.name, ID: r.ID()}] = r
 		}
 		if len(ps.Tracks) > maxTracks {
 			ps.Tracks = ps.Tracks[:maxTracks]
 		}
-		rs.Participants = append(rs.Participants, ps)
-		if len(rs.Participants) == maxParticipants {
+		parts = append(parts, ps)
+		if len(parts) == maxParticipants {
 			break
 		}
 	}
-	return rs
+	return parts
 }
 
-func sameRoom(a, b *RoomState) bool {
-	x, y := *a, *b
-	x.Seq, y.Seq = 0, 0
-	return reflect.DeepEqual(x, y)
-}
-
-// advertise stores and floods a new version of our part of a room.
-func (a *accessSide) advertise(now time.Time, rs *RoomState) {
-	rs.Seq = a.t.nextSeq()
-	a.t.rooms.update(now, *rs)
-	a.t.flood("", message{Room: rs})
-}
-
-// readvertise re-announces every room with fresh sequence numbers (our
-// counter fell behind records of a previous life of this node).
-func (a *accessSide) readvertise() {
-	for _, lr := range a.rooms {
-		lr.advertised = nil
-		lr.dirty.Store(true)
-	}
-}
-
-// remoteChanged: another node's part of room changed.
-func (a *accessSide) remoteChanged(room string) {
+// RemoteChanged is the Core's call: another node's part of room changed.
+func (a *accessSide) RemoteChanged(room string) {
 	if lr := a.rooms[room]; lr != nil {
-		lr.dirty.Store(true)
+		a.touch(lr)
 	}
 }
 
 // reconcileGhosts mirrors the other nodes' participants while the room has
 // local participants, and removes every mirror once it has none (so the
 // room can close).
-func (a *accessSide) reconcileGhosts(lr *localRoom, hasLocal bool) {
+func (a *accessSide) reconcileGhosts(now time.Time, lr *localRoom, hasLocal bool) {
 	want := map[string]ParticipantState{}
 	origin := map[string]string{}
 	if hasLocal {
@@ -223,10 +207,7 @@ func (a *accessSide) reconcileGhosts(lr *localRoom, hasLocal bool) {
 				local[p.ID()] = true
 			}
 		}
-		for _, rs := range a.t.rooms.room(lr.name) {
-			if rs.Origin == a.t.cfg.Name {
-				continue
-			}
+		for _, rs := range a.core.RemoteParts(lr.name) {
 			for _, ps := range rs.Participants {
 				if _, dup := want[ps.ID]; dup || local[ps.ID] {
 					continue // the same identity elsewhere: the first node wins
@@ -235,59 +216,58 @@ func (a *accessSide) reconcileGhosts(lr *localRoom, hasLocal bool) {
 			}
 		}
 	}
-	for id, g := range lr.ghosts {
+	for _, id := range sortedKeys(lr.ghosts) {
+		g := lr.ghosts[id]
 		if _, ok := want[id]; !ok || origin[id] != g.origin {
-			a.dropGhost(lr, id, g)
+			a.dropGhost(now, lr, id, g)
 		}
 	}
-	ids := make([]string, 0, len(want))
-	for id := range want {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range sortedKeys(want) {
 		g := lr.ghosts[id]
 		if g == nil {
 			p, err := a.sfu.Join(lr.name, lr.room.Mode(), sfu.ParticipantParams{ID: id, Name: want[id].Name,
 				CanPublish: true, Remote: true})
 			if err != nil {
-				a.t.log.Warn("mirror participant", "room", lr.name, "participant", id, "err", err)
+				a.log.Warn("mirror participant", "room", lr.name, "participant", id, "err", err)
 				continue
 			}
 			g = &ghost{origin: origin[id], p: p, tracks: map[string]*ghostTrack{}, muted: map[string]bool{}}
 			lr.ghosts[id] = g
 		}
-		a.reconcileTracks(lr, g, want[id])
+		a.reconcileTracks(now, lr, g, want[id])
 	}
 }
 
-func (a *accessSide) dropGhost(lr *localRoom, id string, g *ghost) {
-	for _, gt := range g.tracks {
-		gt.drop()
-		delete(a.mirror, gt.ref)
+func (a *accessSide) dropGhost(now time.Time, lr *localRoom, id string, g *ghost) {
+	for _, tid := range sortedKeys(g.tracks) {
+		a.dropTrack(now, g.tracks[tid])
 	}
 	g.p.Close()
 	delete(lr.ghosts, id)
-	a.t.subsDirty = true
+}
+
+func (a *accessSide) dropTrack(now time.Time, gt *ghostTrack) {
+	gt.drop()
+	delete(a.mirror, gt.ref)
+	a.core.Want(now, gt.ref, 0)
 }
 
 // reconcileTracks publishes, replaces and unpublishes a ghost's tracks.
-func (a *accessSide) reconcileTracks(lr *localRoom, g *ghost, ps ParticipantState) {
+func (a *accessSide) reconcileTracks(now time.Time, lr *localRoom, g *ghost, ps ParticipantState) {
 	want := map[string]TrackState{}
 	for _, ts := range ps.Tracks {
 		want[ts.ID] = ts
 	}
-	for id, gt := range g.tracks {
+	for _, id := range sortedKeys(g.tracks) {
+		gt := g.tracks[id]
 		ts, ok := want[id]
 		if ok && sameTrack(gt.state, ts) {
 			gt.state.Muted = ts.Muted
 			continue
 		}
-		gt.drop()
+		a.dropTrack(now, gt)
 		g.p.UnpublishTrack(gt.recv)
 		delete(g.tracks, id)
-		delete(a.mirror, gt.ref)
-		a.t.subsDirty = true
 	}
 	for _, ts := range ps.Tracks {
 		if g.tracks[ts.ID] != nil {
@@ -304,14 +284,14 @@ func (a *accessSide) reconcileTracks(lr *localRoom, g *ghost, ps ParticipantStat
 			Layers: ts.Layers, AudioLevelExt: ts.AudioLevelExt, Upstream: &ghostUpstream{a: a, gt: gt}, Muted: ts.Muted,
 			Source: ts.Source})
 		if err != nil {
-			a.t.log.Warn("mirror track", "track", ref, "err", err)
+			a.log.Warn("mirror track", "track", ref, "err", err)
 			continue
 		}
 		gt.recv = r
 		gt.feed = a.feeds.start(r)
 		g.tracks[ts.ID] = gt
 		a.mirror[ref] = gt
-		a.t.subsDirty = true
+		a.core.Want(now, ref, gt.wanted)
 	}
 	a.syncMutes(g)
 }
@@ -350,54 +330,60 @@ func allLayers(ts TrackState) uint32 {
 	return 1<<n - 1
 }
 
-// wants returns, per mirrored track, the layers the local SFU wants.
-func (a *accessSide) wants() map[TrackRef]uint32 {
-	out := map[TrackRef]uint32{}
-	for ref, gt := range a.mirror {
-		if gt.wanted != 0 {
-			out[ref] = gt.wanted
-		}
-	}
-	return out
-}
-
-// deliver feeds one packet from a trunk into the local mirror of its
-// track, through the track's feed goroutine.
-func (a *accessSide) deliver(now time.Time, k flowKey, b []byte) {
-	gt := a.mirror[k.track]
+// Deliver is the Core's call: one packet from a trunk for the local
+// mirror of its track, through the track's feed goroutine.
+func (a *accessSide) Deliver(now time.Time, ref TrackRef, layer int, b []byte) {
+	gt := a.mirror[ref]
 	if gt == nil || gt.feed == nil {
 		return
 	}
-	gt.feed.push(k.layer, b, now)
+	gt.feed.push(layer, b, now)
 }
 
-// requestKeyframe asks the local publisher of one of our tracks.
-func (a *accessSide) requestKeyframe(k flowKey) {
-	if r := a.own[k.track]; r != nil {
-		r.RequestKeyframe(k.layer)
+// RequestKeyframe is the Core's call: ask the local publisher of one of
+// our tracks.
+func (a *accessSide) RequestKeyframe(ref TrackRef, layer int) {
+	if r := a.own[ref]; r != nil {
+		r.RequestKeyframe(layer)
 	}
 }
 
-// addSink starts taking a local layer out; nil if the track is unknown.
-func (a *accessSide) addSink(k flowKey) func() {
-	r := a.own[k.track]
-	if r == nil {
-		return nil
+// StartLayer is the Core's call: start taking a local layer out.
+func (a *accessSide) StartLayer(ref TrackRef, layer int) bool {
+	k := flowKey{ref, layer}
+	r := a.own[ref]
+	if r == nil || a.sinks[k] != nil {
+		return r != nil
 	}
-	rm, err := r.AddSink(k.layer, &trunkSink{t: a.t, key: k})
+	rm, err := r.AddSink(layer, &trunkSink{a: a, key: k})
 	if err != nil {
-		a.t.log.Warn("sink", "track", k.track, "layer", k.layer, "err", err)
-		return nil
+		a.log.Warn("sink", "track", ref, "layer", layer, "err", err)
+		return false
 	}
-	return rm
+	a.sinks[k] = rm
+	return true
 }
 
-func (a *accessSide) close() {
-	for _, lr := range a.rooms {
+// StopLayer is the Core's call: stop taking a local layer out.
+func (a *accessSide) StopLayer(ref TrackRef, layer int) {
+	k := flowKey{ref, layer}
+	if rm := a.sinks[k]; rm != nil {
+		rm()
+		delete(a.sinks, k)
+	}
+}
+
+func (a *accessSide) close(now time.Time) {
+	for _, name := range sortedKeys(a.rooms) {
+		lr := a.rooms[name]
 		lr.cancel()
-		for id, g := range lr.ghosts {
-			a.dropGhost(lr, id, g)
+		for _, id := range sortedKeys(lr.ghosts) {
+			a.dropGhost(now, lr, id, lr.ghosts[id])
 		}
+	}
+	for k, rm := range a.sinks {
+		rm()
+		delete(a.sinks, k)
 	}
 	a.rooms = map[string]*localRoom{}
 	a.feeds.wait()
@@ -411,9 +397,9 @@ type ghostUpstream struct {
 }
 
 func (u *ghostUpstream) RequestKeyframe(layer int) {
-	u.a.t.calls.push(func(now time.Time) {
+	u.a.calls.push(func(now time.Time) {
 		if !u.gt.gone {
-			u.a.t.requestKeyframe(now, flowKey{u.gt.ref, layer})
+			u.a.core.RequestKeyframe(now, u.gt.ref, layer)
 		}
 	})
 }
@@ -425,10 +411,10 @@ func (u *ghostUpstream) SetLayersWanted(wanted []bool) {
 			mask |= 1 << i
 		}
 	}
-	u.a.t.calls.push(func(time.Time) {
+	u.a.calls.push(func(now time.Time) {
 		if !u.gt.gone && u.gt.wanted != mask {
 			u.gt.wanted = mask
-			u.a.t.subsDirty = true
+			u.a.core.Want(now, u.gt.ref, mask)
 		}
 	})
 }
@@ -436,18 +422,34 @@ func (u *ghostUpstream) SetLayersWanted(wanted []bool) {
 // trunkSink carries a local layer's packets to the loop. It never blocks
 // the receiver: when the loop is behind, packets are dropped and counted.
 type trunkSink struct {
-	t   *Trunk
+	a   *accessSide
 	key flowKey
 }
 
+// WriteRTP copies the packet once, into a buffer from the driver's pool
+// (raw is the receiver's and is reused after the call); the loop returns
+// the buffer once the Core queued the packet on every downstream trunk,
+// which copies it again into QRTP's send queue.
 func (s *trunkSink) WriteRTP(_ int, raw []byte) {
+	b := s.a.bufs.get(len(raw))
+	*b = append((*b)[:0], raw...)
 	select {
-	case s.t.media <- localPacket{key: s.key, data: append([]byte(nil), raw...)}:
+	case s.a.media <- localPacket{key: s.key, data: b}:
 	default:
-		s.t.stats.sinkDrops.Add(1)
+		s.a.bufs.put(b)
+		s.a.drops.sinkDrops.Add(1)
 	}
 }
 
-func (s *trunkSink) TrackEnded() {
-	s.t.calls.push(func(time.Time) { s.t.subsDirty = true })
+// TrackEnded needs nothing: the room's refresh announces the track gone,
+// the far nodes unsubscribe, and the Core then stops the layer.
+func (s *trunkSink) TrackEnded() {}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

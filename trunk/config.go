@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"time"
@@ -29,6 +30,10 @@ type Config struct {
 	KeyFile string `yaml:"key_file"`
 	// Key, when set, is used instead of KeyFile (in-process networks and tests).
 	Key *handshake.KeyPair `yaml:"-"`
+	// Rand, when set, replaces crypto/rand for connection IDs, handshakes
+	// and re-dial jitter: the simulator passes a seeded source so that a
+	// run repeats exactly.
+	Rand io.Reader `yaml:"-"`
 	// Peers are the nodes this node keeps trunks to. Only their keys may
 	// connect.
 	Peers []Peer `yaml:"peers"`
@@ -122,6 +127,9 @@ type peerInfo struct {
 	Key          handshake.PublicKey
 }
 
+// defaultListen is the QRTP port when the configuration sets none.
+const defaultListen = ":7890"
+
 // ErrConfig is wrapped by every configuration error.
 var ErrConfig = errors.New("trunk: bad configuration")
 
@@ -137,7 +145,7 @@ func (c Config) withDefaults() (Config, []peerInfo, handshake.KeyPair, error) {
 		return c, nil, kp, fmt.Errorf("%w: role %q (access or forwarding)", ErrConfig, c.Role)
 	}
 	if c.Listen == "" {
-		c.Listen = ":7890"
+		c.Listen = defaultListen
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {

@@ -10,10 +10,11 @@ import (
 // Data messages between participants of a room on different nodes
 // (sfu/data.go) cross trunks on the reliable control stream as `data`
 // messages, flooded like records: the node of the sender originates one
-// with its next sequence number, every node passes a message it has not
-// seen on every other up trunk and delivers it to the room's local
-// participants (the SFU filters by recipient). A message older than the
-// newest one seen from its origin is a duplicate from another path and is
+// with its next sequence number (Core.LocalData), every node passes a
+// message it has not seen on every other up trunk and hands it to its
+// local side (DataLocal), which delivers it to the room's participants
+// here (the SFU filters by recipient). A message older than the newest
+// one seen from its origin is a duplicate from another path and is
 // dropped. The SFU rate-limits and size-limits each participant before a
 // message gets here, which bounds what the control stream carries.
 
@@ -28,6 +29,12 @@ type DataMessage struct {
 	Topic   string   `json:"topic,omitempty"`
 	Payload string   `json:"data"`
 	Lossy   bool     `json:"lossy,omitempty"`
+}
+
+// DataLocal is implemented by a Local side that takes data messages: the
+// Core hands it every new message from another node.
+type DataLocal interface {
+	DeliverData(now time.Time, d DataMessage)
 }
 
 // Limits of a data message: the SFU's own limits, with room to spare.
@@ -45,48 +52,61 @@ func (d *DataMessage) validate() error {
 	return checkNames(append([]string{d.Origin, d.Room, d.From, d.Topic}, d.To...)...)
 }
 
-// dataRelay remembers the newest data message seen per origin.
+// dataRelay remembers the newest data message seen per origin, and counts.
 type dataRelay struct {
-	seen map[string]uint64
+	seen          map[string]uint64
+	in, out, drop uint64
+}
+
+// LocalData floods a data message that a participant of this node sent
+// (Origin and Seq are set here). It is one of the Core's inputs.
+func (c *Core) LocalData(now time.Time, d DataMessage) {
+	c.now = now
+	d.Origin, d.Seq = c.cfg.Name, c.nextSeq()
+	c.data.out++
+	c.flood("", message{Data: &d})
+}
+
+// receiveData hands a data message from a trunk to the local side and
+// passes it on.
+func (c *Core) receiveData(now time.Time, p *peer, d DataMessage) {
+	if d.Origin == c.cfg.Name {
+		return
+	}
+	if c.data.seen == nil {
+		c.data.seen = map[string]uint64{}
+	}
+	last, known := c.data.seen[d.Origin]
+	if known && d.Seq <= last {
+		return
+	}
+	if !known && len(c.data.seen) >= maxDataOrigins {
+		c.data.drop++
+		return
+	}
+	c.data.seen[d.Origin] = d.Seq
+	c.data.in++
+	if dl, ok := c.local.(DataLocal); ok {
+		dl.DeliverData(now, d)
+	}
+	c.flood(p.info.Name, message{Data: &d})
 }
 
 // watchData follows a local room's data messages; they are queued into
-// the loop, which floods them.
+// the loop, which gives them to the Core.
 func (a *accessSide) watchData(lr *localRoom) (cancel func()) {
 	return lr.room.WatchData(func(pk sfu.DataPacket) {
-		a.t.calls.push(func(time.Time) {
-			t := a.t
-			m := &DataMessage{Origin: t.cfg.Name, Seq: t.nextSeq(), Room: lr.name, From: pk.From, To: pk.To,
-				Topic: pk.Topic, Payload: pk.Payload, Lossy: pk.Lossy}
-			t.stats.dataOut.Add(1)
-			t.flood("", message{Data: m})
+		a.calls.push(func(now time.Time) {
+			a.core.LocalData(now, DataMessage{Room: lr.name, From: pk.From, To: pk.To,
+				Topic: pk.Topic, Payload: pk.Payload, Lossy: pk.Lossy})
 		})
 	})
 }
 
-// receiveData delivers a data message from a trunk to the local room, if
-// any, and passes it on.
-func (t *Trunk) receiveData(p *peer, d DataMessage) {
-	if d.Origin == t.cfg.Name {
-		return
+// DeliverData gives another node's data message to the local room, if
+// this node has it (DataLocal).
+func (a *accessSide) DeliverData(_ time.Time, d DataMessage) {
+	if lr := a.rooms[d.Room]; lr != nil {
+		lr.room.InjectData(sfu.DataPacket{From: d.From, To: d.To, Topic: d.Topic, Payload: d.Payload, Lossy: d.Lossy})
 	}
-	if t.data.seen == nil {
-		t.data.seen = map[string]uint64{}
-	}
-	last, known := t.data.seen[d.Origin]
-	if known && d.Seq <= last {
-		return
-	}
-	if !known && len(t.data.seen) >= maxDataOrigins {
-		t.stats.dataDropped.Add(1)
-		return
-	}
-	t.data.seen[d.Origin] = d.Seq
-	t.stats.dataIn.Add(1)
-	if t.access != nil {
-		if lr := t.access.rooms[d.Room]; lr != nil {
-			lr.room.InjectData(sfu.DataPacket{From: d.From, To: d.To, Topic: d.Topic, Payload: d.Payload, Lossy: d.Lossy})
-		}
-	}
-	t.flood(p.info.Name, message{Data: &d})
 }

@@ -11,17 +11,32 @@
 //
 // # Shape
 //
-// A Trunk owns one UDP socket and a sans-IO qrtp.Endpoint, driven by one
-// goroutine (the loop), which also owns every trunk, the flooded link-state
-// and room databases, the planner and the forwarding table. Running the
-// endpoint directly rather than through a blocking per-stream driver keeps
-// all cascade state single-threaded: a packet read from a trunk is
-// forwarded to the next trunks in the same call, with no queue in between.
-// Into the local SFU it goes through one goroutine per mirrored track
-// (feed.go), because the SFU's fan-out to local subscribers costs far more
-// than relaying and would hold up every trunk's datagrams and timers. SFU
-// callbacks (sinks, Upstream calls, room events) never block: they queue
-// work for the loop.
+// The decisions live in Core, a sans-IO state machine in the shape of
+// qrtp.Endpoint (HandleDatagram, Poll, NextTimeout) that owns the node's
+// QRTP endpoint and every trunk, the flooded link-state and room
+// databases, the planner and the forwarding table, and relays media. It
+// reads no clock and starts no goroutine, so the simulator (trunk/sim)
+// runs whole networks of Cores in virtual time, and the tests of the
+// protocol run there without sleeps. Its seams:
+//
+//   - peer (peer.go): one trunk's QRTP connection and control stream;
+//     trunks.go is a trunk's life (dial, accept, up, down, re-dial);
+//   - control.go: the control protocol, flooding of lsdb.go and roomdb.go;
+//   - route: the planner, pure;
+//   - flowTable (flow.go): the forwarding table, pure: every change of a
+//     flow's upstream goes through one function; sync.go keeps it in line
+//     with demand and routes;
+//   - media.go: the relay of RTP packets;
+//   - Local (local.go): the node's media side, the SFU on an access node.
+//
+// Trunk (trunk.go) is the real-time driver: one UDP socket, a reader
+// goroutine, and one goroutine (the loop) that owns the Core and the SFU
+// glue (access.go). Into the local SFU packets go through one goroutine
+// per mirrored track (feed.go), because the SFU's fan-out to local
+// subscribers costs far more than relaying and would hold up every trunk's
+// datagrams and timers. SFU callbacks (sinks, Upstream calls, room events)
+// never block: they queue work for the loop. docs/packet-path.md follows
+// one packet through all of it.
 //
 // # Who dials
 //

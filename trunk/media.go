@@ -2,27 +2,34 @@ package trunk
 
 import (
 	"encoding/binary"
+	"slices"
 	"time"
 
 	"github.com/qrtn/qrtn/trunk/route"
 )
 
+// This file is the media relay: RTP packets in from trunks and from the
+// local side, out to downstream trunks and to the local side. Route
+// decisions are the forwarding table's (flow.go); the relay only asks it
+// whether a packet passes. docs/packet-path.md follows one packet through.
+
 // receiveBind maps a peer's media stream to a flow and releases media that
 // arrived on it first.
-func (t *Trunk) receiveBind(now time.Time, p *peer, b Bind) {
-	p.in[b.Stream] = inStream{key: flowKey{b.Track, b.Layer}, kind: b.Kind}
+func (c *Core) receiveBind(now time.Time, p *peer, b Bind) {
+	k := flowKey{b.Track, b.Layer}
+	p.in[b.Stream] = inStream{key: k, kind: b.Kind}
 	held := p.pending[b.Stream]
 	delete(p.pending, b.Stream)
 	for _, m := range held {
-		t.forwardMedia(now, p, flowKey{b.Track, b.Layer}, m)
+		c.forwardMedia(now, p, k, m)
 	}
 	if p.conn != nil {
-		t.readMedia(now, p, b.Stream)
+		c.readMedia(now, p, b.Stream)
 	}
 }
 
 // readMedia reads every complete message of one of the peer's media streams.
-func (t *Trunk) readMedia(now time.Time, p *peer, id uint64) {
+func (c *Core) readMedia(now time.Time, p *peer, id uint64) {
 	if p.conn == nil {
 		return
 	}
@@ -44,43 +51,40 @@ func (t *Trunk) readMedia(now time.Time, p *peer, id uint64) {
 			}
 			continue
 		}
-		t.forwardMedia(now, p, is.key, m.Data)
+		c.forwardMedia(now, p, is.key, m.Data)
 	}
 }
 
-// forwardMedia takes one RTP packet from a trunk: it must come from the
-// flow's upstream (or its new upstream, which it then becomes), and each
-// packet is forwarded once.
-func (t *Trunk) forwardMedia(now time.Time, p *peer, k flowKey, b []byte) {
+// forwardMedia takes one RTP packet from a trunk (b is the caller's to
+// give away: QRTP hands each message's buffer to its reader).
+func (c *Core) forwardMedia(now time.Time, p *peer, k flowKey, b []byte) {
 	p.metrics.mediaIn += uint64(len(b))
-	f := t.flows[k]
+	f := c.flows.get(k)
 	if f == nil || len(b) < 12 {
-		t.stats.unwanted++
+		c.stats.unwanted++
 		return
 	}
-	from := p.info.Name
-	switch from {
-	case f.up:
-	case f.next:
-		t.promote(now, f)
-	default:
-		f.stale++
+	next := f.next
+	seq := binary.BigEndian.Uint16(b[2:4])
+	if !c.flows.admit(f, p.info.Name, seq) {
 		return
 	}
-	if !f.seen.fresh(binary.BigEndian.Uint16(b[2:4])) {
-		f.dups++
-		return
+	if next != "" && f.up == next {
+		c.subsDirty = true // the switch completed: unsubscribe the old upstream
 	}
-	t.fanOut(now, f, b)
-	if f.local && t.access != nil {
-		f.order.push(now, binary.BigEndian.Uint16(b[2:4]), b, func(p []byte) { t.access.deliver(now, k, p) })
+	if c.tap != nil {
+		c.tap(now, p.info.Name, k.track, k.layer, b)
+	}
+	c.fanOut(now, f, b)
+	if f.local && c.local != nil {
+		f.order.push(now, seq, b, func(pkt []byte) { c.local.Deliver(now, k.track, k.layer, pkt) })
 		if len(f.order.held) > 0 {
-			t.holding[f] = struct{}{}
+			c.holding[f] = struct{}{}
 		}
 	}
 }
 
-// holdFor is how long a gap in a flow is waited on before the local SFU.
+// holdFor is how long a gap in a flow is waited on before the local side.
 // Every packet after the gap waits with it, so the hold is a latency cost
 // paid by the frames that follow a loss, not only by the lost one.
 //
@@ -94,8 +98,8 @@ func (t *Trunk) forwardMedia(now time.Time, p *peer, k flowKey, b []byte) {
 // hop of the path (a repair takes about one and a half round trips of its
 // trunk), never longer than a hop's deadline, after which the message has
 // expired anyway.
-func (t *Trunk) holdFor(f *flow) time.Duration {
-	sc := t.cfg.Scenarios[string(f.mode)]
+func (c *Core) holdFor(f *flow) time.Duration {
+	sc := c.cfg.Scenarios[string(f.mode)]
 	hops := max(len(f.path)-1, 1)
 	fec := time.Duration(hops)*sc.Latency + reorderSlack
 	if f.mode != route.Live || f.kind == "audio" {
@@ -103,7 +107,7 @@ func (t *Trunk) holdFor(f *flow) time.Duration {
 	}
 	var sum, longest time.Duration
 	for i := 0; i+1 < len(f.path); i++ {
-		ls, ok := t.ls.get(f.path[i])
+		ls, ok := c.ls.get(f.path[i])
 		if !ok {
 			return max(fec, sc.Deadline)
 		}
@@ -123,16 +127,22 @@ func (t *Trunk) holdFor(f *flow) time.Duration {
 const reorderSlack = 10 * time.Millisecond
 
 // expireHeld releases packets held behind gaps that stayed open for the
-// scenario's deadline, and returns when it next needs to run.
-func (t *Trunk) expireHeld(now time.Time) time.Time {
+// flow's hold, and returns when it next needs to run (zero: nothing held).
+func (c *Core) expireHeld(now time.Time) time.Time {
 	var next time.Time
-	for f := range t.holding {
+	held := make([]*flow, 0, len(c.holding))
+	for f := range c.holding {
+		held = append(held, f)
+	}
+	slices.SortFunc(held, func(a, b *flow) int { return a.key.compare(b.key) })
+	for _, f := range held {
 		at := time.Time{}
-		if t.flows[f.key] == f && t.access != nil {
-			at = f.order.expire(now, t.holdFor(f), func(p []byte) { t.access.deliver(now, f.key, p) })
+		if c.flows.get(f.key) == f && c.local != nil {
+			k := f.key
+			at = f.order.expire(now, c.holdFor(f), func(pkt []byte) { c.local.Deliver(now, k.track, k.layer, pkt) })
 		}
 		if at.IsZero() {
-			delete(t.holding, f)
+			delete(c.holding, f)
 			continue
 		}
 		if next.IsZero() || at.Before(next) {
@@ -142,8 +152,9 @@ func (t *Trunk) expireHeld(now time.Time) time.Time {
 	return next
 }
 
-// fanOut sends one packet to every downstream trunk of a flow.
-func (t *Trunk) fanOut(now time.Time, f *flow, b []byte) {
+// fanOut sends one packet to every downstream trunk of a flow. QRTP copies
+// it into each stream's send queue; b is not kept.
+func (c *Core) fanOut(now time.Time, f *flow, b []byte) {
 	f.lastIn = now
 	f.packets++
 	f.bytes += uint64(len(b))
@@ -151,8 +162,8 @@ func (t *Trunk) fanOut(now time.Time, f *flow, b []byte) {
 	if len(b) >= 12 {
 		more = f.unit.more(binary.BigEndian.Uint16(b[2:4]), b[1]&0x80 != 0, f.kind == "video")
 	}
-	for name := range f.down {
-		p := t.peers[name]
+	for _, name := range f.down {
+		p := c.byName[name]
 		os := p.out[f.key]
 		if os == nil {
 			p.metrics.mediaDrops++
@@ -172,17 +183,11 @@ func (t *Trunk) fanOut(now time.Time, f *flow, b []byte) {
 	}
 }
 
-// localPacket is one RTP packet a local receiver handed to a trunk sink.
-type localPacket struct {
-	key  flowKey
-	data []byte
-}
-
-// localMedia forwards a packet of a locally published track.
-func (t *Trunk) localMedia(now time.Time, m localPacket) {
-	f := t.flows[m.key]
-	if f == nil || f.up != t.cfg.Name {
-		return
+// LocalRTP is the local side's input: one packet of a local layer that
+// StartLayer started. b is only read during the call.
+func (c *Core) LocalRTP(now time.Time, ref TrackRef, layer int, b []byte) {
+	c.now = now
+	if f := c.flows.get(flowKey{ref, layer}); f != nil && f.up == c.cfg.Name && f.sending {
+		c.fanOut(now, f, b)
 	}
-	t.fanOut(now, f, m.data)
 }

@@ -64,7 +64,7 @@ func TestReorder(t *testing.T) {
 // retransmission on each hop, bounded by a hop's deadline.
 func TestHoldFor(t *testing.T) {
 	now := time.Unix(1000, 0)
-	tr := &Trunk{cfg: Config{Scenarios: defaultScenarios()}, ls: newLSDB(time.Minute)}
+	tr := &Core{cfg: Config{Scenarios: defaultScenarios()}, ls: newLSDB(time.Minute)}
 	for _, ls := range []LinkState{
 		{Origin: "a", Seq: 1, Links: []LinkMetric{{Peer: "f", Up: true, RTTMicros: 100_000}}},
 		{Origin: "f", Seq: 1, Links: []LinkMetric{{Peer: "b", Up: true, RTTMicros: 100_000}}},

@@ -1,6 +1,7 @@
 package trunk
 
 import (
+	"reflect"
 	"sort"
 	"time"
 )
@@ -109,4 +110,35 @@ func (d *roomdb) track(ref TrackRef) (TrackState, string, bool) {
 		}
 	}
 	return TrackState{}, e.rs.Mode, false
+}
+
+// get returns one node's record of a room.
+func (d *roomdb) get(origin, room string) (RoomState, bool) {
+	e, ok := d.records[roomKey{origin, room}]
+	if !ok {
+		return RoomState{}, false
+	}
+	return e.rs, true
+}
+
+// byOrigin returns one node's records, tombstones included, by room.
+func (d *roomdb) byOrigin(origin string) []RoomState {
+	var out []RoomState
+	for k, e := range d.records {
+		if k.origin == origin {
+			out = append(out, e.rs)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Room < out[j].Room })
+	return out
+}
+
+// sameRoom reports whether two records say the same, sequence aside.
+func sameRoom(a, b *RoomState) bool {
+	x, y := *a, *b
+	x.Seq, y.Seq = 0, 0
+	if len(x.Participants) == 0 && len(y.Participants) == 0 {
+		return x.Mode == y.Mode
+	}
+	return reflect.DeepEqual(x, y)
 }

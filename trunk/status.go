@@ -3,18 +3,15 @@ package trunk
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"sort"
-	"sync/atomic"
 	"time"
 )
 
-// counters are the trunk's own event counts. The atomic ones are also
-// counted outside the loop (SFU receivers, feed goroutines).
+// counters are the Core's own event counts.
 type counters struct {
-	sendErrors, trunkFailures, loopsRefused uint64
-	unwanted, keyframes                     uint64
-	sinkDrops, deliverDrops, badMedia       atomic.Uint64
-	dataIn, dataOut, dataDropped            atomic.Uint64 // data messages (data.go)
+	trunkFailures, loopsRefused uint64
+	unwanted, keyframes         uint64
 }
 
 // Status is a snapshot of the node's view of the network, as the network
@@ -147,14 +144,20 @@ func (t *Trunk) publishStatus(now time.Time) {
 	if old := t.status.Load(); old != nil && now.Sub(old.Time) < statusEvery {
 		return
 	}
-	st := &Status{Time: now, TrunkFailures: t.stats.trunkFailures, LoopsRefused: t.stats.loopsRefused,
-		Keyframes: t.stats.keyframes, SinkDrops: t.stats.sinkDrops.Load(), DeliverDrops: t.stats.deliverDrops.Load(),
-		DataIn: t.stats.dataIn.Load(), DataOut: t.stats.dataOut.Load()}
-	st.Node = NodeStatus{Name: t.cfg.Name, Region: t.cfg.Region, Role: string(t.cfg.Role), Load: t.load(),
-		HTTP: t.http.Load().(string), Self: true}
-	for _, ls := range t.ls.all() {
+	st := t.core.Status(now)
+	st.SinkDrops, st.DeliverDrops = t.drops.sinkDrops.Load(), t.drops.deliverDrops.Load()
+	t.status.Store(&st)
+}
+
+// Status describes the node's view of the network at now.
+func (c *Core) Status(now time.Time) Status {
+	st := Status{Time: now, TrunkFailures: c.stats.trunkFailures, LoopsRefused: c.stats.loopsRefused,
+		Keyframes: c.stats.keyframes, DataIn: c.data.in, DataOut: c.data.out}
+	st.Node = NodeStatus{Name: c.cfg.Name, Region: c.cfg.Region, Role: string(c.cfg.Role), Load: c.load(),
+		HTTP: c.http, Self: true}
+	for _, ls := range c.ls.all() {
 		st.Nodes = append(st.Nodes, NodeStatus{Name: ls.Origin, Region: ls.Region, Role: ls.Role, Load: ls.Load,
-			HTTP: ls.HTTP, Self: ls.Origin == t.cfg.Name})
+			HTTP: ls.HTTP, Self: ls.Origin == c.cfg.Name})
 		for _, l := range ls.Links {
 			st.Links = append(st.Links, LinkStatus{From: ls.Origin, To: l.Peer, Up: l.Up,
 				RTTMs: float64(l.RTTMicros) / 1000, Loss: l.Loss, Bandwidth: l.Bandwidth})
@@ -163,28 +166,16 @@ func (t *Trunk) publishStatus(now time.Time) {
 	if len(st.Nodes) == 0 {
 		st.Nodes = []NodeStatus{st.Node}
 	}
-	for _, name := range t.peerNames() {
-		st.Trunks = append(st.Trunks, t.trunkStatus(t.peers[name]))
+	for _, p := range c.peers {
+		st.Trunks = append(st.Trunks, trunkStatus(p))
 	}
-	for _, f := range t.flows {
-		fs := FlowStatus{Track: f.key.track.ID, Room: f.key.track.Room, Origin: f.key.track.Origin,
+	for _, f := range c.flows.sorted() {
+		st.Flows = append(st.Flows, FlowStatus{Track: f.key.track.ID, Room: f.key.track.Room, Origin: f.key.track.Origin,
 			Layer: f.key.layer, Kind: f.kind, Mode: string(f.mode), Upstream: f.up, Next: f.next, Path: f.path,
-			Local: f.local, Packets: f.packets, Bytes: f.bytes, Switches: f.switches, Dups: f.dups}
-		for d := range f.down {
-			fs.Down = append(fs.Down, d)
-		}
-		sort.Strings(fs.Down)
-		st.Flows = append(st.Flows, fs)
+			Down: slices.Clone(f.down), Local: f.local, Packets: f.packets, Bytes: f.bytes, Switches: f.switches, Dups: f.dups})
 	}
-	sort.Slice(st.Flows, func(i, j int) bool {
-		a, b := st.Flows[i], st.Flows[j]
-		if a.Room+a.Origin+a.Track != b.Room+b.Origin+b.Track {
-			return a.Room+a.Origin+a.Track < b.Room+b.Origin+b.Track
-		}
-		return a.Layer < b.Layer
-	})
 	rooms := map[string]*RoomStatus{}
-	for _, rs := range t.rooms.all() {
+	for _, rs := range c.rooms.all() {
 		if len(rs.Participants) == 0 {
 			continue
 		}
@@ -199,10 +190,10 @@ func (t *Trunk) publishStatus(now time.Time) {
 		st.Rooms = append(st.Rooms, *r)
 	}
 	sort.Slice(st.Rooms, func(i, j int) bool { return st.Rooms[i].Room < st.Rooms[j].Room })
-	t.status.Store(st)
+	return st
 }
 
-func (t *Trunk) trunkStatus(p *peer) TrunkStatus {
+func trunkStatus(p *peer) TrunkStatus {
 	ts := TrunkStatus{Peer: p.info.Name, Region: p.info.Region, Role: string(p.info.Role), Up: p.up,
 		Dialer: p.dialer, Connects: p.connects, DownReason: p.downWhy}
 	if p.hello.Region != "" {

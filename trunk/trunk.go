@@ -11,56 +11,33 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/qrtn/qrtn/qrtp"
 	"github.com/qrtn/qrtn/qrtp/handshake"
 	"github.com/qrtn/qrtn/sfu"
 	"github.com/qrtn/qrtn/trunk/route"
 )
 
-// Trunk is one node's side of the network: its QRTP endpoint, its trunks to
-// configured peers, the flooded link-state and room databases, the route
-// planner and the forwarding table. On an access node it also mirrors
-// remote participants into the local SFU and takes local tracks out of it.
-//
-// One goroutine (the loop) owns all of that state. Everything else (the
-// socket reader, SFU callbacks, HTTP) talks to it through channels and a
-// queue, never by touching the state.
+// Trunk is the real-time driver of a node's Core: one UDP socket, a reader
+// goroutine, and one goroutine (the loop) that owns the Core and, on an
+// access node, the SFU glue (accessSide). Everything else (SFU callbacks,
+// HTTP) talks to the loop through channels and a call queue, never by
+// touching the Core. It is the only place in the package that reads the
+// clock or touches a socket.
 type Trunk struct {
-	cfg   Config
-	log   *slog.Logger
-	key   handshake.KeyPair
-	sfu   *sfu.SFU // nil on forwarding nodes
-	sock  *net.UDPConn
-	ep    *qrtp.Endpoint
-	start time.Time
-
-	peers map[string]*peer
-	byKey map[handshake.PublicKey]*peer
-
-	ls      *lsdb
-	rooms   *roomdb
-	planner *route.Planner
-	seq     uint64 // this node's last LinkState/RoomState sequence number
-
-	flows     map[flowKey]*flow
-	holding   map[*flow]struct{} // flows with packets held for reordering
-	subsDirty bool
-	syncing   bool // inside syncFlows
-	lsDirty   bool
-	replanAt  time.Time
-	lsAt      time.Time
-	stats     counters
-
+	name   string
+	log    *slog.Logger
+	core   *Core
 	access *accessSide // nil on forwarding nodes
-	data   dataRelay
+	sock   *net.UDPConn
 
 	rx    chan datagram
 	media chan localPacket
+	bufs  bufPool
 	calls callQueue
+	drops driverCounters
 
-	status atomic.Pointer[Status]
-	http   atomic.Value // string: the node's web address, for link state
-
+	status    atomic.Pointer[Status]
+	announce  atomic.Pointer[Announce]   // the node's own, set from any goroutine (announce.go)
+	view      atomic.Pointer[[]NodeView] // every node, for schedulers
 	closeOnce sync.Once
 	stop      chan struct{}
 	done      chan struct{}
@@ -68,88 +45,73 @@ type Trunk struct {
 	started   atomic.Bool
 }
 
-type datagram struct {
-	from netip.AddrPort
-	b    []byte
+// driverCounters count what the driver and the SFU glue drop outside the
+// loop (SFU receivers, feed goroutines).
+type driverCounters struct {
+	sinkDrops, deliverDrops, badMedia, sendErrors atomic.Uint64
 }
 
-// New validates the configuration, loads the key and binds the QRTP
-// socket. s is the node's SFU, nil on a forwarding node. Call Start, and
-// Close in any case.
+type datagram struct {
+	from netip.AddrPort
+	b    *[]byte // from the driver's pool
+}
+
+// Queue bounds of the driver (docs/packet-path.md).
+const (
+	// rxQueue: datagrams read but not yet handed to the Core. The reader
+	// blocks when it is full, leaving the backlog in the socket buffer.
+	rxQueue = 1024
+	// mediaQueue: packets of local layers on their way to the Core; a full
+	// queue drops (Status.SinkDrops).
+	mediaQueue = 4096
+)
+
+// New validates the configuration, binds the QRTP socket and builds the
+// node's Core. s is the node's SFU, nil on a forwarding node. Call Start,
+// and Close in any case.
 func New(cfg Config, s *sfu.SFU, logger *slog.Logger) (*Trunk, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	cfg, peers, kp, err := cfg.withDefaults()
+	listen := cfg.Listen
+	if listen == "" {
+		listen = defaultListen
+	}
+	ua, err := net.ResolveUDPAddr("udp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("trunk: listen %q: %w", listen, err)
+	}
+	if cfg.Name == "" {
+		return nil, fmt.Errorf("%w: node name missing", ErrConfig)
+	}
+	t := &Trunk{name: cfg.Name, log: logger.With("trunk", cfg.Name),
+		rx: make(chan datagram, rxQueue), media: make(chan localPacket, mediaQueue),
+		stop: make(chan struct{}), done: make(chan struct{}), readDone: make(chan struct{})}
+	t.calls.notify = make(chan struct{}, 1)
+	var local Local
+	if s != nil && cfg.Role != route.Forwarding {
+		t.access = newAccessSide(s, t.log, &t.calls, t.media, &t.bufs, &t.drops)
+		local = t.access
+	}
+	now := time.Now()
+	t.core, err = NewCore(now, cfg, local, logger)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Role == route.Access && s == nil {
-		return nil, fmt.Errorf("%w: an access node needs its SFU", ErrConfig)
-	}
-	if cfg.Role == route.Forwarding {
-		s = nil // forwarding nodes relay between trunks only
-	}
-	ua, err := net.ResolveUDPAddr("udp", cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("trunk: listen %q: %w", cfg.Listen, err)
+	if t.access != nil {
+		t.access.core = t.core
 	}
 	sock, err := net.ListenUDP("udp", ua)
 	if err != nil {
-		return nil, fmt.Errorf("trunk: listen %q: %w", cfg.Listen, err)
+		return nil, fmt.Errorf("trunk: listen %q: %w", listen, err)
 	}
 	// Media bursts (a key frame is tens of packets) must not overflow the
 	// default socket buffers.
 	_ = sock.SetReadBuffer(4 << 20)
 	_ = sock.SetWriteBuffer(4 << 20)
-
-	now := time.Now()
-	t := &Trunk{
-		cfg: cfg, log: logger.With("trunk", cfg.Name), key: kp, sfu: s, sock: sock, start: now,
-		peers: map[string]*peer{}, byKey: map[handshake.PublicKey]*peer{},
-		ls: newLSDB(max(8*cfg.LinkStateInterval, 4*time.Second)), rooms: newRoomDB(), planner: route.NewPlanner(cfg.Hysteresis),
-		flows: map[flowKey]*flow{}, holding: map[*flow]struct{}{},
-		// Sequence numbers start at the wall clock so that a restarted node's
-		// records supersede the ones its peers remember.
-		seq: uint64(now.UnixNano()),
-		rx:  make(chan datagram, 1024), media: make(chan localPacket, 4096),
-		stop: make(chan struct{}), done: make(chan struct{}), readDone: make(chan struct{}),
-	}
-	t.calls.notify = make(chan struct{}, 1)
-	t.http.Store("")
-	for _, pi := range peers {
-		p := &peer{info: pi, dialer: dials(cfg.Name, pi.Name), backoff: cfg.RedialMin}
-		t.peers[pi.Name] = p
-		t.byKey[pi.Key] = p
-	}
-	t.ep, err = qrtp.NewEndpoint(now, qrtp.Config{
-		Key: kp, Logger: logger.With("qrtp", cfg.Name), Accept: true,
-		Authorize:        func(k handshake.PublicKey) bool { _, ok := t.byKey[k]; return ok },
-		HandshakeTimeout: 3 * time.Second,
-		Conn:             t.connConfig(),
-	})
-	if err != nil {
-		_ = sock.Close()
-		return nil, err
-	}
-	if s != nil {
-		t.access = newAccessSide(t, s)
-	}
+	t.sock = sock
 	t.publishStatus(now)
 	return t, nil
-}
-
-// connConfig is every trunk's connection configuration: fast failure
-// detection, room for one stream per forwarded track layer, and the
-// scenario defaults applied per stream.
-func (t *Trunk) connConfig() qrtp.ConnConfig {
-	return qrtp.ConnConfig{
-		Profile:            "live",
-		CongestionControl:  t.cfg.CongestionControl,
-		IdleTimeout:        t.cfg.IdleTimeout,
-		KeepAlive:          t.cfg.KeepAlive,
-		MaxIncomingStreams: 4096,
-	}
 }
 
 // Addr is the QRTP socket's local address.
@@ -159,14 +121,16 @@ func (t *Trunk) Addr() netip.AddrPort {
 }
 
 // PublicKey is the node's static public key.
-func (t *Trunk) PublicKey() handshake.PublicKey { return t.key.Public }
+func (t *Trunk) PublicKey() handshake.PublicKey { return t.core.PublicKey() }
 
 // Name is the node's name.
-func (t *Trunk) Name() string { return t.cfg.Name }
+func (t *Trunk) Name() string { return t.name }
 
 // SetHTTP records the node's web address, advertised in its link state so
 // that the network page can link every node.
-func (t *Trunk) SetHTTP(url string) { t.http.Store(url) }
+func (t *Trunk) SetHTTP(url string) {
+	t.calls.push(func(time.Time) { t.core.SetHTTP(url) })
+}
 
 // Start runs the trunk until Close or until ctx ends.
 func (t *Trunk) Start(ctx context.Context) error {
@@ -195,7 +159,8 @@ func (t *Trunk) Close() error {
 	return nil
 }
 
-// read is the socket reader: it hands datagrams to the loop.
+// read is the socket reader: it hands datagrams to the loop, each in a
+// pooled buffer the loop returns after the Core read it.
 func (t *Trunk) read() {
 	defer close(t.readDone)
 	buf := make([]byte, 64<<10)
@@ -207,7 +172,9 @@ func (t *Trunk) read() {
 			}
 			continue // ICMP errors and the like: keep reading
 		}
-		d := datagram{from: netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), b: append([]byte(nil), buf[:n]...)}
+		b := t.bufs.get(n)
+		*b = append((*b)[:0], buf[:n]...)
+		d := datagram{from: netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), b: b}
 		select {
 		case t.rx <- d:
 		case <-t.stop:
@@ -216,17 +183,17 @@ func (t *Trunk) read() {
 	}
 }
 
-// tickEvery is the loop's housekeeping period: dials, link state,
-// re-planning, room mirroring and the status snapshot.
-const tickEvery = 100 * time.Millisecond
+// housekeepEvery is the period of the SFU glue's housekeeping (rooms that
+// opened or closed) and of the status snapshot.
+const housekeepEvery = 100 * time.Millisecond
 
 func (t *Trunk) loop(ctx context.Context) {
 	defer close(t.done)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	tick := time.NewTicker(tickEvery)
+	tick := time.NewTicker(housekeepEvery)
 	defer tick.Stop()
-	t.housekeep(time.Now())
+	t.runCalls(time.Now())
 	for {
 		select {
 		case <-ctx.Done():
@@ -237,11 +204,11 @@ func (t *Trunk) loop(ctx context.Context) {
 			return
 		case d := <-t.rx:
 			now := time.Now()
-			t.ep.HandleDatagram(now, d.from, d.b)
+			t.datagram(now, d)
 			for more := true; more; {
 				select {
 				case d = <-t.rx:
-					t.ep.HandleDatagram(now, d.from, d.b)
+					t.datagram(now, d)
 				default:
 					more = false
 				}
@@ -261,15 +228,16 @@ func (t *Trunk) loop(ctx context.Context) {
 			t.runCalls(time.Now())
 		case <-timer.C:
 		case <-tick.C:
-			t.housekeep(time.Now())
+			now := time.Now()
+			if t.access != nil {
+				t.access.housekeep(now)
+			}
+			t.publishStatus(now)
+			t.refreshView(now)
 		}
 		now := time.Now()
-		t.service(now)
-		next := t.ep.NextTimeout()
-		if held := t.expireHeld(now); !held.IsZero() && (next.IsZero() || held.Before(next)) {
-			next = held
-		}
-		if !next.IsZero() {
+		t.core.Poll(now, t.send)
+		if next := t.core.NextTimeout(); !next.IsZero() {
 			timer.Reset(max(next.Sub(now), 0))
 		} else {
 			timer.Reset(time.Hour)
@@ -277,66 +245,30 @@ func (t *Trunk) loop(ctx context.Context) {
 	}
 }
 
-// service runs after every input: new connections, connection events,
-// subscription changes, then lets the endpoint send.
-func (t *Trunk) service(now time.Time) {
-	for c := t.ep.Accept(); c != nil; c = t.ep.Accept() {
-		t.accepted(now, c)
-	}
-	for _, p := range t.peers {
-		t.peerEvents(now, p)
-	}
-	// Our own link state first: routes must see our trunks as they are.
-	if t.lsDirty {
-		t.lsDirty = false
-		t.originateLinkState(now)
-	}
-	if t.subsDirty {
-		t.subsDirty = false
-		t.syncFlows(now)
-	}
-	t.ep.Poll(now, t.send)
+func (t *Trunk) datagram(now time.Time, d datagram) {
+	t.core.HandleDatagram(now, d.from, *d.b)
+	t.bufs.put(d.b)
+}
+
+func (t *Trunk) localMedia(now time.Time, m localPacket) {
+	t.core.LocalRTP(now, m.key.track, m.key.layer, *m.data)
+	t.bufs.put(m.data)
 }
 
 func (t *Trunk) send(to netip.AddrPort, b []byte) {
 	if _, err := t.sock.WriteToUDPAddrPort(b, to); err != nil {
-		t.stats.sendErrors++
+		t.drops.sendErrors.Add(1)
 	}
-}
-
-// housekeep is the periodic work of the loop.
-func (t *Trunk) housekeep(now time.Time) {
-	t.dialPeers(now)
-	if now.Sub(t.lsAt) >= t.cfg.LinkStateInterval {
-		t.measurePeers(now)
-		t.originateLinkState(now)
-	}
-	alive := func(o string) bool { return o == t.cfg.Name || t.peerUp(o) }
-	for _, o := range t.ls.expire(now, alive) {
-		t.log.Warn("node unreachable: link state expired", "node", o)
-		t.originGone(now, o)
-	}
-	t.rooms.expire(now)
-	if now.Sub(t.replanAt) >= t.cfg.ReplanInterval {
-		t.replanAt = now
-		t.subsDirty = true
-	}
-	if t.access != nil {
-		t.access.housekeep(now)
-	}
-	t.publishStatus(now)
 }
 
 // shutdown closes every trunk and lets the endpoint send the closes.
 func (t *Trunk) shutdown() {
+	now := time.Now()
 	if t.access != nil {
-		t.access.close()
+		t.access.close(now)
 	}
-	for _, f := range t.flows {
-		f.dropSink()
-	}
-	t.ep.Close()
-	t.ep.Poll(time.Now(), t.send)
+	t.core.Close()
+	t.core.Poll(now, t.send)
 	_ = t.sock.Close()
 }
 
@@ -377,8 +309,32 @@ func (t *Trunk) runCalls(now time.Time) {
 	}
 }
 
-// nextSeq returns a fresh sequence number for a record this node originates.
-func (t *Trunk) nextSeq() uint64 {
-	t.seq++
-	return t.seq
+// localPacket is one RTP packet a local receiver handed to a trunk sink,
+// in a buffer of the driver's pool.
+type localPacket struct {
+	key  flowKey
+	data *[]byte
+}
+
+// bufPool recycles the buffers that carry datagrams and local packets
+// from other goroutines to the loop, so that neither costs an allocation
+// per packet.
+type bufPool struct{ p sync.Pool }
+
+// maxPooled: larger buffers (never an RTP packet or a QRTP datagram) are
+// not kept.
+const maxPooled = 2048
+
+func (bp *bufPool) get(n int) *[]byte {
+	if b, ok := bp.p.Get().(*[]byte); ok && cap(*b) >= n {
+		return b
+	}
+	b := make([]byte, 0, max(n, 1500))
+	return &b
+}
+
+func (bp *bufPool) put(b *[]byte) {
+	if cap(*b) <= maxPooled {
+		bp.p.Put(b)
+	}
 }

@@ -55,6 +55,8 @@ type LinkState struct {
 	// HTTP is the node's web address, for the network page's links.
 	HTTP  string       `json:"http,omitempty"`
 	Links []LinkMetric `json:"links"`
+
+	Announce // for schedulers: draining, users, coordinates (announce.go)
 }
 
 // LinkMetric is what the origin measured on its trunk to Peer, in the
@@ -257,6 +259,9 @@ func (ls *LinkState) validate() error {
 	}
 	if ls.Load < 0 || ls.Load > 100 {
 		return fmt.Errorf("load %v", ls.Load)
+	}
+	if err := ls.Announce.validate(); err != nil {
+		return err
 	}
 	for _, l := range ls.Links {
 		if l.Peer == "" || l.RTTMicros < 0 || l.Loss < 0 || l.Loss > 1 || l.Bandwidth < 0 {

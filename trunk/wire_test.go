@@ -14,7 +14,8 @@ func sampleMessages() []message {
 	return []message{
 		{Hello: &Hello{Name: "eu-1", Region: "eu", Role: "access", Version: protocolVersion}},
 		{LinkState: &LinkState{Origin: "fwd-1", Seq: 42, Region: "eu", Role: "forwarding", Load: 0.25,
-			HTTP: "http://127.0.0.1:1/", Links: []LinkMetric{{Peer: "eu-1", Up: true, RTTMicros: 160000, Loss: 0.1, Bandwidth: 1e8}, {Peer: "us-1"}}}},
+			HTTP: "http://127.0.0.1:1/", Links: []LinkMetric{{Peer: "eu-1", Up: true, RTTMicros: 160000, Loss: 0.1, Bandwidth: 1e8}, {Peer: "us-1"}},
+			Announce: Announce{Draining: true, Users: 2, UserCap: 500, Lat: 51.5, Lon: -0.1}}},
 		{Room: &RoomState{Origin: "eu-1", Seq: 7, Room: "demo", Mode: "meeting", Participants: []ParticipantState{
 			{ID: "alice", Name: "Alice", Tracks: []TrackState{
 				{ID: "TR_v", Kind: "video", Mime: "video/VP8", ClockRate: 90000, Layers: []string{"s", "l"}},
@@ -76,6 +77,8 @@ func TestFrameRejects(t *testing.T) {
 		"long name":         frame(`{"hello":{"name":"` + long + `"}}`),
 		"nameless hello":    frame(`{"hello":{"name":""}}`),
 		"bad loss":          frame(`{"lsa":{"origin":"a","links":[{"peer":"b","loss":2}]}}`),
+		"bad latitude":      frame(`{"lsa":{"origin":"a","lat":91}}`),
+		"negative users":    frame(`{"lsa":{"origin":"a","users":-1}}`),
 		"bad kind":          frame(`{"room":{"origin":"a","room":"r","participants":[{"id":"p","tracks":[{"id":"t","kind":"data"}]}]}}`),
 		"oversize length":   binary.AppendUvarint(nil, maxFrame+1),
 		"overflowed varint": bytes.Repeat([]byte{0xff}, 11),

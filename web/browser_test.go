@@ -96,6 +96,58 @@ func TestBrowserMeetingThreeParticipants(t *testing.T) {
 		checkCodecs(t, pages[n], s)
 		waitRising(t, pages[n], s, others)
 	}
+	waitLargeInGrid(t, pages)
+}
+
+// largeWindow is how long waitLargeInGrid watches the layers.
+const largeWindow = 20 * time.Second
+
+// waitLargeInGrid checks layer choice that recovers: in a grid with two
+// remote tiles both get the large layer. A busy machine may push estimates
+// down (a page starved of CPU loses packets), and the SFU must come back
+// up (probing, and keeping the layers asked for running at the
+// publishers) rather than leave tiles on small for the rest of the call,
+// as it once did. So over largeWindow every remote tile of every page must
+// be on the large layer, at full width, in at least a third of the samples:
+// a tile stuck on small for the window fails by far.
+func waitLargeInGrid(t *testing.T, pages map[string]*browsertest.Page) {
+	t.Helper()
+	large := map[string]int{} // "page←participant" → samples on large
+	samples := 0
+	end := time.Now().Add(largeWindow)
+	for time.Now().Before(end) {
+		for n, p := range pages {
+			s, err := p.Stats(context.Background())
+			if err != nil {
+				continue
+			}
+			for o := range pages {
+				if v, ok := s.Track(o, "video"); o != n && ok && v.Layer == "large" && v.FrameWidth >= 320 {
+					large[n+"←"+o]++
+				}
+			}
+		}
+		samples++
+		time.Sleep(time.Second)
+	}
+	var report []string
+	failed := false
+	for n := range pages {
+		for o := range pages {
+			if o == n {
+				continue
+			}
+			k := n + "←" + o
+			report = append(report, fmt.Sprintf("%s %d/%d", k, large[k], samples))
+			failed = failed || 3*large[k] < samples
+		}
+	}
+	sort.Strings(report)
+	if failed {
+		t.Errorf("remote tiles on the large layer (samples of %v): %s; want each in at least a third", largeWindow, strings.Join(report, ", "))
+	} else {
+		t.Logf("remote tiles on the large layer: %s", strings.Join(report, ", "))
+	}
 }
 
 // checkCodecs checks the codec preferences of qrtn.js took: video goes out

@@ -100,16 +100,24 @@ func TestBrowserMediaFeatures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// What was in flight when the node muted the track has arrived
-		// within a second; after that nothing more comes.
-		time.Sleep(time.Second)
-		quiet, _ := bob.Stats(ctx)
-		time.Sleep(1500 * time.Millisecond)
-		still, _ := bob.Stats(ctx)
-		q, _ := quiet.Track("alice", "audio")
-		s, _ := still.Track("alice", "audio")
-		if s.BytesReceived != q.BytesReceived {
-			t.Errorf("muted audio still flows: %d → %d bytes", q.BytesReceived, s.BytesReceived)
+		// What was in flight when the node muted the track arrives within
+		// moments: wait until two snapshots in a row show the same bytes,
+		// then nothing more may come for 2 s.
+		prev := int64(-1)
+		if _, err := bob.WaitStats(ctx, 10*time.Second, "alice's muted audio to stop", func(st browsertest.Stats) bool {
+			a, _ := st.Track("alice", "audio")
+			same := a.BytesReceived == prev
+			prev = a.BytesReceived
+			return same
+		}); err != nil {
+			t.Fatal(err)
+		}
+		w, err := bob.Watch(ctx, "alice", 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.AudioBytes != 0 {
+			t.Errorf("muted audio still flows: %s", w)
 		}
 		if v, _ := muted.Track("alice", "video"); v.Muted {
 			t.Error("muting audio reported video muted")
@@ -124,7 +132,7 @@ func TestBrowserMediaFeatures(t *testing.T) {
 		}
 		_, err = bob.WaitStats(ctx, 10*time.Second, "alice's audio flowing again", func(st browsertest.Stats) bool {
 			a, ok := st.Track("alice", "audio")
-			return ok && !a.Muted && a.BytesReceived > s.BytesReceived+1000
+			return ok && !a.Muted && a.BytesReceived > prev+1000
 		})
 		if err != nil {
 			t.Fatal(err)

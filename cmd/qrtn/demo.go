@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/qrtn/qrtn/node"
@@ -32,15 +34,34 @@ It prints one line per node:
 
   node NAME region=REGION role=ROLE http=http://127.0.0.1:PORT/
 
-Open two access nodes in two browser tabs, e.g.
+By default there are three access regions (eu, us, ap). Open one URL, on
+any access node, in several tabs:
 
-  http://127.0.0.1:PORT1/?room=demo&name=Ann&autojoin=1
-  http://127.0.0.1:PORT2/?room=demo&name=Bob&autojoin=1
+  http://127.0.0.1:PORT/?room=demo&autojoin=1
 
-and both are in one room across regions. Every node serves /network, a live
-page of the nodes, trunks, routes and trunk metrics. Stop a forwarding node's
-trunks (or watch one fail over) there. Tokens are minted by each access node's
-development endpoint.
+Each tab asks that node's scheduler where to join (GET /api/join), probes one
+node per region, and joins the node chosen; its status line says where and
+why ("us-1 · 10 ms · same room, same region"). On loopback every probe looks
+alike, so add &region=us (a location hint) to place a tab as a user in that
+region would be, or run with --user-delay eu=8ms,us=70ms,ap=150ms to make the
+probes differ; &node=NAME pins a node. Tabs of one room in different regions
+are in one room across regions. Every node serves /network, a live
+page of the nodes, trunks, routes and trunk metrics. Tokens are minted by each
+access node's development endpoint.
+
+Live controls, on every node's HTTP port while the network runs:
+
+  POST /api/demo/link  {"from":"eu-1","to":"fwd-1","delay_ms":80,"loss":0.3,"burst":8}
+       changes that trunk's emulated link in both directions (burst: mean
+       loss run in packets, Gilbert-Elliott; absent fields keep their value;
+       "jitter_ms" too). GET /api/demo/links lists every trunk's settings.
+  POST /api/demo/node  {"name":"fwd-1","action":"stop"}   (or "start")
+       stops a node as a crash would, or starts it again on its old
+       addresses. GET /api/demo/nodes lists the nodes.
+
+For example:
+
+  curl -d '{"from":"eu-1","to":"fwd-1","loss":0.4,"burst":10}' http://127.0.0.1:PORT1/api/demo/link
 
 Flags:
 `
@@ -59,6 +80,7 @@ type demoFlags struct {
 	httpBase   int
 	congestion string
 	debug      bool
+	userDelay  string
 }
 
 func parseDemoFlags(args []string, stderr io.Writer) (demoFlags, error) {
@@ -69,7 +91,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoFlags, error) {
 		fmt.Fprint(fs.Output(), demoHelp)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&f.access, "access", "eu,us", "regions of the access nodes, comma separated (one node each, named REGION-1)")
+	fs.StringVar(&f.access, "access", "eu,us,ap", "regions of the access nodes, comma separated (one node each, named REGION-1; eu, us, ap, sa, af, oc, jp, in, me and us-west have coordinates)")
 	fs.IntVar(&f.forwarding, "forwarding", 2, "number of forwarding nodes (fwd-1, fwd-2, ...)")
 	fs.DurationVar(&f.delay, "delay", 80*time.Millisecond, "one-way delay of every trunk link")
 	fs.DurationVar(&f.jitter, "jitter", 0, "uniform jitter of ± this around --delay")
@@ -80,6 +102,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoFlags, error) {
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	fs.IntVar(&f.httpBase, "http-port", 0, "HTTP port of the first node printed, the others follow in order; 0 = free ports")
 	fs.StringVar(&f.congestion, "cc", "", "QRTP congestion controller of the trunks (default: the trunk default)")
+	fs.StringVar(&f.userDelay, "user-delay", "", "emulated round trip from your browser to each region's access node, e.g. eu=8ms,us=70ms,ap=150ms: the page's probes see these and the scheduler places you by them")
 	fs.BoolVar(&f.debug, "debug", false, "serve Go's profiler at /debug/pprof/ and the SFU snapshot at /debug/rooms on every node (one process: any node's profile covers all)")
 	if err := fs.Parse(percentLoss(args)); err != nil {
 		return f, err
@@ -117,14 +140,16 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 	}
-	var access []string
+	var entry string
+	var regions []string
 	for _, n := range net.Nodes {
 		if n.Role() == "access" {
-			access = append(access, n.URL()+"?room=demo&name="+n.Region()+"&autojoin=1")
+			entry = cmp.Or(entry, n.URL())
+			regions = append(regions, n.Region())
 		}
 	}
-	fmt.Fprintf(stderr, "qrtn demo: trunks emulate %v one-way, %.0f%% loss; open %s in separate tabs; /network on any node shows the network\n",
-		f.delay, f.loss*100, strings.Join(access, " and "))
+	fmt.Fprintf(stderr, "qrtn demo: trunks emulate %v one-way, %.0f%% loss; %s; /network on any node shows the network\n",
+		f.delay, f.loss*100, entryHint(entry, regions))
 	<-ctx.Done()
 	return nil
 }
@@ -165,6 +190,9 @@ func (f demoFlags) network() (networkSpec, error) {
 	if len(acc) == 0 {
 		return spec, errors.New("no access node")
 	}
+	if spec.UserDelay, err = parseUserDelay(f.userDelay, strings.Split(strings.ReplaceAll(f.access, " ", ""), ",")); err != nil {
+		return spec, err
+	}
 	for _, a := range acc {
 		for _, w := range fwd {
 			spec.Trunks = append(spec.Trunks, [2]string{a, w})
@@ -195,18 +223,34 @@ type networkSpec struct {
 	CC string
 	// Tune, when set, may change each node's configuration.
 	Tune func(*node.Config)
+	// UserDelay is the emulated RTT from the user to each region's access
+	// nodes (demo_regions.go).
+	UserDelay map[string]time.Duration
 }
 
 type nodeSpec struct{ Name, Region, Role string }
 
 // network is a running in-process network.
 type network struct {
+	// Nodes change when the controls restart one: read them through Node
+	// or NodeStates while controls may run.
 	Nodes  []*node.Node
 	Relays map[[2]string]*udprelay.Relay // by trunk (dialer, acceptor)
+
+	// The live controls (demo_control.go).
+	ctx    context.Context
+	logger *slog.Logger
+	api    *demoAPI
+	mu     sync.Mutex
+	cfgs   map[string]node.Config          // by name, with the ports pinned
+	links  map[[2]string]netsim.LinkConfig // by relay key
+	closed bool
 }
 
 // Node returns the named node, or nil.
 func (n *network) Node(name string) *node.Node {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	for _, x := range n.Nodes {
 		if x.Name() == name {
 			return x
@@ -217,6 +261,10 @@ func (n *network) Node(name string) *node.Node {
 
 // Close stops every node and relay.
 func (n *network) Close() {
+	n.mu.Lock()
+	n.closed = true
+	n.mu.Unlock()
+	n.api.wait()
 	for _, x := range n.Nodes {
 		_ = x.Close()
 	}
@@ -229,7 +277,9 @@ func (n *network) Close() {
 // with the smaller name, so nodes are built largest name first: every node
 // a node dials already listens, and the relay in front of it can be set up.
 func startNetwork(ctx context.Context, spec networkSpec, logger *slog.Logger) (*network, error) {
-	net := &network{Relays: map[[2]string]*udprelay.Relay{}}
+	net := &network{Relays: map[[2]string]*udprelay.Relay{}, ctx: ctx, logger: logger,
+		cfgs: map[string]node.Config{}, links: map[[2]string]netsim.LinkConfig{}}
+	net.api = &demoAPI{net: net}
 	keys := map[string]handshake.KeyPair{}
 	byName := map[string]nodeSpec{}
 	for _, ns := range spec.Nodes {
@@ -267,16 +317,18 @@ func startNetwork(ctx context.Context, spec networkSpec, logger *slog.Logger) (*
 					return nil, err
 				}
 				net.Relays[[2]string{ns.Name, other}] = r
+				net.links[[2]string{ns.Name, other}] = spec.Link
 				p.Addr = r.Addr().String()
 			}
 			tc.Peers = append(tc.Peers, p)
 		}
 		cfg := node.Config{Name: ns.Name, Region: ns.Region, Role: ns.Role, HTTPAddr: "127.0.0.1:0",
-			Dev: ns.Role == "access", Trunk: tc}
+			Dev: ns.Role == "access", Trunk: tc, Mount: net.api.mount(ns.Name)}
 		cfg.SFU.UDPAddr = "127.0.0.1:0"
 		if spec.HTTPBase > 0 {
 			cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", spec.HTTPBase+slices.IndexFunc(printed, func(x nodeSpec) bool { return x.Name == ns.Name }))
 		}
+		spec.placeNode(&cfg)
 		if spec.Tune != nil {
 			spec.Tune(&cfg)
 		}
@@ -286,6 +338,7 @@ func startNetwork(ctx context.Context, spec networkSpec, logger *slog.Logger) (*
 			return nil, fmt.Errorf("node %s: %w", ns.Name, err)
 		}
 		net.Nodes = append(net.Nodes, n)
+		net.cfgs[ns.Name] = pinPorts(cfg, n)
 		addrs[ns.Name] = n.Trunk().Addr().String()
 	}
 	slices.SortFunc(net.Nodes, func(a, b *node.Node) int {

@@ -36,21 +36,23 @@ func getJSON(t *testing.T, url string, v any) {
 }
 
 // TestDemoContract runs `qrtn demo` and checks its contract: exactly one
-// line per node in the agreed format, every node serving its network page,
-// and every trunk coming up.
+// line per node in the agreed format (three access regions by default),
+// every node serving its network page, every trunk coming up, and a hint
+// with one entry URL.
 func TestDemoContract(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
+	var stderr lockedBuffer
 	go func() {
-		done <- runDemo(ctx, []string{"--delay", "5ms", "--loss", "1%", "--log-level", "error"}, pw, io.Discard)
+		done <- runDemo(ctx, []string{"--delay", "5ms", "--loss", "1%", "--log-level", "error"}, pw, &stderr)
 		pw.Close()
 	}()
 	line := regexp.MustCompile(`^node (\S+) region=(\S+) role=(access|forwarding) http=(http://127\.0\.0\.1:\d+/)$`)
 	sc := bufio.NewScanner(pr)
 	urls := map[string]string{}
 	roles := map[string]int{}
-	for len(urls) < 4 && sc.Scan() {
+	for len(urls) < 5 && sc.Scan() {
 		m := line.FindStringSubmatch(sc.Text())
 		if m == nil {
 			t.Fatalf("line %q does not follow the contract", sc.Text())
@@ -58,8 +60,8 @@ func TestDemoContract(t *testing.T) {
 		urls[m[1]] = m[4]
 		roles[m[3]]++
 	}
-	if roles["access"] != 2 || roles["forwarding"] != 2 {
-		t.Fatalf("roles %v, want 2 access and 2 forwarding", roles)
+	if roles["access"] != 3 || roles["forwarding"] != 2 {
+		t.Fatalf("roles %v, want 3 access and 2 forwarding", roles)
 	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	for name, u := range urls {
@@ -82,9 +84,9 @@ func TestDemoContract(t *testing.T) {
 			}
 			want := 2
 			if strings.HasPrefix(name, "fwd-") {
-				want = 3 // both access nodes and the other forwarding node
+				want = 4 // the access nodes and the other forwarding node
 			}
-			if up == want && len(st.Nodes) == 4 {
+			if up == want && len(st.Nodes) == 5 {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -96,6 +98,9 @@ func TestDemoContract(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+	if hint := stderr.String(); strings.Count(hint, "http://") != 1 || !strings.Contains(hint, urls["ap-1"]+"?room=demo&autojoin=1") {
+		t.Errorf("the hint should name one entry URL: %q", hint)
 	}
 }
 

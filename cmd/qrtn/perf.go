@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"strings"
 	"sync"
@@ -75,6 +76,7 @@ type perfFlags struct {
 	deadline, connectTimeout    time.Duration
 	fps                         float64
 	datagramSize                int
+	logLevel                    string
 }
 
 func parsePerfFlags(args []string, stdout, stderr io.Writer) (perfFlags, error) {
@@ -103,6 +105,7 @@ func parsePerfFlags(args []string, stdout, stderr io.Writer) (perfFlags, error) 
 	fs.BoolVar(&f.json, "json", false, "client: print the summary as one JSON object, last")
 	fs.DurationVar(&f.connectTimeout, "connect-timeout", 5*time.Second, "client: give up connecting after this long")
 	fs.IntVar(&f.datagramSize, "datagram-size", 0, "largest UDP payload, 1200..65000; 0 = qrtp's default (1400)")
+	fs.StringVar(&f.logLevel, "log", "warn", "log QRTP's messages at this level and above to stderr: debug (congestion-control state changes) | info | warn | error")
 	for _, a := range args {
 		if a == "-h" || a == "--help" || a == "-help" {
 			fs.SetOutput(stdout)
@@ -122,7 +125,18 @@ func parsePerfFlags(args []string, stdout, stderr io.Writer) (perfFlags, error) 
 	if err := perf.CheckController(f.cc); err != nil {
 		return f, fmt.Errorf("--cc: %w", err)
 	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return f, fmt.Errorf("--log %q: want debug, info, warn or error", f.logLevel)
+	}
 	return f, nil
+}
+
+// perfLogger writes QRTP's log lines at the --log level to stderr.
+func perfLogger(f perfFlags, stderr io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(f.logLevel)) // checked by parsePerfFlags
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 }
 
 func runPerf(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -134,10 +148,11 @@ func runPerf(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	log := perfLogger(f, stderr)
 	if f.server {
-		return perfServer(ctx, f, key, stdout)
+		return perfServer(ctx, f, key, log, stdout)
 	}
-	return perfClient(ctx, f, key, stdout)
+	return perfClient(ctx, f, key, log, stdout)
 }
 
 func perfKey(file string) (handshake.KeyPair, error) {
@@ -163,13 +178,13 @@ func (s *syncWriter) printf(format string, a ...any) {
 	fmt.Fprintf(s.w, format, a...)
 }
 
-func perfServer(ctx context.Context, f perfFlags, key handshake.KeyPair, stdout io.Writer) error {
+func perfServer(ctx context.Context, f perfFlags, key handshake.KeyPair, log *slog.Logger, stdout io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	out := &syncWriter{w: stdout}
 	var once sync.Once
 	srv, err := perf.Listen(ctx, perf.ServerConfig{
-		Addr: f.listen, Key: key, Profile: f.profile, CC: f.cc, MaxDatagramSize: f.datagramSize,
+		Addr: f.listen, Key: key, Profile: f.profile, CC: f.cc, MaxDatagramSize: f.datagramSize, Logger: log,
 		OnTest: func(ti perf.TestInfo) {
 			out.printf("test from %s: %s, %s, %s handshake, profile %s\n", ti.Remote, ti.Mode, direction(ti.Reverse), ti.Handshake, ti.Profile)
 		},
@@ -213,11 +228,12 @@ func direction(reverse bool) string {
 	return "client->server"
 }
 
-func perfClient(ctx context.Context, f perfFlags, key handshake.KeyPair, stdout io.Writer) error {
+func perfClient(ctx context.Context, f perfFlags, key handshake.KeyPair, log *slog.Logger, stdout io.Writer) error {
 	cfg := perf.ClientConfig{
 		Addr: f.client, Key: key, Duration: f.duration, Mode: f.mode, Reverse: f.reverse,
 		FPS: f.fps, Deadline: f.deadline, Profile: f.profile, CC: f.cc,
 		MaxDatagramSize: f.datagramSize, Interval: f.interval, HandshakeTimeout: f.connectTimeout,
+		Logger: log,
 	}
 	if f.serverKey != "" {
 		k, err := handshake.ParsePublicKey(f.serverKey)
@@ -253,6 +269,11 @@ func perfClient(ctx context.Context, f perfFlags, key handshake.KeyPair, stdout 
 func explainPerfError(f perfFlags, err error) error {
 	if !errors.Is(err, qrtp.ErrHandshakeTimeout) {
 		return err
+	}
+	if errors.Is(err, qrtp.ErrInitUnanswered) {
+		return fmt.Errorf("the QRTP endpoint at %s answered but did not accept this client: it is not a `qrtn perf --server` "+
+			"(a qrtn node's trunk port admits only the nodes it is configured with), or it is overloaded; "+
+			"point --client at the address a `qrtn perf --server` printed (%w)", f.client, err)
 	}
 	if f.serverKey != "" {
 		return fmt.Errorf("no answer from %s: is `qrtn perf --server` running there, and is --server-key the key it printed? (%w)", f.client, err)

@@ -11,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qrtn/qrtn/qrtp"
 	"github.com/qrtn/qrtn/qrtp/cc"
+	"github.com/qrtn/qrtn/qrtp/handshake"
 	"github.com/qrtn/qrtn/qrtp/netsim"
 	"github.com/qrtn/qrtn/qrtp/netsim/udprelay"
+	"github.com/qrtn/qrtn/qrtp/udp"
 )
 
 // lockedBuffer is a bytes.Buffer safe for one writer and one reader.
@@ -154,5 +157,33 @@ func TestPerfHelp(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help lacks %q", want)
 		}
+	}
+}
+
+// TestPerfAgainstTrunkPort: a QRTP endpoint that admits only its
+// configured peers (as a node's trunk port does) answers the key request
+// but not the Init. Without --server-key the client must say that it
+// answered, not "no server at".
+func TestPerfAgainstTrunkPort(t *testing.T) {
+	key, err := handshake.GenerateKeyPair(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tr, err := udp.Listen(ctx, "127.0.0.1:0", qrtp.Config{Key: key, Authorize: func(handshake.PublicKey) bool { return false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	var out, errb bytes.Buffer
+	addr := tr.Addr().String()
+	if code := run([]string{"perf", "--client", addr, "--connect-timeout", "700ms"}, &out, &errb); code != 1 {
+		t.Fatalf("exit %d, want 1: %s%s", code, out.String(), errb.String())
+	}
+	msg := errb.String()
+	if strings.Contains(msg, "no server at") || !strings.Contains(msg, "answered but did not accept this client") ||
+		!strings.Contains(msg, "trunk port") || !strings.Contains(msg, key.Public.String()) {
+		t.Errorf("stderr %q does not say that %s answered with key %s but refused the client", msg, addr, key.Public)
 	}
 }

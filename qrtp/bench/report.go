@@ -70,6 +70,7 @@ func (r *Report) WriteMarkdown(w io.Writer, svgNames map[int]string) error {
 	b.WriteString("Link: 100 Mbit/s bottleneck, queue of one BDP, random (Bernoulli) loss on the data direction placed *before* the bottleneck (as netem on the sender) or *after* it (a lossy link). Utilization is unique payload acknowledged per second over the link rate, so packet headers (about 3% at 1400-byte datagrams) count against it.\n\n")
 	r.writeTargets(&b)
 	r.writeBulk(&b, svgNames)
+	r.writeWholeRun(&b)
 	r.writeQueue(&b)
 	r.writeMedia(&b)
 	r.writeProbeRTT(&b)
@@ -130,6 +131,31 @@ func (r *Report) writeBulk(b *strings.Builder, svgNames map[int]string) {
 			}
 			b.WriteString("\n")
 		}
+	}
+	b.WriteString("\n")
+}
+
+// writeWholeRun puts the utilization of 5 s and 16 s transfers, start-up
+// included, beside the steady state.
+func (r *Report) writeWholeRun(b *strings.Builder) {
+	var rows []*Result
+	for i := range r.Results {
+		if x := &r.Results[i]; x.Kind == KindBulk && x.Error == "" && x.WholeRun5s > 0 {
+			rows = append(rows, x)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	b.WriteString("## Start-up: whole-run utilization\n\n")
+	b.WriteString("A transfer that lasts 5 s or 16 s from the connect call, handshake and Startup included: unique payload acknowledged by then over the link rate, beside the steady state (the measurement window after the warm-up, as in the tables above). A dash: the run was shorter than the transfer.\n\n")
+	b.WriteString("| controller | RTT | loss | placement | 5 s | 16 s | steady state |\n|---|---|---|---|---|---|---|\n")
+	for _, x := range rows {
+		w16 := "–"
+		if x.WholeRun16s > 0 {
+			w16 = fmt.Sprintf("%.3f", x.WholeRun16s)
+		}
+		fmt.Fprintf(b, "| %s | %d ms | %s | %s | %.3f | %s | %.3f |\n", x.CC, x.RTTms, pct(x.Loss), x.Placement, x.WholeRun5s, w16, x.Utilization)
 	}
 	b.WriteString("\n")
 }

@@ -129,15 +129,26 @@ func runBulk(s *Scenario) (Result, error) {
 		return r, err
 	}
 	newSink(w)
+	start := w.sim.Now()
 	f, err := newBulkFlow(w, s.CC)
 	if err != nil {
 		return r, err
 	}
+	markWholeRun(w, f, start, 5*time.Second, &r.WholeRun5s)
+	markWholeRun(w, f, start, 16*time.Second, &r.WholeRun16s)
 	w.sim.RunFor(s.warmup())
 	win := startWindow(w, f)
 	w.sim.RunFor(s.measure())
 	win.finish(w, f, s.measure(), &r)
 	return r, nil
+}
+
+// markWholeRun sets *util, d after start, to the utilization of a transfer
+// that began at start and ended then.
+func markWholeRun(w *world, f *bulkFlow, start time.Time, d time.Duration, util *float64) {
+	w.sim.At(start.Add(d), func() {
+		*util = float64(f.acked()) / d.Seconds() / w.linkRate
+	})
 }
 
 // runMedia, runProbeRTT and runShared live in their own files.

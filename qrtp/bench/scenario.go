@@ -94,6 +94,12 @@ type Result struct {
 	// loss it saw (qbbr classifies; the others call all loss congestion).
 	NoiseLoss     float64 `json:"noise_loss"`
 	CongestedLoss float64 `json:"congested_loss"`
+	// WholeRun5s and WholeRun16s are the utilization of a transfer that
+	// lasts 5 or 16 s from the connect call, start-up included: unique
+	// payload acknowledged by then over the link rate (bulk runs long
+	// enough to reach the mark; 0 otherwise).
+	WholeRun5s  float64 `json:"whole_run_5s,omitempty"`
+	WholeRun16s float64 `json:"whole_run_16s,omitempty"`
 
 	Media    *MediaResult    `json:"media,omitempty"`
 	Flows    []FlowResult    `json:"flows,omitempty"`

@@ -21,6 +21,7 @@ package cc
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"sort"
 	"strconv"
@@ -128,6 +129,9 @@ type Config struct {
 	// that would learn nothing). Benchmarks use it to measure what one
 	// ProbeRTT costs; bbr1, like Linux, always behaves this way.
 	StrictProbeRTT bool
+	// Logger receives the controller's state changes at debug level; nil
+	// discards them.
+	Logger *slog.Logger
 }
 
 func (c Config) withDefaults() Config {

@@ -27,6 +27,8 @@ type path struct {
 	crossRate               float64
 	nextCross               time.Time
 	crossSent, crossDropped int
+	// tailDrops counts the controller's packets the full queue dropped.
+	tailDrops int
 
 	now        time.Time
 	nextSend   time.Time
@@ -106,6 +108,7 @@ func (p *path) send() {
 	lost := p.rng.Float64() < p.lossBefore
 	if !lost && p.occupancy()+p.mss > p.buffer {
 		lost = true // tail drop
+		p.tailDrops++
 	}
 	if lost {
 		heap.Push(&p.acks, ackEv{at: p.now.Add(p.baseRTT), pkt: pkt, lost: true})

@@ -1,6 +1,10 @@
 package cc
 
-import "time"
+import (
+	"context"
+	"log/slog"
+	"time"
+)
 
 // QBBR is QRTP's own controller, the default. It is BBR-shaped (Startup,
 // Drain, ProbeBW, ProbeRTT over a delivery-rate model) with the two changes
@@ -23,6 +27,7 @@ import "time"
 type QBBR struct {
 	qbbrModel
 	rng cycleRand
+	log *slog.Logger
 
 	mode     qbbrMode
 	startup  qbbrStartup
@@ -45,11 +50,13 @@ type QBBR struct {
 }
 
 // qbbrMode is one state of the machine. update runs on every ACK after the
-// model and may switch the controller to another state.
+// model; it returns the state to move to and why, or nil to stay. Only
+// QBBR.transition moves between states, so every change is logged in one
+// place ("qbbr: startup→drain because …").
 type qbbrMode interface {
 	String() string
 	enter(now time.Time)
-	update(now time.Time, rs *RateSample, congBytes int)
+	update(now time.Time, rs *RateSample, congBytes int) (next qbbrMode, why string)
 	pacingGain() float64
 	cwndGain() float64
 	// cwndCap is an upper bound on cwnd while in this state; 0 for none.
@@ -61,7 +68,12 @@ type qbbrMode interface {
 // NewQBBR returns a qbbr controller.
 func NewQBBR(cfg Config) *QBBR {
 	cfg = cfg.withDefaults()
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	q := &QBBR{
+		log:       log,
 		qbbrModel: newQBBRModel(cfg),
 		rng:       cycleRand{seed: cfg.Seed, stream: 0x9bb},
 		cwnd:      cfg.InitialWindow * cfg.MSS,
@@ -82,13 +94,24 @@ func (q *QBBR) setMode(now time.Time, m qbbrMode) {
 	q.sampler.SetClass(m.class())
 }
 
-// enterProbeBWOrStartup resumes after ProbeRTT or an RTO.
-func (q *QBBR) resumeMode(now time.Time) {
-	if q.fullBWReached {
-		q.setMode(now, &q.probeBW)
-		return
+// transition is the one place the state changes after construction: it
+// logs the change and its reason, then enters the new state.
+func (q *QBBR) transition(now time.Time, next qbbrMode, why string) {
+	if q.log.Enabled(context.Background(), slog.LevelDebug) {
+		q.log.Debug("qbbr: "+q.mode.String()+"→"+next.String()+" because "+why,
+			"round", q.round.count, "bw_mbit", q.bandwidth()*8/1e6, "noise_loss", q.noiseLoss(),
+			"min_rtt", q.minRTT, "inflight", q.inFlight, "cwnd", q.cwnd)
 	}
-	q.setMode(now, &q.startup)
+	q.setMode(now, next)
+}
+
+// resumeMode is the state to go back to after ProbeRTT: ProbeBW once the
+// pipe was found full, Startup otherwise.
+func (q *QBBR) resumeMode() qbbrMode {
+	if q.fullBWReached {
+		return &q.probeBW
+	}
+	return &q.startup
 }
 
 // OnPacketSent implements Controller.
@@ -102,7 +125,7 @@ func (q *QBBR) OnPacketSent(now time.Time, p SentPacket) {
 		case &q.probeBW:
 			q.setPacingRate(q.sendRate(), 1)
 		case &q.probeRTT:
-			q.probeRTT.finish(now, false)
+			q.transition(now, q.probeRTT.finish(now, false), "the sender restarted from idle")
 		}
 	}
 	q.sampler.OnPacketSent(now, p.Number, p.Bytes, before)
@@ -131,15 +154,17 @@ func (q *QBBR) OnCongestionEvent(now time.Time, e *CongestionEvent) {
 	congBytes := q.update(now, e, rs)
 	q.agg.update(rs, q.sendRate(), q.round.start, q.cwnd, q.cfg.MSS, q.sampler.DeliveredTime())
 
-	q.mode.update(now, rs, congBytes)
+	if next, why := q.mode.update(now, rs, congBytes); next != nil {
+		q.transition(now, next, why)
+	}
 	if q.mode != &q.probeRTT && q.minRTTExpired(now) && !q.idleRestart {
-		q.setMode(now, &q.probeRTT)
+		q.transition(now, &q.probeRTT, "no RTT sample near the min for "+q.probeRTTInterval.String())
 	}
 	if rs.Delivered > 0 {
 		q.idleRestart = false
 	}
-	q.setPacingRate(q.sendRate(), q.mode.pacingGain())
 	q.setCwnd(rs, congBytes)
+	q.setPacingRate(q.sendRate(), q.mode.pacingGain())
 }
 
 // onCongestion reports whether this is the first congestion signal of the
@@ -169,6 +194,14 @@ func (q *QBBR) setPacingRate(rate, gain float64) {
 		q.initPacingRate()
 	}
 	r := rate * gain * 0.99
+	if !q.fullBWReached && q.srtt > 0 && q.queueDelay() < standingQueueThreshold(q.minRTT) {
+		// In Startup the window is what grows (it doubles per round); the
+		// rate estimate trails it by a round or more, most on lossy paths,
+		// where each sample is discounted for loss noise. Until a queue
+		// shows that the pipe is filling, pacing only spreads the window
+		// over the round trip and never holds it back.
+		r = max(r, float64(q.cwnd)/q.srtt.Seconds()*qbbrHighGain*0.99)
+	}
 	if q.fullBWReached || r > q.pacingRate {
 		q.pacingRate = r
 	}
@@ -189,7 +222,9 @@ func (q *QBBR) setCwnd(rs *RateSample, congBytes int) {
 	case q.fullBWReached:
 		cwnd = min(cwnd+acked, target)
 	case cwnd < target || q.sampler.Delivered() < int64(q.cfg.InitialWindow*mss):
-		cwnd += acked
+		// Startup grows by what the ACK resolved: delivered, or lost to
+		// noise (qbbr_startup.go).
+		cwnd += acked + max(rs.LostBytes-congBytes, 0)
 	}
 	cwnd = max(cwnd, q.cfg.MinWindow*mss)
 	if !q.fullBWReached {

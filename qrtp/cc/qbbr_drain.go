@@ -18,10 +18,13 @@ func (d *qbbrDrain) cwndCap() int        { return 0 }
 // them are Startup's overshoot, which Drain itself is the answer to.
 func (d *qbbrDrain) class() uint8 { return classStartup }
 
-func (d *qbbrDrain) update(now time.Time, _ *RateSample, _ int) {
+func (d *qbbrDrain) update(time.Time, *RateSample, int) (qbbrMode, string) {
 	q := d.q
-	drained := q.minRTT > 0 && q.queueDelay() < standingQueueThreshold(q.minRTT)
-	if q.inFlight <= q.bdp(1) || drained {
-		q.setMode(now, &q.probeBW)
+	switch {
+	case q.inFlight <= q.bdp(1):
+		return &q.probeBW, "inflight is down to one BDP"
+	case q.minRTT > 0 && q.queueDelay() < standingQueueThreshold(q.minRTT):
+		return &q.probeBW, "the queue is gone"
 	}
+	return nil, ""
 }

@@ -27,8 +27,11 @@ const (
 	qbbrPhaseUp   = 0
 	qbbrPhaseDown = 1
 	qbbrCwndGain  = 2.0
-	// qbbrCongestionBeta is the cut on congestion loss.
+	// qbbrCongestionBeta is the cut on congestion loss, applied to the
+	// last round's delivered rate but at most to qbbrCutFloor of the
+	// estimate per round.
 	qbbrCongestionBeta = 0.85
+	qbbrCutFloor       = 0.8
 	// qbbrCompetingRounds is how long standing queues are left alone once
 	// they proved not to be ours.
 	qbbrCompetingRounds = 4 * len(qbbrGainCycle)
@@ -82,19 +85,27 @@ func (p *qbbrProbeBW) setPhase(now time.Time, idx int) {
 	p.q.sampler.SetClass(p.class())
 }
 
-func (p *qbbrProbeBW) update(now time.Time, rs *RateSample, congBytes int) {
+// update moves through the gain cycle; ProbeBW itself is left only for
+// ProbeRTT, which the controller decides.
+func (p *qbbrProbeBW) update(now time.Time, rs *RateSample, congBytes int) (qbbrMode, string) {
 	q := p.q
 	// Losses of packets from Startup and Drain, detected only now, were
 	// already answered by Drain.
 	ours := rs.LostBytes - rs.LostByClass[classStartup]
 	if congBytes > 0 && ours > 0 && q.onCongestion() {
+		// The rate delivered over the last round is our share of a
+		// saturated link, but not below qbbrCutFloor of the estimate: a
+		// round that a scheduler stall emptied (a busy host, in real time)
+		// would otherwise cut the estimate to a fraction for the eight
+		// rounds until the next probe. A real competitor's share is found
+		// over a few rounds instead of one.
 		bw := q.bandwidth()
 		if r := q.lastRoundRate; r > 0 && r < bw {
-			bw = r
+			bw = max(r, qbbrCutFloor*bw)
 		}
 		q.lowerBound(qbbrCongestionBeta * bw)
 		p.setPhase(now, qbbrPhaseDown)
-		return
+		return nil, ""
 	}
 	if q.round.start {
 		p.checkStandingQueue(now)
@@ -102,6 +113,7 @@ func (p *qbbrProbeBW) update(now time.Time, rs *RateSample, congBytes int) {
 	if p.phaseDone(rs, congBytes) {
 		p.setPhase(now, (p.idx+1)%len(qbbrGainCycle))
 	}
+	return nil, ""
 }
 
 // checkStandingQueue runs at each round start on the round that ended.
@@ -128,7 +140,8 @@ func (p *qbbrProbeBW) checkStandingQueue(now time.Time) {
 	}
 	p.strikeQ = q.lastRoundQMin
 	if r := q.lastRoundRate; r > 0 {
-		q.lowerBound(r)
+		// Floored as on congestion: a stalled round is not the link's rate.
+		q.lowerBound(max(r, qbbrCutFloor*q.bandwidth()))
 	}
 	p.setPhase(now, qbbrPhaseDown)
 	// The drain phase and the round after it still carry the old queue.

@@ -55,7 +55,7 @@ func (r *qbbrProbeRTT) enter(now time.Time) {
 	q.sampler.OnAppLimited(q.inFlight)
 }
 
-func (r *qbbrProbeRTT) update(now time.Time, rs *RateSample, _ int) {
+func (r *qbbrProbeRTT) update(now time.Time, rs *RateSample, _ int) (qbbrMode, string) {
 	q := r.q
 	// The low rate here says nothing about the path's bandwidth.
 	q.sampler.OnAppLimited(q.inFlight)
@@ -64,20 +64,21 @@ func (r *qbbrProbeRTT) update(now time.Time, rs *RateSample, _ int) {
 			r.probeMin = q.latestRTT
 		}
 		if q.nearMinRTT {
-			r.finish(now, true)
-			return
+			return r.finish(now, true), "a fresh sample confirmed the min RTT"
 		}
 	}
 	if r.step == 0 && !now.Before(r.stepAt) {
 		r.step = 1
 	}
 	if !now.Before(r.deadline) {
-		r.finish(now, false)
+		return r.finish(now, false), "its deadline passed without a sample near the min RTT"
 	}
+	return nil, ""
 }
 
-// finish leaves ProbeRTT; fresh says whether min RTT was confirmed.
-func (r *qbbrProbeRTT) finish(now time.Time, fresh bool) {
+// finish ends the probe (fresh says whether min RTT was confirmed) and
+// returns the state to resume.
+func (r *qbbrProbeRTT) finish(now time.Time, fresh bool) qbbrMode {
 	q := r.q
 	r.lastDuration = now.Sub(r.start)
 	r.lastFresh = fresh
@@ -89,5 +90,5 @@ func (r *qbbrProbeRTT) finish(now time.Time, fresh bool) {
 	}
 	q.minRTTStamp = now
 	q.cwnd = max(q.cwnd, q.priorCwnd)
-	q.resumeMode(now)
+	return q.resumeMode()
 }

@@ -2,59 +2,102 @@ package cc
 
 import "time"
 
-// qbbr's Startup: BBR's exponential search for the bottleneck rate, at
-// 2/ln2 pacing and window gain over the noise-compensated rate. It ends
-// when three rounds grow the estimate by less than 25%, or earlier when the
-// classifier sees congestion loss (a queue overflowed) after growth has
-// faltered for a round, which BBRv1 lacks and which keeps Startup from
-// flooding a shallow buffer for two more rounds.
+// qbbr's Startup: BBR's exponential search for the bottleneck rate, made to
+// finish quickly and cleanly on long lossy paths.
+//
+//   - It paces at 2/ln2 over the noise-compensated rate, but its window
+//     gain is 2, as in BBRv3: once the estimate reaches the link, the
+//     window holds the queue Startup builds to about one BDP while the
+//     full-pipe test takes its rounds. With BBRv1's 2.885 the queue grew to
+//     1.9 BDP, overflowed a 1-BDP buffer and lost two thirds of a round's
+//     packets at the end of Startup, whose retransmissions then stalled a
+//     reliable stream for seconds.
+//   - The window grows by what each ACK resolved, delivered or lost to
+//     noise, so it doubles per round whatever the noise loss (the
+//     loss-adjusted delivery). Grown by acknowledged bytes only, it grew
+//     1+(1−p) per round: at 50% loss the search took twice as many rounds.
+//   - It ends when three rounds grow the estimate by less than 25%, or
+//     after one such round when the path shows it is full: loss the
+//     classifier judges congestion (a queue overflowed), or a queue that
+//     stood through the whole round (the delay rose and stayed, so we send
+//     above the bottleneck). Noise loss never ends it. Requiring one flat
+//     round first keeps a flow that starts beside a full buffer (someone
+//     else's standing queue) from stopping at a sliver of the link.
 
 const (
-	qbbrHighGain     = 2.885 // 2/ln2: doubles the delivery rate each round
-	qbbrFullBWThresh = 1.25
-	qbbrFullBWRounds = 3
+	qbbrHighGain        = 2.885 // 2/ln2: doubles the delivery rate each round
+	qbbrStartupCwndGain = 2.0
+	qbbrFullBWThresh    = 1.25
+	qbbrFullBWRounds    = 3
 )
 
 type qbbrStartup struct {
 	q           *QBBR
 	fullBW      float64
 	fullBWCount int
+	// roundBW and roundFlat run the same test on the rate delivered over
+	// each whole round, which bunched ACKs cannot inflate: in real time a
+	// scheduler stall that releases a burst of ACKs makes a delivery-rate
+	// sample (and the max filter) read above the link, which kept the
+	// estimate "growing" for seconds with the queue full.
+	roundBW   float64
+	roundFlat int
 }
 
 func (s *qbbrStartup) String() string      { return "startup" }
 func (s *qbbrStartup) enter(time.Time)     { s.q.bwLo = 0 }
 func (s *qbbrStartup) pacingGain() float64 { return qbbrHighGain }
-func (s *qbbrStartup) cwndGain() float64   { return qbbrHighGain }
+func (s *qbbrStartup) cwndGain() float64   { return qbbrStartupCwndGain }
 func (s *qbbrStartup) cwndCap() int        { return 0 }
 func (s *qbbrStartup) class() uint8        { return classStartup }
 
-func (s *qbbrStartup) update(now time.Time, rs *RateSample, congBytes int) {
+func (s *qbbrStartup) update(_ time.Time, rs *RateSample, congBytes int) (qbbrMode, string) {
 	q := s.q
-	s.checkFullBW(rs)
-	// Congestion ends Startup once growth has faltered for a round: a flow
-	// still doubling its delivery rate is not what overflows the queue (a
-	// flow that starts while another fills the buffer would otherwise stop
-	// at a sliver of the link).
-	if congBytes > 0 && s.fullBWCount > 0 && q.onCongestion() {
+	if why := s.checkFullBW(rs); why != "" {
 		q.fullBWReached = true
+		return &q.drain, why
 	}
-	if q.fullBWReached {
-		q.setMode(now, &q.drain)
+	// Congestion loss ends Startup once growth has faltered for a round:
+	// a flow still doubling its delivery rate is not what overflows the
+	// queue (a flow that starts while another fills the buffer would
+	// otherwise stop at a sliver of the link).
+	if congBytes > 0 && s.faltered() && q.onCongestion() {
+		q.fullBWReached = true
+		return &q.drain, "congestion loss after growth faltered"
 	}
+	return nil, ""
 }
 
-// checkFullBW counts rounds in which the rate the path accepts grew by
-// less than 25%; app-limited rounds say nothing about the path.
-func (s *qbbrStartup) checkFullBW(rs *RateSample) {
+// faltered reports whether growth has stalled for a round by either test.
+func (s *qbbrStartup) faltered() bool { return s.fullBWCount > 0 || s.roundFlat > 0 }
+
+// checkFullBW runs at each round start. It counts rounds in which the rate
+// the path accepts grew by less than 25% (app-limited rounds say nothing
+// about the path) and returns why the pipe is full, or "".
+func (s *qbbrStartup) checkFullBW(rs *RateSample) string {
 	q := s.q
 	if q.fullBWReached || !q.round.start || rs.IsAppLimited {
-		return
+		return ""
 	}
 	if bw := q.sendRate(); bw >= s.fullBW*qbbrFullBWThresh {
 		s.fullBW = bw
 		s.fullBWCount = 0
-		return
+	} else {
+		s.fullBWCount++
 	}
-	s.fullBWCount++
-	q.fullBWReached = s.fullBWCount >= qbbrFullBWRounds
+	if r := q.lastRoundRate; r >= s.roundBW*qbbrFullBWThresh {
+		s.roundBW = r
+		s.roundFlat = 0
+	} else {
+		s.roundFlat++
+	}
+	switch {
+	case s.fullBWCount >= qbbrFullBWRounds:
+		return "the estimate grew less than 25% in 3 rounds"
+	case s.roundFlat >= qbbrFullBWRounds:
+		return "the delivered rate grew less than 25% in 3 rounds"
+	case s.faltered() && q.lastRoundQValid && q.lastRoundQMin > standingQueueThreshold(q.minRTT):
+		return "growth faltered while a queue stood all round"
+	}
+	return ""
 }

@@ -25,12 +25,12 @@ func Run(ctx context.Context, cfg ClientConfig) (*Result, error) {
 		MaxDatagramSize: cfg.MaxDatagramSize, HandshakeTimeout: cfg.HandshakeTimeout,
 		Conn: qrtp.ConnConfig{Profile: cfg.Profile, CongestionControl: cfg.CC},
 	}
-	var conn *udp.Conn
-	if cfg.ServerKey != nil {
-		conn, err = udp.DialEarly(ctx, cfg.Addr, qcfg, cfg.ServerKey)
-	} else {
-		conn, err = udp.Dial(ctx, cfg.Addr, qcfg, nil)
-	}
+	// Dialled early either way: the start message is the first write and
+	// rides in the Init, which is retransmitted until answered, so it
+	// cannot be lost while data overtakes it. With the server's key the
+	// server starts the test after half an RTT; without it the Init
+	// follows the key reply.
+	conn, err := udp.DialEarly(ctx, cfg.Addr, qcfg, cfg.ServerKey)
 	if err != nil {
 		return nil, err
 	}
@@ -40,13 +40,22 @@ func Run(ctx context.Context, cfg ClientConfig) (*Result, error) {
 		return nil, err
 	}
 	t := &clientTest{cfg: cfg, conn: conn, cd: newConduit(ctl)}
-	// With the server's key, this start message is the first write and
-	// rides in the Init: the server starts the test after half an RTT.
 	if err := t.cd.send(ctrlMsg{Type: "start", Mode: cfg.Mode, Reverse: cfg.Reverse,
 		Bitrate: cfg.Bitrate, FPS: cfg.FPS, Deadline: cfg.Deadline, Profile: cfg.Profile, Interval: cfg.Interval}); err != nil {
 		return nil, err
 	}
-	return t.run(ctx)
+	res, err := t.run(ctx)
+	return res, refusal(err)
+}
+
+// refusal turns the server's refusal to set a test up, which arrives as a
+// connection close with codeRefused, into an error saying why.
+func refusal(err error) error {
+	var ce *qrtp.CloseError
+	if errors.As(err, &ce) && ce.Remote && ce.Code == codeRefused {
+		return fmt.Errorf("perf: the server refused the test: %s", ce.Reason)
+	}
+	return err
 }
 
 // clientTest is the state of one test on the client.

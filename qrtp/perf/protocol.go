@@ -8,7 +8,8 @@
 //
 // # Protocol
 //
-// The client opens a reliable control stream (priority control) and sends
+// The client opens a reliable control stream (priority control) as its
+// first stream, so its ID is 0 whatever order packets arrive in, and sends
 // newline-delimited JSON messages; the server answers on the same stream:
 //
 //	client → server  start  {mode, reverse, bitrate, fps, deadline, profile, interval}
@@ -20,8 +21,11 @@
 //
 // Data flows on a second stream opened by the sender: reliable for bulk,
 // a message stream (one frame per message) for media. The start message
-// and the first data ride in the first datagram when the client knows the
-// server's key (0-RTT).
+// and the first data ride in the Init: the first datagram when the client
+// knows the server's key (0-RTT), the one after the server's key reply
+// otherwise. A server that cannot set a test up closes the connection with
+// code CodeApplication+2 and the reason as the close reason, which the
+// client prints.
 //
 // # What is measured where
 //

@@ -12,8 +12,24 @@ import (
 	"github.com/qrtn/qrtn/qrtp/udp"
 )
 
-// codeStopped resets a data stream when the test ends.
-const codeStopped = qrtp.CodeApplication + 1
+// Application error codes of the perf protocol.
+const (
+	// codeStopped resets a data stream when the test ends.
+	codeStopped = qrtp.CodeApplication + 1
+	// codeRefused closes a connection whose test could not be set up; the
+	// close reason says why.
+	codeRefused = qrtp.CodeApplication + 2
+)
+
+// controlStreamID is the ID of the client's first stream, which is always
+// the control stream: the client opens it before its data stream, and a
+// stream's ID is fixed when it is opened, whatever order its packets
+// arrive in.
+const controlStreamID = 0
+
+// maxEarlyStreams bounds the streams a server keeps while it waits for the
+// control stream (a client opens one data stream).
+const maxEarlyStreams = 4
 
 // chunkSize is what a bulk sender writes and a receiver reads at a time.
 const chunkSize = 64 << 10

@@ -121,6 +121,9 @@ func (s *Server) handle(ctx context.Context, c *udp.Conn) {
 	st, err := s.setup(ctx, c)
 	if err != nil {
 		s.cfg.Logger.Info("perf: test setup failed", "remote", c.RemoteAddr(), "err", err)
+		// The reason travels in CONNECTION_CLOSE, so the client can print
+		// it even when the control stream itself was the problem.
+		c.CloseWithError(codeRefused, err.Error())
 		return
 	}
 	if s.cfg.OnTest != nil {
@@ -148,19 +151,22 @@ type serverTest struct {
 	info    TestInfo
 	role    role
 	sampler *sampler
+	// early holds data streams that arrived before the control stream.
+	early []*udp.Stream
 }
 
 // setup reads the client's request and opens or accepts the data stream.
 func (s *Server) setup(ctx context.Context, c *udp.Conn) (*serverTest, error) {
 	sctx, cancel := context.WithTimeout(ctx, setupTimeout)
 	defer cancel()
-	ctl, err := c.AcceptStream(sctx)
+	st := &serverTest{cfg: s.cfg, c: c}
+	ctl, err := st.acceptControl(sctx)
 	if err != nil {
-		return nil, fmt.Errorf("no control stream: %w", err)
-	}
-	st := &serverTest{cfg: s.cfg, c: c, cd: newConduit(ctl)}
-	if st.start, err = st.cd.recv(); err != nil {
 		return nil, err
+	}
+	st.cd = newConduit(ctl)
+	if st.start, err = st.cd.recv(); err != nil {
+		return nil, fmt.Errorf("reading the start message: %w", err)
 	}
 	if err := st.check(); err != nil {
 		st.cd.send(ctrlMsg{Type: "result", Error: err.Error()})
@@ -174,6 +180,45 @@ func (s *Server) setup(ctx context.Context, c *udp.Conn) (*serverTest, error) {
 	}
 	st.sampler = newSampler(c, controllerName(s.cfg.Profile, s.cfg.CC))
 	return st, nil
+}
+
+// acceptControl accepts streams until the control stream arrives. Streams
+// are accepted in the order their first frame arrives, not the order the
+// client opened them: when the packet carrying the start message is lost,
+// the data stream's first bytes come first. Data streams accepted before
+// the control stream are kept for openData.
+func (st *serverTest) acceptControl(ctx context.Context) (*udp.Stream, error) {
+	for {
+		s, err := st.c.AcceptStream(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("no control stream: %w", err)
+		}
+		if s.ID() == controlStreamID {
+			return s, nil
+		}
+		if len(st.early) >= maxEarlyStreams {
+			return nil, fmt.Errorf("%d streams opened before the control stream", len(st.early)+1)
+		}
+		st.early = append(st.early, s)
+	}
+}
+
+// acceptData returns the client's data stream: one accepted before the
+// control stream, or the next to arrive.
+func (st *serverTest) acceptData(ctx context.Context, mode qrtp.Mode) (*udp.Stream, error) {
+	var s *udp.Stream
+	if len(st.early) > 0 {
+		s, st.early = st.early[0], st.early[1:]
+	} else {
+		var err error
+		if s, err = st.c.AcceptStream(ctx); err != nil {
+			return nil, fmt.Errorf("no data stream: %w", err)
+		}
+	}
+	if s.Mode() != mode {
+		return nil, fmt.Errorf("the data stream has mode %v, want %v for a %s test", s.Mode(), mode, st.start.Mode)
+	}
+	return s, nil
 }
 
 // check validates the start message.
@@ -200,9 +245,13 @@ func (st *serverTest) check() error {
 func (st *serverTest) openData(setupCtx, ctx context.Context) error {
 	m := st.start
 	if !m.Reverse {
-		s, err := st.c.AcceptStream(setupCtx)
+		mode := qrtp.ModeReliable
+		if m.Mode == ModeMedia {
+			mode = qrtp.ModeMessage
+		}
+		s, err := st.acceptData(setupCtx, mode)
 		if err != nil {
-			return fmt.Errorf("no data stream: %w", err)
+			return err
 		}
 		if m.Mode == ModeMedia {
 			st.role = startMediaReceiver(ctx, s)

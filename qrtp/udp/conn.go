@@ -349,6 +349,9 @@ func (c *Conn) describe(err error) error {
 		timeout = 10 * time.Second
 	}
 	switch {
+	case errors.Is(err, qrtp.ErrInitUnanswered):
+		return fmt.Errorf("qrtp/udp: %s answered with its public key %s but did not accept our handshake within %v: it admits only the keys it is configured with, or it is overloaded (%w)",
+			addr, c.qc.RemoteKey(), timeout, err)
 	case errors.Is(err, qrtp.ErrHandshakeTimeout) && c.qc.Initiator() && c.keyKnown:
 		return fmt.Errorf("qrtp/udp: no handshake answer from %s within %v: is a QRTP server running there, and is %s its public key? (%w)",
 			addr, timeout, c.qc.RemoteKey(), err)

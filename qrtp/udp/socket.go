@@ -2,6 +2,7 @@ package udp
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -24,17 +25,22 @@ const (
 // happen on the reader goroutine, writes on the event loop, so neither
 // side needs a lock; the offload flags are atomics because Stats reads them.
 type socket struct {
-	conn *net.UDPConn
-	gso  atomic.Bool
-	gro  bool
+	conn    *net.UDPConn
+	gso     atomic.Bool
+	gro     bool
+	buffers SocketBuffers // what the kernel granted; set once
 
 	readErrors, writeErrors, gsoSends atomic.Uint64
 }
 
-func newSocket(c *net.UDPConn) *socket {
-	_ = c.SetReadBuffer(socketBuffer) // best effort: the cap is the kernel's
-	_ = c.SetWriteBuffer(socketBuffer)
+func newSocket(c *net.UDPConn, log *slog.Logger) *socket {
 	s := &socket{conn: c}
+	// Best effort: a capped or refused buffer is logged and shows in
+	// Stats.Buffers; the transport works with what the kernel gives.
+	var err error
+	if s.buffers, err = SetSocketBuffers(c, socketBuffer, socketBuffer, log); err != nil {
+		log.Warn("qrtp/udp: cannot size the socket buffers", "err", err)
+	}
 	gso, gro := enableOffload(c)
 	s.gso.Store(gso)
 	s.gro = gro

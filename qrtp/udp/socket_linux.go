@@ -68,3 +68,39 @@ func isGSOError(err error) bool {
 }
 
 const controlSpace = 64 // room for the GSO and GRO control messages
+
+// setBuffer sets SO_RCVBUF (or SO_SNDBUF) to n and reads back what the
+// kernel granted. Linux stores twice the request (the other half is its
+// bookkeeping) and reports that, so the grant is halved back into the
+// request's units. If the cap (rmem_max / wmem_max) cut the request, it
+// tries SO_RCVBUFFORCE, which succeeds with CAP_NET_ADMIN.
+func setBuffer(c *net.UDPConn, n int, send bool) (granted int, forced bool, err error) {
+	opt, force := unix.SO_RCVBUF, unix.SO_RCVBUFFORCE
+	if send {
+		opt, force = unix.SO_SNDBUF, unix.SO_SNDBUFFORCE
+	}
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return 0, false, err
+	}
+	cerr := raw.Control(func(fd uintptr) {
+		if err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, opt, n); err != nil {
+			return
+		}
+		var got int
+		if got, err = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, opt); err != nil {
+			return
+		}
+		granted = got / 2
+		if granted >= n || unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, force, n) != nil {
+			return
+		}
+		if got, gerr := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, opt); gerr == nil && got/2 > granted {
+			granted, forced = got/2, true
+		}
+	})
+	if cerr != nil {
+		return 0, false, cerr
+	}
+	return granted, forced, err
+}

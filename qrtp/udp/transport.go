@@ -63,6 +63,8 @@ type Stats struct {
 	// GSOSends counts sendmsg calls that carried more than one datagram.
 	GSOSends                uint64
 	ReadErrors, WriteErrors uint64
+	// Buffers is the socket buffer sizes asked for and granted.
+	Buffers SocketBuffers
 }
 
 // Listen opens a UDP socket at addr (e.g. "0.0.0.0:4433", or
@@ -109,7 +111,7 @@ func newTransport(ctx context.Context, c *net.UDPConn, cfg qrtp.Config) (*Transp
 	}
 	t := &Transport{
 		log:         cfg.Logger,
-		sock:        newSocket(c),
+		sock:        newSocket(c, cfg.Logger),
 		cfg:         cfg,
 		ep:          ep,
 		handshaking: make(map[netip.AddrPort]chan struct{}),
@@ -150,6 +152,7 @@ func (t *Transport) Stats() Stats {
 		Endpoint: es,
 		GSO:      t.sock.gso.Load(), GRO: t.sock.gro,
 		GSOSends:   t.sock.gsoSends.Load(),
+		Buffers:    t.sock.buffers,
 		ReadErrors: t.sock.readErrors.Load(), WriteErrors: t.sock.writeErrors.Load(),
 	}
 }

@@ -204,6 +204,55 @@ func (c *Client) Publish() error {
 	return nil
 }
 
+// RestartPublisherICE offers again on the publisher connection with new
+// ICE credentials, as a browser's restartIce() does.
+func (c *Client) RestartPublisherICE() error {
+	c.mu.Lock()
+	pc := c.pub
+	c.mu.Unlock()
+	if pc == nil {
+		return errors.New("sfutest: no publisher connection")
+	}
+	offer, err := pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
+	if err != nil {
+		return err
+	}
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return err
+	}
+	c.send(Out{Type: "offer", Target: "publisher", SDP: offer.SDP})
+	return nil
+}
+
+// ICEUfrags returns the remote ICE username fragments the publisher and
+// subscriber connections use now ("" for a connection that has none).
+func (c *Client) ICEUfrags() (pub, sub string) {
+	c.mu.Lock()
+	p, s := c.pub, c.sub
+	c.mu.Unlock()
+	return remoteUfrag(p), remoteUfrag(s)
+}
+
+func remoteUfrag(pc *webrtc.PeerConnection) string {
+	if pc == nil || pc.RemoteDescription() == nil {
+		return ""
+	}
+	// Parse a copy: SessionDescription.Unmarshal caches into pion's own.
+	var d sdp.SessionDescription
+	if err := d.UnmarshalString(pc.RemoteDescription().SDP); err != nil {
+		return ""
+	}
+	for _, m := range d.MediaDescriptions {
+		if u, ok := m.Attribute("ice-ufrag"); ok {
+			return u
+		}
+	}
+	if u, ok := d.Attribute("ice-ufrag"); ok {
+		return u
+	}
+	return ""
+}
+
 // HandleAnswer applies the node's answer to the publisher offer and starts
 // sending media.
 func (c *Client) HandleAnswer(sdpText string) error {

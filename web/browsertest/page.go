@@ -82,10 +82,59 @@ func (p *Page) evalRaw(ctx context.Context, js string) ([]byte, error) {
 	return raw, nil
 }
 
-// Stats returns window.qrtn.stats() of the demo page.
+// Polling and evaluation bounds. A page on a starved machine answers late,
+// and a stats() that does not answer at all (a getStats promise stuck in a
+// busy renderer) must not eat a whole wait: each evaluation of stats() is
+// bounded and tried again.
+const (
+	// PollInterval is how often WaitStats and Watch ask a page for its
+	// stats: often enough to see a change within half a second, rarely
+	// enough that the asking does not load the renderer it measures.
+	PollInterval = 500 * time.Millisecond
+	// minPollInterval is the floor of Poll's interval.
+	minPollInterval = 250 * time.Millisecond
+	// statsEvalTimeout bounds one evaluation of stats().
+	statsEvalTimeout = 10 * time.Second
+	// statsAttempts is how many evaluations Stats tries.
+	statsAttempts = 3
+)
+
+// statsJS is the contract's stats call; null before the page defines it.
+const statsJS = `window.qrtn ? window.qrtn.stats() : null`
+
+// Stats returns window.qrtn.stats() of the demo page. Each evaluation is
+// bounded by 10 s and a failed one is tried again (three tries in all, or
+// until ctx ends).
 func (p *Page) Stats(ctx context.Context) (Stats, error) {
+	var err error
+	for i := range statsAttempts {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return Stats{}, err
+			case <-time.After(minPollInterval):
+			}
+		}
+		var s Stats
+		if s, err = p.statsOnce(ctx); err == nil {
+			return s, nil
+		}
+		if ctx.Err() != nil || p.ctx.Err() != nil {
+			break
+		}
+	}
+	return Stats{}, err
+}
+
+// statsOnce evaluates stats() once, within statsEvalTimeout, and stamps
+// the result with the middle of the evaluation.
+func (p *Page) statsOnce(ctx context.Context) (Stats, error) {
+	ectx, cancel := context.WithTimeout(ctx, statsEvalTimeout)
+	defer cancel()
 	var s Stats
-	err := p.Eval(ctx, `window.qrtn ? window.qrtn.stats() : null`, &s)
+	start := time.Now()
+	err := p.Eval(ectx, statsJS, &s)
+	s.At = start.Add(time.Since(start) / 2)
 	return s, err
 }
 
@@ -104,10 +153,12 @@ func jsString(s string) string {
 // condition did not hold in time.
 var ErrTimeout = errors.New("condition not met in time")
 
-// Poll calls check every interval until it reports done, returns an error, or
-// timeout passes (or ctx ends). On timeout the error wraps ErrTimeout and
-// carries the last note check returned, which should say what was seen.
+// Poll calls check every interval (at least 250 ms: pages are never polled
+// in a tight loop) until it reports done, returns an error, or timeout
+// passes (or ctx ends). On timeout the error wraps ErrTimeout and carries
+// the last note check returned, which should say what was seen.
 func Poll(ctx context.Context, timeout, interval time.Duration, check func(ctx context.Context) (done bool, note string, err error)) error {
+	interval = max(interval, minPollInterval)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	t := time.NewTicker(interval)
@@ -132,12 +183,14 @@ func Poll(ctx context.Context, timeout, interval time.Duration, check func(ctx c
 	}
 }
 
-// WaitStats polls the page's stats every 250 ms until cond holds, and returns
-// the stats that satisfied it. On timeout the error shows the last stats.
+// WaitStats asks the page for its stats every PollInterval until cond holds,
+// and returns the stats that satisfied it. An evaluation that fails or takes
+// more than 10 s is tried again at the next tick. On timeout the error shows
+// the last stats.
 func (p *Page) WaitStats(ctx context.Context, timeout time.Duration, what string, cond func(Stats) bool) (Stats, error) {
 	var last Stats
-	err := Poll(ctx, timeout, 250*time.Millisecond, func(ctx context.Context) (bool, string, error) {
-		s, err := p.Stats(ctx)
+	err := Poll(ctx, timeout, PollInterval, func(ctx context.Context) (bool, string, error) {
+		s, err := p.statsOnce(ctx)
 		if err != nil {
 			return false, err.Error(), nil // the page may still be loading
 		}

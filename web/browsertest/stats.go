@@ -3,6 +3,7 @@ package browsertest
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Stats is the value of window.qrtn.stats() on the demo page.
@@ -17,14 +18,24 @@ type Stats struct {
 	} `json:"rtt"`
 	Error  string `json:"error"`
 	Timing Timing `json:"timing"`
+	// Node is the access node the page is joined to (null before).
+	Node *struct {
+		Name   string `json:"name"`
+		Region string `json:"region"`
+	} `json:"node"`
 	// Speakers are the active speakers (participant ids, loudest first) the
 	// node last announced.
 	Speakers []string `json:"speakers"`
+	// At is when the page produced these stats, as the test's clock saw it
+	// (the middle of the evaluation): rates between two snapshots divide by
+	// the difference of their At, not by how long the test slept.
+	At time.Time `json:"-"`
 }
 
 // Timing is the demo page's join timing, in ms since the page started to
 // join (token fetch included).
 type Timing struct {
+	StartedMs    float64            `json:"startedMs"`    // when the join started, ms after navigation
 	JoinedMs     *float64           `json:"joinedMs"`     // the node accepted the join
 	FirstFrameMs map[string]float64 `json:"firstFrameMs"` // participant id → first video frame shown
 }
@@ -63,6 +74,9 @@ type Outbound struct {
 	FramesPerSecond float64 `json:"framesPerSecond"`
 	FrameWidth      int     `json:"frameWidth"`
 	FrameHeight     int     `json:"frameHeight"`
+	// QualityLimitationReason is why the encoder sends less than asked:
+	// "none", "bandwidth", "cpu" or "other".
+	QualityLimitationReason string `json:"qualityLimitationReason"`
 }
 
 // Track returns the received track of a kind ("audio" or "video") from a

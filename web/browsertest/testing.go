@@ -24,11 +24,12 @@ func Require(t testing.TB) {
 	}
 }
 
-// StartT is Require plus Start for tests: the browser's console goes to
+// StartT is Exclusive (which calls Require) plus Start for tests: the test
+// waits for the machine's browser turn, the browser's console goes to
 // t.Logf, and it is closed when the test ends.
 func StartT(t testing.TB, opts Options) *Browser {
 	t.Helper()
-	Require(t)
+	Exclusive(t)
 	if opts.Logf == nil {
 		opts.Logf = t.Logf
 	}

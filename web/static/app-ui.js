@@ -141,12 +141,13 @@ export class Tile {
 /**
  * Lays tiles out to fill the stage: in the grid, the column count that
  * gives the largest 16:9 tiles; in speaker view, one main tile and a strip
- * of thumbnails (below on a portrait screen, beside on a wide one).
+ * of thumbnails. Returns the grid tiles' width (0 when the grid is not
+ * laid out, e.g. hidden).
  */
 export function layoutGrid(grid, count) {
   const W = grid.clientWidth;
   const H = grid.clientHeight;
-  if (!count || !W || !H) return;
+  if (!count || !W || !H) return 0;
   const gap = 8;
   let best = { cols: 1, w: 0, h: 0 };
   for (let cols = 1; cols <= count; cols++) {
@@ -159,4 +160,5 @@ export function layoutGrid(grid, count) {
   }
   grid.style.setProperty('--tile-w', `${Math.floor(best.w)}px`);
   grid.style.setProperty('--tile-h', `${Math.floor(best.h)}px`);
+  return best.w;
 }

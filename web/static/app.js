@@ -5,7 +5,7 @@
 // grid or a speaker view (a shared screen takes the main view), a name card
 // when a camera is off, inline SVG icons, a connection-quality indicator
 // per tile (graded by the node), the path to each remote person (hops and
-// trunk latency, from /api/paths), a participant list, chat on the data
+// trunk latency, sent by the node with the quality), a participant list, chat on the data
 // channel, screen sharing, and for live viewers a raised hand that a host
 // can answer with an invitation to speak.
 //
@@ -19,6 +19,7 @@
 import { join } from './qrtn.js';
 import { ICONS, Tile, layoutGrid, qualityIcon, initials, hue } from './app-ui.js';
 import { prejoin } from './app-prejoin.js';
+import { place, joinPlaced, placementLabel } from './qrtn-join.js';
 
 const $ = (sel) => document.querySelector(sel);
 const params = new URLSearchParams(location.search);
@@ -48,7 +49,9 @@ window.qrtn = {
   stats: async () => {
     const s = app.session ? await app.session.stats() : { joined: false, participant: null, publishing: [], subscribed: [] };
     s.error = app.error;
-    s.timing = { joinedMs: app.timing.joinedMs, firstFrameMs: { ...app.timing.firstFrameMs } };
+    s.timing = { startedMs: app.timing.startedAt, joinedMs: app.timing.joinedMs, firstFrameMs: { ...app.timing.firstFrameMs } };
+    const pl = app.session?.placement;
+    s.placement = pl ? { node: pl.joined, chosen: pl.node, reason: pl.reason, reasons: pl.reasons, rtts: pl.rtts, failed: pl.failed, answeredBy: pl.answered_by } : null;
     return s;
   },
   prefer: (participant, layer) => {
@@ -95,6 +98,15 @@ async function fetchToken(v) {
   return (await r.json()).token;
 }
 
+// joinScheduled joins the node the scheduler picks (qrtn-join.js), honouring
+// &region= (a location hint) and &node= (a pinned node); a node without a
+// scheduler is joined directly, as before.
+async function joinScheduled(v, opts) {
+  const d = await place(location.href, { ...v, region: params.get('region') || '', node: params.get('node') || '' });
+  if (!d) return join(location.href, v.token || (await fetchToken(v)), opts);
+  return joinPlaced(d, v, opts);
+}
+
 function mediaConstraints(v) {
   const m = (params.get('video') || '1280x720@30').match(/^(\d+)x(\d+)(?:@(\d+))?$/);
   const video = m ? { width: { ideal: +m[1] }, height: { ideal: +m[2] }, frameRate: { ideal: +(m[3] || 30) } } : {};
@@ -123,11 +135,10 @@ async function start(v) {
   document.body.dataset.role = v.role;
   $('#room').hidden = false;
   try {
-    const token = v.token || (await fetchToken(v));
     const publish = v.role === 'host';
-    // Ask for the camera while the websocket connects: both take time.
+    // Ask for the camera while the scheduler and the websocket work: all take time.
     const media = publish ? getMedia(v) : Promise.resolve(null);
-    const session = await join(location.href, token, { mode: v.mode, codec: codecParam(v.codec), data: true });
+    const session = await joinScheduled(v, { mode: v.mode, codec: codecParam(v.codec), data: params.get('nodata') !== '1' });
     app.session = session;
     app.timing.joinedMs = performance.now() - app.timing.startedAt;
     document.body.dataset.role = session.self.publish ? 'host' : 'viewer';
@@ -140,7 +151,9 @@ async function start(v) {
       if (v.audioOff) setMuted('audio', true);
       if (v.videoOff) setMuted('video', true);
     }
-    setStatus(session.mode === 'live' ? (session.self.publish ? 'live: you are a host' : 'live: you are watching') : '');
+    const where = session.placement ? placementLabel(session.placement, session.placement.joined) : '';
+    const live = session.mode === 'live' ? (session.self.publish ? 'live: you are a host' : 'live: you are watching') : '';
+    setStatus([live, where].filter(Boolean).join(' · '));
     renderPeople();
   } catch (e) {
     fail(e);
@@ -194,8 +207,9 @@ function wire(session) {
     for (const [id, t] of app.tiles) t.el.classList.toggle('speaking', !!loud && t.participant === loud && t.source === 'camera');
     if (app.layout === 'speaker' && !app.pinned) render();
   });
-  session.on('quality', ({ participants }) => {
+  session.on('quality', ({ participants, paths }) => {
     app.quality = participants;
+    for (const [id, p] of Object.entries(paths || {})) app.paths.set(id, p);
     for (const t of app.tiles.values()) if (!t.local) t.setQuality(participants[t.participant]);
     renderPeople();
   });
@@ -204,8 +218,6 @@ function wire(session) {
   session.on('error', ({ code, message }) => setStatus(`${code}: ${message}`, true));
   session.on('closed', ({ reason }) => setStatus(`session closed: ${reason}`, reason !== 'left'));
   setInterval(updateStats, 2000);
-  setInterval(updatePaths, 3000);
-  updatePaths();
 }
 
 function leave() {
@@ -403,6 +415,7 @@ function mainTile() {
 }
 
 function render() {
+  window.__renders = (window.__renders || 0) + 1;
   const grid = $('#grid');
   const main = $('#main');
   const thumbs = $('#thumbs');
@@ -417,17 +430,21 @@ function render() {
   }
   $('#layout .i').innerHTML = speaker ? ICONS.grid : ICONS.speaker;
   $('#layout .t').textContent = speaker ? 'Grid' : 'Speaker';
-  layoutGrid(grid, grid.children.length);
-  requestAnimationFrame(() => preferences(mainId));
+  const tileW = layoutGrid(grid, grid.children.length);
+  preferences(mainId, tileW);
 }
 
 // preferences asks the node for each remote camera's layer from the size
-// the tile is drawn at: large for the main view and big grid tiles, small
-// for thumbnails (a preference set through window.qrtn.prefer wins).
-function preferences(mainId) {
+// the tile is drawn at: large for the main view, for a grid of up to two
+// remote cameras, and for grid tiles at least 360 px wide (or when the
+// grid is not laid out yet); small for thumbnails and small grid tiles (a
+// preference set through window.qrtn.prefer wins).
+function preferences(mainId, tileW) {
+  const remote = [...app.tiles.values()].filter((t) => !t.local && t.source === 'camera').length;
   for (const [id, t] of app.tiles) {
     if (t.local || t.source === 'screen' || !t.stream.getVideoTracks().length) continue;
-    const auto = id === mainId || (!mainId && t.el.clientWidth >= 360) ? 'large' : 'small';
+    const big = remote <= 2 || tileW === 0 || tileW >= 360;
+    const auto = id === mainId || (!mainId && big) ? 'large' : 'small';
     sendPreference(id, app.overrides.get(id) ?? auto);
   }
 }
@@ -435,6 +452,7 @@ function preferences(mainId) {
 function sendPreference(id, layer) {
   if (!app.session || app.sentLayer.get(id) === layer) return;
   app.sentLayer.set(id, layer);
+  (window.__prefs ||= []).push([Math.round(performance.now()), id, layer]);
   app.session.prefer(id, layer);
 }
 
@@ -492,17 +510,6 @@ function openSide(tab) {
 }
 
 // --- figures on the tiles ---
-
-async function updatePaths() {
-  if (!app.session || !app.session.joined) return;
-  try {
-    const r = await fetch(`/api/paths?room=${encodeURIComponent(app.session.room)}`);
-    if (!r.ok) return;
-    for (const p of (await r.json()).paths || []) app.paths.set(p.participant, p);
-  } catch {
-    // the node may be restarting; the next round retries
-  }
-}
 
 async function updateStats() {
   if (!app.session || !app.session.joined) return;

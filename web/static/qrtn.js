@@ -23,7 +23,9 @@
 //   track_muted {participant, track, kind, muted}
 //   layer {participant, track, layer}        the layer this client now receives
 //   speaker {participants}                   active speakers, loudest first
-//   quality {participants: {id: grade}}      connection quality per participant, graded by the node
+//   quality {participants: {id: grade}, paths: {id: {node, path, hops, latency_ms}}}
+//                                            connection quality per participant, graded by the node,
+//                                            and the route of each one's media to the node
 //   connectionstate {target, state}          a peer connection's state changed
 //   error {code, message}                    an error message from the node
 //   data {from, to, topic, data, lossy}      a data message (join with {data: true})
@@ -62,6 +64,7 @@ export const LAYERS = {
  * @param {string[]} [opts.layers] simulcast rids to send, default ['s','l']
  * @param {'vp8'|'h264'|'vp9'|'av1'} [opts.codec] the video codec to publish, default VP8
  * @param {RTCIceServer[]} [opts.iceServers] overrides the node's list
+ * @param {{name: string, region: string}} [opts.node] the node url belongs to, for stats().node
  */
 export async function join(url, token, opts = {}) {
   const s = new Session(url, opts);
@@ -76,6 +79,8 @@ export class Session extends EventTarget {
     super();
     this.url = wsURL(url);
     this.opts = opts;
+    /** {name, region} of the access node this session is on (opts.node; qrtn-join.js sets it) */
+    this.node = opts.node ?? null;
     /** @type {boolean} true between the node's "joined" and the end of the session */
     this.joined = false;
     /** the local participant {id, name, publish, subscribe} */
@@ -274,7 +279,8 @@ export class Session extends EventTarget {
         break;
       case 'quality':
         this.quality = msg.participants || {};
-        this._emit('quality', { participants: this.quality });
+        this.paths = msg.paths || {};
+        this._emit('quality', { participants: this.quality, paths: this.paths });
         break;
       case 'speaker':
         this.speakers = msg.participants || [];
@@ -529,7 +535,7 @@ export class Session extends EventTarget {
    * last announced them).
    */
   async stats() {
-    const out = { joined: this.joined, participant: this.self?.id ?? null, publishing: [], subscribed: [], rtt: {}, speakers: [...this.speakers], data: { ...this._dataStats } };
+    const out = { joined: this.joined, participant: this.self?.id ?? null, node: this.node, publishing: [], subscribed: [], rtt: {}, speakers: [...this.speakers], data: { ...this._dataStats } };
     if (this._pub && this._pub.signalingState !== 'closed') {
       const r = await this._pub.getStats();
       out.publishing = outboundStats(r);

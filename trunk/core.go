@@ -1,0 +1,262 @@
+package trunk
+
+import (
+	crand "crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"time"
+
+	"github.com/qrtn/qrtn/qrtp"
+	"github.com/qrtn/qrtn/qrtp/handshake"
+	"github.com/qrtn/qrtn/trunk/route"
+)
+
+// Core is one node's trunk logic without IO: its QRTP endpoint and trunks
+// (peer.go), the control protocol (control.go), the flooded link-state and
+// room databases (lsdb.go, roomdb.go), the route planner (package route),
+// the forwarding table (flow.go, kept in line by sync.go) and the media
+// relay (media.go). It is a state machine in the shape of qrtp.Endpoint:
+//
+//   - HandleDatagram(now, from, b): a datagram arrived;
+//   - Poll(now, send): do what is due at now and send datagrams;
+//   - NextTimeout(): when Poll must run next;
+//   - from the node's Local side: SetRoom, Want, RequestKeyframe, LocalRTP;
+//   - out to the Local side: the Local interface.
+//
+// Nothing in it reads a clock, starts a goroutine or touches a socket, so
+// the real node (Trunk, the UDP driver) and the simulator (trunk/sim, over
+// qrtp/netsim) run the same code. Not safe for concurrent use: one
+// goroutine drives it.
+type Core struct {
+	cfg    Config
+	log    *slog.Logger
+	ep     *qrtp.Endpoint
+	local  Local // nil on a forwarding node
+	jitter *rand.Rand
+	tap    Tap
+
+	peers  []*peer // sorted by name: every sweep is in a fixed order
+	byName map[string]*peer
+	byKey  map[handshake.PublicKey]*peer
+
+	ls      *lsdb
+	rooms   *roomdb
+	planner *route.Planner
+	seq     uint64 // this node's last LinkState/RoomState sequence number
+
+	flows   *flowTable
+	wants   map[TrackRef]uint32 // layers of remote tracks the local side watches
+	holding map[*flow]struct{}  // flows with packets held for reordering
+
+	lsDirty, subsDirty bool
+	syncing            bool // inside syncFlows
+	now                time.Time
+	houseAt, lsAt      time.Time
+	replanAt, heldAt   time.Time
+	http               string
+	announce           Announce // for schedulers (announce.go)
+	closed             bool
+	stats              counters
+	data               dataRelay // data.go
+}
+
+// Tap sees every RTP packet the Core accepts from a trunk (after the
+// duplicate filter), before it is relayed: the simulator measures
+// per-hop latency with it. b is only valid during the call.
+type Tap func(now time.Time, from string, ref TrackRef, layer int, b []byte)
+
+// tickEvery is the period of the Core's housekeeping: dials, link state,
+// expiry and re-planning.
+const tickEvery = 100 * time.Millisecond
+
+// NewCore validates the configuration and builds a node's Core at now.
+// local is the node's media side; it must be nil on a forwarding node and
+// set on an access node.
+func NewCore(now time.Time, cfg Config, local Local, logger *slog.Logger) (*Core, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg, peers, kp, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Role == route.Access && local == nil {
+		return nil, fmt.Errorf("%w: an access node needs its SFU", ErrConfig)
+	}
+	if cfg.Role == route.Forwarding {
+		local = nil // forwarding nodes relay between trunks only
+	}
+	rnd := cfg.Rand
+	if rnd == nil {
+		rnd = crand.Reader
+	}
+	var seed [16]byte
+	if _, err := io.ReadFull(rnd, seed[:]); err != nil {
+		return nil, fmt.Errorf("trunk: random source: %w", err)
+	}
+	c := &Core{
+		cfg: cfg, log: logger.With("trunk", cfg.Name), local: local,
+		jitter: rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:]))),
+		byName: map[string]*peer{}, byKey: map[handshake.PublicKey]*peer{},
+		ls: newLSDB(max(8*cfg.LinkStateInterval, 4*time.Second)), rooms: newRoomDB(),
+		planner: route.NewPlanner(cfg.Hysteresis), flows: newFlowTable(cfg.Name),
+		wants: map[TrackRef]uint32{}, holding: map[*flow]struct{}{},
+		// Sequence numbers start at the clock so that a restarted node's
+		// records supersede the ones its peers remember.
+		seq: uint64(now.UnixNano()), now: now, houseAt: now,
+	}
+	for _, pi := range peers {
+		p := &peer{info: pi, dialer: dials(cfg.Name, pi.Name), backoff: cfg.RedialMin}
+		p.reset()
+		c.peers = append(c.peers, p)
+		c.byName[pi.Name] = p
+		c.byKey[pi.Key] = p
+	}
+	sortPeers(c.peers)
+	c.ep, err = qrtp.NewEndpoint(now, qrtp.Config{
+		Key: kp, Logger: logger.With("qrtp", cfg.Name), Accept: true, Rand: cfg.Rand,
+		Authorize:        func(k handshake.PublicKey) bool { _, ok := c.byKey[k]; return ok },
+		HandshakeTimeout: 3 * time.Second,
+		Conn:             c.connConfig(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// connConfig is every trunk's connection configuration: fast failure
+// detection, room for one stream per forwarded track layer, and the
+// scenario defaults applied per stream.
+func (c *Core) connConfig() qrtp.ConnConfig {
+	return qrtp.ConnConfig{
+		Profile:            "live",
+		CongestionControl:  c.cfg.CongestionControl,
+		IdleTimeout:        c.cfg.IdleTimeout,
+		KeepAlive:          c.cfg.KeepAlive,
+		MaxIncomingStreams: 4096,
+	}
+}
+
+// Name is the node's name.
+func (c *Core) Name() string { return c.cfg.Name }
+
+// PublicKey is the node's static public key.
+func (c *Core) PublicKey() handshake.PublicKey { return c.ep.PublicKey() }
+
+// SetTap installs the packet tap (nil removes it).
+func (c *Core) SetTap(t Tap) { c.tap = t }
+
+// SetHTTP records the node's web address, advertised in its link state.
+func (c *Core) SetHTTP(url string) { c.http = url }
+
+// HandleDatagram hands the Core one datagram that arrived at now; b is
+// only valid during the call. What it causes is done by the next Poll.
+func (c *Core) HandleDatagram(now time.Time, from netip.AddrPort, b []byte) {
+	c.now = now
+	c.ep.HandleDatagram(now, from, b)
+}
+
+// Poll does everything due at now (housekeeping, connection events,
+// flooding, the forwarding table, held packets) and lets the endpoint send,
+// calling send once per datagram (b is only valid during the call).
+func (c *Core) Poll(now time.Time, send func(to netip.AddrPort, b []byte)) {
+	c.now = now
+	if !c.closed && !now.Before(c.houseAt) {
+		c.houseAt = now.Add(tickEvery)
+		c.housekeep(now)
+	}
+	c.service(now)
+	c.heldAt = c.expireHeld(now)
+	c.ep.Poll(now, send)
+}
+
+// NextTimeout is when Poll must run next.
+func (c *Core) NextTimeout() time.Time {
+	if (c.lsDirty || c.subsDirty) && !c.closed {
+		return c.now
+	}
+	next := c.ep.NextTimeout()
+	for _, t := range []time.Time{c.houseAt, c.heldAt} {
+		if !c.closed && !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	return next
+}
+
+// service runs after every input: new connections, connection events, our
+// own link state, then the forwarding table.
+func (c *Core) service(now time.Time) {
+	for conn := c.ep.Accept(); conn != nil; conn = c.ep.Accept() {
+		c.accepted(now, conn)
+	}
+	for _, p := range c.peers {
+		c.peerEvents(now, p)
+	}
+	if c.closed {
+		return
+	}
+	// Our own link state first: routes must see our trunks as they are.
+	if c.lsDirty {
+		c.lsDirty = false
+		c.originateLinkState(now)
+	}
+	if c.subsDirty {
+		c.subsDirty = false
+		c.syncFlows(now)
+	}
+}
+
+// housekeep is the periodic work.
+func (c *Core) housekeep(now time.Time) {
+	c.dialPeers(now)
+	if now.Sub(c.lsAt) >= c.cfg.LinkStateInterval {
+		c.measurePeers()
+		c.originateLinkState(now)
+	}
+	alive := func(o string) bool { return o == c.cfg.Name || c.peerUp(o) }
+	for _, o := range c.ls.expire(now, alive) {
+		c.log.Warn("node unreachable: link state expired", "node", o)
+		c.originGone(o)
+	}
+	c.rooms.expire(now)
+	if now.Sub(c.replanAt) >= c.cfg.ReplanInterval {
+		c.replanAt = now
+		c.subsDirty = true
+	}
+}
+
+// Close closes every trunk (peers see CONNECTION_CLOSE and re-route at
+// once) and stops taking local layers out. The next Poll sends the
+// closes; after it the Core does nothing more.
+func (c *Core) Close() {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	for _, f := range c.flows.sorted() {
+		c.stopSending(f)
+	}
+	c.ep.Close()
+}
+
+// nextSeq returns a fresh sequence number for a record this node originates.
+func (c *Core) nextSeq() uint64 {
+	c.seq++
+	return c.seq
+}
+
+// originGone drops what a node that left the network had announced.
+func (c *Core) originGone(origin string) {
+	for _, room := range c.rooms.dropOrigin(origin) {
+		if c.local != nil {
+			c.local.RemoteChanged(room)
+		}
+	}
+	c.subsDirty = true
+}

@@ -1,0 +1,404 @@
+package trunk_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/qrtn/qrtn/qrtp/netsim"
+	"github.com/qrtn/qrtn/trunk"
+	"github.com/qrtn/qrtn/trunk/route"
+	"github.com/qrtn/qrtn/trunk/sim"
+)
+
+// These tests run the trunk Core of every node in virtual time (package
+// sim over qrtp/netsim), with synthetic publishers and viewers in place of
+// the SFU: no sockets, no sleeps, the same result on every run.
+
+// vnet builds a simulated network: nodes by name and role, trunks with a
+// 20 ms one-way delay each way unless link says otherwise.
+func vnet(t *testing.T, nodes map[string]route.Role, trunks [][2]string, link netsim.LinkConfig) *sim.Network {
+	t.Helper()
+	cfg := sim.Config{Seed: 1}
+	for name, role := range nodes {
+		cfg.Nodes = append(cfg.Nodes, sim.NodeSpec{Name: name, Region: "r-" + name, Role: role})
+	}
+	if link == (netsim.LinkConfig{}) {
+		link = netsim.LinkConfig{Delay: 20 * time.Millisecond}
+	}
+	for _, tk := range trunks {
+		cfg.Links = append(cfg.Links, sim.LinkSpec{A: tk[0], B: tk[1], AB: link})
+	}
+	n, err := sim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	if !n.RunUntil(10*time.Second, func() bool { return allTrunksUp(n) }) {
+		t.Fatal("trunks not up after 10 s")
+	}
+	return n
+}
+
+func allTrunksUp(n *sim.Network) bool {
+	for _, nd := range n.Nodes() {
+		if !nd.Up() {
+			continue
+		}
+		st := nd.Core.Status(n.Now())
+		for _, tk := range st.Trunks {
+			if !tk.Up && n.Node(tk.Peer).Up() {
+				return false
+			}
+		}
+		if len(st.Nodes) < len(n.Nodes()) {
+			return false
+		}
+	}
+	return true
+}
+
+// flow returns a node's flow of a track layer.
+func flow(n *sim.Network, node string, ref trunk.TrackRef, layer int) (trunk.FlowStatus, bool) {
+	for _, f := range n.Node(node).Core.Status(n.Now()).Flows {
+		if f.Origin == ref.Origin && f.Room == ref.Room && f.Track == ref.ID && f.Layer == layer {
+			return f, true
+		}
+	}
+	return trunk.FlowStatus{}, false
+}
+
+// counter counts the packets delivered to each node's viewers, per track
+// layer.
+type counter map[string]map[trunk.TrackRef]map[int]int
+
+func count(n *sim.Network) counter {
+	c := counter{}
+	n.OnDeliver = func(node string, ref trunk.TrackRef, layer int, _ []byte) {
+		if c[node] == nil {
+			c[node] = map[trunk.TrackRef]map[int]int{}
+		}
+		if c[node][ref] == nil {
+			c[node][ref] = map[int]int{}
+		}
+		c[node][ref][layer]++
+	}
+	return c
+}
+
+func (c counter) get(node string, ref trunk.TrackRef, layer int) int { return c[node][ref][layer] }
+
+var (
+	video = sim.TrackSpec{ID: "v", Kind: "video", FPS: 25, Bitrates: []float64{150e3, 600e3}}
+	audio = sim.TrackSpec{ID: "a", Kind: "audio"}
+)
+
+func TestCoreCascade(t *testing.T) {
+	t.Run("one hop", func(t *testing.T) {
+		testCoreCascade(t, map[string]route.Role{"a": route.Access, "b": route.Access}, [][2]string{{"a", "b"}}, "a")
+	})
+	t.Run("two hops", func(t *testing.T) {
+		testCoreCascade(t, map[string]route.Role{"a": route.Access, "b": route.Access, "f": route.Forwarding},
+			[][2]string{{"a", "f"}, {"b", "f"}}, "f")
+	})
+}
+
+// testCoreCascade: alice publishes on a, bob watches on b. Membership
+// crosses, media flows through up, only the watched layer crosses, a layer
+// change travels hop by hop with a key frame request to a, and leaving
+// cleans up everywhere.
+func testCoreCascade(t *testing.T, nodes map[string]route.Role, trunks [][2]string, up string) {
+	n := vnet(t, nodes, trunks, netsim.LinkConfig{})
+	c := count(n)
+	must(t, n.Join("a", sim.User{ID: "alice", Room: "r", Publish: []sim.TrackSpec{video, audio}}))
+	must(t, n.Join("b", sim.User{ID: "bob", Room: "r", Watch: true, Layer: 1}))
+	v := trunk.TrackRef{Origin: "a", Room: "r", ID: "alice-v"}
+	a := trunk.TrackRef{Origin: "a", Room: "r", ID: "alice-a"}
+	if !n.RunUntil(5*time.Second, func() bool { return c.get("b", v, 1) > 50 && c.get("b", a, 0) > 50 }) {
+		t.Fatalf("bob got %d large video and %d audio packets", c.get("b", v, 1), c.get("b", a, 0))
+	}
+	fb, _ := flow(n, "b", v, 1)
+	if fb.Upstream != up || !fb.Local {
+		t.Fatalf("b's flow of the large layer: %+v", fb)
+	}
+	if up != "a" {
+		ff, _ := flow(n, up, v, 1)
+		if ff.Upstream != "a" || len(ff.Down) != 1 || ff.Down[0] != "b" || ff.Local {
+			t.Fatalf("%s's flow of the large layer: %+v", up, ff)
+		}
+	}
+	// Only the watched layer crosses: a never sends the small one.
+	if _, ok := flow(n, "a", v, 0); ok || c.get("b", v, 0) != 0 {
+		t.Fatalf("the small layer crossed though nobody watches it (%d packets)", c.get("b", v, 0))
+	}
+
+	// Bob switches to small: the large layer stops crossing hop by hop, the
+	// small one starts with a key frame request that reaches a.
+	kf := n.M.Keyframes()
+	must(t, n.Prefer("b", "r", "bob", 0))
+	if !n.RunUntil(3*time.Second, func() bool {
+		_, large := flow(n, "a", v, 1)
+		_, largeUp := flow(n, up, v, 1)
+		return !large && !largeUp && c.get("b", v, 0) > 20
+	}) {
+		t.Fatal("the large layer still crosses, or the small one does not, after the switch")
+	}
+	if n.M.Keyframes() == kf {
+		t.Error("no key frame request reached the publisher's node for the new layer")
+	}
+
+	// A key frame request from b's viewers reaches a.
+	kf = n.M.Keyframes()
+	n.RunFor(time.Second)
+	n.Node("b").Core.RequestKeyframe(n.Now(), v, 0)
+	n.RunFor(200 * time.Millisecond)
+	if n.M.Keyframes() == kf {
+		t.Error("b's key frame request did not reach a")
+	}
+
+	// Bob leaves: every flow of alice's tracks ends, everywhere.
+	must(t, n.Leave("b", "r", "bob"))
+	if !n.RunUntil(3*time.Second, func() bool {
+		for _, nd := range n.Nodes() {
+			if len(nd.Core.Status(n.Now()).Flows) > 0 {
+				return false
+			}
+		}
+		return true
+	}) {
+		t.Fatal("flows remain after the only viewer left")
+	}
+	// And alice's leaving reaches b's room database.
+	must(t, n.Leave("a", "r", "alice"))
+	if !n.RunUntil(3*time.Second, func() bool { return len(n.Node("b").Core.RemoteParts("r")) == 0 }) {
+		t.Fatal("b still sees alice after she left")
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// gapWatch records the longest gap between packets delivered to a node for
+// one track layer, from start on.
+type gapWatch struct {
+	last, start time.Time
+	longest     time.Duration
+	packets     int
+}
+
+func watchGaps(n *sim.Network, node string, ref trunk.TrackRef, layer int) *gapWatch {
+	g := &gapWatch{}
+	n.OnDeliver = func(nd string, r trunk.TrackRef, l int, _ []byte) {
+		if nd != node || r != ref || l != layer {
+			return
+		}
+		now := n.Now()
+		if !g.last.IsZero() && !g.start.IsZero() && now.After(g.start) {
+			from := g.last
+			if from.Before(g.start) {
+				from = g.start
+			}
+			g.longest = max(g.longest, now.Sub(from))
+		}
+		g.last = now
+		g.packets++
+	}
+	return g
+}
+
+// TestCoreFailover: a → {f1, f2} → b. The forwarding node carrying the
+// media dies silently; media moves to the other with a gap bounded by the
+// failure detection (the trunk idle timeout), a round trip and a key frame,
+// and nobody leaves the room. Then the other node is stopped gracefully,
+// which its peers learn at once.
+func TestCoreFailover(t *testing.T) {
+	n := vnet(t, map[string]route.Role{"a": route.Access, "b": route.Access, "f1": route.Forwarding, "f2": route.Forwarding},
+		[][2]string{{"a", "f1"}, {"a", "f2"}, {"b", "f1"}, {"b", "f2"}}, netsim.LinkConfig{})
+	must(t, n.Join("a", sim.User{ID: "alice", Room: "r", Publish: []sim.TrackSpec{audio}}))
+	must(t, n.Join("b", sim.User{ID: "bob", Room: "r", Watch: true}))
+	a := trunk.TrackRef{Origin: "a", Room: "r", ID: "alice-a"}
+	g := watchGaps(n, "b", a, 0)
+	if !n.RunUntil(5*time.Second, func() bool { return g.packets > 50 }) {
+		t.Fatal("no audio at b")
+	}
+	fb, _ := flow(n, "b", a, 0)
+	first := fb.Upstream
+	other := map[string]string{"f1": "f2", "f2": "f1"}[first]
+	if other == "" {
+		t.Fatalf("b gets alice's audio from %q", first)
+	}
+
+	g.start = n.Now()
+	must(t, n.Kill(first))
+	n.RunFor(5 * time.Second)
+	if fb, _ := flow(n, "b", a, 0); fb.Upstream != other {
+		t.Fatalf("b's audio comes from %q after %s died, want %s", fb.Upstream, first, other)
+	}
+	// Idle timeout (1.5 s) + a round trip + a tick; far below the 8 s after
+	// which an unreachable node's rooms are dropped.
+	if g.longest > 2*time.Second || g.longest == 0 {
+		t.Fatalf("audio gap %v after %s died silently", g.longest, first)
+	}
+	t.Logf("silent failure of %s: longest audio gap %v", first, g.longest)
+	if len(n.Node("b").Core.RemoteParts("r")) != 1 {
+		t.Fatal("alice left b's room during the failover")
+	}
+
+	must(t, n.Restart(first))
+	if !n.RunUntil(10*time.Second, func() bool { return allTrunksUp(n) }) {
+		t.Fatal("trunks not back after the restart")
+	}
+	g.start, g.longest = n.Now(), 0
+	must(t, n.Stop(other))
+	n.RunFor(3 * time.Second)
+	if fb, _ := flow(n, "b", a, 0); fb.Upstream != first {
+		t.Fatalf("b's audio comes from %q after %s stopped", fb.Upstream, other)
+	}
+	if g.longest > 300*time.Millisecond {
+		t.Fatalf("audio gap %v after %s stopped gracefully", g.longest, other)
+	}
+	t.Logf("graceful stop of %s: longest audio gap %v", other, g.longest)
+}
+
+// TestCoreFlappingLink: the trunk a–f1 under the route flaps: its delay
+// jumps between 10 ms and 60 ms every 2 s (the other path, through f2,
+// is 30 ms), and it blacks out for 400 ms every 3 s. The routes must not
+// follow: hysteresis holds a better path back for 3 s, and a blackout
+// shorter than the idle timeout is not a failure.
+func TestCoreFlappingLink(t *testing.T) {
+	n := vnet(t, map[string]route.Role{"a": route.Access, "b": route.Access, "f1": route.Forwarding, "f2": route.Forwarding},
+		[][2]string{{"a", "f1"}, {"a", "f2"}, {"b", "f1"}, {"b", "f2"}}, netsim.LinkConfig{Delay: 10 * time.Millisecond})
+	must(t, n.SetLink("a", "f2", netsim.LinkConfig{Delay: 30 * time.Millisecond}))
+	must(t, n.Join("a", sim.User{ID: "alice", Room: "r", Publish: []sim.TrackSpec{audio}}))
+	must(t, n.Join("b", sim.User{ID: "bob", Room: "r", Watch: true}))
+	a := trunk.TrackRef{Origin: "a", Room: "r", ID: "alice-a"}
+	n.RunFor(5 * time.Second)
+	if fb, _ := flow(n, "b", a, 0); fb.Upstream != "f1" {
+		t.Fatalf("b's audio comes from %q, want f1 (the shorter path)", fb.Upstream)
+	}
+	up := map[bool]netsim.LinkConfig{true: {Delay: 10 * time.Millisecond}, false: {Delay: 60 * time.Millisecond}}
+	for i := range 10 {
+		n.At(n.Elapsed()+time.Duration(i)*2*time.Second, func() { _ = n.SetLink("a", "f1", up[i%2 == 1]) })
+	}
+	for i := range 6 {
+		at := n.Elapsed() + time.Duration(i)*3*time.Second + 500*time.Millisecond
+		n.At(at, func() { _ = n.SetLink("a", "f1", netsim.LinkConfig{Loss: netsim.Bernoulli(1)}) })
+		n.At(at+400*time.Millisecond, func() { _ = n.SetLink("a", "f1", up[true]) })
+	}
+	n.RunFor(20 * time.Second)
+	fb, _ := flow(n, "b", a, 0)
+	fa, _ := flow(n, "a", a, 0)
+	if fb.Switches > 1 || fb.Upstream == "" {
+		t.Fatalf("b's route switched %d times over the flapping (upstream %q)", fb.Switches, fb.Upstream)
+	}
+	for _, tk := range n.Node("a").Core.Status(n.Now()).Trunks {
+		if tk.Peer == "f1" && tk.Connects != 1 {
+			t.Errorf("trunk a–f1 reconnected %d times: short blackouts were taken as failures", tk.Connects-1)
+		}
+	}
+	t.Logf("b: upstream %s, %d switches; a sends to %v", fb.Upstream, fb.Switches, fa.Down)
+}
+
+// TestCorePartitionHeal: a – f1 – f2 – b. The f1–f2 trunk is cut for 20 s,
+// longer than link state lives, so each side forgets the other side's
+// nodes and rooms. Users come and go on both sides during the cut. After
+// it heals, both sides hold the same rooms and media flows both ways.
+func TestCorePartitionHeal(t *testing.T) {
+	n := vnet(t, map[string]route.Role{"a": route.Access, "b": route.Access, "f1": route.Forwarding, "f2": route.Forwarding},
+		[][2]string{{"a", "f1"}, {"f1", "f2"}, {"f2", "b"}}, netsim.LinkConfig{})
+	must(t, n.Join("a", sim.User{ID: "alice", Room: "r", Publish: []sim.TrackSpec{audio}, Watch: true}))
+	must(t, n.Join("b", sim.User{ID: "bob", Room: "r", Publish: []sim.TrackSpec{audio}, Watch: true}))
+	must(t, n.Join("b", sim.User{ID: "ben", Room: "r", Watch: true}))
+	n.RunFor(3 * time.Second)
+	if parts(n, "a") != "b:ben,bob" || parts(n, "b") != "a:alice" {
+		t.Fatalf("before the cut: a sees %q, b sees %q", parts(n, "a"), parts(n, "b"))
+	}
+	must(t, n.SetLink("f1", "f2", netsim.LinkConfig{Loss: netsim.Bernoulli(1)}))
+	n.RunFor(12 * time.Second)
+	if parts(n, "a") != "" || parts(n, "b") != "" {
+		t.Fatalf("during the cut: a sees %q, b sees %q", parts(n, "a"), parts(n, "b"))
+	}
+	must(t, n.Join("a", sim.User{ID: "carol", Room: "r", Publish: []sim.TrackSpec{audio}}))
+	must(t, n.Leave("b", "r", "ben"))
+	must(t, n.Join("b", sim.User{ID: "dave", Room: "r2", Publish: []sim.TrackSpec{audio}}))
+	n.RunFor(8 * time.Second)
+	must(t, n.SetLink("f1", "f2", netsim.LinkConfig{Delay: 20 * time.Millisecond}))
+	c := count(n)
+	if !n.RunUntil(10*time.Second, func() bool {
+		return parts(n, "a") == "b:bob" && parts(n, "b") == "a:alice,carol" &&
+			c.get("a", trunk.TrackRef{Origin: "b", Room: "r", ID: "bob-a"}, 0) > 20 &&
+			c.get("b", trunk.TrackRef{Origin: "a", Room: "r", ID: "alice-a"}, 0) > 20 &&
+			c.get("b", trunk.TrackRef{Origin: "a", Room: "r", ID: "carol-a"}, 0) > 20
+	}) {
+		t.Fatalf("after the heal: a sees %q, b sees %q; media %v", parts(n, "a"), parts(n, "b"), c)
+	}
+	for _, nd := range n.Nodes() {
+		st := nd.Core.Status(n.Now())
+		if len(st.Nodes) != 4 {
+			t.Errorf("%s knows %d nodes after the heal", nd.Spec.Name, len(st.Nodes))
+		}
+		rooms := map[string]map[string]int{}
+		for _, r := range st.Rooms {
+			rooms[r.Room] = r.Participants
+		}
+		if rooms["r"]["a"] != 2 || rooms["r"]["b"] != 1 || rooms["r2"]["b"] != 1 || len(rooms) != 2 {
+			t.Errorf("%s's rooms after the heal: %v", nd.Spec.Name, rooms)
+		}
+	}
+}
+
+// parts lists the remote participants a node sees in room r, as
+// "origin:id,id;origin:...".
+func parts(n *sim.Network, node string) string {
+	s := ""
+	for _, rs := range n.Node(node).Core.RemoteParts("r") {
+		if s != "" {
+			s += ";"
+		}
+		s += rs.Origin + ":"
+		for i, p := range rs.Participants {
+			if i > 0 {
+				s += ","
+			}
+			s += p.ID
+		}
+	}
+	return s
+}
+
+// TestCoreLiveTree: a live room with the host on a and viewers on b (two)
+// and c (one), behind forwarding node f; a direct a–b trunk exists too.
+// Live routes keep access nodes as leaves of a tree over forwarding nodes,
+// so each trunk link carries one copy of each layer: a sends once to f,
+// f once to b and once to c, and the a–b trunk carries nothing.
+func TestCoreLiveTree(t *testing.T) {
+	n := vnet(t, map[string]route.Role{"a": route.Access, "b": route.Access, "c": route.Access, "f": route.Forwarding},
+		[][2]string{{"a", "f"}, {"b", "f"}, {"c", "f"}, {"a", "b"}}, netsim.LinkConfig{})
+	c := count(n)
+	host := sim.TrackSpec{ID: "v", Kind: "video", Bitrates: []float64{500e3}}
+	must(t, n.Join("a", sim.User{ID: "host", Room: "show", Mode: "live", Publish: []sim.TrackSpec{host, audio}}))
+	for _, v := range []struct{ node, id string }{{"b", "v1"}, {"b", "v2"}, {"c", "v3"}} {
+		must(t, n.Join(v.node, sim.User{ID: v.id, Room: "show", Mode: "live", Watch: true}))
+	}
+	vref := trunk.TrackRef{Origin: "a", Room: "show", ID: "host-v"}
+	if !n.RunUntil(5*time.Second, func() bool { return c.get("b", vref, 0) > 30 && c.get("c", vref, 0) > 30 }) {
+		t.Fatal("the viewers on b and c get no video")
+	}
+	for _, id := range []string{"host-v", "host-a"} {
+		ref := trunk.TrackRef{Origin: "a", Room: "show", ID: id}
+		fa, _ := flow(n, "a", ref, 0)
+		ff, _ := flow(n, "f", ref, 0)
+		fb, _ := flow(n, "b", ref, 0)
+		if len(fa.Down) != 1 || fa.Down[0] != "f" || ff.Upstream != "a" || len(ff.Down) != 2 || fb.Upstream != "f" {
+			t.Fatalf("%s: a sends to %v, f gets from %q and sends to %v, b gets from %q", id, fa.Down, ff.Upstream, ff.Down, fb.Upstream)
+		}
+	}
+	for _, tk := range n.Node("a").Core.Status(n.Now()).Trunks {
+		if tk.Peer == "b" && tk.FlowsOut != 0 {
+			t.Errorf("the direct a–b trunk carries %d flows of a live room", tk.FlowsOut)
+		}
+	}
+}

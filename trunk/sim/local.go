@@ -1,0 +1,330 @@
+package sim
+
+import (
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/qrtn/qrtn/trunk"
+)
+
+// User is a synthetic participant placed on an access node.
+type User struct {
+	ID   string
+	Room string
+	// Mode is the room's mode, "meeting" or "live".
+	Mode string
+	// Publish are the tracks the user sends.
+	Publish []TrackSpec
+	// Watch makes the user a viewer of every other participant's tracks.
+	Watch bool
+	// Layer is the video layer the user prefers (0 small; -1 or beyond
+	// the track's layers: the largest).
+	Layer int
+}
+
+// local is a simulated access node's trunk.Local: its users, the tracks
+// they publish, and the remote tracks its viewers watch. The Core calls it
+// while the simulator drives the Core; it changes the Core's inputs only
+// from the media clock (tick), never from inside those calls.
+type local struct {
+	node  *Node
+	core  *trunk.Core
+	rooms map[string]*lroom
+	pubs  []*pubTrack // by track, for a fixed emission order
+	own   map[trunk.TrackRef]*pubTrack
+	watch map[trunk.TrackRef]*watched
+	dirty map[string]bool // rooms whose remote parts changed
+}
+
+type lroom struct {
+	name, mode string
+	users      map[string]*User
+	changed    bool // users changed since the last SetRoom
+}
+
+// watched is a remote track local viewers watch: the layers wanted.
+type watched struct {
+	ref   trunk.TrackRef
+	kind  string
+	mask  uint32
+	since time.Time
+}
+
+func newLocal(nd *Node) *local {
+	return &local{node: nd, rooms: map[string]*lroom{}, own: map[trunk.TrackRef]*pubTrack{},
+		watch: map[trunk.TrackRef]*watched{}, dirty: map[string]bool{}}
+}
+
+// join places a user here.
+func (l *local) join(u User) error {
+	r := l.rooms[u.Room]
+	if r == nil {
+		r = &lroom{name: u.Room, mode: u.Mode, users: map[string]*User{}}
+		l.rooms[u.Room] = r
+	}
+	if r.users[u.ID] != nil {
+		return fmt.Errorf("sim: user %s already in room %s on %s", u.ID, u.Room, l.node.Spec.Name)
+	}
+	uc := u
+	uc.Publish = slices.Clone(u.Publish)
+	r.users[u.ID] = &uc
+	r.changed = true
+	l.dirty[u.Room] = true
+	for i, ts := range u.Publish {
+		ts = ts.withDefaults()
+		if ts.ID == "" {
+			ts.ID = fmt.Sprintf("%s%d", ts.Kind, i)
+		}
+		ts.ID = u.ID + "-" + ts.ID // unique in the room
+		uc.Publish[i] = ts
+		ref := trunk.TrackRef{Origin: l.node.Spec.Name, Room: u.Room, ID: ts.ID}
+		pt := &pubTrack{ref: ref, spec: ts}
+		for k := range ts.Bitrates {
+			h := fnv.New32a()
+			fmt.Fprintf(h, "%s/%d", ref, k)
+			pt.layers = append(pt.layers, &pubLayer{ssrc: h.Sum32()})
+		}
+		l.own[ref] = pt
+		l.pubs = append(l.pubs, pt)
+	}
+	slices.SortFunc(l.pubs, func(a, b *pubTrack) int { return strings.Compare(a.ref.String(), b.ref.String()) })
+	return nil
+}
+
+// leave removes a user; it reports whether the user was here.
+func (l *local) leave(room, id string) bool {
+	r := l.rooms[room]
+	if r == nil || r.users[id] == nil {
+		return false
+	}
+	u := r.users[id]
+	delete(r.users, id)
+	r.changed = true
+	l.dirty[room] = true
+	for _, ts := range u.Publish {
+		ref := trunk.TrackRef{Origin: l.node.Spec.Name, Room: room, ID: ts.ID}
+		delete(l.own, ref)
+		l.pubs = slices.DeleteFunc(l.pubs, func(p *pubTrack) bool { return p.ref == ref })
+	}
+	return true
+}
+
+// users returns the users on this node, by room and ID.
+func (l *local) users() []User {
+	var out []User
+	for _, name := range sortedKeys(l.rooms) {
+		r := l.rooms[name]
+		for _, id := range sortedKeys(r.users) {
+			out = append(out, *r.users[id])
+		}
+	}
+	return out
+}
+
+// tick emits due frames and hands the users' changes to the Core.
+func (l *local) tick(now time.Time) {
+	for _, name := range sortedKeys(l.rooms) {
+		r := l.rooms[name]
+		if r.changed {
+			r.changed = false
+			l.core.SetRoom(now, r.name, r.mode, r.parts())
+			if len(r.users) == 0 {
+				delete(l.rooms, name)
+			}
+		}
+	}
+	for _, name := range sortedKeys(l.dirty) {
+		l.reconcile(now, name)
+		delete(l.dirty, name)
+	}
+	for _, pt := range l.pubs {
+		for i, pl := range pt.layers {
+			ref, layer := pt.ref, i
+			pl.emit(now, pt.spec, pt.spec.Bitrates[i], func(b []byte) {
+				l.node.net.M.sent(l.node, ref, layer, b)
+				l.core.LocalRTP(now, ref, layer, b)
+			})
+		}
+	}
+}
+
+// parts is the room's record: every user here, with the tracks it sends.
+func (r *lroom) parts() []trunk.ParticipantState {
+	var out []trunk.ParticipantState
+	for _, id := range sortedKeys(r.users) {
+		u := r.users[id]
+		ps := trunk.ParticipantState{ID: u.ID, Name: u.ID}
+		for _, ts := range u.Publish {
+			st := trunk.TrackState{ID: ts.ID, Kind: ts.Kind, ClockRate: 90000, Mime: "video/VP8", Layers: ts.layerNames()}
+			if ts.Kind == "audio" {
+				st.ClockRate, st.Mime, st.Channels = 48000, "audio/opus", 2
+			}
+			ps.Tracks = append(ps.Tracks, st)
+		}
+		out = append(out, ps)
+		if len(out) == 1000 {
+			break // the protocol's limit per record
+		}
+	}
+	return out
+}
+
+// reconcile brings the layers wanted of a room's remote tracks in line
+// with the local viewers and the other nodes' parts.
+func (l *local) reconcile(now time.Time, room string) {
+	want := map[trunk.TrackRef]*watched{}
+	r := l.rooms[room]
+	if r != nil {
+		local := map[string]bool{}
+		for id := range r.users {
+			local[id] = true
+		}
+		for _, rs := range l.core.RemoteParts(room) {
+			for _, ps := range rs.Participants {
+				if local[ps.ID] {
+					continue // the same identity here: the local one wins
+				}
+				for _, ts := range ps.Tracks {
+					ref := trunk.TrackRef{Origin: rs.Origin, Room: room, ID: ts.ID}
+					if m := r.mask(ts); m != 0 {
+						want[ref] = &watched{ref: ref, kind: ts.Kind, mask: m}
+					}
+				}
+			}
+		}
+	}
+	for _, ref := range sortedRefs(l.watch) {
+		if ref.Room != room {
+			continue
+		}
+		w := l.watch[ref]
+		if nw := want[ref]; nw == nil || nw.mask != w.mask {
+			for k := range 8 {
+				if w.mask&(1<<k) != 0 && (nw == nil || nw.mask&(1<<k) == 0) {
+					l.node.net.M.unwatch(l.node, ref, k, now)
+				}
+			}
+			if nw == nil {
+				delete(l.watch, ref)
+				l.core.Want(now, ref, 0)
+			}
+		}
+	}
+	for _, ref := range sortedRefs(want) {
+		nw := want[ref]
+		old := l.watch[ref]
+		if old != nil && old.mask == nw.mask {
+			continue
+		}
+		for k := range 8 {
+			if nw.mask&(1<<k) != 0 && (old == nil || old.mask&(1<<k) == 0) {
+				l.node.net.M.watch(l.node, ref, k, nw.kind, now)
+			}
+		}
+		nw.since = now
+		l.watch[ref] = nw
+		l.core.Want(now, ref, nw.mask)
+	}
+}
+
+// mask is the layers of a remote track the room's viewers here watch.
+func (r *lroom) mask(ts trunk.TrackState) uint32 {
+	n := max(len(ts.Layers), 1)
+	var m uint32
+	for _, id := range sortedKeys(r.users) {
+		u := r.users[id]
+		if !u.Watch {
+			continue
+		}
+		layer := u.Layer
+		if ts.Kind == "audio" || layer < 0 || layer >= n {
+			layer = n - 1
+			if ts.Kind == "audio" {
+				layer = 0
+			}
+		}
+		m |= 1 << layer
+	}
+	return m
+}
+
+// viewers counts the users here that watch.
+func (l *local) viewers() int {
+	n := 0
+	for _, r := range l.rooms {
+		for _, u := range r.users {
+			if u.Watch {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// Deliver is the Core's call: a packet for the viewers here.
+func (l *local) Deliver(now time.Time, ref trunk.TrackRef, layer int, b []byte) {
+	l.node.net.M.delivered(l.node, ref, layer, b, now)
+	if f := l.node.net.OnDeliver; f != nil {
+		f(l.node.Spec.Name, ref, layer, b)
+	}
+}
+
+// StartLayer is the Core's call: start sending a local layer.
+func (l *local) StartLayer(ref trunk.TrackRef, layer int) bool {
+	pt := l.own[ref]
+	if pt == nil || layer < 0 || layer >= len(pt.layers) {
+		return false
+	}
+	pt.layers[layer].on = true
+	return true
+}
+
+// StopLayer is the Core's call: stop sending a local layer.
+func (l *local) StopLayer(ref trunk.TrackRef, layer int) {
+	if pt := l.own[ref]; pt != nil && layer >= 0 && layer < len(pt.layers) {
+		pt.layers[layer].on = false
+	}
+}
+
+// RequestKeyframe is the Core's call: the next frame of the layer is a key
+// frame (at most one per keyframeInterval).
+func (l *local) RequestKeyframe(ref trunk.TrackRef, layer int) {
+	pt := l.own[ref]
+	if pt == nil || layer < 0 || layer >= len(pt.layers) {
+		return
+	}
+	pl := pt.layers[layer]
+	now := l.node.net.sim.Now()
+	if now.Sub(pl.keyAt) >= keyframeInterval {
+		pl.key, pl.keyAt = true, now
+		l.node.net.M.keyframes++
+	}
+}
+
+// RemoteChanged is the Core's call: reconcile the room at the next tick.
+func (l *local) RemoteChanged(room string) {
+	if l.rooms[room] != nil {
+		l.dirty[room] = true
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sortedRefs[V any](m map[trunk.TrackRef]V) []trunk.TrackRef {
+	out := make([]trunk.TrackRef, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b trunk.TrackRef) int { return strings.Compare(a.String(), b.String()) })
+	return out
+}
