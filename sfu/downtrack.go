@@ -61,6 +61,7 @@ type DownTrack struct {
 	probeBack uint16 // the probe's position among the last packets sent
 
 	muted   bool
+	svc     svcState  // SVC tracks: the spatial layer (svc.go)
 	decided int       // the selector's decision; -1 paused
 	hold    holdState // the selector's back-off against going up
 	lastKF  time.Time
@@ -103,7 +104,7 @@ type outSlot struct {
 
 func newDownTrack(r *Receiver, sub *subscriber) *DownTrack {
 	video := r.kind == webrtc.RTPCodecTypeVideo
-	d := &DownTrack{r: r, sub: sub, decided: -1, emitted: -1,
+	d := &DownTrack{r: r, sub: sub, decided: -1, emitted: -1, svc: svcState{target: -1, current: -1},
 		fwd: newForwarder(video, r.codec.ClockRate, uint16(rand.Uint32()), rand.Uint32())}
 	d.asked.Store(-1)
 	if video {
@@ -240,6 +241,9 @@ func (d *DownTrack) watchedLayers() [3]int {
 	if d.starved.Load() {
 		floor = 0
 	}
+	if d.r.svc { // one real layer
+		return [3]int{min(int(d.cur.Load()), 0), min(int(d.tgt.Load()), 0), floor}
+	}
 	return [3]int{int(d.cur.Load()), int(d.tgt.Load()), floor}
 }
 
@@ -248,6 +252,9 @@ func (d *DownTrack) watchedLayers() [3]int {
 func (d *DownTrack) askedLayer() int {
 	if d.r.muted.Load() {
 		return -1
+	}
+	if d.r.svc {
+		return min(int(d.asked.Load()), 0)
 	}
 	return int(d.asked.Load())
 }
@@ -268,6 +275,10 @@ func (d *DownTrack) applyTargetLocked() {
 	t := d.decided
 	if d.muted {
 		t = -1
+	}
+	if d.r.svc {
+		d.svc.target = t
+		t = min(t, 0) // the forwarder sees the one real layer
 	}
 	d.fwd.setTarget(t)
 	d.tgt.Store(int32(t))
@@ -314,13 +325,25 @@ func (d *DownTrack) setMuted(m bool) {
 func (d *DownTrack) followUpLocked(now time.Time) (kfLayer int, ev *LayerChanged) {
 	kfLayer = -1
 	d.cur.Store(int32(d.fwd.current))
-	if l, ok := d.fwd.keyframeWanted(); ok && d.bound && now.Sub(d.lastKF) >= keyframeInterval {
+	l, ok := d.fwd.keyframeWanted()
+	if d.r.svc && d.svc.target > d.svc.current && d.svc.target >= 0 {
+		l, ok = 0, true // a switch up waits for a key frame
+	}
+	if ok && d.bound && now.Sub(d.lastKF) >= keyframeInterval {
 		d.lastKF = now
 		kfLayer = l
 	}
-	if !d.muted && d.fwd.current != d.emitted && d.r.kind == webrtc.RTPCodecTypeVideo {
-		d.emitted = d.fwd.current
-		ev = &LayerChanged{ParticipantID: d.r.owner.id, TrackID: d.r.id, Layer: layerName(d.r.rids, d.fwd.current)}
+	cur := d.fwd.current
+	name := layerName(d.r.rids, cur)
+	if d.r.svc {
+		if cur >= 0 {
+			cur = d.svc.current
+		}
+		name = svcLayerName(cur)
+	}
+	if !d.muted && cur != d.emitted && d.r.kind == webrtc.RTPCodecTypeVideo {
+		d.emitted = cur
+		ev = &LayerChanged{ParticipantID: d.r.owner.id, TrackID: d.r.id, Layer: name}
 	}
 	return kfLayer, ev
 }
@@ -343,6 +366,13 @@ func (d *DownTrack) writeRTP(in *inPacket) {
 	}
 	if d.stripRED {
 		d.recoverRED(in)
+	}
+	if d.r.svc && d.fwd.target >= 0 && !d.svcFilter(in) {
+		d.fwd.skip(&in.fp)
+		kf, ev := d.followUpLocked(in.fp.arrival)
+		d.mu.Unlock()
+		d.after(kf, ev, in.fp.arrival)
+		return
 	}
 	res, ok := d.fwd.forward(&in.fp)
 	if ok {
@@ -405,7 +435,7 @@ func (d *DownTrack) send(in *inPacket, res fwdResult, payload []byte, recovered 
 	if out == nil {
 		return
 	}
-	s.hdr = rtp.Header{Version: 2, Padding: in.hdr.Padding, PaddingSize: in.hdr.PaddingSize, Marker: in.hdr.Marker,
+	s.hdr = rtp.Header{Version: 2, Padding: in.hdr.Padding, PaddingSize: in.hdr.PaddingSize, Marker: in.hdr.Marker || (d.r.svc && d.svc.mark),
 		PayloadType: d.pt, SequenceNumber: res.seq, Timestamp: res.ts, SSRC: d.ssrc, Extensions: s.hdr.Extensions[:0]}
 	if d.levelExt != 0 && in.level >= 0 {
 		s.lvl[0] = byte(in.level)

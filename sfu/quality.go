@@ -105,7 +105,7 @@ func (d *DownTrack) grade(q Quality) int {
 		d.mu.Lock()
 		decided, muted := d.decided, d.muted
 		d.mu.Unlock()
-		want := qualityLayer(q, len(d.r.layers))
+		want := qualityLayer(q, d.r.layerCount())
 		switch {
 		case muted:
 		case decided < 0:
@@ -144,9 +144,12 @@ func (s *subscriber) qualities(now time.Time, paths map[string]Path) (Connection
 	for id, g := range worst {
 		out[id] = names[g]
 	}
-	mine := make(map[string]Path, len(paths))
-	for id, pt := range paths {
-		if id != s.p.id {
+	// Paths only of the participants whose tracks this subscriber gets:
+	// all of a large room's, to each of its members at every join, would
+	// be quadratic.
+	mine := make(map[string]Path, len(worst))
+	for id := range worst {
+		if pt, ok := paths[id]; ok {
 			mine[id] = pt
 		}
 	}

@@ -57,19 +57,24 @@ const keyframeInterval = 400 * time.Millisecond
 // Receiver owns one published track: its simulcast layers, a packet cache
 // per video layer, and the down-tracks and sinks it feeds.
 type Receiver struct {
-	id     string
-	owner  *Participant
-	kind   webrtc.RTPCodecType
-	codec  webrtc.RTPCodecCapability
-	ck     codecKind // how video payloads are parsed
-	source string
-	isRED  bool
-	rids   []string
-	layers []*recvLayer
-	up     Upstream
-	level  uint8 // audio level header extension ID
-	stats  *counters
-	room   *Room
+	id    string
+	owner *Participant
+	kind  webrtc.RTPCodecType
+	codec webrtc.RTPCodecCapability
+	ck    codecKind // how video payloads are parsed
+	svc   bool      // one stream of spatial layers (svc.go)
+	// SVC: bytes received per spatial layer, and their measured rates
+	// (under mu).
+	svcBytes [svcLayers]atomic.Uint64
+	svcRates [svcLayers]svcRate
+	source   string
+	isRED    bool
+	rids     []string
+	layers   []*recvLayer
+	up       Upstream
+	level    uint8 // audio level header extension ID
+	stats    *counters
+	room     *Room
 
 	muted  atomic.Bool
 	closed atomic.Bool
@@ -116,6 +121,7 @@ type inPacket struct {
 	payload []byte
 	fp      fwdPacket
 	vp8     vp8Descriptor
+	vp9     vp9Descriptor
 	level   int // RFC 6464 level, -1 when absent
 }
 
@@ -145,6 +151,7 @@ func newReceiver(owner *Participant, p TrackParams, cacheSize int, now time.Time
 		r.layers = append(r.layers, l)
 	}
 	r.nominal = nominalBitrates(len(rids))
+	r.svc = r.isSVC()
 	r.muted.Store(p.Muted)
 	r.downs.Store(&[]*DownTrack{})
 	r.sinks.Store(&[]*sinkEntry{})
@@ -273,7 +280,11 @@ func (r *Receiver) parsePayload(in *inPacket) {
 		in.fp.keyframe = h264Keyframe(in.payload)
 	case codecVP9:
 		if d, err := parseVP9(in.payload); err == nil {
+			in.vp9 = d
 			in.fp.keyframe = d.keyframe
+			if r.svc {
+				r.countSVC(d.sid, len(in.payload))
+			}
 		}
 	case codecAV1:
 		in.fp.keyframe = av1Keyframe(in.payload)

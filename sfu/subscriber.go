@@ -239,7 +239,7 @@ func (s *subscriber) allocate(now time.Time) {
 		d.mu.Lock()
 		cur, hold := d.decided, d.hold
 		d.mu.Unlock()
-		maxLayer := qualityLayer(q, len(d.r.layers))
+		maxLayer := qualityLayer(q, d.r.layerCount())
 		d.setAsked(maxLayer, now)
 		tracks[i] = allocTrack{maxLayer: maxLayer, bitrates: d.r.layerBitrates(now),
 			current: cur, main: q == QualityLarge, screen: d.r.source == SourceScreen, hold: hold}

@@ -11,14 +11,14 @@ import (
 
 // TestBrowserCodecs publishes from the demo page with each codec of
 // &codec=, in real Chromium, and checks that a viewer decodes it and that
-// stats() names it: H.264 as simulcast (the viewer's small preference
-// brings the small layer). One publisher at a time keeps two cores able to
+// stats() names it, as simulcast (the viewer's small preference brings the
+// small layer). One publisher at a time keeps two cores able to
 // encode.
 func TestBrowserCodecs(t *testing.T) {
 	b := browsertest.StartT(t, browsertest.Options{})
 	base := startNode(t)
 	ctx := context.Background()
-	for _, c := range []struct{ param, codec string }{{"h264", "H264"}} {
+	for _, c := range []struct{ param, codec string }{{"vp9", "VP9"}, {"h264", "H264"}, {"av1", "AV1"}} {
 		room := "codec-" + c.param
 		pub := b.OpenT(t, pageURL(base, room, "pub", "meeting", "host")+"&codec="+c.param)
 		viewer := b.OpenT(t, pageURL(base, room, "viewer", "meeting", "viewer"))

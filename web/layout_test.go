@@ -97,7 +97,11 @@ func TestBrowserPageLayout(t *testing.T) {
 					controls: r(document.querySelector('#controls')),
 					scrollW: document.documentElement.scrollWidth, innerW: innerWidth, innerH: innerHeight };
 			})()`, &got)
-			return err == nil && got.BobCard && got.BobMicSVG && len(got.Tiles) == 2, "", err
+			wide := len(got.Tiles) == 2
+			for _, r := range got.Tiles {
+				wide = wide && r.W >= vp.minTileW
+			}
+			return err == nil && got.BobCard && got.BobMicSVG && wide, "", err
 		})
 		name := filepath.Base(filepath.Join(dir, "room"))
 		shot(alice, name+"-"+itoa(vp.w)+"x"+itoa(vp.h))

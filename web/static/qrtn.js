@@ -387,7 +387,7 @@ export class Session extends EventTarget {
     if (!this._pub) this._pub = this._newPC('publisher');
     for (const track of stream.getTracks()) {
       const init = { direction: 'sendonly', streams: [stream] };
-      if (track.kind === 'video') init.sendEncodings = this._encodings();
+      if (track.kind === 'video') init.sendEncodings = this._svc() ? [{ scalabilityMode: 'L3T3_KEY', maxBitrate: 1_700_000 }] : this._encodings();
       const tr = this._pub.addTransceiver(track, init);
       preferCodecs(tr, track.kind, this.opts.codec);
       this._published.push({ kind: track.kind, source: track.kind === 'video' ? 'camera' : 'microphone', track, sender: tr.sender, transceiver: tr });
@@ -454,6 +454,14 @@ export class Session extends EventTarget {
       }
     }
     if (changed) await tr.sender.setParameters(params);
+  }
+
+  // _svc: with opts.svc, VP9 is published as one SVC stream of three
+  // spatial and three temporal layers (L3T3_KEY) instead of simulcast; the
+  // node forwards each subscriber the spatial layers it needs (sfu/svc.go:
+  // experimental, see there).
+  _svc() {
+    return (this.opts.codec || '').toLowerCase() === 'vp9' && this.opts.svc === true;
   }
 
   _encodings() {
