@@ -73,6 +73,7 @@ type DownTrack struct {
 	// starved: unmuted but paused by the selector (no budget): for
 	// dynacast it still wants the smallest layer.
 	starved atomic.Bool
+	off     atomic.Bool // the view asks for no video (QualityOff)
 	// asked is the layer the subscriber's view preference asks for (-1
 	// until the selector first ran): dynacast keeps it running at the
 	// publisher even while the estimate holds the subscriber lower, so
@@ -264,9 +265,24 @@ func (d *DownTrack) askedLayer() int {
 // once: the back-off guards against automatic cycling, not against a
 // person asking.
 func (d *DownTrack) setAsked(layer int, now time.Time) {
-	if prev := int(d.asked.Swap(int32(layer))); prev >= 0 && layer > prev {
+	d.off.Store(layer < 0)
+	prev := int(d.asked.Swap(int32(layer)))
+	if prev >= 0 && layer > prev {
 		d.r.retryLayers(prev+1, layer, now)
 	}
+	if (prev < 0) != (layer < 0) {
+		d.mu.Lock()
+		d.starvedLocked()
+		d.mu.Unlock()
+	}
+}
+
+// starvedLocked: paused by the selector for want of bandwidth, not because
+// the view asks for no video (QualityOff): dynacast keeps the smallest
+// layer running for it. Before the selector first ran (asked -1) a new
+// subscriber counts as starved too.
+func (d *DownTrack) starvedLocked() {
+	d.starved.Store(!d.muted && d.decided < 0 && !d.off.Load())
 }
 
 // applyTargetLocked hands the selector's decision, or a pause while muted,
@@ -282,7 +298,7 @@ func (d *DownTrack) applyTargetLocked() {
 	}
 	d.fwd.setTarget(t)
 	d.tgt.Store(int32(t))
-	d.starved.Store(!d.muted && d.decided < 0)
+	d.starvedLocked()
 	d.cur.Store(int32(d.fwd.current))
 }
 

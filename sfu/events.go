@@ -37,6 +37,10 @@ const (
 	QualitySmall Quality = iota
 	QualityMedium
 	QualityLarge
+	// QualityOff asks for no video at all (a tile that is hidden, or a
+	// participant outside the last N speakers): the subscriber gets none,
+	// and a layer nobody else watches is paused at the publisher.
+	QualityOff Quality = -1
 )
 
 // ParticipantInfo describes a participant to others.

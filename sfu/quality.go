@@ -107,7 +107,7 @@ func (d *DownTrack) grade(q Quality) int {
 		d.mu.Unlock()
 		want := qualityLayer(q, d.r.layerCount())
 		switch {
-		case muted:
+		case muted, want < 0:
 		case decided < 0:
 			score = 0
 		case decided < want:

@@ -290,6 +290,8 @@ func (s *subscriber) videoDowns() []*DownTrack {
 // qualityLayer maps a view preference onto a track's layers.
 func qualityLayer(q Quality, n int) int {
 	switch q {
+	case QualityOff:
+		return -1
 	case QualitySmall:
 		return 0
 	case QualityMedium:

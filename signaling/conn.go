@@ -148,8 +148,11 @@ func (c *conn) handle(b []byte, joinTimer *time.Timer) (stop bool) {
 		}
 	case preferMsg:
 		q := sfu.QualityLarge
-		if m.layer == "small" {
+		switch m.layer {
+		case "small":
 			q = sfu.QualitySmall
+		case "off":
+			q = sfu.QualityOff
 		}
 		if m.track != "" {
 			c.p.PreferTrack(m.track, q)

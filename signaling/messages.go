@@ -124,8 +124,8 @@ func (m *inbound) check() (any, error) {
 		}
 		return msg, nil
 	case "prefer":
-		if m.Participant == "" || (m.Layer != "large" && m.Layer != "small") {
-			return bad("participant and layer large|small required")
+		if m.Participant == "" || (m.Layer != "large" && m.Layer != "small" && m.Layer != "off") {
+			return bad("participant and layer large|small|off required")
 		}
 		if len(m.Track) > 256 {
 			return bad("track id too long")

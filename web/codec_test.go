@@ -3,8 +3,11 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/qrtn/qrtn/sfu"
 
 	"github.com/qrtn/qrtn/web/browsertest"
 )
@@ -16,7 +19,8 @@ import (
 // encode.
 func TestBrowserCodecs(t *testing.T) {
 	b := browsertest.StartT(t, browsertest.Options{})
-	base := startNode(t)
+	n := startNodeT(t)
+	base := strings.TrimSuffix(n.URL(), "/")
 	ctx := context.Background()
 	for _, c := range []struct{ param, codec string }{{"vp9", "VP9"}, {"h264", "H264"}, {"av1", "AV1"}} {
 		room := "codec-" + c.param
@@ -45,5 +49,41 @@ func TestBrowserCodecs(t *testing.T) {
 		}
 		pub.Close()
 		viewer.Close()
+	}
+
+	// Last N = 0: a viewer that shows no speaker's video receives none of
+	// it, and the publisher's layers, watched by nobody, are paused
+	// upstream by dynacast (the node's snapshot says so).
+	b.OpenT(t, pageURL(base, "lastn", "quiet", "meeting", "host"))
+	ln := b.OpenT(t, pageURL(base, "lastn", "viewer", "meeting", "viewer")+"&lastn=0")
+	if _, err := ln.WaitStats(ctx, 45*time.Second, "quiet's audio", func(s browsertest.Stats) bool {
+		a, ok := s.Track("quiet", "audio")
+		return ok && a.BytesReceived > 2000
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var paused []sfu.LayerSnapshot
+	if err := browsertest.Poll(ctx, 30*time.Second, 500*time.Millisecond, func(context.Context) (bool, string, error) {
+		paused = nil
+		for _, rs := range n.SFU().Snapshot() {
+			for _, p := range rs.Participants {
+				for _, tr := range p.Tracks {
+					if rs.Name == "lastn" && tr.Kind == "video" {
+						paused = tr.Layers
+					}
+				}
+			}
+		}
+		all := len(paused) > 0
+		for _, l := range paused {
+			all = all && l.Paused
+		}
+		return all, fmt.Sprintf("layers %+v", paused), nil
+	}); err != nil {
+		t.Fatalf("last N = 0: the publisher's video is not paused upstream: %v", err)
+	}
+	s, _ := ln.Stats(ctx)
+	if v, ok := s.Track("quiet", "video"); ok && v.FramesDecoded > 30 {
+		t.Errorf("last N = 0: the viewer decoded %d frames", v.FramesDecoded)
 	}
 }

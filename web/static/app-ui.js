@@ -133,7 +133,7 @@ export class Tile {
   // track, the camera off (muted), or the track muted by the network.
   update() {
     const v = this.stream.getVideoTracks()[0];
-    const off = !v || this.el.classList.contains('muted-video') || (v.muted && !this.local);
+    const off = !v || this.el.classList.contains('muted-video') || this.el.classList.contains('off') || (v.muted && !this.local);
     this.el.classList.toggle('video-off', off);
   }
 }

@@ -35,6 +35,11 @@ const app = {
   quality: {}, // participant → grade, from the node
   paths: new Map(), // participant → {path, hops, latency_ms}
   hands: new Set(), // participants with a raised hand
+  // Last N: only the N most recent speakers' cameras are received (&lastn=N;
+  // null: all); the others are 'off' and show their card.
+  lastN: params.has('lastn') ? Math.max(0, parseInt(params.get('lastn'), 10) || 0) : null,
+  recent: [], // participants, most recent speaker first
+  hidden: new Set(), // tile ids scrolled out of view (adaptive stream)
   chat: [], // {from, text, self, at}
   unread: 0,
   side: null, // 'people' | 'chat' | null
@@ -204,6 +209,8 @@ function wire(session) {
   });
   session.on('speaker', ({ participants }) => {
     const loud = participants[0];
+    for (const id of [...participants].reverse()) app.recent = [id, ...app.recent.filter((x) => x !== id)].slice(0, 100);
+    if (app.lastN !== null) render();
     for (const [id, t] of app.tiles) t.el.classList.toggle('speaking', !!loud && t.participant === loud && t.source === 'camera');
     if (app.layout === 'speaker' && !app.pinned) render();
   });
@@ -363,7 +370,10 @@ function addTile(id, participant, name, source, local) {
   let t = app.tiles.get(id);
   if (!t) {
     t = new Tile({ id, participant, name, source, local, onClick: (tile) => pin(tile.id) });
-    if (!local) watchFirstFrame(t);
+    if (!local) {
+      watchFirstFrame(t);
+      visibility.observe(t.el);
+    }
     app.tiles.set(id, t);
     render();
   }
@@ -374,6 +384,8 @@ function removeTile(id) {
   const t = app.tiles.get(id);
   if (!t) return;
   t.el.remove();
+  visibility.unobserve(t.el);
+  app.hidden.delete(id);
   app.tiles.delete(id);
   app.sentLayer.delete(id);
   if (app.pinned === id) app.pinned = null;
@@ -440,11 +452,16 @@ function render() {
 // grid is not laid out yet); small for thumbnails and small grid tiles (a
 // preference set through window.qrtn.prefer wins).
 function preferences(mainId, tileW) {
-  const remote = [...app.tiles.values()].filter((t) => !t.local && t.source === 'camera').length;
+  const cams = [...app.tiles.values()].filter((t) => !t.local && t.source === 'camera');
+  const shown = lastN(cams, mainId);
   for (const [id, t] of app.tiles) {
     if (t.local || t.source === 'screen' || !t.stream.getVideoTracks().length) continue;
-    const big = remote <= 2 || tileW === 0 || tileW >= 360;
-    const auto = id === mainId || (!mainId && big) ? 'large' : 'small';
+    const big = cams.length <= 2 || tileW === 0 || tileW >= 360;
+    let auto = id === mainId || (!mainId && big) ? 'large' : 'small';
+    const off = !shown.has(id) || app.hidden.has(id);
+    if (off) auto = 'off';
+    t.el.classList.toggle('off', off);
+    t.update();
     sendPreference(id, app.overrides.get(id) ?? auto);
   }
 }
@@ -455,6 +472,34 @@ function sendPreference(id, layer) {
   (window.__prefs ||= []).push([Math.round(performance.now()), id, layer]);
   app.session.prefer(id, layer);
 }
+
+// lastN picks the camera tiles whose video is received: all without a
+// limit; else the main view and the N most recent speakers (filled up in
+// join order while fewer have spoken).
+function lastN(cams, mainId) {
+  if (app.lastN === null) return new Set(cams.map((t) => t.id));
+  const order = [...app.recent.filter((id) => cams.some((t) => t.id === id)), ...cams.map((t) => t.id).filter((id) => !app.recent.includes(id))];
+  const shown = new Set(order.slice(0, app.lastN));
+  if (mainId) shown.add(mainId);
+  return shown;
+}
+
+// Adaptive stream: a thumbnail scrolled out of view is 'off'.
+const visibility = new IntersectionObserver((entries) => {
+  let changed = false;
+  for (const e of entries) {
+    const id = e.target.dataset.tile;
+    if (!e.isIntersecting && e.target.parentElement?.id === 'thumbs') {
+      if (!app.hidden.has(id)) {
+        app.hidden.add(id);
+        changed = true;
+      }
+    } else if (app.hidden.delete(id)) {
+      changed = true;
+    }
+  }
+  if (changed) render();
+});
 
 // --- people ---
 

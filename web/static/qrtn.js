@@ -493,10 +493,12 @@ export class Session extends EventTarget {
 
   /**
    * Asks for a participant's video as 'large' (main view) or 'small'
-   * (thumbnail); with a track id, for that track only (a screen share).
+   * (thumbnail), or 'off' for no video at all (a hidden tile, or a
+   * participant outside the last N speakers: the node pauses what nobody
+   * watches at the publisher); with a track id, for that track only.
    */
   prefer(participant, layer, track) {
-    if (layer !== 'large' && layer !== 'small') throw new Error(`qrtn: layer ${layer} is not large or small`);
+    if (layer !== 'large' && layer !== 'small' && layer !== 'off') throw new Error(`qrtn: layer ${layer} is not large, small or off`);
     const m = { type: 'prefer', participant, layer };
     if (track) m.track = track;
     this._send(m);
