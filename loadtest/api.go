@@ -3,6 +3,7 @@ package loadtest
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -111,5 +112,10 @@ func newAPI(publisher, twcc bool, logger *slog.Logger) (*webrtc.API, error) {
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	// A thousand clients must not open a thousand mDNS sockets.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// A dead path is noticed after a second of silence, as the browser
+	// client's watchdog does on a path that carried media
+	// (web/static/qrtn-reconnect.js), and restarted (recover.go);
+	// keepalives every 300 ms keep an idle path from looking dead.
+	se.SetICETimeouts(time.Second, 10*time.Second, 300*time.Millisecond)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }

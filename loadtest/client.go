@@ -3,7 +3,6 @@ package loadtest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -21,38 +20,42 @@ type clientParams struct {
 	identity string
 	publish  bool
 	prefer   string // "large", "small" or "" (no preference sent)
-	token    TokenFunc
-	api      *webrtc.API
-	media    MediaConfig
-	logger   *slog.Logger
+	// token gets the first token; tokenAt one for another node and the
+	// participant's identity, when the client moves (recover.go).
+	token   TokenFunc
+	tokenAt func(ctx context.Context, base, identity string, publish bool) (string, error)
+	api     *webrtc.API // subscriber side
+	pubAPI  *webrtc.API // publisher side
+	media   MediaConfig
+	logger  *slog.Logger
+	// noRecover: the client never resumes or moves (its session ends with
+	// its websocket, as before recovery existed).
+	noRecover bool
+	quality   time.Duration // quality report period (quality.go); < 0: none
 }
 
-// client is one synthetic participant: a websocket, a subscriber
-// PeerConnection that answers the node's offers, and for a publisher a
-// publisher PeerConnection that sends generated simulcast VP8 and Opus.
+// client is one synthetic participant: a link to its node (websocket,
+// subscriber PeerConnection that answers the node's offers and, for a
+// publisher, a publisher PeerConnection that sends generated simulcast VP8
+// and Opus), and what survives a change of link: the tracks it received,
+// its preferences, its recoveries and the media gaps it saw.
 type client struct {
 	p      clientParams
 	ctx    context.Context
 	cancel context.CancelFunc
-	ws     *wsConn
 	wg     sync.WaitGroup
+	gaps   *gapMeter
 
-	mu         sync.Mutex
-	joinStart  time.Time // websocket dial began
-	joinedAt   time.Time // the node's joined arrived
-	id         string    // participant id the node gave
-	pub, sub   *webrtc.PeerConnection
-	candidates map[string][]webrtc.ICECandidateInit
-	// Local candidates wait until their connection's SDP went out, so the
-	// node never sees a candidate for a connection it has no SDP of.
-	sdpSent    map[string]bool
-	localCands map[string][]webrtc.ICECandidateInit
-	tracks     map[string]*recvTrack // "participant/track"
-	layers     map[string]string     // "participant/track" → layer
-	preferred  map[string]bool       // participants a preference was sent for
-	answer     chan string           // publisher answers
-	err        error                 // first fatal error
-	gen        *generator
+	mu        sync.Mutex
+	joinStart time.Time // websocket dial began
+	joinedAt  time.Time // the node's joined arrived
+	id        string    // participant id the node gave
+	cur       *link
+	tracks    map[string]*recvTrack // "participant/track"
+	layers    map[string]string     // "participant/track" → layer
+	preferred map[string]bool       // participants a preference was sent for (on the current link)
+	err       error                 // first fatal error
+	rec       recovery              // recover.go
 }
 
 // recvTrack is one received track and its accounting.
@@ -64,15 +67,14 @@ type recvTrack struct {
 
 func newClient(parent context.Context, p clientParams) *client {
 	ctx, cancel := context.WithCancel(parent)
+	if p.pubAPI == nil {
+		p.pubAPI = p.api
+	}
 	return &client{
-		p: p, ctx: ctx, cancel: cancel,
-		candidates: map[string][]webrtc.ICECandidateInit{},
-		sdpSent:    map[string]bool{},
-		localCands: map[string][]webrtc.ICECandidateInit{},
-		tracks:     map[string]*recvTrack{},
-		layers:     map[string]string{},
-		preferred:  map[string]bool{},
-		answer:     make(chan string, 1),
+		p: p, ctx: ctx, cancel: cancel, gaps: newGapMeter(),
+		tracks:    map[string]*recvTrack{},
+		layers:    map[string]string{},
+		preferred: map[string]bool{},
 	}
 }
 
@@ -89,56 +91,60 @@ func (c *client) join(timeout time.Duration) error {
 	c.mu.Lock()
 	c.joinStart = time.Now()
 	c.mu.Unlock()
-	ws, err := dialWS(ctx, c.p.base)
-	if err != nil {
+	l := newLink(c, c.p.base)
+	if _, err := l.open(ctx, message{Type: "join", Token: tok, Mode: c.p.mode}, func(m message) error { return c.adopt(l, m) }); err != nil {
+		l.close(false)
 		return err
 	}
-	c.ws = ws
-	if err := ws.send(message{Type: "join", Token: tok, Mode: c.p.mode}); err != nil {
-		return fmt.Errorf("loadtest: join: %w", err)
-	}
-	joined := make(chan error, 1)
-	c.wg.Add(1)
-	go c.readLoop(joined)
-	select {
-	case err := <-joined:
-		if err != nil {
+	if c.p.publish {
+		if err := l.publish(ctx); err != nil {
 			return err
 		}
-	case <-ctx.Done():
-		return fmt.Errorf("loadtest: %s: no joined message: %w", c.p.identity, ctx.Err())
 	}
-	if !c.p.publish {
-		return nil
-	}
-	return c.publish(ctx)
+	c.startQuality()
+	return nil
 }
 
-// readLoop owns the websocket's reads; it ends when the websocket closes.
-func (c *client) readLoop(joined chan<- error) {
-	defer c.wg.Done()
-	first := true
-	for {
-		m, err := c.ws.recv()
-		if err != nil {
-			if first {
-				joined <- fmt.Errorf("loadtest: %s: websocket closed before joined: %w", c.p.identity, err)
-			}
-			return
-		}
-		if first && (m.Type == "joined" || m.Type == "error") {
-			first = false
-			if m.Type == "error" {
-				joined <- &ProtocolError{Code: m.Code, Message: m.Message}
-				return
-			}
-			joined <- c.onJoined(m)
-			continue
-		}
-		if err := c.dispatch(m); err != nil {
-			c.fail(err)
+// adopt makes l the client's link after the node accepted a join, and sets
+// up its subscriber connection.
+func (c *client) adopt(l *link, m message) error {
+	now := time.Now()
+	var self participantInfo
+	if err := json.Unmarshal(m.Participant, &self); err != nil {
+		return fmt.Errorf("loadtest: joined: participant: %w", err)
+	}
+	var others []participantInfo
+	if len(m.Participants) > 0 {
+		if err := json.Unmarshal(m.Participants, &others); err != nil {
+			return fmt.Errorf("loadtest: joined: participants: %w", err)
 		}
 	}
+	c.mu.Lock()
+	if c.joinedAt.IsZero() {
+		c.joinedAt = now
+	}
+	c.id, c.cur = self.ID, l
+	c.preferred = map[string]bool{}
+	c.mu.Unlock()
+	c.takeResume(m)
+	if self.Subscribe {
+		if err := l.subscribe(m.ICEServers); err != nil {
+			return err
+		}
+	}
+	for _, o := range others {
+		for _, t := range o.Tracks {
+			c.maybePrefer(l, o.ID, t.Kind)
+		}
+	}
+	return nil
+}
+
+// current is the client's link now.
+func (c *client) current() *link {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cur
 }
 
 func (c *client) fail(err error) {
@@ -150,103 +156,14 @@ func (c *client) fail(err error) {
 	c.p.logger.Warn("loadtest client", "identity", c.p.identity, "err", err)
 }
 
-func (c *client) onJoined(m message) error {
-	now := time.Now()
-	var self participantInfo
-	if err := json.Unmarshal(m.Participant, &self); err != nil {
-		return fmt.Errorf("loadtest: joined: participant: %w", err)
-	}
-	c.mu.Lock()
-	c.joinedAt, c.id = now, self.ID
-	c.mu.Unlock()
-	var others []participantInfo
-	if len(m.Participants) > 0 {
-		if err := json.Unmarshal(m.Participants, &others); err != nil {
-			return fmt.Errorf("loadtest: joined: participants: %w", err)
-		}
-	}
-	if self.Subscribe {
-		pc, err := c.newPC("subscriber", m.ICEServers)
-		if err != nil {
-			return err
-		}
-		pc.OnTrack(c.onTrack)
-		c.mu.Lock()
-		c.sub = pc
-		c.mu.Unlock()
-	}
-	for _, o := range others {
-		for _, t := range o.Tracks {
-			c.maybePrefer(o.ID, t.Kind)
-		}
-	}
-	return nil
-}
-
-func (c *client) newPC(target string, servers []webrtc.ICEServer) (*webrtc.PeerConnection, error) {
-	pc, err := c.p.api.NewPeerConnection(webrtc.Configuration{ICEServers: servers, BundlePolicy: webrtc.BundlePolicyMaxBundle})
-	if err != nil {
-		return nil, fmt.Errorf("loadtest: %s peer connection: %w", target, err)
-	}
-	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
-		if cand == nil {
-			return
-		}
-		init := cand.ToJSON()
-		c.mu.Lock()
-		if !c.sdpSent[target] {
-			c.localCands[target] = append(c.localCands[target], init)
-			c.mu.Unlock()
-			return
-		}
-		c.mu.Unlock()
-		c.sendCandidate(target, init)
-	})
-	return pc, nil
-}
-
-func (c *client) sendCandidate(target string, init webrtc.ICECandidateInit) {
-	if err := c.ws.send(message{Type: "candidate", Target: target, Candidate: &init}); err != nil {
-		c.fail(fmt.Errorf("loadtest: sending a candidate: %w", err))
-	}
-}
-
-// sendSDP sends an offer or answer, then the local candidates gathered before it.
-func (c *client) sendSDP(typ, target, sdp string) error {
-	if err := c.ws.send(message{Type: typ, Target: target, SDP: sdp}); err != nil {
-		return fmt.Errorf("loadtest: sending the %s %s: %w", target, typ, err)
-	}
-	c.mu.Lock()
-	c.sdpSent[target] = true
-	list := c.localCands[target]
-	delete(c.localCands, target)
-	c.mu.Unlock()
-	for _, cand := range list {
-		c.sendCandidate(target, cand)
-	}
-	return nil
-}
-
-func (c *client) dispatch(m message) error {
+// onRoomMessage handles the messages about the room.
+func (c *client) onRoomMessage(l *link, m message) error {
 	switch m.Type {
-	case "offer":
-		if m.Target == "subscriber" {
-			return c.onSubscriberOffer(m.SDP)
-		}
-	case "answer":
-		if m.Target == "publisher" {
-			select {
-			case c.answer <- m.SDP:
-			default:
-			}
-		}
-	case "candidate":
-		return c.onCandidate(m.Target, m.Candidate)
 	case "track_published":
 		var t trackInfo
 		var pid string
 		if json.Unmarshal(m.Participant, &pid) == nil && json.Unmarshal(m.Track, &t) == nil {
-			c.maybePrefer(pid, t.Kind)
+			c.maybePrefer(l, pid, t.Kind)
 		}
 	case "layer":
 		var pid, tid string
@@ -256,92 +173,23 @@ func (c *client) dispatch(m message) error {
 			c.mu.Unlock()
 			c.p.logger.Info("layer", "client", c.p.identity, "participant", pid, "track", tid, "layer", m.Layer)
 		}
-	case "publish_layers":
-		c.p.logger.Info("publish_layers", "client", c.p.identity, "layers", m.Layers)
-		c.mu.Lock()
-		gen := c.gen
-		c.mu.Unlock()
-		if gen != nil {
-			gen.setActive(m.Layers)
-		}
-	case "error":
-		return &ProtocolError{Code: m.Code, Message: m.Message}
 	}
 	return nil
 }
 
-func (c *client) maybePrefer(participant, kind string) {
+func (c *client) maybePrefer(l *link, participant, kind string) {
 	if c.p.prefer == "" || kind != "video" {
 		return
 	}
 	c.mu.Lock()
-	done := c.preferred[participant]
+	done := c.preferred[participant] || l != c.cur
 	c.preferred[participant] = true
 	c.mu.Unlock()
 	if !done {
-		if err := c.ws.send(message{Type: "prefer", Participant: jsonString(participant), Layer: c.p.prefer}); err != nil {
-			c.fail(err)
+		if err := l.send(message{Type: "prefer", Participant: jsonString(participant), Layer: c.p.prefer}); err != nil {
+			c.p.logger.Debug("loadtest: prefer", "err", err)
 		}
 	}
-}
-
-func jsonString(s string) json.RawMessage {
-	b, _ := json.Marshal(s)
-	return b
-}
-
-func (c *client) onCandidate(target string, cand *webrtc.ICECandidateInit) error {
-	if cand == nil || cand.Candidate == "" {
-		return nil
-	}
-	c.mu.Lock()
-	pc := c.sub
-	if target == "publisher" {
-		pc = c.pub
-	}
-	if pc == nil || pc.RemoteDescription() == nil {
-		c.candidates[target] = append(c.candidates[target], *cand)
-		c.mu.Unlock()
-		return nil
-	}
-	c.mu.Unlock()
-	return pc.AddICECandidate(*cand)
-}
-
-func (c *client) flushCandidates(target string, pc *webrtc.PeerConnection) error {
-	c.mu.Lock()
-	list := c.candidates[target]
-	delete(c.candidates, target)
-	c.mu.Unlock()
-	for _, cand := range list {
-		if err := pc.AddICECandidate(cand); err != nil {
-			return fmt.Errorf("loadtest: %s candidate: %w", target, err)
-		}
-	}
-	return nil
-}
-
-func (c *client) onSubscriberOffer(sdp string) error {
-	c.mu.Lock()
-	pc := c.sub
-	c.mu.Unlock()
-	if pc == nil {
-		return errors.New("loadtest: subscriber offer without subscribe grant")
-	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
-		return fmt.Errorf("loadtest: subscriber offer: %w", err)
-	}
-	if err := c.flushCandidates("subscriber", pc); err != nil {
-		return err
-	}
-	ans, err := pc.CreateAnswer(nil)
-	if err != nil {
-		return fmt.Errorf("loadtest: subscriber answer: %w", err)
-	}
-	if err := pc.SetLocalDescription(ans); err != nil {
-		return fmt.Errorf("loadtest: subscriber answer: %w", err)
-	}
-	return c.sendSDP("answer", "subscriber", pc.LocalDescription().SDP)
 }
 
 // onTrack starts the reader of a remote track. The node's msid is
@@ -353,6 +201,8 @@ func (c *client) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		stall = c.p.media.AudioStall
 	}
 	rt := &recvTrack{participant: track.StreamID(), track: track.ID(), kind: track.Kind().String(), r: newTrackRecv(video, stall)}
+	key := rt.participant + "/" + rt.kind
+	rt.r.onFrameAt = func(now time.Time) { c.gaps.frame(key, now) }
 	c.mu.Lock()
 	c.tracks[rt.participant+"/"+rt.track] = rt
 	c.mu.Unlock()
@@ -407,67 +257,20 @@ func readTrack(track *webrtc.TrackRemote, rt *recvTrack) {
 	}
 }
 
-// publish offers simulcast VP8 (rids s and l) and Opus, waits for the
-// node's answer and starts the generator.
-func (c *client) publish(ctx context.Context) error {
-	pc, err := c.newPC("publisher", nil)
-	if err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.pub = pc
-	c.mu.Unlock()
-	gen, err := newGenerator(c.p.media, c.p.identity, pc, c.p.logger)
-	if err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.gen = gen
-	c.mu.Unlock()
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		return fmt.Errorf("loadtest: publisher offer: %w", err)
-	}
-	if err := pc.SetLocalDescription(offer); err != nil {
-		return fmt.Errorf("loadtest: publisher offer: %w", err)
-	}
-	if err := c.sendSDP("offer", "publisher", pc.LocalDescription().SDP); err != nil {
-		return err
-	}
-	var sdp string
-	select {
-	case sdp = <-c.answer:
-	case <-ctx.Done():
-		return fmt.Errorf("loadtest: %s: no publisher answer: %w", c.p.identity, ctx.Err())
-	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
-		return fmt.Errorf("loadtest: publisher answer: %w", err)
-	}
-	if err := c.flushCandidates("publisher", pc); err != nil {
-		return err
-	}
-	gen.start(c.ctx, &c.wg)
-	return nil
-}
-
 // close leaves the room and stops everything the client started.
 func (c *client) close() {
-	if c.ws != nil {
-		_ = c.ws.send(message{Type: "leave"})
+	c.mu.Lock()
+	c.rec.closing = true
+	l := c.cur
+	old := c.rec.old
+	c.mu.Unlock()
+	if l != nil {
+		l.close(true)
+	}
+	for _, o := range old {
+		o.close(false)
 	}
 	c.cancel()
-	c.mu.Lock()
-	pub, sub := c.pub, c.sub
-	c.mu.Unlock()
-	if pub != nil {
-		_ = pub.Close()
-	}
-	if sub != nil {
-		_ = sub.Close()
-	}
-	if c.ws != nil {
-		_ = c.ws.close()
-	}
 	c.wg.Wait()
 }
 

@@ -118,11 +118,8 @@ func newGenerator(cfg MediaConfig, stream string, pc *webrtc.PeerConnection, log
 	for _, l := range g.layers {
 		l.keyWanted.Store(true)
 	}
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateConnected {
-			g.requestKeyframe("") // the first frames may have gone nowhere
-		}
-	})
+	// The link asks for a keyframe whenever pc connects (the first
+	// frames may have gone nowhere): see client.connectionState.
 	return g, nil
 }
 

@@ -68,6 +68,9 @@ type trackRecv struct {
 	// The progress interval, likewise.
 	ivl        counters
 	ivlLatency histogram
+	// onFrameAt, when set, hears every complete frame (the client's gap
+	// meter, which outlives a track replaced by a move).
+	onFrameAt func(time.Time)
 }
 
 // counters are the cumulative counts a window or interval subtracts.
@@ -218,6 +221,9 @@ func (r *trackRecv) evict(now time.Time) {
 }
 
 func (r *trackRecv) onFrame(p probe, now time.Time) {
+	if r.onFrameAt != nil {
+		r.onFrameAt(now)
+	}
 	r.frames++
 	r.latency.add(now.Sub(p.sent))
 	r.ivlLatency.add(now.Sub(p.sent))

@@ -35,6 +35,11 @@ type ClientReport struct {
 	FirstFrameMs float64       `json:"first_frame_ms"` // websocket dial → first complete video frame; -1: none
 	Error        string        `json:"error,omitempty"`
 	Tracks       []TrackReport `json:"tracks"`
+	// Reconnects are the client's recoveries (recover.go), each with the
+	// longest media gap it saw around it; Gaps every interval of at least
+	// reportGap without media from a participant, over the whole run.
+	Reconnects []Reconnect `json:"reconnects,omitempty"`
+	Gaps       []Gap       `json:"gaps,omitempty"`
 }
 
 // Report is the result of a run. Rates, loss, latency and stalls cover the
@@ -74,8 +79,16 @@ type Report struct {
 	PacketRate   float64  `json:"packets_per_s"`
 	NodeCPU      float64  `json:"node_cpu_cores"`
 	NodeUsPerPkt float64  `json:"node_cpu_us_per_packet"`
-	NodeWait     float64  `json:"node_runqueue_wait"` // node threads' time runnable but not running, per second: high means starved by other processes
-	SelfCPU      float64  `json:"loadtest_cpu_cores"`
+	// From the node's /metrics over the window (0 when unreadable): the
+	// packets it sent, retransmissions included, and the retransmissions
+	// alone; NodeUsPerFwd is its CPU per packet sent. It differs from
+	// NodeUsPerPkt when packets are lost after the node, mostly in this
+	// process's sockets when it cannot keep up.
+	NodeForwarded   uint64  `json:"node_forwarded_packets"`
+	NodeRetransmits uint64  `json:"node_retransmits"`
+	NodeUsPerFwd    float64 `json:"node_cpu_us_per_forwarded"`
+	NodeWait        float64 `json:"node_runqueue_wait"` // node threads' time runnable but not running, per second: high means starved by other processes
+	SelfCPU         float64 `json:"loadtest_cpu_cores"`
 	// Datagrams the kernel dropped in the window for want of socket buffer
 	// space: at the node's sockets (-1: no --node-pid) and at the
 	// synthetic clients' (-1: unreadable). Loss not found here was not sent.
@@ -110,9 +123,11 @@ func lossFrac(expected, received uint64) float64 {
 // report builds the final report at now.
 func (r *runner) report(now time.Time) *Report {
 	nd, sd := r.drops()
+	nc := r.nodeCounters()
 	r.mu.Lock()
 	ws := r.windowStart
 	nd0, sd0 := r.nodeDrops0, r.selfDrops0
+	nc0 := r.nodeCounters0
 	rep := &Report{URL: r.cfg.URL, Room: r.cfg.Room, Prefer: r.cfg.Prefer, Publishers: r.publishers,
 		Subscribers: len(r.clients) - r.publishers, JoinFailed: r.joinFailed, JoinErrors: r.joinErrs}
 	r.mu.Unlock()
@@ -201,6 +216,13 @@ func (r *runner) report(now time.Time) *Report {
 	if u.node >= 0 && rep.Packets > 0 {
 		rep.NodeUsPerPkt = float64(u.nodeTime.Microseconds()) / float64(rep.Packets)
 	}
+	if nc.ok && nc0.ok && nc.forwarded >= nc0.forwarded {
+		rep.NodeForwarded = nc.forwarded - nc0.forwarded
+		rep.NodeRetransmits = nc.retransmits - min(nc.retransmits, nc0.retransmits)
+		if u.node >= 0 && rep.NodeForwarded > 0 {
+			rep.NodeUsPerFwd = float64(u.nodeTime.Microseconds()) / float64(rep.NodeForwarded)
+		}
+	}
 	return rep
 }
 
@@ -247,7 +269,62 @@ func (c *client) report(now time.Time, window time.Duration, vlat, alat *histogr
 	if !first.IsZero() && !start.IsZero() {
 		cr.FirstFrameMs = ms(first.Sub(start))
 	}
+	cr.Reconnects = c.reconnectGaps(now)
+	if cr.Gaps = c.gaps.list(reportGap); len(cr.Gaps) > maxReportedGaps {
+		cr.Gaps = cr.Gaps[len(cr.Gaps)-maxReportedGaps:]
+	}
 	return cr
+}
+
+// reportGap and maxReportedGaps: the gaps a client report lists (the
+// longest a browser hides is about 200 ms of audio).
+const (
+	reportGap       = 200 * time.Millisecond
+	maxReportedGaps = 50
+)
+
+// reconnectGaps is the client's recoveries, each with the longest gap any
+// remote participant's media had between a second before it and two
+// seconds after connectivity came back.
+func (c *client) reconnectGaps(now time.Time) []Reconnect {
+	recs := c.reconnects()
+	for i, r := range recs {
+		end := r.Done
+		if end.IsZero() {
+			end = now
+		}
+		end = minTime(end.Add(2*time.Second), now)
+		for _, key := range c.mediaKeys() {
+			recs[i].GapMs = max(recs[i].GapMs, ms(c.gaps.longest(key, r.At.Add(-time.Second), end)))
+		}
+	}
+	return recs
+}
+
+// mediaKeys lists the gap meter keys of the remote media: each
+// participant's video, else its audio.
+func (c *client) mediaKeys() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	kinds := map[string]string{}
+	for _, t := range c.tracks {
+		if t.kind == "video" || kinds[t.participant] == "" {
+			kinds[t.participant] = t.kind
+		}
+	}
+	keys := make([]string, 0, len(kinds))
+	for p, k := range kinds {
+		keys = append(keys, p+"/"+k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func percentile(v []float64, q float64) float64 {
@@ -368,6 +445,9 @@ func (rep *Report) WriteText(w io.Writer, maxClients int) {
 	fmt.Fprintf(w, "  kernel UDP receive drops in the window: node %d, loadtest %d (-1: unknown)\n", rep.NodeUDPDrops, rep.SelfUDPDrops)
 	if rep.NodeCPU >= 0 {
 		fmt.Fprintf(w, "  cpu: node %.2f cores (run-queue wait %.2f), %.2f µs per received packet; loadtest %.2f cores\n", rep.NodeCPU, rep.NodeWait, rep.NodeUsPerPkt, rep.SelfCPU)
+		if rep.NodeForwarded > 0 {
+			fmt.Fprintf(w, "  node sent %d packets (%d retransmissions): %.2f µs per packet sent\n", rep.NodeForwarded, rep.NodeRetransmits, rep.NodeUsPerFwd)
+		}
 	} else {
 		fmt.Fprintf(w, "  cpu: loadtest %.2f cores (node unknown: pass --node-pid)\n", rep.SelfCPU)
 	}

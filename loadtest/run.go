@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"sort"
 	"sync"
 	"time"
@@ -37,13 +38,28 @@ type Config struct {
 	Interval    time.Duration // progress lines; 0 for none
 	NodePID     int           // when > 0, the node's CPU use is sampled from /proc
 	NoTWCC      bool          // subscribers send no transport-cc feedback (see newAPI)
-	Media       MediaConfig
-	Token       TokenFunc // nil: the node's dev-mode /api/token
-	Logger      *slog.Logger
+	NoRecover   bool          // clients never resume or move (recover.go)
+	// QualityEvery is how often clients send quality reports, as browsers
+	// do (quality.go); 0 means 5 s, negative none.
+	QualityEvery time.Duration
+	Media        MediaConfig
+	Token        TokenFunc // nil: the node's dev-mode /api/token
+	Logger       *slog.Logger
 	// SubscriberURLs, when set, are the nodes subscribers join, in turn
 	// (publishers join URL): a room spanning cascaded nodes. Without Token,
 	// each node's dev-mode /api/token signs its own subscribers' tokens.
 	SubscriberURLs []string
+	// Procs > 1 spreads the subscribers over that many child processes
+	// (procs.go), each started by Spawn with its index, its share of the
+	// subscribers and of the join rate; this process joins the publishers
+	// and measures the node.
+	Procs int
+	Spawn func(i, subscribers int, joinRate float64) *exec.Cmd
+	// Child, in a process Spawn started, synchronises the window with the
+	// coordinator; the child joins no publishers. IdentityPrefix keeps
+	// its subscribers' identities apart from the other processes'.
+	Child          *ChildIO
+	IdentityPrefix string
 }
 
 // DefaultConfig is one publisher and ten subscribers for ten seconds.
@@ -59,8 +75,10 @@ func (c *Config) validate() error {
 	switch {
 	case c.URL == "":
 		return errors.New("loadtest: no node URL")
-	case c.Publishers < 1:
+	case c.Publishers < 1 && c.Child == nil:
 		return errors.New("loadtest: need at least one publisher")
+	case c.Procs > 1 && c.Spawn == nil:
+		return errors.New("loadtest: several processes but no way to start them")
 	case c.Subscribers < 0:
 		return errors.New("loadtest: negative subscribers")
 	case c.Prefer != "" && c.Prefer != "large" && c.Prefer != "small":
@@ -111,8 +129,13 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 				token = DevTokens(base, cfg.Room)
 			}
 		}
+		var tokenAt func(context.Context, string, string, bool) (string, error)
+		if !customToken {
+			tokenAt = devTokenAt(cfg.Room)
+		}
 		return clientParams{base: base, mode: cfg.Mode, identity: identity, publish: publish,
-			prefer: cfg.Prefer, token: token, api: api, media: cfg.Media, logger: cfg.Logger}
+			prefer: cfg.Prefer, token: token, tokenAt: tokenAt, api: api, pubAPI: pubAPI, media: cfg.Media,
+			logger: cfg.Logger, noRecover: cfg.NoRecover, quality: cfg.QualityEvery}
 	}
 	for i := range cfg.Publishers {
 		c := newClient(ctx, params(fmt.Sprintf("pub-%d", i), true))
@@ -121,10 +144,17 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 			return nil, fmt.Errorf("publisher %d: %w", i, err)
 		}
 	}
+	if cfg.Procs > 1 {
+		return r.runProcs(ctx)
+	}
 	stopProgress := r.progressLoop(ctx)
 	defer stopProgress()
 	r.joinSubscribers(ctx, params)
-	if err := sleep(ctx, cfg.Warmup); err == nil {
+	wait := func() error { return sleep(ctx, cfg.Warmup) }
+	if cfg.Child != nil {
+		wait = func() error { return cfg.Child.waitStart(ctx) }
+	}
+	if err := wait(); err == nil {
 		r.resetWindow()
 		_ = sleep(ctx, cfg.Duration)
 	}
@@ -158,6 +188,17 @@ type runner struct {
 	windowStart time.Time
 	// Kernel UDP receive drops at the window's start (-1: unreadable).
 	nodeDrops0, selfDrops0 int64
+	// The node's forwarding counters at the window's start (NodePID > 0).
+	nodeCounters0 nodeCounters
+}
+
+// nodeCounters reads the node's forwarding counters when its CPU is
+// measured (NodePID > 0); a node without /metrics gives ok = false.
+func (r *runner) nodeCounters() nodeCounters {
+	if r.cfg.NodePID <= 0 {
+		return nodeCounters{}
+	}
+	return readNodeCounters(context.Background(), r.cfg.URL)
 }
 
 // drops reads the kernel UDP drops of the node's sockets and of ours.
@@ -201,7 +242,7 @@ func (r *runner) joinSubscribers(ctx context.Context, params func(string, bool) 
 		if i > 0 && sleep(ctx, every) != nil {
 			break
 		}
-		c := newClient(ctx, params(fmt.Sprintf("sub-%d", i), false))
+		c := newClient(ctx, params(fmt.Sprintf("%ssub-%d", r.cfg.IdentityPrefix, i), false))
 		r.add(c, false)
 		wg.Add(1)
 		go func() {
@@ -242,9 +283,11 @@ func (r *runner) closeAll() {
 func (r *runner) resetWindow() {
 	now := time.Now()
 	nd, sd := r.drops()
+	nc := r.nodeCounters()
 	r.mu.Lock()
 	r.windowStart = now
 	r.nodeDrops0, r.selfDrops0 = nd, sd
+	r.nodeCounters0 = nc
 	r.mu.Unlock()
 	for _, c := range r.snapshotClients() {
 		for _, t := range c.trackList() {

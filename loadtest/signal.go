@@ -35,6 +35,13 @@ type message struct {
 	ICEServers   []webrtc.ICEServer       `json:"iceServers,omitempty"`
 	Code         string                   `json:"code,omitempty"`
 	Message      string                   `json:"message,omitempty"`
+	// Session survival (recover.go): resume tokens, the alternatives, the
+	// node ({name, region} in joined; a name in migrate), migrate's target.
+	Resume       *resumeInfo     `json:"resume,omitempty"`
+	Alternatives []alternative   `json:"alternatives,omitempty"`
+	Node         json.RawMessage `json:"node,omitempty"`
+	URL          string          `json:"url,omitempty"`
+	Reason       string          `json:"reason,omitempty"`
 }
 
 // participantInfo is a participant object of the protocol.
@@ -114,30 +121,47 @@ type TokenFunc func(ctx context.Context, identity string, publish bool) (string,
 // DevTokens gets tokens from a development node's GET /api/token.
 func DevTokens(base, room string) TokenFunc {
 	return func(ctx context.Context, identity string, publish bool) (string, error) {
-		role := "viewer"
-		if publish {
-			role = "host"
-		}
-		q := url.Values{"room": {room}, "name": {identity}, "role": {role}}
-		u := strings.TrimSuffix(base, "/") + "/api/token?" + q.Encode()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return "", err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return "", fmt.Errorf("loadtest: GET /api/token: %w", err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return "", fmt.Errorf("loadtest: GET /api/token: %s (is the node in dev mode?)", resp.Status)
-		}
-		var body struct {
-			Token string `json:"token"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-			return "", fmt.Errorf("loadtest: GET /api/token: %w", err)
-		}
-		return body.Token, nil
+		return devToken(ctx, base, room, identity, "", publish)
 	}
+}
+
+// devTokenAt gets a token from another development node for a
+// participant that moves there, keeping its identity.
+func devTokenAt(room string) func(ctx context.Context, base, identity string, publish bool) (string, error) {
+	return func(ctx context.Context, base, identity string, publish bool) (string, error) {
+		return devToken(ctx, base, room, identity, identity, publish)
+	}
+}
+
+// devToken asks base's GET /api/token for a token; an empty identity lets
+// the node make one from the name.
+func devToken(ctx context.Context, base, room, name, identity string, publish bool) (string, error) {
+	role := "viewer"
+	if publish {
+		role = "host"
+	}
+	q := url.Values{"room": {room}, "name": {name}, "role": {role}}
+	if identity != "" {
+		q.Set("identity", identity)
+	}
+	u := strings.TrimSuffix(base, "/") + "/api/token?" + q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("loadtest: GET /api/token: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("loadtest: GET /api/token: %s (is the node in dev mode?)", resp.Status)
+	}
+	var body struct {
+		Token string `json:"token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return "", fmt.Errorf("loadtest: GET /api/token: %w", err)
+	}
+	return body.Token, nil
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/qrtn/qrtn/sfu"
 	"github.com/qrtn/qrtn/signaling"
 	"github.com/qrtn/qrtn/trunk"
+	"github.com/qrtn/qrtn/turnsrv"
+	"github.com/qrtn/qrtn/webhook"
 )
 
 // Config is one access node's configuration (the YAML file of
@@ -41,10 +43,17 @@ type Config struct {
 	SFU sfu.Config `yaml:"sfu"`
 	// Signaling limits for clients.
 	Signaling signaling.Config `yaml:"signaling"`
+	// Drain tunes graceful drains (SIGTERM on `qrtn serve`, Node.Drain).
+	Drain DrainConfig `yaml:"drain"`
 	// Trunk connects the node to its peers over QRTP trunks (identity,
 	// listen address, key, peers: see trunk/README.md). Without it an
 	// access node stands alone.
 	Trunk *trunk.Config `yaml:"trunk"`
+	// TURN is the embedded TURN server of an access node (turnsrv):
+	// UDP, TCP and TLS listeners, credentials handed to clients at join.
+	TURN turnsrv.Config `yaml:"turn"`
+	// Webhooks POSTs signed events to operators' URLs (node/API.md).
+	Webhooks webhook.Config `yaml:"webhooks"`
 	// Scheduler: the node's location and user capacity, and how its
 	// /api/join places users (join.go, README "Scheduling").
 	Scheduler JoinConfig `yaml:"scheduler"`
@@ -53,6 +62,12 @@ type Config struct {
 	// dynacast state) at /debug/rooms on the HTTP port. Off by default:
 	// they reveal internals, and profiles cost CPU while taken.
 	Debug bool `yaml:"debug"`
+	// DataDir holds the node's files: the quality store's SQLite database
+	// unless quality.database names another. Empty: no files (qrtn serve
+	// defaults it to ~/.local/state/qrtn/NAME).
+	DataDir string `yaml:"data_dir"`
+	// Quality configures the quality platform (node/quality.go).
+	Quality QualityConfig `yaml:"quality"`
 	// Mount adds handlers to the node's HTTP mux, by ServeMux pattern: an
 	// in-process host (qrtn demo's network controls) serves its own API on
 	// every node. Not configurable from YAML.
@@ -89,6 +104,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 5 * time.Second
 	}
+	c.Drain = c.Drain.withDefaults()
 	if c.APISecret == "" {
 		c.APIKey, c.APISecret = "dev"+randomString(6), randomString(32)
 	} else if c.APIKey == "" {

@@ -38,6 +38,10 @@ type JoinConfig struct {
 	// (defaults 5 per second, burst 30).
 	Rate  float64 `yaml:"rate"`
 	Burst int     `yaml:"burst"`
+	// HistoryEvery and HistoryWindow: how often the QoE history is read
+	// from the quality store, and how far back (defaults 1 min and 24 h).
+	HistoryEvery  time.Duration `yaml:"history_every"`
+	HistoryWindow time.Duration `yaml:"history_window"`
 	// PingDelay delays /api/ping answers: an emulated user-to-node delay,
 	// so that probes on loopback tell regions apart (qrtn demo --user-delay).
 	PingDelay time.Duration `yaml:"-"`
@@ -56,6 +60,12 @@ func (c JoinConfig) withDefaults() JoinConfig {
 	if c.Burst <= 0 {
 		c.Burst = 30
 	}
+	if c.HistoryEvery <= 0 {
+		c.HistoryEvery = time.Minute
+	}
+	if c.HistoryWindow <= 0 {
+		c.HistoryWindow = 24 * time.Hour
+	}
 	return c
 }
 
@@ -68,6 +78,7 @@ type joiner struct {
 	geo      *scheduler.GeoIP
 	verify   *signaling.Verifier
 	limit    *limiter
+	history  *scheduler.HistoryTable // filled by the QoE plane (JoinHistory)
 	metrics  *joinMetrics
 	draining atomic.Bool
 }
@@ -75,8 +86,8 @@ type joiner struct {
 // newJoiner builds the node's scheduler (after its trunk and registry).
 func (n *Node) newJoiner() error {
 	cfg := n.cfg.Scheduler.withDefaults()
-	j := &joiner{n: n, cfg: cfg, limit: newLimiter(cfg.Rate, cfg.Burst)}
-	var opts scheduler.Options
+	j := &joiner{n: n, cfg: cfg, limit: newLimiter(cfg.Rate, cfg.Burst), history: &scheduler.HistoryTable{}}
+	opts := scheduler.Options{History: j.history}
 	if cfg.GeoIP != "" {
 		g, err := scheduler.OpenGeoIP(cfg.GeoIP)
 		if err != nil {
@@ -89,6 +100,11 @@ func (n *Node) newJoiner() error {
 		return err
 	}
 	j.verify = v
+	if tc := n.cfg.Trunk; cfg.Scheduler.StaleAfter == 0 && tc != nil && tc.LinkStateInterval > 0 {
+		// A record is refreshed every interval: two and a half without one
+		// is a node that stopped announcing, not a late record.
+		cfg.Scheduler.StaleAfter = tc.LinkStateInterval * 5 / 2
+	}
 	j.sched = scheduler.New(cfg.Scheduler, opts)
 	j.metrics = newJoinMetrics(j)
 	if err := n.reg.Register(j.metrics); err != nil {
@@ -114,19 +130,28 @@ func (n *Node) joinRoutes(mux *http.ServeMux) {
 }
 
 // SetDraining makes the node take no new users (or take them again): its
-// own scheduler stops choosing it at once, and its link state tells every
-// other node's scheduler within a round trip.
+// own scheduler stops choosing it at once, its link state tells every
+// other node's scheduler within a round trip, and its signaling refuses
+// new joins (`draining`), so a client holding an older decision moves on
+// to its next candidate. Users already on the node stay.
 func (n *Node) SetDraining(on bool) {
 	n.join.draining.Store(on)
 	if n.trunk != nil {
 		n.trunk.SetDraining(on)
 	}
+	if n.sig != nil {
+		n.sig.SetDraining(on)
+	}
 	n.log.Info("draining", "on", on)
 }
 
-// Scheduler is the node's scheduler (tests, and the QoE store wiring its
-// history with SetHistory).
+// Scheduler is the node's scheduler.
 func (n *Node) Scheduler() *scheduler.Scheduler { return n.join.sched }
+
+// JoinHistory is the QoE history the node's scheduler weighs: empty
+// (neutral) until the quality plane fills it with Replace, by client
+// network (scheduler.NetworkOf) and region, per node.
+func (n *Node) JoinHistory() *scheduler.HistoryTable { return n.join.history }
 
 // announceUsers keeps the node's announced user count current until the
 // node closes.
@@ -278,7 +303,10 @@ func writeJoinError(w http.ResponseWriter, status int, code, msg string) {
 }
 
 // startJoiner runs the joiner's background work until the node closes.
-func (n *Node) startJoiner(context.Context) { go n.join.announceUsers(n.done) }
+func (n *Node) startJoiner(context.Context) {
+	go n.join.announceUsers(n.done)
+	go n.join.historyLoop(n.done)
+}
 
 // parseName checks a free-text request field.
 func parseName(what, s string, required bool) (string, error) {

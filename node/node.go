@@ -36,12 +36,17 @@ type Node struct {
 	sfu   *sfu.SFU          // nil on a forwarding node
 	sig   *signaling.Server // nil on a forwarding node
 	trunk *trunk.Trunk      // nil without a trunk section
+	edge  edge              // room API, TURN, WHIP/WHEP, webhooks (api*.go)
 	join  *joiner           // /api/join and /api/ping (join.go)
 	reg   *prometheus.Registry
-	ln    net.Listener
-	srv   *http.Server
+	// quality is the quality platform's driver (quality.go); nil when
+	// disabled.
+	quality *qualityPlane
+	ln      net.Listener
+	srv     *http.Server
 
 	closing   atomic.Bool
+	draining  atomic.Bool // drain.go
 	closeOnce sync.Once
 	closeErr  error
 	done      chan struct{}
@@ -67,6 +72,8 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		n.sfu.SetPathSource(n.paths)
 		sc := cfg.Signaling
 		sc.APIKey, sc.APISecret = cfg.APIKey, cfg.APISecret
+		sc.SessionICEServers = n.sessionICEServers
+		sc.NodeName, sc.Region = cfg.Name, cfg.Region
 		if n.sig, err = signaling.New(sc, n.sfu, n.log); err != nil {
 			_ = n.sfu.Close()
 			return nil, err
@@ -94,6 +101,16 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		n.closeParts()
 		return nil, err
 	}
+	if err := n.initEdge(); err != nil {
+		_ = n.ln.Close()
+		n.closeParts()
+		return nil, err
+	}
+	if err := n.startQuality(); err != nil {
+		_ = n.ln.Close()
+		n.closeParts()
+		return nil, err
+	}
 	n.srv = &http.Server{Handler: n.routes(), ReadHeaderTimeout: 10 * time.Second}
 	return n, nil
 }
@@ -106,9 +123,12 @@ func (n *Node) routes() http.Handler {
 		mux.HandleFunc("GET /api/paths", n.handlePaths)
 	}
 	n.trunkRoutes(mux)
+	n.apiRoutes(mux)
+	n.qualityRoutes(mux)
 	n.joinRoutes(mux)
+	n.drainRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if n.closing.Load() {
+		if n.closing.Load() || n.draining.Load() {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
 			return
 		}
@@ -168,6 +188,9 @@ func (n *Node) Start(ctx context.Context) error {
 		case <-n.done:
 		}
 	}()
+	if n.sig != nil {
+		go n.refreshAlternatives()
+	}
 	attrs := []any{"region", n.cfg.Region, "role", n.cfg.Role, "http", n.URL(), "dev", n.cfg.Dev}
 	if n.sfu != nil {
 		attrs = append(attrs, "udp", n.sfu.UDPAddr().String())
@@ -228,6 +251,7 @@ func (n *Node) Done() <-chan struct{} { return n.done }
 // its room, and the SFU's sockets close.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
+		n.notifyDraining()
 		n.closing.Store(true)
 		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
 		defer cancel()

@@ -42,11 +42,17 @@ func (n *Node) trunkRoutes(mux *http.ServeMux) {
 	}
 }
 
-// closeParts closes the trunk, signaling and the SFU, in that order: the
-// trunk's mirrored participants leave before the SFU closes.
+// closeParts disconnects the clients, then closes the trunk, signaling
+// and the SFU, in that order: the trunk's mirrored participants leave
+// before the SFU closes, unheard by clients that are moving elsewhere, and
+// the local participants leave after the trunk stopped announcing, so that
+// other nodes see them move, not leave.
 func (n *Node) closeParts() error {
 	var errs []error
 	n.join.close()
+	if n.sig != nil {
+		n.sig.Disconnect() // clients first: they must not hear the trunk's mirrors leave
+	}
 	if n.trunk != nil {
 		errs = append(errs, n.trunk.Close())
 	}
@@ -55,6 +61,10 @@ func (n *Node) closeParts() error {
 	}
 	if n.sfu != nil {
 		errs = append(errs, n.sfu.Close())
+	}
+	errs = append(errs, n.closeEdge())
+	if n.quality != nil {
+		errs = append(errs, n.quality.close())
 	}
 	return errors.Join(errs...)
 }

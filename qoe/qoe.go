@@ -43,6 +43,9 @@ type Call struct {
 	// JoinMs is the SLA's join time: to the first frame when the client
 	// receives video, else to the media connection (DTLS).
 	JoinMs int `json:"join_ms"`
+	// Network is the client's /24 (IPv4) or /48 (IPv6) prefix, which the
+	// scheduler's history groups calls by ("" when unknown).
+	Network string `json:"network"`
 }
 
 // TrackSample is one report interval of one track a participant receives,
@@ -144,6 +147,9 @@ type UpSample struct {
 	BitrateBps  float64 `json:"bitrate_bps"` // all layers arriving
 	Layers      int     `json:"layers"`      // layers arriving
 	Packets     int     `json:"packets"`
+	// Loss is the share of the newest video packets that never reached
+	// the node, after retransmission (sfu.Receiver.RecentLoss), 0..1.
+	Loss float64 `json:"loss"`
 }
 
 // HopSample is one direction of a trunk over an interval, measured by the

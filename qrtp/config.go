@@ -62,6 +62,10 @@ type ConnConfig struct {
 	Profile string `yaml:"profile"`
 	// CongestionControl names a controller registered in package cc.
 	CongestionControl string `yaml:"cc"`
+	// InitialWindow is the congestion window of the first round trip, in
+	// packets (at most 1024); 0 takes the controller's (32). A parameter
+	// in CongestionControl ("qbbr:iw=N") overrides it.
+	InitialWindow int `yaml:"initial_window"`
 	// IdleTimeout closes a connection that received nothing for this long.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// KeepAlive sends a PING after this long without sending anything
@@ -226,6 +230,9 @@ func (c *Config) withDefaults() (Config, error) {
 // maxShortOverhead is what a short packet adds around its frames.
 const maxShortOverhead = wire.ShortHeaderLen + handshake.SealOverhead
 
+// maxInitialWindow bounds ConnConfig.InitialWindow, in packets.
+const maxInitialWindow = 1024
+
 func setDefault[T comparable](p *T, v T) {
 	var zero T
 	if *p == zero {
@@ -237,6 +244,7 @@ func setDefault[T comparable](p *T, v T) {
 func (c *ConnConfig) overrideFrom(o ConnConfig) {
 	over(&c.Profile, o.Profile)
 	over(&c.CongestionControl, o.CongestionControl)
+	over(&c.InitialWindow, o.InitialWindow)
 	over(&c.IdleTimeout, o.IdleTimeout)
 	over(&c.KeepAlive, o.KeepAlive)
 	over(&c.MaxAckDelay, o.MaxAckDelay)
@@ -293,6 +301,9 @@ func resolveConn(endpoint, perConn ConnConfig) (ConnConfig, Profile, error) {
 	c.MaxIncomingStreams = max(c.MaxIncomingStreams, initialMaxStreams)
 	if c.IdleTimeout > 0 && c.KeepAlive >= c.IdleTimeout {
 		return c, p, fmt.Errorf("qrtp: KeepAlive %v must be below IdleTimeout %v", c.KeepAlive, c.IdleTimeout)
+	}
+	if c.InitialWindow < 0 || c.InitialWindow > maxInitialWindow {
+		return c, p, fmt.Errorf("qrtp: InitialWindow %d packets: want 0 (the controller's) to %d", c.InitialWindow, maxInitialWindow)
 	}
 	return c, p, nil
 }

@@ -115,7 +115,7 @@ func newConn(e *Endpoint, now time.Time, initiator bool, addr netip.AddrPort, cf
 	if err != nil {
 		return nil, err
 	}
-	ctrl, err := newController(cfg.CongestionControl, e.cfg.MaxDatagramSize, binary.LittleEndian.Uint64(cid[:]), e.log)
+	ctrl, err := newController(cfg, e.cfg.MaxDatagramSize, binary.LittleEndian.Uint64(cid[:]), e.log)
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +222,11 @@ func (c *Conn) HandshakeKind() string { return c.kind }
 // Established reports whether the handshake has completed and the
 // connection is not closing.
 func (c *Conn) Established() bool { return c.state == stateEstablished }
+
+// LastReceived is when the last authenticated packet from the peer
+// arrived; an application that expects steady traffic (a trunk carrying
+// media) can suspect a silent peer well before the idle timeout.
+func (c *Conn) LastReceived() time.Time { return c.lastRecv }
 
 // Err is why the connection closed, or nil while it is open.
 func (c *Conn) Err() error { return c.closeErr }
@@ -389,6 +394,6 @@ func (c *Conn) localCID() wire.ConnectionID { return c.localCIDs[0] }
 // newController builds the named controller; seed (from the connection
 // ID) keeps controllers' randomness independent between connections and
 // repeatable in simulations.
-func newController(name string, mss int, seed uint64, log *slog.Logger) (cc.Controller, error) {
-	return cc.New(name, cc.Config{MSS: mss, Seed: seed, Logger: log})
+func newController(cfg ConnConfig, mss int, seed uint64, log *slog.Logger) (cc.Controller, error) {
+	return cc.New(cfg.CongestionControl, cc.Config{MSS: mss, Seed: seed, InitialWindow: cfg.InitialWindow, Logger: log})
 }

@@ -1,6 +1,7 @@
 package qrtp
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -33,8 +34,23 @@ const (
 	// otherwise the policy runs about once per smoothed RTT.
 	fecChooseMin = 10 * time.Millisecond
 	// fecMinSamples: below this many observed packets the loss estimate
-	// is noise, and FEC stays off.
+	// is noise, and the policy sizes FEC for fecCautiousLoss instead.
 	fecMinSamples = 20
+	// fecCautiousLoss is the loss FEC is sized for until the estimate
+	// rests on fecMinSamples packets: the worst the targets name. Without
+	// it the first frames on a fresh connection went unprotected, and at
+	// 50% loss and a deadline too short for a retransmission most of the
+	// first second was lost. On a clean path it costs repair packets for
+	// the first round trip or so of media, until 20 fates are known; a
+	// trunk that carried control messages and keep-alives before its
+	// media has its estimate by then.
+	fecCautiousLoss = 0.5
+	// fecTarget is the chance a message may miss its deadline that the
+	// policy sizes FEC for. The trunk target is 99.5% of frames within
+	// 400 ms; at the policy's default (0.5%) a 300 ms deadline, where no
+	// retransmission fits at RTT 200 ms, left no margin for the estimate's
+	// noise (99.0–99.4% of frames at 50% loss over 20 s).
+	fecTarget = 0.001
 	// fecEstimatorWindow is the loss estimator's memory in packets: long
 	// enough for a stable rate (±3% at 50%), short enough to follow a path
 	// that degrades within a few seconds of media.
@@ -180,14 +196,25 @@ func (f *fecSend) maybeChoose(now time.Time, c *Conn) {
 	}
 	f.periodStart, f.newPackets, f.unitPackets, f.unitSquares, f.deadline, f.budget = now, 0, 0, 0, 0, 0
 	if f.policy == nil || f.policy.Config().Budget != f.lastBudget {
-		f.policy = fec.NewPolicy(fec.PolicyConfig{Budget: f.lastBudget, MaxShards: fecMaxShards})
+		f.policy = fec.NewPolicy(fec.PolicyConfig{Budget: f.lastBudget, MaxShards: fecMaxShards, Target: fecTarget})
 	}
-	est := c.rec.est
 	cond := fec.Conditions{RTT: srtt, Deadline: f.lastDeadline, PacketRate: f.rate, MessagePackets: f.perMsg}
-	if est.Samples() >= fecMinSamples {
-		cond.Loss, cond.MeanBurst = est.Loss(), est.MeanBurst()
-	}
+	cond.Loss, cond.MeanBurst = fecLoss(c.rec.est)
 	f.setParams(now, c, f.policy.Choose(cond))
+}
+
+// fecLoss is the loss rate (and burstiness) the policy sizes FEC for: the
+// estimate plus one standard error of a binomial over the fates it rests
+// on, so that an estimate from few packets errs on the safe side; and
+// fecCautiousLoss until it rests on fecMinSamples packets. The estimator
+// sees every in-flight packet, so keep-alives and control messages sent
+// before media, and the handshake's tries, count.
+func fecLoss(est *fec.Estimator) (loss, burst float64) {
+	p, n := est.Loss(), min(float64(est.Samples()), fecEstimatorWindow)
+	if n < fecMinSamples {
+		return max(p, fecCautiousLoss), 0
+	}
+	return min(p+math.Sqrt(p*(1-p)/n), 1), est.MeanBurst()
 }
 
 // smooth folds a new per-period measurement into a running estimate.

@@ -321,3 +321,42 @@ func TestKeyRequestLearnsKey(t *testing.T) {
 		t.Errorf("key requests %d", srv.ep.Stats().KeyRequests)
 	}
 }
+
+// TestInitResentInCopies: an unanswered Init is re-sent as two, then
+// three identical copies (a lossy path needs the Init and its answer both
+// through), and the responder takes the copies as one handshake.
+func TestInitResentInCopies(t *testing.T) {
+	now := netsim.Epoch()
+	srv := newDirect(t, 2, now, nil)
+	cli := newDirect(t, 1, now, nil)
+	key := srv.key.Public
+	if _, err := cli.ep.Connect(now, srv.addr, &key, qrtp.ConnConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	var sends [][][]byte
+	at := now
+	for range 4 {
+		out := pollOut(cli.ep, at)
+		sends = append(sends, out)
+		at = cli.ep.NextTimeout()
+	}
+	for i, want := range []int{1, 2, 3, 3} {
+		if len(sends[i]) != want {
+			t.Fatalf("try %d sent %d datagrams, want %d", i+1, len(sends[i]), want)
+		}
+		for _, b := range sends[i] {
+			if !bytes.Equal(b, sends[0][0]) {
+				t.Fatalf("try %d: a copy differs from the first Init", i+1)
+			}
+		}
+	}
+	for _, b := range sends[2] {
+		srv.ep.HandleDatagram(at, cli.addr, b)
+	}
+	if n := len(pollOut(srv.ep, at)); n == 0 {
+		t.Fatal("no InitResponse")
+	}
+	if st := srv.ep.Stats(); st.Connections != 1 || st.DuplicateInits != 2 {
+		t.Fatalf("responder: %d connections, %d duplicate Inits; want 1 and 2", st.Connections, st.DuplicateInits)
+	}
+}

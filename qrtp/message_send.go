@@ -238,11 +238,17 @@ func (s *msgSend) resolve(m *outMsg, expired bool) {
 }
 
 // nextDeadline is the earliest deadline among messages not yet fully
-// sent, so the connection can expire them even if never scheduled.
+// sent, so the connection can expire them even if never scheduled. A
+// message sent whole and waiting for its ACK is not one: expireDue leaves
+// it alone, and counting it (the cursor moves past it only when the
+// scheduler next serves the stream, which a full congestion window delays)
+// kept the timer in the past, polling in a busy loop while the peer was
+// silent.
 func (s *msgSend) nextDeadline() time.Time {
 	for i := s.cursor; i < len(s.q); i++ {
-		if !s.q[i].done {
-			return s.q[i].deadline
+		m := s.q[i]
+		if !m.done && (!m.sentAny || m.sentOff < len(m.data)) {
+			return m.deadline
 		}
 	}
 	return time.Time{}

@@ -92,7 +92,7 @@ func (c *Conn) checkPath(now time.Time) {
 }
 
 func (c *Conn) resetCongestion() {
-	ctrl, err := newController(c.cfg.CongestionControl, c.ep.cfg.MaxDatagramSize, binary.LittleEndian.Uint64(c.path.challenge[:]), c.log)
+	ctrl, err := newController(c.cfg, c.ep.cfg.MaxDatagramSize, binary.LittleEndian.Uint64(c.path.challenge[:]), c.log)
 	if err == nil {
 		c.rec.cc = ctrl
 	}

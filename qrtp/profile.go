@@ -49,9 +49,23 @@ func baseConn() ConnConfig {
 	}
 }
 
+// mediaInitialWindow is the first round trip's window of the media
+// profiles, in packets: it must carry the first video frames with the FEC
+// a lossy path needs until the loss estimate exists (up to four times the
+// frame at 50% loss). The controllers' 32 packets carried 1.3 such frames
+// per round trip, so at RTT 200 ms the first half second of frames queued
+// behind the window and missed their deadline.
+const mediaInitialWindow = 64
+
+func mediaConn() ConnConfig {
+	c := baseConn()
+	c.InitialWindow = mediaInitialWindow
+	return c
+}
+
 // Profiles returns the built-in profiles.
 func Profiles() []Profile {
-	meeting := Profile{Name: "meeting", Conn: baseConn(),
+	meeting := Profile{Name: "meeting", Conn: mediaConn(),
 		// Latency first: a message that cannot arrive within 300 ms is
 		// worthless to a conversation. The FEC budget is sized for the
 		// trunk media target (50% loss, RTT 200 ms): a 6-packet frame then
@@ -63,7 +77,7 @@ func Profiles() []Profile {
 		Message:  StreamOptions{Priority: PriorityVideo, Deadline: 300 * time.Millisecond, Retransmit: RetransmitInTime, FECBudget: 3, SendBuffer: 4 << 20},
 		Datagram: StreamOptions{Priority: PriorityAudio, Deadline: 100 * time.Millisecond, SendBuffer: 1 << 20},
 	}
-	live := Profile{Name: "live", Conn: baseConn(),
+	live := Profile{Name: "live", Conn: mediaConn(),
 		// Quality first: viewers tolerate a second of delay, which leaves
 		// room for retransmission rounds (four at RTT 200 ms), so FEC only
 		// needs to bring the rest within reach: at 50% loss M/K 2.17, a

@@ -107,6 +107,26 @@ func TestGeoIPPlacement(t *testing.T) {
 	}
 }
 
+// TestProbeOfRegion: a client probes one node per region; the other
+// nodes of the probed region get its RTT shifted by their distance, so
+// the nearer one still wins.
+func TestProbeOfRegion(t *testing.T) {
+	g, err := OpenGeoIPBytes(testGeoDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	s := New(Config{}, Options{Geo: g})
+	d, err := s.Place(t0, Request{Room: "r", Identity: "p", Addr: netip.MustParseAddr("203.0.113.9"),
+		RTTs: map[string]float64{"eu-1": 20, "us-1": 90, "ap-1": 180}, Policy: Nearest}, View{Self: "eu-1", Nodes: threeRegions(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := d.Chosen(); c.Node != "eu-2" || c.RTTFrom != rttProbe || c.RTTMs >= 20 {
+		t.Errorf("chose %+v\n%s", c, dump(d))
+	}
+}
+
 func TestDistance(t *testing.T) {
 	// Frankfurt–Ashburn is about 6,500 km.
 	if d := distanceKm(fra, ash); d < 6400 || d > 6600 {

@@ -36,16 +36,18 @@ type Location struct {
 // locate weighs the evidence, best first.
 func (s *Scheduler) locate(req Request, v *view) Location {
 	loc := Location{Network: networkOf(req.Addr)}
+	if s.geo != nil && req.Addr.IsValid() {
+		// Coordinates help even when the probes decide the region: they
+		// tell apart the nodes of a region only one of which was probed.
+		loc.Coord, loc.HasCoord = s.geo.Locate(req.Addr)
+	}
 	if region, ok := s.rttRegion(req, v); ok {
 		loc.Source, loc.Region, loc.RTTDecisive = FromRTT, region, true
 		return loc
 	}
-	if s.geo != nil && req.Addr.IsValid() {
-		if c, ok := s.geo.Locate(req.Addr); ok {
-			loc.Source, loc.Coord, loc.HasCoord = FromGeoIP, c, true
-			loc.Region = v.nearestRegion(c)
-			return loc
-		}
+	if loc.HasCoord {
+		loc.Source, loc.Region = FromGeoIP, v.nearestRegion(loc.Coord)
+		return loc
 	}
 	if req.Addr.IsValid() {
 		if r, ok := s.networkRegion(req.Addr); ok {

@@ -45,13 +45,19 @@ func (s *Scheduler) rttTo(n *Node, req Request, loc Location, v *view) (float64,
 		if ms, ok := req.RTTs[n.Name]; ok {
 			return ms, rttMeasured
 		}
-		best := -1.0
+		best, via := -1.0, (*Node)(nil)
 		for name, ms := range req.RTTs {
 			if o, ok := v.byName[name]; ok && o.Region == n.Region && (best < 0 || ms < best) {
-				best = ms
+				best, via = ms, o
 			}
 		}
 		if best >= 0 {
+			if loc.HasCoord && n.HasCoord && via.HasCoord {
+				// The probed node's RTT, shifted by how much nearer or
+				// farther this node is: nodes of a region still differ.
+				d := rttFromDistance(distanceKm(loc.Coord, n.Coord)) - rttFromDistance(distanceKm(loc.Coord, via.Coord))
+				return round2(max(best+d, 1)), rttProbe
+			}
 			return best, rttProbe
 		}
 	}

@@ -22,7 +22,7 @@ type Config struct {
 	// LAN, loopback) leave the location to the next evidence.
 	RTTMarginMs float64 `yaml:"rtt_margin_ms"`
 	// AffinityMs is the bonus of a node that already has the room in the
-	// user's region (default 40).
+	// user's region (default 80).
 	AffinityMs float64 `yaml:"affinity_ms"`
 	// TrunkCopyMs is the cost of joining a node the room is not on while
 	// it is on others: that node adds trunk copies of the room's media
@@ -86,7 +86,7 @@ func (c Config) withDefaults() Config {
 	def(&c.SameRegionMs, 10)
 	def(&c.OtherRegionMs, 150)
 	def(&c.RTTMarginMs, 10)
-	def(&c.AffinityMs, 40)
+	def(&c.AffinityMs, 80)
 	def(&c.TrunkCopyMs, 15)
 	def(&c.LoadMs, 20)
 	def(&c.NearMs, 5)

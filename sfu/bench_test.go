@@ -22,7 +22,7 @@ func BenchmarkForwardVideo(b *testing.B) {
 			{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, PayloadType: 96}}}}); err != nil {
 			b.Fatal(err)
 		}
-		d.setDecision(1, false, time.Now())
+		d.setDecision(1, false, "", time.Now())
 		r.addDown(d)
 	}
 	pkts := make([][]byte, 64)

@@ -4,7 +4,7 @@
 // subscriber, the forwarder that rewrites sequence numbers, timestamps and
 // VP8 picture IDs across layer switches, the layer selector that combines a
 // subscriber's view preference with its send-side bandwidth estimate
-// (TWCC + pion's GCC), dynacast, RED handling, NACK/RTX, FlexFEC and active
+// (transport-cc feedback and our own estimator, bwe.go), dynacast, RED handling, NACK/RTX, FlexFEC and active
 // speaker detection.
 //
 // It knows pion/webrtc, RTP and RTCP. It knows nothing of QRTP, of trunks and
@@ -21,7 +21,13 @@
 // Each subscription is a DownTrack, a custom webrtc.TrackLocal. Packets flow
 // synchronously: the goroutine reading a publisher layer writes to every
 // down-track of that receiver; there are no queues, so nothing buffers audio
-// and unmute adds no delay.
+// and unmute adds no delay. That holds because a write does not wait for the
+// subscriber: UDP never does, and ICE-TCP connections write through a
+// bounded queue of their own (tcpconn.go), so a subscriber whose TCP window
+// closed loses packets instead of stalling everyone. A down-track decides
+// under its mu and writes under its wmu, released from mu first
+// (downtrack.go), so a write never holds up the selector, NACKs or another
+// layer's decisions on that down-track.
 //
 // # Codecs, sources, data, quality
 //
@@ -34,7 +40,7 @@
 // track, served before cameras and large by default. Participants that
 // join with data channels send and receive data messages (data.go), which
 // a trunk carries to the room's other nodes (Room.WatchData,
-// Room.InjectData). quality.go grades each remote participant for each
+// Room.InjectData). grade.go grades each remote participant for each
 // subscriber from receiver reports and the forwarded layer, and sends it
 // with the path to this node that the node's PathSource tells.
 //
@@ -66,8 +72,8 @@
 //
 // # Layer selection
 //
-// Each subscriber's video tracks share its GCC estimate (selector.go). An
-// estimate is only a guess until GCC lowers it and the lowering is
+// Each subscriber's video tracks share its bandwidth estimate (selector.go,
+// bwe.go). An estimate is only a guess until the estimator lowers it and the lowering is
 // confirmed as congestion (congestion.go: overuse or loss still there half a
 // second later; CPU scheduling jitter leaves neither): without that
 // evidence every track keeps its layer and the estimate only limits going

@@ -34,7 +34,15 @@ type DownTrack struct {
 	r   *Receiver
 	sub *subscriber
 
+	// Two locks, taken in the order mu → wmu. mu guards the forwarding
+	// state and decisions; wmu guards the output (slots, scratch buffers,
+	// RTX numbering, counters) and the write itself. A writer decides
+	// under mu, takes wmu, and lets mu go before it writes: the SRTP write
+	// and the socket never hold up the selector, NACKs or other layers'
+	// decisions. Bind and Unbind, which change what the writer uses, hold
+	// both.
 	mu       sync.Mutex
+	wmu      sync.Mutex
 	bound    bool
 	closed   bool
 	writer   webrtc.TrackLocalWriter
@@ -47,18 +55,22 @@ type DownTrack struct {
 	stripRED bool
 	keepRED  bool
 	levelExt uint8
-	rtxSeq   uint16
 
+	// Under mu.
 	fwd       *forwarder
 	hist      []histEntry
-	slots     []outSlot
-	slot      int
-	redBlocks []redBlock
-	lastIn    uint64 // newest input forwarded (audio), to spot RED-recoverable gaps
+	redBlocks []redBlock // recoverRED's scratch
+	lastIn    uint64     // newest input forwarded (audio), to spot RED-recoverable gaps
 	haveIn    bool
-	nackBuf   []byte
-	nackPkt   rtp.Packet
 	probeBack uint16 // the probe's position among the last packets sent
+
+	// Under wmu.
+	slots      []outSlot
+	slot       int
+	wredBlocks []redBlock // buildPayload's scratch
+	nackBuf    []byte
+	nackPkt    rtp.Packet
+	rtxSeq     uint16
 
 	muted   bool
 	svc     svcState  // SVC tracks: the spatial layer (svc.go)
@@ -67,7 +79,7 @@ type DownTrack struct {
 	lastKF  time.Time
 	emitted int // the layer last reported to the client
 
-	unflushedBytes, unflushedPkts uint64
+	unflushedBytes, unflushedPkts uint64 // under wmu
 
 	cur, tgt atomic.Int32 // for dynacast, read without mu
 	// starved: unmuted but paused by the selector (no budget): for
@@ -81,9 +93,13 @@ type DownTrack struct {
 	asked  atomic.Int32
 	sender *webrtc.RTPSender
 
-	// From the subscriber's receiver reports (quality.go).
+	// From the subscriber's receiver reports, for grading (grade.go).
 	rrLoss atomic.Uint32 // fraction lost, in 1/256
 	rrRTT  atomic.Int64  // ms
+	// q counts what the quality platform samples (quality.go); reason is
+	// why the selector last changed the decision (mu).
+	q      downQuality
+	reason string
 }
 
 type histEntry struct {
@@ -138,6 +154,8 @@ func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.r.kind }
 func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
 	codecs := ctx.CodecParameters()
 	find := func(mime string) (webrtc.RTPCodecParameters, bool) {
 		for _, c := range codecs {
@@ -195,11 +213,10 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
 	d.bound = false
 	d.writer = nil
-	if d.sub != nil && d.sub.est != nil {
-		d.sub.est.pacer.forget(d.ssrc)
-	}
 	return nil
 }
 
@@ -229,7 +246,9 @@ func itoa(v int) string {
 func (d *DownTrack) finish() {
 	d.mu.Lock()
 	d.closed = true
+	d.wmu.Lock()
 	d.flushCountsLocked()
+	d.wmu.Unlock()
 	d.mu.Unlock()
 }
 
@@ -306,12 +325,13 @@ func (d *DownTrack) applyTargetLocked() {
 // says the decision is below what the view preference asks for: only such
 // (bandwidth) downgrades start the selector's hold against going back up;
 // following a preference down and up again is immediate.
-func (d *DownTrack) setDecision(layer int, constrained bool, now time.Time) {
+func (d *DownTrack) setDecision(layer int, constrained bool, reason string, now time.Time) {
 	d.mu.Lock()
 	if layer == d.decided {
 		d.mu.Unlock()
 		return
 	}
+	d.reason = reason
 	switch {
 	case layer < d.decided && constrained:
 		d.hold.lowered(now, defaultSelectorParams)
@@ -329,6 +349,7 @@ func (d *DownTrack) setMuted(m bool) {
 	now := time.Now()
 	d.mu.Lock()
 	d.muted = m
+	d.reason = "mute"
 	d.applyTargetLocked()
 	kf, ev := d.followUpLocked(now)
 	d.mu.Unlock()
@@ -340,7 +361,9 @@ func (d *DownTrack) setMuted(m bool) {
 // forwarded layer changed.
 func (d *DownTrack) followUpLocked(now time.Time) (kfLayer int, ev *LayerChanged) {
 	kfLayer = -1
-	d.cur.Store(int32(d.fwd.current))
+	if cur := int32(d.fwd.current); d.cur.Load() != cur {
+		d.cur.Store(cur) // a store only on change: this runs per packet
+	}
 	l, ok := d.fwd.keyframeWanted()
 	if d.r.svc && d.svc.target > d.svc.current && d.svc.target >= 0 {
 		l, ok = 0, true // a switch up waits for a key frame
@@ -350,16 +373,16 @@ func (d *DownTrack) followUpLocked(now time.Time) (kfLayer int, ev *LayerChanged
 		kfLayer = l
 	}
 	cur := d.fwd.current
-	name := layerName(d.r.rids, cur)
-	if d.r.svc {
-		if cur >= 0 {
-			cur = d.svc.current
-		}
-		name = svcLayerName(cur)
+	if d.r.svc && cur >= 0 {
+		cur = d.svc.current
 	}
 	if !d.muted && cur != d.emitted && d.r.kind == webrtc.RTPCodecTypeVideo {
 		d.emitted = cur
-		ev = &LayerChanged{ParticipantID: d.r.owner.id, TrackID: d.r.id, Layer: name}
+		name := layerName(d.r.rids, cur)
+		if d.r.svc {
+			name = svcLayerName(cur)
+		}
+		ev = &LayerChanged{ParticipantID: d.r.owner.id, TrackID: d.r.id, Layer: name, Reason: d.reason}
 	}
 	return kfLayer, ev
 }
@@ -381,7 +404,8 @@ func (d *DownTrack) writeRTP(in *inPacket) {
 		return
 	}
 	if d.stripRED {
-		d.recoverRED(in)
+		d.writeStrippedAndUnlock(in)
+		return
 	}
 	if d.r.svc && d.fwd.target >= 0 && !d.svcFilter(in) {
 		d.fwd.skip(&in.fp)
@@ -392,35 +416,82 @@ func (d *DownTrack) writeRTP(in *inPacket) {
 	}
 	res, ok := d.fwd.forward(&in.fp)
 	if ok {
+		res.mark = d.r.svc && d.svc.mark
 		if res.switched && in.fp.layer != d.emitted && d.emitted >= 0 {
 			d.r.stats.layerSwitches.Add(1)
 		}
-		d.send(in, res, in.payload, false)
+		if d.hist != nil {
+			d.hist[res.seq%histSize] = histEntry{valid: true, seq: res.seq, layer: int8(in.fp.layer), ext: in.fp.extSeq, ts: res.ts, picID: res.picID, tl0: res.tl0}
+		}
 	}
 	kf, ev := d.followUpLocked(in.fp.arrival)
-	d.mu.Unlock()
+	if ok {
+		d.wmu.Lock()
+		d.mu.Unlock()
+		d.sendW(in, res, in.payload, false)
+		d.wmu.Unlock()
+	} else {
+		d.mu.Unlock()
+	}
+	if kf >= 0 || ev != nil {
+		d.after(kf, ev, in.fp.arrival)
+	}
+}
+
+// writeStrippedAndUnlock is writeRTP for an audio/red track sent as plain
+// Opus: the packets of a gap that the RED packet carries as redundancy
+// are sent before it. Called with mu held; returns with no lock held.
+func (d *DownTrack) writeStrippedAndUnlock(in *inPacket) {
+	var rec [maxREDGap]recovered
+	n := d.recoverRED(in, &rec)
+	res, ok := d.fwd.forward(&in.fp)
+	kf, ev := d.followUpLocked(in.fp.arrival)
+	if ok || n > 0 {
+		d.wmu.Lock()
+		d.mu.Unlock()
+		for _, r := range rec[:n] {
+			d.sendW(in, r.res, r.data, true)
+		}
+		if ok {
+			d.sendW(in, res, in.payload, false)
+		}
+		d.wmu.Unlock()
+	} else {
+		d.mu.Unlock()
+	}
 	d.after(kf, ev, in.fp.arrival)
 }
 
-// recoverRED sends, before the packet that follows a gap, the packets of
-// the gap that the RED packet carries as redundancy: a subscriber without
-// RED still benefits from the publisher's.
-func (d *DownTrack) recoverRED(in *inPacket) {
+// maxREDGap is the longest gap RED redundancy is used to fill.
+const maxREDGap = 4
+
+// recovered is a packet rebuilt from RED redundancy, to be sent.
+type recovered struct {
+	res  fwdResult
+	data []byte // a block of the incoming payload
+}
+
+// recoverRED finds, before the packet that follows a gap, the packets of
+// the gap that the RED packet carries as redundancy (a subscriber without
+// RED still benefits from the publisher's), forwards them and puts them in
+// out; it returns how many. mu is held.
+func (d *DownTrack) recoverRED(in *inPacket, out *[maxREDGap]recovered) int {
 	ext := in.fp.extSeq
 	gap := ext - d.lastIn - 1
-	if !d.haveIn || ext <= d.lastIn || gap == 0 || gap > 4 || d.fwd.current < 0 {
+	if !d.haveIn || ext <= d.lastIn || gap == 0 || gap > maxREDGap || d.fwd.current < 0 {
 		if !d.haveIn || ext > d.lastIn {
 			d.lastIn, d.haveIn = ext, true
 		}
-		return
+		return 0
 	}
 	d.lastIn = ext
 	blocks, err := parseRED(in.payload, d.redBlocks[:0])
 	d.redBlocks = blocks[:0]
 	if err != nil {
-		return
+		return 0
 	}
 	red := blocks[:len(blocks)-1]
+	n := 0
 	for k := int(gap); k >= 1; k-- {
 		i := len(red) - k
 		if i < 0 || red[i].tsOffset == 0 {
@@ -430,16 +501,17 @@ func (d *DownTrack) recoverRED(in *inPacket) {
 		p.extSeq = ext - uint64(k)
 		p.ts = in.fp.ts - uint32(red[i].tsOffset)
 		if res, ok := d.fwd.forward(&p); ok {
-			rec := *in
-			rec.fp = p
-			d.send(&rec, res, red[i].data, true)
+			out[n] = recovered{res: res, data: red[i].data}
+			n++
 		}
 	}
+	return n
 }
 
-// send writes one packet out, with payload as the media payload: the
-// incoming payload, or (recovered) a block taken from RED redundancy.
-func (d *DownTrack) send(in *inPacket, res fwdResult, payload []byte, recovered bool) {
+// sendW writes one packet out, with payload as the media payload: the
+// incoming payload, or (recovered) a block taken from RED redundancy. wmu
+// is held, mu is not.
+func (d *DownTrack) sendW(in *inPacket, res fwdResult, payload []byte, recovered bool) {
 	s := &d.slots[d.slot]
 	d.slot = (d.slot + 1) % len(d.slots)
 	var out []byte
@@ -451,15 +523,16 @@ func (d *DownTrack) send(in *inPacket, res fwdResult, payload []byte, recovered 
 	if out == nil {
 		return
 	}
-	s.hdr = rtp.Header{Version: 2, Padding: in.hdr.Padding, PaddingSize: in.hdr.PaddingSize, Marker: in.hdr.Marker || (d.r.svc && d.svc.mark),
-		PayloadType: d.pt, SequenceNumber: res.seq, Timestamp: res.ts, SSRC: d.ssrc, Extensions: s.hdr.Extensions[:0]}
+	// Field by field, not a composite literal: this runs per packet and
+	// subscriber, and the fields left alone (CSRC, PayloadOffset) are
+	// never set on a slot's header.
+	h := &s.hdr
+	h.Version, h.Padding, h.PaddingSize, h.Marker = 2, in.hdr.Padding, in.hdr.PaddingSize, in.hdr.Marker || res.mark
+	h.PayloadType, h.SequenceNumber, h.Timestamp, h.SSRC = d.pt, res.seq, res.ts, d.ssrc
+	h.Extension, h.ExtensionProfile, h.Extensions = false, 0, h.Extensions[:0]
 	if d.levelExt != 0 && in.level >= 0 {
 		s.lvl[0] = byte(in.level)
 		_ = s.hdr.SetExtension(d.levelExt, s.lvl[:])
-	}
-	if d.hist != nil {
-		e := &d.hist[res.seq%histSize]
-		*e = histEntry{valid: true, seq: res.seq, layer: int8(in.fp.layer), ext: in.fp.extSeq, ts: res.ts, picID: res.picID, tl0: res.tl0}
 	}
 	if _, err := d.writer.WriteRTP(&s.hdr, out); err == nil {
 		d.countLocked(12 + len(out))
@@ -468,7 +541,7 @@ func (d *DownTrack) send(in *inPacket, res fwdResult, payload []byte, recovered 
 
 // countLocked adds a sent packet to the node's counters, in batches: one
 // shared atomic per packet and subscriber would be the hottest cache line
-// of the forwarding path.
+// of the forwarding path. wmu is held.
 func (d *DownTrack) countLocked(bytes int) {
 	d.unflushedBytes += uint64(bytes)
 	d.unflushedPkts++
@@ -488,16 +561,16 @@ func (d *DownTrack) flushCountsLocked() {
 func (d *DownTrack) buildPayload(buf []byte, in *inPacket, res fwdResult, payload []byte) []byte {
 	switch {
 	case d.stripRED && len(payload) > 0:
-		blocks, err := parseRED(payload, d.redBlocks[:0])
-		d.redBlocks = blocks[:0]
+		blocks, err := parseRED(payload, d.wredBlocks[:0])
+		d.wredBlocks = blocks[:0]
 		if err != nil {
 			return nil
 		}
 		return buf[:copy(buf, blocks[len(blocks)-1].data)]
 	case d.keepRED && len(payload) > 0:
 		out := buf[:copy(buf, payload)]
-		blocks, err := parseRED(out, d.redBlocks[:0])
-		d.redBlocks = blocks[:0]
+		blocks, err := parseRED(out, d.wredBlocks[:0])
+		d.wredBlocks = blocks[:0]
 		if err != nil {
 			return nil
 		}

@@ -9,7 +9,7 @@ import (
 )
 
 // readRTCP reads the subscriber's RTCP for this down-track until the sender
-// stops. Reading is also what feeds TWCC feedback to GCC: the interceptors
+// stops. Reading is also what feeds TWCC feedback to the estimator: the interceptors
 // see RTCP only as it is read.
 func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 	buf := make([]byte, 1500)
@@ -28,15 +28,13 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 		for _, p := range pkts {
 			switch p := p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				d.q.plis.Add(1)
 				d.onKeyframeRequest(now)
 			case *rtcp.TransportLayerNack:
 				d.onNACK(p, now)
 			case *rtcp.ReceiverReport:
-				for _, rr := range p.Reports {
-					if rr.SSRC == d.ssrc {
-						d.onReceiverReport(rr, now)
-					}
-				}
+				d.onReceiverReport(p)
+				d.gradeReceiverReport(p, now)
 			}
 		}
 	}
@@ -62,20 +60,23 @@ func (d *DownTrack) onNACK(n *rtcp.TransportLayerNack, now time.Time) {
 	for _, pair := range n.Nacks {
 		pair.Range(func(seq uint16) bool {
 			d.r.stats.nacksReceived.Add(1)
+			d.q.nacks.Add(1)
 			d.mu.Lock()
-			if d.resendLocked(seq, now) > 0 {
+			if d.resendAndUnlock(seq, now) > 0 {
 				d.r.stats.retransmits.Add(1)
 			}
-			d.mu.Unlock()
 			return true
 		})
 	}
 }
 
-// resendLocked sends the packet sent as seq again, over RTX when
-// negotiated, and returns the bytes written (0: nothing sent).
-func (d *DownTrack) resendLocked(seq uint16, now time.Time) int {
+// resendAndUnlock sends the packet sent as seq again, over RTX when
+// negotiated, and returns the bytes written (0: nothing sent). It is
+// called with mu held and returns with no lock held: like writeRTP, it
+// takes wmu and lets mu go before the write.
+func (d *DownTrack) resendAndUnlock(seq uint16, now time.Time) int {
 	if !d.bound || d.closed {
+		d.mu.Unlock()
 		return 0
 	}
 	var (
@@ -87,6 +88,7 @@ func (d *DownTrack) resendLocked(seq uint16, now time.Time) int {
 	e := &d.hist[seq%histSize]
 	if e.valid && e.seq == seq {
 		if now.UnixNano()-e.sentAt < int64(resendGap) {
+			d.mu.Unlock()
 			return 0
 		}
 		e.sentAt = now.UnixNano()
@@ -95,15 +97,20 @@ func (d *DownTrack) resendLocked(seq uint16, now time.Time) int {
 	} else if l, x, ok := d.fwd.inputFor(seq); ok {
 		layer, ext = l, x
 	} else {
+		d.mu.Unlock()
 		return 0
 	}
-	cache := d.r.layers[layer].cache
-	raw, ok := cache.get(ext, d.nackBuf[:0])
+	// The packet goes into wmu's scratch; mu stays held for the remap.
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	raw, ok := d.r.layers[layer].cache.get(ext, d.nackBuf[:0])
 	if !ok {
+		d.mu.Unlock()
 		return 0
 	}
 	d.nackBuf = raw
 	if d.nackPkt.Unmarshal(raw) != nil {
+		d.mu.Unlock()
 		return 0
 	}
 	in := inPacket{hdr: &d.nackPkt.Header, payload: d.nackPkt.Payload, level: -1,
@@ -116,9 +123,11 @@ func (d *DownTrack) resendLocked(seq uint16, now time.Time) int {
 	}
 	if !known {
 		if res, ok = d.fwd.remap(&in.fp); !ok || res.seq != seq {
+			d.mu.Unlock()
 			return 0
 		}
 	}
+	d.mu.Unlock()
 	s := &d.slots[d.slot]
 	d.slot = (d.slot + 1) % len(d.slots)
 	off := 0
@@ -146,20 +155,28 @@ func (d *DownTrack) resendLocked(seq uint16, now time.Time) int {
 	return 12 + len(out)
 }
 
-// probeLocked sends one probe packet: an RTX copy of one of the last
+// probeAndUnlock sends one probe packet: an RTX copy of one of the last
 // probeSpan packets sent, in turn. It returns the bytes written; 0 when the
-// down-track cannot probe (not bound, no RTX negotiated, nothing sent yet).
-func (d *DownTrack) probeLocked(now time.Time) int {
+// down-track cannot probe now (not bound, no RTX negotiated, nothing to
+// copy). Like resendAndUnlock, it is called with mu held and returns with
+// no lock held.
+func (d *DownTrack) probeAndUnlock(now time.Time) int {
 	if !d.bound || d.closed || d.rtxSSRC == 0 || d.hist == nil || !d.fwd.haveOut || d.fwd.current < 0 {
+		d.mu.Unlock()
 		return 0
 	}
 	last := uint16(d.fwd.lastOutExt)
 	for range probeSpan {
 		d.probeBack = (d.probeBack + 1) % probeSpan
-		if n := d.resendLocked(last-d.probeBack, now); n > 0 {
-			d.r.stats.probePackets.Add(1)
+		seq := last - d.probeBack
+		if e := &d.hist[seq%histSize]; e.valid && e.seq == seq && now.UnixNano()-e.sentAt >= int64(resendGap) {
+			n := d.resendAndUnlock(seq, now)
+			if n > 0 {
+				d.r.stats.probePackets.Add(1)
+			}
 			return n
 		}
 	}
+	d.mu.Unlock()
 	return 0
 }

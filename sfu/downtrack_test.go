@@ -82,7 +82,7 @@ func TestDownTrackNACKOverRTX(t *testing.T) {
 	}
 	r.addDown(d)
 	now := time.Now()
-	d.setDecision(1, false, now)
+	d.setDecision(1, false, "", now)
 	for i := 0; i < 10; i++ {
 		p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: uint16(65530 + i), Timestamp: 9000, SSRC: 5},
 			Payload: vp8Payload(i == 0, i == 0, 77, 3, 20)}

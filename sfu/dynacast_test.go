@@ -92,7 +92,7 @@ func (sim *roomSim) run(d time.Duration, budget int, congested bool, sendLayers 
 			dt.mu.Unlock()
 			tr := []allocTrack{{maxLayer: sim.prefs[i], bitrates: sim.r.layerBitrates(sim.now), current: cur, main: sim.prefs[i] > 0, hold: hold}}
 			l := selectLayers(budget, congested, tr, sim.now, defaultSelectorParams)[0]
-			dt.setDecision(l, l < sim.prefs[i], sim.now)
+			dt.setDecision(l, l < sim.prefs[i], "", sim.now)
 		}
 		sim.r.tick(sim.now, time.Second)
 	}

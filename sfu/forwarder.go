@@ -19,6 +19,7 @@ type fwdResult struct {
 	picID    uint16
 	tl0      uint8
 	switched bool // this packet starts a new epoch (first packet, layer switch or resume)
+	mark     bool // set the marker bit: the packet ends the picture as forwarded (SVC, svc.go)
 }
 
 // forwarder decides, packet by packet, what one down-track sends, and how

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,6 +21,7 @@ const (
 // and decides nothing.
 type padder struct {
 	pick func() []*DownTrack // the subscriber's video down-tracks
+	sent atomic.Int64        // bytes of probe packets written
 
 	mu      sync.Mutex
 	rate    int // bits/s
@@ -83,7 +85,9 @@ func (pd *padder) run() {
 			// padder must not catch up with a burst.
 			owed = min(owed+float64(rate)/8*now.Sub(last).Seconds(), float64(rate)/8*(5*padInterval).Seconds())
 			last = now
-			owed -= float64(pd.send(now, int(owed)))
+			n := pd.send(now, int(owed))
+			pd.sent.Add(int64(n))
+			owed -= float64(n)
 		}
 	}
 }
@@ -97,8 +101,7 @@ func (pd *padder) send(now time.Time, bytes int) int {
 		progress := false
 		for _, d := range downs {
 			d.mu.Lock()
-			n := d.probeLocked(now)
-			d.mu.Unlock()
+			n := d.probeAndUnlock(now)
 			sent += n
 			progress = progress || n > 0
 			if sent >= bytes {

@@ -42,6 +42,7 @@ type ParticipantParams struct {
 type Participant struct {
 	id, name       string
 	canPub, canSub bool
+	perms          permissions // an operator's changes to the grants (admin.go)
 	remote         bool
 	onEvent        func(Event)
 	since          time.Time
@@ -84,7 +85,7 @@ func (p *Participant) Done() <-chan struct{} { return p.done }
 
 // Info describes the participant and its tracks.
 func (p *Participant) Info() ParticipantInfo {
-	info := ParticipantInfo{ID: p.id, Name: p.name, Publish: p.canPub, Subscribe: p.canSub, Tracks: []TrackInfo{}}
+	info := ParticipantInfo{ID: p.id, Name: p.name, Publish: p.mayPublish(), Subscribe: p.maySubscribe(), Tracks: []TrackInfo{}}
 	for _, r := range p.Tracks() {
 		info.Tracks = append(info.Tracks, r.Info())
 	}
@@ -115,7 +116,7 @@ func newTrackID() string {
 // this way from the publisher connection; a trunk uses it to inject a
 // remote track, then feeds packets with Receiver.WriteRTP.
 func (p *Participant) PublishTrack(tp TrackParams) (*Receiver, error) {
-	if !p.canPub {
+	if !p.mayPublish() {
 		return nil, ErrForbidden
 	}
 	if tp.ID == "" {
@@ -185,7 +186,7 @@ func (p *Participant) SetMuted(kind webrtc.RTPCodecType, muted bool) {
 
 // HandleOffer takes a publisher-connection offer and returns the answer.
 func (p *Participant) HandleOffer(sdp string) (string, error) {
-	if !p.canPub || p.remote {
+	if !p.mayPublish() || p.remote {
 		return "", ErrForbidden
 	}
 	pub, err := p.publisher()

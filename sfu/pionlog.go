@@ -40,16 +40,37 @@ func (p pionLogger) Debug(msg string)                  { p.log(slog.LevelDebug-2
 func (p pionLogger) Debugf(format string, args ...any) { p.logf(slog.LevelDebug-2, format, args...) }
 func (p pionLogger) Info(msg string)                   { p.log(slog.LevelDebug, msg) }
 func (p pionLogger) Infof(format string, args ...any)  { p.logf(slog.LevelDebug, format, args...) }
-func (p pionLogger) Warn(msg string) {
+func (p pionLogger) Warn(msg string)                   { p.log(warnLevel(msg), msg) }
+func (p pionLogger) Warnf(format string, args ...any)  { p.warn(fmt.Sprintf(format, args...)) }
+func (p pionLogger) warn(msg string)                   { p.log(warnLevel(msg), msg) }
+
+// pionNoise are pion warnings about what every session goes through:
+// starting (ICE pings before the remote candidates, DTLS or RTCP before the
+// stream is known) and ending (reads and accepts on closed sockets). A
+// two-tab demo session logged dozens of them at the default level; they
+// go to debug. Failures that matter (ICE failed, DTLS or SRTP errors) stay
+// warnings.
+var pionNoise = []string{
 	// The SFU binds its single ICE socket to the unspecified address on
-	// purpose (one port for every interface); pion warns about it.
-	if strings.Contains(msg, "unspecified address") {
-		p.log(slog.LevelDebug, msg)
-		return
-	}
-	p.log(slog.LevelWarn, msg)
+	// purpose (one port for every interface).
+	"unspecified address",
+	"Failed to ping without candidate pairs",
+	"no endpoint for packet starting with",
+	"OnTrack will not be fired",
+	"stream is already closed",
+	"read/write on closed pipe",
+	"use of closed network connection",
 }
 
-func (p pionLogger) Warnf(format string, args ...any)  { p.logf(slog.LevelWarn, format, args...) }
+// warnLevel is the level of one pion warning: debug for pionNoise.
+func warnLevel(msg string) slog.Level {
+	for _, n := range pionNoise {
+		if strings.Contains(msg, n) {
+			return slog.LevelDebug
+		}
+	}
+	return slog.LevelWarn
+}
+
 func (p pionLogger) Error(msg string)                  { p.log(slog.LevelError, msg) }
 func (p pionLogger) Errorf(format string, args ...any) { p.logf(slog.LevelError, format, args...) }

@@ -6,8 +6,8 @@ import "time"
 // gets back up.
 //
 // A send-side estimate only learns what the link carries from what is sent.
-// A subscriber moved to small layers sends little, and pion's GCC then
-// grows its estimate by 8 % a second: from a few hundred kbit/s to the
+// A subscriber moved to small layers sends little, and the estimator
+// (bwe.go) then grows its estimate by 8 % a second: from a few hundred kbit/s to the
 // ~1.9 Mbit/s a large layer needs with the selector's margin takes 15–25 s.
 // So, as libwebrtc and LiveKit do, the SFU probes before it switches up:
 // it sends extra packets, so that the link carries what the wanted layers
@@ -37,6 +37,8 @@ type prober struct {
 	probing  bool
 	start    time.Time
 	startEst int // the estimate when the probe started
+	startPad int64
+	pad      int // the padding rate asked for
 	goal     int // the rate the probe confirms
 	floor    int // a confirmed goal, 0 when none
 	backoff  time.Duration
@@ -45,10 +47,11 @@ type prober struct {
 
 // probeInput is what the room loop knows at a tick.
 type probeInput struct {
-	estimate  int  // the estimator's target, bits/s
-	congested bool // the congestion judge's verdict
-	want      int  // what every track at its preferred layer would cost
-	sending   int  // what the current decisions cost
+	estimate  int   // the estimator's target, bits/s
+	congested bool  // the congestion judge's verdict
+	want      int   // what every track at its preferred layer would cost
+	sending   int   // what the current decisions cost
+	padded    int64 // bytes of probe packets sent so far (cumulative)
 }
 
 // tick returns the budget the selector uses (the estimate, or a probed
@@ -68,10 +71,14 @@ func (p *prober) tick(now time.Time, in probeInput) (budget, padding int) {
 		switch {
 		case float64(in.estimate) < decreaseRatio*float64(p.startEst):
 			p.fail(now)
-		case now.Sub(p.start) >= probeDuration:
-			p.probing, p.floor, p.backoff, p.next = false, p.goal, 0, now.Add(probeInterval)
+		case now.Sub(p.start) < probeDuration:
+			return max(in.estimate, p.floor), p.pad
+		case float64(in.padded-p.startPad) < 0.5*float64(p.pad)/8*probeDuration.Seconds():
+			// Half the padding did not go out (no RTX negotiated, nothing
+			// sent to copy): the link was not tested.
+			p.fail(now)
 		default:
-			return max(in.estimate, p.floor), max(p.goal-in.sending, 0)
+			p.probing, p.floor, p.backoff, p.next = false, p.goal, 0, now.Add(probeInterval)
 		}
 	}
 	budget = max(in.estimate, p.floor)
@@ -81,11 +88,13 @@ func (p *prober) tick(now time.Time, in probeInput) (budget, padding int) {
 	// Probe at most to three times the budget at a time (libwebrtc's
 	// first probes go to 3× and 6×): a link that carries that is probed
 	// again from there.
-	p.probing, p.start, p.startEst, p.goal = true, now, in.estimate, min(in.want, 3*budget)
-	return budget, max(p.goal-in.sending, 0)
+	p.probing, p.start, p.startEst, p.startPad, p.goal = true, now, in.estimate, in.padded, min(in.want, 3*budget)
+	p.pad = max(p.goal-in.sending, 0)
+	return budget, p.pad
 }
 
-// fail ends a probe that saw the estimate fall, and backs off.
+// fail ends a probe that saw the estimate fall (or could not send), and
+// backs off.
 func (p *prober) fail(now time.Time) {
 	p.probing = false
 	p.backoff = min(max(2*p.backoff, probeMinBackoff), probeMaxBackoff)

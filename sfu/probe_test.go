@@ -18,11 +18,13 @@ func TestProberConfirmsThenFloors(t *testing.T) {
 		t.Fatalf("start: budget %d padding %d; want 600000 and a probe to three times the estimate", budget, pad)
 	}
 	for dt := 200 * time.Millisecond; dt < probeDuration; dt += 200 * time.Millisecond {
-		in.estimate += 10_000 // GCC grows a little meanwhile
+		in.estimate += 10_000           // GCC grows a little meanwhile
+		in.padded += int64(pad / 8 / 5) // the padder sends what was asked
 		if _, pad = p.tick(t0.Add(dt), in); pad == 0 {
 			t.Fatalf("the probe stopped at %v", dt)
 		}
 	}
+	in.padded += int64(pad / 8 / 5)
 	budget, pad = p.tick(t0.Add(probeDuration), in)
 	if budget != 1_800_000 || pad != 0 {
 		t.Fatalf("after the probe: budget %d padding %d; want the probed 1.8 Mbit/s, no padding", budget, pad)
@@ -71,6 +73,14 @@ func TestProberBacksOff(t *testing.T) {
 	in.congested = true
 	if budget, pad := p.tick(now, in); budget != in.estimate || pad != 0 || p.floor != 0 {
 		t.Fatalf("congested: budget %d padding %d floor %d", budget, pad, p.floor)
+	}
+	// A probe whose padding could not go out (no RTX) proves nothing.
+	var r prober
+	in = probeInput{estimate: 500_000, want: 2_000_000, sending: 300_000}
+	start := now
+	r.tick(start, in)
+	if budget, _ := r.tick(start.Add(probeDuration), in); budget != in.estimate || r.next.Sub(start.Add(probeDuration)) != probeMinBackoff {
+		t.Fatalf("an unsent probe: budget %d, next probe in %v", budget, r.next.Sub(start.Add(probeDuration)))
 	}
 	// Nothing to gain: no probe.
 	var q prober

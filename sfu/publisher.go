@@ -58,8 +58,9 @@ func newPublisher(p *Participant) (*publisher, error) {
 
 // watchConnection sends a connection's ICE candidates to the client and
 // removes the participant when the connection fails (ICE failed, or
-// disconnected past the timeout). The removal runs on its own goroutine:
-// it closes this very connection, which waits for pion's callbacks.
+// disconnected past the timeout). The removal runs on its own goroutine,
+// owned by the SFU: it closes this very connection, which waits for pion's
+// callbacks.
 func (p *Participant) watchConnection(pc *webrtc.PeerConnection, t Target) {
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		var init *webrtc.ICECandidateInit
@@ -73,7 +74,7 @@ func (p *Participant) watchConnection(pc *webrtc.PeerConnection, t Target) {
 		// Closed without our asking means the client closed its side
 		// (DTLS close_notify); when we close, close returns at once.
 		if s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateClosed {
-			go p.close(ErrConnectionFailed)
+			p.sfu.closeLater(p, ErrConnectionFailed)
 		}
 	})
 }
@@ -294,7 +295,12 @@ func (pt *pubTrack) RequestKeyframe(layer int) {
 	if ssrc == 0 {
 		return
 	}
-	_ = pt.pub.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+	if err := pt.pub.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
+		// The connection is closing or broken: the request is lost, and
+		// the next one (throttled per layer) tries again.
+		pt.pub.p.stats.keyframeReqErrors.Add(1)
+		pt.pub.p.log.Debug("key frame request not sent", "track", pt.rcv.id, "layer", layer, "err", err)
+	}
 }
 
 // SetLayersWanted asks the browser, through signaling, to keep only the

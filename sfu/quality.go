@@ -1,165 +1,139 @@
 package sfu
 
 import (
-	"maps"
-	"math"
-	"slices"
-	"time"
+	"sync/atomic"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
 
-// Connection quality, as a subscriber experiences each remote participant:
-// computed on the node from what it knows per down-track (the loss and
-// round-trip time in the subscriber's receiver reports, and whether the
-// layer forwarded is below the one the view asks for), graded like
-// LiveKit's "excellent", "good", "poor", and sent to the subscriber when it
-// changes (Quality event).
+// What the quality platform samples of a subscriber's down-tracks. It is
+// counted on the RTCP path and read by a sampler every few seconds; the
+// forwarding path is not touched.
 
-// Connection quality grades.
-const (
-	GradeExcellent = "excellent"
-	GradeGood      = "good"
-	GradePoor      = "poor"
-)
-
-// qualityEvery is how often grades are recomputed and sent on change.
-const qualityEvery = 2 * time.Second
-
-// ConnectionQuality: the connection quality of each remote participant as
-// this subscriber receives it (participant ID → grade), and the path each
-// one's media takes to this node (when a PathSource is set).
-type ConnectionQuality struct {
-	Participants map[string]string
-	Paths        map[string]Path
+// downQuality counts one down-track's feedback from its subscriber.
+type downQuality struct {
+	plis, nacks atomic.Uint64
+	// lost is the fraction lost of the subscriber's last receiver report,
+	// in 1/256 (RFC 3550), plus one; 0 before any report.
+	lost atomic.Uint32
 }
 
-// Path is the way a participant's media takes to this node: the nodes
-// from its access node to here (one entry when it is connected here), the
-// trunk hops and the one-way trunk latency along them.
-type Path struct {
-	Node      string   `json:"node"`
-	Nodes     []string `json:"path"`
-	Hops      int      `json:"hops"`
-	LatencyMs float64  `json:"latency_ms"`
-}
-
-// PathSource tells the paths of a room's participants to this node (the
-// node's trunk knows them; the SFU does not).
-type PathSource func(room string) map[string]Path
-
-// SetPathSource sets where rooms learn their participants' paths; nil:
-// nowhere (no paths are sent).
-func (s *SFU) SetPathSource(fn PathSource) {
-	if fn == nil {
-		s.paths.Store(nil)
-		return
-	}
-	s.paths.Store(&fn)
-}
-
-// roomPaths asks the path source, if any, for a room's paths.
-func (r *Room) roomPaths() map[string]Path {
-	if fn := r.sfu.paths.Load(); fn != nil {
-		return (*fn)(r.name)
-	}
-	return nil
-}
-
-func (ConnectionQuality) isEvent() {}
-
-// onReceiverReport records the subscriber's report on this down-track's
-// stream: fraction lost since the last report, and the round-trip time
-// (RFC 3550 §6.4.1: now − LSR − DLSR, in 1/65536 s).
-func (d *DownTrack) onReceiverReport(rr rtcp.ReceptionReport, now time.Time) {
-	d.rrLoss.Store(uint32(rr.FractionLost))
-	if rr.LastSenderReport == 0 {
-		return
-	}
-	rtt := ntpCompact(now) - rr.LastSenderReport - rr.Delay
-	if ms := int64(rtt) * 1000 >> 16; ms >= 0 && ms < 10_000 {
-		d.rrRTT.Store(ms)
-	}
-}
-
-// ntpCompact is the middle 32 bits of the NTP time of t.
-func ntpCompact(t time.Time) uint32 {
-	secs := uint64(t.Unix()) + 2208988800
-	frac := uint64(t.Nanosecond()) << 32 / 1e9
-	return uint32((secs<<32 | frac) >> 16)
-}
-
-// grade scores one down-track.
-func (d *DownTrack) grade(q Quality) int {
-	loss := float64(d.rrLoss.Load()) / 256
-	rtt := d.rrRTT.Load()
-	score := 2
-	if loss >= 0.02 || rtt >= 300 {
-		score = 1
-	}
-	if loss >= 0.08 || rtt >= 600 {
-		score = 0
-	}
-	if d.r.kind == webrtc.RTPCodecTypeVideo {
-		d.mu.Lock()
-		decided, muted := d.decided, d.muted
-		d.mu.Unlock()
-		want := qualityLayer(q, d.r.layerCount())
-		switch {
-		case muted, want < 0:
-		case decided < 0:
-			score = 0
-		case decided < want:
-			score = min(score, 1)
+// onReceiverReport keeps the loss the subscriber reports for this track.
+func (d *DownTrack) onReceiverReport(rr *rtcp.ReceiverReport) {
+	d.mu.Lock()
+	ssrc := d.ssrc
+	d.mu.Unlock()
+	for _, b := range rr.Reports {
+		if b.SSRC == ssrc {
+			d.q.lost.Store(uint32(b.FractionLost) + 1)
 		}
 	}
-	return score
 }
 
-// qualityDue reports whether the subscriber's grades are due.
-func (s *subscriber) qualityDue(now time.Time) bool { return now.Sub(s.qualityAt) >= qualityEvery }
-
-// qualities grades every remote participant this subscriber receives and
-// reports whether the grades or the paths (of the others) changed since
-// the last call.
-func (s *subscriber) qualities(now time.Time, paths map[string]Path) (ConnectionQuality, bool) {
-	s.qualityAt = now
-	s.mu.Lock()
-	downs := make([]*DownTrack, 0, len(s.downs))
-	for _, d := range s.downs {
-		downs = append(downs, d)
-	}
-	s.mu.Unlock()
-	worst := map[string]int{}
-	for _, d := range downs {
-		g := d.grade(s.p.trackPreference(d.r))
-		id := d.r.owner.id
-		if w, ok := worst[id]; !ok || g < w {
-			worst[id] = g
-		}
-	}
-	names := []string{GradePoor, GradeGood, GradeExcellent}
-	out := make(map[string]string, len(worst))
-	for id, g := range worst {
-		out[id] = names[g]
-	}
-	// Paths only of the participants whose tracks this subscriber gets:
-	// all of a large room's, to each of its members at every join, would
-	// be quadratic.
-	mine := make(map[string]Path, len(worst))
-	for id := range worst {
-		if pt, ok := paths[id]; ok {
-			mine[id] = pt
-		}
-	}
-	if maps.Equal(out, s.lastQuality) && maps.EqualFunc(mine, s.lastPaths, samePath) {
-		return ConnectionQuality{}, false
-	}
-	s.lastQuality, s.lastPaths = out, mine
-	return ConnectionQuality{Participants: out, Paths: mine}, true
+// DownStat is one down-track as the quality platform samples it.
+type DownStat struct {
+	Publisher, Track, Kind string
+	// Layer forwarded now ("small", "medium", "large", "paused").
+	Layer string
+	// PLIs and NACKs (sequence numbers) received from the subscriber so
+	// far; Loss is the fraction lost of its last receiver report (-1 before
+	// any).
+	PLIs, NACKs uint64
+	Loss        float64
 }
 
-func samePath(a, b Path) bool {
-	return a.Node == b.Node && a.Hops == b.Hops && slices.Equal(a.Nodes, b.Nodes) && math.Abs(a.LatencyMs-b.LatencyMs) < 5
+// QualityStats samples a participant's subscriptions and its subscriber
+// connection's bandwidth estimate (bits/s; 0 without a subscriber).
+func (p *Participant) QualityStats() (downs []DownStat, estimate int) {
+	if p.sub == nil {
+		return nil, 0
+	}
+	p.sub.mu.Lock()
+	list := make([]*DownTrack, 0, len(p.sub.downs))
+	for _, d := range p.sub.downs {
+		list = append(list, d)
+	}
+	p.sub.mu.Unlock()
+	for _, d := range list {
+		st := DownStat{Publisher: d.r.owner.id, Track: d.r.id, Kind: kindString(d.r.kind),
+			PLIs: d.q.plis.Load(), NACKs: d.q.nacks.Load(), Loss: -1}
+		if l := d.q.lost.Load(); l > 0 {
+			st.Loss = float64(l-1) / 256
+		}
+		if d.r.kind == webrtc.RTPCodecTypeVideo {
+			st.Layer = layerName(d.r.rids, int(d.cur.Load()))
+		}
+		downs = append(downs, st)
+	}
+	return downs, p.sub.est.GetTargetBitrate()
+}
+
+// decisionReason says why the selector gave track t layer l.
+func decisionReason(l int, t allocTrack) string {
+	if l >= t.maxLayer {
+		if t.current > l {
+			return "preference"
+		}
+		if t.hold.lastDown.IsZero() {
+			return "preference"
+		}
+		return "bandwidth"
+	}
+	for x := max(l+1, 0); x <= t.maxLayer && x < len(t.bitrates); x++ {
+		if t.bitrates[x] > 0 {
+			return "bandwidth"
+		}
+	}
+	return "unavailable"
+}
+
+// missing looks at the newest packets the cache holds (up to its size)
+// and returns how many of the sequence numbers in that span are absent
+// (never arrived, or arrived too late to be cached in order), and the
+// span. It reads under the cache's read lock: the forwarding path is not
+// touched.
+func (c *packetCache) missing() (absent, span int) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var high uint64
+	seen := false
+	for i := range c.slots {
+		if s := &c.slots[i]; s.n > 0 && (!seen || s.ext > high) {
+			high, seen = s.ext, true
+		}
+	}
+	if !seen {
+		return 0, 0
+	}
+	size := uint64(len(c.slots))
+	lo := uint64(0)
+	if high+1 > size {
+		lo = high + 1 - size
+	}
+	present := 0
+	for i := range c.slots {
+		if s := &c.slots[i]; s.n > 0 && s.ext >= lo && s.ext <= high {
+			present++
+		}
+	}
+	span = int(high - lo + 1)
+	return span - present, span
+}
+
+// RecentLoss is the share of the publisher's newest video packets (the
+// span its packet caches hold, a few seconds) that never reached this
+// node, after any retransmission: the loss of the publisher's uplink as
+// this node sees it, worst layer. 0 for audio or before any packet.
+func (r *Receiver) RecentLoss() float64 {
+	worst := 0.0
+	for _, l := range r.layers {
+		if l.cache == nil {
+			continue
+		}
+		if absent, span := l.cache.missing(); span >= 32 {
+			worst = max(worst, float64(absent)/float64(span))
+		}
+	}
+	return worst
 }

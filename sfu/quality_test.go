@@ -1,46 +1,41 @@
 package sfu
 
-import (
-	"testing"
-	"time"
+import "testing"
 
-	"github.com/pion/rtcp"
-	"github.com/pion/webrtc/v4"
-)
+func TestCacheMissing(t *testing.T) {
+	c := newPacketCache(64)
+	if a, s := c.missing(); a != 0 || s != 0 {
+		t.Fatalf("empty: %d of %d", a, s)
+	}
+	for ext := uint64(1000); ext < 1100; ext++ {
+		if ext%10 == 0 {
+			continue // every tenth lost
+		}
+		c.put(ext, []byte{1})
+	}
+	// The newest 64 (1036..1099) miss 1040, 1050, ..., 1090.
+	if a, s := c.missing(); a != 6 || s != 64 {
+		t.Fatalf("got %d of %d missing, want 6 of 64", a, s)
+	}
+}
 
-// TestQualityGrade: the round-trip time comes from a receiver report's
-// LSR and DLSR, and the grade falls with loss, RTT and a layer below the
-// view's preference.
-func TestQualityGrade(t *testing.T) {
-	now := time.Unix(1_800_000_000, 0)
-	r := newReceiver(&Participant{id: "pub", stats: &counters{}}, TrackParams{ID: "v", Kind: webrtc.RTPCodecTypeVideo,
-		Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, Layers: []string{"s", "l"}}, 64, now)
-	d := newDownTrack(r, nil)
-	sent := now.Add(-500 * time.Millisecond)
-	// The report left 200 ms after our SR arrived: RTT 300 ms.
-	d.onReceiverReport(rtcp.ReceptionReport{SSRC: 1, FractionLost: 0, LastSenderReport: ntpCompact(sent), Delay: 13107}, now)
-	if rtt := d.rrRTT.Load(); rtt < 295 || rtt > 305 {
-		t.Fatalf("rtt %d ms, want 300", rtt)
+func TestDecisionReason(t *testing.T) {
+	bitrates := []int{150_000, 1_500_000}
+	cases := []struct {
+		name string
+		l    int
+		t    allocTrack
+		want string
+	}{
+		{"down for bandwidth", 0, allocTrack{maxLayer: 1, bitrates: bitrates, current: 1}, "bandwidth"},
+		{"the large layer is not arriving", 0, allocTrack{maxLayer: 1, bitrates: []int{150_000, 0}, current: 1}, "unavailable"},
+		{"view asks for less", 0, allocTrack{maxLayer: 0, bitrates: bitrates, current: 1}, "preference"},
+		{"view asks for more", 1, allocTrack{maxLayer: 1, bitrates: bitrates, current: 0}, "preference"},
+		{"paused for bandwidth", -1, allocTrack{maxLayer: 1, bitrates: bitrates, current: 0}, "bandwidth"},
 	}
-	d.rrRTT.Store(50)
-	d.decided = 1
-	if g := d.grade(QualityLarge); g != 2 {
-		t.Errorf("clean, on the wanted layer: grade %d, want 2 (excellent)", g)
-	}
-	d.decided = 0
-	if g := d.grade(QualityLarge); g != 1 {
-		t.Errorf("below the wanted layer: grade %d, want 1 (good)", g)
-	}
-	if g := d.grade(QualitySmall); g != 2 {
-		t.Errorf("a thumbnail on the small layer: grade %d, want 2", g)
-	}
-	d.rrLoss.Store(26)
-	if g := d.grade(QualitySmall); g != 0 {
-		t.Errorf("10%% loss: grade %d, want 0 (poor)", g)
-	}
-	d.rrLoss.Store(0)
-	d.decided = -1
-	if g := d.grade(QualitySmall); g != 0 {
-		t.Errorf("paused for want of bandwidth: grade %d, want 0", g)
+	for _, c := range cases {
+		if got := decisionReason(c.l, c.t); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
 	}
 }

@@ -26,6 +26,7 @@ type Room struct {
 
 	mu           sync.Mutex
 	closed       bool
+	hold         roomHold       // options and the empty-room hold (room_options.go)
 	participants []*Participant // join order
 	watchers     map[int]func(Event)
 	watchSeq     int
@@ -102,7 +103,7 @@ func (r *Room) join(p *Participant) (old *Participant, err error) {
 	if i >= 0 {
 		old = r.participants[i]
 		r.participants = slices.Delete(r.participants, i, i+1)
-	} else if len(r.participants) >= r.sfu.cfg.MaxParticipants {
+	} else if !p.remote && len(r.participants) >= r.maxParticipantsLocked() {
 		return nil, ErrRoomFull
 	}
 	infos := make([]ParticipantInfo, 0, len(r.participants))
@@ -145,13 +146,19 @@ func (r *Room) remove(p *Participant) {
 	defer r.mu.Unlock()
 	if i := slices.Index(r.participants, p); i >= 0 {
 		r.participants = slices.Delete(r.participants, i, i+1)
+		r.markEmptyLocked(time.Now())
 	}
 }
 
-// leaveDone closes the room if the last participant has finished leaving.
-func (r *Room) leaveDone() {
+// leaveDone closes the room if the last participant has finished leaving,
+// unless an operator's empty timeout holds it open (room_options.go).
+func (r *Room) leaveDone() { r.closeIfEmpty(time.Now(), false) }
+
+// closeIfEmpty closes an empty room; force ignores the hold. It must not
+// run on the room's own goroutine (it waits for it to end).
+func (r *Room) closeIfEmpty(now time.Time, force bool) {
 	r.mu.Lock()
-	empty := len(r.participants) == 0 && !r.closed
+	empty := len(r.participants) == 0 && !r.closed && (force || !r.heldLocked(now))
 	if empty {
 		r.closed = true
 	}
@@ -235,6 +242,7 @@ func (r *Room) run() {
 		case now := <-t.C:
 			r.tick(now)
 			r.speakers(now)
+			r.checkHold(now)
 		case <-r.kickCh:
 			r.tick(time.Now())
 		}
@@ -250,13 +258,13 @@ func (r *Room) tick(now time.Time) {
 	for _, p := range parts {
 		if p.sub != nil {
 			p.sub.allocate(now)
-			if !p.sub.qualityDue(now) {
+			if !p.sub.gradesDue(now) {
 				continue
 			}
 			if !pathsAsked {
 				paths, pathsAsked = r.roomPaths(), true
 			}
-			if q, changed := p.sub.qualities(now, paths); changed {
+			if q, changed := p.sub.grades(now, paths); changed {
 				p.emit(q)
 			}
 		}

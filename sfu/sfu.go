@@ -23,12 +23,32 @@ type SFU struct {
 	eng   *engine
 	stats counters
 
-	paths atomic.Pointer[PathSource] // quality.go
+	paths atomic.Pointer[PathSource] // grade.go
 
-	mu     sync.Mutex
-	rooms  map[string]*Room
-	closed bool
-	all    []*Room // every room ever started and not yet stopped, for Close
+	mu       sync.Mutex
+	defaults func(room string) (RoomOptions, bool) // SetRoomDefaults
+	rooms    map[string]*Room
+	closed   bool
+	all      []*Room // every room ever started and not yet stopped, for Close
+	// closers are participant removals started from pion callbacks
+	// (closeLater); Close waits for them.
+	closers sync.WaitGroup
+}
+
+// closeLater closes p on a goroutine of its own, owned by the SFU: pion
+// callbacks cannot close the connection they run for. Once the SFU closes,
+// Close removes every participant itself and nothing more is started.
+func (s *SFU) closeLater(p *Participant, reason error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closers.Add(1)
+	go func() {
+		defer s.closers.Done()
+		p.close(reason)
+	}()
 }
 
 // New opens the SFU's sockets. It must be closed.
@@ -102,7 +122,7 @@ func (s *SFU) Join(room, mode string, pp ParticipantParams) (*Participant, error
 		}
 		r := s.rooms[room]
 		if r == nil {
-			r = newRoom(s, room, mode)
+			r = s.newRoomFor(room, mode)
 			s.rooms[room] = r
 			s.all = append(s.all, r)
 		}
@@ -164,6 +184,7 @@ func (s *SFU) Stats() Stats {
 	st := Stats{
 		BytesForwarded: s.stats.bytesForwarded.Load(), PacketsForwarded: s.stats.packetsForwarded.Load(),
 		NACKs: s.stats.nacksReceived.Load(), Retransmits: s.stats.retransmits.Load(), ProbePackets: s.stats.probePackets.Load(),
+		PLIErrors: s.stats.keyframeReqErrors.Load(), TCPDrops: s.stats.tcpDrops.Load(),
 		PLIs: s.stats.keyframeReqs.Load(), LayerSwitches: s.stats.layerSwitches.Load(),
 		BadPackets: s.stats.badPackets.Load(), FECPackets: s.stats.fecPackets.Load(), FECBytes: s.stats.fecBytes.Load(),
 		PublisherRTX: s.stats.publisherRTX.Load(), StrayPackets: s.stats.strayPackets.Load(),
@@ -210,12 +231,13 @@ func (s *SFU) Close() error {
 		}
 	}
 	wg.Wait()
+	s.closers.Wait()
 	for _, r := range rooms {
 		// A join that passed the closed check before Close may still land.
 		for _, p := range r.Participants() {
 			p.close(ErrClosed)
 		}
-		r.leaveDone()
+		r.closeIfEmpty(time.Now(), true)
 		<-r.done
 	}
 	return s.eng.close()

@@ -38,10 +38,10 @@ type subscriber struct {
 	probe prober
 	pad   *padder
 
-	// Room loop only (quality.go).
-	qualityAt   time.Time
-	lastQuality map[string]string
-	lastPaths   map[string]Path
+	// Room loop only (grade.go).
+	gradedAt   time.Time
+	lastGrades map[string]string
+	lastPaths  map[string]Path
 
 	mu    sync.Mutex // guards downs; held across AddTrack/RemoveTrack
 	downs map[*Receiver]*DownTrack
@@ -68,7 +68,7 @@ func newSubscriber(p *Participant) (*subscriber, error) {
 func (s *subscriber) add(r *Receiver) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.downs[r]; ok || s.isClosed() || r.closed.Load() {
+	if _, ok := s.downs[r]; ok || s.isClosed() || r.closed.Load() || !s.p.maySubscribe() {
 		return
 	}
 	d := newDownTrack(r, s)
@@ -246,10 +246,10 @@ func (s *subscriber) allocate(now time.Time) {
 	}
 	want, sending := demand(tracks, defaultSelectorParams)
 	reserve := audio * audioReserve
-	budget, padding := s.probe.tick(now, probeInput{estimate: estimate, congested: congested, want: want + reserve, sending: sending + reserve})
+	budget, padding := s.probe.tick(now, probeInput{estimate: estimate, congested: congested, want: want + reserve, sending: sending + reserve, padded: s.pad.sent.Load()})
 	s.pad.set(padding)
 	for i, l := range selectLayers(budget-reserve, congested, tracks, now, defaultSelectorParams) {
-		video[i].setDecision(l, l < tracks[i].maxLayer, now)
+		video[i].setDecision(l, l < tracks[i].maxLayer, decisionReason(l, tracks[i]), now)
 	}
 }
 

@@ -42,7 +42,7 @@ func TestSVCForwarding(t *testing.T) {
 	}
 	r.addDown(d)
 	now := time.Now()
-	d.setDecision(2, false, now)
+	d.setDecision(2, false, "preference", now)
 	seq := uint16(100)
 	picture := func(key bool, pic uint16) {
 		for sid := uint8(0); sid < 3; sid++ {
@@ -60,7 +60,7 @@ func TestSVCForwarding(t *testing.T) {
 	if sent := fb.take(); len(sent) != 6 {
 		t.Fatalf("large: %d packets of a 6-packet picture forwarded", len(sent))
 	}
-	d.setDecision(0, false, now)
+	d.setDecision(0, false, "preference", now)
 	picture(false, 2)
 	picture(false, 3)
 	sent := fb.take()
@@ -75,7 +75,7 @@ func TestSVCForwarding(t *testing.T) {
 			t.Errorf("packet %d: marker %v", i, p.Marker)
 		}
 	}
-	d.setDecision(2, false, now)
+	d.setDecision(2, false, "preference", now)
 	picture(false, 4) // no key frame: still small
 	if n := len(fb.take()); n != 2 {
 		t.Errorf("up without a key frame: %d packets, want 2 (layer 0)", n)

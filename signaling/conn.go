@@ -41,6 +41,10 @@ type conn struct {
 	// its participant leaves at once instead of being held.
 	violated atomic.Bool
 
+	// joining is called when the client asks to join or resume: the
+	// connection no longer counts against its address's pending cap.
+	joining func()
+
 	// Reader goroutine only.
 	p      *sfu.Participant
 	grant  Grant
@@ -51,8 +55,8 @@ type conn struct {
 func newConn(s *Server, ws *websocket.Conn) *conn {
 	return &conn{
 		s: s, ws: ws, log: s.log.With("remote", ws.RemoteAddr().String()),
-		lim:     rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst),
-		out:     make(chan []byte, s.cfg.SendQueue),
+		lim: rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst),
+		out: make(chan []byte, s.cfg.SendQueue), joining: func() {},
 		closing: make(chan struct{}), writerDone: make(chan struct{}),
 	}
 }
@@ -109,9 +113,11 @@ func (c *conn) handle(b []byte, joinTimer *time.Timer) (stop bool) {
 		switch {
 		case ok:
 			joinTimer.Stop()
+			c.joining()
 			return c.join(jm)
 		case resume:
 			joinTimer.Stop()
+			c.joining()
 			return c.resume(rm)
 		case typ == "join" || typ == "resume":
 			c.fail(CodeBadToken, err.Error(), true)
@@ -123,6 +129,8 @@ func (c *conn) handle(b []byte, joinTimer *time.Timer) (stop bool) {
 	switch {
 	case errors.Is(err, errUnknownType):
 		return c.badInput(CodeUnknownType, err.Error())
+	case errors.Is(err, errBadReport):
+		return c.badInput(CodeBadReport, err.Error())
 	case err != nil:
 		return c.badInput(CodeBadMessage, err.Error())
 	}
@@ -179,6 +187,8 @@ func (c *conn) handle(b []byte, joinTimer *time.Timer) (stop bool) {
 		}
 	case resumeMsg:
 		return c.badInput(CodeBadMessage, "already joined")
+	case qualityMsg:
+		c.quality(m)
 	}
 	return false
 }
@@ -197,7 +207,10 @@ func (c *conn) join(m joinMsg) bool {
 		c.fail(CodeDraining, "this node is draining: join another node", true)
 		return true
 	}
-	se := &session{s: c.s, id: newSessionID(), grant: g, conn: c, latest: map[string][]byte{}}
+	se := &session{s: c.s, id: newSessionID(), grant: g, conn: c, latest: map[string][]byte{}, addr: remoteAddr(c.ws)}
+	if c.s.cfg.SessionICEServers != nil {
+		se.ice = c.s.cfg.SessionICEServers(g)
+	}
 	p, err := c.s.sfu.Join(g.Room, m.mode, sfu.ParticipantParams{
 		ID: g.Identity, Name: g.Name, CanPublish: g.Publish, CanSubscribe: g.Subscribe, OnEvent: se.onEvent,
 		Data: m.data && g.Subscribe})
@@ -216,6 +229,7 @@ func (c *conn) join(m joinMsg) bool {
 	se.p = p
 	c.sess.Store(se)
 	c.s.register(se)
+	c.s.qStarted(se)
 	c.p, c.grant, c.joined = p, g, true
 	c.log = c.log.With("room", g.Room, "identity", g.Identity)
 	return false

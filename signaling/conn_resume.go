@@ -39,6 +39,7 @@ func (c *conn) resume(m resumeMsg) bool {
 		}
 	}
 	c.s.metrics.resumed.Add(1)
+	c.s.qResumed(se)
 	se.finishAttach(c, se.joinedFrame("resumed", p.Info(), room.Name(), room.Mode(), infos, c.s.sfu.ICEServers()))
 	return false
 }

@@ -26,6 +26,7 @@ type inbound struct {
 	Target      string            `json:"target"`
 	SDP         string            `json:"sdp"`
 	Candidate   json.RawMessage   `json:"candidate"`
+	Report      json.RawMessage   `json:"report"` // quality (quality.go)
 	Participant string            `json:"participant"`
 	Layer       string            `json:"layer"`
 	Kind        string            `json:"kind"`
@@ -136,6 +137,8 @@ func (m *inbound) check() (any, error) {
 			return bad("kind audio|video and muted required")
 		}
 		return muteMsg{kind: m.Kind, muted: *m.Muted}, nil
+	case "quality":
+		return decodeQuality(m.Report)
 	case "leave":
 		return leaveMsg{}, nil
 	case "resume":

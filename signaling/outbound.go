@@ -118,7 +118,7 @@ type (
 		Mid    string   `json:"mid"`
 		Layers []string `json:"layers"`
 	}
-	qualityOut struct {
+	connectionQualityOut struct {
 		Type         string              `json:"type"`
 		Participants map[string]string   `json:"participants"`
 		Paths        map[string]sfu.Path `json:"paths,omitempty"`
@@ -168,11 +168,13 @@ func encodeEvent(ev sfu.Event) []byte {
 		}
 		v = speakerOut{Type: "speaker", Participants: ids}
 	case sfu.ConnectionQuality:
-		v = qualityOut{Type: "quality", Participants: e.Participants, Paths: e.Paths}
+		v = connectionQualityOut{Type: "connection_quality", Participants: e.Participants, Paths: e.Paths}
 	case sfu.PublishLayers:
 		v = publishLayersOut{Type: "publish_layers", Track: e.TrackID, Mid: e.Mid, Layers: e.Layers}
 	default:
-		return nil
+		if v = encodeAdminEvent(ev); v == nil {
+			return nil
+		}
 	}
 	b, _ := json.Marshal(v) // plain structs of strings: cannot fail
 	return b

@@ -35,6 +35,9 @@ type Config struct {
 	MaxBadMessages int `yaml:"max_bad_messages"`
 	// JoinTimeout: a connection that has not joined by then is closed (10 s).
 	JoinTimeout time.Duration `yaml:"join_timeout"`
+	// MaxPendingPerAddr: websockets one client address may hold open
+	// without a join (16); more are refused with too_many_pending.
+	MaxPendingPerAddr int `yaml:"max_pending_per_addr"`
 	// PingInterval between websocket pings; a client silent for three
 	// intervals is dropped (15 s).
 	PingInterval time.Duration `yaml:"ping_interval"`
@@ -53,6 +56,9 @@ type Config struct {
 	// tokens to it (the node fills them in).
 	NodeName string `yaml:"-"`
 	Region   string `yaml:"-"`
+	// SessionICEServers, when set, adds ICE servers for one session to its
+	// `joined` message: short-lived TURN credentials (the node fills it in).
+	SessionICEServers func(g Grant) []sfu.ICEServer `yaml:"-"`
 }
 
 func (c Config) withDefaults() Config {
@@ -70,6 +76,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.JoinTimeout <= 0 {
 		c.JoinTimeout = 10 * time.Second
+	}
+	if c.MaxPendingPerAddr <= 0 {
+		c.MaxPendingPerAddr = 16
 	}
 	if c.PingInterval <= 0 {
 		c.PingInterval = 15 * time.Second
@@ -101,6 +110,8 @@ type Server struct {
 	alts      atomic.Pointer[[]Alternative]
 	draining  atomic.Bool
 	metrics   sessionMetrics
+	pending   pendingLimit
+	q         qualityState // quality.go
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
@@ -118,8 +129,9 @@ func New(cfg Config, s *sfu.SFU, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg = cfg.withDefaults()
 	return &Server{
-		cfg: cfg.withDefaults(), sfu: s, verify: v, log: logger, conns: map[*conn]struct{}{},
+		cfg: cfg, sfu: s, verify: v, log: logger, conns: map[*conn]struct{}{}, pending: pendingLimit{max: cfg.MaxPendingPerAddr},
 		sessions: map[string]*session{}, resumeKey: resumeKey(cfg.APISecret),
 		// Any origin may connect: authority comes from the token alone.
 		up: websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
@@ -140,11 +152,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.wg.Done()
+	// Counted before the upgrade, so that a client whose upgrade
+	// succeeded is already counted.
+	addr := clientAddr(r)
+	admitted := s.pending.acquire(addr)
+	var once sync.Once
+	joining := func() {
+		if admitted {
+			once.Do(func() { s.pending.release(addr) })
+		}
+	}
+	defer joining()
 	ws, err := s.up.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered
 	}
+	if !admitted {
+		s.refusePending(ws, addr)
+		return
+	}
 	c := newConn(s, ws)
+	c.joining = joining
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -166,9 +194,13 @@ func (s *Server) Connections() int {
 	return len(s.conns)
 }
 
-// Close tells every client the node is going away, makes their
-// participants leave, and waits for the connections to end.
-func (s *Server) Close() error {
+// Disconnect tells every client the node is going away (a close 1001, on
+// which clients move to another node) and waits for their websockets to
+// end. Their participants stay, held, until Close: a node that closes
+// stops its trunks in between, so that neither the clients hear the
+// trunks' mirrors leave nor the other nodes hear these participants leave
+// (they moved). Joins and resumes are refused from now on.
+func (s *Server) Disconnect() {
 	s.mu.Lock()
 	s.closed = true
 	conns := make([]*conn, 0, len(s.conns))
@@ -180,6 +212,12 @@ func (s *Server) Close() error {
 		c.shutdown(websocket.CloseGoingAway, "node shutting down")
 	}
 	s.wg.Wait()
+}
+
+// Close disconnects every client (Disconnect) and makes their
+// participants leave their rooms.
+func (s *Server) Close() error {
+	s.Disconnect()
 	// Held participants leave now: nobody can resume on a closed server.
 	for _, se := range s.sessionList() {
 		se.leave()

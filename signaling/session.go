@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ type session struct {
 	id    string
 	p     *sfu.Participant
 	grant Grant
+	addr  netip.Addr // the client's address when it joined (for the quality plane)
 
 	mu         sync.Mutex
 	conn       *conn // attached websocket; nil while detached
@@ -37,6 +39,9 @@ type session struct {
 	ended      bool
 	candidates [][]byte          // ICE candidates while detached
 	latest     map[string][]byte // last layer/publish_layers/speaker message by key, while detached
+	// ice are the session's own ICE servers (TURN credentials), set before
+	// the join and added to joined and resumed.
+	ice []sfu.ICEServer
 }
 
 // maxHeldCandidates and maxQueued bound what a detached or resuming
@@ -55,6 +60,7 @@ func newSessionID() string {
 
 // onEvent is the participant's event sink; it never blocks.
 func (se *session) onEvent(ev sfu.Event) {
+	se.s.qEvent(se, ev)
 	if cl, ok := ev.(sfu.Closed); ok {
 		se.end(cl.Reason)
 		return
@@ -108,9 +114,7 @@ func (se *session) joinedFrame(typ string, self sfu.ParticipantInfo, room, mode 
 	for _, p := range others {
 		ps = append(ps, toParticipant(p))
 	}
-	if ice == nil {
-		ice = []sfu.ICEServer{}
-	}
+	ice = append(append([]sfu.ICEServer{}, ice...), se.ice...)
 	se.mu.Lock()
 	gen := se.gen
 	se.mu.Unlock()
@@ -181,6 +185,7 @@ func (se *session) end(reason error) {
 	}
 	se.mu.Unlock()
 	se.s.forget(se)
+	se.s.qEnded(se, reason)
 	if c != nil && reason != nil {
 		c.closeFor(reason)
 	}

@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -46,10 +47,22 @@ func (s *Server) SessionStats() SessionStats {
 }
 
 // SetAlternatives sets the access nodes clients may move to, best first;
-// clients receive the list in `joined`, `resumed` and `resume_token`.
+// clients receive the list in `joined`, `resumed` and `resume_token`, and
+// at once (a `resume_token`) when it changed.
 func (s *Server) SetAlternatives(alts []Alternative) {
 	c := append([]Alternative{}, alts...)
-	s.alts.Store(&c)
+	if old := s.alts.Swap(&c); old != nil && slices.Equal(*old, c) {
+		return
+	}
+	for _, se := range s.sessionList() {
+		if b := se.tokenFrame(); b != nil {
+			se.mu.Lock()
+			if se.conn != nil && !se.attaching {
+				se.conn.enqueue(b)
+			}
+			se.mu.Unlock()
+		}
+	}
 }
 
 func (s *Server) alternativesJSON() []Alternative {

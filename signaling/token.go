@@ -27,9 +27,11 @@ type Grant struct {
 // claims is the JWT body described in PROTOCOL.md.
 type claims struct {
 	Name      string `json:"name,omitempty"`
-	Room      string `json:"room"`
+	Room      string `json:"room,omitempty"`
 	Publish   bool   `json:"publish,omitempty"`
 	Subscribe bool   `json:"subscribe,omitempty"`
+	// Admin marks an operator's token for the room API (admin_token.go).
+	Admin bool `json:"admin,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -91,6 +93,9 @@ func (v *Verifier) Verify(token string, now time.Time) (Grant, error) {
 	}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithTimeFunc(func() time.Time { return now }))
 	if err != nil {
 		return Grant{}, fmt.Errorf("%w: %w", ErrBadToken, err)
+	}
+	if c.Admin {
+		return Grant{}, fmt.Errorf("%w: an admin token does not join rooms", ErrBadToken)
 	}
 	g := Grant{Identity: c.Subject, Name: c.Name, Room: c.Room, Publish: c.Publish, Subscribe: c.Subscribe}
 	if g.Name == "" {

@@ -40,6 +40,9 @@ type localRoom struct {
 	cancel func()
 	dirty  atomic.Bool
 	ghosts map[string]*ghost // by participant ID
+	// newer: local participants whose identity has a newer session on
+	// another node, and when that was first seen (move.go).
+	newer map[string]time.Time
 }
 
 // ghost is a remote participant mirrored into a local room.
@@ -48,6 +51,10 @@ type ghost struct {
 	p      *sfu.Participant
 	tracks map[string]*ghostTrack
 	muted  map[string]bool // by kind
+	// retiring: tracks of the origin the identity moved away from, kept
+	// until the new origin's deliver (move.go); movedAt: when it moved.
+	retiring []*ghostTrack
+	movedAt  time.Time
 }
 
 // ghostTrack is a remote track published locally; the trunk is its
@@ -98,7 +105,7 @@ func (a *accessSide) housekeep(now time.Time) {
 			lr = nil
 		}
 		if lr == nil {
-			lr = &localRoom{name: r.Name(), room: r, ghosts: map[string]*ghost{}}
+			lr = &localRoom{name: r.Name(), room: r, ghosts: map[string]*ghost{}, newer: map[string]time.Time{}}
 			cancelEvents := r.Watch(func(sfu.Event) { a.touch(lr) })
 			cancelData := a.watchData(lr)
 			lr.cancel = func() { cancelEvents(); cancelData() }
@@ -115,6 +122,7 @@ func (a *accessSide) housekeep(now time.Time) {
 			a.closeRoom(now, a.rooms[name])
 		}
 	}
+	a.settleMoves(now)
 }
 
 // touch marks a room for refresh and queues the refresh on the loop. SFU
@@ -142,6 +150,7 @@ func (a *accessSide) closeRoom(now time.Time, lr *localRoom) {
 			delete(a.own, ref)
 		}
 	}
+	a.core.SetRoomOpts(lr.name, nil)
 	a.core.SetRoom(now, lr.name, lr.room.Mode(), nil)
 	delete(a.rooms, lr.name)
 }
@@ -151,6 +160,7 @@ func (a *accessSide) closeRoom(now time.Time, lr *localRoom) {
 // other nodes' parts.
 func (a *accessSide) refresh(now time.Time, lr *localRoom) {
 	parts := a.snapshot(lr)
+	a.core.SetRoomOpts(lr.name, roomOpts(lr.room))
 	a.core.SetRoom(now, lr.name, lr.room.Mode(), parts)
 	a.reconcileGhosts(now, lr, len(parts) > 0)
 }
@@ -168,7 +178,7 @@ func (a *accessSide) snapshot(lr *localRoom) []ParticipantState {
 		if g := lr.ghosts[p.ID()]; g != nil && g.p == p {
 			continue
 		}
-		ps := ParticipantState{ID: p.ID(), Name: p.Name()}
+		ps := ParticipantState{ID: p.ID(), Name: p.Name(), Since: p.Since().UnixMilli()}
 		for _, r := range p.Tracks() {
 			info, codec := r.Info(), r.Codec()
 			ps.Tracks = append(ps.Tracks, TrackState{ID: r.ID(), Kind: info.Kind, Mime: codec.MimeType,
@@ -197,36 +207,62 @@ func (a *accessSide) RemoteChanged(room string) {
 // reconcileGhosts mirrors the other nodes' participants while the room has
 // local participants, and removes every mirror once it has none (so the
 // room can close).
+//
+// One identity on two nodes is one participant that moved (or a second
+// tab): the newest session wins (ParticipantState.Since; on a tie the
+// node whose name sorts first). A local participant with an older session
+// than a remote record is replaced by the mirror, which closes it with
+// sfu.ErrReplaced (once it stopped sending: move.go); a mirror whose
+// identity moved to another node follows it there. Either way the room
+// sees no leave.
 func (a *accessSide) reconcileGhosts(now time.Time, lr *localRoom, hasLocal bool) {
 	want := map[string]ParticipantState{}
 	origin := map[string]string{}
 	if hasLocal {
-		local := map[string]bool{}
+		local := map[string]*sfu.Participant{}
 		for _, p := range lr.room.Participants() {
 			if g := lr.ghosts[p.ID()]; g == nil || g.p != p {
-				local[p.ID()] = true
+				local[p.ID()] = p
 			}
 		}
+		deferred := map[string]bool{}
 		for _, rs := range a.core.RemoteParts(lr.name) {
 			for _, ps := range rs.Participants {
-				if _, dup := want[ps.ID]; dup || local[ps.ID] {
-					continue // the same identity elsewhere: the first node wins
+				if cur, dup := want[ps.ID]; dup && ps.Since <= cur.Since {
+					continue
+				}
+				if p := local[ps.ID]; p != nil {
+					since := p.Since().UnixMilli()
+					if ps.Since < since || ps.Since == since && rs.Origin > a.core.Name() {
+						continue // the local session is the newer
+					}
+					if deferred[ps.ID] || a.deferReplace(now, lr, p) {
+						deferred[ps.ID] = true
+						continue
+					}
 				}
 				want[ps.ID], origin[ps.ID] = ps, rs.Origin
+			}
+		}
+		for id := range lr.newer {
+			if !deferred[id] {
+				delete(lr.newer, id)
 			}
 		}
 	}
 	for _, id := range sortedKeys(lr.ghosts) {
 		g := lr.ghosts[id]
-		if _, ok := want[id]; !ok || origin[id] != g.origin {
+		if _, ok := want[id]; !ok {
 			a.dropGhost(now, lr, id, g)
+		} else if origin[id] != g.origin {
+			a.reoriginGhost(now, g, origin[id])
 		}
 	}
 	for _, id := range sortedKeys(want) {
 		g := lr.ghosts[id]
 		if g == nil {
 			p, err := a.sfu.Join(lr.name, lr.room.Mode(), sfu.ParticipantParams{ID: id, Name: want[id].Name,
-				CanPublish: true, Remote: true})
+				CanPublish: true, Remote: true, Since: time.UnixMilli(want[id].Since)})
 			if err != nil {
 				a.log.Warn("mirror participant", "room", lr.name, "participant", id, "err", err)
 				continue
@@ -241,6 +277,9 @@ func (a *accessSide) reconcileGhosts(now time.Time, lr *localRoom, hasLocal bool
 func (a *accessSide) dropGhost(now time.Time, lr *localRoom, id string, g *ghost) {
 	for _, tid := range sortedKeys(g.tracks) {
 		a.dropTrack(now, g.tracks[tid])
+	}
+	for _, gt := range g.retiring {
+		a.dropTrack(now, gt)
 	}
 	g.p.Close()
 	delete(lr.ghosts, id)

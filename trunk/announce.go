@@ -39,8 +39,10 @@ func (a Announce) validate() error {
 type NodeView struct {
 	Name, Region, Role, HTTP string
 	Announce
-	// Heard is when a newer record from the node last arrived (for this
-	// node itself: the last refresh).
+	// Heard is when the node was last known alive: now while a path of
+	// up trunks reaches it (link state is refreshed only every
+	// link_state_refresh, and sooner on changes), else when a newer
+	// record from it last arrived or the path was lost, whichever is later.
 	Heard time.Time
 	// Linked: some trunk of the node is up by both ends' word, so media
 	// can reach it. A stopped node's neighbours report their trunks to it
@@ -80,7 +82,7 @@ func (c *Core) Nodes(now time.Time) []NodeView {
 			continue
 		}
 		nv := NodeView{Name: ls.Origin, Region: ls.Region, Role: ls.Role, HTTP: ls.HTTP,
-			Announce: ls.Announce, Heard: c.ls.entries[ls.Origin].at}
+			Announce: ls.Announce, Heard: c.ls.heard(now, ls.Origin)}
 		for _, l := range ls.Links {
 			_, known := c.ls.entries[l.Peer]
 			if l.Up && known && !reportedDown[[2]string{l.Peer, ls.Origin}] {

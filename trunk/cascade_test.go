@@ -2,7 +2,6 @@ package trunk
 
 import (
 	"testing"
-	"time"
 
 	"github.com/qrtn/qrtn/sfu"
 	"github.com/qrtn/qrtn/sfu/sfutest"
@@ -55,19 +54,19 @@ func testCascade(t *testing.T, spec netSpec, up string) {
 	bob := joinClient(t, nodes["b"].sfu, "r", "meeting", "bob", sfutest.Options{Subscribe: true})
 
 	// Both see each other through the cascade.
-	bob.waitRecv("alice's video and audio through f", 15*time.Second, func(st map[string]sfutest.TrackStats) bool {
+	bob.waitRecv("alice's video and audio through f", e2eWait, func(st map[string]sfutest.TrackStats) bool {
 		v, okv := trackOf(st, "video")
 		a, oka := alicesAudio(st)
 		return okv && oka && v.Participant == "alice" && v.Packets > 50 && a.Packets > 20
 	})
-	ann.waitRecv("bob's audio through f", 15*time.Second, func(st map[string]sfutest.TrackStats) bool {
+	ann.waitRecv("bob's audio through f", e2eWait, func(st map[string]sfutest.TrackStats) bool {
 		a, ok := trackOf(st, "audio")
 		return ok && a.Participant == "bob-mic" && a.Packets > 20
 	})
 	if r := nodes["b"].sfu.Room("r"); r == nil || r.Participant("alice") == nil {
 		t.Fatal("alice is not mirrored into b's room")
 	}
-	waitFor(t, 2*time.Second, "b's flow of alice's large layer", func() bool {
+	waitFor(t, e2eWait, "b's flow of alice's large layer", func() bool {
 		fv, ok := flowAt(nodes["b"], "a", "video", 1)
 		return ok && fv.Upstream == up && fv.Local
 	})
@@ -81,13 +80,13 @@ func testCascade(t *testing.T, spec netSpec, up string) {
 	// Layer change: bob prefers small; b's receiver stops wanting large,
 	// b unsubscribes it from f, f from a, and alice stops encoding it.
 	bob.p.Prefer("alice", sfu.QualitySmall)
-	waitFor(t, 10*time.Second, "large layer to stop crossing the trunks", func() bool {
+	waitFor(t, e2eWait, "large layer to stop crossing the trunks", func() bool {
 		_, atUp := flowAt(nodes[up], "a", "video", 1)
 		_, atA := flowAt(nodes["a"], "a", "video", 1)
 		_, small := flowAt(nodes["b"], "a", "video", 0)
 		return !atUp && !atA && small
 	})
-	st := bob.waitRecv("small layer", 10*time.Second, func(st map[string]sfutest.TrackStats) bool {
+	st := bob.waitRecv("small layer", e2eWait, func(st map[string]sfutest.TrackStats) bool {
 		v, _ := trackOf(st, "video")
 		return v.LastLayer == 0 && v.Layers[0] > 30
 	})
@@ -99,21 +98,21 @@ func testCascade(t *testing.T, spec netSpec, up string) {
 	// frame request reaches alice so bob can switch.
 	kf := nodes["a"].tr.Status().Keyframes
 	bob.p.Prefer("alice", sfu.QualityLarge)
-	bob.waitRecv("large layer again", 10*time.Second, func(st map[string]sfutest.TrackStats) bool {
+	bob.waitRecv("large layer again", e2eWait, func(st map[string]sfutest.TrackStats) bool {
 		v, _ := trackOf(st, "video")
 		return v.LastLayer == 1
 	})
-	waitFor(t, 2*time.Second, "a key frame request at the origin", func() bool {
+	waitFor(t, e2eWait, "a key frame request at the origin", func() bool {
 		return nodes["a"].tr.Status().Keyframes > kf
 	})
 
 	// Alice leaves: her mirror leaves b, and no flow remains anywhere.
 	alice.close()
-	waitFor(t, 10*time.Second, "alice's mirror to leave b", func() bool {
+	waitFor(t, e2eWait, "alice's mirror to leave b", func() bool {
 		r := nodes["b"].sfu.Room("r")
 		return r == nil || r.Participant("alice") == nil
 	})
-	waitFor(t, 10*time.Second, "flows of alice to end", func() bool {
+	waitFor(t, e2eWait, "flows of alice to end", func() bool {
 		for _, n := range nodes {
 			for _, f := range n.tr.Status().Flows {
 				if f.Origin == "a" {

@@ -43,14 +43,24 @@ type Config struct {
 	// idle but healthy trunk is never silent that long. Defaults 200 ms and 1.5 s.
 	KeepAlive   time.Duration `yaml:"keep_alive"`
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// FailoverAfter: the flows a trunk feeds move to another route when it
+	// has been silent this long while media flowed on it (at least a round
+	// trip and a keep-alive interval plus 100 ms; failover.go). Default
+	// 300 ms; negative: wait for the idle timeout.
+	FailoverAfter time.Duration `yaml:"failover_after"`
 	// RedialMin and RedialMax bound the exponential back-off between dials
 	// of a lost trunk. Defaults 250 ms and 5 s.
 	RedialMin time.Duration `yaml:"redial_min"`
 	RedialMax time.Duration `yaml:"redial_max"`
-	// LinkStateInterval is how often the node floods its trunks' metrics
-	// and its load (default 1 s); an origin's link state expires after
-	// eight intervals (at least 4 s) without refresh.
+	// LinkStateInterval is how often the node measures its trunks and
+	// floods their metrics and its load if they changed enough to matter
+	// to the planner (default 1 s); a trunk coming up or going down is
+	// flooded at once. LinkStateRefresh floods them even unchanged
+	// (default 10 s); an origin's link state expires after four refreshes
+	// without one. A node no path of up trunks reaches is forgotten much
+	// sooner (see PROTOCOL.md).
 	LinkStateInterval time.Duration `yaml:"link_state_interval"`
+	LinkStateRefresh  time.Duration `yaml:"link_state_refresh"`
 	// ReplanInterval is how often routes are re-planned from the latest
 	// link state (default 1 s). A lost trunk re-plans at once.
 	ReplanInterval time.Duration `yaml:"replan_interval"`
@@ -99,6 +109,11 @@ type Scenario struct {
 	// FECBudget is the most FEC overhead QRTP may add (repair bytes per
 	// media byte). It is a ceiling: a clean trunk gets no FEC at all.
 	FECBudget float64 `yaml:"fec_budget"`
+	// DualAudio carries the audio of this mode's rooms to an access node
+	// over two routes whose first hops differ (standby.go): the failure of
+	// a forwarding node on one costs no audio at all. It doubles audio on
+	// the trunks.
+	DualAudio bool `yaml:"dual_audio"`
 }
 
 // defaultScenarios: both modes aim FEC at the mission's per-hop target
@@ -154,9 +169,14 @@ func (c Config) withDefaults() (Config, []peerInfo, handshake.KeyPair, error) {
 	}
 	def(&c.KeepAlive, 200*time.Millisecond)
 	def(&c.IdleTimeout, 1500*time.Millisecond)
+	if c.FailoverAfter == 0 {
+		c.FailoverAfter = 300 * time.Millisecond
+	}
 	def(&c.RedialMin, 250*time.Millisecond)
 	def(&c.RedialMax, 5*time.Second)
 	def(&c.LinkStateInterval, time.Second)
+	def(&c.LinkStateRefresh, 10*time.Second)
+	c.LinkStateRefresh = max(c.LinkStateRefresh, c.LinkStateInterval)
 	def(&c.ReplanInterval, time.Second)
 	if c.Capacity <= 0 {
 		c.Capacity = 2000
@@ -183,6 +203,7 @@ func (c Config) withDefaults() (Config, []peerInfo, handshake.KeyPair, error) {
 		if v.FECBudget != 0 {
 			base.FECBudget = v.FECBudget
 		}
+		base.DualAudio = v.DualAudio
 		sc[k] = base
 	}
 	c.Scenarios = sc

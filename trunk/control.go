@@ -1,6 +1,10 @@
 package trunk
 
 import (
+	"math"
+	"reflect"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -32,8 +36,8 @@ func (c *Core) flushControl(now time.Time, p *peer) {
 // readControl reads and handles every complete control frame.
 func (c *Core) readControl(now time.Time, p *peer) {
 	conn := p.conn
-	err := p.readFrames(func(m message) bool {
-		c.handleControl(now, p, m)
+	err := p.readFrames(func(m message, frame []byte) bool {
+		c.handleControl(now, p, m, frame)
 		return p.conn == conn // the trunk is still the same one
 	})
 	if err != nil && p.conn == conn {
@@ -43,7 +47,7 @@ func (c *Core) readControl(now time.Time, p *peer) {
 }
 
 // handleControl dispatches one control message from p.
-func (c *Core) handleControl(now time.Time, p *peer, m message) {
+func (c *Core) handleControl(now time.Time, p *peer, m message, frame []byte) {
 	switch {
 	case m.Hello != nil:
 		if m.Hello.Name != p.info.Name {
@@ -57,9 +61,9 @@ func (c *Core) handleControl(now time.Time, p *peer, m message) {
 		c.closePeer(now, p, "message before hello")
 		return
 	case m.LinkState != nil:
-		c.receiveLinkState(now, p, *m.LinkState)
+		c.receiveLinkState(now, p, *m.LinkState, frame)
 	case m.Room != nil:
-		c.receiveRoom(now, p, *m.Room)
+		c.receiveRoom(now, p, *m.Room, frame)
 	case m.Subscribe != nil:
 		c.receiveSubscribe(now, p, *m.Subscribe)
 	case m.Bind != nil:
@@ -70,23 +74,44 @@ func (c *Core) handleControl(now time.Time, p *peer, m message) {
 		c.receiveUnavailable(now, p, *m.Unavailable)
 	case m.Data != nil:
 		c.receiveData(now, p, *m.Data)
+	case m.RoomRequest != nil:
+		c.receiveRoomRequest(now, p, *m.RoomRequest)
+	case m.Command != nil:
+		c.receiveCommand(now, p.info.Name, *m.Command)
+	case m.Reply != nil:
+		c.receiveReply(now, p.info.Name, *m.Reply)
 	}
 }
 
 // flood sends a record to every up trunk but the one it came from.
+// The record is encoded once for all of them.
 func (c *Core) flood(from string, m message) {
+	frame, err := appendFrame(nil, m)
+	if err != nil {
+		c.log.Error("control message", "err", err)
+		return
+	}
+	c.floodFrame(from, m.kind(), frame)
+}
+
+// floodFrame sends an encoded frame to every up trunk but from.
+func (c *Core) floodFrame(from string, kind int, frame []byte) {
 	for _, p := range c.peers {
 		if p.up && p.info.Name != from {
-			c.sendControl(c.now, p, m)
+			if err := p.sendFrame(kind, frame); err != nil {
+				c.closePeer(c.now, p, err.Error())
+			}
 		}
 	}
 }
 
-func (c *Core) receiveLinkState(now time.Time, p *peer, ls LinkState) {
+func (c *Core) receiveLinkState(now time.Time, p *peer, ls LinkState, frame []byte) {
 	if ls.Origin == c.cfg.Name {
 		// Our own record, flooded back: if it is newer than ours (we
-		// restarted and our counter fell behind), jump past it.
-		if ls.Seq >= c.seq {
+		// restarted and our counter fell behind), jump past it. Our current
+		// record coming back round a cycle of trunks is no news: taking it
+		// as such (>=) re-originated it round every cycle, forever.
+		if ls.Seq > c.seq {
 			c.seq = ls.Seq
 			c.lsDirty = true
 		}
@@ -96,11 +121,11 @@ func (c *Core) receiveLinkState(now time.Time, p *peer, ls LinkState) {
 	if !c.ls.update(now, ls) {
 		return
 	}
-	c.flood(p.info.Name, message{LinkState: &ls})
+	c.floodFrame(p.info.Name, kindLinkState, frame)
 	if !had || linksChanged(old, ls) {
 		// A trunk came or went somewhere: plan again now rather than at the
 		// next periodic re-plan, so a failure is routed around at once.
-		c.subsDirty = true
+		c.resync()
 	}
 }
 
@@ -121,54 +146,207 @@ func linksChanged(a, b LinkState) bool {
 	return false
 }
 
-func (c *Core) receiveRoom(now time.Time, p *peer, rs RoomState) {
+func (c *Core) receiveRoom(now time.Time, p *peer, rs RoomState, frame []byte) {
 	if rs.Origin == c.cfg.Name {
-		// Our own record from an earlier life: supersede every record we
-		// hold with fresh sequence numbers.
-		if rs.Seq >= c.seq {
-			c.seq = rs.Seq
-			c.readvertise(now)
+		c.supersede(now, rs)
+		return
+	}
+	whole := rs
+	if rs.Base != 0 {
+		held, ok := c.rooms.get(rs.Origin, rs.Room)
+		switch {
+		case ok && held.Seq >= rs.Seq:
+			return // old news
+		case !ok || held.Seq != rs.Base:
+			// We missed a change (or never had the record): the sender
+			// holds the whole record, having just applied the delta.
+			c.stats.roomRequests++
+			c.sendControl(now, p, message{RoomRequest: &RoomRequest{Origin: rs.Origin, Room: rs.Room}})
+			return
 		}
+		whole = applyDelta(held, rs)
+	}
+	if !c.rooms.update(now, whole) {
 		return
 	}
-	if !c.rooms.update(now, rs) {
-		return
-	}
-	c.flood(p.info.Name, message{Room: &rs})
+	c.floodFrame(p.info.Name, kindRoom, frame)
 	if c.local != nil {
 		c.local.RemoteChanged(rs.Room)
 	}
 	c.subsDirty = true
 }
 
-// SetRoom is the local side's input: this node's own participants of a
-// room (none: the node left it). The Core numbers the record and floods
-// it when it differs from the last one.
-func (c *Core) SetRoom(now time.Time, room, mode string, parts []ParticipantState) {
-	c.now = now
-	rs := RoomState{Origin: c.cfg.Name, Room: room, Mode: mode, Participants: parts}
-	if old, ok := c.rooms.get(c.cfg.Name, room); ok && sameRoom(&old, &rs) {
+// receiveRoomRequest answers a neighbour that missed a room change.
+func (c *Core) receiveRoomRequest(now time.Time, p *peer, r RoomRequest) {
+	if rs, ok := c.rooms.get(r.Origin, r.Room); ok {
+		c.sendControl(now, p, message{Room: &rs})
+	}
+}
+
+// supersede handles a record of this node that came back from the
+// network. One newer than what we hold is from an earlier life (we
+// restarted): our counter jumps past it, and our current part of the
+// room, or a tombstone if we have none, replaces it everywhere, so a
+// restarted node's old participants do not linger in other nodes' rooms.
+func (c *Core) supersede(now time.Time, rs RoomState) {
+	if rs.Seq > c.seq {
+		c.seq = rs.Seq
+	}
+	held, ok := c.rooms.get(c.cfg.Name, rs.Room)
+	if ok && held.Seq >= rs.Seq {
 		return
 	}
-	if _, ok := c.rooms.get(c.cfg.Name, room); !ok && len(parts) == 0 {
-		return // never announced: nothing to take back
+	if o := c.own[rs.Room]; o != nil && o.pending != nil {
+		c.flushRoom(now, rs.Room, o)
+		return
 	}
+	if !ok {
+		held = RoomState{Origin: c.cfg.Name, Room: rs.Room, Mode: rs.Mode, Opts: c.cmd.held[rs.Room]}
+	}
+	c.advertise(now, held)
+}
+
+// applyDelta turns a whole record into the next one a delta describes.
+func applyDelta(held, d RoomState) RoomState {
+	out := RoomState{Origin: d.Origin, Seq: d.Seq, Room: d.Room, Mode: d.Mode, Opts: d.Opts}
+	gone := map[string]bool{}
+	for _, id := range d.Gone {
+		gone[id] = true
+	}
+	for _, p := range d.Participants {
+		gone[p.ID] = true // replaced
+	}
+	for _, p := range held.Participants {
+		if !gone[p.ID] {
+			out.Participants = append(out.Participants, p)
+		}
+	}
+	out.Participants = append(out.Participants, d.Participants...)
+	slices.SortFunc(out.Participants, func(a, b ParticipantState) int { return strings.Compare(a.ID, b.ID) })
+	if len(out.Participants) > maxParticipants {
+		out.Participants = out.Participants[:maxParticipants]
+	}
+	return out
+}
+
+// roomDelta describes next as a change of prev, when that is much
+// smaller than next whole.
+func roomDelta(prev, next RoomState) (RoomState, bool) {
+	if len(prev.Participants) == 0 || len(next.Participants) == 0 || prev.Mode != next.Mode ||
+		!reflect.DeepEqual(prev.Opts, next.Opts) {
+		return next, false
+	}
+	d := RoomState{Origin: next.Origin, Seq: next.Seq, Room: next.Room, Mode: next.Mode, Base: prev.Seq, Opts: next.Opts}
+	old := map[string]int{}
+	for i, p := range prev.Participants {
+		old[p.ID] = i
+	}
+	for _, p := range next.Participants {
+		i, ok := old[p.ID]
+		if !ok || !reflect.DeepEqual(prev.Participants[i], p) {
+			d.Participants = append(d.Participants, p)
+		}
+		delete(old, p.ID)
+	}
+	for id := range old {
+		d.Gone = append(d.Gone, id)
+	}
+	slices.Sort(d.Gone)
+	return d, 2*(len(d.Participants)+len(d.Gone)) < len(next.Participants)
+}
+
+// SetRoom is the local side's input: this node's own participants of a
+// room (none: the node left it). The Core numbers the record and floods
+// it when it differs from the last one, at most once per roomEvery per
+// room: changes in between (a crowd joining a live room) are folded into
+// one record sent when the interval ends.
+func (c *Core) SetRoom(now time.Time, room, mode string, parts []ParticipantState) {
+	c.now = now
+	parts = slices.Clone(parts)
+	slices.SortFunc(parts, func(a, b ParticipantState) int { return strings.Compare(a.ID, b.ID) })
+	rs := RoomState{Origin: c.cfg.Name, Room: room, Mode: mode, Participants: parts, Opts: c.cmd.held[room]}
+	o := c.own[room]
+	if o == nil {
+		if !rs.live() {
+			return // never announced: nothing to take back
+		}
+		o = &ownRoom{}
+		c.own[room] = o
+	}
+	last := o.pending
+	if last == nil {
+		if held, ok := c.rooms.get(c.cfg.Name, room); ok {
+			last = &held
+		}
+	}
+	if last != nil && sameRoom(last, &rs) {
+		return
+	}
+	o.pending = &rs
+	if now.Sub(o.sent) >= roomEvery {
+		c.flushRoom(now, room, o)
+		return
+	}
+	if due := o.sent.Add(roomEvery); c.roomAt.IsZero() || due.Before(c.roomAt) {
+		c.roomAt = due
+	}
+}
+
+// roomEvery is the shortest interval between two records of one room from
+// one node.
+const roomEvery = 250 * time.Millisecond
+
+// ownRoom is what this node announced of a room, and what waits.
+type ownRoom struct {
+	sent    time.Time
+	pending *RoomState
+}
+
+func (c *Core) flushRoom(now time.Time, room string, o *ownRoom) {
+	rs := *o.pending
+	o.pending, o.sent = nil, now
 	c.advertise(now, rs)
-}
-
-func (c *Core) advertise(now time.Time, rs RoomState) {
-	rs.Seq = c.nextSeq()
-	c.rooms.update(now, rs)
-	c.flood("", message{Room: &rs})
-	c.subsDirty = true
-}
-
-// readvertise re-announces every room record of this node with a fresh
-// sequence number (our counter fell behind records of a previous life).
-func (c *Core) readvertise(now time.Time) {
-	for _, rs := range c.rooms.byOrigin(c.cfg.Name) {
-		c.advertise(now, rs)
+	if !rs.live() {
+		delete(c.own, room)
 	}
+}
+
+// flushRooms sends the records whose interval ended, and returns when the
+// next one is due (zero: none waits).
+func (c *Core) flushRooms(now time.Time) time.Time {
+	var next time.Time
+	for _, room := range sortedKeys(c.own) {
+		o := c.own[room]
+		if o.pending == nil {
+			continue
+		}
+		due := o.sent.Add(roomEvery)
+		if !now.Before(due) {
+			c.flushRoom(now, room, o)
+			continue
+		}
+		if next.IsZero() || due.Before(next) {
+			next = due
+		}
+	}
+	return next
+}
+
+// advertise numbers, stores and floods a whole record of this node's
+// part of a room; what crosses the trunks is a delta when that is smaller.
+func (c *Core) advertise(now time.Time, rs RoomState) {
+	prev, had := c.rooms.get(c.cfg.Name, rs.Room)
+	rs.Seq = c.nextSeq()
+	slices.SortFunc(rs.Participants, func(a, b ParticipantState) int { return strings.Compare(a.ID, b.ID) })
+	c.rooms.update(now, rs)
+	msg := rs
+	if had {
+		if d, ok := roomDelta(prev, rs); ok {
+			msg = d
+		}
+	}
+	c.flood("", message{Room: &msg})
+	c.subsDirty = true
 }
 
 // RemoteParts returns the other nodes' live parts of a room, by origin.
@@ -182,11 +360,11 @@ func (c *Core) RemoteParts(room string) []RoomState {
 	return out
 }
 
-// originateLinkState floods this node's trunks and load.
-func (c *Core) originateLinkState(now time.Time) {
-	c.lsAt = now
-	ls := LinkState{Origin: c.cfg.Name, Seq: c.nextSeq(), Region: c.cfg.Region, Role: string(c.cfg.Role),
-		Load: c.load(), HTTP: c.http, Announce: c.announce}
+// linkState describes this node's trunks and load now (without a
+// sequence number).
+func (c *Core) linkState() LinkState {
+	ls := LinkState{Origin: c.cfg.Name, Region: c.cfg.Region, Role: string(c.cfg.Role), Load: c.load(), HTTP: c.http,
+		Announce: c.announce}
 	for _, p := range c.peers {
 		lm := LinkMetric{Peer: p.info.Name, Up: p.up}
 		if p.up {
@@ -196,8 +374,55 @@ func (c *Core) originateLinkState(now time.Time) {
 		}
 		ls.Links = append(ls.Links, lm)
 	}
+	return ls
+}
+
+// originateLinkState floods this node's trunks and load.
+func (c *Core) originateLinkState(now time.Time) {
+	ls := c.linkState()
+	ls.Seq = c.nextSeq()
+	c.lsSent, c.lsLast = now, ls
 	c.ls.update(now, ls)
 	c.flood("", message{LinkState: &ls})
+}
+
+// announceChanged reports whether a scheduler would see a difference: any
+// change but of the user count, which counts from a twentieth of the
+// capacity (at least 10 users; schedulers count their own recent
+// placements meanwhile).
+func announceChanged(a, b Announce) bool {
+	d := a.Users - b.Users
+	if d < 0 {
+		d = -d
+	}
+	a.Users, b.Users = 0, 0
+	return a != b || d >= max(10, a.UserCap/20)
+}
+
+// significant reports whether the planner would see a difference between
+// two link states of this node: a trunk up or down, a round trip changed
+// by a tenth and 5 ms, loss by 0.03, load by 0.1 (its cost model and
+// hysteresis ignore less). The bandwidth estimate is not used for routes:
+// it goes out with the periodic refresh.
+func significant(a, b LinkState) bool {
+	if a.Region != b.Region || a.Role != b.Role || a.HTTP != b.HTTP || len(a.Links) != len(b.Links) ||
+		math.Abs(a.Load-b.Load) >= 0.1 || announceChanged(a.Announce, b.Announce) {
+		return true
+	}
+	for i, x := range a.Links {
+		y := b.Links[i]
+		if x.Peer != y.Peer || x.Up != y.Up {
+			return true
+		}
+		d := x.RTTMicros - y.RTTMicros
+		if d < 0 {
+			d = -d
+		}
+		if x.Up && (d >= max(5000, x.RTTMicros/10) || math.Abs(x.Loss-y.Loss) >= 0.03) {
+			return true
+		}
+	}
+	return false
 }
 
 // load is the node's utilisation for the planner: forwarded track layers

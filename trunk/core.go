@@ -52,16 +52,24 @@ type Core struct {
 	wants   map[TrackRef]uint32 // layers of remote tracks the local side watches
 	holding map[*flow]struct{}  // flows with packets held for reordering
 
+	own map[string]*ownRoom // this node's part of each room it is in
+
 	lsDirty, subsDirty bool
-	syncing            bool // inside syncFlows
+	syncing            bool      // inside syncFlows
+	syncAt             time.Time // no sync before (zero: at once)
 	now                time.Time
 	houseAt, lsAt      time.Time
+	lsSent             time.Time // last link state originated
+	lsLast             LinkState // and what it said
 	replanAt, heldAt   time.Time
+	roomAt             time.Time // a room record waits until then
+	suspectAt          time.Time // a feeding trunk may turn suspect then
 	http               string
 	announce           Announce // for schedulers (announce.go)
 	closed             bool
 	stats              counters
 	data               dataRelay // data.go
+	cmd                cmdState  // operator commands and held rooms (command.go)
 }
 
 // Tap sees every RTP packet the Core accepts from a trunk (after the
@@ -102,9 +110,9 @@ func NewCore(now time.Time, cfg Config, local Local, logger *slog.Logger) (*Core
 		cfg: cfg, log: logger.With("trunk", cfg.Name), local: local,
 		jitter: rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:]))),
 		byName: map[string]*peer{}, byKey: map[handshake.PublicKey]*peer{},
-		ls: newLSDB(max(8*cfg.LinkStateInterval, 4*time.Second)), rooms: newRoomDB(),
+		ls: newLSDB(max(4*cfg.LinkStateRefresh, 8*cfg.LinkStateInterval)), rooms: newRoomDB(),
 		planner: route.NewPlanner(cfg.Hysteresis), flows: newFlowTable(cfg.Name),
-		wants: map[TrackRef]uint32{}, holding: map[*flow]struct{}{},
+		wants: map[TrackRef]uint32{}, holding: map[*flow]struct{}{}, own: map[string]*ownRoom{},
 		// Sequence numbers start at the clock so that a restarted node's
 		// records supersede the ones its peers remember.
 		seq: uint64(now.UnixNano()), now: now, houseAt: now,
@@ -170,6 +178,12 @@ func (c *Core) Poll(now time.Time, send func(to netip.AddrPort, b []byte)) {
 		c.houseAt = now.Add(tickEvery)
 		c.housekeep(now)
 	}
+	if !c.closed {
+		if !c.roomAt.IsZero() && !now.Before(c.roomAt) {
+			c.roomAt = c.flushRooms(now)
+		}
+		c.suspectAt = c.checkSuspects(now)
+	}
 	c.service(now)
 	c.heldAt = c.expireHeld(now)
 	c.ep.Poll(now, send)
@@ -177,11 +191,18 @@ func (c *Core) Poll(now time.Time, send func(to netip.AddrPort, b []byte)) {
 
 // NextTimeout is when Poll must run next.
 func (c *Core) NextTimeout() time.Time {
-	if (c.lsDirty || c.subsDirty) && !c.closed {
+	if c.lsDirty && !c.closed {
 		return c.now
 	}
 	next := c.ep.NextTimeout()
-	for _, t := range []time.Time{c.houseAt, c.heldAt} {
+	sync := time.Time{}
+	if c.subsDirty {
+		sync = c.syncAt
+		if sync.Before(c.now) {
+			sync = c.now
+		}
+	}
+	for _, t := range []time.Time{c.houseAt, c.heldAt, c.roomAt, c.suspectAt, sync} {
 		if !c.closed && !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
@@ -206,23 +227,44 @@ func (c *Core) service(now time.Time) {
 		c.lsDirty = false
 		c.originateLinkState(now)
 	}
-	if c.subsDirty {
+	if c.subsDirty && !now.Before(c.syncAt) {
 		c.subsDirty = false
+		c.syncAt = now.Add(syncEvery)
 		c.syncFlows(now)
 	}
+}
+
+// syncEvery batches changes of the forwarding table: a burst of
+// subscriptions and room records costs one sync. A failure syncs at once
+// (resync).
+const syncEvery = 10 * time.Millisecond
+
+// resync asks for a sync at the next Poll, whatever the batching.
+func (c *Core) resync() {
+	c.subsDirty = true
+	c.syncAt = time.Time{}
 }
 
 // housekeep is the periodic work.
 func (c *Core) housekeep(now time.Time) {
 	c.dialPeers(now)
 	if now.Sub(c.lsAt) >= c.cfg.LinkStateInterval {
+		c.lsAt = now
 		c.measurePeers()
-		c.originateLinkState(now)
+		if ls := c.linkState(); now.Sub(c.lsSent) >= c.cfg.LinkStateRefresh || significant(c.lsLast, ls) {
+			c.originateLinkState(now)
+		}
 	}
 	alive := func(o string) bool { return o == c.cfg.Name || c.peerUp(o) }
 	for _, o := range c.ls.expire(now, alive) {
 		c.log.Warn("node unreachable: link state expired", "node", o)
-		c.originGone(o)
+		c.originGone(now, o, c.ls.lastSeq(o))
+	}
+	for _, o := range c.ls.unreachable(now, c.cfg.Name, c.forgetAfter()) {
+		c.log.Warn("node unreachable: no path of up trunks", "node", o)
+		seq := c.ls.lastSeq(o)
+		c.ls.drop(now, o)
+		c.originGone(now, o, seq)
 	}
 	c.rooms.expire(now)
 	if now.Sub(c.replanAt) >= c.cfg.ReplanInterval {
@@ -251,9 +293,17 @@ func (c *Core) nextSeq() uint64 {
 	return c.seq
 }
 
-// originGone drops what a node that left the network had announced.
-func (c *Core) originGone(origin string) {
-	for _, room := range c.rooms.dropOrigin(origin) {
+// forgetAfter is how long a node stays unreachable before it is
+// forgotten: a node on the far side of a trunk that just failed is
+// reachable again as soon as the other nodes' link state says how.
+func (c *Core) forgetAfter() time.Duration { return max(3*time.Second, 2*c.cfg.LinkStateInterval) }
+
+// originGone drops what a node that left the network had announced, and
+// remembers its highest sequence number: a late copy of an older record
+// (still in flight, or held by a node that reconnects) must not bring it
+// back.
+func (c *Core) originGone(now time.Time, origin string, seq uint64) {
+	for _, room := range c.rooms.dropOrigin(now, origin, seq) {
 		if c.local != nil {
 			c.local.RemoteChanged(room)
 		}

@@ -27,6 +27,8 @@
 //     flow's upstream goes through one function; sync.go keeps it in line
 //     with demand and routes;
 //   - media.go: the relay of RTP packets;
+//   - failover.go and standby.go: a silent trunk that fed media is left
+//     within 300 ms, and audio may take two routes at once;
 //   - Local (local.go): the node's media side, the SFU on an access node.
 //
 // Trunk (trunk.go) is the real-time driver: one UDP socket, a reader

@@ -2,6 +2,7 @@ package trunk
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -50,7 +51,7 @@ func TestFailoverForwardingNode(t *testing.T) {
 	waitTrunks(t, nodes)
 	joinClient(t, nodes["a"].sfu, "r", "meeting", "alice", sfutest.Options{Layers: []string{"s", "l"}, Audio: true})
 	bob := joinClient(t, nodes["b"].sfu, "r", "meeting", "bob", sfutest.Options{Subscribe: true})
-	bob.waitRecv("alice's media", 15*time.Second, func(st map[string]sfutest.TrackStats) bool {
+	bob.waitRecv("alice's media", e2eWait, func(st map[string]sfutest.TrackStats) bool {
 		v, okv := trackOf(st, "video")
 		a, oka := trackOf(st, "audio")
 		return okv && oka && v.Packets > 50 && a.Packets > 20
@@ -77,22 +78,18 @@ func TestFailoverForwardingNode(t *testing.T) {
 	}
 	failed := time.Now()
 	before := received(bob, "audio")
-	waitFor(t, 10*time.Second, "audio after the failure", func() bool { return received(bob, "audio") > before })
+	waitFor(t, e2eWait, "audio after the failure", func() bool { return received(bob, "audio") > before })
 	t.Logf("silent failure of %s: audio back through %s after %v", first, other, time.Since(failed).Round(10*time.Millisecond))
-	waitFor(t, 10*time.Second, "b to re-route through "+other, func() bool {
-		if via() == other {
-			return true
-		}
-		t.Logf("b's flows: %+v", nodes["b"].tr.Status().Flows)
-		return false
+	waitFor(t, e2eWait, "b to re-route through "+other+" (b's flows: "+fmt.Sprint(nodes["b"].tr.Status().Flows)+" before)", func() bool {
+		return via() == other
 	})
-	bob.waitRecv("audio again after the failure", 10*time.Second, func(st map[string]sfutest.TrackStats) bool {
+	bob.waitRecv("audio again after the failure", e2eWait, func(st map[string]sfutest.TrackStats) bool {
 		a, _ := trackOf(st, "audio")
 		return a.Packets > before+25
 	})
 	v, _ := trackOf(bob.c.Received(), "video")
 	vBefore := v.Packets
-	bob.waitRecv("video again after the failure", 10*time.Second, func(st map[string]sfutest.TrackStats) bool {
+	bob.waitRecv("video again after the failure", e2eWait, func(st map[string]sfutest.TrackStats) bool {
 		v, _ := trackOf(st, "video")
 		return v.Packets > vBefore+50
 	})
@@ -107,10 +104,10 @@ func TestFailoverForwardingNode(t *testing.T) {
 	_ = nodes[other].tr.Close()
 	stopped := time.Now()
 	before = received(bob, "audio")
-	waitFor(t, 10*time.Second, "audio after the stop", func() bool { return received(bob, "audio") > before })
+	waitFor(t, e2eWait, "audio after the stop", func() bool { return received(bob, "audio") > before })
 	t.Logf("stop of %s: audio back through %s after %v", other, first, time.Since(stopped).Round(10*time.Millisecond))
-	waitFor(t, 10*time.Second, "b to re-route through "+first, func() bool { return via() == first })
-	bob.waitRecv("audio after the stop", 10*time.Second, func(st map[string]sfutest.TrackStats) bool {
+	waitFor(t, e2eWait, "b to re-route through "+first, func() bool { return via() == first })
+	bob.waitRecv("audio after the stop", e2eWait, func(st map[string]sfutest.TrackStats) bool {
 		a, _ := trackOf(st, "audio")
 		return a.Packets > before+25
 	})

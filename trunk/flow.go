@@ -42,13 +42,18 @@ type flow struct {
 	up, next string
 	nextAt   time.Time
 	path     []string
+	// standby is a second upstream over a route with a different first
+	// hop, taken at once for dual audio (standby.go); its packets are
+	// relayed like the upstream's, each sequence number once.
+	standby string
 
 	sending bool     // origin: the local side passes this layer out (StartLayer)
 	down    []string // downstream peers, sorted
 	local   bool
 	// keyframe: ask the upstream for a key frame at the next sync (the
-	// upstream changed, so subscribers downstream lost packets).
-	keyframe bool
+	// upstream changed, so subscribers downstream lost packets); reorder:
+	// restart the reorder buffer at the next packet, for the same reason.
+	keyframe, reorder bool
 
 	seen   seqWindow
 	unit   fecUnit // which packets sent downstream share an FEC group
@@ -189,6 +194,7 @@ func (t *flowTable) switchTo(f *flow, up, why string) {
 	}
 	f.up, f.next = up, ""
 	f.keyframe = up != "" && up != t.self
+	f.reorder = true
 	f.pliAt = time.Time{}
 }
 
@@ -202,6 +208,9 @@ func (t *flowTable) peerLost(name string, alive func(string) bool) {
 		}
 		if f.next == name {
 			f.next = ""
+		}
+		if f.standby == name {
+			f.standby = ""
 		}
 		if f.up == name {
 			next := f.next
@@ -219,6 +228,7 @@ func (t *flowTable) peerLost(name string, alive func(string) bool) {
 func (t *flowTable) admit(f *flow, from string, seq uint16) bool {
 	switch from {
 	case f.up:
+	case f.standby:
 	case f.next:
 		t.switchTo(f, f.next, "first packet from the new upstream")
 	default:
@@ -254,6 +264,7 @@ func (t *flowTable) subscriptions() map[string]map[TrackRef]Subscribe {
 	for _, f := range t.flows {
 		add(f.up, f)
 		add(f.next, f)
+		add(f.standby, f)
 	}
 	return out
 }

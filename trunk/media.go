@@ -59,6 +59,7 @@ func (c *Core) readMedia(now time.Time, p *peer, id uint64) {
 // give away: QRTP hands each message's buffer to its reader).
 func (c *Core) forwardMedia(now time.Time, p *peer, k flowKey, b []byte) {
 	p.metrics.mediaIn += uint64(len(b))
+	p.lastMedia = now
 	f := c.flows.get(k)
 	if f == nil || len(b) < 12 {
 		c.stats.unwanted++
@@ -77,7 +78,12 @@ func (c *Core) forwardMedia(now time.Time, p *peer, k flowKey, b []byte) {
 	}
 	c.fanOut(now, f, b)
 	if f.local && c.local != nil {
-		f.order.push(now, seq, b, func(pkt []byte) { c.local.Deliver(now, k.track, k.layer, pkt) })
+		emit := func(pkt []byte) { c.local.Deliver(now, k.track, k.layer, pkt) }
+		if f.reorder {
+			f.reorder = false
+			f.order.restart(emit)
+		}
+		f.order.push(now, seq, b, emit)
 		if len(f.order.held) > 0 {
 			c.holding[f] = struct{}{}
 		}

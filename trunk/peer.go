@@ -29,6 +29,11 @@ type peer struct {
 	downAt   time.Time
 	downWhy  string
 	connects uint64
+	// lastMedia is when media last came from the peer; suspect marks a
+	// feeding trunk silent since suspectAt (failover.go).
+	lastMedia time.Time
+	suspect   bool
+	suspectAt time.Time
 
 	// out are the media streams this node sends on, per flow; in maps the
 	// peer's media streams to flows (from its Bind messages), and pending
@@ -74,6 +79,7 @@ func sortPeers(ps []*peer) {
 
 func (p *peer) reset() {
 	p.conn, p.ctrl, p.up = nil, nil, false
+	p.suspect = false
 	p.ctrlIn, p.ctrlOut = nil, nil
 	p.hello = Hello{}
 	p.out = map[flowKey]*outStream{}
@@ -94,13 +100,26 @@ func (p *peer) send(m message) error {
 	if p.ctrl == nil {
 		return nil
 	}
+	n := len(p.ctrlOut)
 	b, err := appendFrame(p.ctrlOut, m)
 	if err != nil {
 		return err
 	}
 	p.ctrlOut = b
-	p.metrics.ctrlSent++
-	p.metrics.ctrlSentBytes += uint64(len(b))
+	k := m.kind()
+	p.metrics.ctrl[k].Msgs++
+	p.metrics.ctrl[k].Bytes += uint64(len(b) - n)
+	return p.flush()
+}
+
+// sendFrame queues one encoded control frame of a kind.
+func (p *peer) sendFrame(kind int, frame []byte) error {
+	if p.ctrl == nil {
+		return nil
+	}
+	p.ctrlOut = append(p.ctrlOut, frame...)
+	p.metrics.ctrl[kind].Msgs++
+	p.metrics.ctrl[kind].Bytes += uint64(len(frame))
 	return p.flush()
 }
 
@@ -127,7 +146,10 @@ func (p *peer) flush() error {
 // readFrames reads the control stream and calls handle for every complete
 // frame, until the stream is empty or handle returns false (the trunk was
 // closed). The error says why the stream cannot be read any more.
-func (p *peer) readFrames(handle func(message) bool) error {
+//
+// frame is the message's whole encoded frame, valid during the call: a
+// record flooded on is sent as it came, not encoded again.
+func (p *peer) readFrames(handle func(m message, frame []byte) bool) error {
 	var buf [16 << 10]byte
 	for p.ctrl != nil {
 		n, err := p.ctrl.Read(buf[:])
@@ -148,9 +170,10 @@ func (p *peer) readFrames(handle func(message) bool) error {
 		if n == 0 {
 			break
 		}
+		frame := p.ctrlIn[:n]
 		p.ctrlIn = p.ctrlIn[n:]
 		p.metrics.ctrlRecv++
-		if !handle(m) {
+		if !handle(m, frame) {
 			return nil
 		}
 	}

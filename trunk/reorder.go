@@ -98,6 +98,15 @@ func (r *reorder) expire(now time.Time, hold time.Duration, emit func([]byte)) t
 	return r.since.Add(hold)
 }
 
+// restart releases everything held, in order, and waits for no gap
+// before the next packet: after a change of upstream the packets lost in
+// the switch will not come, and waiting for them would only delay the
+// new route's first frames.
+func (r *reorder) restart(emit func([]byte)) {
+	r.flush(emit)
+	r.started = false
+}
+
 // flush releases everything held, in order, and forgets the gaps.
 func (r *reorder) flush(emit func([]byte)) {
 	for len(r.held) > 0 {

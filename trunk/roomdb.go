@@ -13,6 +13,13 @@ import (
 // back to life.
 type roomdb struct {
 	records map[roomKey]*roomEntry
+	// byRoom indexes records by room, origin; expireAt is when the
+	// tombstone sweep next runs.
+	byRoom   map[string]map[string]*roomEntry
+	expireAt time.Time
+	// gone remembers the last sequence number of forgotten origins (see
+	// lsdb.gone).
+	gone map[string]goneOrigin
 }
 
 type roomKey struct{ origin, room string }
@@ -28,7 +35,10 @@ const tombstoneTTL = 10 * time.Minute
 // included).
 const maxRoomRecords = 100_000
 
-func newRoomDB() *roomdb { return &roomdb{records: map[roomKey]*roomEntry{}} }
+func newRoomDB() *roomdb {
+	return &roomdb{records: map[roomKey]*roomEntry{}, byRoom: map[string]map[string]*roomEntry{},
+		gone: map[string]goneOrigin{}}
+}
 
 // update stores rs if newer and reports whether it was.
 func (d *roomdb) update(now time.Time, rs RoomState) bool {
@@ -40,30 +50,67 @@ func (d *roomdb) update(now time.Time, rs RoomState) bool {
 	if !ok && len(d.records) >= maxRoomRecords {
 		return false
 	}
-	d.records[k] = &roomEntry{rs: rs, at: now}
+	if g, forgotten := d.gone[rs.Origin]; forgotten {
+		if rs.Seq <= g.seq {
+			return false
+		}
+		delete(d.gone, rs.Origin)
+	}
+	e = &roomEntry{rs: rs, at: now}
+	d.records[k] = e
+	r := d.byRoom[rs.Room]
+	if r == nil {
+		r = map[string]*roomEntry{}
+		d.byRoom[rs.Room] = r
+	}
+	r[rs.Origin] = e
 	return true
 }
 
+func (d *roomdb) remove(k roomKey) {
+	delete(d.records, k)
+	if r := d.byRoom[k.room]; r != nil {
+		delete(r, k.origin)
+		if len(r) == 0 {
+			delete(d.byRoom, k.room)
+		}
+	}
+}
+
 // dropOrigin forgets a node's records and returns the rooms they were in.
-func (d *roomdb) dropOrigin(origin string) []string {
+// Records of it no newer than seq (or than the records dropped) are
+// refused for goneMemory.
+func (d *roomdb) dropOrigin(now time.Time, origin string, seq uint64) []string {
 	var rooms []string
 	for k, e := range d.records {
 		if k.origin == origin {
-			delete(d.records, k)
-			if len(e.rs.Participants) > 0 {
+			seq = max(seq, e.rs.Seq)
+			d.remove(k)
+			if e.rs.live() {
 				rooms = append(rooms, k.room)
 			}
 		}
 	}
 	sort.Strings(rooms)
+	d.gone[origin] = goneOrigin{seq: seq, at: now}
 	return rooms
 }
 
-// expire drops tombstones older than tombstoneTTL.
+// expire drops tombstones older than tombstoneTTL (swept once a minute:
+// they only need to outlive late copies).
 func (d *roomdb) expire(now time.Time) {
+	if now.Before(d.expireAt) {
+		return
+	}
+	d.expireAt = now.Add(time.Minute)
+	for o, g := range d.gone {
+		if now.Sub(g.at) > goneMemory {
+			delete(d.gone, o)
+		}
+	}
 	for k, e := range d.records {
-		if len(e.rs.Participants) == 0 && now.Sub(e.at) > tombstoneTTL {
-			delete(d.records, k)
+		if !e.rs.live() && now.Sub(e.at) > tombstoneTTL {
+			d.remove(k)
 		}
 	}
 }
@@ -71,8 +118,8 @@ func (d *roomdb) expire(now time.Time) {
 // room returns the live records of a room, by origin.
 func (d *roomdb) room(name string) []RoomState {
 	var out []RoomState
-	for k, e := range d.records {
-		if k.room == name && len(e.rs.Participants) > 0 {
+	for _, e := range d.byRoom[name] {
+		if e.rs.live() {
 			out = append(out, e.rs)
 		}
 	}
@@ -121,24 +168,12 @@ func (d *roomdb) get(origin, room string) (RoomState, bool) {
 	return e.rs, true
 }
 
-// byOrigin returns one node's records, tombstones included, by room.
-func (d *roomdb) byOrigin(origin string) []RoomState {
-	var out []RoomState
-	for k, e := range d.records {
-		if k.origin == origin {
-			out = append(out, e.rs)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Room < out[j].Room })
-	return out
-}
-
 // sameRoom reports whether two records say the same, sequence aside.
 func sameRoom(a, b *RoomState) bool {
 	x, y := *a, *b
 	x.Seq, y.Seq = 0, 0
 	if len(x.Participants) == 0 && len(y.Participants) == 0 {
-		return x.Mode == y.Mode
+		return x.Mode == y.Mode && reflect.DeepEqual(x.Opts, y.Opts)
 	}
 	return reflect.DeepEqual(x, y)
 }

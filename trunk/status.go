@@ -12,6 +12,7 @@ import (
 type counters struct {
 	trunkFailures, loopsRefused uint64
 	unwanted, keyframes         uint64
+	roomRequests, suspects      uint64
 }
 
 // Status is a snapshot of the node's view of the network, as the network
@@ -46,6 +47,8 @@ type NodeStatus struct {
 	Load   float64 `json:"load"`
 	HTTP   string  `json:"http,omitempty"`
 	Self   bool    `json:"self,omitempty"`
+
+	Announce // draining, users, capacity, coordinates (announce.go)
 }
 
 // LinkStatus is one direction of a trunk anywhere in the network, from the
@@ -117,6 +120,7 @@ type FlowStatus struct {
 	Mode     string   `json:"mode"`
 	Upstream string   `json:"upstream"`
 	Next     string   `json:"next,omitempty"`
+	Standby  string   `json:"standby,omitempty"`
 	Path     []string `json:"path"`
 	Down     []string `json:"down"`
 	Local    bool     `json:"local"`
@@ -131,6 +135,9 @@ type RoomStatus struct {
 	Room         string         `json:"room"`
 	Mode         string         `json:"mode"`
 	Participants map[string]int `json:"participants"` // by node
+	// Opts are an operator's options for the room, from the node holding
+	// it open (command.go).
+	Opts *RoomOpts `json:"opts,omitempty"`
 }
 
 // statusEvery is how often the snapshot is rebuilt.
@@ -154,10 +161,10 @@ func (c *Core) Status(now time.Time) Status {
 	st := Status{Time: now, TrunkFailures: c.stats.trunkFailures, LoopsRefused: c.stats.loopsRefused,
 		Keyframes: c.stats.keyframes, DataIn: c.data.in, DataOut: c.data.out}
 	st.Node = NodeStatus{Name: c.cfg.Name, Region: c.cfg.Region, Role: string(c.cfg.Role), Load: c.load(),
-		HTTP: c.http, Self: true}
+		HTTP: c.http, Self: true, Announce: c.announce}
 	for _, ls := range c.ls.all() {
 		st.Nodes = append(st.Nodes, NodeStatus{Name: ls.Origin, Region: ls.Region, Role: ls.Role, Load: ls.Load,
-			HTTP: ls.HTTP, Self: ls.Origin == c.cfg.Name})
+			HTTP: ls.HTTP, Self: ls.Origin == c.cfg.Name, Announce: ls.Announce})
 		for _, l := range ls.Links {
 			st.Links = append(st.Links, LinkStatus{From: ls.Origin, To: l.Peer, Up: l.Up,
 				RTTMs: float64(l.RTTMicros) / 1000, Loss: l.Loss, Bandwidth: l.Bandwidth})
@@ -171,12 +178,12 @@ func (c *Core) Status(now time.Time) Status {
 	}
 	for _, f := range c.flows.sorted() {
 		st.Flows = append(st.Flows, FlowStatus{Track: f.key.track.ID, Room: f.key.track.Room, Origin: f.key.track.Origin,
-			Layer: f.key.layer, Kind: f.kind, Mode: string(f.mode), Upstream: f.up, Next: f.next, Path: f.path,
+			Layer: f.key.layer, Kind: f.kind, Mode: string(f.mode), Upstream: f.up, Next: f.next, Standby: f.standby, Path: f.path,
 			Down: slices.Clone(f.down), Local: f.local, Packets: f.packets, Bytes: f.bytes, Switches: f.switches, Dups: f.dups})
 	}
 	rooms := map[string]*RoomStatus{}
 	for _, rs := range c.rooms.all() {
-		if len(rs.Participants) == 0 {
+		if !rs.live() {
 			continue
 		}
 		r := rooms[rs.Room]
@@ -185,6 +192,9 @@ func (c *Core) Status(now time.Time) Status {
 			rooms[rs.Room] = r
 		}
 		r.Participants[rs.Origin] = len(rs.Participants)
+		if rs.Opts != nil {
+			r.Mode, r.Opts = rs.Mode, rs.Opts
+		}
 	}
 	for _, r := range rooms {
 		st.Rooms = append(st.Rooms, *r)
@@ -232,4 +242,67 @@ func (t *Trunk) APIHandler() http.Handler {
 		enc.SetIndent("", " ")
 		_ = enc.Encode(t.Status())
 	})
+}
+
+// MessageCount is a number of control messages and their bytes (frames
+// with their length prefix).
+type MessageCount struct {
+	Msgs  uint64 `json:"msgs"`
+	Bytes uint64 `json:"bytes"`
+}
+
+// Counters are a Core's running totals over all its trunks and their
+// connections, cheap to read (the simulator reads them often; Status
+// builds far more).
+type Counters struct {
+	// Control is what this node sent on control streams, by message name
+	// (hello, lsa, room, sub, bind, pli, unavail).
+	Control         map[string]MessageCount `json:"control"`
+	ControlReceived uint64                  `json:"control_received"`
+	// Trunk bytes sent (whole datagrams), of which FEC repair and
+	// retransmitted payload, and the RTP bytes forwarded.
+	BytesSent          uint64 `json:"bytes_sent"`
+	FECBytes           uint64 `json:"fec_bytes"`
+	RetransmittedBytes uint64 `json:"retransmitted_bytes"`
+	MediaBytesSent     uint64 `json:"media_bytes_sent"`
+	MessagesExpired    uint64 `json:"messages_expired"`
+	// Switches counts upstream changes of flows (route changes and
+	// losses); TrunkFailures, trunks lost.
+	Switches      uint64 `json:"switches"`
+	TrunkFailures uint64 `json:"trunk_failures"`
+	Keyframes     uint64 `json:"keyframe_requests"`
+	Flows         int    `json:"flows"`
+	// Downstreams counts (flow, downstream trunk) pairs: the copies of
+	// track layers this node sends.
+	Downstreams int `json:"downstreams"`
+	Nodes       int `json:"nodes"`
+	RoomRecords int `json:"room_records"`
+}
+
+// Counters returns the Core's running totals.
+func (c *Core) Counters() Counters {
+	out := Counters{Control: map[string]MessageCount{}, Switches: c.flows.switches,
+		TrunkFailures: c.stats.trunkFailures, Keyframes: c.stats.keyframes, Flows: len(c.flows.flows),
+		Downstreams: c.flows.downstreams(),
+		Nodes:       len(c.ls.entries), RoomRecords: len(c.rooms.records)}
+	for _, p := range c.peers {
+		m := &p.metrics
+		for k, mc := range m.ctrl {
+			x := out.Control[kindNames[k]]
+			x.Msgs += mc.Msgs
+			x.Bytes += mc.Bytes
+			out.Control[kindNames[k]] = x
+		}
+		out.ControlReceived += m.ctrlRecv
+		st := m.stats
+		if p.conn != nil {
+			st = p.conn.Stats()
+		}
+		out.BytesSent += m.closed.sent + st.BytesSent
+		out.FECBytes += m.closed.fec + st.FECBytesSent
+		out.RetransmittedBytes += m.closed.retx + st.BytesRetransmitted
+		out.MessagesExpired += m.closed.expired + st.MessagesExpired
+		out.MediaBytesSent += m.mediaOut
+	}
+	return out
 }

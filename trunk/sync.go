@@ -120,7 +120,7 @@ func (c *Core) closeFlow(f *flow) {
 // planUpstreams picks each wanted track's upstream from the planned route
 // origin → this node. All layers of a track share the route.
 func (c *Core) planUpstreams(now time.Time) {
-	g := c.ls.graph(c.cfg.Costs)
+	g := c.graph()
 	planned := map[route.Key]route.Route{}
 	for _, f := range c.flows.sorted() {
 		ref := f.key.track
@@ -139,10 +139,14 @@ func (c *Core) planUpstreams(now time.Time) {
 			planned[k] = r
 		}
 		up := r.Upstream(c.cfg.Name)
-		if !c.peerUp(up) {
+		if !c.usable(up) {
 			up = ""
 		}
+		// A suspect upstream is still up: the flow moves make-before-break,
+		// taking packets from both until the new route delivers, so a
+		// trunk that was only briefly silent loses nothing more.
 		c.flows.route(now, f, up, r.Path, c.peerUp)
+		c.planStandby(f)
 	}
 }
 
@@ -277,7 +281,7 @@ func (c *Core) receiveSubscribe(now time.Time, p *peer, s Subscribe) {
 	if s.Track.Origin != c.cfg.Name {
 		mode, _ := c.trackMode(s.Track)
 		k := route.Key{Source: s.Track.Origin, Sink: c.cfg.Name, Mode: mode}
-		g := c.ls.graph(c.cfg.Costs)
+		g := c.graph()
 		if r, _, ok := c.planner.Plan(now, g, k); ok && slices.Contains(r.Path, p.info.Name) {
 			c.planner.Forget(k)
 			if r, _, ok = c.planner.Plan(now, g, k); ok && slices.Contains(r.Path, p.info.Name) {
@@ -336,6 +340,6 @@ func (c *Core) requestKeyframe(now time.Time, k flowKey) {
 // peerLost takes a lost trunk out of every flow; flows it fed are
 // re-planned by the next sync.
 func (c *Core) peerLost(name string) {
-	c.flows.peerLost(name, c.peerUp)
+	c.flows.peerLost(name, c.usable)
 	c.subsDirty = true
 }

@@ -27,6 +27,7 @@ type Trunk struct {
 	log    *slog.Logger
 	core   *Core
 	access *accessSide // nil on forwarding nodes
+	admin  adminSide   // operator commands (admin.go)
 	sock   *net.UDPConn
 
 	rx    chan datagram
@@ -98,6 +99,8 @@ func New(cfg Config, s *sfu.SFU, logger *slog.Logger) (*Trunk, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.admin.t = t
+	t.core.SetCommandSink(&t.admin)
 	if t.access != nil {
 		t.access.core = t.core
 	}
@@ -155,6 +158,7 @@ func (t *Trunk) Close() error {
 			close(t.readDone)
 		}
 		<-t.readDone
+		t.waitCommands()
 	})
 	return nil
 }

@@ -25,9 +25,10 @@ type peerMetrics struct {
 	mediaDrops    uint64 // media messages not queued (buffer full, no stream)
 	expiredOut    uint64
 	controlErrors uint64
-	// Control messages and bytes sent and messages received, all
-	// connections of the trunk together.
-	ctrlSent, ctrlSentBytes, ctrlRecv uint64
+	// Control messages and bytes sent, by kind, and messages received,
+	// all connections of the trunk together.
+	ctrl     [numKinds]MessageCount
+	ctrlRecv uint64
 	// closed sums the counters of the trunk's earlier connections, so
 	// that the totals exported survive re-dials.
 	closed struct{ sent, received, fec, retx, expired uint64 }
@@ -188,7 +189,8 @@ func (c *Core) peerDown(now time.Time, p *peer, why string) {
 		c.log.Warn("trunk down", "peer", p.info.Name, "why", why)
 	}
 	c.stats.trunkFailures++
-	c.lsDirty, c.subsDirty = true, true
+	c.lsDirty = true
+	c.resync()
 	c.peerLost(p.info.Name)
 }
 

@@ -20,7 +20,7 @@ const (
 	maxTracks       = 16
 	maxLayers       = 8
 	maxPath         = 32
-	protocolVersion = 1
+	protocolVersion = 2
 )
 
 // ErrProtocol is wrapped by every malformed control message.
@@ -75,12 +75,30 @@ type LinkMetric struct {
 // RoomState is one node's part of a room: its own (not relayed)
 // participants and their tracks. A record without participants is a
 // tombstone: the node left the room.
+//
+// A record with Base set is a delta: it turns the origin's record with
+// sequence number Base into the one with Seq, adding or replacing the
+// Participants it lists and removing those in Gone. A node that does not
+// hold Base asks the sender for the whole record (RoomRequest). Deltas
+// only travel; what a node stores is always whole.
 type RoomState struct {
 	Origin       string             `json:"origin"`
 	Seq          uint64             `json:"seq"`
 	Room         string             `json:"room"`
 	Mode         string             `json:"mode"`
 	Participants []ParticipantState `json:"participants"`
+	// Opts, set by the node where an operator created the room while it
+	// holds it open, keeps an empty room alive network-wide (admin.go).
+	Opts *RoomOpts `json:"opts,omitempty"`
+	Base uint64    `json:"base,omitempty"`
+	Gone []string  `json:"gone,omitempty"`
+}
+
+// RoomRequest asks a neighbour for its whole record of an origin's part
+// of a room (a delta arrived for a record this node does not hold).
+type RoomRequest struct {
+	Origin string `json:"origin"`
+	Room   string `json:"room"`
 }
 
 // ParticipantState is one participant of a RoomState.
@@ -88,6 +106,10 @@ type ParticipantState struct {
 	ID     string       `json:"id"`
 	Name   string       `json:"name"`
 	Tracks []TrackState `json:"tracks"`
+	// Since is when the participant's session began (Unix ms). When one
+	// identity is in a room on two nodes, the newest session wins: it
+	// moved (PROTOCOL.md, "Duplicate identities").
+	Since int64 `json:"since,omitempty"`
 }
 
 // TrackState announces a track: its codec and simulcast layers.
@@ -149,6 +171,55 @@ type message struct {
 	Keyframe    *Keyframe    `json:"pli,omitempty"`
 	Unavailable *Unavailable `json:"unavail,omitempty"`
 	Data        *DataMessage `json:"data,omitempty"`
+	RoomRequest *RoomRequest `json:"roomreq,omitempty"`
+	Command     *Command     `json:"cmd,omitempty"`
+	Reply       *Reply       `json:"cmd_reply,omitempty"`
+}
+
+// Message kinds, for counting control traffic.
+const (
+	kindHello = iota
+	kindLinkState
+	kindRoom
+	kindSubscribe
+	kindBind
+	kindKeyframe
+	kindUnavailable
+	kindRoomRequest
+	kindCommand
+	kindReply
+	kindData
+	numKinds
+)
+
+// kindNames are the message names on the wire, by kind.
+var kindNames = [numKinds]string{"hello", "lsa", "room", "sub", "bind", "pli", "unavail", "roomreq", "cmd", "cmd_reply", "data"}
+
+// kind is the message's kind.
+func (m *message) kind() int {
+	switch {
+	case m.Hello != nil:
+		return kindHello
+	case m.LinkState != nil:
+		return kindLinkState
+	case m.Room != nil:
+		return kindRoom
+	case m.Subscribe != nil:
+		return kindSubscribe
+	case m.Bind != nil:
+		return kindBind
+	case m.Keyframe != nil:
+		return kindKeyframe
+	case m.RoomRequest != nil:
+		return kindRoomRequest
+	case m.Command != nil:
+		return kindCommand
+	case m.Reply != nil:
+		return kindReply
+	case m.Data != nil:
+		return kindData
+	}
+	return kindUnavailable
 }
 
 // appendFrame appends m as one control frame.
@@ -189,7 +260,8 @@ func parseFrame(b []byte) (m message, n int, err error) {
 func (m *message) validate() error {
 	set := 0
 	for _, p := range []bool{m.Hello != nil, m.LinkState != nil, m.Room != nil, m.Subscribe != nil,
-		m.Bind != nil, m.Keyframe != nil, m.Unavailable != nil, m.Data != nil} {
+		m.Bind != nil, m.Keyframe != nil, m.Unavailable != nil, m.RoomRequest != nil, m.Command != nil,
+		m.Reply != nil, m.Data != nil} {
 		if p {
 			set++
 		}
@@ -228,6 +300,15 @@ func (m *message) validate() error {
 		}
 	case m.Unavailable != nil:
 		err = m.Unavailable.Track.validate()
+	case m.RoomRequest != nil:
+		err = checkNames(m.RoomRequest.Origin, m.RoomRequest.Room)
+		if err == nil && (m.RoomRequest.Origin == "" || m.RoomRequest.Room == "") {
+			err = errors.New("room request without origin or room")
+		}
+	case m.Command != nil:
+		err = m.Command.validate()
+	case m.Reply != nil:
+		err = m.Reply.validate()
 	case m.Data != nil:
 		err = m.Data.validate()
 	}
@@ -275,11 +356,20 @@ func (ls *LinkState) validate() error {
 }
 
 func (rs *RoomState) validate() error {
-	if rs.Origin == "" || rs.Room == "" || len(rs.Participants) > maxParticipants {
+	if rs.Origin == "" || rs.Room == "" || len(rs.Participants) > maxParticipants || len(rs.Gone) > maxParticipants {
 		return errors.New("room state without origin or room, or too large")
 	}
-	if err := checkNames(rs.Origin, rs.Room, rs.Mode); err != nil {
+	if rs.Base == 0 && len(rs.Gone) > 0 {
+		return errors.New("room state removes participants but is no delta")
+	}
+	if rs.Base != 0 && rs.Base >= rs.Seq {
+		return errors.New("room delta not newer than its base")
+	}
+	if err := checkNames(append([]string{rs.Origin, rs.Room, rs.Mode}, rs.Gone...)...); err != nil {
 		return err
+	}
+	if o := rs.Opts; o != nil && (o.MaxParticipants < 0 || o.EmptyTimeoutMs < 0) {
+		return errors.New("negative room option")
 	}
 	for _, p := range rs.Participants {
 		if p.ID == "" || len(p.Tracks) > maxTracks {

@@ -21,6 +21,9 @@ func sampleMessages() []message {
 				{ID: "TR_v", Kind: "video", Mime: "video/VP8", ClockRate: 90000, Layers: []string{"s", "l"}},
 				{ID: "TR_a", Kind: "audio", Mime: "audio/opus", ClockRate: 48000, Channels: 2, Fmtp: "minptime=10;useinbandfec=1", AudioLevelExt: 1, Muted: true}}}}}},
 		{Room: &RoomState{Origin: "eu-1", Seq: 8, Room: "demo", Mode: "meeting"}},
+		{Room: &RoomState{Origin: "eu-1", Seq: 9, Room: "demo", Mode: "meeting", Base: 7, Gone: []string{"bob"},
+			Participants: []ParticipantState{{ID: "carol", Name: "Carol"}}}},
+		{RoomRequest: &RoomRequest{Origin: "eu-1", Room: "demo"}},
 		{Subscribe: &Subscribe{Track: ref, Layers: 3, Path: []string{"eu-1", "fwd-1", "us-1"}}},
 		{Subscribe: &Subscribe{Track: ref}},
 		{Bind: &Bind{Stream: 9, Track: ref, Layer: 1, Kind: "video"}},
@@ -29,6 +32,9 @@ func sampleMessages() []message {
 		{Data: &DataMessage{Origin: "eu-1", Seq: 11, Room: "demo", From: "alice", To: []string{"bob"}, Topic: "chat", Payload: "hi"}},
 		{Room: &RoomState{Origin: "eu-1", Seq: 9, Room: "demo", Mode: "meeting", Participants: []ParticipantState{
 			{ID: "bob", Tracks: []TrackState{{ID: "TR_s", Kind: "video", Mime: "video/H264", ClockRate: 90000, Source: "screen"}}}}}},
+		{Room: &RoomState{Origin: "eu-1", Seq: 9, Room: "held", Mode: "live", Opts: &RoomOpts{MaxParticipants: 5, EmptyTimeoutMs: 60000}}},
+		{Command: &Command{ID: 1, From: "eu-1", To: "us-1", Op: "remove", Body: []byte(`{"room":"demo"}`)}},
+		{Reply: &Reply{ID: 1, From: "us-1", To: "eu-1", Status: 200, Body: []byte(`{}`)}},
 	}
 }
 
@@ -80,6 +86,9 @@ func TestFrameRejects(t *testing.T) {
 		"bad latitude":      frame(`{"lsa":{"origin":"a","lat":91}}`),
 		"negative users":    frame(`{"lsa":{"origin":"a","users":-1}}`),
 		"bad kind":          frame(`{"room":{"origin":"a","room":"r","participants":[{"id":"p","tracks":[{"id":"t","kind":"data"}]}]}}`),
+		"gone, no delta":    frame(`{"room":{"origin":"a","seq":5,"room":"r","gone":["p"]}}`),
+		"delta from future": frame(`{"room":{"origin":"a","seq":5,"base":5,"room":"r"}}`),
+		"roomreq, no room":  frame(`{"roomreq":{"origin":"a"}}`),
 		"oversize length":   binary.AppendUvarint(nil, maxFrame+1),
 		"overflowed varint": bytes.Repeat([]byte{0xff}, 11),
 	} {

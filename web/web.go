@@ -13,7 +13,8 @@ import (
 //go:embed static
 var static embed.FS
 
-// Handler serves the demo page at / and its assets.
+// Handler serves the demo page at / and its assets. /favicon.ico, which
+// browsers ask for by habit, is the pages' SVG icon.
 func Handler() http.Handler {
 	sub, err := fs.Sub(static, "static")
 	if err != nil {
@@ -26,6 +27,7 @@ func Handler() http.Handler {
 		// icon is an SVG.
 		if r.URL.Path == "/favicon.ico" {
 			w.Header().Set("Content-Type", "image/svg+xml")
+			w.Header().Set("Cache-Control", "max-age=86400")
 			http.ServeFileFS(w, r, sub, "favicon.svg")
 			return
 		}

@@ -3,6 +3,8 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +21,7 @@ import (
 	"github.com/qrtn/qrtn/qrtp/netsim/udprelay"
 	"github.com/qrtn/qrtn/trunk"
 	"github.com/qrtn/qrtn/trunk/route"
+	"github.com/qrtn/qrtn/turnsrv"
 )
 
 const demoHelp = `Usage: qrtn demo [flags]
@@ -33,6 +36,11 @@ media between regions really crosses lossy, delayed UDP.
 It prints one line per node:
 
   node NAME region=REGION role=ROLE http=http://127.0.0.1:PORT/
+
+then the network's API credentials, shared by every node, on a line of their
+own (for qrtn token --admin, qrtn rooms and qrtn participants):
+
+  api_key=KEY api_secret=SECRET
 
 By default there are three access regions (eu, us, ap). Open one URL, on
 any access node, in several tabs:
@@ -80,6 +88,7 @@ type demoFlags struct {
 	httpBase   int
 	congestion string
 	debug      bool
+	qualityDB  string
 	userDelay  string
 }
 
@@ -91,7 +100,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoFlags, error) {
 		fmt.Fprint(fs.Output(), demoHelp)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&f.access, "access", "eu,us,ap", "regions of the access nodes, comma separated (one node each, named REGION-1; eu, us, ap, sa, af, oc, jp, in, me and us-west have coordinates)")
+	fs.StringVar(&f.access, "access", "eu,us,ap", "regions of the access nodes, comma separated (one node each, named REGION-1; a region named twice gets REGION-2 too; eu, us, ap, sa, af, oc, jp, in, me and us-west have coordinates)")
 	fs.IntVar(&f.forwarding, "forwarding", 2, "number of forwarding nodes (fwd-1, fwd-2, ...)")
 	fs.DurationVar(&f.delay, "delay", 80*time.Millisecond, "one-way delay of every trunk link")
 	fs.DurationVar(&f.jitter, "jitter", 0, "uniform jitter of ± this around --delay")
@@ -103,6 +112,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoFlags, error) {
 	fs.IntVar(&f.httpBase, "http-port", 0, "HTTP port of the first node printed, the others follow in order; 0 = free ports")
 	fs.StringVar(&f.congestion, "cc", "", "QRTP congestion controller of the trunks (default: the trunk default)")
 	fs.StringVar(&f.userDelay, "user-delay", "", "emulated round trip from your browser to each region's access node, e.g. eu=8ms,us=70ms,ap=150ms: the page's probes see these and the scheduler places you by them")
+	fs.StringVar(&f.qualityDB, "quality-db", "", "the quality store of every node: a SQLite file or a postgres:// URL (default: one SQLite file in a temporary directory, removed at exit)")
 	fs.BoolVar(&f.debug, "debug", false, "serve Go's profiler at /debug/pprof/ and the SFU snapshot at /debug/rooms on every node (one process: any node's profile covers all)")
 	if err := fs.Parse(percentLoss(args)); err != nil {
 		return f, err
@@ -130,15 +140,28 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	cleanup, err := demoQualityDB(&spec, f.qualityDB)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	net, err := startNetwork(ctx, spec, logger)
 	if err != nil {
 		return err
 	}
+	// A second SIGTERM while the network closes exits at once: the handler
+	// stops only after net.Close (defers run last first).
+	defer exitOnSecondSignal(stderr)()
 	defer net.Close()
 	for _, n := range net.Nodes {
 		if _, err := fmt.Fprintln(stdout, n.Line()); err != nil {
 			return err
 		}
+	}
+	// The network's credentials, for qrtn token --admin, qrtn rooms and
+	// the room API (node/API.md).
+	if _, err := fmt.Fprintf(stdout, "api_key=%s api_secret=%s\n", net.APIKey, net.APISecret); err != nil {
+		return err
 	}
 	var entry string
 	var regions []string
@@ -175,15 +198,16 @@ func (f demoFlags) network() (networkSpec, error) {
 		spec.Nodes = append(spec.Nodes, nodeSpec{Name: name, Region: fmt.Sprintf("backbone-%d", i), Role: "forwarding"})
 	}
 	var acc []string
+	perRegion := map[string]int{}
 	for _, r := range strings.Split(f.access, ",") {
 		r = strings.TrimSpace(r)
 		if r == "" {
 			continue
 		}
-		name := r + "-1"
-		if slices.Contains(acc, name) {
-			return spec, fmt.Errorf("region %q repeated", r)
-		}
+		// A region named twice gets a second node (eu-1, eu-2): clients of
+		// a stopped or drained node move to the other one in their region.
+		perRegion[r]++
+		name := fmt.Sprintf("%s-%d", r, perRegion[r])
 		acc = append(acc, name)
 		spec.Nodes = append(spec.Nodes, nodeSpec{Name: name, Region: r, Role: "access"})
 	}
@@ -223,6 +247,11 @@ type networkSpec struct {
 	CC string
 	// Tune, when set, may change each node's configuration.
 	Tune func(*node.Config)
+	// APIKey and APISecret are shared by every node, so that tokens of one
+	// node work on all; generated when empty.
+	APIKey, APISecret string
+	// QualityDB is every node's quality store ("": none).
+	QualityDB string
 	// UserDelay is the emulated RTT from the user to each region's access
 	// nodes (demo_regions.go).
 	UserDelay map[string]time.Duration
@@ -232,6 +261,7 @@ type nodeSpec struct{ Name, Region, Role string }
 
 // network is a running in-process network.
 type network struct {
+	APIKey, APISecret string
 	// Nodes change when the controls restart one: read them through Node
 	// or NodeStates while controls may run.
 	Nodes  []*node.Node
@@ -278,7 +308,11 @@ func (n *network) Close() {
 // a node dials already listens, and the relay in front of it can be set up.
 func startNetwork(ctx context.Context, spec networkSpec, logger *slog.Logger) (*network, error) {
 	net := &network{Relays: map[[2]string]*udprelay.Relay{}, ctx: ctx, logger: logger,
-		cfgs: map[string]node.Config{}, links: map[[2]string]netsim.LinkConfig{}}
+		cfgs: map[string]node.Config{}, links: map[[2]string]netsim.LinkConfig{},
+		APIKey: spec.APIKey, APISecret: spec.APISecret}
+	if net.APISecret == "" {
+		net.APIKey, net.APISecret = "demo"+randomToken(4), randomToken(24)
+	}
 	net.api = &demoAPI{net: net}
 	keys := map[string]handshake.KeyPair{}
 	byName := map[string]nodeSpec{}
@@ -323,8 +357,13 @@ func startNetwork(ctx context.Context, spec networkSpec, logger *slog.Logger) (*
 			tc.Peers = append(tc.Peers, p)
 		}
 		cfg := node.Config{Name: ns.Name, Region: ns.Region, Role: ns.Role, HTTPAddr: "127.0.0.1:0",
-			Dev: ns.Role == "access", Trunk: tc, Mount: net.api.mount(ns.Name)}
+			Dev: ns.Role == "access", Trunk: tc, Mount: net.api.mount(ns.Name), APIKey: net.APIKey, APISecret: net.APISecret,
+			Quality: node.QualityConfig{Database: spec.QualityDB}}
 		cfg.SFU.UDPAddr = "127.0.0.1:0"
+		// Every access node runs its TURN server: &relay=1 on the page sends
+		// media through it (UDP and TCP handed out; TLS with a self-signed
+		// certificate is there for clients told to trust it).
+		cfg.TURN = turnsrv.Config{Enabled: ns.Role == "access", UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", TLSAddr: "127.0.0.1:0"}
 		if spec.HTTPBase > 0 {
 			cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", spec.HTTPBase+slices.IndexFunc(printed, func(x nodeSpec) bool { return x.Name == ns.Name }))
 		}
@@ -351,6 +390,13 @@ func startNetwork(ctx context.Context, spec networkSpec, logger *slog.Logger) (*
 		}
 	}
 	return net, nil
+}
+
+// randomToken is n random bytes, base64url encoded.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read does not fail on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // printOrder lists access nodes first, then forwarding nodes, by name.

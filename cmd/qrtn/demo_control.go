@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -220,4 +222,21 @@ func pinPorts(cfg node.Config, x *node.Node) node.Config {
 		cfg.Trunk = &tc
 	}
 	return cfg
+}
+
+// demoQualityDB gives every node of the demo one quality store, so that
+// the records of every hop of a call meet and /quality on any node can
+// attribute its stalls: db when given, else a SQLite file in a temporary
+// directory that cleanup removes.
+func demoQualityDB(spec *networkSpec, db string) (cleanup func(), err error) {
+	if db != "" {
+		spec.QualityDB = db
+		return func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "qrtn-demo-")
+	if err != nil {
+		return nil, err
+	}
+	spec.QualityDB = filepath.Join(dir, "quality.db")
+	return func() { _ = os.RemoveAll(dir) }, nil
 }

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/qrtn/qrtn/node"
 	"github.com/qrtn/qrtn/qrtp/netsim"
+	"github.com/qrtn/qrtn/scheduler"
+	"github.com/qrtn/qrtn/signaling"
 )
 
 // joinAnswer is the part of GET /api/join's answer the tests read.
@@ -25,7 +28,7 @@ type joinAnswer struct {
 	Probes   []struct{ Node, Region, URL string }
 }
 
-func askJoin(t *testing.T, base, query string) (int, joinAnswer) {
+func askJoin(t testing.TB, base, query string) (int, joinAnswer) {
 	t.Helper()
 	resp, err := http.Get(base + "api/join?" + query)
 	if err != nil {
@@ -41,15 +44,21 @@ func askJoin(t *testing.T, base, query string) (int, joinAnswer) {
 
 // threeRegions is a demo network with an access node in eu, us and ap and
 // one forwarding node, on short clean trunks, every node answering joins
-// without rate limits (tests ask often from one address).
-func threeRegions(t *testing.T, ctx context.Context) *network {
+// without rate limits (tests ask often from one address). tune, when set,
+// changes every node's scheduler configuration.
+func threeRegions(t *testing.T, ctx context.Context, tune func(*node.JoinConfig)) *network {
 	t.Helper()
 	spec := networkSpec{
 		Nodes: []nodeSpec{{"eu-1", "eu", "access"}, {"us-1", "us", "access"}, {"ap-1", "ap", "access"},
 			{"fwd-1", "backbone-1", "forwarding"}},
 		Trunks: [][2]string{{"ap-1", "fwd-1"}, {"eu-1", "fwd-1"}, {"us-1", "fwd-1"}},
 		Link:   netsim.LinkConfig{Delay: 5 * time.Millisecond},
-		Tune:   func(c *node.Config) { c.Scheduler.Rate, c.Scheduler.Burst = 1000, 1000 },
+		Tune: func(c *node.Config) {
+			c.Scheduler.Rate, c.Scheduler.Burst = 1000, 1000
+			if tune != nil {
+				tune(&c.Scheduler)
+			}
+		},
 	}
 	net, err := startNetwork(ctx, spec, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -81,7 +90,7 @@ func threeRegions(t *testing.T, ctx context.Context) *network {
 func TestSchedulingAcrossRegions(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	net := threeRegions(t, ctx)
+	net := threeRegions(t, ctx, nil)
 	entry := net.Node("ap-1").URL()
 	for _, tc := range []struct{ query, want, reason string }{
 		{"room=a1&name=x&region=us", "us-1", "hint"},
@@ -95,15 +104,38 @@ func TestSchedulingAcrossRegions(t *testing.T) {
 		if code != 200 || a.Node != tc.want || a.Reason != tc.reason || a.URL != net.Node(tc.want).URL() {
 			t.Fatalf("%s: %d %+v, want %s by %s", tc.query, code, a, tc.want, tc.reason)
 		}
-		if a.Identity == "" || (a.Node == "ap-1") != (a.Token != "") {
-			// The demo's nodes have their own secrets: the entry node
-			// signs a token only for itself.
+		if a.Identity == "" || a.Token == "" {
+			// The demo's nodes share the network's API key and secret (the
+			// api_key line): the entry node signs for whichever it chose.
 			t.Errorf("%s: identity %q, token %q", tc.query, a.Identity, a.Token)
 		}
+	}
+	// A forwarding node schedules too (it holds the same link state; not
+	// in dev mode, it wants a token), but is never chosen.
+	fwd := net.Node("fwd-1")
+	tok, err := fwd.MintToken(signaling.Grant{Identity: "x", Room: "a7", Subscribe: true}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, a := askJoin(t, fwd.URL(), "room=a7&name=x&region=ap"); code != 401 || a.Code != "token_required" {
+		t.Errorf("forwarding node without a token: %d %+v", code, a)
+	}
+	if code, a := askJoin(t, fwd.URL(), "room=a7&region=ap&token="+tok); code != 200 || a.Node != "ap-1" {
+		t.Errorf("forwarding node's answer: %d %+v", code, a)
 	}
 	if _, a := askJoin(t, entry, "room=a6&name=x"); len(a.Probes) != 3 {
 		t.Errorf("probe targets %+v, want one per region", a.Probes)
 	}
+
+	// History filled in by the quality plane moves the choice: users of
+	// this network (the test's loopback /24) had a bad time on us-1.
+	net.Node("ap-1").JoinHistory().Replace(map[scheduler.Scope]map[string]scheduler.Quality{
+		scheduler.NetworkOf(netip.MustParseAddr("127.0.0.1")): {"us-1": {Calls: 50, StallRate: 0.5, JoinFailRate: 0.3}},
+	})
+	if code, a := askJoin(t, entry, "room=h1&name=x&region=us"); code != 200 || a.Node == "us-1" || a.Reason != "history" {
+		t.Errorf("history did not move the choice: %d %+v", code, a)
+	}
+	net.Node("ap-1").JoinHistory().Replace(nil)
 
 	// Drain eu-1: its own scheduler stops choosing it at once, ap-1's
 	// within the flood of one link-state record.
@@ -170,7 +202,7 @@ func excluded(a joinAnswer, node, why string) bool {
 }
 
 // waitJoin asks until the answer is want ("!x": anything but x).
-func waitJoin(t *testing.T, base, query, want string, within time.Duration) {
+func waitJoin(t testing.TB, base, query, want string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {

@@ -8,7 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 
 	"github.com/qrtn/qrtn/loadtest"
@@ -31,6 +33,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Float64Var(&cfg.JoinRate, "join-rate", cfg.JoinRate, "subscriber joins per second")
 	fs.DurationVar(&cfg.Interval, "interval", cfg.Interval, "progress line interval (0: none)")
 	fs.BoolVar(&cfg.NoTWCC, "no-twcc", false, "subscribers send no transport-cc feedback, so the node's bandwidth estimate stays at its initial value (isolates forwarding cost from congestion control)")
+	fs.DurationVar(&cfg.QualityEvery, "quality-every", 0, "how often clients send quality reports, as browsers do (0: every 5 s; negative: none)")
 	fs.IntVar(&cfg.NodePID, "node-pid", 0, "pid of the node process, to report its CPU use and CPU per forwarded packet")
 	fs.IntVar(&cfg.Media.FPS, "fps", cfg.Media.FPS, "video frames per second")
 	fs.IntVar(&cfg.Media.LargeBitrate, "large-bps", cfg.Media.LargeBitrate, "bit/s of the large simulcast layer (rid l)")
@@ -43,6 +46,11 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	verbose := fs.Bool("v", false, "log client warnings to stderr")
 	trace := fs.Bool("vv", false, "also log every layer change the node announces")
 	cpuProfile := fs.String("cpuprofile", "", "write the loadtest's own CPU profile to this file")
+	fs.IntVar(&cfg.Procs, "procs", 1, "spread the subscribers over this many child processes (one process receives ≈70,000 packets/s on a core; give them the cores with taskset)")
+	childMode := fs.Bool("child", false, "internal: run as one of --procs's subscriber processes")
+	fs.StringVar(&cfg.IdentityPrefix, "identity-prefix", "", "internal: prefix of this process's subscriber identities")
+	survive := fs.String("survive", "", "survival benchmark instead of a load run: ws, ice, kill or drain (see below)")
+	trials := fs.Int("trials", 20, "--survive: the number of disruptions")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: qrtn loadtest --url http://NODE [flags]
 
@@ -60,6 +68,18 @@ GET /api/token. For CPU figures run the node pinned to a core and pass its pid:
 Without --url it runs a development node in its own process (CPU figures
 then cover both).
 
+Survival benchmarks (--survive KIND --trials N): one publisher and one
+subscriber, N disruptions, and the media gap at the subscriber for each
+(p50/p95 at the end; the clients recover by themselves, as browsers do):
+
+  ws     both websockets are cut (the clients resume)
+  ice    the node stops answering the ICE paths in use (ICE restarts)
+  kill   the publisher's access node is killed with SIGKILL (it moves)
+  drain  the publisher's access node is drained with SIGTERM (it is moved)
+
+kill and drain start a cluster of qrtn serve processes (eu-1, eu-2, us-1,
+fwd-1) and restart the node after each trial.
+
 Flags:`)
 		fs.PrintDefaults()
 	}
@@ -74,10 +94,17 @@ Flags:`)
 		level = slog.LevelInfo
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if *survive != "" {
+		return runSurvive(ctx, *survive, cfg.URL, *trials, cfg.Media, cfg.Logger, *asJSON, stdout, stderr)
+	}
 	for _, u := range strings.Split(*subURLs, ",") {
 		if u = strings.TrimSuffix(strings.TrimSpace(u), "/"); u != "" {
 			cfg.SubscriberURLs = append(cfg.SubscriberURLs, u)
 		}
+	}
+	if *childMode {
+		cfg.Child = &loadtest.ChildIO{In: os.Stdin, Out: stdout}
+		*asJSON = true
 	}
 	if cfg.URL == "" {
 		// In-process: the node and the clients share this process's CPU, so
@@ -89,6 +116,9 @@ Flags:`)
 		defer n.Close()
 		cfg.URL = strings.TrimSuffix(n.URL(), "/")
 		fmt.Fprintf(stderr, "loadtest: in-process %s\n", n.Line())
+	}
+	if cfg.Procs > 1 {
+		cfg.Spawn = spawnLoadtestChild(args, cfg.URL, stderr)
 	}
 	progress := stdout
 	if *asJSON {
@@ -131,4 +161,23 @@ func startLoadtestNode(ctx context.Context, clients int, logger *slog.Logger) (*
 		return nil, err
 	}
 	return n, nil
+}
+
+// spawnLoadtestChild starts subscriber processes for --procs: this program
+// with the same flags, overridden by the process's share and role (later
+// flags win).
+func spawnLoadtestChild(args []string, url string, stderr io.Writer) func(i, subscribers int, joinRate float64) *exec.Cmd {
+	self, err := os.Executable()
+	if err != nil {
+		self = os.Args[0]
+	}
+	return func(i, subscribers int, joinRate float64) *exec.Cmd {
+		a := append([]string{"loadtest"}, args...)
+		a = append(a, "--url", url, "--publishers", "0", "--subscribers", strconv.Itoa(subscribers),
+			"--join-rate", strconv.FormatFloat(joinRate, 'f', -1, 64), "--procs", "1", "--child",
+			"--identity-prefix", fmt.Sprintf("p%d-", i), "--node-pid", "0", "--interval", "0", "--cpuprofile", "")
+		cmd := exec.Command(self, a...)
+		cmd.Stderr = stderr
+		return cmd
+	}
 }

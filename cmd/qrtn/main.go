@@ -33,7 +33,13 @@ func commands() map[string]command {
 		"token":    {"mint an access token for a room", runToken},
 		"perf":     {"measure one QRTP connection over UDP (bulk goodput, media frame latency)", runPerf},
 		"loadtest": {"drive a node with synthetic WebRTC clients and measure loss, latency, stalls", runLoadtest},
+		"quality":  {"investigate calls: stalls per participant with where each began (qrtn quality report --room R)", runQuality},
 		"demo":     {"run a whole network in one process: access nodes in two regions, forwarding nodes, lossy trunks", runDemo},
+
+		"rooms":        {"list, create and close rooms network-wide through the room API", runRooms},
+		"participants": {"list, remove and mute participants network-wide through the room API", runParticipants},
+		"whip":         {"publish a VP8 clip into a room over WHIP (RFC 9725)", runWHIP},
+		"sim":          {"simulate a whole network in virtual time from a scenario file (deterministic, faster than real time)", runSim},
 	}
 }
 

@@ -32,7 +32,9 @@ prints a line per interval and a summary.
   bulk   one reliable stream, as fast as congestion control allows
   media  frames of bitrate/8/fps bytes at fps, each one message with a
          deadline (the profile's, or --deadline); reports frame latency,
-         frames late beyond 400 ms, expired frames and 600 ms stalls
+         frames late beyond 400 ms, expired frames and 600 ms stalls.
+         Frames start once the connection is up, as on a trunk; the
+         handshake's duration is reported apart (handshake_ms)
 
 The server prints its public key and a client command line to copy. With
 --server-key the handshake is 0-RTT (the test request rides in the first
@@ -52,11 +54,16 @@ Interval columns: goodput and sent rate in Mbit/s, the sender's smoothed
 RTT, packets lost and bytes retransmitted as a share of those sent in the
 interval, the congestion window and the controller's state.
 
+Goodput counts what the receiving application read in order; in bulk tests
+from the client, acked_mbit also counts what was received behind a hole
+still waiting on a retransmission (the netsim benchmarks' utilization).
+
 With --json the last line of output is one JSON object: goodput_mbit,
-sent_mbit, retransmit_ratio, fec_ratio, loss_ratio, rtt_min_ms, rtt_avg_ms,
-duration_s, handshake, direction, and in media mode frames_sent,
-frames_delivered, frames_late_400ms, frames_expired, latency_p50_ms,
-latency_p95_ms, latency_p99_ms, latency_max_ms, stalls_600ms.
+acked_mbit, sent_mbit, retransmit_ratio, fec_ratio, loss_ratio, rtt_min_ms,
+rtt_avg_ms, duration_s, handshake, handshake_ms, direction, and in media
+mode frames_sent, frames_delivered, frames_late_400ms, frames_expired,
+latency_p50_ms, latency_p95_ms, latency_p99_ms, latency_max_ms,
+stalls_600ms.
 
 Examples:
   qrtn perf --server --listen 127.0.0.1:5201
@@ -103,7 +110,7 @@ func parsePerfFlags(args []string, stdout, stderr io.Writer) (perfFlags, error) 
 	fs.BoolVar(&f.reverse, "reverse", false, "client: the server sends, the client receives")
 	fs.DurationVar(&f.interval, "interval", time.Second, "client: report interval")
 	fs.BoolVar(&f.json, "json", false, "client: print the summary as one JSON object, last")
-	fs.DurationVar(&f.connectTimeout, "connect-timeout", 5*time.Second, "client: give up connecting after this long")
+	fs.DurationVar(&f.connectTimeout, "connect-timeout", 10*time.Second, "client: give up connecting after this long (at 50% loss each way one handshake in a hundred takes 5 s)")
 	fs.IntVar(&f.datagramSize, "datagram-size", 0, "largest UDP payload, 1200..65000; 0 = qrtp's default (1400)")
 	fs.StringVar(&f.logLevel, "log", "warn", "log QRTP's messages at this level and above to stderr: debug (congestion-control state changes) | info | warn | error")
 	for _, a := range args {

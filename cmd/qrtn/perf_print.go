@@ -3,16 +3,18 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/qrtn/qrtn/qrtp/perf"
 )
 
 func printConnected(w io.Writer, f perfFlags, c perf.Connected) {
+	setup := c.Setup.Round(time.Millisecond)
 	switch c.Handshake {
 	case "0rtt":
-		fmt.Fprintf(w, "connected to %s: 0-RTT handshake (server key given)\n", f.client)
+		fmt.Fprintf(w, "connected to %s in %v: 0-RTT handshake (server key given)\n", f.client, setup)
 	default:
-		fmt.Fprintf(w, "connected to %s: 1-RTT handshake, learned the server's key %s\n  (pass --server-key %s for 0-RTT)\n", f.client, c.ServerKey, c.ServerKey)
+		fmt.Fprintf(w, "connected to %s in %v: 1-RTT handshake, learned the server's key %s\n  (pass --server-key %s for 0-RTT)\n", f.client, setup, c.ServerKey, c.ServerKey)
 	}
 	what := fmt.Sprintf("%s test, %s, %v, profile %s", f.mode, direction(f.reverse), f.duration, c.Profile)
 	if f.mode == perf.ModeMedia {
@@ -38,6 +40,9 @@ func printSummary(w io.Writer, r *perf.Result) {
 		r.Mode, r.Direction, r.Handshake, r.Profile, r.CC, r.MeasuredBy)
 	fmt.Fprintf(w, "  goodput %.2f Mbit/s over %.2f s (%s), sent %.2f Mbit/s\n",
 		r.GoodputMbit, r.DurationS, bytesString(int(r.BytesReceived)), r.SentMbit)
+	if r.AckedMbit > 0 {
+		fmt.Fprintf(w, "  acknowledged %.2f Mbit/s (unique payload, holes waiting on retransmission included)\n", r.AckedMbit)
+	}
 	fmt.Fprintf(w, "  retransmit %.2f%%  fec %.2f%%  loss %.2f%%  rtt min %.2f ms avg %.2f ms\n",
 		100*r.RetransmitRatio, 100*r.FECRatio, 100*r.LossRatio, r.RTTMinMS, r.RTTAvgMS)
 	if m := r.MediaResult; m != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -114,21 +115,26 @@ func TestRelayCommandForwardsAndStops(t *testing.T) {
 			echo.WriteToUDPAddrPort(buf[:n], from)
 		}
 	}()
-	// Reserve a port for the relay.
-	probe, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := probe.LocalAddr().String()
-	probe.Close()
-
+	// The relay picks its own port and prints it: a port reserved and
+	// released first can be taken by another process on a busy machine
+	// (once, a 16 µs "round trip" came from someone else's echo).
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- runRelay(ctx, []string{"--listen", listen, "--to", echo.LocalAddr().String(),
+		done <- runRelay(ctx, []string{"--listen", "127.0.0.1:0", "--to", echo.LocalAddr().String(),
 			"--delay", "10ms", "--stats-every", "20ms"}, &out, &errb)
 	}()
+	listen := ""
+	re := regexp.MustCompile(`^relay (\S+) ->`)
+	for deadline := time.Now().Add(5 * time.Second); listen == "" && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			listen = m[1]
+		}
+	}
+	if listen == "" {
+		t.Fatalf("the relay printed no address: %q", out.String())
+	}
 	c, err := net.Dial("udp", listen)
 	if err != nil {
 		t.Fatal(err)

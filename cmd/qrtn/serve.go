@@ -40,6 +40,11 @@ then environment variables, then flags; later sources win:
   QRTN_DEV                      dev token endpoint    (--dev)
   QRTN_NAT_IPS                  public IPs to advertise, comma separated (--nat-ip)
   QRTN_LOG_LEVEL                debug|info|warn|error (--log-level)
+  QRTN_DATA_DIR                 the node's files, among them the quality store
+                                quality.db (--data-dir; default
+                                ~/.local/state/qrtn/NAME)
+  QRTN_QUALITY_DB               the quality store instead: a SQLite file or a
+                                postgres:// URL shared by the network (--quality-db)
 
 With no API secret configured the node generates one and runs in dev mode
 (GET /api/token mints tokens for the demo page), on http ` + devHTTPAddr + ` and
@@ -47,7 +52,10 @@ udp ` + devUDPAddr + ` unless told otherwise. It prints one line when ready:
 
   node NAME region=REGION role=access http=http://127.0.0.1:PORT/
 
-and shuts down gracefully on SIGTERM or interrupt.
+On SIGTERM or interrupt it drains: it stops being scheduled, tells its
+clients to move to other access nodes (a few at a time), and exits once
+they are gone or after its drain timeout (drain.timeout, 30 s). A second
+SIGTERM exits at once.
 
 Flags:
 `
@@ -56,6 +64,7 @@ Flags:
 // override the file or the environment.
 type serveFlags struct {
 	config, name, region, http, udp, tcp, apiKey, apiSecret, natIPs, logLevel string
+	dataDir, qualityDB                                                        string
 	dev                                                                       bool
 }
 
@@ -74,6 +83,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.natIPs, "nat-ip", "", "public IPs to advertise instead of host addresses, comma separated")
 	fs.StringVar(&f.logLevel, "log-level", "", "log level: debug, info, warn, error")
 	fs.BoolVar(&f.dev, "dev", false, "serve GET /api/token (development only)")
+	fs.StringVar(&f.dataDir, "data-dir", "", "the node's data directory (default ~/.local/state/qrtn/NAME)")
+	fs.StringVar(&f.qualityDB, "quality-db", "", "the quality store: a SQLite file or a postgres:// URL (default DATA_DIR/quality.db)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serveHelp)
 		fs.PrintDefaults()
@@ -95,7 +106,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if err := n.Start(ctx); err != nil {
+	// The node outlives ctx: the first SIGTERM drains it (signals.go).
+	sigs, unnotify := notifySignals()
+	defer unnotify()
+	if err := n.Start(context.WithoutCancel(ctx)); err != nil {
 		_ = n.Close()
 		return err
 	}
@@ -103,8 +117,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		_ = n.Close()
 		return err
 	}
-	<-n.Done() // Start closes the node when ctx ends (SIGTERM)
-	return nil
+	return serveUntilDone(ctx, n, sigs, os.Exit, stderr)
 }
 
 // serveConfig merges the file, the environment and the flags that were set.
@@ -135,6 +148,11 @@ func serveConfig(f serveFlags, set map[string]bool, env func(string) (string, bo
 	str(&cfg.APIKey, "QRTN_API_KEY", "api-key", f.apiKey)
 	str(&cfg.APISecret, "QRTN_API_SECRET", "api-secret", f.apiSecret)
 	str(&levelName, "QRTN_LOG_LEVEL", "log-level", f.logLevel)
+	str(&cfg.DataDir, "QRTN_DATA_DIR", "data-dir", f.dataDir)
+	str(&cfg.Quality.Database, "QRTN_QUALITY_DB", "quality-db", f.qualityDB)
+	if cfg.DataDir == "" {
+		cfg.DataDir = defaultDataDir(cfg.Name)
+	}
 	natIPs := ""
 	str(&natIPs, "QRTN_NAT_IPS", "nat-ip", f.natIPs)
 	if natIPs != "" {

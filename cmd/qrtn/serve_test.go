@@ -47,6 +47,9 @@ func TestServeConfigLayers(t *testing.T) {
 		t.Errorf("sfu %+v", cfg.SFU)
 	case cfg.Signaling.RateBurst != 200 || cfg.Signaling.JoinTimeout != 10*time.Second:
 		t.Errorf("signaling %+v", cfg.Signaling)
+	case cfg.Scheduler.Capacity != 500 || cfg.Scheduler.Lat != 50.11 || len(cfg.Scheduler.Scheduler.Networks) != 1 ||
+		cfg.Scheduler.Scheduler.Networks[0].Prefix.Bits() != 8 || cfg.Scheduler.Scheduler.StaleAfter != 2500*time.Millisecond:
+		t.Errorf("scheduler %+v", cfg.Scheduler)
 	case level.String() != "INFO":
 		t.Errorf("level %v", level)
 	}

@@ -13,10 +13,16 @@ import (
 )
 
 const tokenHelp = `Usage: qrtn token --room R --identity I [--name N] [--publish] [--subscribe] [--ttl 6h]
+       qrtn token --admin [--identity OPERATOR] [--ttl 1h]
 
 Mints an access token (a JWT signed with HS256, see signaling/PROTOCOL.md)
 and prints it. A host is --publish --subscribe; a viewer is --subscribe
 alone (the default when neither is given).
+
+With --admin it mints an operator's token for the room API instead
+(node/API.md): any node of a network sharing the key and secret accepts it
+for every room. Pass it as "Authorization: Bearer TOKEN", or let
+qrtn rooms / qrtn participants mint one from the same key and secret.
 
 The API key and secret are those of the node: from --config, then
 QRTN_API_KEY and QRTN_API_SECRET, then --api-key and --api-secret.
@@ -38,6 +44,7 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&config, "config", "", "node YAML configuration holding api_key and api_secret")
 	fs.StringVar(&key, "api-key", "", "API key")
 	fs.StringVar(&secret, "api-secret", "", "API secret")
+	admin := fs.Bool("admin", false, "mint an admin token for the room API (no room; --identity names the operator)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), tokenHelp)
 		fs.PrintDefaults()
@@ -45,31 +52,45 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if g.Room == "" || g.Identity == "" {
+	if !*admin && (g.Room == "" || g.Identity == "") {
 		fs.Usage()
 		return errors.New("--room and --identity are required")
 	}
 	if !g.Publish && !g.Subscribe {
 		g.Subscribe = true
 	}
-	// Flags win over the environment, which wins over the file.
-	key, secret = pick(key, os.Getenv("QRTN_API_KEY")), pick(secret, os.Getenv("QRTN_API_SECRET"))
-	if config != "" {
-		cfg, err := loadConfigFile(config)
-		if err != nil {
-			return err
-		}
-		key, secret = pick(key, cfg.APIKey), pick(secret, cfg.APISecret)
+	key, secret, err := apiCredentials(config, key, secret)
+	if err != nil {
+		return err
 	}
-	if key == "" || secret == "" {
-		return errors.New("no API key and secret: use --config, QRTN_API_KEY/QRTN_API_SECRET or --api-key/--api-secret")
+	var tok string
+	if *admin {
+		tok, err = signaling.MintAdminToken(key, secret, g.Identity, *ttl, time.Now())
+	} else {
+		tok, err = signaling.MintToken(key, secret, g, *ttl, time.Now())
 	}
-	tok, err := signaling.MintToken(key, secret, g, *ttl, time.Now())
 	if err != nil {
 		return err
 	}
 	_, err = fmt.Fprintln(stdout, tok)
 	return err
+}
+
+// apiCredentials resolves the API key and secret: flags win over the
+// environment, which wins over the configuration file.
+func apiCredentials(config, key, secret string) (string, string, error) {
+	key, secret = pick(key, os.Getenv("QRTN_API_KEY")), pick(secret, os.Getenv("QRTN_API_SECRET"))
+	if config != "" {
+		cfg, err := loadConfigFile(config)
+		if err != nil {
+			return "", "", err
+		}
+		key, secret = pick(key, cfg.APIKey), pick(secret, cfg.APISecret)
+	}
+	if key == "" || secret == "" {
+		return "", "", errors.New("no API key and secret: use --config, QRTN_API_KEY/QRTN_API_SECRET or --api-key/--api-secret (qrtn demo prints its own)")
+	}
+	return key, secret, nil
 }
 
 // pick returns the first non-empty value.

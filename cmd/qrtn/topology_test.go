@@ -91,6 +91,17 @@ func TestExampleTopology(t *testing.T) {
 			t.Errorf("forwarding node %s runs an SFU", n.Name())
 		}
 	}
+	// Both access nodes share an API key, so eu-1's scheduler sends a
+	// user of us to us-1 with a token that works there.
+	for _, n := range nodes {
+		if n.Name() != "eu-1" {
+			continue
+		}
+		waitJoin(t, n.URL(), "room=r&name=x&region=us", "us-1", 5*time.Second)
+		if _, a := askJoin(t, n.URL(), "room=r&name=x&region=us"); a.Token == "" || a.Node != "us-1" {
+			t.Errorf("eu-1 → us-1 without a token: %+v", a)
+		}
+	}
 }
 
 // freeAddr reserves a free loopback port (TCP for HTTP, else UDP).

@@ -133,8 +133,9 @@ func uplink(in Input, th Thresholds) *place {
 		}
 	}
 	// The publisher's node received nothing of the track for a whole
-	// interval while it was published.
+	// interval while it was published, or lost much of it for good.
 	for _, s := range in.Up {
+		p.note(s.Loss, th.UplinkLoss, "%s never received %.0f%% of the publisher's newest video packets ≥ %.0f%%", s.Node, 100*s.Loss, 100*th.UplinkLoss)
 		if s.Packets == 0 {
 			p.note(2, 1, "%s received no %s packets from the publisher for %.1f s", s.Node, s.Kind, float64(s.End-s.Start)/1000)
 		}

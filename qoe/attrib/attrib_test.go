@@ -51,6 +51,10 @@ func TestAttribute(t *testing.T) {
 		}, qoe.WhereUplink, "", "", "limited by cpu"},
 		{"loss before the first node", func(in *Input) { in.Publish[0].FractionLost = 0.3 }, qoe.WhereUplink, "", "", "publisher's loss 30%"},
 		{"the first node received nothing", func(in *Input) { in.Up[0].Packets = 0 }, qoe.WhereUplink, "", "", "received no video packets"},
+		{"the first node lost the publisher's packets for good", func(in *Input) {
+			in.Up[0].Loss = 0.3
+			in.Recv[0].PacketsLost = 300 // what the first node lacks, the subscriber lacks too
+		}, qoe.WhereUplink, "", "", "never received 30%"},
 		{"loss only after the last node", func(in *Input) {
 			in.Recv[0].PacketsLost = 200
 			in.Down[0].Loss = 0.2

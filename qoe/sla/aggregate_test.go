@@ -82,3 +82,26 @@ func TestAggregateOpenCall(t *testing.T) {
 		t.Fatalf("empty: %+v", f)
 	}
 }
+
+func TestMinutes(t *testing.T) {
+	m := NewMinutes(min0 + 30_000) // half-way into minute 0
+	if n, s := m.Advance(min0+50_000, false); n != 0 || s != 0 {
+		t.Fatalf("within the first minute: %d %d", n, s)
+	}
+	m.Stall(min0+minuteMs+59_500, 1000) // minutes 1 and 2
+	if n, s := m.Advance(min0+2*minuteMs+10, false); n != 2 || s != 1 {
+		t.Fatalf("after two minutes: %d minutes, %d stalled", n, s)
+	}
+	if n, s := m.Advance(min0+2*minuteMs+20_000, true); n != 1 || s != 1 {
+		t.Fatalf("final: %d minutes, %d stalled", n, s)
+	}
+	if n, _ := m.Advance(min0+5*minuteMs, true); n != 3 {
+		t.Fatalf("later: %d", n)
+	}
+}
+
+func TestEstimateE2E(t *testing.T) {
+	if got := EstimateE2E(20, []float64{160, 100}, 50, 10); got != 10+80+50+50+5 {
+		t.Fatalf("%v", got)
+	}
+}

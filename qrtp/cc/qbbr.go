@@ -8,8 +8,9 @@ import (
 
 // QBBR is QRTP's own controller, the default. It is BBR-shaped (Startup,
 // Drain, ProbeBW, ProbeRTT over a delivery-rate model) with the two changes
-// the talk describes, worked out so they hold whether loss falls before or
-// after the bottleneck:
+// the talk describes (noise-loss compensation, a short ProbeRTT), worked
+// out so they hold whether loss falls before or after the bottleneck, and
+// a Startup made for long lossy paths:
 //
 //   - Noise-loss compensation. Losses are classified (qbbr_loss.go); noise
 //     loss does not lower the bandwidth estimate, and the pacing gain is
@@ -17,13 +18,19 @@ import (
 //     sent rate, matches the path (qbbr_model.go explains why this one
 //     formula serves both placements). Congestion loss, and a queue that
 //     stands for a round, cut the estimate as a loss-aware BBR would.
+//   - A Startup that settles fast on long lossy paths (qbbr_startup.go):
+//     its window grows by what each ACK resolved, lost-to-noise included,
+//     is not held back by the trailing estimate until a queue shows, and
+//     queues at most one BDP (window gain 2); it ends one round after
+//     growth falters when a queue stood all round.
 //   - A short ProbeRTT (qbbr_probe_rtt.go): the window steps down to 0.75
 //     and then 0.5 of the BDP instead of four packets, it ends at the first
 //     fresh min-RTT sample, within about two round trips at most, and it is
 //     skipped while ordinary samples keep confirming the min RTT.
 //
 // Each state lives in its own file over the shared model, as Chromium's
-// BBR2 is laid out.
+// BBR2 is laid out; a state's update returns the next state and why, and
+// QBBR.transition alone changes state and logs "a→b because …".
 type QBBR struct {
 	qbbrModel
 	rng cycleRand
@@ -194,7 +201,7 @@ func (q *QBBR) setPacingRate(rate, gain float64) {
 		q.initPacingRate()
 	}
 	r := rate * gain * 0.99
-	if !q.fullBWReached && q.srtt > 0 && q.queueDelay() < standingQueueThreshold(q.minRTT) {
+	if !q.fullBWReached && q.srtt > 0 && q.startup.noQueue() {
 		// In Startup the window is what grows (it doubles per round); the
 		// rate estimate trails it by a round or more, most on lossy paths,
 		// where each sample is discounted for loss noise. Until a queue
@@ -221,7 +228,7 @@ func (q *QBBR) setCwnd(rs *RateSample, congBytes int) {
 	switch {
 	case q.fullBWReached:
 		cwnd = min(cwnd+acked, target)
-	case cwnd < target || q.sampler.Delivered() < int64(q.cfg.InitialWindow*mss):
+	case cwnd < target || q.sampler.Delivered() < int64(q.cfg.InitialWindow*mss) || q.startup.uncapped(rs):
 		// Startup grows by what the ACK resolved: delivered, or lost to
 		// noise (qbbr_startup.go).
 		cwnd += acked + max(rs.LostBytes-congBytes, 0)

@@ -103,7 +103,16 @@ func (p *qbbrProbeBW) update(now time.Time, rs *RateSample, congBytes int) (qbbr
 		if r := q.lastRoundRate; r > 0 && r < bw {
 			bw = max(r, qbbrCutFloor*bw)
 		}
-		q.lowerBound(qbbrCongestionBeta * bw)
+		// A sender short of data (media) is held at what it sends, not
+		// cut below it: below its own demand it only drops its frames,
+		// and the next round's smaller delivery cut again (in real time a
+		// scheduler stall that read as congestion halved a 50%-loss
+		// media flow's frames for six seconds).
+		beta := qbbrCongestionBeta
+		if rs.IsAppLimited {
+			beta = 1
+		}
+		q.lowerBound(beta * bw)
 		p.setPhase(now, qbbrPhaseDown)
 		return nil, ""
 	}

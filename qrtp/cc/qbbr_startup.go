@@ -16,13 +16,19 @@ import "time"
 //     noise, so it doubles per round whatever the noise loss (the
 //     loss-adjusted delivery). Grown by acknowledged bytes only, it grew
 //     1+(1−p) per round: at 50% loss the search took twice as many rounds.
+//     Until a queue forms it is not capped by the estimate, which trails
+//     it, and pacing spreads it over the round trip instead of holding it
+//     back (uncapped, noQueue).
 //   - It ends when three rounds grow the estimate by less than 25%, or
 //     after one such round when the path shows it is full: loss the
 //     classifier judges congestion (a queue overflowed), or a queue that
 //     stood through the whole round (the delay rose and stayed, so we send
 //     above the bottleneck). Noise loss never ends it. Requiring one flat
 //     round first keeps a flow that starts beside a full buffer (someone
-//     else's standing queue) from stopping at a sliver of the link.
+//     else's standing queue) from stopping at a sliver of the link. A
+//     round the sender did not fill (short of data, or held by flow
+//     control) says nothing of growth; it ends Startup only when a queue
+//     stood all round with 1.5 BDP of ours in flight.
 
 const (
 	qbbrHighGain        = 2.885 // 2/ln2: doubles the delivery rate each round
@@ -68,6 +74,24 @@ func (s *qbbrStartup) update(_ time.Time, rs *RateSample, congBytes int) (qbbrMo
 	return nil, ""
 }
 
+// noQueue reports that no queue has formed yet: the pipe is not full, so
+// the window and the pacing need not hold back.
+func (s *qbbrStartup) noQueue() bool {
+	return s.q.queueDelay() < standingQueueThreshold(s.q.minRTT)
+}
+
+// uncapped reports whether the window may grow past its target (window
+// gain × estimate): while the sender fills at least half of it, is not
+// short of data, and no queue has formed. The target trails the window by
+// a round or more, most on lossy paths, and capping at it held a media
+// flow needing four times its rate in FEC at 50% loss to 90 KB for half a
+// second. Once a queue forms, the target bounds what Startup can queue;
+// and a window the sender does not use (a media flow between frames)
+// must not grow at all, or it would grow without bound.
+func (s *qbbrStartup) uncapped(rs *RateSample) bool {
+	return !rs.IsAppLimited && 2*rs.PriorInFlight >= s.q.cwnd && s.noQueue()
+}
+
 // faltered reports whether growth has stalled for a round by either test.
 func (s *qbbrStartup) faltered() bool { return s.fullBWCount > 0 || s.roundFlat > 0 }
 
@@ -76,7 +100,19 @@ func (s *qbbrStartup) faltered() bool { return s.fullBWCount > 0 || s.roundFlat 
 // about the path) and returns why the pipe is full, or "".
 func (s *qbbrStartup) checkFullBW(rs *RateSample) string {
 	q := s.q
-	if q.fullBWReached || !q.round.start || rs.IsAppLimited {
+	if q.fullBWReached || !q.round.start {
+		return ""
+	}
+	if rs.IsAppLimited {
+		// Growth cannot be judged over a round the sender did not fill
+		// (short of data, or held by the receiver's flow control, as a
+		// reliable stream is while a hole waits on a retransmission).
+		// But a queue that stood all round while 1.5 BDP of ours were in
+		// flight is ours: the pipe is full. Without this a flow-control
+		// bound Startup kept a full queue for seconds at 20% loss.
+		if s.standing() && q.inFlight >= q.bdp(1.5) {
+			return "a queue stood all round with 1.5 BDP of ours in flight"
+		}
 		return ""
 	}
 	if bw := q.sendRate(); bw >= s.fullBW*qbbrFullBWThresh {
@@ -96,8 +132,14 @@ func (s *qbbrStartup) checkFullBW(rs *RateSample) string {
 		return "the estimate grew less than 25% in 3 rounds"
 	case s.roundFlat >= qbbrFullBWRounds:
 		return "the delivered rate grew less than 25% in 3 rounds"
-	case s.faltered() && q.lastRoundQValid && q.lastRoundQMin > standingQueueThreshold(q.minRTT):
+	case s.faltered() && s.standing():
 		return "growth faltered while a queue stood all round"
 	}
 	return ""
+}
+
+// standing reports that a queue stood through the whole round that ended.
+func (s *qbbrStartup) standing() bool {
+	q := s.q
+	return q.lastRoundQValid && q.lastRoundQMin > standingQueueThreshold(q.minRTT)
 }

@@ -1,6 +1,7 @@
 package cc
 
 import (
+	"math"
 	"sort"
 	"testing"
 	"time"
@@ -307,5 +308,28 @@ func TestQBBRCongestionCutsEstimateAndDrains(t *testing.T) {
 	q.probeBW.update(p.now, rs, 1200)
 	if q.bandwidth() != before {
 		t.Fatalf("a Startup packet's loss cut the estimate from %.0f to %.0f", before, q.bandwidth())
+	}
+}
+
+// TestQBBRAppLimitedCongestionHoldsRate: congestion loss in ProbeBW caps
+// the estimate at the last round's delivery (floored at 0.8 of the
+// estimate), 15% below it for a sender that fills the pipe but not below
+// it for one short of data: cutting a media flow below its own demand only
+// drops its frames, and the smaller next round cut again.
+func TestQBBRAppLimitedCongestionHoldsRate(t *testing.T) {
+	for _, appLimited := range []bool{false, true} {
+		q := NewQBBR(Config{Seed: 1})
+		q.setMode(t0, &q.probeBW)
+		q.round.count = 5
+		q.bw.Update(q.round.count, 1e6)
+		q.lastRoundRate = 0.9e6
+		q.probeBW.update(t0, &RateSample{IsAppLimited: appLimited, LostBytes: 1200}, 1200)
+		want := 0.85 * 0.9e6
+		if appLimited {
+			want = 0.9e6
+		}
+		if math.Abs(q.bwLo-want) > 1 {
+			t.Errorf("app-limited %v: estimate capped at %.0f, want %.0f", appLimited, q.bwLo, want)
+		}
 	}
 }

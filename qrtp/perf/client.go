@@ -11,8 +11,11 @@ import (
 )
 
 // resultWait bounds the wait for the server's result after stop, beyond
-// the media grace period.
-const resultWait = 5 * time.Second
+// the media grace period. Once the data stops, the stop message and the
+// result are the only packets, so a loss of either is found by the probe
+// timeout, which doubles: at 50% loss each way four losses in a row (one
+// test in 16) took over 5 s, and the test failed with no result.
+const resultWait = 15 * time.Second
 
 // Run runs one test against a perf server and returns its summary.
 func Run(ctx context.Context, cfg ClientConfig) (*Result, error) {
@@ -30,6 +33,7 @@ func Run(ctx context.Context, cfg ClientConfig) (*Result, error) {
 	// cannot be lost while data overtakes it. With the server's key the
 	// server starts the test after half an RTT; without it the Init
 	// follows the key reply.
+	dialed := time.Now()
 	conn, err := udp.DialEarly(ctx, cfg.Addr, qcfg, cfg.ServerKey)
 	if err != nil {
 		return nil, err
@@ -39,7 +43,7 @@ func Run(ctx context.Context, cfg ClientConfig) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &clientTest{cfg: cfg, conn: conn, cd: newConduit(ctl)}
+	t := &clientTest{cfg: cfg, conn: conn, cd: newConduit(ctl), dialed: dialed}
 	if err := t.cd.send(ctrlMsg{Type: "start", Mode: cfg.Mode, Reverse: cfg.Reverse,
 		Bitrate: cfg.Bitrate, FPS: cfg.FPS, Deadline: cfg.Deadline, Profile: cfg.Profile, Interval: cfg.Interval}); err != nil {
 		return nil, err
@@ -66,6 +70,9 @@ type clientTest struct {
 
 	local    role
 	sender   *sampler // the local sender's statistics (forward tests)
+	dialed   time.Time
+	setup    time.Duration // from dialling to the handshake's end
+	data     *udp.Stream   // the bulk stream this side sends, if any
 	start    time.Time
 	rttBest  time.Duration
 	offset   time.Duration // server clock − client clock
@@ -81,7 +88,13 @@ type point struct {
 }
 
 func (t *clientTest) run(ctx context.Context) (*Result, error) {
-	if !t.cfg.Reverse {
+	// Bulk data starts at once and rides in the Init (0-RTT). Media frames
+	// start on the established connection, as on a trunk: at 50% loss a
+	// handshake needs a second try three times in four, and frames queued
+	// behind it would measure the setup, not the transport (which
+	// Result.HandshakeMS reports).
+	media := t.cfg.Mode == ModeMedia
+	if !t.cfg.Reverse && !media {
 		if err := t.startSending(ctx); err != nil {
 			return nil, err
 		}
@@ -89,8 +102,14 @@ func (t *clientTest) run(ctx context.Context) (*Result, error) {
 	if err := t.conn.Handshake(ctx); err != nil {
 		return nil, err
 	}
+	t.setup = time.Since(t.dialed)
+	if !t.cfg.Reverse && media {
+		if err := t.startSending(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if t.cfg.OnConnected != nil {
-		t.cfg.OnConnected(Connected{Handshake: t.conn.HandshakeKind(), ServerKey: t.conn.RemoteKey(),
+		t.cfg.OnConnected(Connected{Handshake: t.conn.HandshakeKind(), ServerKey: t.conn.RemoteKey(), Setup: t.setup,
 			Profile: t.cfg.Profile, CC: controllerName(t.cfg.Profile, t.cfg.CC), Deadline: t.cfg.Deadline})
 	}
 	msgs := make(chan ctrlMsg, 16)
@@ -126,6 +145,7 @@ func (t *clientTest) startSending(ctx context.Context) error {
 		t.local = startMediaSender(s, t.cfg.Bitrate, t.cfg.FPS, t.cfg.Deadline)
 	} else {
 		t.local = startBulkSender(s)
+		t.data = s
 	}
 	return nil
 }
@@ -244,11 +264,15 @@ func (t *clientTest) stop(ctx context.Context, msgs <-chan ctrlMsg, readErr <-ch
 		localSnap = t.sender.snap(0, 0)
 	}
 	recvBytes, _ := t.local.received()
+	var acked uint64
+	if t.data != nil {
+		acked = t.data.Stats().BytesAcked
+	}
 	framesSent := int64(0)
 	if ms, ok := t.local.(*mediaSender); ok {
 		framesSent = ms.sent.Load()
 	}
-	if err := t.cd.send(ctrlMsg{Type: "stop", FramesSent: framesSent, ClockOffsetNS: int64(t.offset)}); err != nil {
+	if err := t.cd.send(ctrlMsg{Type: "stop", FramesSent: framesSent, ClockOffsetNS: int64(t.offset), StopT: stopAt.UnixNano()}); err != nil {
 		return nil, err
 	}
 	wait := time.NewTimer(resultWait + grace(t.cfg.Deadline))
@@ -274,7 +298,13 @@ func (t *clientTest) stop(ctx context.Context, msgs <-chan ctrlMsg, readErr <-ch
 			if m.Snap == nil {
 				return nil, errors.New("perf: the server's result holds no figures")
 			}
-			return t.result(stopAt, localSnap, recvBytes, m)
+			r, err := t.result(stopAt, localSnap, recvBytes, m)
+			if r != nil && t.data != nil {
+				if d := stopAt.Sub(t.start).Seconds(); d > 0 {
+					r.AckedMbit = float64(acked) * 8 / d / 1e6
+				}
+			}
+			return r, err
 		}
 	}
 }

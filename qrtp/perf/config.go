@@ -45,7 +45,7 @@ type ClientConfig struct {
 	MaxDatagramSize int
 	// Interval is how often the server reports; 0 means one second.
 	Interval time.Duration
-	// HandshakeTimeout bounds connecting; 0 means 5 s.
+	// HandshakeTimeout bounds connecting; 0 means 10 s.
 	HandshakeTimeout time.Duration
 	Logger           *slog.Logger
 
@@ -59,6 +59,8 @@ type ClientConfig struct {
 type Connected struct {
 	// Handshake is "0rtt" or "1rtt-learned-key".
 	Handshake string
+	// Setup is how long the handshake took from dialling.
+	Setup     time.Duration
 	ServerKey handshake.PublicKey
 	Profile   string
 	CC        string
@@ -81,13 +83,20 @@ type Interval struct {
 
 // Result is a test's summary; its JSON is `qrtn perf --json`'s last line.
 type Result struct {
-	Mode            string  `json:"mode"`
-	Direction       string  `json:"direction"`
-	Handshake       string  `json:"handshake"`
-	Profile         string  `json:"profile"`
-	CC              string  `json:"cc"`
-	DurationS       float64 `json:"duration_s"`
-	GoodputMbit     float64 `json:"goodput_mbit"`
+	Mode        string  `json:"mode"`
+	Direction   string  `json:"direction"`
+	Handshake   string  `json:"handshake"`
+	Profile     string  `json:"profile"`
+	CC          string  `json:"cc"`
+	DurationS   float64 `json:"duration_s"`
+	GoodputMbit float64 `json:"goodput_mbit"`
+	// AckedMbit (bulk, client->server) is the unique payload the server
+	// acknowledged per second of the client's run, including what waits
+	// behind a hole for a retransmission: the utilization figure of the
+	// netsim benchmarks. GoodputMbit counts only what the application
+	// could read in order, so at heavy loss it trails AckedMbit by the
+	// retransmission tail (seconds at 50% loss).
+	AckedMbit       float64 `json:"acked_mbit,omitempty"`
 	SentMbit        float64 `json:"sent_mbit"`
 	RetransmitRatio float64 `json:"retransmit_ratio"`
 	FECRatio        float64 `json:"fec_ratio"`
@@ -99,6 +108,10 @@ type Result struct {
 	MeasuredBy string `json:"goodput_measured_by"`
 	// ClockOffsetMS is the server's clock minus the client's, estimated.
 	ClockOffsetMS float64 `json:"clock_offset_ms"`
+	// HandshakeMS is the time from dialling until the handshake completed.
+	// Bulk data flows from the first datagram on; media frames start when
+	// the connection is up, so their figures do not include it.
+	HandshakeMS float64 `json:"handshake_ms"`
 	*MediaResult
 }
 
@@ -183,7 +196,7 @@ func (c ClientConfig) withDefaults() (ClientConfig, error) {
 		c.Interval = time.Second
 	}
 	if c.HandshakeTimeout <= 0 {
-		c.HandshakeTimeout = 5 * time.Second
+		c.HandshakeTimeout = 10 * time.Second
 	}
 	if c.Key.Public.IsZero() {
 		if c.Key, err = handshake.GenerateKeyPair(nil); err != nil {

@@ -191,6 +191,29 @@ func (r *mediaReceiver) finish(sent int64, skew time.Duration, end time.Time) *m
 	return st
 }
 
+// sendingEnded is when, on this (the server's) clock, the last frame the
+// client sent could have arrived at the earliest: its stop time plus the
+// lowest one-way latency seen. The stop message arrives later at heavy
+// loss (it may need retransmissions), and the silence between is no
+// stall. Without the client's stop time it is when stop arrived.
+func (r *mediaReceiver) sendingEnded(stop ctrlMsg, arrived time.Time) time.Time {
+	if stop.StopT == 0 {
+		return arrived
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.raw) == 0 {
+		return arrived
+	}
+	skew := time.Duration(stop.ClockOffsetNS)
+	least := time.Duration(slices.Min(r.raw)) - skew
+	end := time.Unix(0, stop.StopT).Add(skew + max(least, 0))
+	if end.After(arrived) {
+		return arrived
+	}
+	return end
+}
+
 // pct is the q-quantile of sorted samples (nearest rank).
 func pct(sorted []time.Duration, q float64) time.Duration {
 	if len(sorted) == 0 {

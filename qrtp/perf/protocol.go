@@ -16,7 +16,7 @@
 //	client → server  ping   {t}: the client's clock, for the offset estimate
 //	server → client  pong   {t, server_t}
 //	server → client  interval {snapshot of its side}          every interval
-//	client → server  stop   {frames_sent, clock_offset_ns}
+//	client → server  stop   {frames_sent, clock_offset_ns, stop_t}
 //	server → client  result {final snapshot, media receiver figures}
 //
 // Data flows on a second stream opened by the sender: reliable for bulk,
@@ -66,9 +66,12 @@ type ctrlMsg struct {
 	T       int64 `json:"t,omitempty"`
 	ServerT int64 `json:"server_t,omitempty"`
 
-	// stop
+	// stop. StopT is when the sender stopped, on the client's clock: the
+	// stop message itself may take retransmissions to arrive, and silence
+	// after the last frame was sent is no stall.
 	FramesSent    int64 `json:"frames_sent,omitempty"`
 	ClockOffsetNS int64 `json:"clock_offset_ns,omitempty"`
+	StopT         int64 `json:"stop_t,omitempty"`
 
 	// interval, result
 	Snap  *snapshot   `json:"snap,omitempty"`

@@ -9,7 +9,7 @@ import (
 func (t *clientTest) result(stopAt time.Time, localSnap *snapshot, recvBytes int64, m ctrlMsg) (*Result, error) {
 	r := &Result{
 		Mode: t.cfg.Mode, Handshake: t.conn.HandshakeKind(), Profile: t.cfg.Profile,
-		ClockOffsetMS: ms(t.offset),
+		ClockOffsetMS: ms(t.offset), HandshakeMS: ms(t.setup),
 	}
 	var send *snapshot
 	var media *mediaStats

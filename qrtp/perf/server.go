@@ -323,7 +323,7 @@ func (st *serverTest) finish(ctx context.Context, stop ctrlMsg) TestReport {
 		case <-ctx.Done():
 		}
 		// The receiver is the server: raw latency = true + offset.
-		res.Media = r.finish(stop.FramesSent, time.Duration(stop.ClockOffsetNS), stopAt)
+		res.Media = r.finish(stop.FramesSent, time.Duration(stop.ClockOffsetNS), r.sendingEnded(stop, stopAt))
 		rep.GoodputMbit = float64(res.Media.BytesDelivered) * 8 / snap.Elapsed / 1e6
 	case *bulkReceiver:
 		rep.GoodputMbit = float64(recv) * 8 / snap.Elapsed / 1e6

@@ -13,8 +13,9 @@ import (
 )
 
 // rawClient dials the server without the perf client, so a test can order
-// what the server sees.
-func rawClient(t *testing.T, ctx context.Context, srv *Server) *udp.Conn {
+// what the server sees, and opens the control stream (nothing is sent on
+// it yet).
+func rawClient(t *testing.T, ctx context.Context, srv *Server) (*udp.Conn, *udp.Stream) {
 	t.Helper()
 	key, err := handshake.GenerateKeyPair(nil)
 	if err != nil {
@@ -30,7 +31,11 @@ func rawClient(t *testing.T, ctx context.Context, srv *Server) *udp.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return conn
+	ctl, err := conn.OpenStream(ctx, qrtp.StreamOptions{Priority: qrtp.PriorityControl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn, ctl
 }
 
 // TestDataBeforeStart is the setup with the packet carrying "start" lost:
@@ -39,14 +44,9 @@ func rawClient(t *testing.T, ctx context.Context, srv *Server) *udp.Conn {
 // (it once took whichever stream arrived first, read bulk bytes as JSON
 // and closed the connection with code 0).
 func TestDataBeforeStart(t *testing.T) {
-	srv := startServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	conn := rawClient(t, ctx, srv)
-	ctl, err := conn.OpenStream(ctx, qrtp.StreamOptions{Priority: qrtp.PriorityControl})
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, ctl := rawClient(t, ctx, startServer(t))
 	data, err := conn.OpenStream(ctx, qrtp.StreamOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -98,14 +98,9 @@ func TestDataBeforeStart(t *testing.T) {
 // the reason in the connection close, which the client turns into a
 // sentence, not "connection closed by remote: code 0x0".
 func TestRefusedSetupIsReadable(t *testing.T) {
-	srv := startServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	conn := rawClient(t, ctx, srv)
-	ctl, err := conn.OpenStream(ctx, qrtp.StreamOptions{Priority: qrtp.PriorityControl})
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, ctl := rawClient(t, ctx, startServer(t))
 	if err := newConduit(ctl).send(ctrlMsg{Type: "start", Mode: "telepathy", Profile: "bulk"}); err != nil {
 		t.Fatal(err)
 	}
@@ -114,12 +109,36 @@ func TestRefusedSetupIsReadable(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the server kept a test it cannot run")
 	}
-	err = refusal(conn.Err())
+	err := refusal(conn.Err())
 	var ce *qrtp.CloseError
 	if !errors.As(conn.Err(), &ce) || ce.Code != codeRefused {
 		t.Fatalf("closed with %v, want code %#x", conn.Err(), uint64(codeRefused))
 	}
 	if msg := err.Error(); !strings.Contains(msg, "refused the test") || !strings.Contains(msg, `unknown mode "telepathy"`) {
 		t.Fatalf("error %q does not say why", msg)
+	}
+}
+
+// TestStopLateIsNoStall: at heavy loss the stop message may arrive a
+// second after the client stopped sending; the silence in between is not
+// a stall. The end of sending is the client's stop time on the server's
+// clock plus the fastest frame's one-way latency.
+func TestStopLateIsNoStall(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	r := &mediaReceiver{raw: []int64{int64(130 * time.Millisecond), int64(110 * time.Millisecond)}}
+	offset := 10 * time.Millisecond // server clock − client clock
+	stop := ctrlMsg{Type: "stop", ClockOffsetNS: int64(offset), StopT: t0.UnixNano()}
+	arrived := t0.Add(1200 * time.Millisecond)
+	// The fastest frame took 110 − 10 = 100 ms: the last could arrive at
+	// stop + 10 ms (clocks) + 100 ms on the server's clock.
+	if got, want := r.sendingEnded(stop, arrived), t0.Add(110*time.Millisecond); !got.Equal(want) {
+		t.Errorf("sending ended %v after the stop, want %v", got.Sub(t0), want.Sub(t0))
+	}
+	last := t0.Add(50 * time.Millisecond)
+	if n := countStalls([]time.Time{last}, r.sendingEnded(stop, arrived)); n != 0 {
+		t.Errorf("%d stalls for a stop message that arrived late", n)
+	}
+	if got := r.sendingEnded(ctrlMsg{Type: "stop"}, arrived); !got.Equal(arrived) {
+		t.Errorf("without the client's stop time: %v, want when stop arrived", got)
 	}
 }

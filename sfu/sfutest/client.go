@@ -58,6 +58,9 @@ type Options struct {
 	// NACK responder does by copying the original's header extensions;
 	// otherwise they carry repaired-rid, as browsers send them.
 	RTXWithRID bool
+	// TCP makes the client use ICE-TCP only (active, towards the node's
+	// passive candidates), as a browser behind a firewall without UDP.
+	TCP bool
 }
 
 // Client is one synthetic participant.
@@ -158,6 +161,9 @@ func (c *Client) newPC(noRED, flexfec bool, wire interceptor.Factory) (*webrtc.P
 	se.SetICEUDPMux(c.mux)
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if c.opts.TCP {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
+	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 	return api.NewPeerConnection(webrtc.Configuration{})
 }

@@ -37,6 +37,8 @@ type local struct {
 	own   map[trunk.TrackRef]*pubTrack
 	watch map[trunk.TrackRef]*watched
 	dirty map[string]bool // rooms whose remote parts changed
+	// nusers counts the users here.
+	nusers int
 }
 
 type lroom struct {
@@ -71,6 +73,7 @@ func (l *local) join(u User) error {
 	uc := u
 	uc.Publish = slices.Clone(u.Publish)
 	r.users[u.ID] = &uc
+	l.nusers++
 	r.changed = true
 	l.dirty[u.Room] = true
 	for i, ts := range u.Publish {
@@ -102,6 +105,7 @@ func (l *local) leave(room, id string) bool {
 	}
 	u := r.users[id]
 	delete(r.users, id)
+	l.nusers--
 	r.changed = true
 	l.dirty[room] = true
 	for _, ts := range u.Publish {

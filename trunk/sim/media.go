@@ -50,8 +50,8 @@ func parsePacket(b []byte) (frameInfo, bool) {
 type TrackSpec struct {
 	ID   string `yaml:"id"`
 	Kind string `yaml:"kind"` // audio or video
-	// FPS is the video frame rate (default 25); audio sends a packet
-	// every 20 ms.
+	// FPS is the frame rate: video frames (default 25), or audio packets
+	// (default 50: 20 ms each).
 	FPS float64 `yaml:"fps"`
 	// Bitrates are the layers' rates in bits/s, small first (video
 	// default 150k and 600k; audio 40k).
@@ -65,7 +65,9 @@ func (ts TrackSpec) withDefaults() TrackSpec {
 		ts.Kind = "video"
 	}
 	if ts.Kind == "audio" {
-		ts.FPS = 50
+		if ts.FPS <= 0 {
+			ts.FPS = 50
+		}
 		if len(ts.Bitrates) == 0 {
 			ts.Bitrates = []float64{40e3}
 		}

@@ -73,8 +73,7 @@ type recvTrack struct {
 	recent     [256]uint32
 	nrecent    int
 
-	pending     time.Time // a failure happened then: is this layer hit?
-	pendingLast time.Time
+	pending time.Time // a failure happened then: is this layer hit?
 }
 
 // Metrics are what a run measured. Histograms hold video frames unless
@@ -92,8 +91,10 @@ type Metrics struct {
 	FramesExpected            uint64
 	FramesDelivered           uint64
 	Reroutes                  []time.Duration
+	rerouteWho                []string
 	NotRecovered              int
 	Failures                  int
+	JoinErrors                int
 	keyframes                 uint64
 	sentPackets, sentBytes    uint64
 
@@ -104,6 +105,7 @@ type Metrics struct {
 	secHist   netsim.DelayHistogram
 	secFrames int
 	secStalls int
+	lastCtrl  uint64
 	Series    []SecondStats
 }
 
@@ -116,8 +118,8 @@ type SecondStats struct {
 	CtrlPerNo float64 `json:"ctrl_msgs_per_node"`
 }
 
-// rerouteTail: a layer is hit by a failure when its next frame comes this
-// much later than usual.
+// rerouteGap: a layer is hit by a failure when the first frame sent after
+// it comes this much later than the frame before.
 const rerouteGap = 200 * time.Millisecond
 
 // expectTail: frames sent this close to a layer's end are not required
@@ -202,9 +204,9 @@ func (m *Metrics) finish(now time.Time) {
 // reset forgets everything measured so far (the warm-up), and restarts
 // the count of expected frames of every open layer.
 func (m *Metrics) reset() {
-	recv := m.recv
+	recv, ctrl := m.recv, m.lastCtrl
 	*m = *newMetrics(m.n)
-	m.recv = recv
+	m.recv, m.lastCtrl = recv, ctrl
 	m.second = int(m.n.sim.Elapsed() / time.Second)
 	for _, byID := range recv {
 		for _, rt := range byID {
@@ -271,9 +273,12 @@ func (m *Metrics) delivered(nd *Node, ref trunk.TrackRef, layer int, b []byte, n
 			m.secStalls++
 		}
 	}
-	if !rt.pending.IsZero() {
-		if now.Sub(rt.pendingLast) > rerouteGap {
-			m.Reroutes = append(m.Reroutes, now.Sub(rt.pending))
+	// The first frame sent after a failure tells whether it hit the layer:
+	// the media gap the viewers saw is the time since the frame before.
+	if !rt.pending.IsZero() && fi.sent >= rt.pending.UnixNano() {
+		if gap > rerouteGap {
+			m.Reroutes = append(m.Reroutes, gap)
+			m.rerouteWho = append(m.rerouteWho, nd.Spec.Name+" "+ref.String()+" "+rt.kind+" "+now.Sub(rt.pending).String())
 		}
 		rt.pending = time.Time{}
 	}
@@ -282,14 +287,15 @@ func (m *Metrics) delivered(nd *Node, ref trunk.TrackRef, layer int, b []byte, n
 	}
 }
 
-// failure marks every layer flowing now: the next frame of each says
-// whether the failure hit it, and how long until media came back.
-func (m *Metrics) failure(now time.Time) {
+// failure marks every layer flowing now, but those published on the
+// failed node (lost with it): the next frame of each says whether the
+// failure hit it, and how long until media came back.
+func (m *Metrics) failure(now time.Time, node string) {
 	m.Failures++
 	for _, nd := range m.n.order {
 		for _, rt := range m.recv[nd] {
-			if rt.started && now.Sub(rt.last) < rerouteGap && rt.pending.IsZero() {
-				rt.pending, rt.pendingLast = now, rt.last
+			if rt.id.ref.Origin != node && rt.started && now.Sub(rt.last) < rerouteGap && rt.pending.IsZero() {
+				rt.pending = now
 			}
 		}
 	}
@@ -333,8 +339,18 @@ func (m *Metrics) rollSecond(now time.Time, final bool) {
 	if sec == m.second && !final {
 		return
 	}
+	var ctrl uint64
+	for _, nd := range m.n.order {
+		for _, v := range nd.Counters().Control {
+			ctrl += v.Msgs
+		}
+	}
 	ss := SecondStats{At: float64(m.second), Frames: m.secFrames, Stalls: m.secStalls,
 		P95Ms: float64(m.secHist.Quantile(0.95)) / 1e6}
+	if m.lastCtrl > 0 && len(m.n.order) > 0 {
+		ss.CtrlPerNo = float64(ctrl-m.lastCtrl) / float64(len(m.n.order))
+	}
+	m.lastCtrl = ctrl
 	m.Series = append(m.Series, ss)
 	m.second, m.secFrames, m.secStalls = sec, 0, 0
 	m.secHist.Reset()

@@ -49,13 +49,15 @@ type Config struct {
 // netsim.Sim, synthetic users on the access nodes, and the metrics of what
 // crossed it. Not safe for concurrent use.
 type Network struct {
-	cfg     Config
-	sim     *netsim.Sim
-	nodes   map[string]*Node
-	order   []*Node // by name
-	regions map[string][]*Node
-	M       *Metrics
-	stopTk  func()
+	cfg       Config
+	sim       *netsim.Sim
+	nodes     map[string]*Node
+	order     []*Node // by name
+	regions   map[string][]*Node
+	M         *Metrics
+	stopTk    func()
+	agenda    agenda
+	agendaSeq int
 	// OnDeliver, when set, sees every packet delivered to a node's
 	// viewers (tests count them).
 	OnDeliver func(node string, ref trunk.TrackRef, layer int, b []byte)
@@ -73,7 +75,41 @@ type Node struct {
 	index int
 	lives int
 	up    bool
-	hops  map[flowID]*hopTrack // frames seen here, for per-hop latency
+	// draining: the node's users are moving away; the placer skips it.
+	draining bool
+	hops     map[flowID]*hopTrack // frames seen here, for per-hop latency
+	past     trunk.Counters       // totals of the node's earlier lives
+}
+
+// Counters returns the node's trunk counters over all its lives.
+func (nd *Node) Counters() trunk.Counters {
+	if nd.Core == nil {
+		return nd.past
+	}
+	return addCounters(nd.past, nd.Core.Counters())
+}
+
+func addCounters(a, b trunk.Counters) trunk.Counters {
+	out := b
+	out.Control = map[string]trunk.MessageCount{}
+	for _, m := range []map[string]trunk.MessageCount{a.Control, b.Control} {
+		for k, v := range m {
+			x := out.Control[k]
+			x.Msgs += v.Msgs
+			x.Bytes += v.Bytes
+			out.Control[k] = x
+		}
+	}
+	out.ControlReceived += a.ControlReceived
+	out.BytesSent += a.BytesSent
+	out.FECBytes += a.FECBytes
+	out.RetransmittedBytes += a.RetransmittedBytes
+	out.MediaBytesSent += a.MediaBytesSent
+	out.MessagesExpired += a.MessagesExpired
+	out.Switches += a.Switches
+	out.TrunkFailures += a.TrunkFailures
+	out.Keyframes += a.Keyframes
+	return out
 }
 
 // mediaTick is how often synthetic publishers emit what is due and
@@ -156,6 +192,9 @@ func (n *Network) rand(purpose, node string, life int) *rand.ChaCha8 {
 // attaches it.
 func (nd *Node) start() error {
 	n := nd.net
+	if nd.Core != nil {
+		nd.past = nd.Counters()
+	}
 	nd.lives++
 	cfg := nd.cfg
 	cfg.Rand = n.rand("core", nd.Spec.Name, nd.lives)
@@ -174,6 +213,7 @@ func (nd *Node) start() error {
 		return fmt.Errorf("sim: node %s: %w", nd.Spec.Name, err)
 	}
 	nd.Core = core
+	nd.draining = false
 	if nd.local != nil {
 		nd.local.core = core
 	}
@@ -224,7 +264,7 @@ func (n *Network) Kill(name string) error {
 	if nd == nil || !nd.up {
 		return fmt.Errorf("sim: kill %s: no such running node", name)
 	}
-	n.M.failure(n.sim.Now())
+	n.M.failure(n.sim.Now(), name)
 	nd.up = false
 	n.M.nodeGone(nd)
 	return n.sim.Down(nd.Addr)
@@ -237,7 +277,7 @@ func (n *Network) Stop(name string) error {
 	if nd == nil || !nd.up {
 		return fmt.Errorf("sim: stop %s: no such running node", name)
 	}
-	n.M.failure(n.sim.Now())
+	n.M.failure(n.sim.Now(), name)
 	nd.Core.Close()
 	nd.up = false
 	n.M.nodeGone(nd)
@@ -287,6 +327,7 @@ func (nd *Node) Up() bool { return nd.up }
 // tick is the media clock: every running access node emits its due frames
 // and passes its users' changes to its Core.
 func (n *Network) tick() {
+	n.runAgenda()
 	now := n.sim.Now()
 	for _, nd := range n.order {
 		if nd.up && nd.local != nil {

@@ -26,10 +26,64 @@ type Stats struct {
 	// Speakers are the active speakers (participant ids, loudest first) the
 	// node last announced.
 	Speakers []string `json:"speakers"`
+	// Reconnects are the session's recoveries so far.
+	Reconnects []Reconnect `json:"reconnects"`
 	// At is when the page produced these stats, as the test's clock saw it
 	// (the middle of the evaluation): rates between two snapshots divide by
 	// the difference of their At, not by how long the test slept.
 	At time.Time `json:"-"`
+	// Candidates are the local candidate types ("host", "srflx", "prflx",
+	// "relay") of each connection's selected pair; RelayProtocols how a
+	// relay candidate reaches its TURN server ("udp", "tcp", "tls").
+	Candidates     Pair `json:"candidates"`
+	RelayProtocols Pair `json:"relayProtocols"`
+}
+
+// Pair is one value per PeerConnection; nil when unknown.
+type Pair struct {
+	Publisher  *string `json:"publisher"`
+	Subscriber *string `json:"subscriber"`
+}
+
+// Is reports whether the connection's value is v ("publisher" or
+// "subscriber").
+func (p Pair) Is(target, v string) bool {
+	x := p.Subscriber
+	if target == "publisher" {
+		x = p.Publisher
+	}
+	return x != nil && *x == v
+}
+
+// Reconnect is one recovery of the session: Kind is "ice", "resume" or
+// "migrate"; GapMs the longest time without inbound media around it (nil
+// when nothing was received).
+type Reconnect struct {
+	Kind   string   `json:"kind"`
+	GapMs  *float64 `json:"gap_ms"`
+	At     float64  `json:"at"`
+	Node   string   `json:"node"`
+	Reason string   `json:"reason"`
+}
+
+// String is "kind on node (reason): gap N ms".
+func (r Reconnect) String() string {
+	gap := "no gap measured"
+	if r.GapMs != nil {
+		gap = fmt.Sprintf("gap %.0f ms", *r.GapMs)
+	}
+	return fmt.Sprintf("%s on %s (%s): %s", r.Kind, r.Node, r.Reason, gap)
+}
+
+// ReconnectsOf returns the recoveries of one kind.
+func (s Stats) ReconnectsOf(kind string) []Reconnect {
+	var out []Reconnect
+	for _, r := range s.Reconnects {
+		if r.Kind == kind {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Timing is the demo page's join timing, in ms since the page started to

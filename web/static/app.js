@@ -14,7 +14,8 @@
 //   window.qrtn.stats() resolves to the session's media statistics;
 //   window.qrtn.prefer(participant, 'large'|'small') sets a view preference.
 // Extra parameters: token=T (skip /api/token), video=WxH[@fps] (camera size),
-// codec=vp8|h264|vp9|av1 (what the page publishes).
+// codec=vp8|h264|vp9|av1 (what the page publishes),
+// relay=1 (media only through the node's TURN: iceTransportPolicy 'relay').
 
 import { join } from './qrtn.js';
 import { ICONS, Tile, layoutGrid, qualityIcon, initials, hue } from './app-ui.js';
@@ -56,7 +57,7 @@ window.qrtn = {
     s.error = app.error;
     s.timing = { startedMs: app.timing.startedAt, joinedMs: app.timing.joinedMs, firstFrameMs: { ...app.timing.firstFrameMs } };
     const pl = app.session?.placement;
-    s.placement = pl ? { node: pl.joined, chosen: pl.node, reason: pl.reason, reasons: pl.reasons, rtts: pl.rtts, failed: pl.failed, answeredBy: pl.answered_by } : null;
+    s.placement = pl ? { node: pl.joined, chosen: pl.node, reason: pl.reason, reasons: pl.reasons, rtts: pl.rtts, failed: pl.failed, answeredBy: pl.answered_by, ms: pl.ms } : null;
     return s;
   },
   prefer: (participant, layer) => {
@@ -106,10 +107,45 @@ async function fetchToken(v) {
 // joinScheduled joins the node the scheduler picks (qrtn-join.js), honouring
 // &region= (a location hint) and &node= (a pinned node); a node without a
 // scheduler is joined directly, as before.
+// &relay=1: media only through the node's TURN (iceTransportPolicy 'relay').
+const relayOption = () => (params.get('relay') === '1' ? { iceTransportPolicy: 'relay' } : {});
+
 async function joinScheduled(v, opts) {
   const d = await place(location.href, { ...v, region: params.get('region') || '', node: params.get('node') || '' });
-  if (!d) return join(location.href, v.token || (await fetchToken(v)), opts);
-  return joinPlaced(d, v, opts);
+  const o = { ...opts, ...recoveryOptions(v), ...relayOption() };
+  if (!d) return join(location.href, v.token || (await fetchToken(v)), o);
+  return joinPlaced(d, v, o);
+}
+
+// recoveryOptions let a session that must move to another node
+// (qrtn-reconnect.js) ask the scheduler again and get tokens from other
+// nodes, for the same identity.
+function recoveryOptions(v) {
+  return { getToken: (url) => tokenFor(url, v), reschedule: () => reschedule(v) };
+}
+
+async function reschedule(v) {
+  const d = await place(location.href, { ...v, identity: app.session?.self?.id ?? '', region: params.get('region') || '' });
+  if (!d) return [];
+  return [{ url: d.url, token: d.token || null }, ...(d.alternatives || []).map((a) => ({ url: a.url, token: null }))];
+}
+
+// tokenFor gets a token from another node for the same identity; the
+// session's own token is the fallback (nodes of one network share their
+// API key).
+async function tokenFor(url, v) {
+  const fallback = v.token || app.session?._token;
+  if (v.token || !app.session) return fallback;
+  try {
+    const base = new URL(url);
+    base.protocol = base.protocol === 'wss:' ? 'https:' : 'http:';
+    const q = new URLSearchParams({ room: v.room, name: v.name, role: v.role, identity: app.session.self.id });
+    const r = await fetch(`${base.origin}/api/token?${q}`, { cache: 'no-store' });
+    if (r.ok) return (await r.json()).token;
+  } catch (e) {
+    console.warn('qrtn: token from', url, e);
+  }
+  return fallback;
 }
 
 function mediaConstraints(v) {
@@ -194,7 +230,9 @@ function wire(session) {
     const tile = app.tiles.get(id);
     if (!tile) return;
     if (track) tile.removeTrack(track);
-    if (tile.stream.getTracks().length === 0) removeTile(id);
+    // A participant that moved or reconnected is still here: its new
+    // camera tracks come to the same tile. A screen share that ended goes.
+    if (tile.stream.getTracks().length === 0 && (id !== participant || !session.participants.has(participant))) removeTile(id);
   });
   session.on('participant_joined', () => renderPeople());
   session.on('participant_left', ({ participant }) => {
@@ -214,7 +252,7 @@ function wire(session) {
     for (const [id, t] of app.tiles) t.el.classList.toggle('speaking', !!loud && t.participant === loud && t.source === 'camera');
     if (app.layout === 'speaker' && !app.pinned) render();
   });
-  session.on('quality', ({ participants, paths }) => {
+  session.on('connection_quality', ({ participants, paths }) => {
     app.quality = participants;
     for (const [id, p] of Object.entries(paths || {})) app.paths.set(id, p);
     for (const t of app.tiles.values()) if (!t.local) t.setQuality(participants[t.participant]);
@@ -223,7 +261,19 @@ function wire(session) {
   session.on('data', (m) => onData(session, m));
   session.on('data_error', ({ code, message }) => setStatus(`data: ${code}: ${message}`, true));
   session.on('error', ({ code, message }) => setStatus(`${code}: ${message}`, true));
-  session.on('closed', ({ reason }) => setStatus(`session closed: ${reason}`, reason !== 'left'));
+  session.on('closed', ({ reason }) => {
+    document.body.classList.remove('reconnecting');
+    setStatus(`session closed: ${reason}`, reason !== 'left');
+  });
+  session.on('reconnecting', ({ step }) => {
+    document.body.classList.add('reconnecting');
+    setStatus(`reconnecting… ${step}`);
+  });
+  session.on('reconnected', ({ kind, gap_ms, node }) => {
+    document.body.classList.remove('reconnecting');
+    const gap = gap_ms === null ? '' : `, media gap ${gap_ms} ms`;
+    setStatus(`in ${session.room} as ${session.self.name} on ${node?.name ?? 'the node'} (recovered: ${kind}${gap})`);
+  });
   setInterval(updateStats, 2000);
 }
 

@@ -25,14 +25,16 @@ export const JOIN_ATTEMPT_MS = 6000;
 /**
  * Asks the scheduler of the node at entry where to join.
  * @param {string} entry the HTTP base of the node the page was opened on
- * @param {{room: string, name?: string, role?: string, region?: string, node?: string, policy?: string, token?: string}} v
+ * @param {{room: string, name?: string, role?: string, region?: string, node?: string, policy?: string, identity?: string, token?: string}} v (identity: keep this one, as a session that moves does)
  * @returns {Promise<object|null>} the decision (GET /api/join's answer, plus
- *   rtts: the measured round trips by node), or null when the node has no scheduler
+ *   rtts: the measured round trips by node, and ms: how long placing took),
+ *   or null when the node has no scheduler
  */
 export async function place(entry, v) {
+  const started = performance.now();
   const base = new URL('/', entry).href;
   const q = new URLSearchParams({ room: v.room });
-  for (const k of ['name', 'role', 'region', 'node', 'policy']) if (v[k]) q.set(k, v[k]);
+  for (const k of ['name', 'role', 'region', 'node', 'policy', 'identity']) if (v[k]) q.set(k, v[k]);
   const headers = v.token ? { Authorization: `Bearer ${v.token}` } : {};
   let d = await ask(base, q, headers);
   if (!d) return null;
@@ -47,6 +49,7 @@ export async function place(entry, v) {
       d.rtts = rtts;
     }
   }
+  d.ms = performance.now() - started; // asking and probing
   return d;
 }
 

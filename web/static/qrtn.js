@@ -23,18 +23,29 @@
 //   track_muted {participant, track, kind, muted}
 //   layer {participant, track, layer}        the layer this client now receives
 //   speaker {participants}                   active speakers, loudest first
-//   quality {participants: {id: grade}, paths: {id: {node, path, hops, latency_ms}}}
+//   connection_quality {participants: {id: grade}, paths: {id: {node, path, hops, latency_ms}}}
 //                                            connection quality per participant, graded by the node,
 //                                            and the route of each one's media to the node
 //   connectionstate {target, state}          a peer connection's state changed
 //   error {code, message}                    an error message from the node
 //   data {from, to, topic, data, lossy}      a data message (join with {data: true})
 //   data_error {code, message}               the node dropped a data message of ours
-//   closed {reason}                          the session is over (leave, or the node closed it)
+//   reconnecting {kind, step, attempt}       recovering: kind 'ice'|'resume'|'migrate' (qrtn-reconnect.js)
+//   reconnected {kind, gap_ms, node}         recovered; gap_ms is the longest time without media
+//   closed {reason}                          the session is over (leave, replaced, or recovery gave up)
 //
-// A session never reconnects: after "closed", join again.
+// A session recovers by itself (qrtn-reconnect.js): ICE restarts, a resume
+// when the websocket drops, a move to another access node when its node is
+// gone or draining. session.state is 'connected', 'reconnecting' or 'closed';
+// opts.recover === false turns recovery off.
 
 import { outboundStats, selectedRTT } from './qrtn-stats.js';
+import { selectedLocalCandidate } from './qrtn-candidates.js';
+import { Recovery } from './qrtn-reconnect.js';
+import { startQuality } from './qrtn-quality.js';
+
+/** How long a participant the node moved to does not list yet may take to appear. */
+const MOVE_SETTLE_MS = 5000;
 
 /**
  * A screen share's simulcast layers: full resolution at up to 15 fps, and
@@ -64,7 +75,11 @@ export const LAYERS = {
  * @param {string[]} [opts.layers] simulcast rids to send, default ['s','l']
  * @param {'vp8'|'h264'|'vp9'|'av1'} [opts.codec] the video codec to publish, default VP8
  * @param {RTCIceServer[]} [opts.iceServers] overrides the node's list
+ * @param {'all'|'relay'} [opts.iceTransportPolicy] 'relay' sends media only through TURN
  * @param {{name: string, region: string}} [opts.node] the node url belongs to, for stats().node
+ * @param {(url: string) => Promise<string>} [opts.getToken] a token for another node, when the session moves there
+ * @param {() => Promise<{url: string, token: ?string}[]>} [opts.reschedule] ask the scheduler where to move (qrtn-join.js)
+ * @param {boolean} [opts.recover] false: never reconnect (qrtn-reconnect.js)
  */
 export async function join(url, token, opts = {}) {
   const s = new Session(url, opts);
@@ -79,6 +94,7 @@ export class Session extends EventTarget {
     super();
     this.url = wsURL(url);
     this.opts = opts;
+    this._t0 = performance.now(); // the join's start, for quality reports
     /** {name, region} of the access node this session is on (opts.node; qrtn-join.js sets it) */
     this.node = opts.node ?? null;
     /** @type {boolean} true between the node's "joined" and the end of the session */
@@ -104,10 +120,17 @@ export class Session extends EventTarget {
     this._mids = new Map(); // subscriber mid → {participant, track, kind, active}
     this._announced = new Map(); // mid → "participant/track" announced with a 'track' event
     this._layers = new Map(); // "participant/track" → layer
-    this._published = []; // {kind, source, track: MediaStreamTrack, sender, transceiver}
+    this._published = []; // {kind, source, track: MediaStreamTrack, sender, stream}
     this._channels = {}; // data channels by label
     this._dataStats = { sent: 0, received: 0, errors: 0 };
     this._closed = false;
+    /** 'connected' | 'reconnecting' | 'closed' */
+    this.state = 'connected';
+    this._token = '';
+    this._prefs = new Map(); // participant (or participant/track) → prefer message, re-sent after a resume or a move
+    this._mutes = new Map(); // kind → muted
+    this._pendingLeaves = new Map(); // participant → timer: missing after a move, not yet gone
+    this._recovery = opts.recover === false ? null : new Recovery(this);
   }
 
   /** Adds a listener; returns a function that removes it. */
@@ -126,26 +149,50 @@ export class Session extends EventTarget {
   }
 
   _open(token) {
+    this._token = token;
+    return this._connect(this.url, this._joinMessage(token), (msg) => this._onJoined(msg), true).then(
+      () => this,
+      (e) => {
+        this._shutdown(e.message);
+        throw e;
+      },
+    );
+  }
+
+  _urlFor(url) {
+    return wsURL(url);
+  }
+
+  _joinMessage(token) {
+    const m = { type: 'join', token };
+    if (this.opts.mode) m.mode = this.opts.mode;
+    if (this.opts.data) m.data = true;
+    return m;
+  }
+
+  // _connect opens a websocket to url, sends first (join or resume) and
+  // resolves once the node accepts it ('joined' or 'resumed'); accepted runs
+  // synchronously on that message, before any later one is dispatched, and
+  // the socket becomes the session's. It rejects with err.code: the node's
+  // error code, or 'unreachable' when the socket failed or closed first.
+  _connect(url, first, accepted, reportErrors = false) {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(this.url);
-      this._ws = ws;
+      const ws = new WebSocket(url);
       let settled = false;
       const fail = (err) => {
-        if (!settled) {
-          settled = true;
-          reject(err);
-        }
+        if (settled) return;
+        settled = true;
+        reject(err);
+        if (ws.readyState <= WebSocket.OPEN) ws.close();
       };
       ws.onopen = () => {
-        const m = { type: 'join', token };
-        if (this.opts.mode) m.mode = this.opts.mode;
-        if (this.opts.data) m.data = true;
-        ws.send(JSON.stringify(m));
+        this._wsOpenAt ??= performance.now(); // the first join's, for quality reports
+        ws.send(JSON.stringify(first));
       };
-      ws.onerror = () => fail(new Error(`qrtn: websocket ${this.url} failed`));
+      ws.onerror = () => fail(Object.assign(new Error(`qrtn: websocket ${url} failed`), { code: 'unreachable' }));
       ws.onclose = (e) => {
-        fail(new Error(`qrtn: websocket closed before join (code ${e.code})`));
-        this._shutdown(this._closeReason || `websocket closed (${e.code})`);
+        if (!settled) fail(Object.assign(new Error(`qrtn: websocket closed before join (code ${e.code})`), { code: 'unreachable', closeCode: e.code }));
+        else if (ws === this._ws) this._onSocketClose(e);
       };
       ws.onmessage = (e) => {
         let msg;
@@ -154,20 +201,30 @@ export class Session extends EventTarget {
         } catch {
           return;
         }
-        if (msg.type === 'joined') {
-          this._onJoined(msg);
-          settled = true;
-          resolve(this);
+        if (!settled) {
+          if (msg.type === 'joined' || msg.type === 'resumed') {
+            settled = true;
+            const prev = this._ws;
+            this._ws = ws;
+            if (prev && prev !== ws && prev.readyState <= WebSocket.OPEN) prev.close(1000, 'moved');
+            accepted(msg);
+            resolve(msg);
+          } else if (msg.type === 'error') {
+            if (reportErrors) this._dispatch(msg);
+            fail(Object.assign(new Error(`qrtn: ${msg.code}: ${msg.message}`), { code: msg.code }));
+          }
           return;
         }
-        if (msg.type === 'error' && !settled) {
-          const err = new Error(`qrtn: ${msg.code}: ${msg.message}`);
-          err.code = msg.code;
-          fail(err);
-        }
-        this._dispatch(msg);
+        if (ws === this._ws) this._dispatch(msg);
       };
     });
+  }
+
+  // _onSocketClose: the session's websocket closed without a leave.
+  _onSocketClose(e) {
+    if (this._closed) return;
+    if (this._recovery && this._recovery.onSocketClose(e, this._lastErrorCode)) return;
+    this._shutdown(this._closeReason || `websocket closed (${e.code}${e.reason ? ` ${e.reason}` : ''})`);
   }
 
   _onJoined(msg) {
@@ -175,12 +232,72 @@ export class Session extends EventTarget {
     this.self = msg.participant;
     this.room = msg.room;
     this.mode = msg.mode;
+    this.node = msg.node ?? this.node; // the node says who it is; qrtn-join.js may have said first
     this._iceServers = this.opts.iceServers || msg.iceServers || [];
-    for (const p of msg.participants || []) this._addParticipant(p);
+    // After a move, the new node may not have mirrored everyone yet: the
+    // missing get a few seconds to appear before they count as gone.
+    this._reconcileParticipants(msg.participants || [], this._reconciled ? MOVE_SETTLE_MS : 0);
     if (this.self.subscribe !== false) {
       this._sub = this._newPC('subscriber');
       this._sub.ondatachannel = (e) => this._onDataChannel(e.channel);
     }
+    this._quality ??= startQuality(this); // qrtn-quality.js: once per session, across resumes and moves
+    this._recovery?.onAccepted(msg);
+  }
+
+  // _reconcileParticipants makes the room what the node says it is (a
+  // join, or a resume or move that may have missed events), announcing the
+  // differences as events; those missing leave after settleMs unless they
+  // come back first.
+  _reconcileParticipants(list, settleMs = 0) {
+    const fresh = !this._reconciled; // the first join announces nothing: the app reads participants
+    this._reconciled = true;
+    const seen = new Set();
+    for (const p of list) {
+      seen.add(p.id);
+      const old = this.participants.get(p.id);
+      this._arrived(p.id);
+      const rec = this._addParticipant(p);
+      if (fresh) continue;
+      if (!old) {
+        this._emit('participant_joined', { participant: rec });
+        for (const t of rec.tracks.values()) this._emit('track_published', { participant: p.id, track: t });
+        continue;
+      }
+      for (const [id, t] of old.tracks) if (!rec.tracks.has(id)) this._emit('track_unpublished', { participant: p.id, track: id });
+      for (const [id, t] of rec.tracks) if (!old.tracks.has(id)) this._emit('track_published', { participant: p.id, track: t });
+    }
+    for (const id of [...this.participants.keys()]) {
+      if (seen.has(id)) continue;
+      if (settleMs > 0) this._leaveLater(id, settleMs);
+      else this._left(id);
+    }
+  }
+
+  _leaveLater(id, ms) {
+    if (this._pendingLeaves.has(id)) return;
+    this._pendingLeaves.set(
+      id,
+      setTimeout(() => {
+        this._pendingLeaves.delete(id);
+        this._left(id);
+      }, ms),
+    );
+  }
+
+  // _arrived cancels a pending leave; true when there was one.
+  _arrived(id) {
+    const t = this._pendingLeaves.get(id);
+    if (t === undefined) return false;
+    clearTimeout(t);
+    this._pendingLeaves.delete(id);
+    return true;
+  }
+
+  _left(id) {
+    this._arrived(id);
+    if (!this.participants.delete(id)) return;
+    this._emit('participant_left', { participant: id });
   }
 
   // _onDataChannel takes one of the node's two data channels (_reliable,
@@ -235,14 +352,17 @@ export class Session extends EventTarget {
 
   _dispatch(msg) {
     switch (msg.type) {
-      case 'participant_joined':
-        this._emit('participant_joined', { participant: this._addParticipant(msg.participant) });
+      case 'participant_joined': {
+        const back = this._arrived(msg.participant.id); // mirrored on the node we moved to: not news
+        const rec = this._addParticipant(msg.participant);
+        if (!back) this._emit('participant_joined', { participant: rec });
         break;
+      }
       case 'participant_left':
-        this.participants.delete(msg.participant);
-        this._emit('participant_left', { participant: msg.participant });
+        this._left(msg.participant);
         break;
       case 'track_published': {
+        this._arrived(msg.participant);
         let p = this.participants.get(msg.participant);
         if (!p) p = this._addParticipant({ id: msg.participant });
         p.tracks.set(msg.track.id, msg.track);
@@ -277,16 +397,21 @@ export class Session extends EventTarget {
       case 'publish_layers':
         this._setActiveLayers(msg.mid, msg.layers || []).catch((e) => this._localError(e));
         break;
-      case 'quality':
+      case 'connection_quality':
         this.quality = msg.participants || {};
         this.paths = msg.paths || {};
-        this._emit('quality', { participants: this.quality, paths: this.paths });
+        this._emit('connection_quality', { participants: this.quality, paths: this.paths });
         break;
       case 'speaker':
         this.speakers = msg.participants || [];
         this._emit('speaker', { participants: this.speakers });
         break;
+      case 'resume_token':
+      case 'migrate':
+        this._recovery?.onMessage(msg);
+        break;
       case 'error':
+        this._lastErrorCode = msg.code;
         // A refused publisher offer never gets an answer: fail the negotiation.
         if (msg.code === 'forbidden' && this._pubReject) this._pubReject(new Error(`qrtn: forbidden: ${msg.message}`));
         this._emit('error', { code: msg.code, message: msg.message });
@@ -302,13 +427,22 @@ export class Session extends EventTarget {
   }
 
   _newPC(target) {
-    const pc = new RTCPeerConnection({ iceServers: this._iceServers, bundlePolicy: 'max-bundle' });
+    const pc = new RTCPeerConnection({ iceServers: this._iceServers, bundlePolicy: 'max-bundle', iceTransportPolicy: this.opts.iceTransportPolicy || 'all' });
+    this._sdpSent[target] = false;
+    this._localCandidates[target] = [];
+    this._pendingCandidates[target] = [];
+    const current = () => pc === (target === 'publisher' ? this._pub : this._sub);
     pc.onicecandidate = (e) => {
+      if (!current()) return; // a connection left behind by a move
       const m = { type: 'candidate', target, candidate: e.candidate ? e.candidate.toJSON() : null };
       if (this._sdpSent[target]) this._send(m);
       else this._localCandidates[target].push(m);
     };
-    pc.onconnectionstatechange = () => this._emit('connectionstate', { target, state: pc.connectionState });
+    pc.onconnectionstatechange = () => {
+      if (!current()) return;
+      this._emit('connectionstate', { target, state: pc.connectionState });
+      this._recovery?.onConnectionState(target, pc);
+    };
     return pc;
   }
 
@@ -386,13 +520,34 @@ export class Session extends EventTarget {
     if (!this.self.publish) throw new Error('qrtn: the token does not grant publish');
     if (!this._pub) this._pub = this._newPC('publisher');
     for (const track of stream.getTracks()) {
-      const init = { direction: 'sendonly', streams: [stream] };
-      if (track.kind === 'video') init.sendEncodings = this._svc() ? [{ scalabilityMode: 'L3T3_KEY', maxBitrate: 1_700_000 }] : this._encodings();
-      const tr = this._pub.addTransceiver(track, init);
-      preferCodecs(tr, track.kind, this.opts.codec);
-      this._published.push({ kind: track.kind, source: track.kind === 'video' ? 'camera' : 'microphone', track, sender: tr.sender, transceiver: tr });
+      const p = { kind: track.kind, source: track.kind === 'video' ? 'camera' : 'microphone', track, stream };
+      this._addSender(p);
+      this._published.push(p);
     }
-    await this._negotiatePublisher();
+    await this._negotiatePublisher().catch((e) => {
+      if (e.code !== 'moved') throw e; // a move republished it on the new node
+    });
+  }
+
+  // _addSender adds a published track to the publisher connection, with
+  // its source's encodings (a camera: simulcast LAYERS, or one SVC stream
+  // with opts.svc; a screen: SCREEN_LAYERS, resolution kept over frame
+  // rate) and the chosen codec first; a move (qrtn-move.js) calls it again
+  // on the new node.
+  // p is a _published entry {kind, source, track, stream}; its sender and
+  // transceiver are set.
+  _addSender(p) {
+    const init = { direction: 'sendonly', streams: [p.stream] };
+    if (p.source === 'screen') init.sendEncodings = Object.entries(SCREEN_LAYERS).map(([rid, e]) => ({ rid, ...e }));
+    else if (p.kind === 'video') init.sendEncodings = this._svc() ? [{ scalabilityMode: 'L3T3_KEY', maxBitrate: 1_700_000 }] : this._encodings();
+    const tr = this._pub.addTransceiver(p.track, init);
+    preferCodecs(tr, p.kind, this.opts.codec);
+    p.sender = tr.sender;
+    p.transceiver = tr;
+    if (p.source !== 'screen') return Promise.resolve();
+    const params = tr.sender.getParameters();
+    params.degradationPreference = 'maintain-resolution';
+    return tr.sender.setParameters(params).catch((e) => console.warn('qrtn: degradationPreference', e));
   }
 
   /**
@@ -408,17 +563,9 @@ export class Session extends EventTarget {
     if (this._published.some((p) => p.source === 'screen')) throw new Error('qrtn: a screen share is already published');
     if (!this._pub) this._pub = this._newPC('publisher');
     if ('contentHint' in track) track.contentHint = 'detail';
-    const encodings = Object.entries(SCREEN_LAYERS).map(([rid, e]) => ({ rid, ...e }));
-    const tr = this._pub.addTransceiver(track, { direction: 'sendonly', streams: [new MediaStream([track])], sendEncodings: encodings });
-    preferCodecs(tr, 'video', this.opts.codec);
-    try {
-      const params = tr.sender.getParameters();
-      params.degradationPreference = 'maintain-resolution';
-      await tr.sender.setParameters(params);
-    } catch (e) {
-      console.warn('qrtn: degradationPreference', e);
-    }
-    this._published.push({ kind: 'video', source: 'screen', track, sender: tr.sender, transceiver: tr });
+    const p = { kind: 'video', source: 'screen', track, stream: new MediaStream([track]) };
+    await this._addSender(p);
+    this._published.push(p);
     track.addEventListener('ended', () => this.stopScreen().catch((e) => this._localError(e)));
     await this._negotiatePublisher();
   }
@@ -469,11 +616,12 @@ export class Session extends EventTarget {
     return rids.map((rid) => ({ rid, ...LAYERS[rid], ...(this.opts.encodings?.[rid] || {}) }));
   }
 
-  // _negotiatePublisher runs one offer/answer round at a time, in order.
-  _negotiatePublisher() {
+  // _negotiatePublisher runs one offer/answer round at a time, in order;
+  // offerOpts {iceRestart: true} restarts ICE.
+  _negotiatePublisher(offerOpts) {
     const run = async () => {
       const pc = this._pub;
-      const offer = await pc.createOffer();
+      const offer = await pc.createOffer(offerOpts);
       await pc.setLocalDescription(offer);
       const answered = new Promise((resolve, reject) => {
         this._pubAnswer = resolve;
@@ -501,12 +649,14 @@ export class Session extends EventTarget {
     if (layer !== 'large' && layer !== 'small' && layer !== 'off') throw new Error(`qrtn: layer ${layer} is not large, small or off`);
     const m = { type: 'prefer', participant, layer };
     if (track) m.track = track;
+    this._prefs.set(track ? `${participant}/${track}` : participant, m); // re-sent after a resume or a move
     this._send(m);
   }
 
   /** Mutes or unmutes the local track of a kind ('audio'|'video') and tells the room. */
   mute(kind, muted) {
     for (const p of this._published) if (p.kind === kind && p.source !== 'screen') p.track.enabled = !muted;
+    this._mutes.set(kind, !!muted);
     this._send({ type: 'mute', kind, muted: !!muted });
   }
 
@@ -527,6 +677,11 @@ export class Session extends EventTarget {
     if (this._closed) return;
     this._closed = true;
     this.joined = false;
+    this.state = 'closed';
+    this._recovery?.stop();
+    for (const t of this._pendingLeaves.values()) clearTimeout(t);
+    this._pendingLeaves.clear();
+    this._quality?.stop();
     if (this._pubReject) this._pubReject(new Error('qrtn: session closed'));
     for (const p of this._published) p.track.stop();
     if (this._pub) this._pub.close();
@@ -541,20 +696,31 @@ export class Session extends EventTarget {
    * name, track, kind, muted, framesDecoded, framesPerSecond, frameWidth, frameHeight,
    * bytesReceived, packetsReceived, packetsLost, fecPacketsReceived,
    * fecPacketsDiscarded, freezeCount, totalFreezesDuration, jitter, layer}],
-   * rtt: {publisher, subscriber}, speakers} (rtt in ms; speakers as the node
-   * last announced them).
+   * rtt: {publisher, subscriber}, speakers, node: {name, region}, reconnects:
+   * [{kind: 'ice'|'resume'|'migrate', gap_ms, at, node, reason}]} (rtt in ms;
+   * speakers as the node last announced them; node is the access node joined
+   * now; gap_ms the longest time without inbound media around a recovery,
+   * null when nothing was received); candidates: {publisher, subscriber}, the
+   * local candidate type of each connection's selected pair ('host', 'srflx',
+   * 'prflx', 'relay'), and relayProtocols: {publisher, subscriber}, 'udp',
+   * 'tcp' or 'tls' for a relay.
    */
   async stats() {
     const out = { joined: this.joined, participant: this.self?.id ?? null, node: this.node, publishing: [], subscribed: [], rtt: {}, speakers: [...this.speakers], data: { ...this._dataStats } };
+    out.reconnects = this._recovery ? this._recovery.list() : [];
+    out.candidates = { publisher: null, subscriber: null };
+    out.relayProtocols = { publisher: null, subscriber: null };
     if (this._pub && this._pub.signalingState !== 'closed') {
       const r = await this._pub.getStats();
       out.publishing = outboundStats(r);
       out.rtt.publisher = selectedRTT(r);
+      ({ type: out.candidates.publisher, relayProtocol: out.relayProtocols.publisher } = selectedLocalCandidate(r));
     }
     if (this._sub && this._sub.signalingState !== 'closed') {
       const r = await this._sub.getStats();
       out.subscribed = this._inboundStats(r);
       out.rtt.subscriber = selectedRTT(r);
+      ({ type: out.candidates.subscriber, relayProtocol: out.relayProtocols.subscriber } = selectedLocalCandidate(r));
     }
     return out;
   }

@@ -1,0 +1,112 @@
+package loadtest
+
+import (
+	"sort"
+	"sync"
+	"time"
+)
+
+// gapMeter records the media gaps a client sees, per remote participant
+// and kind ("participant/video"), across the tracks that carry them: a
+// participant that moves to another node, or a client that does, brings
+// new tracks, and the gap is the time between the last frame on the old
+// ones and the first on the new.
+type gapMeter struct {
+	mu     sync.Mutex
+	firsts map[string]time.Time
+	last   map[string]time.Time
+	gaps   []Gap
+}
+
+// Gap is one interval without media from a participant.
+type Gap struct {
+	Participant string    `json:"participant"`
+	Kind        string    `json:"kind"`
+	At          time.Time `json:"at"` // the last frame before it
+	Ms          float64   `json:"ms"`
+}
+
+// minGap: shorter silences are frame spacing and jitter, not gaps (video
+// at 25 fps is 40 ms apart, audio 20 ms).
+const minGap = 100 * time.Millisecond
+
+// maxGaps bounds the gaps kept per client.
+const maxGaps = 2000
+
+func newGapMeter() *gapMeter {
+	return &gapMeter{firsts: map[string]time.Time{}, last: map[string]time.Time{}}
+}
+
+// frame records a frame of key ("participant/kind") at now.
+func (g *gapMeter) frame(key string, now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	prev, ok := g.last[key]
+	if ok && !now.After(prev) {
+		return // an older track's straggler
+	}
+	g.last[key] = now
+	if !ok {
+		g.firsts[key] = now
+	}
+	if ok && now.Sub(prev) >= minGap && len(g.gaps) < maxGaps {
+		p, k := splitKey(key)
+		g.gaps = append(g.gaps, Gap{Participant: p, Kind: k, At: prev, Ms: ms(now.Sub(prev))})
+	}
+}
+
+func splitKey(key string) (participant, kind string) {
+	for i := len(key) - 1; i >= 0; i-- {
+		if key[i] == '/' {
+			return key[:i], key[i+1:]
+		}
+	}
+	return key, ""
+}
+
+// first is when key's first frame arrived (zero: never).
+func (g *gapMeter) first(key string) time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.firsts[key]
+}
+
+// lastFrame is when key's last frame arrived (zero: never).
+func (g *gapMeter) lastFrame(key string) time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.last[key]
+}
+
+// longest is the longest gap of key that overlaps [from, to], including
+// one still open at to; 0 when media flowed throughout.
+func (g *gapMeter) longest(key string, from, to time.Time) time.Duration {
+	p, k := splitKey(key)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var worst time.Duration
+	for _, x := range g.gaps {
+		end := x.At.Add(time.Duration(x.Ms * float64(time.Millisecond)))
+		if x.Participant == p && x.Kind == k && end.After(from) && x.At.Before(to) {
+			worst = max(worst, end.Sub(x.At))
+		}
+	}
+	if last, ok := g.last[key]; ok && to.Sub(last) >= minGap {
+		worst = max(worst, to.Sub(last))
+	}
+	return worst
+}
+
+// list returns the gaps of at least min, oldest first.
+func (g *gapMeter) list(min time.Duration) []Gap {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []Gap
+	for _, x := range g.gaps {
+		if x.Ms >= ms(min) {
+			out = append(out, x)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out
+}

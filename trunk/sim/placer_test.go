@@ -1,0 +1,48 @@
+package sim
+
+import (
+	"context"
+	"testing"
+)
+
+// TestPlacers: the same scenario placed by the default placer and by the
+// network's scheduler: both keep a room's users of one region on one
+// node, and both runs deliver the room's media.
+func TestPlacers(t *testing.T) {
+	for _, placer := range []string{"region", "scheduler"} {
+		s, err := ParseScenario([]byte(`
+duration: 6s
+warmup: 1s
+placement: {placer: ` + placer + `}
+backbone:
+  regions: [{name: eu, access: 3, forwarding: 1}, {name: us, access: 3, forwarding: 1}]
+  local: {delay: 5ms}
+  far: {delay: 40ms}
+room_groups:
+  - {prefix: m, count: 6, mode: meeting, publishers: 2, viewers: 2, regions: [eu, us], spread: 2, join_over: 1s,
+     tracks: [{kind: audio}]}
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n *Network
+		rep, err := Run(context.Background(), s, Options{Seed: 3, onNet: func(x *Network) { n = x }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Users != 24 || rep.JoinErrors != 0 || rep.FramesSent == 0 || rep.FramesDelivered < rep.FramesSent*9/10 {
+			t.Errorf("%s: %d users, %d not placed, %d of %d frames", placer, rep.Users, rep.JoinErrors, rep.FramesDelivered, rep.FramesSent)
+		}
+		for _, room := range []string{"m0001", "m0002", "m0003"} {
+			per := map[string]int{}
+			for _, nd := range n.Nodes() {
+				if nd.local != nil && nd.local.rooms[room] != nil {
+					per[nd.Spec.Region]++
+				}
+			}
+			if per["eu"] != 1 || per["us"] != 1 {
+				t.Errorf("%s: room %s on nodes per region %v, want one in each", placer, room, per)
+			}
+		}
+	}
+}
