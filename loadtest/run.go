@@ -4,7 +4,10 @@
 // "l" + ≈150 kbit/s "s") and Opus, and subscribe. Every generated frame
 // carries its send time, so subscribers measure received bitrate, loss,
 // frame latency percentiles and stalls (no new frame for 600 ms) without a
-// decoder. `qrtn loadtest` is its command line.
+// decoder. `qrtn loadtest` is its command line. The node's CPU comes from
+// /proc and its forwarding counters from its public /metrics; subscribers
+// can be spread over several processes (procs.go) when one core of
+// synthetic clients cannot take what the node sends.
 //
 // It knows the signaling protocol and WebRTC; it must not know the node's
 // internals (sfu, rooms, forwarding): it measures the node from outside.
@@ -17,6 +20,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"sort"
 	"sync"
 	"time"
@@ -48,6 +52,17 @@ type Config struct {
 	// (publishers join URL): a room spanning cascaded nodes. Without Token,
 	// each node's dev-mode /api/token signs its own subscribers' tokens.
 	SubscriberURLs []string
+	// Procs > 1 spreads the subscribers over that many child processes
+	// (procs.go), each started by Spawn with its index, its share of the
+	// subscribers and of the join rate; this process joins the publishers
+	// and measures the node.
+	Procs int
+	Spawn func(i, subscribers int, joinRate float64) *exec.Cmd
+	// Child, in a process Spawn started, synchronises the window with the
+	// coordinator; the child joins no publishers. IdentityPrefix keeps
+	// its subscribers' identities apart from the other processes'.
+	Child          *ChildIO
+	IdentityPrefix string
 }
 
 // DefaultConfig is one publisher and ten subscribers for ten seconds.
@@ -63,8 +78,10 @@ func (c *Config) validate() error {
 	switch {
 	case c.URL == "":
 		return errors.New("loadtest: no node URL")
-	case c.Publishers < 1:
+	case c.Publishers < 1 && c.Child == nil:
 		return errors.New("loadtest: need at least one publisher")
+	case c.Procs > 1 && c.Spawn == nil:
+		return errors.New("loadtest: several processes but no way to start them")
 	case c.Subscribers < 0:
 		return errors.New("loadtest: negative subscribers")
 	case c.Prefer != "" && c.Prefer != "large" && c.Prefer != "small":
@@ -130,10 +147,17 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 			return nil, fmt.Errorf("publisher %d: %w", i, err)
 		}
 	}
+	if cfg.Procs > 1 {
+		return r.runProcs(ctx)
+	}
 	stopProgress := r.progressLoop(ctx)
 	defer stopProgress()
 	r.joinSubscribers(ctx, params)
-	if err := sleep(ctx, cfg.Warmup); err == nil {
+	wait := func() error { return sleep(ctx, cfg.Warmup) }
+	if cfg.Child != nil {
+		wait = func() error { return cfg.Child.waitStart(ctx) }
+	}
+	if err := wait(); err == nil {
 		r.resetWindow()
 		_ = sleep(ctx, cfg.Duration)
 	}
@@ -221,7 +245,7 @@ func (r *runner) joinSubscribers(ctx context.Context, params func(string, bool) 
 		if i > 0 && sleep(ctx, every) != nil {
 			break
 		}
-		c := newClient(ctx, params(fmt.Sprintf("sub-%d", i), false))
+		c := newClient(ctx, params(fmt.Sprintf("%ssub-%d", r.cfg.IdentityPrefix, i), false))
 		r.add(c, false)
 		wg.Add(1)
 		go func() {

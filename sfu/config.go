@@ -29,7 +29,7 @@ type Config struct {
 	// connection stays failed is removed. Defaults 5 s and 15 s.
 	ICEDisconnectedTimeout time.Duration `yaml:"ice_disconnected_timeout"`
 	ICEFailedTimeout       time.Duration `yaml:"ice_failed_timeout"`
-	// InitialBitrate and MaxBitrate bound each subscriber's GCC estimate
+	// InitialBitrate and MaxBitrate bound each subscriber's bandwidth estimate (bwe.go)
 	// (bits/s). Defaults 3 Mbit/s and 20 Mbit/s: the initial estimate must
 	// leave room for a large layer (≈1.5 Mbit/s plus key frames, headers
 	// and audio) with the selector's margin, or a subscriber would start

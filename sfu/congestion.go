@@ -5,8 +5,9 @@ import "time"
 // Congestion judging: when a subscriber's downlink counts as congested, so
 // that the layer selector may lower its layers (see selectLayers).
 //
-// GCC's delay-based estimator cannot tell a queue building at a bottleneck
-// from CPU scheduling jitter: a browser or node starved of CPU for a moment
+// A delay-based estimator (pion's GCC, which the node used before bwe.go,
+// and ours too, though less easily) cannot always tell a queue building at
+// a bottleneck from CPU scheduling jitter: a browser or node starved of CPU for a moment
 // stamps a burst of packets late, the delay gradient jumps, and GCC drops
 // its estimate to 0.85 × the received rate. Taken at its word, one such
 // moment moved every track of the subscriber down, dynacast paused the
@@ -65,12 +66,4 @@ func (j *congestionJudge) observe(now time.Time, estimate int, evidence bweEvide
 		}
 	}
 	return !j.congested.IsZero() && now.Sub(j.congested) < congestionMemory
-}
-
-// evidence reads GCC's detector state and measured loss (bweEvidence).
-func (e *estimator) evidence() (overuse bool, loss float64) {
-	st := e.GetStats()
-	u, _ := st["usage"].(string)
-	loss, _ = st["averageLoss"].(float64)
-	return u == "overuse", loss
 }

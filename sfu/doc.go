@@ -4,7 +4,7 @@
 // subscriber, the forwarder that rewrites sequence numbers, timestamps and
 // VP8 picture IDs across layer switches, the layer selector that combines a
 // subscriber's view preference with its send-side bandwidth estimate
-// (TWCC + pion's GCC), dynacast, RED handling, NACK/RTX, FlexFEC and active
+// (transport-cc feedback and our own estimator, bwe.go), dynacast, RED handling, NACK/RTX, FlexFEC and active
 // speaker detection.
 //
 // It knows pion/webrtc, RTP and RTCP. It knows nothing of QRTP, of trunks and
@@ -28,6 +28,21 @@
 // under its mu and writes under its wmu, released from mu first
 // (downtrack.go), so a write never holds up the selector, NACKs or another
 // layer's decisions on that down-track.
+//
+// # Codecs, sources, data, quality
+//
+// Video is VP8, H.264 (packetization-mode 1), VP9 or AV1, forwarded as the
+// publisher sent it (codec.go: key frames per codec in h264.go, vp9.go,
+// av1.go; a subscriber gets its own payload type and closest H.264
+// profile). A VP9 track published as one stream is SVC (svc.go): the
+// selector picks a spatial layer and the down-track drops the others.
+// Tracks have a source (source.go): a screen share is a second video
+// track, served before cameras and large by default. Participants that
+// join with data channels send and receive data messages (data.go), which
+// a trunk carries to the room's other nodes (Room.WatchData,
+// Room.InjectData). grade.go grades each remote participant for each
+// subscriber from receiver reports and the forwarded layer, and sends it
+// with the path to this node that the node's PathSource tells.
 //
 // # Seams for trunks
 //
@@ -57,8 +72,8 @@
 //
 // # Layer selection
 //
-// Each subscriber's video tracks share its GCC estimate (selector.go). An
-// estimate is only a guess until GCC lowers it and the lowering is
+// Each subscriber's video tracks share its bandwidth estimate (selector.go,
+// bwe.go). An estimate is only a guess until the estimator lowers it and the lowering is
 // confirmed as congestion (congestion.go: overuse or loss still there half a
 // second later; CPU scheduling jitter leaves neither): without that
 // evidence every track keeps its layer and the estimate only limits going

@@ -9,7 +9,7 @@ import (
 )
 
 // readRTCP reads the subscriber's RTCP for this down-track until the sender
-// stops. Reading is also what feeds TWCC feedback to GCC: the interceptors
+// stops. Reading is also what feeds TWCC feedback to the estimator: the interceptors
 // see RTCP only as it is read.
 func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 	buf := make([]byte, 1500)
@@ -34,6 +34,7 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 				d.onNACK(p, now)
 			case *rtcp.ReceiverReport:
 				d.onReceiverReport(p)
+				d.gradeReceiverReport(p, now)
 			}
 		}
 	}
@@ -115,7 +116,7 @@ func (d *DownTrack) resendAndUnlock(seq uint16, now time.Time) int {
 	}
 	in := inPacket{hdr: &d.nackPkt.Header, payload: d.nackPkt.Payload, level: -1,
 		fp: fwdPacket{layer: layer, extSeq: ext, ts: d.nackPkt.Timestamp}}
-	if d.r.isVP8 {
+	if d.r.ck == codecVP8 {
 		if v, err := parseVP8(in.payload); err == nil {
 			in.vp8 = v
 			in.fp.vp8 = &in.vp8

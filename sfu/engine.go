@@ -10,24 +10,12 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/flexfec"
-	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
-)
-
-// Payload types the SFU offers to subscribers. Publishers keep their own:
-// pion answers with the offer's numbering.
-const (
-	ptOpus    = 111
-	ptRED     = 63
-	ptVP8     = 96
-	ptVP8RTX  = 97
-	ptFlexFEC = 49
 )
 
 // audioLevelURI is RFC 6464's header extension; pion does not register it.
@@ -46,17 +34,10 @@ type engine struct {
 
 	stats *counters
 
-	// estimators hands each subscriber PeerConnection its GCC estimator:
-	// the cc interceptor announces it inside NewPeerConnection, keyed by
-	// the PeerConnection's ID.
+	// estimators hands each subscriber PeerConnection its bandwidth
+	// estimator: the twcc interceptor announces it inside
+	// NewPeerConnection, keyed by the PeerConnection's ID.
 	estimators sync.Map // string -> *estimator
-}
-
-// estimator is a subscriber PeerConnection's send-side bandwidth estimate
-// together with the pacer it writes through.
-type estimator struct {
-	*gcc.SendSideBWE
-	pacer *ssrcPacer
 }
 
 // udpBuffer is the socket buffer size asked for the shared ICE UDP socket.
@@ -131,27 +112,6 @@ func newEngine(cfg Config, logger *slog.Logger, stats *counters) (*engine, error
 	return e, nil
 }
 
-// registerCodecs registers what the SFU forwards: Opus (with in-band FEC)
-// preceded by audio/red so that RED wins where both sides have it, and VP8
-// with RTX.
-func registerCodecs(m *webrtc.MediaEngine) error {
-	videoFB := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
-	for _, c := range []struct {
-		p   webrtc.RTPCodecParameters
-		typ webrtc.RTPCodecType
-	}{
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "audio/red", ClockRate: 48000, Channels: 2, SDPFmtpLine: "111/111"}, PayloadType: ptRED}, webrtc.RTPCodecTypeAudio},
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, PayloadType: ptOpus}, webrtc.RTPCodecTypeAudio},
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFB}, PayloadType: ptVP8}, webrtc.RTPCodecTypeVideo},
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: fmt.Sprintf("apt=%d", ptVP8)}, PayloadType: ptVP8RTX}, webrtc.RTPCodecTypeVideo},
-	} {
-		if err := m.RegisterCodec(c.p, c.typ); err != nil {
-			return fmt.Errorf("sfu: register %s: %w", c.p.MimeType, err)
-		}
-	}
-	return nil
-}
-
 // newPublisherAPI: receiving side. NACKs are generated towards the
 // publisher (pion's generator), TWCC feedback lets the browser estimate its
 // uplink, receiver reports carry loss, and the simulcast and audio-level
@@ -192,13 +152,11 @@ func newPublisherAPI(se webrtc.SettingEngine, stats *counters) (*webrtc.API, err
 }
 
 // newSubscriberAPI: sending side. Interceptors are listed innermost first:
-// GCC (with a pass-through pacer), which sees every packet on the wire after
-// the TWCC header extension is added, so that FlexFEC's repair packets carry
-// TWCC numbers and count in the estimate; the FlexFEC counter, just inside
-// FlexFEC (below it, GCC's pacer may route a repair packet through another
-// stream's writer); sender reports see media only. GCC is bound only to streams that
-// negotiated transport-cc: without feedback its per-packet bookkeeping is
-// pure cost. NACKs are answered by the down-tracks from the receivers'
+// the transport-cc interceptor (twcc.go), which numbers and records every
+// packet on the wire of a stream that negotiated transport-cc, so that
+// FlexFEC's repair packets and RTX carry TWCC numbers and count in the
+// estimate (bwe.go); the FlexFEC counter, just inside FlexFEC; sender
+// reports see media only. NACKs are answered by the down-tracks from the receivers'
 // shared caches, not by pion's responder, which would keep a copy per
 // subscriber.
 func (e *engine) newSubscriberAPI(se webrtc.SettingEngine, cfg Config) (*webrtc.API, error) {
@@ -215,33 +173,15 @@ func (e *engine) newSubscriberAPI(se webrtc.SettingEngine, cfg Config) (*webrtc.
 		return nil, err
 	}
 
-	reg := &interceptor.Registry{}
-	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		p := newSSRCPacer()
-		bwe, err := gcc.NewSendSideBWE(
-			gcc.SendSideBWEInitialBitrate(cfg.InitialBitrate),
-			gcc.SendSideBWEMaxBitrate(cfg.MaxBitrate),
-			gcc.SendSideBWEMinBitrate(100_000),
-			gcc.SendSideBWEPacer(p),
-			gcc.WithLoggerFactory(se.LoggerFactory),
-		)
-		if err != nil {
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
 			return nil, err
 		}
-		return &estimator{SendSideBWE: bwe, pacer: p}, nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	ccf.OnNewPeerConnection(func(id string, est cc.BandwidthEstimator) {
-		if es, ok := est.(*estimator); ok {
-			e.estimators.Store(id, es)
-		}
-	})
-	reg.Add(twccOnlyFactory{ccf})
-	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
-		return nil, err
-	}
+
+	reg := &interceptor.Registry{}
+	reg.Add(twccFactory{initial: cfg.InitialBitrate, min: 100_000, max: cfg.MaxBitrate,
+		onNew: func(id string, est *estimator) { e.estimators.Store(id, est) }})
 	if !cfg.DisableFlexFEC {
 		reg.Add(fecCounterFactory{e.stats})
 		if err := webrtc.ConfigureFlexFEC03(ptFlexFEC, m, reg,
@@ -281,57 +221,6 @@ func (e *engine) close() error {
 	return errors.Join(errs...)
 }
 
-// ssrcPacer is a gcc.Pacer that sends at once and routes by SSRC, like
-// pion's NoOpPacer, but also passes packets of SSRCs it was not told about
-// (RTX and FlexFEC repair streams share their media stream's path): every
-// stream's writer below it ends in the same SRTP session.
-type ssrcPacer struct {
-	mu      sync.RWMutex
-	writers map[uint32]interceptor.RTPWriter
-}
-
-func newSSRCPacer() *ssrcPacer {
-	return &ssrcPacer{writers: map[uint32]interceptor.RTPWriter{}}
-}
-
-// AddStream registers a media stream's writer (gcc.Pacer).
-func (p *ssrcPacer) AddStream(ssrc uint32, w interceptor.RTPWriter) {
-	p.mu.Lock()
-	p.writers[ssrc] = w
-	p.mu.Unlock()
-}
-
-// forget drops a stream that ended, so a long-lived subscriber does not
-// accumulate one writer per track it ever received.
-func (p *ssrcPacer) forget(ssrc uint32) {
-	p.mu.Lock()
-	delete(p.writers, ssrc)
-	p.mu.Unlock()
-}
-
-// Write sends a packet at once on its stream's writer (gcc.Pacer).
-func (p *ssrcPacer) Write(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-	p.mu.RLock()
-	w, ok := p.writers[h.SSRC]
-	if !ok {
-		for _, any := range p.writers {
-			w, ok = any, true
-			break
-		}
-	}
-	p.mu.RUnlock()
-	if !ok {
-		return 0, fmt.Errorf("%w: %d", gcc.ErrUnknownStream, h.SSRC)
-	}
-	return w.Write(h, payload, a)
-}
-
-// SetTargetBitrate is ignored: nothing is queued to pace.
-func (p *ssrcPacer) SetTargetBitrate(int) {}
-
-// Close has nothing to release.
-func (p *ssrcPacer) Close() error { return nil }
-
 // mediaOnlyFactory wraps an interceptor so that its local-stream writer
 // only sees packets of the stream's own SSRC. The sender-report interceptor
 // would otherwise count RTX retransmissions as media and let their old
@@ -359,40 +248,6 @@ func (m *mediaOnly) BindLocalStream(info *interceptor.StreamInfo, w interceptor.
 		}
 		return inner.Write(h, payload, a)
 	})
-}
-
-// twccOnlyFactory binds the wrapped (congestion control) interceptor only to
-// local streams that negotiated the transport-cc header extension; other
-// streams bypass it.
-type twccOnlyFactory struct{ f interceptor.Factory }
-
-// NewInterceptor wraps the inner factory's interceptor.
-func (t twccOnlyFactory) NewInterceptor(id string) (interceptor.Interceptor, error) {
-	i, err := t.f.NewInterceptor(id)
-	if err != nil {
-		return nil, err
-	}
-	return &twccOnly{Interceptor: i}, nil
-}
-
-type twccOnly struct{ interceptor.Interceptor }
-
-// BindLocalStream passes streams without transport-cc around the wrapped
-// interceptor.
-func (t *twccOnly) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	if !hasTWCC(info) {
-		return w
-	}
-	return t.Interceptor.BindLocalStream(info, w)
-}
-
-func hasTWCC(info *interceptor.StreamInfo) bool {
-	for _, e := range info.RTPHeaderExtensions {
-		if e.URI == sdp.TransportCCURI {
-			return true
-		}
-	}
-	return false
 }
 
 // fecCounterFactory counts the FlexFEC repair packets sent to subscribers.

@@ -114,7 +114,9 @@ func (pr *peer) loop() {
 	for e := range pr.ev {
 		switch e := e.(type) {
 		case Offer:
-			if err := pr.c.HandleOffer(e.SDP); err != nil && !pr.gone.Load() {
+			// An offer made just before the node closed this participant
+			// meets a connection the node's DTLS close_notify closed.
+			if err := pr.c.HandleOffer(e.SDP); err != nil && !pr.gone.Load() && !pr.p.closing.Load() {
 				pr.t.Errorf("subscriber offer: %v", err)
 			}
 		case Candidate:

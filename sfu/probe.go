@@ -6,8 +6,8 @@ import "time"
 // gets back up.
 //
 // A send-side estimate only learns what the link carries from what is sent.
-// A subscriber moved to small layers sends little, and pion's GCC then
-// grows its estimate by 8 % a second: from a few hundred kbit/s to the
+// A subscriber moved to small layers sends little, and the estimator
+// (bwe.go) then grows its estimate by 8 % a second: from a few hundred kbit/s to the
 // ~1.9 Mbit/s a large layer needs with the selector's margin takes 15–25 s.
 // So, as libwebrtc and LiveKit do, the SFU probes before it switches up:
 // it sends extra packets, so that the link carries what the wanted layers

@@ -40,6 +40,9 @@ type localRoom struct {
 	cancel func()
 	dirty  atomic.Bool
 	ghosts map[string]*ghost // by participant ID
+	// newer: local participants whose identity has a newer session on
+	// another node, and when that was first seen (move.go).
+	newer map[string]time.Time
 }
 
 // ghost is a remote participant mirrored into a local room.
@@ -48,6 +51,10 @@ type ghost struct {
 	p      *sfu.Participant
 	tracks map[string]*ghostTrack
 	muted  map[string]bool // by kind
+	// retiring: tracks of the origin the identity moved away from, kept
+	// until the new origin's deliver (move.go); movedAt: when it moved.
+	retiring []*ghostTrack
+	movedAt  time.Time
 }
 
 // ghostTrack is a remote track published locally; the trunk is its
@@ -98,8 +105,10 @@ func (a *accessSide) housekeep(now time.Time) {
 			lr = nil
 		}
 		if lr == nil {
-			lr = &localRoom{name: r.Name(), room: r, ghosts: map[string]*ghost{}}
-			lr.cancel = r.Watch(func(sfu.Event) { a.touch(lr) })
+			lr = &localRoom{name: r.Name(), room: r, ghosts: map[string]*ghost{}, newer: map[string]time.Time{}}
+			cancelEvents := r.Watch(func(sfu.Event) { a.touch(lr) })
+			cancelData := a.watchData(lr)
+			lr.cancel = func() { cancelEvents(); cancelData() }
 			a.rooms[r.Name()] = lr
 			lr.dirty.Store(true)
 		}
@@ -113,6 +122,7 @@ func (a *accessSide) housekeep(now time.Time) {
 			a.closeRoom(now, a.rooms[name])
 		}
 	}
+	a.settleMoves(now)
 }
 
 // touch marks a room for refresh and queues the refresh on the loop. SFU
@@ -173,7 +183,7 @@ func (a *accessSide) snapshot(lr *localRoom) []ParticipantState {
 			info, codec := r.Info(), r.Codec()
 			ps.Tracks = append(ps.Tracks, TrackState{ID: r.ID(), Kind: info.Kind, Mime: codec.MimeType,
 				ClockRate: codec.ClockRate, Channels: codec.Channels, Fmtp: codec.SDPFmtpLine,
-				Layers: info.Layers, AudioLevelExt: r.AudioLevelExt(), Muted: info.Muted})
+				Layers: info.Layers, AudioLevelExt: r.AudioLevelExt(), Muted: info.Muted, Source: r.Source()})
 			a.own[TrackRef{Origin: a.core.Name(), Room: lr.name, ID: r.ID()}] = r
 		}
 		if len(ps.Tracks) > maxTracks {
@@ -202,38 +212,50 @@ func (a *accessSide) RemoteChanged(room string) {
 // tab): the newest session wins (ParticipantState.Since; on a tie the
 // node whose name sorts first). A local participant with an older session
 // than a remote record is replaced by the mirror, which closes it with
-// sfu.ErrReplaced; a mirror whose identity moved to another node is
-// replaced by a mirror from there. Either way the room sees no leave.
+// sfu.ErrReplaced (once it stopped sending: move.go); a mirror whose
+// identity moved to another node follows it there. Either way the room
+// sees no leave.
 func (a *accessSide) reconcileGhosts(now time.Time, lr *localRoom, hasLocal bool) {
 	want := map[string]ParticipantState{}
 	origin := map[string]string{}
 	if hasLocal {
-		local := map[string]int64{}
+		local := map[string]*sfu.Participant{}
 		for _, p := range lr.room.Participants() {
 			if g := lr.ghosts[p.ID()]; g == nil || g.p != p {
-				local[p.ID()] = p.Since().UnixMilli()
+				local[p.ID()] = p
 			}
 		}
+		deferred := map[string]bool{}
 		for _, rs := range a.core.RemoteParts(lr.name) {
 			for _, ps := range rs.Participants {
 				if cur, dup := want[ps.ID]; dup && ps.Since <= cur.Since {
 					continue
 				}
-				if since, ok := local[ps.ID]; ok && (ps.Since < since || ps.Since == since && rs.Origin > a.core.Name()) {
-					continue
+				if p := local[ps.ID]; p != nil {
+					since := p.Since().UnixMilli()
+					if ps.Since < since || ps.Since == since && rs.Origin > a.core.Name() {
+						continue // the local session is the newer
+					}
+					if deferred[ps.ID] || a.deferReplace(now, lr, p) {
+						deferred[ps.ID] = true
+						continue
+					}
 				}
 				want[ps.ID], origin[ps.ID] = ps, rs.Origin
 			}
 		}
+		for id := range lr.newer {
+			if !deferred[id] {
+				delete(lr.newer, id)
+			}
+		}
 	}
-	moved := map[string]*ghost{}
 	for _, id := range sortedKeys(lr.ghosts) {
 		g := lr.ghosts[id]
 		if _, ok := want[id]; !ok {
 			a.dropGhost(now, lr, id, g)
 		} else if origin[id] != g.origin {
-			a.retireGhost(now, lr, id, g)
-			moved[id] = g
+			a.reoriginGhost(now, g, origin[id])
 		}
 	}
 	for _, id := range sortedKeys(want) {
@@ -243,9 +265,6 @@ func (a *accessSide) reconcileGhosts(now time.Time, lr *localRoom, hasLocal bool
 				CanPublish: true, Remote: true, Since: time.UnixMilli(want[id].Since)})
 			if err != nil {
 				a.log.Warn("mirror participant", "room", lr.name, "participant", id, "err", err)
-				if old := moved[id]; old != nil {
-					old.p.Close()
-				}
 				continue
 			}
 			g = &ghost{origin: origin[id], p: p, tracks: map[string]*ghostTrack{}, muted: map[string]bool{}}
@@ -256,16 +275,13 @@ func (a *accessSide) reconcileGhosts(now time.Time, lr *localRoom, hasLocal bool
 }
 
 func (a *accessSide) dropGhost(now time.Time, lr *localRoom, id string, g *ghost) {
-	a.retireGhost(now, lr, id, g)
-	g.p.Close()
-}
-
-// retireGhost stops a mirror's tracks and forgets it, leaving its SFU
-// participant to the mirror that replaces it (an identity that moved).
-func (a *accessSide) retireGhost(now time.Time, lr *localRoom, id string, g *ghost) {
 	for _, tid := range sortedKeys(g.tracks) {
 		a.dropTrack(now, g.tracks[tid])
 	}
+	for _, gt := range g.retiring {
+		a.dropTrack(now, gt)
+	}
+	g.p.Close()
 	delete(lr.ghosts, id)
 }
 
@@ -304,7 +320,8 @@ func (a *accessSide) reconcileTracks(now time.Time, lr *localRoom, g *ghost, ps 
 		}
 		r, err := g.p.PublishTrack(sfu.TrackParams{ID: ts.ID, Kind: kind,
 			Codec:  webrtc.RTPCodecCapability{MimeType: ts.Mime, ClockRate: ts.ClockRate, Channels: ts.Channels, SDPFmtpLine: ts.Fmtp},
-			Layers: ts.Layers, AudioLevelExt: ts.AudioLevelExt, Upstream: &ghostUpstream{a: a, gt: gt}, Muted: ts.Muted})
+			Layers: ts.Layers, AudioLevelExt: ts.AudioLevelExt, Upstream: &ghostUpstream{a: a, gt: gt}, Muted: ts.Muted,
+			Source: ts.Source})
 		if err != nil {
 			a.log.Warn("mirror track", "track", ref, "err", err)
 			continue
@@ -323,7 +340,7 @@ func (a *accessSide) syncMutes(g *ghost) {
 	for _, kind := range []string{"audio", "video"} {
 		muted, any := true, false
 		for _, gt := range g.tracks {
-			if gt.state.Kind == kind {
+			if gt.state.Kind == kind && gt.state.Source != "screen" && gt.state.Source != "screen_audio" {
 				any = true
 				muted = muted && gt.state.Muted
 			}

@@ -72,6 +72,8 @@ type Client struct {
 	sock     *dropConn
 	mux      ice.UDPMux
 
+	pubGate, subGate *candidateGate
+
 	mu      sync.Mutex
 	pending map[string][]webrtc.ICECandidateInit
 	media   *media
@@ -91,6 +93,8 @@ func New(opts Options, send func(Out)) (*Client, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Client{opts: opts, send: send, pending: map[string][]webrtc.ICECandidateInit{},
 		recv: map[string]*TrackStats{}, ctx: ctx, cancel: cancel}
+	c.pubGate = &candidateGate{target: "publisher", send: send}
+	c.subGate = &candidateGate{target: "subscriber", send: send}
 	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		cancel()
@@ -108,7 +112,7 @@ func New(opts Options, send func(Out)) (*Client, error) {
 			return nil, err
 		}
 		c.sub = pc
-		c.wire(pc, "subscriber")
+		c.wire(pc, c.subGate)
 		pc.OnTrack(c.onTrack)
 	}
 	return c, nil
@@ -171,13 +175,11 @@ func (c *Client) newPC(noRED, flexfec bool, wire interceptor.Factory) (*webrtc.P
 // AudioLevelURI is RFC 6464's header extension.
 const AudioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 
-func (c *Client) wire(pc *webrtc.PeerConnection, target string) {
+func (c *Client) wire(pc *webrtc.PeerConnection, g *candidateGate) {
 	pc.OnICECandidate(func(ic *webrtc.ICECandidate) {
-		if ic == nil {
-			return
+		if ic != nil {
+			g.candidate(ic.ToJSON())
 		}
-		init := ic.ToJSON()
-		c.send(Out{Type: "candidate", Target: target, Candidate: &init})
 	})
 }
 
@@ -191,7 +193,7 @@ func (c *Client) Publish() error {
 	c.mu.Lock()
 	c.pub = pc
 	c.mu.Unlock()
-	c.wire(pc, "publisher")
+	c.wire(pc, c.pubGate)
 	m, err := newMedia(c, pc)
 	if err != nil {
 		return err
@@ -199,7 +201,18 @@ func (c *Client) Publish() error {
 	c.mu.Lock()
 	c.media = m
 	c.mu.Unlock()
-	offer, err := pc.CreateOffer(nil)
+	return c.offerPublisher(nil)
+}
+
+// offerPublisher makes and sends a publisher offer, then the candidates
+// gathered for it.
+func (c *Client) offerPublisher(opts *webrtc.OfferOptions) error {
+	c.mu.Lock()
+	pc := c.pub
+	c.mu.Unlock()
+	c.pubGate.close()
+	defer c.pubGate.open()
+	offer, err := pc.CreateOffer(opts)
 	if err != nil {
 		return err
 	}
@@ -219,15 +232,7 @@ func (c *Client) RestartPublisherICE() error {
 	if pc == nil {
 		return errors.New("sfutest: no publisher connection")
 	}
-	offer, err := pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
-	if err != nil {
-		return err
-	}
-	if err := pc.SetLocalDescription(offer); err != nil {
-		return err
-	}
-	c.send(Out{Type: "offer", Target: "publisher", SDP: offer.SDP})
-	return nil
+	return c.offerPublisher(&webrtc.OfferOptions{ICERestart: true})
 }
 
 // ICEUfrags returns the remote ICE username fragments the publisher and
@@ -280,6 +285,8 @@ func (c *Client) HandleOffer(sdpText string) error {
 	if c.sub == nil {
 		return errors.New("sfutest: offer without a subscriber connection")
 	}
+	c.subGate.close()
+	defer c.subGate.open()
 	if err := c.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdpText}); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package sfutest
 
 import (
 	"errors"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -198,7 +197,7 @@ func (m *media) videoLoop() {
 			if l.paused.Load() {
 				continue
 			}
-			if err := m.writeFrame(l); err != nil && strings.Contains(err.Error(), "closed") {
+			if err := m.writeFrame(l); err != nil && m.closed() {
 				return
 			}
 		}
@@ -282,8 +281,17 @@ func (m *media) audioLoop() {
 		}
 		seq++
 		ts += 960
-		if err := m.aTrack.WriteRTP(pkt); err != nil && strings.Contains(err.Error(), "closed") {
+		if err := m.aTrack.WriteRTP(pkt); err != nil && m.closed() {
 			return
 		}
 	}
+}
+
+// closed tells a write error that ends the media (the connection was
+// closed, by Close or by the node's DTLS close_notify) from a passing one:
+// during an ICE restart a write can meet the old candidate pair's socket
+// already closed ("io: read/write on closed pipe") and the next frames
+// flow again once the new pair is chosen.
+func (m *media) closed() bool {
+	return m.c.ctx.Err() != nil || m.pc.ConnectionState() == webrtc.PeerConnectionStateClosed
 }

@@ -163,10 +163,10 @@ func (rep *Report) Markdown(w io.Writer, prefix, command string) error {
 		{"end-to-end video frame latency p50 / p95 / p99", fmt.Sprintf("%.1f / %.1f / %.1f ms", rep.LatencyP50Ms, rep.LatencyP95Ms, rep.LatencyP99Ms)},
 		{"end-to-end audio latency p95", fmt.Sprintf("%.1f ms", rep.AudioP95Ms)},
 		{"per-hop video frame latency p50 / p95", fmt.Sprintf("%.1f / %.1f ms", rep.HopP50Ms, rep.HopP95Ms)},
-		{"first frame after watching, p50 / p95", fmt.Sprintf("%.0f / %.0f ms", rep.JoinP50Ms, rep.JoinP95Ms)},
+		{"first frame after watching, p50 / p95", orNA(rep.JoinP95Ms > 0, fmt.Sprintf("%.0f / %.0f ms", rep.JoinP50Ms, rep.JoinP95Ms))},
 		{"video stalls (> 600 ms) / audio stalls (> 200 ms)", fmt.Sprintf("%d / %d", rep.Stalls600, rep.AudioStalls200)},
 		{"failures / layers rerouted / not recovered", fmt.Sprintf("%d / %d / %d", rep.Failures, rep.Reroutes, rep.NotRecovered)},
-		{"media gap of a layer a failure hit, p50 / p95", fmt.Sprintf("%.0f / %.0f ms", rep.RerouteP50Ms, rep.RerouteP95Ms)},
+		{"media gap of a layer a failure hit, p50 / p95", orNA(rep.Reroutes > 0, fmt.Sprintf("%.0f / %.0f ms", rep.RerouteP50Ms, rep.RerouteP95Ms))},
 		{"route changes (flow upstream switches)", fmt.Sprint(rep.RouteChanges)},
 		{"trunk bytes per viewer", fmt.Sprintf("%.1f kbit/s", rep.TrunkKbpsPerViewer)},
 		{"track layers sent over trunks (copies, at the end)", fmt.Sprint(rep.TrunkCopies)},
@@ -189,6 +189,14 @@ func (rep *Report) Markdown(w io.Writer, prefix, command string) error {
 			b, b, b)
 	}
 	return nil
+}
+
+// orNA is s, or "n/a" when nothing was measured.
+func orNA(measured bool, s string) string {
+	if !measured {
+		return "n/a (none in the measured window)"
+	}
+	return s
 }
 
 func kv(m map[string]float64) string {

@@ -1,0 +1,102 @@
+package trunk
+
+import (
+	"time"
+
+	"github.com/qrtn/qrtn/sfu"
+)
+
+// A participant moving between access nodes (its node drains, or it lost
+// its node) is one identity announced by two nodes for a moment: the old
+// one, still carrying its media until the client lets go, and the new one.
+// The newest session wins (reconcileGhosts); two rules make the change
+// seamless for the subscribers of the other nodes:
+//
+//   - On the old node, the local participant is replaced by the mirror of
+//     the new one only once its media stopped arriving (the client closed
+//     its old connections), or moveOverlap after the newer session was
+//     first seen: until then it keeps feeding its subscribers, here and
+//     through the trunks.
+//   - On every other node, the mirror keeps its old tracks while the new
+//     ones are published beside them, and lets each go when a new track of
+//     the same kind has delivered (or after moveOverlap): subscribers have
+//     the new tracks before the old ones end.
+//
+// The new node itself replaces its mirror by the local participant at once
+// (the SFU's replace): its own subscribers may see a short gap.
+
+const (
+	// moveOverlap bounds both overlaps.
+	moveOverlap = 3 * time.Second
+	// stillSending: a track that received within this still carries media.
+	stillSending = 500 * time.Millisecond
+)
+
+// deferReplace reports whether local participant p, whose identity has a
+// newer session on another node, stays for now (it still sends).
+func (a *accessSide) deferReplace(now time.Time, lr *localRoom, p *sfu.Participant) bool {
+	first, ok := lr.newer[p.ID()]
+	if !ok {
+		first = now
+		lr.newer[p.ID()] = now
+	}
+	if now.Sub(first) >= moveOverlap {
+		return false
+	}
+	for _, r := range p.Tracks() {
+		if now.Sub(r.LastPacket()) < stillSending {
+			return true
+		}
+	}
+	return false
+}
+
+// reoriginGhost makes a mirror follow its identity to origin: its tracks
+// retire (settleMoves) and the new origin's are published beside them.
+func (a *accessSide) reoriginGhost(now time.Time, g *ghost, origin string) {
+	for _, id := range sortedKeys(g.tracks) {
+		g.retiring = append(g.retiring, g.tracks[id])
+	}
+	g.tracks = map[string]*ghostTrack{}
+	g.origin, g.movedAt = origin, now
+}
+
+// settleMoves runs every housekeeping tick: deferred replacements are
+// looked at again, and retiring tracks whose successors deliver go.
+func (a *accessSide) settleMoves(now time.Time) {
+	for _, name := range sortedKeys(a.rooms) {
+		lr := a.rooms[name]
+		if len(lr.newer) > 0 {
+			lr.dirty.Store(true)
+		}
+		for _, id := range sortedKeys(lr.ghosts) {
+			a.retire(now, lr.ghosts[id])
+		}
+	}
+}
+
+// retire unpublishes the mirror's retiring tracks whose kind is now
+// delivered by a new track, or all of them once moveOverlap passed.
+func (a *accessSide) retire(now time.Time, g *ghost) {
+	if len(g.retiring) == 0 {
+		return
+	}
+	delivered := map[string]bool{}
+	for _, gt := range g.tracks {
+		if gt.recv != nil && gt.recv.LastPacket().After(g.movedAt) {
+			delivered[gt.state.Kind] = true
+		}
+	}
+	kept := g.retiring[:0]
+	for _, gt := range g.retiring {
+		if now.Sub(g.movedAt) < moveOverlap && !delivered[gt.state.Kind] {
+			kept = append(kept, gt)
+			continue
+		}
+		a.dropTrack(now, gt)
+		if gt.recv != nil {
+			g.p.UnpublishTrack(gt.recv)
+		}
+	}
+	g.retiring = kept
+}
