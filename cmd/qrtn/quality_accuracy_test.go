@@ -146,7 +146,6 @@ func BenchmarkAttributionAccuracy(b *testing.B) {
 			f.end = time.Now().UnixMilli()
 			<-done
 			faults = append(faults, f)
-			b.Logf("round %d: %s from %s to %s", r+1, f.name, time.UnixMilli(f.start).Format("15:04:05.0"), time.UnixMilli(f.end).Format("15:04:05.0"))
 		}
 	}
 	time.Sleep(3 * time.Second) // the last reports and samples reach the store
@@ -178,7 +177,7 @@ func BenchmarkAttributionAccuracy(b *testing.B) {
 				if st.Cause.Where == f.where && st.Cause.Hop == f.hop {
 					stallsRight++
 				} else {
-					b.Logf("  %s: %s stall at %s (%d ms) → %s %s: %s", f.name, st.Kind, time.UnixMilli(st.At).Format("15:04:05.0"),
+					fmt.Fprintf(os.Stderr, "  %s: %s stall at %s (%d ms) → %s %s: %s\n", f.name, st.Kind, time.UnixMilli(st.At).Format("15:04:05.0"),
 						st.DurationMs, st.Cause.Where, st.Cause.Hop, st.Cause.Evidence)
 				}
 			}
@@ -197,9 +196,14 @@ func BenchmarkAttributionAccuracy(b *testing.B) {
 		if ok {
 			correct++
 		}
-		b.Logf("%-22s %d stalls (%s), attributed %v: %s", f.name, n, f.seen, votes, map[bool]string{true: "right", false: "WRONG"}[ok])
+		// Printed, not logged: a benchmark's log is cut after a few lines.
+		verdict := map[bool]string{true: "right", false: "wrong"}[ok]
+		if n == 0 {
+			verdict = "no stall recorded"
+		}
+		fmt.Fprintf(os.Stderr, "%s %-22s %d stalls (%s), attributed %v: %s\n", time.UnixMilli(f.start).Format("15:04:05"), f.name, n, f.seen, votes, verdict)
 	}
-	b.Logf("%d faults, %d made the subscriber stall, %d attributed right (%d of %d stalls in fault windows)",
+	fmt.Fprintf(os.Stderr, "%d faults, %d made the subscriber stall, %d attributed right (%d of %d stalls in fault windows)\n",
 		len(faults), withStall, correct, stallsRight, stallsIn)
 	b.ReportMetric(float64(len(faults)), "faults")
 	b.ReportMetric(float64(withStall), "faults_stalled")
