@@ -56,19 +56,20 @@ func newPublisher(p *Participant) (*publisher, error) {
 	return pub, nil
 }
 
-// watchConnection sends a connection's ICE candidates to the client and
-// removes the participant when the connection fails (ICE failed, or
+// watchConnection sends a connection's ICE candidates to the client,
+// through the gate it returns, and removes the participant when the connection fails (ICE failed, or
 // disconnected past the timeout). The removal runs on its own goroutine,
 // owned by the SFU: it closes this very connection, which waits for pion's
 // callbacks.
-func (p *Participant) watchConnection(pc *webrtc.PeerConnection, t Target) {
+func (p *Participant) watchConnection(pc *webrtc.PeerConnection, t Target) *candidateGate {
+	g := &candidateGate{emit: func(c *webrtc.ICECandidateInit) { p.emit(Candidate{Target: t, Candidate: c}) }}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		var init *webrtc.ICECandidateInit
 		if c != nil {
 			i := c.ToJSON()
 			init = &i
 		}
-		p.emit(Candidate{Target: t, Candidate: init})
+		g.candidate(init)
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		// Closed without our asking means the client closed its side
@@ -77,6 +78,7 @@ func (p *Participant) watchConnection(pc *webrtc.PeerConnection, t Target) {
 			p.sfu.closeLater(p, ErrConnectionFailed)
 		}
 	})
+	return g
 }
 
 func (pub *publisher) handleOffer(sdp string) (string, error) {

@@ -1,9 +1,11 @@
 package sfu
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/pion/ice/v4"
 	"github.com/qrtn/qrtn/sfu/sfutest"
 )
 
@@ -42,6 +44,7 @@ func TestICERestartBothConnections(t *testing.T) {
 		return u != "" && u != subUfrag
 	})
 	flowing("media after the subscriber restart")
+	candidatesFollowTheirOffer(t, sub)
 
 	pubUfrag, _ := pub.c.ICEUfrags()
 	if err := pub.c.RestartPublisherICE(); err != nil {
@@ -80,6 +83,38 @@ func TestReplaceIsAMove(t *testing.T) {
 	}
 	if !second.p.Since().After(first.p.Since()) {
 		t.Errorf("the replacement's session began %v, not after the first's %v", second.p.Since(), first.p.Since())
+	}
+}
+
+// candidatesFollowTheirOffer checks that every subscriber candidate the
+// peer was sent belongs to the last offer sent before it: a candidate of a
+// restart's new generation sent ahead of the offer carries a ufrag the
+// client cannot know yet.
+func candidatesFollowTheirOffer(t *testing.T, pr *peer) {
+	t.Helper()
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	ufrag := ""
+	for _, e := range pr.events {
+		switch e := e.(type) {
+		case Offer:
+			for _, line := range strings.Split(e.SDP, "\n") {
+				if v, ok := strings.CutPrefix(strings.TrimSpace(line), "a=ice-ufrag:"); ok {
+					ufrag = v
+				}
+			}
+		case Candidate:
+			if e.Target != TargetSubscriber || e.Candidate == nil {
+				continue
+			}
+			c, err := ice.UnmarshalCandidate(strings.TrimPrefix(e.Candidate.Candidate, "candidate:"))
+			if err != nil {
+				t.Fatalf("candidate %q: %v", e.Candidate.Candidate, err)
+			}
+			if u, ok := c.GetExtension("ufrag"); ok && u.Value != ufrag {
+				t.Errorf("a subscriber candidate of ufrag %s was sent while the last offer had %q", u.Value, ufrag)
+			}
+		}
 	}
 }
 

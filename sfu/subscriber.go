@@ -29,6 +29,7 @@ type subscriber struct {
 	restart  bool // the next offer restarts ICE (restart.go)
 	pending  []webrtc.ICECandidateInit
 	closed   bool
+	gate     *candidateGate // closed while an offer is made (candgate.go)
 
 	// judge says, from the estimate, whether the downlink is congested;
 	// used by allocate only (the room loop).
@@ -60,7 +61,7 @@ func newSubscriber(p *Participant) (*subscriber, error) {
 	}
 	s := &subscriber{p: p, pc: pc, est: est, downs: map[*Receiver]*DownTrack{}}
 	s.pad = newPadder(s.videoDowns)
-	p.watchConnection(pc, TargetSubscriber)
+	s.gate = p.watchConnection(pc, TargetSubscriber)
 	return s, nil
 }
 
@@ -157,6 +158,8 @@ func (s *subscriber) offerLocked() {
 		opts = &webrtc.OfferOptions{ICERestart: true}
 		s.restart = false
 	}
+	s.gate.close() // until the offer is out
+	defer s.gate.open()
 	offer, err := s.pc.CreateOffer(opts)
 	if err == nil {
 		err = s.pc.SetLocalDescription(offer)

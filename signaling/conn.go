@@ -207,7 +207,8 @@ func (c *conn) join(m joinMsg) bool {
 		c.fail(CodeDraining, "this node is draining: join another node", true)
 		return true
 	}
-	se := &session{s: c.s, id: newSessionID(), grant: g, conn: c, latest: map[string][]byte{}, addr: remoteAddr(c.ws)}
+	// Events queue (attaching) until the session is registered (open).
+	se := &session{s: c.s, id: newSessionID(), grant: g, conn: c, attaching: true, latest: map[string][]byte{}, addr: remoteAddr(c.ws)}
 	if c.s.cfg.SessionICEServers != nil {
 		se.ice = c.s.cfg.SessionICEServers(g)
 	}
@@ -232,6 +233,7 @@ func (c *conn) join(m joinMsg) bool {
 	c.s.qStarted(se)
 	c.p, c.grant, c.joined = p, g, true
 	c.log = c.log.With("room", g.Room, "identity", g.Identity)
+	se.open()
 	return false
 }
 

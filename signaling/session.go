@@ -32,7 +32,7 @@ type session struct {
 
 	mu         sync.Mutex
 	conn       *conn // attached websocket; nil while detached
-	attaching  bool  // a resume is building its snapshot: events queue
+	attaching  bool  // a join or resume is not ready for events: they queue
 	queue      [][]byte
 	gen        uint64 // resume generation; a token of another is refused
 	grace      *time.Timer
@@ -188,6 +188,25 @@ func (se *session) end(reason error) {
 	se.s.qEnded(se, reason)
 	if c != nil && reason != nil {
 		c.closeFor(reason)
+	}
+}
+
+// open lets a new session's events through once the server has registered
+// it: the client must not learn it joined before the server knows the
+// session (a drain's Sessions and Migrate, or SetAlternatives, would miss
+// it). The frames queued meanwhile, `joined` first, go out.
+func (se *session) open() {
+	se.mu.Lock()
+	ended := se.ended
+	if !ended && se.conn != nil {
+		for _, b := range se.queue {
+			se.conn.enqueue(b)
+		}
+	}
+	se.queue, se.attaching = nil, false
+	se.mu.Unlock()
+	if ended {
+		se.s.forget(se) // it ended before it was registered
 	}
 }
 
