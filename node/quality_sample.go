@@ -1,6 +1,7 @@
 package node
 
 import (
+	"math"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -248,7 +249,7 @@ func (q *qualityPlane) localRTT(room, participant string) (float64, bool) {
 	defer q.mu.Unlock()
 	for _, s := range q.sessions {
 		if s.info.Room == room && s.info.Participant == participant {
-			return s.core.RTT(), true
+			return math.Float64frombits(s.rtt.Load()), true
 		}
 	}
 	return 0, false
@@ -315,7 +316,7 @@ func (q *qualityPlane) sampleSFU(start, end int64) []qoe.Record {
 	var recs []qoe.Record
 	downs, ups := map[string]downPrev{}, map[string]uint64{}
 	for _, qs := range sessions {
-		tick := qs.core.Tick(end)
+		tick := qs.tick(end)
 		q.account(tick)
 		room := s.Room(qs.info.Room)
 		if room == nil {
