@@ -54,7 +54,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if *file == "" || fs.NArg() > 0 {
 		fs.Usage()
-		return errors.New("sim: --scenario FILE is required (try testdata/sim/demo.yaml)")
+		return errors.New("--scenario FILE is required (try testdata/sim/demo.yaml)")
 	}
 	s, err := sim.LoadScenario(*file)
 	if err != nil {
