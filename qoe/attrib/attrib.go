@@ -37,8 +37,8 @@ type Thresholds struct {
 	// HopExpiryLoss: expired media counts against a hop only when the hop
 	// lost at least this much in the same sample.
 	HopExpiryLoss float64
-	HopDrops   int
-	HopRTTMs   float64
+	HopDrops      int
+	HopRTTMs      float64
 	// The publisher: loss its node reported back, encoder frame rate
 	// while limited (cpu or bandwidth), the node receiving nothing, or no
 	// audio for a while.
