@@ -198,7 +198,7 @@ func (q *qualityPlane) sampleRoutes(st trunk.Status, at int64) []qoe.Record {
 		if q.samp.routes[key] != path {
 			q.samp.routes[key] = path
 			recs = append(recs, qoe.Route{Node: q.n.cfg.Name, Room: f.Room, Origin: f.Origin, Track: f.Track, Layer: f.Layer,
-				At: at, Path: append([]string(nil), f.Path...)})
+				At: at, Path: append([]string{}, f.Path...)})
 		}
 	}
 	for key := range q.samp.routes {

@@ -190,7 +190,7 @@ func checkQualityPage(ctx context.Context, t *testing.T, br *browsertest.Browser
 		})
 		if err != nil {
 			var dbg any
-			_ = page.Eval(ctx, `({iw: innerWidth, cw: document.getElementById('timeline').clientWidth, vb: document.querySelector('#timeline svg')?.getAttribute('viewBox')})`, &dbg)
+			_ = page.Eval(ctx, `({iw: innerWidth, plots: document.querySelectorAll('#hops .plot').length, note: document.getElementById('hops-note').textContent, status: document.getElementById('status').textContent})`, &dbg)
 			t.Errorf("/quality at %s: %v (last %+v; %v)", size.name, err, got, dbg)
 		}
 		if dir := os.Getenv("QRTN_SCREENSHOTS"); dir != "" {

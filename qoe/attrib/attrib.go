@@ -34,8 +34,11 @@ type Thresholds struct {
 	// missed, so never delivered), media dropped, RTT.
 	HopLoss    float64
 	HopExpired int
-	HopDrops   int
-	HopRTTMs   float64
+	// HopExpiryLoss: expired media counts against a hop only when the hop
+	// lost at least this much in the same sample.
+	HopExpiryLoss float64
+	HopDrops      int
+	HopRTTMs      float64
 	// The publisher: loss its node reported back, encoder frame rate
 	// while limited (cpu or bandwidth), the node receiving nothing, or no
 	// audio for a while.
@@ -61,7 +64,7 @@ type Thresholds struct {
 // (a few messages of a key frame burst may expire on a healthy trunk after
 // an outage elsewhere: docs/quality.md, attribution accuracy).
 var DefaultThresholds = Thresholds{
-	HopLoss: 0.25, HopExpired: 5, HopDrops: 1, HopRTTMs: 1000,
+	HopLoss: 0.25, HopExpired: 5, HopExpiryLoss: 0.05, HopDrops: 1, HopRTTMs: 1000,
 	UplinkLoss: 0.1, UplinkLimitFPS: 8, UplinkRTTMs: 800, UplinkGapMs: 400,
 	DownlinkLoss: 0.05, DownlinkRTTMs: 800, DownlinkResent: 20,
 	NodeCPU: 0.9, NodeDrops: 1,
@@ -205,7 +208,12 @@ func hopPlace(from, to string, samples []qoe.HopSample, th Thresholds) *place {
 		if !s.Up {
 			p.note(s.Start, 10, 1, "%s was down", name)
 		}
-		p.note(s.Start, float64(s.Expired), float64(th.HopExpired), "%s: %d media messages expired (deadline missed) ≥ %d", name, s.Expired, th.HopExpired)
+		// A message's deadline runs from its first node, so media that
+		// came in late from upstream may expire on a clean hop: expiry
+		// counts against a hop only when the hop itself lost packets.
+		if s.Loss >= th.HopExpiryLoss {
+			p.note(s.Start, float64(s.Expired), float64(th.HopExpired), "%s: %d media messages expired (deadline missed) ≥ %d at %.0f%% loss", name, s.Expired, th.HopExpired, 100*s.Loss)
+		}
 		p.note(s.Start, s.Loss, th.HopLoss, "%s: loss %.0f%% ≥ %.0f%%", name, 100*s.Loss, 100*th.HopLoss)
 		p.note(s.Start, float64(s.MediaDrops), float64(th.HopDrops), "%s: %d media messages dropped ≥ %d", name, s.MediaDrops, th.HopDrops)
 		p.note(s.Start, s.RTTMs, th.HopRTTMs, "%s: RTT %.0f ms ≥ %.0f ms", name, s.RTTMs, th.HopRTTMs)

@@ -39,7 +39,11 @@ func TestAttribute(t *testing.T) {
 		{"loss and expiry only on hop 2", func(in *Input) {
 			in.Hops["fwd-1→fwd-2"][0].Loss, in.Hops["fwd-1→fwd-2"][0].Expired = 0.4, 57
 		}, qoe.WhereTrunk, "fwd-1→fwd-2", "", "57 media messages expired"},
-		{"expiry alone on the last hop", func(in *Input) { in.Hops["fwd-2→us-1"][0].Expired = 12 }, qoe.WhereTrunk, "fwd-2→us-1", "", "12 media messages expired"},
+		{"expiry on a lossy last hop", func(in *Input) { in.Hops["fwd-2→us-1"][0].Expired = 12 }, qoe.WhereTrunk, "fwd-2→us-1", "", "12 media messages expired"},
+		{"expiry on a clean hop is lateness from upstream, not its own", func(in *Input) {
+			in.Hops["fwd-2→us-1"][0].Expired, in.Hops["fwd-2→us-1"][0].Loss = 12, 0.01
+			in.Up = append(in.Up, qoe.UpSample{Node: "eu-1", Kind: "audio", Packets: 20, MaxGapMs: 700, Start: 9000, End: 10000})
+		}, qoe.WhereUplink, "", "", "no audio from the publisher for 700 ms"},
 		{"a hop down", func(in *Input) { in.Hops["eu-1→fwd-1"][0].Up = false }, qoe.WhereTrunk, "eu-1→fwd-1", "", "was down"},
 		{"heavy loss on hop 1 shows at the subscriber too: hop 1 is blamed", func(in *Input) {
 			in.Hops["eu-1→fwd-1"][0].Loss, in.Hops["eu-1→fwd-1"][0].Expired = 0.5, 40
@@ -56,7 +60,7 @@ func TestAttribute(t *testing.T) {
 		}, qoe.WhereUplink, "", "", "received no audio from the publisher for 900 ms"},
 		{"a trunk began first: it, though the publisher's audio paused later", func(in *Input) {
 			in.Up = append(in.Up, qoe.UpSample{Node: "eu-1", Kind: "audio", Packets: 20, MaxGapMs: 450, Start: 12000, End: 13000})
-			in.Hops["fwd-1→fwd-2"] = append(in.Hops["fwd-1→fwd-2"], qoe.HopSample{From: "fwd-1", To: "fwd-2", Up: true, Expired: 8, Start: 9000, End: 10000})
+			in.Hops["fwd-1→fwd-2"] = append(in.Hops["fwd-1→fwd-2"], qoe.HopSample{From: "fwd-1", To: "fwd-2", Up: true, Expired: 8, Loss: 0.3, Start: 9000, End: 10000})
 		}, qoe.WhereTrunk, "fwd-1→fwd-2", "", "8 media messages expired"},
 		{"equal: the one nearest the publisher", func(in *Input) {
 			in.Hops["eu-1→fwd-1"][0].Expired = 5

@@ -305,7 +305,7 @@ function drawRecv(tl, t0, t1, stalls) {
 function drawHops(tl, t0, t1, stalls) {
   const names = Object.keys(tl.hops || {}).sort();
   $('hops-note').textContent = names.length
-    ? `Each hop as its sending node measured it. Shaded: this participant\u2019s stalls. Routes: ${[...new Set((tl.routes || []).map((r) => r.path.join(' → ')))].join('; ')}`
+    ? `Each hop as its sending node measured it. Shaded: this participant\u2019s stalls. Routes: ${[...new Set((tl.routes || []).filter((r) => r.path?.length).map((r) => r.path.join(' → ')))].join('; ')}`
     : 'No trunk on the route: publisher and subscriber share the node.';
   const plots = [];
   for (const name of names) {
