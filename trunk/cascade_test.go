@@ -90,8 +90,13 @@ func testCascade(t *testing.T, spec netSpec, up string) {
 		v, _ := trackOf(st, "video")
 		return v.LastLayer == 0 && v.Layers[0] > 30
 	})
-	if v, _ := trackOf(st, "video"); v.PicGaps != 0 || v.TSBack != 0 {
+	// On a busy machine the trunks may give up late packets (their media
+	// expires) and loopback may drop some: loss is allowed, a stream the
+	// switch broke is not.
+	if v, _ := trackOf(st, "video"); v.Breaks != 0 {
 		t.Errorf("relayed video not continuous across the layer switch: %+v", v)
+	} else if v.SeqGaps != 0 {
+		t.Logf("relayed video lost packets (%d gaps, %d frames), without a break", v.SeqGaps, v.PicGaps)
 	}
 
 	// Back to large: the layer is subscribed again hop by hop, and a key
