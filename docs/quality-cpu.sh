@@ -12,10 +12,13 @@ if [ -z "${BIN:-}" ]; then
 fi
 OUT=${OUT:-/tmp/qrtn-quality-cpu}
 mkdir -p "$OUT"
+# One room of N: the node's default of 100 participants per room is raised.
+CFG=$(mktemp --suffix .yaml)
+printf 'dev: true\nsfu:\n  max_participants: %d\n' $((N + 10)) > "$CFG"
 for run in $(seq 1 "$RUNS"); do
   for every in 5s -1s; do
     DATA=$(mktemp -d)
-    taskset -c 1 "$BIN" serve --data-dir "$DATA" --http 127.0.0.1:17980 --udp 127.0.0.1:17982 --log-level error &
+    taskset -c 1 "$BIN" serve --config "$CFG" --data-dir "$DATA" --http 127.0.0.1:17980 --udp 127.0.0.1:17982 --log-level error &
     NODE=$!
     sleep 2
     taskset -c 0 "$BIN" loadtest --url http://127.0.0.1:17980 --room cpu --publishers 1 --subscribers $((N-1)) \

@@ -4,7 +4,10 @@
 // "l" + ≈150 kbit/s "s") and Opus, and subscribe. Every generated frame
 // carries its send time, so subscribers measure received bitrate, loss,
 // frame latency percentiles and stalls (no new frame for 600 ms) without a
-// decoder. `qrtn loadtest` is its command line.
+// decoder. `qrtn loadtest` is its command line. The node's CPU comes from
+// /proc and its forwarding counters from its public /metrics; subscribers
+// can be spread over several processes (procs.go) when one core of
+// synthetic clients cannot take what the node sends.
 //
 // It knows the signaling protocol and WebRTC; it must not know the node's
 // internals (sfu, rooms, forwarding): it measures the node from outside.

@@ -69,6 +69,7 @@ func New(cfg Config, logger *slog.Logger) (*Node, error) {
 		if n.sfu, err = sfu.New(cfg.SFU, n.log); err != nil {
 			return nil, err
 		}
+		n.sfu.SetPathSource(n.paths)
 		sc := cfg.Signaling
 		sc.APIKey, sc.APISecret = cfg.APIKey, cfg.APISecret
 		sc.SessionICEServers = n.sessionICEServers
@@ -119,6 +120,7 @@ func (n *Node) routes() http.Handler {
 	if n.sig != nil {
 		mux.Handle("GET /ws", n.sig)
 		mux.HandleFunc("GET /api/token", n.handleToken)
+		mux.HandleFunc("GET /api/paths", n.handlePaths)
 	}
 	n.trunkRoutes(mux)
 	n.apiRoutes(mux)

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/qrtn/qrtn/qoe"
@@ -78,9 +80,37 @@ type qualityPlane struct {
 	done chan struct{}
 }
 
+// qsession is one session's quality core. Its client's reports (the
+// signaling goroutine), the sampler's ticks and the session's end come from
+// different goroutines, so calls on core hold mu. The RTT other sessions'
+// estimates read is kept apart in an atomic, so that no session's lock is
+// ever taken while another's is held.
 type qsession struct {
 	info signaling.SessionInfo
+	mu   sync.Mutex
 	core *collect.Session
+	rtt  atomic.Uint64 // math.Float64bits of core.RTT() after the last report
+}
+
+// end, report and tick call the core under the session's lock.
+func (qs *qsession) end(now int64) collect.Output {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	return qs.core.End(now)
+}
+
+func (qs *qsession) report(now int64, r *qoe.ClientReport, est collect.Estimator) collect.Output {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	out := qs.core.Report(now, r, est)
+	qs.rtt.Store(math.Float64bits(qs.core.RTT()))
+	return out
+}
+
+func (qs *qsession) tick(now int64) collect.Output {
+	qs.mu.Lock()
+	defer qs.mu.Unlock()
+	return qs.core.Tick(now)
 }
 
 // startQuality builds the node's quality plane and starts its sampler.
@@ -116,12 +146,18 @@ func (q *qualityPlane) close() error {
 	}
 	q.closed = true
 	now := time.Now().UnixMilli()
-	var recs []qoe.Record
+	ending := make([]*qsession, 0, len(q.sessions))
 	for id, s := range q.sessions {
-		recs = append(recs, s.core.End(now).Records...)
+		ending = append(ending, s)
 		delete(q.sessions, id)
 	}
 	q.mu.Unlock()
+	// Ended outside q.mu: a report holding a session's lock may be waiting
+	// for q.mu (its latency estimate reads other sessions).
+	var recs []qoe.Record
+	for _, s := range ending {
+		recs = append(recs, s.end(now).Records...)
+	}
 	close(q.stop)
 	<-q.done
 	if q.w == nil {
@@ -181,7 +217,7 @@ func (q *qualityPlane) SessionEnded(s signaling.SessionInfo, reason error) {
 	if qs == nil {
 		return
 	}
-	out := qs.core.End(now)
+	out := qs.end(now)
 	q.account(out)
 	q.add(out.Records...)
 	why := "left"
@@ -220,7 +256,7 @@ func (q *qualityPlane) SessionReport(s signaling.SessionInfo, r *qoe.ClientRepor
 	if qs == nil {
 		return
 	}
-	out := qs.core.Report(now, r, q.estimator(s.Room))
+	out := qs.report(now, r, q.estimator(s.Room))
 	q.m.reports.Inc()
 	q.account(out)
 	q.add(out.Records...)

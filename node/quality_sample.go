@@ -1,6 +1,7 @@
 package node
 
 import (
+	"math"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 	"github.com/qrtn/qrtn/qoe/alert"
 	"github.com/qrtn/qrtn/qoe/collect"
 	"github.com/qrtn/qrtn/qoe/sla"
+	"github.com/qrtn/qrtn/signaling"
 	"github.com/qrtn/qrtn/trunk"
 )
 
@@ -23,13 +25,14 @@ type sampler struct {
 	routes   map[string]string            // room/track/layer → path
 	downs    map[string]downPrev          // session/publisher/track
 	ups      map[string]uint64            // session/track → packets
+	gaps     map[string]int               // session/track → longest gap seen since the last up sample, ms
 	cpu      time.Duration
 	drops    uint64
 	// view is the latest network view for the latency estimator.
 	view atomic.Pointer[routeView]
 }
 
-type downPrev struct{ plis, nacks uint64 }
+type downPrev struct{ plis, nacks, resent uint64 }
 
 // routeView is what the estimator needs of the network: each local track's
 // route, every link's RTT, every node's region.
@@ -43,6 +46,8 @@ func (q *qualityPlane) run() {
 	defer close(q.done)
 	t := time.NewTicker(q.cfg.SampleEvery)
 	defer t.Stop()
+	g := time.NewTicker(gapEvery)
+	defer g.Stop()
 	q.samp.last, q.samp.lastDown = time.Now(), time.Now()
 	q.samp.cpu = processCPU()
 	for {
@@ -51,6 +56,8 @@ func (q *qualityPlane) run() {
 			return
 		case now := <-t.C:
 			q.sample(now)
+		case now := <-g.C:
+			q.sampleGaps(now)
 		}
 	}
 }
@@ -242,10 +249,51 @@ func (q *qualityPlane) localRTT(room, participant string) (float64, bool) {
 	defer q.mu.Unlock()
 	for _, s := range q.sessions {
 		if s.info.Room == room && s.info.Participant == participant {
-			return s.core.RTT(), true
+			return math.Float64frombits(s.rtt.Load()), true
 		}
 	}
 	return 0, false
+}
+
+// gapEvery is how often the publishers' tracks are looked at for gaps in
+// what they send: a few atomic loads per track.
+const gapEvery = 100 * time.Millisecond
+
+// sampleGaps notes, for every unmuted track a local participant publishes,
+// how long ago its newest packet arrived; the longest since the last up
+// sample goes into it (MaxGapMs), as uplink evidence.
+func (q *qualityPlane) sampleGaps(now time.Time) {
+	s := q.n.sfu
+	if s == nil {
+		return
+	}
+	if q.samp.gaps == nil {
+		q.samp.gaps = map[string]int{}
+	}
+	q.mu.Lock()
+	sessions := make([]signaling.SessionInfo, 0, len(q.sessions))
+	for _, x := range q.sessions {
+		sessions = append(sessions, x.info)
+	}
+	q.mu.Unlock()
+	for _, info := range sessions {
+		room := s.Room(info.Room)
+		if room == nil {
+			continue
+		}
+		p := room.Participant(info.Participant)
+		if p == nil {
+			continue
+		}
+		for _, r := range p.Tracks() {
+			last := r.LastArrival()
+			if last.IsZero() || r.Muted() {
+				continue
+			}
+			key := info.ID + "/" + r.ID()
+			q.samp.gaps[key] = max(q.samp.gaps[key], int(now.Sub(last).Milliseconds()))
+		}
+	}
 }
 
 // sampleSFU records, for every session on this node, what its
@@ -268,7 +316,7 @@ func (q *qualityPlane) sampleSFU(start, end int64) []qoe.Record {
 	var recs []qoe.Record
 	downs, ups := map[string]downPrev{}, map[string]uint64{}
 	for _, qs := range sessions {
-		tick := qs.core.Tick(end)
+		tick := qs.tick(end)
 		q.account(tick)
 		room := s.Room(qs.info.Room)
 		if room == nil {
@@ -282,10 +330,11 @@ func (q *qualityPlane) sampleSFU(start, end int64) []qoe.Record {
 		for _, d := range stats {
 			key := qs.info.ID + "/" + d.Publisher + "/" + d.Track
 			prev := q.samp.downs[key]
-			downs[key] = downPrev{d.PLIs, d.NACKs}
+			downs[key] = downPrev{d.PLIs, d.NACKs, d.Resent}
 			recs = append(recs, qoe.DownSample{Node: q.n.cfg.Name, Room: qs.info.Room, Participant: qs.info.Participant,
 				Publisher: d.Publisher, Track: d.Track, Kind: d.Kind, Start: start, End: end, Layer: d.Layer,
-				PLIs: int(delta(d.PLIs, prev.plis)), NACKs: int(delta(d.NACKs, prev.nacks)), EstimateBps: float64(est), Loss: max(d.Loss, 0)})
+				PLIs: int(delta(d.PLIs, prev.plis)), NACKs: int(delta(d.NACKs, prev.nacks)), Resent: int(delta(d.Resent, prev.resent)),
+				EstimateBps: float64(est), Loss: max(d.Loss, 0)})
 		}
 		for _, r := range p.Tracks() {
 			snap := r.Snapshot()
@@ -302,12 +351,14 @@ func (q *qualityPlane) sampleSFU(start, end int64) []qoe.Record {
 			key := qs.info.ID + "/" + snap.ID
 			prev, had := q.samp.ups[key]
 			ups[key] = packets
+			gap := q.samp.gaps[key]
+			delete(q.samp.gaps, key)
 			if !had || snap.Muted {
 				continue
 			}
 			recs = append(recs, qoe.UpSample{Node: q.n.cfg.Name, Room: qs.info.Room, Participant: qs.info.Participant,
 				Track: snap.ID, Kind: snap.Kind, Start: start, End: end, BitrateBps: bitrate, Layers: layers,
-				Packets: int(delta(packets, prev)), Loss: r.RecentLoss()})
+				Packets: int(delta(packets, prev)), Loss: r.RecentLoss(), MaxGapMs: gap})
 		}
 	}
 	q.samp.downs, q.samp.ups = downs, ups

@@ -127,6 +127,9 @@ type DownSample struct {
 	Layer       string `json:"layer"`
 	PLIs        int    `json:"plis"`
 	NACKs       int    `json:"nacks"`
+	// Resent counts the NACKed packets the node resent from its cache:
+	// it had them, so they were lost on the way to the subscriber.
+	Resent int `json:"resent"`
 	// EstimateBps is the subscriber's send-side bandwidth estimate (GCC).
 	EstimateBps float64 `json:"estimate_bps"`
 	// Loss is the fraction lost towards the subscriber, from its receiver
@@ -150,6 +153,9 @@ type UpSample struct {
 	// Loss is the share of the newest video packets that never reached
 	// the node, after retransmission (sfu.Receiver.RecentLoss), 0..1.
 	Loss float64 `json:"loss"`
+	// MaxGapMs is the longest the node went without a packet of the
+	// (unmuted) track in the interval, sampled every 100 ms.
+	MaxGapMs int `json:"max_gap_ms"`
 }
 
 // HopSample is one direction of a trunk over an interval, measured by the

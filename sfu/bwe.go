@@ -57,7 +57,8 @@ type bweCore struct {
 	min, max int
 
 	estimate     int
-	loss         float64 // running loss fraction
+	loss         float64    // running loss fraction
+	recentLoss   [2]float64 // the last two reports' loss, for evidence
 	overuse      bool
 	overReports  int           // consecutive reports above the queue threshold and rising
 	lastQueue    time.Duration // the previous report's standing queue
@@ -92,8 +93,12 @@ func clampInt(v, lo, hi int) int { return max(lo, min(v, hi)) }
 func (b *bweCore) target() int { return b.estimate }
 
 // evidence reports whether the delay detector sees overuse now, and the
-// running loss fraction (bweEvidence).
-func (b *bweCore) evidence() (overuse bool, loss float64) { return b.overuse, b.loss }
+// loss of the last two reports (bweEvidence). Not the running figure: the
+// congestion judge asks whether loss is still there half a second after a
+// decrease, and the running figure still remembers a burst by then.
+func (b *bweCore) evidence() (overuse bool, loss float64) {
+	return b.overuse, max(b.recentLoss[0], b.recentLoss[1])
+}
 
 // feedback takes one report's packets, in sequence order, at now (the
 // sender's clock).
@@ -130,7 +135,9 @@ func (b *bweCore) feedback(now time.Duration, pkts []ackedPacket) {
 		b.rate[b.rateN%len(b.rate)] = rateSample{first: first, last: last, bytes: bytes}
 		b.rateN++
 	}
-	b.loss += bweLossGain * (float64(lost)/float64(total) - b.loss)
+	frac := float64(lost) / float64(total)
+	b.loss += bweLossGain * (frac - b.loss)
+	b.recentLoss[0], b.recentLoss[1] = b.recentLoss[1], frac
 	if haveQueue {
 		if minQueue > bweQueueThreshold && minQueue > b.lastQueue {
 			if b.overReports == 0 {

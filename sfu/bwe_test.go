@@ -126,3 +126,42 @@ func TestBWERecoversAfterCongestion(t *testing.T) {
 		t.Fatalf("estimate %d after 20 s clean at 1.6 Mbit/s, want it back above 2 Mbit/s", b.target())
 	}
 }
+
+// TestBWELossEvidenceForgetsABurst: a burst of loss lowers the estimate,
+// but half a second of clean reports later it is no evidence of congestion
+// any more; loss in every report is.
+func TestBWELossEvidenceForgetsABurst(t *testing.T) {
+	b := newBWECore(3_000_000, 100_000, 20_000_000)
+	report := func(now time.Duration, lostEvery int) {
+		var pkts []ackedPacket
+		for k := range 17 {
+			s := now - 100*time.Millisecond + time.Duration(k)*6*time.Millisecond
+			pkts = append(pkts, ackedPacket{sent: s, arrived: s + 30*time.Millisecond, size: 1200, lost: lostEvery > 0 && k%lostEvery == 0})
+		}
+		b.feedback(now, pkts)
+	}
+	now := time.Duration(0)
+	for range 10 {
+		now += 100 * time.Millisecond
+		report(now, 0)
+	}
+	now += 100 * time.Millisecond
+	report(now, 1) // every packet of one report lost
+	if b.target() >= 3_000_000 {
+		t.Fatalf("a report with all packets lost left the estimate at %d", b.target())
+	}
+	for range 5 {
+		now += 100 * time.Millisecond
+		report(now, 0)
+	}
+	if _, loss := b.evidence(); loss >= lossEvidence {
+		t.Fatalf("loss evidence %.3f half a second after a burst", loss)
+	}
+	for range 5 {
+		now += 100 * time.Millisecond
+		report(now, 10) // one in ten lost, every report
+	}
+	if _, loss := b.evidence(); loss < lossEvidence {
+		t.Fatalf("loss evidence %.3f with 10%% loss in every report", loss)
+	}
+}

@@ -29,6 +29,21 @@
 // (downtrack.go), so a write never holds up the selector, NACKs or another
 // layer's decisions on that down-track.
 //
+// # Codecs, sources, data, quality
+//
+// Video is VP8, H.264 (packetization-mode 1), VP9 or AV1, forwarded as the
+// publisher sent it (codec.go: key frames per codec in h264.go, vp9.go,
+// av1.go; a subscriber gets its own payload type and closest H.264
+// profile). A VP9 track published as one stream is SVC (svc.go): the
+// selector picks a spatial layer and the down-track drops the others.
+// Tracks have a source (source.go): a screen share is a second video
+// track, served before cameras and large by default. Participants that
+// join with data channels send and receive data messages (data.go), which
+// a trunk carries to the room's other nodes (Room.WatchData,
+// Room.InjectData). grade.go grades each remote participant for each
+// subscriber from receiver reports and the forwarded layer, and sends it
+// with the path to this node that the node's PathSource tells.
+//
 // # Seams for trunks
 //
 // A trunk relays rooms between nodes without WebRTC:

@@ -73,6 +73,7 @@ type DownTrack struct {
 	rtxSeq     uint16
 
 	muted   bool
+	svc     svcState  // SVC tracks: the spatial layer (svc.go)
 	decided int       // the selector's decision; -1 paused
 	hold    holdState // the selector's back-off against going up
 	lastKF  time.Time
@@ -84,6 +85,7 @@ type DownTrack struct {
 	// starved: unmuted but paused by the selector (no budget): for
 	// dynacast it still wants the smallest layer.
 	starved atomic.Bool
+	off     atomic.Bool // the view asks for no video (QualityOff)
 	// asked is the layer the subscriber's view preference asks for (-1
 	// until the selector first ran): dynacast keeps it running at the
 	// publisher even while the estimate holds the subscriber lower, so
@@ -91,6 +93,9 @@ type DownTrack struct {
 	asked  atomic.Int32
 	sender *webrtc.RTPSender
 
+	// From the subscriber's receiver reports, for grading (grade.go).
+	rrLoss atomic.Uint32 // fraction lost, in 1/256
+	rrRTT  atomic.Int64  // ms
 	// q counts what the quality platform samples (quality.go); reason is
 	// why the selector last changed the decision (mu).
 	q      downQuality
@@ -116,7 +121,7 @@ type outSlot struct {
 
 func newDownTrack(r *Receiver, sub *subscriber) *DownTrack {
 	video := r.kind == webrtc.RTPCodecTypeVideo
-	d := &DownTrack{r: r, sub: sub, decided: -1, emitted: -1,
+	d := &DownTrack{r: r, sub: sub, decided: -1, emitted: -1, svc: svcState{target: -1, current: -1},
 		fwd: newForwarder(video, r.codec.ClockRate, uint16(rand.Uint32()), rand.Uint32())}
 	d.asked.Store(-1)
 	if video {
@@ -143,8 +148,9 @@ func (d *DownTrack) RID() string { return "" }
 // Kind is audio or video.
 func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.r.kind }
 
-// Bind picks, from what the subscriber negotiated, the codec to send: VP8
-// (with RTX when negotiated), audio/red when both sides have it, else Opus.
+// Bind picks, from what the subscriber negotiated, the codec to send: the
+// publisher's video codec (matchCodec; with RTX when negotiated),
+// audio/red when both sides have it, else Opus.
 func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -162,7 +168,7 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	var chosen webrtc.RTPCodecParameters
 	var ok bool
 	if d.r.kind == webrtc.RTPCodecTypeVideo {
-		if chosen, ok = find(d.r.codec.MimeType); !ok {
+		if chosen, ok = matchCodec(codecs, d.r.codec); !ok {
 			return chosen, webrtc.ErrUnsupportedCodec
 		}
 		for _, c := range codecs {
@@ -255,6 +261,9 @@ func (d *DownTrack) watchedLayers() [3]int {
 	if d.starved.Load() {
 		floor = 0
 	}
+	if d.r.svc { // one real layer
+		return [3]int{min(int(d.cur.Load()), 0), min(int(d.tgt.Load()), 0), floor}
+	}
 	return [3]int{int(d.cur.Load()), int(d.tgt.Load()), floor}
 }
 
@@ -264,6 +273,9 @@ func (d *DownTrack) askedLayer() int {
 	if d.r.muted.Load() {
 		return -1
 	}
+	if d.r.svc {
+		return min(int(d.asked.Load()), 0)
+	}
 	return int(d.asked.Load())
 }
 
@@ -272,9 +284,24 @@ func (d *DownTrack) askedLayer() int {
 // once: the back-off guards against automatic cycling, not against a
 // person asking.
 func (d *DownTrack) setAsked(layer int, now time.Time) {
-	if prev := int(d.asked.Swap(int32(layer))); prev >= 0 && layer > prev {
+	d.off.Store(layer < 0)
+	prev := int(d.asked.Swap(int32(layer)))
+	if prev >= 0 && layer > prev {
 		d.r.retryLayers(prev+1, layer, now)
 	}
+	if (prev < 0) != (layer < 0) {
+		d.mu.Lock()
+		d.starvedLocked()
+		d.mu.Unlock()
+	}
+}
+
+// starvedLocked: paused by the selector for want of bandwidth, not because
+// the view asks for no video (QualityOff): dynacast keeps the smallest
+// layer running for it. Before the selector first ran (asked -1) a new
+// subscriber counts as starved too.
+func (d *DownTrack) starvedLocked() {
+	d.starved.Store(!d.muted && d.decided < 0 && !d.off.Load())
 }
 
 // applyTargetLocked hands the selector's decision, or a pause while muted,
@@ -284,9 +311,13 @@ func (d *DownTrack) applyTargetLocked() {
 	if d.muted {
 		t = -1
 	}
+	if d.r.svc {
+		d.svc.target = t
+		t = min(t, 0) // the forwarder sees the one real layer
+	}
 	d.fwd.setTarget(t)
 	d.tgt.Store(int32(t))
-	d.starved.Store(!d.muted && d.decided < 0)
+	d.starvedLocked()
 	d.cur.Store(int32(d.fwd.current))
 }
 
@@ -333,13 +364,25 @@ func (d *DownTrack) followUpLocked(now time.Time) (kfLayer int, ev *LayerChanged
 	if cur := int32(d.fwd.current); d.cur.Load() != cur {
 		d.cur.Store(cur) // a store only on change: this runs per packet
 	}
-	if l, ok := d.fwd.keyframeWanted(); ok && d.bound && now.Sub(d.lastKF) >= keyframeInterval {
+	l, ok := d.fwd.keyframeWanted()
+	if d.r.svc && d.svc.target > d.svc.current && d.svc.target >= 0 {
+		l, ok = 0, true // a switch up waits for a key frame
+	}
+	if ok && d.bound && now.Sub(d.lastKF) >= keyframeInterval {
 		d.lastKF = now
 		kfLayer = l
 	}
-	if !d.muted && d.fwd.current != d.emitted && d.r.kind == webrtc.RTPCodecTypeVideo {
-		d.emitted = d.fwd.current
-		ev = &LayerChanged{ParticipantID: d.r.owner.id, TrackID: d.r.id, Layer: layerName(d.r.rids, d.fwd.current), Reason: d.reason}
+	cur := d.fwd.current
+	if d.r.svc && cur >= 0 {
+		cur = d.svc.current
+	}
+	if !d.muted && cur != d.emitted && d.r.kind == webrtc.RTPCodecTypeVideo {
+		d.emitted = cur
+		name := layerName(d.r.rids, cur)
+		if d.r.svc {
+			name = svcLayerName(cur)
+		}
+		ev = &LayerChanged{ParticipantID: d.r.owner.id, TrackID: d.r.id, Layer: name, Reason: d.reason}
 	}
 	return kfLayer, ev
 }
@@ -364,8 +407,16 @@ func (d *DownTrack) writeRTP(in *inPacket) {
 		d.writeStrippedAndUnlock(in)
 		return
 	}
+	if d.r.svc && d.fwd.target >= 0 && !d.svcFilter(in) {
+		d.fwd.skip(&in.fp)
+		kf, ev := d.followUpLocked(in.fp.arrival)
+		d.mu.Unlock()
+		d.after(kf, ev, in.fp.arrival)
+		return
+	}
 	res, ok := d.fwd.forward(&in.fp)
 	if ok {
+		res.mark = d.r.svc && d.svc.mark
 		if res.switched && in.fp.layer != d.emitted && d.emitted >= 0 {
 			d.r.stats.layerSwitches.Add(1)
 		}
@@ -476,7 +527,7 @@ func (d *DownTrack) sendW(in *inPacket, res fwdResult, payload []byte, recovered
 	// subscriber, and the fields left alone (CSRC, PayloadOffset) are
 	// never set on a slot's header.
 	h := &s.hdr
-	h.Version, h.Padding, h.PaddingSize, h.Marker = 2, in.hdr.Padding, in.hdr.PaddingSize, in.hdr.Marker
+	h.Version, h.Padding, h.PaddingSize, h.Marker = 2, in.hdr.Padding, in.hdr.PaddingSize, in.hdr.Marker || res.mark
 	h.PayloadType, h.SequenceNumber, h.Timestamp, h.SSRC = d.pt, res.seq, res.ts, d.ssrc
 	h.Extension, h.ExtensionProfile, h.Extensions = false, 0, h.Extensions[:0]
 	if d.levelExt != 0 && in.level >= 0 {

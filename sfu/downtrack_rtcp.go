@@ -34,6 +34,7 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 				d.onNACK(p, now)
 			case *rtcp.ReceiverReport:
 				d.onReceiverReport(p)
+				d.gradeReceiverReport(p, now)
 			}
 		}
 	}
@@ -63,6 +64,7 @@ func (d *DownTrack) onNACK(n *rtcp.TransportLayerNack, now time.Time) {
 			d.mu.Lock()
 			if d.resendAndUnlock(seq, now) > 0 {
 				d.r.stats.retransmits.Add(1)
+				d.q.resent.Add(1)
 			}
 			return true
 		})
@@ -114,7 +116,7 @@ func (d *DownTrack) resendAndUnlock(seq uint16, now time.Time) int {
 	}
 	in := inPacket{hdr: &d.nackPkt.Header, payload: d.nackPkt.Payload, level: -1,
 		fp: fwdPacket{layer: layer, extSeq: ext, ts: d.nackPkt.Timestamp}}
-	if d.r.isVP8 {
+	if d.r.ck == codecVP8 {
 		if v, err := parseVP8(in.payload); err == nil {
 			in.vp8 = v
 			in.fp.vp8 = &in.vp8

@@ -33,6 +33,9 @@ func (r *Receiver) tick(now time.Time, pauseAfter time.Duration) {
 	for _, l := range r.layers {
 		r.measureLocked(l, now)
 	}
+	if r.svc {
+		r.measureSVCLocked(now)
+	}
 	var wanted []bool
 	if r.kind == webrtc.RTPCodecTypeVideo && r.up != nil && !r.closed.Load() {
 		wanted = r.dynacastLocked(now, pauseAfter)
@@ -190,6 +193,9 @@ func (r *Receiver) aliveLocked(now time.Time) bool {
 func (r *Receiver) layerBitrates(now time.Time) []int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.svc {
+		return r.svcBitratesLocked(now)
+	}
 	alive := r.aliveLocked(now)
 	out := make([]int, len(r.layers))
 	for i, l := range r.layers {

@@ -18,16 +18,6 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// Payload types the SFU offers to subscribers. Publishers keep their own:
-// pion answers with the offer's numbering.
-const (
-	ptOpus    = 111
-	ptRED     = 63
-	ptVP8     = 96
-	ptVP8RTX  = 97
-	ptFlexFEC = 49
-)
-
 // audioLevelURI is RFC 6464's header extension; pion does not register it.
 const audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 
@@ -120,27 +110,6 @@ func newEngine(cfg Config, logger *slog.Logger, stats *counters) (*engine, error
 		return nil, err
 	}
 	return e, nil
-}
-
-// registerCodecs registers what the SFU forwards: Opus (with in-band FEC)
-// preceded by audio/red so that RED wins where both sides have it, and VP8
-// with RTX.
-func registerCodecs(m *webrtc.MediaEngine) error {
-	videoFB := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
-	for _, c := range []struct {
-		p   webrtc.RTPCodecParameters
-		typ webrtc.RTPCodecType
-	}{
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "audio/red", ClockRate: 48000, Channels: 2, SDPFmtpLine: "111/111"}, PayloadType: ptRED}, webrtc.RTPCodecTypeAudio},
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}, PayloadType: ptOpus}, webrtc.RTPCodecTypeAudio},
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFB}, PayloadType: ptVP8}, webrtc.RTPCodecTypeVideo},
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: fmt.Sprintf("apt=%d", ptVP8)}, PayloadType: ptVP8RTX}, webrtc.RTPCodecTypeVideo},
-	} {
-		if err := m.RegisterCodec(c.p, c.typ); err != nil {
-			return fmt.Errorf("sfu: register %s: %w", c.p.MimeType, err)
-		}
-	}
-	return nil
 }
 
 // newPublisherAPI: receiving side. NACKs are generated towards the

@@ -37,6 +37,10 @@ const (
 	QualitySmall Quality = iota
 	QualityMedium
 	QualityLarge
+	// QualityOff asks for no video at all (a tile that is hidden, or a
+	// participant outside the last N speakers): the subscriber gets none,
+	// and a layer nobody else watches is paused at the publisher.
+	QualityOff Quality = -1
 )
 
 // ParticipantInfo describes a participant to others.
@@ -54,6 +58,8 @@ type TrackInfo struct {
 	Kind   string   // "audio" or "video"
 	Layers []string // simulcast RIDs, small first; empty without simulcast
 	Muted  bool
+	Source string // SourceCamera, SourceScreen, ...
+	Codec  string // MIME subtype: "VP8", "H264", "opus", ...
 }
 
 // Event is something a participant's client is told about. Events are

@@ -19,6 +19,7 @@ type fwdResult struct {
 	picID    uint16
 	tl0      uint8
 	switched bool // this packet starts a new epoch (first packet, layer switch or resume)
+	mark     bool // set the marker bit: the packet ends the picture as forwarded (SVC, svc.go)
 }
 
 // forwarder decides, packet by packet, what one down-track sends, and how
@@ -53,6 +54,9 @@ type forwarder struct {
 
 	initSeq uint16
 	initTS  uint32
+	// skipped: packets were taken out of the sequence numbers (skip), so
+	// an outgoing number no longer maps back by the epoch's offset.
+	skipped bool
 }
 
 // newForwarder returns a forwarder whose output starts at initSeq and initTS
@@ -188,12 +192,26 @@ func (f *forwarder) mapPacket(p *fwdPacket, switched bool) fwdResult {
 	return r
 }
 
+// skip takes a packet of the current epoch that is not sent (an SVC layer
+// the subscriber does not get) out of the outgoing sequence numbers, so
+// that the subscriber sees no gap for it. Packets of other layers, or from
+// before the epoch, change nothing.
+func (f *forwarder) skip(p *fwdPacket) {
+	if f.current < 0 || p.layer != f.current || p.extSeq < f.epochStart || !f.haveOut {
+		return
+	}
+	if p.extSeq+f.seqOffset > f.lastOutExt { // not a late one
+		f.seqOffset--
+		f.skipped = true
+	}
+}
+
 // inputFor maps an outgoing sequence number back to the incoming extended
 // sequence number of the current epoch, for NACKs of packets that were not
 // sent (dropped while waiting for the switch point, or lost upstream and
 // repaired since).
 func (f *forwarder) inputFor(outSeq uint16) (layer int, extSeq uint64, ok bool) {
-	if f.current < 0 || !f.haveOut {
+	if f.current < 0 || !f.haveOut || f.skipped {
 		return 0, 0, false
 	}
 	diff := int16(outSeq - uint16(f.lastOutExt))

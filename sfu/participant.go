@@ -20,6 +20,9 @@ type ParticipantParams struct {
 	Name         string
 	CanPublish   bool
 	CanSubscribe bool
+	// Data gives the participant data channels (sfu/data.go) on its
+	// subscriber connection; it needs CanSubscribe.
+	Data bool
 	// Remote marks a participant fed by code rather than by a browser, such
 	// as a trunk relaying another node's participant: it has no
 	// PeerConnections and publishes with PublishTrack.
@@ -56,6 +59,7 @@ type Participant struct {
 	prefs      map[string]Quality
 	mutedKinds map[webrtc.RTPCodecType]bool
 	pub        *publisher
+	ext        participantExt
 
 	sub *subscriber // set at join for participants that may subscribe
 }
@@ -126,7 +130,7 @@ func (p *Participant) PublishTrack(tp TrackParams) (*Receiver, error) {
 		p.mu.Unlock()
 		return nil, ErrClosed
 	}
-	tp.Muted = tp.Muted || p.mutedKinds[tp.Kind]
+	tp.Muted = tp.Muted || (p.mutedKinds[tp.Kind] && !isScreen(tp.Source))
 	r := newReceiver(p, tp, p.sfu.cfg.PacketCache, time.Now())
 	p.tracks = append(p.tracks, r)
 	p.mu.Unlock()
@@ -165,14 +169,15 @@ func (p *Participant) preference(participantID string) Quality {
 }
 
 // SetMuted records that the participant muted or unmuted its own tracks of
-// a kind; subscribers stop or resume receiving them and are told.
+// a kind (camera and microphone: a screen share ends by unpublishing);
+// subscribers stop or resume receiving them and are told.
 func (p *Participant) SetMuted(kind webrtc.RTPCodecType, muted bool) {
 	p.mu.Lock()
 	p.mutedKinds[kind] = muted
 	tracks := slices.Clone(p.tracks)
 	p.mu.Unlock()
 	for _, r := range tracks {
-		if r.kind == kind && r.setMuted(muted) {
+		if r.kind == kind && !isScreen(r.source) && r.setMuted(muted) {
 			p.room.broadcast(p, TrackMuted{ParticipantID: p.id, TrackID: r.id, Kind: kindString(kind), Muted: muted})
 		}
 	}

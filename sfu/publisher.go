@@ -226,7 +226,7 @@ func (pub *publisher) newTrack(mid string, track *webrtc.TrackRemote, recv *webr
 	}
 	rcv, err := pub.p.PublishTrack(TrackParams{
 		ID: pt.id, Kind: track.Kind(), Codec: track.Codec().RTPCodecCapability, Layers: layers,
-		AudioLevelExt: level, Upstream: pt,
+		AudioLevelExt: level, Upstream: pt, Source: pub.p.sourceOf(mid, track.Kind() == webrtc.RTPCodecTypeVideo),
 	})
 	if err != nil {
 		pub.p.log.Debug("publish track", "err", err)

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
@@ -14,6 +15,9 @@ import (
 // downQuality counts one down-track's feedback from its subscriber.
 type downQuality struct {
 	plis, nacks atomic.Uint64
+	// resent counts NACKed packets resent from the cache: the node had
+	// them, so their loss was on the way to the subscriber.
+	resent atomic.Uint64
 	// lost is the fraction lost of the subscriber's last receiver report,
 	// in 1/256 (RFC 3550), plus one; 0 before any report.
 	lost atomic.Uint32
@@ -37,10 +41,10 @@ type DownStat struct {
 	// Layer forwarded now ("small", "medium", "large", "paused").
 	Layer string
 	// PLIs and NACKs (sequence numbers) received from the subscriber so
-	// far; Loss is the fraction lost of its last receiver report (-1 before
-	// any).
-	PLIs, NACKs uint64
-	Loss        float64
+	// far, and how many NACKed packets were resent from the cache; Loss is
+	// the fraction lost of its last receiver report (-1 before any).
+	PLIs, NACKs, Resent uint64
+	Loss                float64
 }
 
 // QualityStats samples a participant's subscriptions and its subscriber
@@ -57,7 +61,7 @@ func (p *Participant) QualityStats() (downs []DownStat, estimate int) {
 	p.sub.mu.Unlock()
 	for _, d := range list {
 		st := DownStat{Publisher: d.r.owner.id, Track: d.r.id, Kind: kindString(d.r.kind),
-			PLIs: d.q.plis.Load(), NACKs: d.q.nacks.Load(), Loss: -1}
+			PLIs: d.q.plis.Load(), NACKs: d.q.nacks.Load(), Resent: d.q.resent.Load(), Loss: -1}
 		if l := d.q.lost.Load(); l > 0 {
 			st.Loss = float64(l-1) / 256
 		}
@@ -96,20 +100,29 @@ func decisionReason(l int, t allocTrack) string {
 func (c *packetCache) missing() (absent, span int) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	var high uint64
+	var high, low uint64
 	seen := false
 	for i := range c.slots {
-		if s := &c.slots[i]; s.n > 0 && (!seen || s.ext > high) {
-			high, seen = s.ext, true
+		if s := &c.slots[i]; s.n > 0 {
+			if !seen || s.ext > high {
+				high = s.ext
+			}
+			if !seen || s.ext < low {
+				low = s.ext
+			}
+			seen = true
 		}
 	}
 	if !seen {
 		return 0, 0
 	}
+	// The span is the newest size sequence numbers, but not before the
+	// first packet the cache holds: a layer that began recently (or a slow
+	// one) has not filled it.
 	size := uint64(len(c.slots))
-	lo := uint64(0)
+	lo := low
 	if high+1 > size {
-		lo = high + 1 - size
+		lo = max(lo, high+1-size)
 	}
 	present := 0
 	for i := range c.slots {
@@ -137,3 +150,20 @@ func (r *Receiver) RecentLoss() float64 {
 	}
 	return worst
 }
+
+// LastArrival is when the newest packet of any of the track's layers
+// arrived (zero before any). A sampler reads it to find gaps in what the
+// publisher sends; it is an atomic load per layer.
+func (r *Receiver) LastArrival() time.Time {
+	var last int64
+	for _, l := range r.layers {
+		last = max(last, l.lastAt.Load())
+	}
+	if last == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, last)
+}
+
+// Muted says whether the publisher muted the track.
+func (r *Receiver) Muted() bool { return r.muted.Load() }

@@ -17,6 +17,17 @@ func TestCacheMissing(t *testing.T) {
 	if a, s := c.missing(); a != 6 || s != 64 {
 		t.Fatalf("got %d of %d missing, want 6 of 64", a, s)
 	}
+	// A layer that began recently has not filled the cache: the span
+	// starts at its first packet.
+	c = newPacketCache(512)
+	for ext := uint64(70_000); ext < 70_100; ext++ {
+		if ext != 70_050 {
+			c.put(ext, []byte{1})
+		}
+	}
+	if a, s := c.missing(); a != 1 || s != 100 {
+		t.Fatalf("young layer: %d of %d missing, want 1 of 100", a, s)
+	}
 }
 
 func TestDecisionReason(t *testing.T) {

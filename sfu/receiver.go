@@ -45,6 +45,9 @@ type TrackParams struct {
 	AudioLevelExt uint8
 	Upstream      Upstream
 	Muted         bool
+	// Source is what the track shows (SourceCamera, SourceScreen, ...);
+	// empty means camera for video and microphone for audio.
+	Source string
 }
 
 // keyframeInterval throttles key frame requests per layer: encoders take a
@@ -54,18 +57,24 @@ const keyframeInterval = 400 * time.Millisecond
 // Receiver owns one published track: its simulcast layers, a packet cache
 // per video layer, and the down-tracks and sinks it feeds.
 type Receiver struct {
-	id     string
-	owner  *Participant
-	kind   webrtc.RTPCodecType
-	codec  webrtc.RTPCodecCapability
-	isVP8  bool
-	isRED  bool
-	rids   []string
-	layers []*recvLayer
-	up     Upstream
-	level  uint8 // audio level header extension ID
-	stats  *counters
-	room   *Room
+	id    string
+	owner *Participant
+	kind  webrtc.RTPCodecType
+	codec webrtc.RTPCodecCapability
+	ck    codecKind // how video payloads are parsed
+	svc   bool      // one stream of spatial layers (svc.go)
+	// SVC: bytes received per spatial layer, and their measured rates
+	// (under mu).
+	svcBytes [svcLayers]atomic.Uint64
+	svcRates [svcLayers]svcRate
+	source   string
+	isRED    bool
+	rids     []string
+	layers   []*recvLayer
+	up       Upstream
+	level    uint8 // audio level header extension ID
+	stats    *counters
+	room     *Room
 
 	muted  atomic.Bool
 	closed atomic.Bool
@@ -112,6 +121,7 @@ type inPacket struct {
 	payload []byte
 	fp      fwdPacket
 	vp8     vp8Descriptor
+	vp9     vp9Descriptor
 	level   int // RFC 6464 level, -1 when absent
 }
 
@@ -120,9 +130,15 @@ func newReceiver(owner *Participant, p TrackParams, cacheSize int, now time.Time
 	if len(rids) == 0 {
 		rids = []string{""}
 	}
+	if !ValidSource(p.Source) {
+		p.Source = SourceCamera
+		if p.Kind == webrtc.RTPCodecTypeAudio {
+			p.Source = SourceMicrophone
+		}
+	}
 	r := &Receiver{
 		id: p.ID, owner: owner, kind: p.Kind, codec: p.Codec, up: p.Upstream, level: p.AudioLevelExt,
-		isVP8: strings.EqualFold(p.Codec.MimeType, webrtc.MimeTypeVP8),
+		ck: codecKindOf(p.Codec.MimeType), source: p.Source,
 		isRED: strings.EqualFold(p.Codec.MimeType, "audio/red"),
 		rids:  rids, kfLast: make([]time.Time, len(rids)),
 		stats: owner.stats, room: owner.room,
@@ -135,6 +151,7 @@ func newReceiver(owner *Participant, p TrackParams, cacheSize int, now time.Time
 		r.layers = append(r.layers, l)
 	}
 	r.nominal = nominalBitrates(len(rids))
+	r.svc = r.isSVC()
 	r.muted.Store(p.Muted)
 	r.downs.Store(&[]*DownTrack{})
 	r.sinks.Store(&[]*sinkEntry{})
@@ -173,6 +190,9 @@ func (r *Receiver) Kind() webrtc.RTPCodecType { return r.kind }
 // Codec is the codec of the published packets.
 func (r *Receiver) Codec() webrtc.RTPCodecCapability { return r.codec }
 
+// Source is what the track shows (SourceCamera, SourceScreen, ...).
+func (r *Receiver) Source() string { return r.source }
+
 // Layers are the simulcast RIDs, small first ("" for a single layer).
 func (r *Receiver) Layers() []string { return append([]string(nil), r.rids...) }
 
@@ -189,7 +209,8 @@ func (r *Receiver) Info() TrackInfo {
 	if layers == nil {
 		layers = []string{}
 	}
-	return TrackInfo{ID: r.id, Kind: kindString(r.kind), Layers: layers, Muted: r.muted.Load()}
+	return TrackInfo{ID: r.id, Kind: kindString(r.kind), Layers: layers, Muted: r.muted.Load(), Source: r.source,
+		Codec: MimeSubtype(r.codec.MimeType)}
 }
 
 // errLayer is returned by WriteRTP for a layer the track does not have.
@@ -222,13 +243,7 @@ func (r *Receiver) WriteRTP(layer int, raw []byte, arrival time.Time) error {
 	in := &l.in
 	*in = inPacket{hdr: &l.pkt.Header, payload: l.pkt.Payload, level: -1,
 		fp: fwdPacket{layer: layer, extSeq: ext, ts: l.pkt.Timestamp, arrival: arrival}}
-	if r.isVP8 {
-		if d, err := parseVP8(in.payload); err == nil {
-			in.vp8 = d
-			in.fp.vp8 = &in.vp8
-			in.fp.keyframe = d.keyframe
-		}
-	}
+	r.parsePayload(in)
 	if r.level != 0 {
 		if b := l.pkt.GetExtension(r.level); len(b) > 0 {
 			in.level = int(b[0] & 0x7f)
@@ -249,6 +264,31 @@ func (r *Receiver) WriteRTP(layer int, raw []byte, arrival time.Time) error {
 		}
 	}
 	return nil
+}
+
+// parsePayload reads what the forwarder needs from a video payload: the
+// key frame flag, and VP8's picture IDs.
+func (r *Receiver) parsePayload(in *inPacket) {
+	switch r.ck {
+	case codecVP8:
+		if d, err := parseVP8(in.payload); err == nil {
+			in.vp8 = d
+			in.fp.vp8 = &in.vp8
+			in.fp.keyframe = d.keyframe
+		}
+	case codecH264:
+		in.fp.keyframe = h264Keyframe(in.payload)
+	case codecVP9:
+		if d, err := parseVP9(in.payload); err == nil {
+			in.vp9 = d
+			in.fp.keyframe = d.keyframe
+			if r.svc {
+				r.countSVC(d.sid, len(in.payload))
+			}
+		}
+	case codecAV1:
+		in.fp.keyframe = av1Keyframe(in.payload)
+	}
 }
 
 // RequestKeyframe asks upstream for a key frame on layer, at most once per

@@ -31,6 +31,8 @@ type Room struct {
 	watchers     map[int]func(Event)
 	watchSeq     int
 
+	data roomData
+
 	speakerMu sync.Mutex
 	speaker   *speakerDetector
 
@@ -122,6 +124,9 @@ func (r *Room) afterJoin(p *Participant, replaced bool) {
 	if !replaced {
 		r.broadcast(p, ParticipantJoined{Participant: p.Info()})
 	}
+	if p.sub != nil && p.sub.data != nil {
+		p.sub.negotiate() // the data channels need an offer even without tracks
+	}
 	if p.sub != nil {
 		for _, o := range r.Participants() {
 			if o == p {
@@ -199,6 +204,9 @@ func (r *Room) unpublish(from *Participant, t *Receiver) {
 			p.sub.remove(t)
 		}
 	}
+	for _, p := range r.Participants() {
+		p.forgetTrackPreference(t.id)
+	}
 	r.broadcast(from, TrackUnpublished{ParticipantID: from.id, TrackID: t.id})
 }
 
@@ -245,9 +253,20 @@ func (r *Room) run() {
 // measure and run dynacast on the fresh selections.
 func (r *Room) tick(now time.Time) {
 	parts := r.Participants()
+	var paths map[string]Path
+	pathsAsked := false
 	for _, p := range parts {
 		if p.sub != nil {
 			p.sub.allocate(now)
+			if !p.sub.gradesDue(now) {
+				continue
+			}
+			if !pathsAsked {
+				paths, pathsAsked = r.roomPaths(), true
+			}
+			if q, changed := p.sub.grades(now, paths); changed {
+				p.emit(q)
+			}
 		}
 	}
 	for _, p := range parts {

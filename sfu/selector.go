@@ -11,6 +11,7 @@ type allocTrack struct {
 	bitrates []int     // bits/s per layer, small first; <= 0 marks a layer unavailable
 	current  int       // the selector's previous decision; -1 paused
 	main     bool      // shown large: served before thumbnails
+	screen   bool      // a screen share: served before cameras
 	hold     holdState // back-off against going up after a bandwidth downgrade
 }
 
@@ -58,7 +59,7 @@ func selectLayers(budget int, congested bool, tracks []allocTrack, now time.Time
 	for i := range order {
 		order[i] = i
 	}
-	sort.SliceStable(order, func(a, b int) bool { return tracks[order[a]].main && !tracks[order[b]].main })
+	sort.SliceStable(order, func(a, b int) bool { return allocRank(&tracks[order[a]]) < allocRank(&tracks[order[b]]) })
 
 	out := make([]int, len(tracks))
 	spent := make([]int, len(tracks))
@@ -99,6 +100,18 @@ func selectLayers(budget int, congested bool, tracks []allocTrack, now time.Time
 		}
 	}
 	return out
+}
+
+// allocRank orders tracks for the budget: a screen share shown large
+// first (its text must stay readable), then main views, then thumbnails.
+func allocRank(t *allocTrack) int {
+	switch {
+	case t.main && t.screen:
+		return 0
+	case t.main:
+		return 1
+	}
+	return 2
 }
 
 // fits reports whether track t may take layer l given the remaining budget

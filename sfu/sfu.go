@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -21,6 +22,8 @@ type SFU struct {
 	log   *slog.Logger
 	eng   *engine
 	stats counters
+
+	paths atomic.Pointer[PathSource] // grade.go
 
 	mu       sync.Mutex
 	defaults func(room string) (RoomOptions, bool) // SetRoomDefaults
@@ -135,6 +138,12 @@ func (s *SFU) Join(room, mode string, pp ParticipantParams) (*Participant, error
 			prefs: map[string]Quality{}, mutedKinds: map[webrtc.RTPCodecType]bool{}}
 		if pp.CanSubscribe && !pp.Remote {
 			sub, err := newSubscriber(p)
+			if err == nil && pp.Data {
+				sub.data, err = newDataChannels(p, sub.pc)
+				if err != nil {
+					sub.close()
+				}
+			}
 			if err != nil {
 				r.leaveDone()
 				return nil, err
@@ -179,6 +188,7 @@ func (s *SFU) Stats() Stats {
 		PLIs: s.stats.keyframeReqs.Load(), LayerSwitches: s.stats.layerSwitches.Load(),
 		BadPackets: s.stats.badPackets.Load(), FECPackets: s.stats.fecPackets.Load(), FECBytes: s.stats.fecBytes.Load(),
 		PublisherRTX: s.stats.publisherRTX.Load(), StrayPackets: s.stats.strayPackets.Load(),
+		DataReceived: s.stats.dataReceived.Load(), DataSent: s.stats.dataSent.Load(), DataDropped: s.stats.dataDropped.Load(),
 	}
 	s.mu.Lock()
 	rooms := make([]*Room, 0, len(s.rooms))

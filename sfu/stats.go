@@ -18,6 +18,9 @@ type counters struct {
 	fecBytes          atomic.Uint64
 	publisherRTX      atomic.Uint64 // retransmissions received from publishers (RTX, repaired-rid)
 	strayPackets      atomic.Uint64 // publisher packets dropped for arriving on a layer bound to another SSRC
+	dataReceived      atomic.Uint64 // data messages accepted from participants
+	dataSent          atomic.Uint64 // data messages written to participants' channels
+	dataDropped       atomic.Uint64 // data messages dropped: limits, bad input, channels not open or full
 }
 
 // Stats is a snapshot of the SFU for metrics.
@@ -47,4 +50,8 @@ type Stats struct {
 	// TCPDrops counts packets dropped for ICE-TCP subscribers that did
 	// not take them fast enough (tcpconn.go).
 	TCPDrops uint64
+	// DataReceived, DataSent and DataDropped count data messages accepted
+	// from participants, written to them, and dropped (size and rate
+	// limits, bad messages, channels not open or backed up).
+	DataReceived, DataSent, DataDropped uint64
 }

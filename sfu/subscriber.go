@@ -18,9 +18,10 @@ const audioReserve = 48_000
 // offer at a time, and changes made while an offer is out are folded into
 // the next one, sent when the answer arrives.
 type subscriber struct {
-	p   *Participant
-	pc  *webrtc.PeerConnection
-	est *estimator
+	p    *Participant
+	pc   *webrtc.PeerConnection
+	est  *estimator
+	data *dataChannels // nil without data channels
 
 	negMu    sync.Mutex // guards offering, again, restart, pending, closed
 	offering bool
@@ -37,6 +38,11 @@ type subscriber struct {
 	// probe decides bandwidth probes (room loop only); pad sends them.
 	probe prober
 	pad   *padder
+
+	// Room loop only (grade.go).
+	gradedAt   time.Time
+	lastGrades map[string]string
+	lastPaths  map[string]Path
 
 	mu    sync.Mutex // guards downs; held across AddTrack/RemoveTrack
 	downs map[*Receiver]*DownTrack
@@ -232,14 +238,14 @@ func (s *subscriber) allocate(now time.Time) {
 	s.congested.Store(congested)
 	tracks := make([]allocTrack, len(video))
 	for i, d := range video {
-		q := s.p.preference(d.r.owner.id)
+		q := s.p.trackPreference(d.r)
 		d.mu.Lock()
 		cur, hold := d.decided, d.hold
 		d.mu.Unlock()
-		maxLayer := qualityLayer(q, len(d.r.layers))
+		maxLayer := qualityLayer(q, d.r.layerCount())
 		d.setAsked(maxLayer, now)
 		tracks[i] = allocTrack{maxLayer: maxLayer, bitrates: d.r.layerBitrates(now),
-			current: cur, main: q == QualityLarge, hold: hold}
+			current: cur, main: q == QualityLarge, screen: d.r.source == SourceScreen, hold: hold}
 	}
 	want, sending := demand(tracks, defaultSelectorParams)
 	reserve := audio * audioReserve
@@ -287,6 +293,8 @@ func (s *subscriber) videoDowns() []*DownTrack {
 // qualityLayer maps a view preference onto a track's layers.
 func qualityLayer(q Quality, n int) int {
 	switch q {
+	case QualityOff:
+		return -1
 	case QualitySmall:
 		return 0
 	case QualityMedium:

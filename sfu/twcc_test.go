@@ -66,7 +66,7 @@ func TestTWCCFeedbackReachesCore(t *testing.T) {
 		RecvDeltas: []*rtcp.RecvDelta{{Type: rtcp.TypeTCCPacketReceivedSmallDelta, Delta: 1000}, {Type: rtcp.TypeTCCPacketReceivedSmallDelta, Delta: 2000},
 			{Type: rtcp.TypeTCCPacketReceivedSmallDelta, Delta: 250}, {Type: rtcp.TypeTCCPacketReceivedLargeDelta, Delta: 4000}},
 	}
-	fb.Header = rtcp.Header{Count: rtcp.FormatTCC, Type: rtcp.TypeTransportSpecificFeedback, Length: uint16(fb.Len()/4 - 1)}
+	fb.Header = rtcp.Header{Count: rtcp.FormatTCC, Type: rtcp.TypeTransportSpecificFeedback, Length: uint16(fb.MarshalSize()/4 - 1)}
 	raw, err := fb.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -79,8 +79,8 @@ func TestTWCCFeedbackReachesCore(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, loss := est.evidence()
-	// 2 of 6 lost in the first report, weighted by bweLossGain.
-	if want := bweLossGain * 2 / 6; loss < want-1e-9 || loss > want+1e-9 {
+	// 2 of 6 lost in the report.
+	if want := 2.0 / 6; loss < want-1e-9 || loss > want+1e-9 {
 		t.Fatalf("loss %v, want %v", loss, want)
 	}
 	var arrivals []time.Duration

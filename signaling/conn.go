@@ -138,6 +138,9 @@ func (c *conn) handle(b []byte, joinTimer *time.Timer) (stop bool) {
 	case joinMsg:
 		return c.badInput(CodeBadMessage, "already joined")
 	case offerMsg:
+		if len(m.sources) > 0 {
+			c.p.SetSources(m.sources)
+		}
 		ans, err := c.p.HandleOffer(m.sdp)
 		if err != nil {
 			return c.sfuError(err)
@@ -153,10 +156,17 @@ func (c *conn) handle(b []byte, joinTimer *time.Timer) (stop bool) {
 		}
 	case preferMsg:
 		q := sfu.QualityLarge
-		if m.layer == "small" {
+		switch m.layer {
+		case "small":
 			q = sfu.QualitySmall
+		case "off":
+			q = sfu.QualityOff
 		}
-		c.p.Prefer(m.participant, q)
+		if m.track != "" {
+			c.p.PreferTrack(m.track, q)
+		} else {
+			c.p.Prefer(m.participant, q)
+		}
 	case muteMsg:
 		if !c.grant.Publish {
 			c.fail(CodeForbidden, "this token may not publish", false)
@@ -203,7 +213,8 @@ func (c *conn) join(m joinMsg) bool {
 		se.ice = c.s.cfg.SessionICEServers(g)
 	}
 	p, err := c.s.sfu.Join(g.Room, m.mode, sfu.ParticipantParams{
-		ID: g.Identity, Name: g.Name, CanPublish: g.Publish, CanSubscribe: g.Subscribe, OnEvent: se.onEvent})
+		ID: g.Identity, Name: g.Name, CanPublish: g.Publish, CanSubscribe: g.Subscribe, OnEvent: se.onEvent,
+		Data: m.data && g.Subscribe})
 	switch {
 	case errors.Is(err, sfu.ErrRoomFull):
 		c.fail(CodeRoomFull, "the room is full", true)

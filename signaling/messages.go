@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/pion/webrtc/v4"
+	"github.com/qrtn/qrtn/sfu"
 )
 
 // Decoding errors, mapped to the protocol's error codes.
@@ -18,30 +19,39 @@ var (
 // inbound is any client message as it arrives; decode checks it against
 // its type. Unknown fields are ignored so clients can grow.
 type inbound struct {
-	Type        string          `json:"type"`
-	Token       string          `json:"token"`
-	Mode        string          `json:"mode"`
-	Room        string          `json:"room"`
-	Target      string          `json:"target"`
-	SDP         string          `json:"sdp"`
-	Candidate   json.RawMessage `json:"candidate"`
-	Report      json.RawMessage `json:"report"` // quality (quality.go)
-	Participant string          `json:"participant"`
-	Layer       string          `json:"layer"`
-	Kind        string          `json:"kind"`
-	Muted       *bool           `json:"muted"`
+	Type        string            `json:"type"`
+	Token       string            `json:"token"`
+	Mode        string            `json:"mode"`
+	Room        string            `json:"room"`
+	Target      string            `json:"target"`
+	SDP         string            `json:"sdp"`
+	Candidate   json.RawMessage   `json:"candidate"`
+	Report      json.RawMessage   `json:"report"` // quality (quality.go)
+	Participant string            `json:"participant"`
+	Layer       string            `json:"layer"`
+	Kind        string            `json:"kind"`
+	Muted       *bool             `json:"muted"`
+	Track       string            `json:"track"`
+	Sources     map[string]string `json:"sources"`
+	Data        bool              `json:"data"`
 }
 
 // Client messages after decoding.
 type (
-	joinMsg      struct{ token, mode, room string }
-	offerMsg     struct{ sdp string }
+	joinMsg struct {
+		token, mode, room string
+		data              bool // data channels wanted
+	}
+	offerMsg struct {
+		sdp     string
+		sources map[string]string // mid → track source
+	}
 	answerMsg    struct{ sdp string }
 	candidateMsg struct {
 		target    string
 		candidate *webrtc.ICECandidateInit // nil: end of candidates
 	}
-	preferMsg struct{ participant, layer string }
+	preferMsg struct{ participant, layer, track string }
 	muteMsg   struct {
 		kind  string
 		muted bool
@@ -77,7 +87,7 @@ func (m *inbound) check() (any, error) {
 		if m.Mode != "" && m.Mode != "meeting" && m.Mode != "live" {
 			return bad("mode %q", m.Mode)
 		}
-		return joinMsg{token: m.Token, mode: m.Mode, room: m.Room}, nil
+		return joinMsg{token: m.Token, mode: m.Mode, room: m.Room, data: m.Data}, nil
 	case "offer", "answer":
 		want := map[string]string{"offer": "publisher", "answer": "subscriber"}[m.Type]
 		if m.Target != want {
@@ -87,7 +97,15 @@ func (m *inbound) check() (any, error) {
 			return bad("sdp missing or too long")
 		}
 		if m.Type == "offer" {
-			return offerMsg{sdp: m.SDP}, nil
+			if len(m.Sources) > 32 {
+				return bad("more than 32 sources")
+			}
+			for mid, src := range m.Sources {
+				if len(mid) > 64 || !sfu.ValidSource(src) {
+					return bad("source %.20q of mid %.20q: want camera|microphone|screen|screen_audio", src, mid)
+				}
+			}
+			return offerMsg{sdp: m.SDP, sources: m.Sources}, nil
 		}
 		return answerMsg{sdp: m.SDP}, nil
 	case "candidate":
@@ -107,10 +125,13 @@ func (m *inbound) check() (any, error) {
 		}
 		return msg, nil
 	case "prefer":
-		if m.Participant == "" || (m.Layer != "large" && m.Layer != "small") {
-			return bad("participant and layer large|small required")
+		if m.Participant == "" || (m.Layer != "large" && m.Layer != "small" && m.Layer != "off") {
+			return bad("participant and layer large|small|off required")
 		}
-		return preferMsg{participant: m.Participant, layer: m.Layer}, nil
+		if len(m.Track) > 256 {
+			return bad("track id too long")
+		}
+		return preferMsg{participant: m.Participant, layer: m.Layer, track: m.Track}, nil
 	case "mute":
 		if (m.Kind != "audio" && m.Kind != "video") || m.Muted == nil {
 			return bad("kind audio|video and muted required")

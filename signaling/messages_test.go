@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -17,6 +18,8 @@ func TestDecode(t *testing.T) {
 		{`{"type":"join","token":"t","mode":"party"}`, nil, errBadMessage},
 		{`{"type":"offer","target":"publisher","sdp":"v=0"}`, offerMsg{sdp: "v=0"}, nil},
 		{`{"type":"offer","target":"subscriber","sdp":"v=0"}`, nil, errBadMessage},
+		{`{"type":"offer","target":"publisher","sdp":"v=0","sources":{"1":"screen"}}`, offerMsg{sdp: "v=0", sources: map[string]string{"1": "screen"}}, nil},
+		{`{"type":"offer","target":"publisher","sdp":"v=0","sources":{"1":"desk"}}`, nil, errBadMessage},
 		{`{"type":"answer","target":"subscriber","sdp":"v=0"}`, answerMsg{sdp: "v=0"}, nil},
 		{`{"type":"answer","target":"subscriber"}`, nil, errBadMessage},
 		{`{"type":"candidate","target":"publisher","candidate":null}`, candidateMsg{target: "publisher"}, nil},
@@ -25,6 +28,7 @@ func TestDecode(t *testing.T) {
 		{`{"type":"candidate","target":"publisher","candidate":"str"}`, nil, errBadMessage},
 		{`{"type":"prefer","participant":"a","layer":"small"}`, preferMsg{participant: "a", layer: "small"}, nil},
 		{`{"type":"prefer","participant":"a","layer":"huge"}`, nil, errBadMessage},
+		{`{"type":"prefer","participant":"a","layer":"large","track":"TR_1"}`, preferMsg{participant: "a", layer: "large", track: "TR_1"}, nil},
 		{`{"type":"mute","kind":"audio","muted":true}`, muteMsg{kind: "audio", muted: true}, nil},
 		{`{"type":"mute","kind":"audio"}`, nil, errBadMessage},
 		{`{"type":"leave"}`, leaveMsg{}, nil},
@@ -40,7 +44,7 @@ func TestDecode(t *testing.T) {
 			t.Errorf("%s: err %v, want %v", tc.in, err, tc.err)
 			continue
 		}
-		if tc.err == nil && got != tc.want {
+		if tc.err == nil && !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: got %#v, want %#v", tc.in, got, tc.want)
 		}
 	}

@@ -33,6 +33,8 @@ type trackJSON struct {
 	Kind   string   `json:"kind"`
 	Layers []string `json:"layers"`
 	Muted  bool     `json:"muted"`
+	Source string   `json:"source,omitempty"`
+	Codec  string   `json:"codec,omitempty"`
 }
 
 func toParticipant(p sfu.ParticipantInfo) participantJSON {
@@ -48,7 +50,7 @@ func toTrack(t sfu.TrackInfo) trackJSON {
 	if l == nil {
 		l = []string{}
 	}
-	return trackJSON{ID: t.ID, Kind: t.Kind, Layers: l, Muted: t.Muted}
+	return trackJSON{ID: t.ID, Kind: t.Kind, Layers: l, Muted: t.Muted, Source: t.Source, Codec: t.Codec}
 }
 
 // outbound messages, one struct per server message of PROTOCOL.md.
@@ -116,6 +118,11 @@ type (
 		Mid    string   `json:"mid"`
 		Layers []string `json:"layers"`
 	}
+	connectionQualityOut struct {
+		Type         string              `json:"type"`
+		Participants map[string]string   `json:"participants"`
+		Paths        map[string]sfu.Path `json:"paths,omitempty"`
+	}
 	errorOut struct {
 		Type    string `json:"type"`
 		Code    string `json:"code"`
@@ -160,6 +167,8 @@ func encodeEvent(ev sfu.Event) []byte {
 			ids = []string{}
 		}
 		v = speakerOut{Type: "speaker", Participants: ids}
+	case sfu.ConnectionQuality:
+		v = connectionQualityOut{Type: "connection_quality", Participants: e.Participants, Paths: e.Paths}
 	case sfu.PublishLayers:
 		v = publishLayersOut{Type: "publish_layers", Track: e.TrackID, Mid: e.Mid, Layers: e.Layers}
 	default:

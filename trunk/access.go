@@ -106,7 +106,9 @@ func (a *accessSide) housekeep(now time.Time) {
 		}
 		if lr == nil {
 			lr = &localRoom{name: r.Name(), room: r, ghosts: map[string]*ghost{}, newer: map[string]time.Time{}}
-			lr.cancel = r.Watch(func(sfu.Event) { a.touch(lr) })
+			cancelEvents := r.Watch(func(sfu.Event) { a.touch(lr) })
+			cancelData := a.watchData(lr)
+			lr.cancel = func() { cancelEvents(); cancelData() }
 			a.rooms[r.Name()] = lr
 			lr.dirty.Store(true)
 		}
@@ -181,7 +183,7 @@ func (a *accessSide) snapshot(lr *localRoom) []ParticipantState {
 			info, codec := r.Info(), r.Codec()
 			ps.Tracks = append(ps.Tracks, TrackState{ID: r.ID(), Kind: info.Kind, Mime: codec.MimeType,
 				ClockRate: codec.ClockRate, Channels: codec.Channels, Fmtp: codec.SDPFmtpLine,
-				Layers: info.Layers, AudioLevelExt: r.AudioLevelExt(), Muted: info.Muted})
+				Layers: info.Layers, AudioLevelExt: r.AudioLevelExt(), Muted: info.Muted, Source: r.Source()})
 			a.own[TrackRef{Origin: a.core.Name(), Room: lr.name, ID: r.ID()}] = r
 		}
 		if len(ps.Tracks) > maxTracks {
@@ -318,7 +320,8 @@ func (a *accessSide) reconcileTracks(now time.Time, lr *localRoom, g *ghost, ps 
 		}
 		r, err := g.p.PublishTrack(sfu.TrackParams{ID: ts.ID, Kind: kind,
 			Codec:  webrtc.RTPCodecCapability{MimeType: ts.Mime, ClockRate: ts.ClockRate, Channels: ts.Channels, SDPFmtpLine: ts.Fmtp},
-			Layers: ts.Layers, AudioLevelExt: ts.AudioLevelExt, Upstream: &ghostUpstream{a: a, gt: gt}, Muted: ts.Muted})
+			Layers: ts.Layers, AudioLevelExt: ts.AudioLevelExt, Upstream: &ghostUpstream{a: a, gt: gt}, Muted: ts.Muted,
+			Source: ts.Source})
 		if err != nil {
 			a.log.Warn("mirror track", "track", ref, "err", err)
 			continue
@@ -337,7 +340,7 @@ func (a *accessSide) syncMutes(g *ghost) {
 	for _, kind := range []string{"audio", "video"} {
 		muted, any := true, false
 		for _, gt := range g.tracks {
-			if gt.state.Kind == kind {
+			if gt.state.Kind == kind && gt.state.Source != "screen" && gt.state.Source != "screen_audio" {
 				any = true
 				muted = muted && gt.state.Muted
 			}

@@ -72,6 +72,8 @@ func (c *Core) handleControl(now time.Time, p *peer, m message, frame []byte) {
 		c.requestKeyframe(now, flowKey{m.Keyframe.Track, m.Keyframe.Layer})
 	case m.Unavailable != nil:
 		c.receiveUnavailable(now, p, *m.Unavailable)
+	case m.Data != nil:
+		c.receiveData(now, p, *m.Data)
 	case m.RoomRequest != nil:
 		c.receiveRoomRequest(now, p, *m.RoomRequest)
 	case m.Command != nil:

@@ -68,7 +68,8 @@ type Core struct {
 	announce           Announce // for schedulers (announce.go)
 	closed             bool
 	stats              counters
-	cmd                cmdState // operator commands and held rooms (command.go)
+	data               dataRelay // data.go
+	cmd                cmdState  // operator commands and held rooms (command.go)
 }
 
 // Tap sees every RTP packet the Core accepts from a trunk (after the

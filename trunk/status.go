@@ -33,6 +33,10 @@ type Status struct {
 	// DeliverDrops counts trunk packets dropped before the local SFU
 	// because a mirrored track's delivery queue was full.
 	DeliverDrops uint64 `json:"deliver_drops"`
+	// DataIn and DataOut count participants' data messages received from
+	// trunks (first copies) and originated here (data.go).
+	DataIn  uint64 `json:"data_in"`
+	DataOut uint64 `json:"data_out"`
 }
 
 // NodeStatus is one node as its link state describes it.
@@ -155,7 +159,7 @@ func (t *Trunk) publishStatus(now time.Time) {
 // Status describes the node's view of the network at now.
 func (c *Core) Status(now time.Time) Status {
 	st := Status{Time: now, TrunkFailures: c.stats.trunkFailures, LoopsRefused: c.stats.loopsRefused,
-		Keyframes: c.stats.keyframes}
+		Keyframes: c.stats.keyframes, DataIn: c.data.in, DataOut: c.data.out}
 	st.Node = NodeStatus{Name: c.cfg.Name, Region: c.cfg.Region, Role: string(c.cfg.Role), Load: c.load(),
 		HTTP: c.http, Self: true, Announce: c.announce}
 	for _, ls := range c.ls.all() {

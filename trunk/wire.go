@@ -125,6 +125,9 @@ type TrackState struct {
 	// relayed packets (0: none).
 	AudioLevelExt uint8 `json:"alevel,omitempty"`
 	Muted         bool  `json:"muted,omitempty"`
+	// Source is what the track shows ("camera", "screen", ...; empty:
+	// camera or microphone).
+	Source string `json:"source,omitempty"`
 }
 
 // Subscribe is the whole set of layers of Track the sender wants from the
@@ -167,6 +170,7 @@ type message struct {
 	Bind        *Bind        `json:"bind,omitempty"`
 	Keyframe    *Keyframe    `json:"pli,omitempty"`
 	Unavailable *Unavailable `json:"unavail,omitempty"`
+	Data        *DataMessage `json:"data,omitempty"`
 	RoomRequest *RoomRequest `json:"roomreq,omitempty"`
 	Command     *Command     `json:"cmd,omitempty"`
 	Reply       *Reply       `json:"cmd_reply,omitempty"`
@@ -184,11 +188,12 @@ const (
 	kindRoomRequest
 	kindCommand
 	kindReply
+	kindData
 	numKinds
 )
 
 // kindNames are the message names on the wire, by kind.
-var kindNames = [numKinds]string{"hello", "lsa", "room", "sub", "bind", "pli", "unavail", "roomreq", "cmd", "cmd_reply"}
+var kindNames = [numKinds]string{"hello", "lsa", "room", "sub", "bind", "pli", "unavail", "roomreq", "cmd", "cmd_reply", "data"}
 
 // kind is the message's kind.
 func (m *message) kind() int {
@@ -211,6 +216,8 @@ func (m *message) kind() int {
 		return kindCommand
 	case m.Reply != nil:
 		return kindReply
+	case m.Data != nil:
+		return kindData
 	}
 	return kindUnavailable
 }
@@ -254,7 +261,7 @@ func (m *message) validate() error {
 	set := 0
 	for _, p := range []bool{m.Hello != nil, m.LinkState != nil, m.Room != nil, m.Subscribe != nil,
 		m.Bind != nil, m.Keyframe != nil, m.Unavailable != nil, m.RoomRequest != nil, m.Command != nil,
-		m.Reply != nil} {
+		m.Reply != nil, m.Data != nil} {
 		if p {
 			set++
 		}
@@ -302,6 +309,8 @@ func (m *message) validate() error {
 		err = m.Command.validate()
 	case m.Reply != nil:
 		err = m.Reply.validate()
+	case m.Data != nil:
+		err = m.Data.validate()
 	}
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrProtocol, err)
@@ -373,7 +382,7 @@ func (rs *RoomState) validate() error {
 			if t.ID == "" || (t.Kind != "audio" && t.Kind != "video") || len(t.Layers) > maxLayers {
 				return errors.New("bad track")
 			}
-			if err := checkNames(append([]string{t.ID, t.Mime, t.Fmtp}, t.Layers...)...); err != nil {
+			if err := checkNames(append([]string{t.ID, t.Mime, t.Fmtp, t.Source}, t.Layers...)...); err != nil {
 				return err
 			}
 		}

@@ -29,6 +29,9 @@ func sampleMessages() []message {
 		{Bind: &Bind{Stream: 9, Track: ref, Layer: 1, Kind: "video"}},
 		{Keyframe: &Keyframe{Track: ref, Layer: 0}},
 		{Unavailable: &Unavailable{Track: ref, Reason: "loop"}},
+		{Data: &DataMessage{Origin: "eu-1", Seq: 11, Room: "demo", From: "alice", To: []string{"bob"}, Topic: "chat", Payload: "hi"}},
+		{Room: &RoomState{Origin: "eu-1", Seq: 9, Room: "demo", Mode: "meeting", Participants: []ParticipantState{
+			{ID: "bob", Tracks: []TrackState{{ID: "TR_s", Kind: "video", Mime: "video/H264", ClockRate: 90000, Source: "screen"}}}}}},
 		{Room: &RoomState{Origin: "eu-1", Seq: 9, Room: "held", Mode: "live", Opts: &RoomOpts{MaxParticipants: 5, EmptyTimeoutMs: 60000}}},
 		{Command: &Command{ID: 1, From: "eu-1", To: "us-1", Op: "remove", Body: []byte(`{"room":"demo"}`)}},
 		{Reply: &Reply{ID: 1, From: "us-1", To: "eu-1", Status: 200, Body: []byte(`{}`)}},

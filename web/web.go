@@ -23,6 +23,8 @@ func Handler() http.Handler {
 	}
 	files := http.FileServerFS(sub)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Browsers ask for /favicon.ico whatever the page links; the
+		// icon is an SVG.
 		if r.URL.Path == "/favicon.ico" {
 			w.Header().Set("Content-Type", "image/svg+xml")
 			w.Header().Set("Cache-Control", "max-age=86400")

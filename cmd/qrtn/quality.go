@@ -210,6 +210,14 @@ func runQualityStats(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(tw, "%s\t%d\n", n, counts[n])
 	}
 	fmt.Fprintf(tw, "total\t%d\n", total)
+	hours, err := s.ParticipantHours(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(tw, "participant-hours (ended calls)\t%.3f\n", hours)
+	if hours > 0 {
+		fmt.Fprintf(tw, "records per participant-hour\t%.0f\n", float64(total)/hours)
+	}
 	if d, path, _ := store.ParseDSN(*db); d == store.SQLite {
 		var size int64
 		for _, suffix := range []string{"", "-wal"} {
@@ -218,6 +226,9 @@ func runQualityStats(ctx context.Context, args []string, stdout, stderr io.Write
 			}
 		}
 		fmt.Fprintf(tw, "bytes on disk\t%d\n", size)
+		if hours > 0 {
+			fmt.Fprintf(tw, "bytes per participant-hour (with indexes and the empty schema)\t%.0f\n", float64(size)/hours)
+		}
 	}
 	return tw.Flush()
 }

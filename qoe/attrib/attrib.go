@@ -4,18 +4,25 @@
 // the stall's time and names the figures that crossed their thresholds as
 // evidence.
 //
-// The rule: walk the route from the publisher to the subscriber (uplink,
-// then each node and the trunk hop after it, then the downlink) and blame
-// the first place whose figures crossed a threshold: trouble upstream shows
-// downstream too, so the first is where it began. When nothing crossed a
-// threshold, the place closest to it is named, and the evidence says the
-// case is weak.
+// The rule. The figures of the uplink (as the publisher's node and client
+// see it), of every trunk hop (as its sending node measures its own link)
+// and of every node are local to that place: a trunk's loss or expired
+// media does not show in another trunk's figures. Among the places whose
+// figures crossed a threshold, the one whose trouble began first is named:
+// trouble has after-effects elsewhere (a publisher back from an outage
+// sends a key frame burst that a trunk may not carry in time). Places that
+// crossed in the same sample period are told apart by how far they crossed.
+// The subscriber's own figures are different: what it misses includes
+// whatever was lost upstream, so the downlink is named only when no other
+// place crossed a threshold. When nothing crossed one, the place closest to
+// it is named, and the evidence says the case is weak.
 //
 // It is pure: records and thresholds in, a qoe.Cause out.
 package attrib
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/qrtn/qrtn/qoe"
@@ -30,14 +37,19 @@ type Thresholds struct {
 	HopDrops   int
 	HopRTTMs   float64
 	// The publisher: loss its node reported back, encoder frame rate
-	// while limited (cpu or bandwidth), and the node receiving nothing.
+	// while limited (cpu or bandwidth), the node receiving nothing, or no
+	// audio for a while.
 	UplinkLoss     float64
 	UplinkLimitFPS float64
 	UplinkRTTMs    float64
+	UplinkGapMs    int
 	// The subscriber: loss it saw on the track or reported to its node,
 	// and its RTT.
 	DownlinkLoss  float64
 	DownlinkRTTMs float64
+	// DownlinkResent: NACKed packets the subscriber's node resent in a
+	// sample (when it could resend most of those NACKed).
+	DownlinkResent int
 	// A node: CPU in use as a share of its cores, packets dropped from
 	// its own queues.
 	NodeCPU   float64
@@ -45,11 +57,13 @@ type Thresholds struct {
 }
 
 // DefaultThresholds are tuned to what QRTP repairs: a trunk losing 10 %
-// with FEC on is healthy, one that lets messages expire is not.
+// with FEC on is healthy, one that lets media expire by the dozen is not
+// (a few messages of a key frame burst may expire on a healthy trunk after
+// an outage elsewhere: docs/quality.md, attribution accuracy).
 var DefaultThresholds = Thresholds{
-	HopLoss: 0.25, HopExpired: 1, HopDrops: 1, HopRTTMs: 1000,
-	UplinkLoss: 0.1, UplinkLimitFPS: 8, UplinkRTTMs: 800,
-	DownlinkLoss: 0.05, DownlinkRTTMs: 800,
+	HopLoss: 0.25, HopExpired: 5, HopDrops: 1, HopRTTMs: 1000,
+	UplinkLoss: 0.1, UplinkLimitFPS: 8, UplinkRTTMs: 800, UplinkGapMs: 400,
+	DownlinkLoss: 0.05, DownlinkRTTMs: 800, DownlinkResent: 20,
 	NodeCPU: 0.9, NodeDrops: 1,
 }
 
@@ -74,18 +88,40 @@ type place struct {
 	where, hop, node string
 	severity         float64 // ≥ 1: a figure crossed its threshold
 	evidence         []string
+	// first is the start of the earliest sample with a figure over its
+	// threshold (when severity ≥ 1).
+	first int64
 }
 
-// note adds a figure: its severity is value/threshold (higher is worse).
-func (p *place) note(value, threshold float64, format string, args ...any) {
+// note adds a figure of a sample that began at at: its severity is
+// value/threshold (higher is worse).
+func (p *place) note(at int64, value, threshold float64, format string, args ...any) {
 	if threshold <= 0 || value <= 0 {
 		return
 	}
 	s := value / threshold
 	if s >= 1 {
-		p.evidence = append(p.evidence, fmt.Sprintf(format, args...))
+		if e := fmt.Sprintf(format, args...); !slices.Contains(p.evidence, e) {
+			p.evidence = append(p.evidence, e)
+		}
+		if p.severity < 1 || at < p.first {
+			p.first = at
+		}
 	}
 	p.severity = max(p.severity, s)
+}
+
+// sameMoment: places whose trouble began this close together (one sample
+// period) are told apart by how far their figures crossed.
+const sameMoment = 1500
+
+// earlier says whether a's trouble is where the stall began rather than
+// b's: it began first, or at the same moment and crossed further.
+func earlier(a, b *place) bool {
+	if d := a.first - b.first; d <= -sameMoment || d >= sameMoment {
+		return d < 0
+	}
+	return a.severity > b.severity
 }
 
 // weakFloor: without evidence, a place is only named when one of its
@@ -101,11 +137,26 @@ func Attribute(in Input, th Thresholds) qoe.Cause {
 			places = append(places, hopPlace(n, in.Path[i+1], in.Hops[qoe.HopName(n, in.Path[i+1])], th))
 		}
 	}
-	places = append(places, downlink(in, th))
-	for _, p := range places {
-		if p.severity >= 1 {
-			return qoe.Cause{Where: p.where, Hop: p.hop, Node: p.node, Evidence: strings.Join(p.evidence, "; ")}
+	down := downlink(in, th)
+	places = append(places, down)
+	var named *place
+	for _, p := range places[:len(places)-1] {
+		if p.severity >= 1 && (named == nil || earlier(p, named)) {
+			named = p
 		}
+	}
+	// Packets the subscriber's node resent on NACK were lost after it: that
+	// evidence is the downlink's own and competes with the others.
+	if local := resentPlace(in, th); local.severity >= 1 && (named == nil || earlier(local, named)) {
+		down.evidence = append(local.evidence, down.evidence...)
+		down.severity = max(down.severity, local.severity)
+		named = down
+	}
+	if named == nil && down.severity >= 1 {
+		named = down
+	}
+	if named != nil {
+		return qoe.Cause{Where: named.where, Hop: named.hop, Node: named.node, Evidence: strings.Join(named.evidence, "; ")}
 	}
 	best := places[len(places)-1]
 	for _, p := range places {
@@ -126,18 +177,22 @@ func Attribute(in Input, th Thresholds) qoe.Cause {
 func uplink(in Input, th Thresholds) *place {
 	p := &place{where: qoe.WhereUplink}
 	for _, s := range in.Publish {
-		p.note(s.FractionLost, th.UplinkLoss, "publisher's loss %.0f%% ≥ %.0f%%", 100*s.FractionLost, 100*th.UplinkLoss)
-		p.note(s.RTTMs, th.UplinkRTTMs, "publisher's RTT %.0f ms ≥ %.0f ms", s.RTTMs, th.UplinkRTTMs)
+		p.note(s.Start, s.FractionLost, th.UplinkLoss, "publisher's loss %.0f%% ≥ %.0f%%", 100*s.FractionLost, 100*th.UplinkLoss)
+		p.note(s.Start, s.RTTMs, th.UplinkRTTMs, "publisher's RTT %.0f ms ≥ %.0f ms", s.RTTMs, th.UplinkRTTMs)
 		if (s.Limitation == "cpu" || s.Limitation == "bandwidth") && s.Kind == "video" && s.FPS < th.UplinkLimitFPS {
-			p.note(2, 1, "publisher's encoder limited by %s at %.1f fps < %.0f", s.Limitation, s.FPS, th.UplinkLimitFPS)
+			p.note(s.Start, 2, 1, "publisher's encoder limited by %s at %.1f fps < %.0f", s.Limitation, s.FPS, th.UplinkLimitFPS)
 		}
 	}
-	// The publisher's node received nothing of the track for a whole
-	// interval while it was published, or lost much of it for good.
+	// The publisher's node went without its audio for a while (video may
+	// pause for want of viewers; audio never does unmuted), received
+	// nothing of a track for a whole interval, or lost much of it for good.
 	for _, s := range in.Up {
-		p.note(s.Loss, th.UplinkLoss, "%s never received %.0f%% of the publisher's newest video packets ≥ %.0f%%", s.Node, 100*s.Loss, 100*th.UplinkLoss)
+		p.note(s.Start, s.Loss, th.UplinkLoss, "%s never received %.0f%% of the publisher's newest video packets ≥ %.0f%%", s.Node, 100*s.Loss, 100*th.UplinkLoss)
+		if s.Kind == "audio" {
+			p.note(s.Start, float64(s.MaxGapMs), float64(th.UplinkGapMs), "%s received no audio from the publisher for %d ms ≥ %d ms", s.Node, s.MaxGapMs, th.UplinkGapMs)
+		}
 		if s.Packets == 0 {
-			p.note(2, 1, "%s received no %s packets from the publisher for %.1f s", s.Node, s.Kind, float64(s.End-s.Start)/1000)
+			p.note(s.Start, 2, 1, "%s received no %s packets from the publisher for %.1f s", s.Node, s.Kind, float64(s.End-s.Start)/1000)
 		}
 	}
 	return p
@@ -146,35 +201,39 @@ func uplink(in Input, th Thresholds) *place {
 func hopPlace(from, to string, samples []qoe.HopSample, th Thresholds) *place {
 	name := qoe.HopName(from, to)
 	p := &place{where: qoe.WhereTrunk, hop: name}
-	var loss, rtt float64
-	expired, drops, down := 0, 0, false
 	for _, s := range samples {
-		loss, rtt = max(loss, s.Loss), max(rtt, s.RTTMs)
-		expired += s.Expired
-		drops += s.MediaDrops
-		down = down || !s.Up
+		if !s.Up {
+			p.note(s.Start, 10, 1, "%s was down", name)
+		}
+		p.note(s.Start, float64(s.Expired), float64(th.HopExpired), "%s: %d media messages expired (deadline missed) ≥ %d", name, s.Expired, th.HopExpired)
+		p.note(s.Start, s.Loss, th.HopLoss, "%s: loss %.0f%% ≥ %.0f%%", name, 100*s.Loss, 100*th.HopLoss)
+		p.note(s.Start, float64(s.MediaDrops), float64(th.HopDrops), "%s: %d media messages dropped ≥ %d", name, s.MediaDrops, th.HopDrops)
+		p.note(s.Start, s.RTTMs, th.HopRTTMs, "%s: RTT %.0f ms ≥ %.0f ms", name, s.RTTMs, th.HopRTTMs)
 	}
-	if down {
-		p.note(10, 1, "%s was down", name)
-	}
-	p.note(float64(expired), float64(th.HopExpired), "%s: %d media messages expired (deadline missed) ≥ %d", name, expired, th.HopExpired)
-	p.note(loss, th.HopLoss, "%s: loss %.0f%% ≥ %.0f%%", name, 100*loss, 100*th.HopLoss)
-	p.note(float64(drops), float64(th.HopDrops), "%s: %d media messages dropped ≥ %d", name, drops, th.HopDrops)
-	p.note(rtt, th.HopRTTMs, "%s: RTT %.0f ms ≥ %.0f ms", name, rtt, th.HopRTTMs)
 	return p
 }
 
 func nodePlace(name string, samples []qoe.NodeSample, th Thresholds) *place {
 	p := &place{where: qoe.WhereNode, node: name}
-	drops := 0
 	for _, s := range samples {
 		if s.Cores > 0 {
 			share := s.CPU / float64(s.Cores)
-			p.note(share, th.NodeCPU, "%s: CPU %.0f%% of %d cores ≥ %.0f%%", name, 100*share, s.Cores, 100*th.NodeCPU)
+			p.note(s.Start, share, th.NodeCPU, "%s: CPU %.0f%% of %d cores ≥ %.0f%%", name, 100*share, s.Cores, 100*th.NodeCPU)
 		}
-		drops += s.Drops
+		p.note(s.Start, float64(s.Drops), float64(th.NodeDrops), "%s: %d media packets dropped from its queues ≥ %d", name, s.Drops, th.NodeDrops)
 	}
-	p.note(float64(drops), float64(th.NodeDrops), "%s: %d media packets dropped from its queues ≥ %d", name, drops, th.NodeDrops)
+	return p
+}
+
+// resentPlace is the downlink's local evidence: NACKed packets its node
+// had and resent, so lost between the node and the subscriber.
+func resentPlace(in Input, th Thresholds) *place {
+	p := &place{where: qoe.WhereDownlink}
+	for _, s := range in.Down {
+		if s.NACKs > 0 && 2*s.Resent >= s.NACKs {
+			p.note(s.Start, float64(s.Resent), float64(th.DownlinkResent), "%s resent %d of the %d packets the subscriber NACKed: they were lost after it", s.Node, s.Resent, s.NACKs)
+		}
+	}
 	return p
 }
 
@@ -183,12 +242,12 @@ func downlink(in Input, th Thresholds) *place {
 	for _, s := range in.Recv {
 		if n := s.PacketsLost + s.PacketsReceived; n > 0 {
 			f := float64(s.PacketsLost) / float64(n)
-			p.note(f, th.DownlinkLoss, "subscriber lost %.0f%% of the track's packets ≥ %.0f%%", 100*f, 100*th.DownlinkLoss)
+			p.note(s.Start, f, th.DownlinkLoss, "subscriber lost %.0f%% of the track's packets ≥ %.0f%%", 100*f, 100*th.DownlinkLoss)
 		}
-		p.note(s.RTTMs, th.DownlinkRTTMs, "subscriber's RTT %.0f ms ≥ %.0f ms", s.RTTMs, th.DownlinkRTTMs)
+		p.note(s.Start, s.RTTMs, th.DownlinkRTTMs, "subscriber's RTT %.0f ms ≥ %.0f ms", s.RTTMs, th.DownlinkRTTMs)
 	}
 	for _, s := range in.Down {
-		p.note(s.Loss, th.DownlinkLoss, "%s measured %.0f%% loss towards the subscriber ≥ %.0f%%", s.Node, 100*s.Loss, 100*th.DownlinkLoss)
+		p.note(s.Start, s.Loss, th.DownlinkLoss, "%s measured %.0f%% loss towards the subscriber ≥ %.0f%%", s.Node, 100*s.Loss, 100*th.DownlinkLoss)
 	}
 	return p
 }

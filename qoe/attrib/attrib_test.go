@@ -39,13 +39,29 @@ func TestAttribute(t *testing.T) {
 		{"loss and expiry only on hop 2", func(in *Input) {
 			in.Hops["fwd-1→fwd-2"][0].Loss, in.Hops["fwd-1→fwd-2"][0].Expired = 0.4, 57
 		}, qoe.WhereTrunk, "fwd-1→fwd-2", "", "57 media messages expired"},
-		{"expiry alone on the last hop", func(in *Input) { in.Hops["fwd-2→us-1"][0].Expired = 3 }, qoe.WhereTrunk, "fwd-2→us-1", "", "3 media messages expired"},
+		{"expiry alone on the last hop", func(in *Input) { in.Hops["fwd-2→us-1"][0].Expired = 12 }, qoe.WhereTrunk, "fwd-2→us-1", "", "12 media messages expired"},
 		{"a hop down", func(in *Input) { in.Hops["eu-1→fwd-1"][0].Up = false }, qoe.WhereTrunk, "eu-1→fwd-1", "", "was down"},
-		{"heavy loss on hop 1 shows downstream too: hop 1 is blamed", func(in *Input) {
-			in.Hops["eu-1→fwd-1"][0].Loss = 0.5
-			in.Hops["fwd-2→us-1"][0].Expired = 9
+		{"heavy loss on hop 1 shows at the subscriber too: hop 1 is blamed", func(in *Input) {
+			in.Hops["eu-1→fwd-1"][0].Loss, in.Hops["eu-1→fwd-1"][0].Expired = 0.5, 40
 			in.Recv[0].PacketsLost = 300
+			in.Down[0].Loss = 0.3
 		}, qoe.WhereTrunk, "eu-1→fwd-1", "", "loss 50%"},
+		{"two hops crossed: the one that crossed furthest", func(in *Input) {
+			in.Hops["eu-1→fwd-1"][0].Expired = 2
+			in.Hops["fwd-2→us-1"][0].Loss, in.Hops["fwd-2→us-1"][0].Expired = 0.45, 30
+		}, qoe.WhereTrunk, "fwd-2→us-1", "", "30 media messages expired"},
+		{"the publisher's audio stopped first; a trunk let its key frame burst expire after", func(in *Input) {
+			in.Up = append(in.Up, qoe.UpSample{Node: "eu-1", Kind: "audio", Packets: 20, MaxGapMs: 900, Start: 8000, End: 9000})
+			in.Hops["eu-1→fwd-1"] = append(in.Hops["eu-1→fwd-1"], qoe.HopSample{From: "eu-1", To: "fwd-1", Up: true, Expired: 12, Start: 11000, End: 12000})
+		}, qoe.WhereUplink, "", "", "received no audio from the publisher for 900 ms"},
+		{"a trunk began first: it, though the publisher's audio paused later", func(in *Input) {
+			in.Up = append(in.Up, qoe.UpSample{Node: "eu-1", Kind: "audio", Packets: 20, MaxGapMs: 450, Start: 12000, End: 13000})
+			in.Hops["fwd-1→fwd-2"] = append(in.Hops["fwd-1→fwd-2"], qoe.HopSample{From: "fwd-1", To: "fwd-2", Up: true, Expired: 8, Start: 9000, End: 10000})
+		}, qoe.WhereTrunk, "fwd-1→fwd-2", "", "8 media messages expired"},
+		{"equal: the one nearest the publisher", func(in *Input) {
+			in.Hops["eu-1→fwd-1"][0].Expired = 5
+			in.Hops["fwd-2→us-1"][0].Expired = 5
+		}, qoe.WhereTrunk, "eu-1→fwd-1", "", "5 media messages expired"},
 		{"publisher's encoder limited by CPU", func(in *Input) {
 			in.Publish[0].Limitation, in.Publish[0].FPS = "cpu", 3
 		}, qoe.WhereUplink, "", "", "limited by cpu"},
@@ -59,6 +75,15 @@ func TestAttribute(t *testing.T) {
 			in.Recv[0].PacketsLost = 200
 			in.Down[0].Loss = 0.2
 		}, qoe.WhereDownlink, "", "", "subscriber lost 17%"},
+		{"the subscriber's node resent what it NACKed, though a trunk let a key frame expire", func(in *Input) {
+			in.Down = append(in.Down, qoe.DownSample{Node: "us-1", NACKs: 200, Resent: 180, Start: 9000, End: 10000})
+			in.Hops["fwd-2→us-1"] = append(in.Hops["fwd-2→us-1"], qoe.HopSample{From: "fwd-2", To: "us-1", Up: true, Expired: 4, Start: 9500, End: 10500})
+			in.Recv[0].PacketsLost = 200
+		}, qoe.WhereDownlink, "", "", "resent 180 of the 200 packets"},
+		{"NACKs the node could not answer are upstream loss, not the downlink's", func(in *Input) {
+			in.Down = append(in.Down, qoe.DownSample{Node: "us-1", NACKs: 200, Resent: 10, Start: 9000, End: 10000})
+			in.Hops["fwd-2→us-1"] = append(in.Hops["fwd-2→us-1"], qoe.HopSample{From: "fwd-2", To: "us-1", Up: true, Expired: 40, Loss: 0.4, Start: 9000, End: 10000})
+		}, qoe.WhereTrunk, "fwd-2→us-1", "", "40 media messages expired"},
 		{"subscriber RTT huge", func(in *Input) { in.Recv[0].RTTMs = 1500 }, qoe.WhereDownlink, "", "", "RTT 1500 ms"},
 		{"a forwarding node out of CPU", func(in *Input) { in.Nodes["fwd-2"][0].CPU = 1.95 }, qoe.WhereNode, "", "fwd-2", "CPU 98%"},
 		{"the subscriber's node drops from its queues", func(in *Input) { in.Nodes["us-1"][0].Drops = 120 }, qoe.WhereNode, "", "us-1", "120 media packets dropped"},

@@ -105,7 +105,9 @@ func (e *evidence) input(st qoe.Stall, calls []qoe.Call) attrib.Input {
 		}
 	}
 	for _, x := range e.down {
-		if x.Node == st.Node && x.Participant == st.Participant && x.Track == st.Track && over(x.Start, x.End) {
+		// Any of the subscriber's tracks: they share its downlink (audio
+		// has no NACKs, video's show what the node resent).
+		if x.Node == st.Node && x.Participant == st.Participant && over(x.Start, x.End) {
 			in.Down = append(in.Down, x)
 		}
 	}

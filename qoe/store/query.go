@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"reflect"
 	"strings"
@@ -102,4 +103,15 @@ func (s *Store) Counts(ctx context.Context) (map[string]int64, error) {
 		out[t.name] = n
 	}
 	return out, nil
+}
+
+// ParticipantHours is the time the ended calls in the store lasted, in
+// hours: the denominator of records (and bytes) per participant-hour.
+func (s *Store) ParticipantHours(ctx context.Context) (float64, error) {
+	var ms sql.NullFloat64
+	err := s.db.QueryRowContext(ctx, "SELECT SUM(left_at - joined_at) FROM calls WHERE left_at > 0").Scan(&ms)
+	if err != nil {
+		return 0, fmt.Errorf("store: participant hours: %w", err)
+	}
+	return ms.Float64 / 3.6e6, nil
 }

@@ -86,6 +86,10 @@ var migrations = []string{
 	`ALTER TABLE calls ADD COLUMN network TEXT NOT NULL DEFAULT '';`,
 	// 3: the loss a node sees from a publisher, for uplink attribution.
 	`ALTER TABLE up_samples ADD COLUMN loss DOUBLE PRECISION NOT NULL DEFAULT 0;`,
+	// 4: the longest gap in what a publisher sent, for uplink attribution.
+	`ALTER TABLE up_samples ADD COLUMN max_gap_ms INTEGER NOT NULL DEFAULT 0;`,
+	// 5: NACKed packets a node resent, for downlink attribution.
+	`ALTER TABLE down_samples ADD COLUMN resent INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // Version is the schema version this code writes.

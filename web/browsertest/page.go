@@ -215,3 +215,16 @@ func (p *Page) Screenshot(ctx context.Context) ([]byte, error) {
 	}
 	return png, nil
 }
+
+// SetViewport sizes the page's viewport in CSS pixels (a phone is
+// 390×844), as a window of that size would.
+func (p *Page) SetViewport(ctx context.Context, width, height int64) error {
+	vctx, cancel := context.WithTimeout(p.ctx, remaining(ctx, 30*time.Second))
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	if _, err := chromedp.Run(vctx, chromedp.EmulateViewport(width, height)); err != nil {
+		return fmt.Errorf("browsertest: viewport %dx%d: %w", width, height, err)
+	}
+	return nil
+}

@@ -100,8 +100,9 @@ type Inbound struct {
 	Name                 string  `json:"name"`
 	Track                string  `json:"track"`
 	Kind                 string  `json:"kind"`
-	Codec                string  `json:"codec"` // mimeType, e.g. "video/VP8"
-	Muted                bool    `json:"muted"` // the node said the publisher muted it
+	Source               string  `json:"source"` // camera, microphone, screen
+	Codec                string  `json:"codec"`  // MIME subtype: "VP8", "H264", "VP9", "AV1", "opus"
+	Muted                bool    `json:"muted"`  // the node said the publisher muted it
 	FramesDecoded        int64   `json:"framesDecoded"`
 	FramesPerSecond      float64 `json:"framesPerSecond"`
 	FrameWidth           int     `json:"frameWidth"`
@@ -136,7 +137,18 @@ type Outbound struct {
 // participant, matched by id or display name.
 func (s Stats) Track(participant, kind string) (Inbound, bool) {
 	for _, in := range s.Subscribed {
-		if in.Kind == kind && (in.Participant == participant || in.Name == participant) {
+		if in.Kind == kind && in.Source != "screen" && (in.Participant == participant || in.Name == participant) {
+			return in, true
+		}
+	}
+	return Inbound{}, false
+}
+
+// Screen returns the received screen share of a participant, matched by id
+// or display name.
+func (s Stats) Screen(participant string) (Inbound, bool) {
+	for _, in := range s.Subscribed {
+		if in.Source == "screen" && (in.Participant == participant || in.Name == participant) {
 			return in, true
 		}
 	}
@@ -163,8 +175,11 @@ func (s Stats) String() string {
 	}
 	for _, in := range s.Subscribed {
 		fmt.Fprintf(&b, " [in %s/%s", in.Name, in.Kind)
+		if in.Source == "screen" {
+			b.WriteString("/screen")
+		}
 		if in.Kind == "video" {
-			fmt.Fprintf(&b, " %dx%d frames=%d fps=%.0f freezes=%d/%.2fs layer=%s", in.FrameWidth, in.FrameHeight, in.FramesDecoded, in.FramesPerSecond, in.FreezeCount, in.TotalFreezesDuration, in.Layer)
+			fmt.Fprintf(&b, " %s %dx%d frames=%d fps=%.0f freezes=%d/%.2fs layer=%s", in.Codec, in.FrameWidth, in.FrameHeight, in.FramesDecoded, in.FramesPerSecond, in.FreezeCount, in.TotalFreezesDuration, in.Layer)
 		}
 		fmt.Fprintf(&b, " bytes=%d lost=%d]", in.BytesReceived, in.PacketsLost)
 	}

@@ -1,17 +1,25 @@
 // app.js: the qrtn demo page, on top of qrtn.js.
 //
-// Meeting mode: everyone publishes; tiles in a grid, a click makes a tile the
-// main view (its video preferred 'large') and the others thumbnails ('small').
-// Interactive-live mode: hosts publish, viewers only watch.
+// A pre-join screen (camera preview, devices, name; a role only for an
+// interactive live room), then the room: tiles that fill the window in a
+// grid or a speaker view (a shared screen takes the main view), a name card
+// when a camera is off, inline SVG icons, a connection-quality indicator
+// per tile (graded by the node), the path to each remote person (hops and
+// trunk latency, sent by the node with the quality), a participant list, chat on the data
+// channel, screen sharing, and for live viewers a raised hand that a host
+// can answer with an invitation to speak.
 //
 // The testing contract (architecture.md, "Contracts"):
 //   /?room=R&name=N&mode=meeting|live&role=host|viewer&autojoin=1 joins with no clicks;
 //   window.qrtn.stats() resolves to the session's media statistics;
 //   window.qrtn.prefer(participant, 'large'|'small') sets a view preference.
 // Extra parameters: token=T (skip /api/token), video=WxH[@fps] (camera size),
+// codec=vp8|h264|vp9|av1 (what the page publishes),
 // relay=1 (media only through the node's TURN: iceTransportPolicy 'relay').
 
 import { join } from './qrtn.js';
+import { ICONS, Tile, layoutGrid, qualityIcon, initials, hue } from './app-ui.js';
+import { prejoin } from './app-prejoin.js';
 import { place, joinPlaced, placementLabel } from './qrtn-join.js';
 
 const $ = (sel) => document.querySelector(sel);
@@ -20,11 +28,22 @@ const params = new URLSearchParams(location.search);
 const app = {
   session: null,
   localStream: null,
-  tiles: new Map(), // participant id (or 'self') → Tile
-  main: null, // participant id shown as the main view, or null for the grid
+  tiles: new Map(), // tile id ('self', participant id, 'participant/screen') → Tile
+  layout: 'grid', // or 'speaker'
+  pinned: null, // tile id pinned to the main view by a click
   overrides: new Map(), // participant → layer set through window.qrtn.prefer
-  sentLayer: new Map(), // participant → the layer last sent to the node
-  prevStats: new Map(), // key → {t, bytes, lost, recv} for rates
+  sentLayer: new Map(), // tile id → the layer last sent to the node
+  quality: {}, // participant → grade, from the node
+  paths: new Map(), // participant → {path, hops, latency_ms}
+  hands: new Set(), // participants with a raised hand
+  // Last N: only the N most recent speakers' cameras are received (&lastn=N;
+  // null: all); the others are 'off' and show their card.
+  lastN: params.has('lastn') ? Math.max(0, parseInt(params.get('lastn'), 10) || 0) : null,
+  recent: [], // participants, most recent speaker first
+  hidden: new Set(), // tile ids scrolled out of view (adaptive stream)
+  chat: [], // {from, text, self, at}
+  unread: 0,
+  side: null, // 'people' | 'chat' | null
   error: null,
   // Join timing in ms since start() began (token fetch included): when the
   // node accepted the join, and each participant's first video frame shown.
@@ -45,10 +64,17 @@ window.qrtn = {
     const id = resolveParticipant(participant);
     app.overrides.set(id, layer);
     sendPreference(id, layer);
-    render();
   },
   mute: (kind, muted) => setMuted(kind, muted),
   leave: () => leave(),
+  // shareScreen({fake: true}) shares an animated canvas instead of asking
+  // for a screen (tests, and machines without a display).
+  shareScreen: (opts) => shareScreen(opts),
+  stopScreen: () => stopScreen(),
+  // chat(text) sends a chat message to the room; messages() lists the chat.
+  chat: (text) => sendChat(text),
+  messages: () => app.chat.map((m) => ({ ...m })),
+  raiseHand: (up) => raiseHand(up),
   get session() {
     return app.session;
   },
@@ -59,39 +85,21 @@ window.qrtn = {
 
 // --- joining ---
 
-function formValues() {
-  return {
-    room: params.get('room') || '',
-    name: params.get('name') || '',
-    mode: params.get('mode') === 'live' ? 'live' : 'meeting',
-    role: params.get('role') || (params.get('mode') === 'live' ? 'viewer' : 'host'),
-    token: params.get('token') || '',
-  };
+function codecParam(v) {
+  const c = String(v || params.get('codec') || 'vp8').toLowerCase();
+  return ['vp8', 'h264', 'vp9', 'av1'].includes(c) ? c : 'vp8';
 }
 
-function showForm() {
-  const v = formValues();
-  const f = $('#join');
-  f.room.value = v.room || 'demo';
-  f.name.value = v.name || `guest-${Math.floor(Math.random() * 1000)}`;
-  f.mode.value = v.mode;
-  f.role.value = v.role;
-  f.token.value = v.token;
-  f.hidden = false;
-  f.onsubmit = (e) => {
-    e.preventDefault();
-    const q = new URLSearchParams(location.search);
-    for (const k of ['room', 'name', 'mode', 'role']) q.set(k, f[k].value);
-    history.replaceState(null, '', `?${q}`);
-    f.hidden = true;
-    start({ room: f.room.value, name: f.name.value, mode: f.mode.value, role: f.role.value, token: f.token.value.trim() });
-  };
+function urlValues() {
+  const mode = params.get('mode') === 'live' ? 'live' : 'meeting';
+  const role = mode === 'live' ? (params.get('role') === 'host' ? 'host' : 'viewer') : (params.get('role') || 'host');
+  return { room: params.get('room') || '', name: params.get('name') || '', mode, role, codec: codecParam(), token: params.get('token') || '' };
 }
 
 async function fetchToken(v) {
   const q = new URLSearchParams({ room: v.room, name: v.name, role: v.role });
   const r = await fetch(`/api/token?${q}`);
-  if (r.status === 404) throw new Error('this node does not mint tokens (not in dev mode): paste a token into the form');
+  if (r.status === 404) throw new Error('this node does not mint tokens (not in dev mode): paste a token under Advanced');
   if (!r.ok) throw new Error(`GET /api/token: ${r.status} ${await r.text()}`);
   return (await r.json()).token;
 }
@@ -102,10 +110,11 @@ async function fetchToken(v) {
 // &relay=1: media only through the node's TURN (iceTransportPolicy 'relay').
 const relayOption = () => (params.get('relay') === '1' ? { iceTransportPolicy: 'relay' } : {});
 
-async function joinScheduled(v) {
+async function joinScheduled(v, opts) {
   const d = await place(location.href, { ...v, region: params.get('region') || '', node: params.get('node') || '' });
-  if (!d) return join(location.href, v.token || (await fetchToken(v)), { mode: v.mode, ...recoveryOptions(v), ...relayOption() });
-  return joinPlaced(d, v, { mode: v.mode, ...recoveryOptions(v), ...relayOption() });
+  const o = { ...opts, ...recoveryOptions(v), ...relayOption() };
+  if (!d) return join(location.href, v.token || (await fetchToken(v)), o);
+  return joinPlaced(d, v, o);
 }
 
 // recoveryOptions let a session that must move to another node
@@ -139,15 +148,17 @@ async function tokenFor(url, v) {
   return fallback;
 }
 
-function mediaConstraints() {
+function mediaConstraints(v) {
   const m = (params.get('video') || '1280x720@30').match(/^(\d+)x(\d+)(?:@(\d+))?$/);
-  const video = m ? { width: { ideal: +m[1] }, height: { ideal: +m[2] }, frameRate: { ideal: +(m[3] || 30) } } : true;
-  return { audio: true, video };
+  const video = m ? { width: { ideal: +m[1] }, height: { ideal: +m[2] }, frameRate: { ideal: +(m[3] || 30) } } : {};
+  if (v.camera) video.deviceId = { exact: v.camera };
+  const audio = v.microphone ? { deviceId: { exact: v.microphone } } : true;
+  return { audio, video };
 }
 
-async function getMedia() {
-  const c = mediaConstraints();
-  for (const attempt of [c, { video: c.video }, { audio: true }]) {
+async function getMedia(v) {
+  const c = mediaConstraints(v);
+  for (const attempt of [c, { video: c.video }, { audio: c.audio }]) {
     try {
       return await navigator.mediaDevices.getUserMedia(attempt);
     } catch (e) {
@@ -160,23 +171,31 @@ async function getMedia() {
 async function start(v) {
   app.timing.startedAt = performance.now();
   setStatus(`joining ${v.room}…`);
-  $('#room-label').textContent = `${v.room} · ${v.mode} · ${v.role}`;
+  $('#room-label').textContent = v.room;
   document.body.dataset.mode = v.mode;
+  document.body.dataset.role = v.role;
+  $('#room').hidden = false;
   try {
     const publish = v.role === 'host';
     // Ask for the camera while the scheduler and the websocket work: all take time.
-    const media = publish ? getMedia() : Promise.resolve(null);
-    const session = await joinScheduled(v);
+    const media = publish ? getMedia(v) : Promise.resolve(null);
+    const session = await joinScheduled(v, { mode: v.mode, codec: codecParam(v.codec), data: true, svc: params.get('svc') === '1' });
     app.session = session;
     app.timing.joinedMs = performance.now() - app.timing.startedAt;
+    document.body.dataset.role = session.self.publish ? 'host' : 'viewer';
     wire(session);
     app.localStream = await media;
     if (app.localStream && session.self.publish) {
-      addTile('self', `${session.self.name} (you)`, app.localStream, true);
+      const t = addTile('self', session.self.id, `${session.self.name} (you)`, 'camera', true);
+      for (const tr of app.localStream.getTracks()) t.addTrack(tr);
       await session.publish(app.localStream);
+      if (v.audioOff) setMuted('audio', true);
+      if (v.videoOff) setMuted('video', true);
     }
-    $('#controls').hidden = false;
-    setStatus(`in ${session.room} as ${session.self.name}${session.placement ? ` — ${placementLabel(session.placement, session.placement.joined)}` : ''}`);
+    const where = session.placement ? placementLabel(session.placement, session.placement.joined) : '';
+    const live = session.mode === 'live' ? (session.self.publish ? 'live: you are a host' : 'live: you are watching') : '';
+    setStatus([live, where].filter(Boolean).join(' · '));
+    renderPeople();
   } catch (e) {
     fail(e);
   }
@@ -195,25 +214,52 @@ function setStatus(text, isError = false) {
 }
 
 function wire(session) {
-  session.on('track', ({ participant, kind, track }) => {
+  session.on('track', ({ participant, trackId, kind, source, track }) => {
     const p = session.participants.get(participant);
-    const tile = addTile(participant, p ? p.name : participant, null, false);
+    const screen = source === 'screen';
+    const id = screen ? `${participant}/screen` : participant;
+    const tile = addTile(id, participant, p ? p.name : participant, screen ? 'screen' : 'camera', false);
     tile.addTrack(track);
-    if (kind === 'video') render();
+    const info = p?.tracks.get(trackId);
+    if (info && !screen) tile.setMuted(kind, !!info.muted);
+    if (app.quality[participant]) tile.setQuality(app.quality[participant]);
+    render();
   });
-  session.on('trackended', ({ participant, track }) => {
-    const tile = app.tiles.get(participant);
+  session.on('trackended', ({ participant, source, track }) => {
+    const id = source === 'screen' ? `${participant}/screen` : participant;
+    const tile = app.tiles.get(id);
     if (!tile) return;
     if (track) tile.removeTrack(track);
     // A participant that moved or reconnected is still here: its new
-    // tracks come to the same tile.
-    if (tile.stream.getTracks().length === 0 && !session.participants.has(participant)) removeTile(participant);
+    // camera tracks come to the same tile. A screen share that ended goes.
+    if (tile.stream.getTracks().length === 0 && (id !== participant || !session.participants.has(participant))) removeTile(id);
   });
-  session.on('participant_left', ({ participant }) => removeTile(participant));
-  session.on('track_muted', ({ participant, kind, muted }) => app.tiles.get(participant)?.setMuted(kind, muted));
+  session.on('participant_joined', () => renderPeople());
+  session.on('participant_left', ({ participant }) => {
+    removeTile(participant);
+    removeTile(`${participant}/screen`);
+    app.hands.delete(participant);
+    renderPeople();
+  });
+  session.on('track_muted', ({ participant, kind, muted }) => {
+    app.tiles.get(participant)?.setMuted(kind, muted);
+    renderPeople();
+  });
   session.on('speaker', ({ participants }) => {
-    for (const [id, t] of app.tiles) t.el.classList.toggle('speaking', id === participants[0] || (id === 'self' && participants[0] === session.self.id));
+    const loud = participants[0];
+    for (const id of [...participants].reverse()) app.recent = [id, ...app.recent.filter((x) => x !== id)].slice(0, 100);
+    if (app.lastN !== null) render();
+    for (const [id, t] of app.tiles) t.el.classList.toggle('speaking', !!loud && t.participant === loud && t.source === 'camera');
+    if (app.layout === 'speaker' && !app.pinned) render();
   });
+  session.on('connection_quality', ({ participants, paths }) => {
+    app.quality = participants;
+    for (const [id, p] of Object.entries(paths || {})) app.paths.set(id, p);
+    for (const t of app.tiles.values()) if (!t.local) t.setQuality(participants[t.participant]);
+    renderPeople();
+  });
+  session.on('data', (m) => onData(session, m));
+  session.on('data_error', ({ code, message }) => setStatus(`data: ${code}: ${message}`, true));
   session.on('error', ({ code, message }) => setStatus(`${code}: ${message}`, true));
   session.on('closed', ({ reason }) => {
     document.body.classList.remove('reconnecting');
@@ -228,21 +274,24 @@ function wire(session) {
     const gap = gap_ms === null ? '' : `, media gap ${gap_ms} ms`;
     setStatus(`in ${session.room} as ${session.self.name} on ${node?.name ?? 'the node'} (recovered: ${kind}${gap})`);
   });
-  setInterval(updateStats, 1000);
+  setInterval(updateStats, 2000);
 }
 
 function leave() {
   if (app.session) app.session.leave();
   for (const id of [...app.tiles.keys()]) removeTile(id);
   $('#controls').hidden = true;
+  setStatus('you left the room');
 }
 
 function setMuted(kind, muted) {
   if (!app.session) return;
   app.session.mute(kind, muted);
   app.tiles.get('self')?.setMuted(kind, muted);
-  $(`#mute-${kind}`).textContent = `${muted ? 'unmute' : 'mute'} ${kind === 'audio' ? 'mic' : 'camera'}`;
-  $(`#mute-${kind}`).dataset.muted = muted ? '1' : '';
+  const b = $(`#mute-${kind}`);
+  b.setAttribute('aria-pressed', String(!!muted));
+  b.querySelector('.i').innerHTML = kind === 'audio' ? (muted ? ICONS.micOff : ICONS.mic) : muted ? ICONS.camOff : ICONS.cam;
+  b.querySelector('.t').textContent = kind === 'audio' ? (muted ? 'Unmute' : 'Mute') : muted ? 'Start video' : 'Stop video';
 }
 
 // resolveParticipant accepts an id or a display name.
@@ -253,77 +302,128 @@ function resolveParticipant(p) {
   return p;
 }
 
-// --- tiles and layout ---
+// --- data: chat, raised hands, invitations ---
 
-class Tile {
-  constructor(id, name, stream, local) {
-    this.id = id;
-    this.stream = stream || new MediaStream();
-    this.el = document.createElement('div');
-    this.el.className = 'tile';
-    this.el.dataset.participant = id;
-    this.video = document.createElement('video');
-    this.video.autoplay = true;
-    this.video.playsInline = true;
-    this.video.muted = local; // never play our own microphone back
-    this.video.srcObject = this.stream;
-    this.label = document.createElement('div');
-    this.label.className = 'label';
-    this.label.textContent = name;
-    this.overlay = document.createElement('pre');
-    this.overlay.className = 'stats';
-    this.el.append(this.video, this.label, this.overlay);
-    if (!local) this.watchFirstFrame();
-    this.el.onclick = () => {
-      if (local) return;
-      app.overrides.clear(); // a click takes over from programmatic preferences
-      app.main = app.main === id ? null : id;
-      render();
-    };
+function onData(session, m) {
+  const name = session.participants.get(m.from)?.name ?? m.from;
+  if (m.topic === 'chat') addChat(name, m.data, false);
+  if (m.topic === 'hand') {
+    if (m.data === 'up') app.hands.add(m.from);
+    else app.hands.delete(m.from);
+    renderPeople();
+    if (m.data === 'up' && session.self.publish) setStatus(`${name} raised a hand`);
   }
-
-  // watchFirstFrame records when this participant's first video frame is shown.
-  watchFirstFrame() {
-    const mark = () => {
-      if (this.id in app.timing.firstFrameMs || this.video.videoWidth === 0) return false;
-      app.timing.firstFrameMs[this.id] = performance.now() - app.timing.startedAt;
-      return true;
-    };
-    const onFrame = () => {
-      if (!mark() && this.video.requestVideoFrameCallback) this.video.requestVideoFrameCallback(onFrame);
-    };
-    if (this.video.requestVideoFrameCallback) this.video.requestVideoFrameCallback(onFrame);
-    this.video.addEventListener('loadeddata', mark);
-  }
-
-  addTrack(track) {
-    if (!this.stream.getTracks().includes(track)) this.stream.addTrack(track);
-    this.play();
-  }
-
-  removeTrack(track) {
-    this.stream.removeTrack(track);
-  }
-
-  play() {
-    this.video.play().catch(() => {
-      // Autoplay with sound needs a user gesture in normal browsers.
-      this.video.muted = true;
-      this.video.play().catch(() => {});
-      this.label.textContent += ' (click page to unmute)';
-      document.addEventListener('click', () => (this.video.muted = false), { once: true });
-    });
-  }
-
-  setMuted(kind, muted) {
-    this.el.classList.toggle(`muted-${kind}`, !!muted);
-  }
+  if (m.topic === 'invite' && !session.self.publish) showInvite(name);
 }
 
-function addTile(id, name, stream, local) {
+function sendChat(text) {
+  text = String(text).trim();
+  if (!text || !app.session) return;
+  app.session.sendData(text, { topic: 'chat' });
+  addChat('you', text, true);
+}
+
+function addChat(from, text, self) {
+  app.chat.push({ from, text, self, at: Date.now() });
+  if (app.chat.length > 500) app.chat.shift();
+  const li = document.createElement('li');
+  li.className = self ? 'self' : '';
+  const who = document.createElement('b');
+  who.textContent = from;
+  const body = document.createElement('span');
+  body.textContent = text;
+  li.append(who, body);
+  const list = $('#chat-log');
+  list.append(li);
+  while (list.children.length > 500) list.firstChild.remove();
+  list.scrollTop = list.scrollHeight;
+  if (!self && app.side !== 'chat') app.unread++;
+  $('#chat-unread').textContent = app.unread ? String(app.unread) : '';
+  $('#chat-btn').dataset.badge = app.unread ? String(app.unread) : '';
+}
+
+function raiseHand(up) {
+  if (!app.session) return;
+  const b = $('#hand');
+  up = up ?? b.getAttribute('aria-pressed') !== 'true';
+  app.session.sendData(up ? 'up' : 'down', { topic: 'hand' });
+  b.setAttribute('aria-pressed', String(up));
+  b.querySelector('.t').textContent = up ? 'Lower hand' : 'Raise hand';
+}
+
+function showInvite(host) {
+  setStatus(`${host} invites you to speak`);
+  const b = document.createElement('button');
+  b.className = 'primary invite';
+  b.textContent = 'Join as host';
+  b.onclick = () => {
+    const q = new URLSearchParams(location.search);
+    q.set('role', 'host');
+    q.set('autojoin', '1');
+    q.set('room', app.session.room);
+    q.set('name', app.session.self.name);
+    leave();
+    location.search = `?${q}`;
+  };
+  $('#status').append(' ', b);
+}
+
+// --- screen sharing ---
+
+async function shareScreen(opts = {}) {
+  if (!app.session) throw new Error('not joined');
+  const track = opts.fake ? fakeScreen() : (await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: 15 }, audio: false })).getVideoTracks()[0];
+  await app.session.publishScreen(track);
+  const t = addTile('self/screen', app.session.self.id, 'your screen', 'screen', true);
+  t.addTrack(track);
+  track.addEventListener('ended', () => stopScreen());
+  $('#share').setAttribute('aria-pressed', 'true');
+  $('#share .t').textContent = 'Stop sharing';
+  render();
+}
+
+async function stopScreen() {
+  if (!app.session) return;
+  await app.session.stopScreen();
+  removeTile('self/screen');
+  if (app.fakeTimer) clearInterval(app.fakeTimer);
+  $('#share').setAttribute('aria-pressed', 'false');
+  $('#share .t').textContent = 'Share';
+}
+
+// fakeScreen is a 1280x720 canvas with text and a moving bar at 10 fps:
+// detail a screen share must keep sharp.
+function fakeScreen() {
+  const c = document.createElement('canvas');
+  c.width = 1280;
+  c.height = 720;
+  const g = c.getContext('2d');
+  let n = 0;
+  const draw = () => {
+    g.fillStyle = '#f4f4f4';
+    g.fillRect(0, 0, c.width, c.height);
+    g.fillStyle = '#222';
+    g.font = '28px monospace';
+    for (let y = 60; y < c.height; y += 40) g.fillText(`line ${y / 40} of a shared document · frame ${n}`, 40, y);
+    g.fillStyle = '#36c';
+    g.fillRect((n * 16) % c.width, 0, 40, c.height);
+    n++;
+  };
+  draw();
+  app.fakeTimer = setInterval(draw, 100);
+  return c.captureStream(10).getVideoTracks()[0];
+}
+
+// --- tiles and layout ---
+
+function addTile(id, participant, name, source, local) {
   let t = app.tiles.get(id);
   if (!t) {
-    t = new Tile(id, name, stream, local);
+    t = new Tile({ id, participant, name, source, local, onClick: (tile) => pin(tile.id) });
+    if (!local) {
+      watchFirstFrame(t);
+      visibility.observe(t.el);
+    }
     app.tiles.set(id, t);
     render();
   }
@@ -334,56 +434,177 @@ function removeTile(id) {
   const t = app.tiles.get(id);
   if (!t) return;
   t.el.remove();
+  visibility.unobserve(t.el);
+  app.hidden.delete(id);
   app.tiles.delete(id);
   app.sentLayer.delete(id);
-  app.overrides.delete(id);
-  if (app.main === id) app.main = null;
+  if (app.pinned === id) app.pinned = null;
   render();
 }
 
-// desiredLayer is the preference for a remote participant's video under the current layout.
-function desiredLayer(id, remoteCount) {
-  if (app.overrides.has(id)) return app.overrides.get(id);
-  if (app.main) return app.main === id ? 'large' : 'small';
-  return remoteCount <= 2 ? 'large' : 'small';
+// watchFirstFrame records when this participant's first video frame is shown.
+function watchFirstFrame(tile) {
+  const v = tile.video;
+  const mark = () => {
+    if (tile.participant in app.timing.firstFrameMs || v.videoWidth === 0) return false;
+    app.timing.firstFrameMs[tile.participant] = performance.now() - app.timing.startedAt;
+    return true;
+  };
+  const onFrame = () => {
+    if (!mark() && v.requestVideoFrameCallback) v.requestVideoFrameCallback(onFrame);
+  };
+  if (v.requestVideoFrameCallback) v.requestVideoFrameCallback(onFrame);
+  v.addEventListener('loadeddata', mark);
+}
+
+function pin(id) {
+  app.overrides.clear(); // a click takes over from programmatic preferences
+  app.pinned = app.pinned === id ? null : id;
+  if (app.pinned) app.layout = 'speaker';
+  render();
+}
+
+// mainTile picks the main view of the speaker layout: a pinned tile, else
+// a shared screen, else the active speaker, else the first remote tile.
+function mainTile() {
+  if (app.pinned && app.tiles.has(app.pinned)) return app.pinned;
+  const ids = [...app.tiles.keys()];
+  const screen = ids.find((id) => id.endsWith('/screen') && id !== 'self/screen') || ids.find((id) => id.endsWith('/screen'));
+  if (screen) return screen;
+  const loud = app.session?.speakers?.[0];
+  if (loud && app.tiles.has(loud)) return loud;
+  return ids.find((id) => id !== 'self') || ids[0] || null;
+}
+
+function render() {
+  window.__renders = (window.__renders || 0) + 1;
+  const grid = $('#grid');
+  const main = $('#main');
+  const thumbs = $('#thumbs');
+  const hasScreen = [...app.tiles.keys()].some((id) => id.endsWith('/screen'));
+  const speaker = app.layout === 'speaker' || hasScreen;
+  const mainId = speaker ? mainTile() : null;
+  document.body.classList.toggle('speaker', speaker && !!mainId);
+  for (const [id, t] of app.tiles) {
+    const parent = !mainId ? grid : id === mainId ? main : thumbs;
+    if (t.el.parentElement !== parent) parent.append(t.el);
+    t.el.classList.toggle('main', id === mainId);
+  }
+  $('#layout .i').innerHTML = speaker ? ICONS.grid : ICONS.speaker;
+  $('#layout .t').textContent = speaker ? 'Grid' : 'Speaker';
+  const tileW = layoutGrid(grid, grid.children.length);
+  preferences(mainId, tileW);
+}
+
+// preferences asks the node for each remote camera's layer from the size
+// the tile is drawn at: large for the main view, for a grid of up to two
+// remote cameras, and for grid tiles at least 360 px wide (or when the
+// grid is not laid out yet); small for thumbnails and small grid tiles (a
+// preference set through window.qrtn.prefer wins).
+function preferences(mainId, tileW) {
+  const cams = [...app.tiles.values()].filter((t) => !t.local && t.source === 'camera');
+  const shown = lastN(cams, mainId);
+  for (const [id, t] of app.tiles) {
+    if (t.local || t.source === 'screen' || !t.stream.getVideoTracks().length) continue;
+    const big = cams.length <= 2 || tileW === 0 || tileW >= 360;
+    let auto = id === mainId || (!mainId && big) ? 'large' : 'small';
+    const off = !shown.has(id) || app.hidden.has(id);
+    if (off) auto = 'off';
+    t.el.classList.toggle('off', off);
+    t.update();
+    sendPreference(id, app.overrides.get(id) ?? auto);
+  }
 }
 
 function sendPreference(id, layer) {
   if (!app.session || app.sentLayer.get(id) === layer) return;
   app.sentLayer.set(id, layer);
+  (window.__prefs ||= []).push([Math.round(performance.now()), id, layer]);
   app.session.prefer(id, layer);
 }
 
-function render() {
-  const grid = $('#grid');
-  const main = $('#main');
-  const thumbs = $('#thumbs');
-  const focus = app.main && app.tiles.has(app.main);
-  document.body.classList.toggle('focus', !!focus);
-  const remote = [...app.tiles.keys()].filter((id) => id !== 'self');
-  for (const [id, t] of app.tiles) {
-    const parent = !focus ? grid : id === app.main ? main : thumbs;
-    if (t.el.parentElement !== parent) parent.append(t.el);
-    t.el.classList.toggle('main', focus && id === app.main);
+// lastN picks the camera tiles whose video is received: all without a
+// limit; else the main view and the N most recent speakers (filled up in
+// join order while fewer have spoken).
+function lastN(cams, mainId) {
+  if (app.lastN === null) return new Set(cams.map((t) => t.id));
+  const order = [...app.recent.filter((id) => cams.some((t) => t.id === id)), ...cams.map((t) => t.id).filter((id) => !app.recent.includes(id))];
+  const shown = new Set(order.slice(0, app.lastN));
+  if (mainId) shown.add(mainId);
+  return shown;
+}
+
+// Adaptive stream: a thumbnail scrolled out of view is 'off'.
+const visibility = new IntersectionObserver((entries) => {
+  let changed = false;
+  for (const e of entries) {
+    const id = e.target.dataset.tile;
+    if (!e.isIntersecting && e.target.parentElement?.id === 'thumbs') {
+      if (!app.hidden.has(id)) {
+        app.hidden.add(id);
+        changed = true;
+      }
+    } else if (app.hidden.delete(id)) {
+      changed = true;
+    }
   }
-  grid.dataset.count = String(app.tiles.size);
-  for (const id of remote) {
-    const tile = app.tiles.get(id);
-    if (tile.stream.getVideoTracks().length) sendPreference(id, desiredLayer(id, remote.length));
+  if (changed) render();
+});
+
+// --- people ---
+
+function renderPeople() {
+  const s = app.session;
+  if (!s) return;
+  const list = $('#people');
+  list.textContent = '';
+  const rows = [{ id: s.self.id, name: `${s.self.name} (you)`, publish: s.self.publish, self: true }, ...s.participants.values()];
+  $('#people-count').textContent = String(rows.length);
+  for (const p of rows) {
+    const li = document.createElement('li');
+    li.dataset.participant = p.id;
+    const av = document.createElement('span');
+    av.className = 'avatar small';
+    av.textContent = initials(p.name);
+    av.style.background = `hsl(${hue(p.name)} 45% 38%)`;
+    const nm = document.createElement('span');
+    nm.className = 'pname';
+    nm.textContent = p.name;
+    const role = document.createElement('span');
+    role.className = 'role';
+    role.textContent = s.mode === 'live' ? (p.publish ? 'host' : 'viewer') : '';
+    const icons = document.createElement('span');
+    icons.className = 'picons';
+    const audio = p.tracks && [...p.tracks.values()].find((t) => t.kind === 'audio');
+    if (p.publish && audio?.muted) icons.insertAdjacentHTML('beforeend', `<span title="microphone off">${ICONS.micOff}</span>`);
+    if (app.hands.has(p.id)) icons.insertAdjacentHTML('beforeend', `<span class="handup" title="hand raised">${ICONS.hand}</span>`);
+    if (!p.self && app.quality[p.id]) icons.insertAdjacentHTML('beforeend', `<span title="connection: ${app.quality[p.id]}">${qualityIcon(app.quality[p.id])}</span>`);
+    li.append(av, nm, role, icons);
+    if (!p.self && s.self.publish && s.mode === 'live' && !p.publish) {
+      const b = document.createElement('button');
+      b.textContent = 'Invite to speak';
+      b.onclick = () => s.sendData('host', { topic: 'invite', to: [p.id] });
+      li.append(b);
+    }
+    list.append(li);
   }
 }
 
-// --- stats overlay ---
-
-function rate(key, t, bytes, lost, recv) {
-  const prev = app.prevStats.get(key);
-  app.prevStats.set(key, { t, bytes, lost, recv });
-  if (!prev || t <= prev.t) return { kbps: 0, loss: 0 };
-  const kbps = ((bytes - prev.bytes) * 8) / (t - prev.t);
-  const dl = lost - prev.lost;
-  const dr = recv - prev.recv;
-  return { kbps, loss: dl + dr > 0 ? (100 * Math.max(dl, 0)) / (dl + dr) : 0 };
+function openSide(tab) {
+  app.side = app.side === tab ? null : tab;
+  $('#side').hidden = !app.side;
+  document.body.classList.toggle('side-open', !!app.side);
+  for (const el of document.querySelectorAll('#side .tab')) el.hidden = el.id !== app.side;
+  for (const b of document.querySelectorAll('#side nav [data-tab]')) b.classList.toggle('on', b.dataset.tab === app.side);
+  if (app.side === 'chat') {
+    app.unread = 0;
+    $('#chat-unread').textContent = '';
+    $('#chat-btn').dataset.badge = '';
+  }
+  render();
 }
+
+// --- figures on the tiles ---
 
 async function updateStats() {
   if (!app.session || !app.session.joined) return;
@@ -393,54 +614,75 @@ async function updateStats() {
   } catch {
     return;
   }
-  const now = performance.now();
-  const byParticipant = new Map();
-  for (const e of s.subscribed) {
-    if (!byParticipant.has(e.participant)) byParticipant.set(e.participant, []);
-    byParticipant.get(e.participant).push(e);
-  }
-  for (const [id, tile] of app.tiles) {
-    if (id === 'self') {
-      tile.overlay.textContent = publishingText(s, now);
+  for (const [id, t] of app.tiles) {
+    if (t.local) {
+      const v = s.publishing.filter((o) => o.kind === 'video' && o.frameWidth).sort((a, b) => b.frameWidth - a.frameWidth)[0];
+      t.info.textContent = t.source === 'camera' && v ? `sending ${v.frameWidth}×${v.frameHeight} · rtt ${s.rtt.publisher ?? '–'} ms` : '';
+      const rtt = s.rtt.publisher ?? s.rtt.subscriber;
+      t.setQuality(rtt == null ? null : rtt < 300 ? 'excellent' : rtt < 600 ? 'good' : 'poor');
       continue;
     }
-    const list = byParticipant.get(id) || [];
-    const v = list.find((e) => e.kind === 'video');
-    let bytes = 0;
-    let lost = 0;
-    let recv = 0;
-    for (const e of list) {
-      bytes += e.bytesReceived;
-      lost += e.packetsLost;
-      recv += e.packetsReceived;
-    }
-    const r = rate(id, now, bytes, lost, recv);
-    const lines = [`${(r.kbps / 1000).toFixed(2)} Mbit/s  rtt ${s.rtt.subscriber ?? '–'} ms  loss ${r.loss.toFixed(1)}%`];
-    if (v) lines.push(`${v.frameWidth}x${v.frameHeight} ${Math.round(v.framesPerSecond)} fps  layer ${v.layer ?? '–'}  freezes ${v.freezeCount}`);
-    tile.overlay.textContent = lines.join('\n');
+    const v = s.subscribed.find((e) => e.participant === t.participant && e.kind === 'video' && (e.source === 'screen') === (t.source === 'screen'));
+    const path = app.paths.get(t.participant);
+    const parts = [];
+    if (path) parts.push(path.hops ? `${path.path.join(' → ')} · ${path.hops} hop${path.hops > 1 ? 's' : ''} · ${Math.round(path.latency_ms)} ms` : `on ${path.node}, no trunk`);
+    if (v && v.frameWidth) parts.push(`${v.frameWidth}×${v.frameHeight} ${Math.round(v.framesPerSecond)} fps ${v.codec ?? ''} ${v.layer ?? ''}`);
+    t.info.textContent = parts.join('\n');
+    t.el.dataset.hops = path ? String(path.hops) : '';
   }
-}
-
-function publishingText(s, now) {
-  const lines = [];
-  let bytes = 0;
-  for (const o of s.publishing) bytes += o.bytesSent;
-  const r = rate('self', now, bytes, 0, 0);
-  lines.push(`sending ${(r.kbps / 1000).toFixed(2)} Mbit/s  rtt ${s.rtt.publisher ?? '–'} ms`);
-  for (const o of s.publishing) {
-    if (o.kind === 'video') lines.push(`${o.rid ?? '-'}: ${o.frameWidth}x${o.frameHeight} ${Math.round(o.framesPerSecond)} fps${o.qualityLimitationReason && o.qualityLimitationReason !== 'none' ? ` (${o.qualityLimitationReason})` : ''}`);
-  }
-  return lines.join('\n');
 }
 
 // --- boot ---
 
-$('#mute-audio').onclick = (e) => setMuted('audio', !e.target.dataset.muted);
-$('#mute-video').onclick = (e) => setMuted('video', !e.target.dataset.muted);
-$('#leave').onclick = () => leave();
+function controls() {
+  $('#mute-audio .i').innerHTML = ICONS.mic;
+  $('#mute-audio .t').textContent = 'Mute';
+  $('#mute-video .i').innerHTML = ICONS.cam;
+  $('#mute-video .t').textContent = 'Stop video';
+  $('#share .i').innerHTML = ICONS.screen;
+  $('#hand .i').innerHTML = ICONS.hand;
+  $('#people-btn .i').innerHTML = ICONS.people;
+  $('#chat-btn .i').innerHTML = ICONS.chat;
+  $('#leave .i').innerHTML = ICONS.leave;
+  $('#side-close').innerHTML = ICONS.close;
+  $('#mute-audio').onclick = (e) => setMuted('audio', e.currentTarget.getAttribute('aria-pressed') !== 'true');
+  $('#mute-video').onclick = (e) => setMuted('video', e.currentTarget.getAttribute('aria-pressed') !== 'true');
+  $('#share').onclick = (e) => (e.currentTarget.getAttribute('aria-pressed') === 'true' ? stopScreen() : shareScreen()).catch((err) => setStatus(`screen share: ${err.message}`, true));
+  $('#hand').onclick = () => raiseHand();
+  $('#layout').onclick = () => {
+    const speaker = document.body.classList.contains('speaker');
+    app.layout = speaker ? 'grid' : 'speaker';
+    if (speaker) app.pinned = null;
+    render();
+  };
+  $('#people-btn').onclick = () => openSide('people');
+  $('#chat-btn').onclick = () => openSide('chat');
+  $('#side-close').onclick = () => openSide(app.side);
+  for (const b of document.querySelectorAll('#side nav [data-tab]')) b.onclick = () => openSide(b.dataset.tab);
+  $('#leave').onclick = () => leave();
+  $('#chat-form').onsubmit = (e) => {
+    e.preventDefault();
+    try {
+      sendChat($('#chat-input').value);
+      $('#chat-input').value = '';
+    } catch (err) {
+      setStatus(`chat: ${err.message}`, true);
+    }
+  };
+  new ResizeObserver(() => render()).observe($('#stage'));
+  window.addEventListener('resize', () => render());
+}
 
+controls();
 if (params.get('autojoin') === '1') {
-  start(formValues());
+  start(urlValues());
 } else {
-  showForm();
+  prejoin(urlValues()).then((v) => {
+    const q = new URLSearchParams(location.search);
+    for (const k of ['room', 'name', 'mode']) q.set(k, v[k]);
+    if (v.mode === 'live') q.set('role', v.role);
+    else q.delete('role');
+    history.replaceState(null, '', `?${q}`);
+    start(v);
+  });
 }

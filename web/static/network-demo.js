@@ -95,9 +95,10 @@ async function render(section) {
   section.replaceChildren(
     el('h2', { text: 'Demo controls (qrtn demo)' }),
     el('p', { class: 'hint', text: 'Impair a trunk both ways, or stop a node, and watch FEC ramp up, routes move and stalls get attributed on /quality.' }),
-    el('table', {}, [head(['trunk', 'delay ms', 'jitter ms', 'loss %', 'burst', '']), ...linkRows]),
+    // In scrolling boxes, as the page's other tables: the page fits a phone.
+    el('div', { class: 'scroll' }, el('table', {}, [head(['trunk', 'delay ms', 'jitter ms', 'loss %', 'burst', '']), ...linkRows])),
     ...forms,
-    el('table', {}, [head(['node', 'role', 'state', '']), ...nodes.map((n) => nodeRow(n, note, () => render(section)))]),
+    el('div', { class: 'scroll' }, el('table', {}, [head(['node', 'role', 'state', '']), ...nodes.map((n) => nodeRow(n, note, () => render(section)))])),
     status,
     el('p', { class: 'hint' }, [el('a', { href: '/quality', text: 'Open /quality' }), ' for calls, stalls and where each began.']),
   );

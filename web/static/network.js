@@ -69,8 +69,12 @@ function drawGraph(st) {
     const cls = !up ? 'down' : media.has(key) ? 'media' : '';
     out += `<line class="${cls}" x1="${a.x}" y1="${a.y}" x2="${b.x}" y2="${b.y}"></line>`;
     if (up) {
-      const mx = (a.x + b.x) / 2, my = (a.y + b.y) / 2 - 6;
-      out += `<text class="metric" x="${mx}" y="${my}" text-anchor="middle">${l.rtt_ms.toFixed(0)} ms / ${(l.loss * 100).toFixed(0)} %</text>`;
+      // The label sits beside the line's middle, pushed off it along the
+      // normal, so that it never covers a node's name below the node.
+      const dx = b.x - a.x, dy = b.y - a.y, len = Math.hypot(dx, dy) || 1;
+      const nx = -dy / len, ny = dx / len, off = ny > 0 ? -12 : 12;
+      const mx = (a.x + b.x) / 2 + nx * off, my = (a.y + b.y) / 2 + ny * off + 4;
+      out += `<text class="metric edge" x="${mx.toFixed(0)}" y="${my.toFixed(0)}" text-anchor="middle">${l.rtt_ms.toFixed(0)} ms · ${(l.loss * 100).toFixed(0)} % loss</text>`;
     }
   }
   for (const n of st.nodes) {

@@ -33,10 +33,10 @@ export async function switchNode(s, url, given) {
     });
     if (s._published.length && s.self.publish) {
       s._pub = s._newPC('publisher');
-      for (const p of s._published) p.sender = s._addSender(p.track, p.stream);
+      for (const p of s._published) s._addSender(p);
       await s._negotiatePublisher();
     }
-    for (const [participant, layer] of s._prefs) s._send({ type: 'prefer', participant, layer });
+    for (const m of s._prefs.values()) s._send(m);
     for (const [kind, muted] of s._mutes) s._send({ type: 'mute', kind, muted });
     await waitConnected([s._pub, joinedSub], 5000);
     // Give the new subscriber connection a moment to decode before the old

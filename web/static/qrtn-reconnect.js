@@ -248,7 +248,7 @@ export class Recovery {
     this.take(msg);
     // A publisher offer whose answer was lost with the old socket goes again.
     if (s._pubAnswer && s._pub && s._pub.localDescription) s._send({ type: 'offer', target: 'publisher', sdp: s._pub.localDescription.sdp });
-    for (const [participant, layer] of s._prefs) s._send({ type: 'prefer', participant, layer });
+    for (const m of s._prefs.values()) s._send(m);
     for (const [kind, muted] of s._mutes) s._send({ type: 'mute', kind, muted });
   }
 

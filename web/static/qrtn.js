@@ -23,8 +23,13 @@
 //   track_muted {participant, track, kind, muted}
 //   layer {participant, track, layer}        the layer this client now receives
 //   speaker {participants}                   active speakers, loudest first
+//   connection_quality {participants: {id: grade}, paths: {id: {node, path, hops, latency_ms}}}
+//                                            connection quality per participant, graded by the node,
+//                                            and the route of each one's media to the node
 //   connectionstate {target, state}          a peer connection's state changed
 //   error {code, message}                    an error message from the node
+//   data {from, to, topic, data, lossy}      a data message (join with {data: true})
+//   data_error {code, message}               the node dropped a data message of ours
 //   reconnecting {kind, step, attempt}       recovering: kind 'ice'|'resume'|'migrate' (qrtn-reconnect.js)
 //   reconnected {kind, gap_ms, node}         recovered; gap_ms is the longest time without media
 //   closed {reason}                          the session is over (leave, replaced, or recovery gave up)
@@ -42,6 +47,17 @@ import { startQuality } from './qrtn-quality.js';
 /** How long a participant the node moved to does not list yet may take to appear. */
 const MOVE_SETTLE_MS = 5000;
 
+/**
+ * A screen share's simulcast layers: full resolution at up to 15 fps, and
+ * half resolution at 5 fps. With contentHint 'detail' and degradation
+ * preference 'maintain-resolution' the encoder gives up frame rate, not
+ * sharpness, when it runs short of bits or CPU.
+ */
+export const SCREEN_LAYERS = {
+  s: { scaleResolutionDownBy: 2, maxBitrate: 300_000, maxFramerate: 5 },
+  l: { scaleResolutionDownBy: 1, maxBitrate: 2_500_000, maxFramerate: 15 },
+};
+
 /** The rids of the simulcast layers, smallest first, and their defaults. */
 export const LAYERS = {
   s: { scaleResolutionDownBy: 4, maxBitrate: 150_000 },
@@ -57,6 +73,7 @@ export const LAYERS = {
  * @param {'meeting'|'live'} [opts.mode] the room's mode if this join creates it
  * @param {MediaStream} [opts.stream] published right after the join, when the token grants publish
  * @param {string[]} [opts.layers] simulcast rids to send, default ['s','l']
+ * @param {'vp8'|'h264'|'vp9'|'av1'} [opts.codec] the video codec to publish, default VP8
  * @param {RTCIceServer[]} [opts.iceServers] overrides the node's list
  * @param {'all'|'relay'} [opts.iceTransportPolicy] 'relay' sends media only through TURN
  * @param {{name: string, region: string}} [opts.node] the node url belongs to, for stats().node
@@ -103,12 +120,14 @@ export class Session extends EventTarget {
     this._mids = new Map(); // subscriber mid → {participant, track, kind, active}
     this._announced = new Map(); // mid → "participant/track" announced with a 'track' event
     this._layers = new Map(); // "participant/track" → layer
-    this._published = []; // {kind, track: MediaStreamTrack, sender, stream}
+    this._published = []; // {kind, source, track: MediaStreamTrack, sender, stream}
+    this._channels = {}; // data channels by label
+    this._dataStats = { sent: 0, received: 0, errors: 0 };
     this._closed = false;
     /** 'connected' | 'reconnecting' | 'closed' */
     this.state = 'connected';
     this._token = '';
-    this._prefs = new Map(); // participant → layer, re-sent after a resume or a move
+    this._prefs = new Map(); // participant (or participant/track) → prefer message, re-sent after a resume or a move
     this._mutes = new Map(); // kind → muted
     this._pendingLeaves = new Map(); // participant → timer: missing after a move, not yet gone
     this._recovery = opts.recover === false ? null : new Recovery(this);
@@ -147,6 +166,7 @@ export class Session extends EventTarget {
   _joinMessage(token) {
     const m = { type: 'join', token };
     if (this.opts.mode) m.mode = this.opts.mode;
+    if (this.opts.data) m.data = true;
     return m;
   }
 
@@ -217,7 +237,10 @@ export class Session extends EventTarget {
     // After a move, the new node may not have mirrored everyone yet: the
     // missing get a few seconds to appear before they count as gone.
     this._reconcileParticipants(msg.participants || [], this._reconciled ? MOVE_SETTLE_MS : 0);
-    if (this.self.subscribe !== false) this._sub = this._newPC('subscriber');
+    if (this.self.subscribe !== false) {
+      this._sub = this._newPC('subscriber');
+      this._sub.ondatachannel = (e) => this._onDataChannel(e.channel);
+    }
     this._quality ??= startQuality(this); // qrtn-quality.js: once per session, across resumes and moves
     this._recovery?.onAccepted(msg);
   }
@@ -277,6 +300,49 @@ export class Session extends EventTarget {
     this._emit('participant_left', { participant: id });
   }
 
+  // _onDataChannel takes one of the node's two data channels (_reliable,
+  // _lossy) and turns its messages into 'data' and 'data_error' events.
+  _onDataChannel(ch) {
+    this._channels[ch.label] = ch;
+    ch.onmessage = (e) => {
+      let m;
+      try {
+        m = JSON.parse(e.data);
+      } catch {
+        return;
+      }
+      if (m.error) {
+        this._dataStats.errors++;
+        this._emit('data_error', m.error);
+        return;
+      }
+      this._dataStats.received++;
+      this._emit('data', { from: m.from, to: m.to || [], topic: m.topic || '', data: m.data, lossy: ch.label === '_lossy' });
+    };
+  }
+
+  /**
+   * Sends a data message to the room, or to the participants named in
+   * opts.to, on the reliable channel (ordered, retransmitted) or with
+   * opts.lossy on the lossy one. data is a string (JSON-encode objects).
+   * Needs join(..., {data: true}). Throws when the channel is not open or
+   * the message is over the node's limit (15 KiB reliable, 1200 bytes lossy).
+   * The node drops messages past its rate limit and answers with a
+   * 'data_error' event {code: 'rate_limited', message}.
+   */
+  sendData(data, opts = {}) {
+    const ch = this._channels[opts.lossy ? '_lossy' : '_reliable'];
+    if (!ch || ch.readyState !== 'open') throw new Error('qrtn: the data channel is not open (join with {data: true})');
+    const m = { data: String(data) };
+    if (opts.to && opts.to.length) m.to = opts.to;
+    if (opts.topic) m.topic = opts.topic;
+    const text = JSON.stringify(m);
+    const limit = opts.lossy ? 1200 : 15 * 1024;
+    if (new TextEncoder().encode(text).length > limit) throw new Error(`qrtn: data message over ${limit} bytes`);
+    ch.send(text);
+    this._dataStats.sent++;
+  }
+
   _addParticipant(p) {
     const rec = { id: p.id, name: p.name || p.id, publish: p.publish, subscribe: p.subscribe, tracks: new Map() };
     for (const t of p.tracks || []) rec.tracks.set(t.id, t);
@@ -331,6 +397,11 @@ export class Session extends EventTarget {
       case 'publish_layers':
         this._setActiveLayers(msg.mid, msg.layers || []).catch((e) => this._localError(e));
         break;
+      case 'connection_quality':
+        this.quality = msg.participants || {};
+        this.paths = msg.paths || {};
+        this._emit('connection_quality', { participants: this.quality, paths: this.paths });
+        break;
       case 'speaker':
         this.speakers = msg.participants || [];
         this._emit('speaker', { participants: this.speakers });
@@ -376,8 +447,8 @@ export class Session extends EventTarget {
   }
 
   // _sendSDP sends an offer or answer, then the candidates gathered before it.
-  _sendSDP(type, target, sdp) {
-    this._send({ type, target, sdp });
+  _sendSDP(type, target, sdp, extra = {}) {
+    this._send({ type, target, sdp, ...extra });
     this._sdpSent[target] = true;
     for (const m of this._localCandidates[target]) this._send(m);
     this._localCandidates[target] = [];
@@ -422,13 +493,13 @@ export class Session extends EventTarget {
       const prev = this._announced.get(tr.mid);
       if (prev && prev.key !== key) {
         this._announced.delete(tr.mid);
-        this._emit('trackended', { participant: prev.participant, trackId: prev.track, kind: prev.kind, track: tr.receiver.track });
+        this._emit('trackended', { participant: prev.participant, trackId: prev.track, kind: prev.kind, source: this.source(prev.participant, prev.track), track: tr.receiver.track });
       }
       if (!key) continue;
       seen.add(tr.mid);
       if (!this._announced.has(tr.mid)) {
         this._announced.set(tr.mid, { key, ...info });
-        this._emit('track', { participant: info.participant, trackId: info.track, kind: info.kind, track: tr.receiver.track });
+        this._emit('track', { participant: info.participant, trackId: info.track, kind: info.kind, source: this.source(info.participant, info.track), track: tr.receiver.track });
       }
     }
     for (const [mid, prev] of this._announced) {
@@ -448,18 +519,70 @@ export class Session extends EventTarget {
     if (!this.joined) throw new Error('qrtn: publish before join');
     if (!this.self.publish) throw new Error('qrtn: the token does not grant publish');
     if (!this._pub) this._pub = this._newPC('publisher');
-    for (const track of stream.getTracks()) this._published.push({ kind: track.kind, track, stream, sender: this._addSender(track, stream) });
+    for (const track of stream.getTracks()) {
+      const p = { kind: track.kind, source: track.kind === 'video' ? 'camera' : 'microphone', track, stream };
+      this._addSender(p);
+      this._published.push(p);
+    }
     await this._negotiatePublisher().catch((e) => {
       if (e.code !== 'moved') throw e; // a move republished it on the new node
     });
   }
 
-  _addSender(track, stream) {
-    const init = { direction: 'sendonly', streams: [stream] };
-    if (track.kind === 'video') init.sendEncodings = this._encodings();
-    const tr = this._pub.addTransceiver(track, init);
-    preferCodecs(tr, track.kind);
-    return tr.sender;
+  // _addSender adds a published track to the publisher connection, with
+  // its source's encodings (a camera: simulcast LAYERS, or one SVC stream
+  // with opts.svc; a screen: SCREEN_LAYERS, resolution kept over frame
+  // rate) and the chosen codec first; a move (qrtn-move.js) calls it again
+  // on the new node.
+  // p is a _published entry {kind, source, track, stream}; its sender and
+  // transceiver are set.
+  _addSender(p) {
+    const init = { direction: 'sendonly', streams: [p.stream] };
+    if (p.source === 'screen') init.sendEncodings = Object.entries(SCREEN_LAYERS).map(([rid, e]) => ({ rid, ...e }));
+    else if (p.kind === 'video') init.sendEncodings = this._svc() ? [{ scalabilityMode: 'L3T3_KEY', maxBitrate: 1_700_000 }] : this._encodings();
+    const tr = this._pub.addTransceiver(p.track, init);
+    preferCodecs(tr, p.kind, this.opts.codec);
+    p.sender = tr.sender;
+    p.transceiver = tr;
+    if (p.source !== 'screen') return Promise.resolve();
+    const params = tr.sender.getParameters();
+    params.degradationPreference = 'maintain-resolution';
+    return tr.sender.setParameters(params).catch((e) => console.warn('qrtn: degradationPreference', e));
+  }
+
+  /**
+   * Publishes a screen share (a video track from getDisplayMedia or a canvas
+   * capture) as the participant's second video source, marked 'screen':
+   * simulcast SCREEN_LAYERS, content hint 'detail', resolution kept over
+   * frame rate. The node gives it the main view's priority. Resolves when
+   * the node has answered; stopScreen() ends it.
+   */
+  async publishScreen(track) {
+    if (!this.joined) throw new Error('qrtn: publish before join');
+    if (!this.self.publish) throw new Error('qrtn: the token does not grant publish');
+    if (this._published.some((p) => p.source === 'screen')) throw new Error('qrtn: a screen share is already published');
+    if (!this._pub) this._pub = this._newPC('publisher');
+    if ('contentHint' in track) track.contentHint = 'detail';
+    const p = { kind: 'video', source: 'screen', track, stream: new MediaStream([track]) };
+    await this._addSender(p);
+    this._published.push(p);
+    track.addEventListener('ended', () => this.stopScreen().catch((e) => this._localError(e)));
+    await this._negotiatePublisher();
+  }
+
+  /** Ends the screen share, if any: the node unpublishes it for everyone. */
+  async stopScreen() {
+    const i = this._published.findIndex((p) => p.source === 'screen');
+    if (i < 0 || !this._pub) return;
+    const [p] = this._published.splice(i, 1);
+    p.track.stop();
+    p.transceiver.stop();
+    await this._negotiatePublisher();
+  }
+
+  /** The source ('camera', 'screen', 'microphone') of a remote track, from the node's announcements. */
+  source(participant, track) {
+    return this.participants.get(participant)?.tracks.get(track)?.source ?? null;
   }
 
   // _setActiveLayers is dynacast: the node asks to keep sending only the
@@ -480,6 +603,14 @@ export class Session extends EventTarget {
     if (changed) await tr.sender.setParameters(params);
   }
 
+  // _svc: with opts.svc, VP9 is published as one SVC stream of three
+  // spatial and three temporal layers (L3T3_KEY) instead of simulcast; the
+  // node forwards each subscriber the spatial layers it needs (sfu/svc.go:
+  // experimental, see there).
+  _svc() {
+    return (this.opts.codec || '').toLowerCase() === 'vp9' && this.opts.svc === true;
+  }
+
   _encodings() {
     const rids = this.opts.layers || ['s', 'l'];
     return rids.map((rid) => ({ rid, ...LAYERS[rid], ...(this.opts.encodings?.[rid] || {}) }));
@@ -496,7 +627,9 @@ export class Session extends EventTarget {
         this._pubAnswer = resolve;
         this._pubReject = reject;
       });
-      this._sendSDP('offer', 'publisher', pc.localDescription.sdp);
+      const sources = {};
+      for (const p of this._published) if (p.transceiver.mid) sources[p.transceiver.mid] = p.source;
+      this._sendSDP('offer', 'publisher', pc.localDescription.sdp, { sources });
       const sdp = await answered;
       this._pubAnswer = null;
       await pc.setRemoteDescription({ type: 'answer', sdp });
@@ -506,16 +639,23 @@ export class Session extends EventTarget {
     return this._pubQueue;
   }
 
-  /** Asks for a participant's video as 'large' (main view) or 'small' (thumbnail). */
-  prefer(participant, layer) {
-    if (layer !== 'large' && layer !== 'small') throw new Error(`qrtn: layer ${layer} is not large or small`);
-    this._prefs.set(participant, layer);
-    this._send({ type: 'prefer', participant, layer });
+  /**
+   * Asks for a participant's video as 'large' (main view) or 'small'
+   * (thumbnail), or 'off' for no video at all (a hidden tile, or a
+   * participant outside the last N speakers: the node pauses what nobody
+   * watches at the publisher); with a track id, for that track only.
+   */
+  prefer(participant, layer, track) {
+    if (layer !== 'large' && layer !== 'small' && layer !== 'off') throw new Error(`qrtn: layer ${layer} is not large, small or off`);
+    const m = { type: 'prefer', participant, layer };
+    if (track) m.track = track;
+    this._prefs.set(track ? `${participant}/${track}` : participant, m); // re-sent after a resume or a move
+    this._send(m);
   }
 
   /** Mutes or unmutes the local track of a kind ('audio'|'video') and tells the room. */
   mute(kind, muted) {
-    for (const p of this._published) if (p.kind === kind) p.track.enabled = !muted;
+    for (const p of this._published) if (p.kind === kind && p.source !== 'screen') p.track.enabled = !muted;
     this._mutes.set(kind, !!muted);
     this._send({ type: 'mute', kind, muted: !!muted });
   }
@@ -566,7 +706,7 @@ export class Session extends EventTarget {
    * 'tcp' or 'tls' for a relay.
    */
   async stats() {
-    const out = { joined: this.joined, participant: this.self?.id ?? null, node: this.node, publishing: [], subscribed: [], rtt: {}, speakers: [...this.speakers] };
+    const out = { joined: this.joined, participant: this.self?.id ?? null, node: this.node, publishing: [], subscribed: [], rtt: {}, speakers: [...this.speakers], data: { ...this._dataStats } };
     out.reconnects = this._recovery ? this._recovery.list() : [];
     out.candidates = { publisher: null, subscriber: null };
     out.relayProtocols = { publisher: null, subscriber: null };
@@ -605,8 +745,9 @@ export class Session extends EventTarget {
         name: this.participants.get(info.participant)?.name ?? info.participant,
         track: info.track,
         kind: info.kind,
+        source: this.source(info.participant, info.track),
         muted: !!this.participants.get(info.participant)?.tracks.get(info.track)?.muted,
-        codec: report.get(s.codecId)?.mimeType ?? null,
+        codec: mimeSubtype(report.get(s.codecId)?.mimeType),
         framesDecoded: s.framesDecoded ?? 0,
         framesPerSecond: s.framesPerSecond ?? 0,
         frameWidth: s.frameWidth ?? 0,
@@ -626,17 +767,23 @@ export class Session extends EventTarget {
   }
 }
 
-// preferCodecs puts VP8 (video) or audio/red then Opus (audio) first. The
-// node answers with the first codec it supports, so this is a preference, not
-// a restriction.
-function preferCodecs(transceiver, kind) {
+// preferCodecs puts the chosen video codec (VP8 unless opts.codec names
+// another: 'vp8', 'h264', 'vp9', 'av1') or audio/red then Opus (audio)
+// first. The node answers with the first codec it supports, so this is a
+// preference, not a restriction. H.264 prefers packetization-mode=1 in
+// Constrained Baseline, which every browser decodes.
+function preferCodecs(transceiver, kind, codec) {
   if (!transceiver.setCodecPreferences) return;
   const caps = (RTCRtpSender.getCapabilities && RTCRtpSender.getCapabilities(kind)) || RTCRtpReceiver.getCapabilities(kind);
   if (!caps) return;
-  const first = kind === 'video' ? ['video/vp8'] : ['audio/red', 'audio/opus'];
+  const video = `video/${(codec || 'vp8').toLowerCase()}`;
+  const first = kind === 'video' ? [video] : ['audio/red', 'audio/opus'];
   const rank = (c) => {
     const i = first.indexOf(c.mimeType.toLowerCase());
-    return i < 0 ? first.length : i;
+    if (i < 0) return 10;
+    const f = c.sdpFmtpLine || '';
+    if (c.mimeType.toLowerCase() === 'video/h264') return i + (f.includes('packetization-mode=1') ? 0 : 2) + (f.includes('profile-level-id=42e01f') ? 0 : 1) / 2;
+    return i;
   };
   const codecs = [...caps.codecs].sort((a, b) => rank(a) - rank(b));
   try {
@@ -644,6 +791,13 @@ function preferCodecs(transceiver, kind) {
   } catch (e) {
     console.warn('qrtn: setCodecPreferences', e);
   }
+}
+
+/** The MIME subtype of a codec as stats() reports it ("VP8", "H264", ...), or null. */
+export function mimeSubtype(mime) {
+  if (!mime) return null;
+  const i = mime.indexOf('/');
+  return i < 0 ? mime : mime.slice(i + 1);
 }
 
 /**

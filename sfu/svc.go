@@ -1,0 +1,144 @@
+package sfu
+
+import (
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Scalable video (SVC): one RTP stream carries every spatial and temporal
+// layer, and the SFU drops the packets of the layers a subscriber does not
+// need. A VP9 track published with one encoding (no simulcast rids) is
+// taken as SVC (browsers send L3T3_KEY when asked): its spatial layers
+// are the track's layers as the selector sees them (small, medium, large),
+// chosen by the same rules as simulcast layers (view preference, bandwidth
+// estimate, hold), and each one's cost is measured from the bytes of its
+// spatial layer and those below. A switch down happens at the next
+// picture; a switch up waits for a key frame (L3T3_KEY upper layers
+// depend on lower ones only there), which is asked for, so a switch never
+// freezes. Packets dropped are taken out of the sequence number space, and
+// the marker bit is set on the last packet of the highest layer forwarded,
+// so the subscriber sees a complete stream of fewer layers.
+//
+// Not done: dynacast cannot pause one spatial layer of an SVC stream at
+// the publisher (it would take a change of scalabilityMode), so an SVC
+// track pauses or resumes as a whole; and a trunk carries the whole stream.
+
+// svcLayers is how many spatial layers an SVC track offers the selector.
+const svcLayers = 3
+
+// isSVC reports whether the receiver's track is forwarded as SVC.
+func (r *Receiver) isSVC() bool {
+	return r.ck == codecVP9 && len(r.layers) == 1 && r.kind == webrtc.RTPCodecTypeVideo
+}
+
+// layerCount is the number of layers the selector chooses among.
+func (r *Receiver) layerCount() int {
+	if r.svc {
+		return svcLayers
+	}
+	return len(r.layers)
+}
+
+// countSVC adds a packet's bytes to its spatial layer (writer goroutine).
+func (r *Receiver) countSVC(sid uint8, n int) {
+	if int(sid) < svcLayers {
+		r.svcBytes[sid].Add(uint64(n))
+	}
+}
+
+// svcRate is one spatial layer's measured bitrate, under Receiver.mu.
+type svcRate struct {
+	bytes   uint64
+	at      time.Time
+	bitrate int
+}
+
+// measureSVCLocked updates the spatial layers' bitrates (with tick).
+func (r *Receiver) measureSVCLocked(now time.Time) {
+	for i := range r.svcRates {
+		s := &r.svcRates[i]
+		b := r.svcBytes[i].Load()
+		if s.at.IsZero() {
+			s.bytes, s.at = b, now
+			continue
+		}
+		dt := now.Sub(s.at)
+		if dt < rateWindow {
+			continue
+		}
+		inst := int(float64(b-s.bytes) * 8 / dt.Seconds())
+		s.bitrate = (s.bitrate + inst) / 2
+		s.bytes, s.at = b, now
+	}
+}
+
+// svcBitratesLocked are the selector's costs: spatial layer i costs its
+// bytes and those of the layers below; a layer not measured yet costs its
+// nominal share; nothing when the stream does not arrive (0 marks
+// unavailable).
+func (r *Receiver) svcBitratesLocked(now time.Time) []int {
+	out := make([]int, svcLayers)
+	if !r.arriving(r.layers[0], now) {
+		for i := range out {
+			out[i] = svcNominal[i]
+		}
+		return out
+	}
+	sum := 0
+	for i := range out {
+		b := r.svcRates[i].bitrate
+		if b <= 0 {
+			b = svcNominal[i] - sum
+		}
+		sum += b
+		out[i] = max(sum, 30_000)
+	}
+	return out
+}
+
+// svcNominal: what spatial layers up to i cost before they are measured.
+var svcNominal = [svcLayers]int{150_000, 500_000, 1_500_000}
+
+// svcState is a down-track's choice of spatial layer; under DownTrack.mu.
+type svcState struct {
+	target  int  // the selector's decision (-1 paused)
+	current int  // the spatial layer being forwarded (-1 none yet)
+	mark    bool // the packet being sent ends the forwarded picture
+}
+
+// svcFilter decides whether the packet is forwarded to this subscriber,
+// and moves between spatial layers at picture starts.
+func (d *DownTrack) svcFilter(in *inPacket) bool {
+	s := &d.svc
+	v := &in.vp9
+	if v.start && v.sid == 0 {
+		switch {
+		case s.target < s.current:
+			s.current = s.target
+		case s.target > s.current && (v.keyframe || s.current < 0):
+			if v.keyframe {
+				s.current = s.target
+			}
+		}
+	}
+	s.mark = false
+	if s.current < 0 || int(v.sid) > s.current {
+		return false
+	}
+	s.mark = v.end && int(v.sid) == s.current
+	return true
+}
+
+// svcLayerName names a spatial layer for clients.
+func svcLayerName(i int) string {
+	switch {
+	case i < 0:
+		return "paused"
+	case i == 0:
+		return "small"
+	case i == svcLayers-1:
+		return "large"
+	}
+	return "medium"
+}

@@ -1,0 +1,87 @@
+package sfu
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// vp9Packet builds a VP9 payload of spatial layer sid: B and E flags, a
+// key frame (P=0) or not, non-flexible mode with layer indices.
+func vp9Packet(sid uint8, start, end, key bool, picID uint16) []byte {
+	b0 := byte(0xa0) // I, L
+	if !key {
+		b0 |= 0x40
+	}
+	if start {
+		b0 |= 0x08
+	}
+	if end {
+		b0 |= 0x04
+	}
+	return []byte{b0, 0x80 | byte(picID>>8), byte(picID), sid << 1, 0x01, 0xaa, 0xbb}
+}
+
+// TestSVCForwarding: a VP9 stream of three spatial layers is forwarded
+// whole to a large subscriber; on a small decision the next picture goes
+// out with spatial layer 0 only, in consecutive sequence numbers and with
+// the marker on its last packet; going up waits for a key frame.
+func TestSVCForwarding(t *testing.T) {
+	r := newReceiver(testOwner(), TrackParams{ID: "v", Kind: webrtc.RTPCodecTypeVideo,
+		Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9, ClockRate: 90000}}, 64, time.Now())
+	if !r.svc || r.layerCount() != 3 {
+		t.Fatalf("a single-stream VP9 track is not SVC: svc %v, %d layers", r.svc, r.layerCount())
+	}
+	d := newDownTrack(r, nil)
+	fb := &fakeBinding{ssrc: 1111, codecs: []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9, ClockRate: 90000}, PayloadType: 98}}}
+	if _, err := d.Bind(fb); err != nil {
+		t.Fatal(err)
+	}
+	r.addDown(d)
+	now := time.Now()
+	d.setDecision(2, false, "preference", now)
+	seq := uint16(100)
+	picture := func(key bool, pic uint16) {
+		for sid := uint8(0); sid < 3; sid++ {
+			for k := 0; k < 2; k++ {
+				p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: uint32(pic) * 3000,
+					SSRC: 5, Marker: sid == 2 && k == 1}, Payload: vp9Packet(sid, k == 0, k == 1, key && sid == 0, pic)}
+				seq++
+				if err := r.WriteRTP(0, marshal(t, p), now); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	picture(true, 1)
+	if sent := fb.take(); len(sent) != 6 {
+		t.Fatalf("large: %d packets of a 6-packet picture forwarded", len(sent))
+	}
+	d.setDecision(0, false, "preference", now)
+	picture(false, 2)
+	picture(false, 3)
+	sent := fb.take()
+	if len(sent) != 4 {
+		t.Fatalf("small: %d packets of two pictures forwarded, want their 4 of spatial layer 0", len(sent))
+	}
+	for i, p := range sent {
+		if i > 0 && p.SequenceNumber != sent[i-1].SequenceNumber+1 {
+			t.Errorf("sequence gap: %d after %d", p.SequenceNumber, sent[i-1].SequenceNumber)
+		}
+		if p.Marker != (i%2 == 1) {
+			t.Errorf("packet %d: marker %v", i, p.Marker)
+		}
+	}
+	d.setDecision(2, false, "preference", now)
+	picture(false, 4) // no key frame: still small
+	if n := len(fb.take()); n != 2 {
+		t.Errorf("up without a key frame: %d packets, want 2 (layer 0)", n)
+	}
+	picture(true, 5)
+	if n := len(fb.take()); n != 6 {
+		t.Errorf("up at a key frame: %d packets, want 6", n)
+	}
+}
