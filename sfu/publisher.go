@@ -34,8 +34,12 @@ type publisher struct {
 // pubTrack is one published transceiver: the Receiver and what the
 // Upstream side needs to reach the browser.
 type pubTrack struct {
-	pub   *publisher
-	mid   string
+	pub *publisher
+	mid string
+	// id is the track's ID, known before the track is published: the room
+	// may call the Upstream methods before PublishTrack returns rcv, so
+	// they must not read rcv.
+	id    string
 	rcv   *Receiver
 	rids  []string
 	ssrcs []atomic.Uint32 // each layer's media SSRC, once known
@@ -210,7 +214,7 @@ func (pub *publisher) newTrack(mid string, track *webrtc.TrackRemote, recv *webr
 			level = uint8(h.ID)
 		}
 	}
-	pt := &pubTrack{pub: pub, mid: mid, rids: rids, ssrcs: make([]atomic.Uint32, len(rids)), reading: make([]bool, len(rids))}
+	pt := &pubTrack{pub: pub, mid: mid, id: newTrackID(), rids: rids, ssrcs: make([]atomic.Uint32, len(rids)), reading: make([]bool, len(rids))}
 	for _, c := range recv.GetParameters().Codecs {
 		if isRTX(c.MimeType) {
 			pt.rtxPTs = append(pt.rtxPTs, uint8(c.PayloadType))
@@ -221,7 +225,7 @@ func (pub *publisher) newTrack(mid string, track *webrtc.TrackRemote, recv *webr
 		layers = nil
 	}
 	rcv, err := pub.p.PublishTrack(TrackParams{
-		Kind: track.Kind(), Codec: track.Codec().RTPCodecCapability, Layers: layers,
+		ID: pt.id, Kind: track.Kind(), Codec: track.Codec().RTPCodecCapability, Layers: layers,
 		AudioLevelExt: level, Upstream: pt, Source: pub.p.sourceOf(mid, track.Kind() == webrtc.RTPCodecTypeVideo),
 	})
 	if err != nil {
@@ -301,7 +305,7 @@ func (pt *pubTrack) RequestKeyframe(layer int) {
 		// The connection is closing or broken: the request is lost, and
 		// the next one (throttled per layer) tries again.
 		pt.pub.p.stats.keyframeReqErrors.Add(1)
-		pt.pub.p.log.Debug("key frame request not sent", "track", pt.rcv.id, "layer", layer, "err", err)
+		pt.pub.p.log.Debug("key frame request not sent", "track", pt.id, "layer", layer, "err", err)
 	}
 }
 
@@ -317,7 +321,7 @@ func (pt *pubTrack) SetLayersWanted(wanted []bool) {
 			layers = append(layers, pt.rids[i])
 		}
 	}
-	pt.pub.p.emit(PublishLayers{TrackID: pt.rcv.id, Mid: pt.mid, Layers: layers})
+	pt.pub.p.emit(PublishLayers{TrackID: pt.id, Mid: pt.mid, Layers: layers})
 }
 
 func (pub *publisher) close() {

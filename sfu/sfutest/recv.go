@@ -19,6 +19,13 @@ type TrackStats struct {
 	PicGaps int
 	// TSBack counts frames whose timestamp went backwards.
 	TSBack int
+	// Breaks counts what loss and reordering cannot explain: a frame whose
+	// picture ID skipped more frames than packets went missing before it,
+	// or a packet later in sequence whose timestamp went back. A forwarder
+	// that rewrites sequence numbers, picture IDs and timestamps right
+	// across layer switches keeps it at 0 on a lossy path too, where
+	// SeqGaps and PicGaps count the loss.
+	Breaks int
 	// MaxSeqJump is the largest step between consecutive sequence numbers
 	// (either way), and MaxTSBack the largest backward timestamp step:
 	// small with reordering or repair, huge when streams get mixed up.
@@ -50,6 +57,7 @@ func (c *Client) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		var lastTS uint32
 		var lastPic uint16
 		havePic := false
+		var order orderCheck
 		buf := make([]byte, 1500)
 		for {
 			n, _, err := track.Read(buf)
@@ -80,6 +88,7 @@ func (c *Client) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			st.Bytes += n
 			st.LastAt = now
 			st.SSRCs[pkt.ssrc] = true
+			st.Breaks += order.packet(&pkt, track.Kind() == webrtc.RTPCodecTypeVideo)
 			lastSeq, lastTS = pkt.seq, pkt.ts
 			if track.Kind() == webrtc.RTPCodecTypeVideo && len(pkt.payload) > 6 {
 				p := pkt.payload
@@ -103,6 +112,44 @@ func (c *Client) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			c.mu.Unlock()
 		}
 	}()
+}
+
+// orderCheck follows a track's packets in sequence order, for
+// TrackStats.Breaks; late (reordered or repaired) packets are left out.
+type orderCheck struct {
+	started bool
+	seq     uint16
+	ts      uint32
+	pic     uint16
+	havePic bool
+	missing int // packets missing since the last frame start
+}
+
+// packet returns 1 when p breaks the stream in a way loss cannot explain.
+func (o *orderCheck) packet(p *rtpView, video bool) int {
+	if o.started {
+		step := int16(p.seq - o.seq)
+		if step <= 0 {
+			return 0 // late
+		}
+		o.missing += int(step) - 1
+		if int32(p.ts-o.ts) < 0 {
+			o.seq, o.ts = p.seq, p.ts
+			return 1
+		}
+	}
+	o.started, o.seq, o.ts = true, p.seq, p.ts
+	if !video || len(p.payload) <= 6 || p.payload[0]&0x10 == 0 {
+		return 0
+	}
+	pic := uint16(p.payload[2]&0x7f)<<8 | uint16(p.payload[3])
+	skipped := int((pic - o.pic - 1) & 0x7fff)
+	broken := o.havePic && skipped > o.missing
+	o.pic, o.havePic, o.missing = pic, true, 0
+	if broken {
+		return 1
+	}
+	return 0
 }
 
 // Received returns a copy of the per-track statistics, keyed by
