@@ -50,3 +50,13 @@ func FuzzREDPrimary(f *testing.F) {
 		}
 	})
 }
+
+func TestOfferKinds(t *testing.T) {
+	sdp := "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=recvonly\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
+	if k := offerKinds(sdp); !k["audio"] || !k["video"] || len(k) != 2 {
+		t.Errorf("offerKinds = %v", k)
+	}
+	if k := offerKinds("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"); k["audio"] || !k["video"] {
+		t.Errorf("video only: %v", k)
+	}
+}

@@ -3,6 +3,7 @@ package whip
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -100,7 +101,7 @@ func (s *Server) postWHEP(w http.ResponseWriter, r *http.Request) {
 // negotiate waits for the watched participant's tracks on this node, then
 // answers the offer with them.
 func (vs *viewSession) negotiate(ctx context.Context, offer string) (string, error) {
-	tracks, err := vs.waitTracks(ctx)
+	tracks, err := vs.waitTracks(ctx, offerKinds(offer))
 	if err != nil {
 		return "", err
 	}
@@ -159,13 +160,32 @@ func (vs *viewSession) negotiate(ctx context.Context, offer string) (string, err
 }
 
 // waitTracks waits until the watched participant has tracks on this node
-// (a participant of another node appears once the trunk mirrors it).
-func (vs *viewSession) waitTracks(ctx context.Context) ([]*sfu.Receiver, error) {
+// (a participant of another node appears once the trunk mirrors it, one
+// track at a time). It waits for a track of each kind the offer receives;
+// once one has come, the others get trackGrace more (the participant may
+// publish audio only).
+func (vs *viewSession) waitTracks(ctx context.Context, kinds map[string]bool) ([]*sfu.Receiver, error) {
 	deadline := time.Now().Add(vs.s.cfg.Timeout)
+	var first time.Time
 	for {
+		var tracks []*sfu.Receiver
 		if r := vs.s.cfg.SFU.Room(vs.roomName); r != nil {
-			if p := r.Participant(vs.target); p != nil && len(p.Tracks()) > 0 {
-				return p.Tracks(), nil
+			if p := r.Participant(vs.target); p != nil {
+				tracks = p.Tracks()
+			}
+		}
+		if len(tracks) > 0 {
+			if first.IsZero() {
+				first = time.Now()
+			}
+			missing := 0
+			for k := range kinds {
+				if !slices.ContainsFunc(tracks, func(t *sfu.Receiver) bool { return kindOf(t) == k }) {
+					missing++
+				}
+			}
+			if missing == 0 || time.Since(first) >= trackGrace {
+				return tracks, nil
 			}
 		}
 		if time.Now().After(deadline) {
@@ -177,6 +197,24 @@ func (vs *viewSession) waitTracks(ctx context.Context) ([]*sfu.Receiver, error) 
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// trackGrace is how long a WHEP session waits for the watched
+// participant's other kinds once one track is there.
+const trackGrace = 3 * time.Second
+
+// offerKinds lists the media kinds an offer has m-sections for.
+func offerKinds(sdp string) map[string]bool {
+	kinds := map[string]bool{}
+	for line := range strings.Lines(sdp) {
+		switch {
+		case strings.HasPrefix(line, "m=audio "):
+			kinds["audio"] = true
+		case strings.HasPrefix(line, "m=video "):
+			kinds["video"] = true
+		}
+	}
+	return kinds
 }
 
 // follow keeps the session's tracks fed from the watched participant's
