@@ -16,3 +16,23 @@ func (r *Receiver) LastPacket() time.Time {
 	}
 	return time.Unix(0, last)
 }
+
+// Forwarding lists the subscribers (participant IDs) this track's media
+// reaches: their down-tracks have sent it (video: from a key frame on).
+// A trunk moving a participant between origins keeps the old track until
+// the new one reaches the same subscribers.
+func (r *Receiver) Forwarding() map[string]bool {
+	out := map[string]bool{}
+	for _, d := range *r.downs.Load() {
+		if d.sub == nil {
+			continue
+		}
+		d.mu.Lock()
+		on := d.bound && !d.closed && d.fwd.haveOut
+		d.mu.Unlock()
+		if on {
+			out[d.sub.p.id] = true
+		}
+	}
+	return out
+}
