@@ -20,17 +20,12 @@ func (r *Receiver) LastPacket() time.Time {
 // Forwarding lists the subscribers (participant IDs) this track's media
 // reaches: their down-tracks have sent it (video: from a key frame on).
 // A trunk moving a participant between origins keeps the old track until
-// the new one reaches the same subscribers.
+// the new one reaches the same subscribers. It takes no lock, so a
+// down-track stuck in a write never holds up the caller.
 func (r *Receiver) Forwarding() map[string]bool {
 	out := map[string]bool{}
 	for _, d := range *r.downs.Load() {
-		if d.sub == nil {
-			continue
-		}
-		d.mu.Lock()
-		on := d.bound && !d.closed && d.fwd.haveOut
-		d.mu.Unlock()
-		if on {
+		if d.sub != nil && d.live.Load() {
 			out[d.sub.p.id] = true
 		}
 	}

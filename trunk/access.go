@@ -45,6 +45,9 @@ type localRoom struct {
 	newer map[string]time.Time
 	// locals: the local participants at the last refresh (warm.go).
 	locals map[string]bool
+	// handing: mirrors replaced by a local session of their identity,
+	// kept until its media takes over (handover.go).
+	handing map[string]*handover
 }
 
 // ghost is a remote participant mirrored into a local room.
@@ -147,6 +150,7 @@ func (a *accessSide) closeRoom(now time.Time, lr *localRoom) {
 	for _, id := range sortedKeys(lr.ghosts) {
 		a.dropGhost(now, lr, id, lr.ghosts[id])
 	}
+	a.endHandovers(now, lr)
 	for ref := range a.own {
 		if ref.Room == lr.name {
 			delete(a.own, ref)
@@ -256,6 +260,9 @@ func (a *accessSide) reconcileGhosts(now time.Time, lr *localRoom, hasLocal bool
 	for _, id := range sortedKeys(lr.ghosts) {
 		g := lr.ghosts[id]
 		if _, ok := want[id]; !ok {
+			if a.handOver(now, lr, id, g) {
+				continue
+			}
 			a.dropGhost(now, lr, id, g)
 		} else if origin[id] != g.origin {
 			a.reoriginGhost(now, g, origin[id])
@@ -265,7 +272,7 @@ func (a *accessSide) reconcileGhosts(now time.Time, lr *localRoom, hasLocal bool
 		g := lr.ghosts[id]
 		if g == nil {
 			p, err := a.sfu.Join(lr.name, lr.room.Mode(), sfu.ParticipantParams{ID: id, Name: want[id].Name,
-				CanPublish: true, Remote: true, Since: time.UnixMilli(want[id].Since)})
+				CanPublish: true, Remote: true, Since: time.UnixMilli(want[id].Since), KeepWhenReplaced: true})
 			if err != nil {
 				a.log.Warn("mirror participant", "room", lr.name, "participant", id, "err", err)
 				continue
@@ -422,6 +429,7 @@ func (a *accessSide) close(now time.Time) {
 		for _, id := range sortedKeys(lr.ghosts) {
 			a.dropGhost(now, lr, id, lr.ghosts[id])
 		}
+		a.endHandovers(now, lr)
 	}
 	for k, rm := range a.sinks {
 		rm()

@@ -26,8 +26,9 @@ import (
 //     to the node is not enough: its subscribers still need a key frame,
 //     and until then the old track is all they have.
 //
-// The new node itself replaces its mirror by the local participant at once
-// (the SFU's replace): its own subscribers may see a short gap.
+// On the new node itself, the local session replaces the mirror in the
+// room at its join, but the mirror's tracks stay beside the new ones until
+// those reach the same subscribers (handover.go).
 
 const (
 	// moveOverlap bounds both overlaps.
@@ -76,6 +77,7 @@ func (a *accessSide) settleMoves(now time.Time) {
 		for _, id := range sortedKeys(lr.ghosts) {
 			a.retire(now, lr.ghosts[id])
 		}
+		a.settleHandovers(now, lr)
 	}
 }
 
