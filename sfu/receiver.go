@@ -80,7 +80,9 @@ type Receiver struct {
 	closed atomic.Bool
 	lastPT atomic.Uint32 // payload type of the newest packet, for snapshots
 	downs  atomic.Pointer[[]*DownTrack]
-	sinks  atomic.Pointer[[]*sinkEntry]
+	// replayGen changes when a down-track asks for a replay (replay.go).
+	replayGen atomic.Uint32
+	sinks     atomic.Pointer[[]*sinkEntry]
 
 	mu      sync.Mutex // guards changes to downs and sinks, and the layer tick state
 	kfLast  []time.Time
@@ -104,6 +106,7 @@ type recvLayer struct {
 	bytes   atomic.Uint64
 	packets atomic.Uint64
 	lastAt  atomic.Int64 // unix nanoseconds of the last packet
+	replay  replayState  // the newest key frame, for replays (replay.go)
 
 	// Tick state, under Receiver.mu.
 	rateBytes     uint64
@@ -249,8 +252,14 @@ func (r *Receiver) WriteRTP(layer int, raw []byte, arrival time.Time) error {
 			in.level = int(b[0] & 0x7f)
 		}
 	}
+	if in.fp.keyframe && l.cache != nil {
+		l.noteKeyframe(in)
+	}
 	if r.muted.Load() {
 		return nil
+	}
+	if l.cache != nil {
+		r.serveReplays(l, layer, ext, arrival)
 	}
 	if in.level >= 0 && r.room != nil {
 		r.room.observeLevel(r.owner.id, uint8(in.level))

@@ -43,6 +43,8 @@ type localRoom struct {
 	// newer: local participants whose identity has a newer session on
 	// another node, and when that was first seen (move.go).
 	newer map[string]time.Time
+	// locals: the local participants at the last refresh (warm.go).
+	locals map[string]bool
 }
 
 // ghost is a remote participant mirrored into a local room.
@@ -163,6 +165,7 @@ func (a *accessSide) refresh(now time.Time, lr *localRoom) {
 	a.core.SetRoomOpts(lr.name, roomOpts(lr.room))
 	a.core.SetRoom(now, lr.name, lr.room.Mode(), parts)
 	a.reconcileGhosts(now, lr, len(parts) > 0)
+	a.warmNewcomers(now, lr, parts)
 }
 
 // snapshot describes the room's local participants (ghosts excluded) and
