@@ -95,13 +95,7 @@ func (p *Participant) SetPermissions(np Permissions) error {
 			if o == p {
 				continue
 			}
-			for _, t := range o.Tracks() {
-				if np.Subscribe {
-					p.sub.add(t)
-				} else {
-					p.sub.remove(t)
-				}
-			}
+			p.sub.syncOwner(o)
 		}
 	}
 	p.emit(PermissionsChanged{np})
