@@ -184,11 +184,13 @@ func (r *Room) broadcast(from *Participant, ev Event) {
 }
 
 // publish announces a new track and subscribes everyone whose rules pick
-// it (subscription.go). A backup codec is not announced to clients'
-// events here: they receive it under its primary's ID.
+// it (subscription.go). A backup codec is announced to watchers only:
+// clients receive it under its primary's ID.
 func (r *Room) publish(from *Participant, t *Receiver) {
 	if t.backupFor == "" {
 		r.broadcast(from, TrackPublished{ParticipantID: from.id, Track: t.Info()})
+	} else {
+		r.watchersOnly(TrackPublished{ParticipantID: from.id, Track: t.Info()})
 	}
 	for _, p := range r.Participants() {
 		if p != from && p.sub != nil {
@@ -214,6 +216,17 @@ func (r *Room) unpublish(from *Participant, t *Receiver) {
 	}
 	if t.backupFor == "" {
 		r.broadcast(from, TrackUnpublished{ParticipantID: from.id, TrackID: t.id})
+	} else {
+		r.watchersOnly(TrackUnpublished{ParticipantID: from.id, TrackID: t.id})
+	}
+}
+
+// watchersOnly sends ev to watchers but not to participants.
+func (r *Room) watchersOnly(ev Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, w := range r.watchers {
+		w(ev)
 	}
 }
 
