@@ -143,7 +143,7 @@ func newDownTrack(r *Receiver, sub *subscriber) *DownTrack {
 
 // ID is the track's ID: with StreamID it makes the subscriber's media
 // section carry msid = "<publisher id> <track id>".
-func (d *DownTrack) ID() string { return d.r.id }
+func (d *DownTrack) ID() string { return d.r.group() }
 
 // StreamID is the publishing participant's ID.
 func (d *DownTrack) StreamID() string { return d.r.owner.id }
@@ -395,7 +395,7 @@ func (d *DownTrack) followUpLocked(now time.Time) (kfLayer int, ev *LayerChanged
 		if d.r.svc {
 			name = svcLayerName(cur)
 		}
-		ev = &LayerChanged{ParticipantID: d.r.owner.id, TrackID: d.r.id, Layer: name, Reason: d.reason}
+		ev = &LayerChanged{ParticipantID: d.r.owner.id, TrackID: d.r.group(), Layer: name, Reason: d.reason}
 	}
 	return kfLayer, ev
 }

@@ -48,6 +48,9 @@ type TrackParams struct {
 	// Source is what the track shows (SourceCamera, SourceScreen, ...);
 	// empty means camera for video and microphone for audio.
 	Source string
+	// BackupFor makes the track a backup codec of the participant's track
+	// with that ID (subscription.go): subscribers receive one of the two.
+	BackupFor string
 }
 
 // keyframeInterval throttles key frame requests per layer: encoders take a
@@ -69,12 +72,14 @@ type Receiver struct {
 	svcRates [svcLayers]svcRate
 	source   string
 	isRED    bool
-	rids     []string
-	layers   []*recvLayer
-	up       Upstream
-	level    uint8 // audio level header extension ID
-	stats    *counters
-	room     *Room
+	// backupFor: the primary track's ID when this is its backup codec.
+	backupFor string
+	rids      []string
+	layers    []*recvLayer
+	up        Upstream
+	level     uint8 // audio level header extension ID
+	stats     *counters
+	room      *Room
 
 	muted  atomic.Bool
 	closed atomic.Bool
@@ -141,7 +146,7 @@ func newReceiver(owner *Participant, p TrackParams, cacheSize int, now time.Time
 	}
 	r := &Receiver{
 		id: p.ID, owner: owner, kind: p.Kind, codec: p.Codec, up: p.Upstream, level: p.AudioLevelExt,
-		ck: codecKindOf(p.Codec.MimeType), source: p.Source,
+		ck: codecKindOf(p.Codec.MimeType), source: p.Source, backupFor: p.BackupFor,
 		isRED: strings.EqualFold(p.Codec.MimeType, "audio/red"),
 		rids:  rids, kfLast: make([]time.Time, len(rids)),
 		stats: owner.stats, room: owner.room,
@@ -213,7 +218,7 @@ func (r *Receiver) Info() TrackInfo {
 		layers = []string{}
 	}
 	return TrackInfo{ID: r.id, Kind: kindString(r.kind), Layers: layers, Muted: r.muted.Load(), Source: r.source,
-		Codec: MimeSubtype(r.codec.MimeType)}
+		Codec: MimeSubtype(r.codec.MimeType), BackupFor: r.backupFor}
 }
 
 // errLayer is returned by WriteRTP for a layer the track does not have.

@@ -151,7 +151,7 @@ func (s *SFU) Join(room, mode string, pp ParticipantParams) (*Participant, error
 		p := &Participant{id: pp.ID, name: pp.Name, canPub: pp.CanPublish, canSub: pp.CanSubscribe, remote: pp.Remote, keepReplaced: pp.KeepWhenReplaced,
 			onEvent: pp.OnEvent, since: since, room: r, sfu: s, stats: &s.stats, done: make(chan struct{}),
 			log:   s.log.With("room", room, "participant", pp.ID),
-			prefs: map[string]Quality{}, mutedKinds: map[webrtc.RTPCodecType]bool{}}
+			prefs: map[string]Quality{}, mutedKinds: map[webrtc.RTPCodecType]bool{}, subs: newSubscription(pp)}
 		if pp.CanSubscribe && !pp.Remote {
 			sub, err := newSubscriber(p)
 			if err == nil && pp.Data {
