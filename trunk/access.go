@@ -43,8 +43,10 @@ type localRoom struct {
 	// newer: local participants whose identity has a newer session on
 	// another node, and when that was first seen (move.go).
 	newer map[string]time.Time
-	// locals: the local participants at the last refresh (warm.go).
-	locals map[string]bool
+	// locals: the local participants at the last refresh; warmedAt: when
+	// a probe last warmed the room (warm.go).
+	locals   map[string]bool
+	warmedAt time.Time
 	// handing: mirrors replaced by a local session of their identity,
 	// kept until its media takes over (handover.go).
 	handing map[string]*handover

@@ -28,7 +28,7 @@ func TestMoveKeepsMirrorUntilNewTracks(t *testing.T) {
 	}
 	t.Cleanup(net.Close)
 	a, b := net.Node("a-1"), net.Node("b-1")
-	watcher := dialClient(t, b, signaling.Grant{Identity: "w", Room: "m"}, &sfutest.Options{})
+	watcher := dialClient(t, b, signaling.Grant{Identity: "w", Room: "m", Subscribe: true}, &sfutest.Options{Subscribe: true})
 	grant := signaling.Grant{Identity: "x", Room: "m", Publish: true}
 	dialClient(t, a, grant, &sfutest.Options{Audio: true})
 	first := watcher.wait("x's track from a", func(m map[string]any) bool {
