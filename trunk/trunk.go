@@ -109,6 +109,9 @@ func New(cfg Config, s *sfu.SFU, logger *slog.Logger) (*Trunk, error) {
 	t.core.SetCommandSink(&t.admin)
 	if t.access != nil {
 		t.access.core = t.core
+		// A room that opens is mirrored at once, not at the next tick: the
+		// remote tracks it needs are a trunk round trip away.
+		s.OnRoomOpen(func(string) { t.calls.push(t.access.housekeep) })
 	}
 	sock, err := net.ListenUDP("udp", ua)
 	if err != nil {
@@ -279,6 +282,7 @@ func (t *Trunk) send(to netip.AddrPort, b []byte) {
 func (t *Trunk) shutdown() {
 	now := time.Now()
 	if t.access != nil {
+		t.access.sfu.OnRoomOpen(nil)
 		t.access.close(now)
 	}
 	t.core.Close()
