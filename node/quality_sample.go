@@ -131,7 +131,7 @@ func (q *qualityPlane) sampleTrunk(st trunk.Status, start, end int64, secs float
 			RetxBytes: int64(delta(ts.RetransmittedBytes, prev.RetransmittedBytes)), SentBytes: int64(delta(ts.BytesSent, prev.BytesSent)),
 			MediaBytes: int64(delta(ts.MediaBytesSent, prev.MediaBytesSent)), FECBytes: int64(delta(ts.FECBytes, prev.FECBytes)),
 			Expired: int(delta(ts.MessagesExpired, prev.MessagesExpired)), MediaDrops: int(delta(ts.MediaDrops, prev.MediaDrops)),
-			PTOs: int(delta(ts.PTOs, prev.PTOs)),
+			PTOs:        int(delta(ts.PTOs, prev.PTOs)),
 			BandwidthBp: ts.Bandwidth}
 		if secs > 0 {
 			h.BitrateBps = float64(h.SentBytes) * 8 / secs
