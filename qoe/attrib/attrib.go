@@ -94,7 +94,7 @@ type Input struct {
 	Hops    map[string][]qoe.HopSample
 	Nodes   map[string][]qoe.NodeSample
 	Recv    []qoe.TrackSample // the subscriber's client, this track
-	Down    []qoe.DownSample  // the subscriber's node, this track
+	Down    []qoe.DownSample  // the subscriber's node, any of its tracks (one downlink)
 }
 
 // place is one candidate along the route with its evidence.
