@@ -308,7 +308,7 @@ func (c *client) switchTo(base string) error {
 	}
 	nl := newLink(c, base)
 	old := c.current()
-	_, err = nl.open(ctx, message{Type: "join", Token: tok, Mode: c.p.mode}, func(m message) error {
+	_, err = nl.open(ctx, c.joinMessage(tok), func(m message) error {
 		c.mu.Lock()
 		c.rec.old = append(c.rec.old, old)
 		c.mu.Unlock()

@@ -36,12 +36,16 @@ type Config struct {
 	Duration    time.Duration // measurement window, after all joined and the warm-up
 	Warmup      time.Duration // after the last join, before measuring
 	Prefer      string        // "large", "small" or "" (send no preference)
-	JoinRate    float64       // subscriber joins per second
-	JoinTimeout time.Duration // per client
-	Interval    time.Duration // progress lines; 0 for none
-	NodePID     int           // when > 0, the node's CPU use is sampled from /proc
-	NoTWCC      bool          // subscribers send no transport-cc feedback (see newAPI)
-	NoRecover   bool          // clients never resume or move (recover.go)
+	// SubscribeTo > 0: each subscriber joins with auto_subscribe false and
+	// subscribes to that many publishers only (selective subscription),
+	// taken in turn from the SubscribePool publishers (0: Publishers).
+	SubscribeTo, SubscribePool int
+	JoinRate                   float64       // subscriber joins per second
+	JoinTimeout                time.Duration // per client
+	Interval                   time.Duration // progress lines; 0 for none
+	NodePID                    int           // when > 0, the node's CPU use is sampled from /proc
+	NoTWCC                     bool          // subscribers send no transport-cc feedback (see newAPI)
+	NoRecover                  bool          // clients never resume or move (recover.go)
 	// QualityEvery is how often clients send quality reports, as browsers
 	// do (quality.go); 0 means 5 s, negative none.
 	QualityEvery time.Duration
@@ -120,7 +124,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	r := &runner{cfg: cfg, out: progress, start: time.Now(), cpu: newCPUSampler(cfg.NodePID)}
 	defer r.closeAll()
 
-	subs := 0
+	subs, subN := 0, 0
 	params := func(identity string, publish bool) clientParams {
 		api, base, token := subAPI, cfg.URL, cfg.Token
 		if publish {
@@ -136,7 +140,12 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 		if !customToken {
 			tokenAt = devTokenAt(cfg.Room)
 		}
-		return clientParams{base: base, mode: cfg.Mode, identity: identity, publish: publish,
+		var only []string
+		if !publish {
+			only = cfg.subscription(subN)
+			subN++
+		}
+		return clientParams{base: base, mode: cfg.Mode, identity: identity, publish: publish, subscribeTo: only,
 			prefer: cfg.Prefer, token: token, tokenAt: tokenAt, api: api, pubAPI: pubAPI, media: cfg.Media,
 			logger: cfg.Logger, noRecover: cfg.NoRecover, quality: cfg.QualityEvery}
 	}

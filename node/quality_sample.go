@@ -334,7 +334,7 @@ func (q *qualityPlane) sampleSFU(start, end int64) []qoe.Record {
 			recs = append(recs, qoe.DownSample{Node: q.n.cfg.Name, Room: qs.info.Room, Participant: qs.info.Participant,
 				Publisher: d.Publisher, Track: d.Track, Kind: d.Kind, Start: start, End: end, Layer: d.Layer,
 				PLIs: int(delta(d.PLIs, prev.plis)), NACKs: int(delta(d.NACKs, prev.nacks)), Resent: int(delta(d.Resent, prev.resent)),
-				EstimateBps: float64(est), Loss: max(d.Loss, 0)})
+				EstimateBps: float64(est), Loss: max(d.Loss, 0), AckLagMs: d.AckLagMs, RTTMs: float64(d.RTTMs)})
 		}
 		for _, r := range p.Tracks() {
 			snap := r.Snapshot()

@@ -133,8 +133,15 @@ type DownSample struct {
 	// EstimateBps is the subscriber's send-side bandwidth estimate (GCC).
 	EstimateBps float64 `json:"estimate_bps"`
 	// Loss is the fraction lost towards the subscriber, from its receiver
-	// reports, 0..1.
+	// reports, 0..1: the worst report of the sample.
 	Loss float64 `json:"loss"`
+	// AckLagMs is the most the subscriber's receiver reports lagged behind
+	// what the node had sent, in ms: packets the node sent that had not
+	// reached the subscriber. Only the downlink makes it grow.
+	AckLagMs int `json:"ack_lag_ms"`
+	// RTTMs is the round trip to the subscriber the node measured from
+	// them (0 before any).
+	RTTMs float64 `json:"rtt_ms"`
 }
 
 // UpSample is what an access node measured of one track a local publisher

@@ -42,7 +42,9 @@
 // track, served before cameras and large by default. Participants that
 // join with data channels send and receive data messages (data.go), which
 // a trunk carries to the room's other nodes (Room.WatchData,
-// Room.InjectData). grade.go grades each remote participant for each
+// Room.InjectData). A subscriber receives what its rules pick
+// (subscription.go: selective subscription, and one codec of a camera
+// sent with a backup codec, backup.go). grade.go grades each remote participant for each
 // subscriber from receiver reports and the forwarded layer, and sends it
 // with the path to this node that the node's PathSource tells.
 //

@@ -92,6 +92,9 @@ type DownTrack struct {
 	// that an upgrade never waits for an encoder to restart.
 	asked  atomic.Int32
 	sender *webrtc.RTPSender
+	// replay: layers whose cached key frame this down-track starts from
+	// (bit per layer; replay.go).
+	replay atomic.Uint32
 
 	// From the subscriber's receiver reports, for grading (grade.go).
 	rrLoss atomic.Uint32 // fraction lost, in 1/256
@@ -137,7 +140,7 @@ func newDownTrack(r *Receiver, sub *subscriber) *DownTrack {
 
 // ID is the track's ID: with StreamID it makes the subscriber's media
 // section carry msid = "<publisher id> <track id>".
-func (d *DownTrack) ID() string { return d.r.id }
+func (d *DownTrack) ID() string { return d.r.group() }
 
 // StreamID is the publishing participant's ID.
 func (d *DownTrack) StreamID() string { return d.r.owner.id }
@@ -370,7 +373,11 @@ func (d *DownTrack) followUpLocked(now time.Time) (kfLayer int, ev *LayerChanged
 	}
 	if ok && d.bound && now.Sub(d.lastKF) >= keyframeInterval {
 		d.lastKF = now
-		kfLayer = l
+		if !d.fwd.haveOut && !d.r.svc && d.r.freshKeyframe(l, now) {
+			d.askReplay(l) // no video sent yet: start from the cached key frame
+		} else {
+			kfLayer = l
+		}
 	}
 	cur := d.fwd.current
 	if d.r.svc && cur >= 0 {
@@ -382,7 +389,7 @@ func (d *DownTrack) followUpLocked(now time.Time) (kfLayer int, ev *LayerChanged
 		if d.r.svc {
 			name = svcLayerName(cur)
 		}
-		ev = &LayerChanged{ParticipantID: d.r.owner.id, TrackID: d.r.id, Layer: name, Reason: d.reason}
+		ev = &LayerChanged{ParticipantID: d.r.owner.id, TrackID: d.r.group(), Layer: name, Reason: d.reason}
 	}
 	return kfLayer, ev
 }

@@ -33,7 +33,7 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 			case *rtcp.TransportLayerNack:
 				d.onNACK(p, now)
 			case *rtcp.ReceiverReport:
-				d.onReceiverReport(p)
+				d.onReceiverReport(p, now)
 				d.gradeReceiverReport(p, now)
 			}
 		}

@@ -60,6 +60,9 @@ type TrackInfo struct {
 	Muted  bool
 	Source string // SourceCamera, SourceScreen, ...
 	Codec  string // MIME subtype: "VP8", "H264", "opus", ...
+	// BackupFor names the track this one is a backup codec of; clients
+	// are not told of backups (they receive one under the primary's ID).
+	BackupFor string
 }
 
 // Event is something a participant's client is told about. Events are

@@ -31,6 +31,13 @@ type ParticipantParams struct {
 	// SFU goroutines, possibly with SFU locks held: it must not block and
 	// must not call into the SFU. Nil drops events.
 	OnEvent func(Event)
+	// ManualSubscribe: receive no track until asked (Participant.Subscribe)
+	// instead of every track in the room.
+	ManualSubscribe bool
+	// Codecs are the video codecs the client decodes, as MIME subtypes
+	// ("VP8", "AV1"); nil: any. A track in a codec outside the list is
+	// received as its backup codec, or not at all (subscription.go).
+	Codecs []string
 	// Since is when the participant's session began (zero: now). A session
 	// that resumes keeps its participant; one that moved to another node
 	// starts anew there, so the newest session of an identity is the one
@@ -60,6 +67,7 @@ type Participant struct {
 	mutedKinds map[webrtc.RTPCodecType]bool
 	pub        *publisher
 	ext        participantExt
+	subs       subscription
 
 	sub *subscriber // set at join for participants that may subscribe
 }
@@ -177,7 +185,7 @@ func (p *Participant) SetMuted(kind webrtc.RTPCodecType, muted bool) {
 	tracks := slices.Clone(p.tracks)
 	p.mu.Unlock()
 	for _, r := range tracks {
-		if r.kind == kind && !isScreen(r.source) && r.setMuted(muted) {
+		if r.kind == kind && !isScreen(r.source) && r.setMuted(muted) && r.backupFor == "" {
 			p.room.broadcast(p, TrackMuted{ParticipantID: p.id, TrackID: r.id, Kind: kindString(kind), Muted: muted})
 		}
 	}

@@ -27,6 +27,7 @@ type publisher struct {
 
 	mu     sync.Mutex
 	byMid  map[string]*pubTrack
+	ids    map[string]string // mid → track ID, reserved before publishing (backup.go)
 	closed bool
 	wg     sync.WaitGroup
 }
@@ -215,7 +216,7 @@ func (pub *publisher) newTrack(mid string, track *webrtc.TrackRemote, recv *webr
 			level = uint8(h.ID)
 		}
 	}
-	pt := &pubTrack{pub: pub, mid: mid, id: newTrackID(), rids: rids, ssrcs: make([]atomic.Uint32, len(rids)), reading: make([]bool, len(rids)),
+	pt := &pubTrack{pub: pub, mid: mid, id: pub.trackIDLocked(mid), rids: rids, ssrcs: make([]atomic.Uint32, len(rids)), reading: make([]bool, len(rids)),
 		svc: svcTrack(track.Kind(), track.Codec().MimeType, len(rids))}
 	for _, c := range recv.GetParameters().Codecs {
 		if isRTX(c.MimeType) {
@@ -229,6 +230,7 @@ func (pub *publisher) newTrack(mid string, track *webrtc.TrackRemote, recv *webr
 	rcv, err := pub.p.PublishTrack(TrackParams{
 		ID: pt.id, Kind: track.Kind(), Codec: track.Codec().RTPCodecCapability, Layers: layers,
 		AudioLevelExt: level, Upstream: pt, Source: pub.p.sourceOf(mid, track.Kind() == webrtc.RTPCodecTypeVideo),
+		BackupFor: pub.backupForLocked(mid, track.Kind()),
 	})
 	if err != nil {
 		pub.p.log.Debug("publish track", "err", err)
@@ -262,6 +264,7 @@ func (pub *publisher) readLayer(track *webrtc.TrackRemote, pt *pubTrack, idx int
 	ended := pt.live == 0 && !pub.closed
 	if ended {
 		delete(pub.byMid, pt.mid)
+		delete(pub.ids, pt.mid)
 	}
 	pub.mu.Unlock()
 	if ended {

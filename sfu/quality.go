@@ -18,19 +18,55 @@ type downQuality struct {
 	// resent counts NACKed packets resent from the cache: the node had
 	// them, so their loss was on the way to the subscriber.
 	resent atomic.Uint64
-	// lost is the fraction lost of the subscriber's last receiver report,
-	// in 1/256 (RFC 3550), plus one; 0 before any report.
+	// lost is the worst fraction lost of the subscriber's receiver reports
+	// since the last sample, in 1/256 (RFC 3550), plus one; 0 before any.
 	lost atomic.Uint32
+	// ackLag is the most the subscriber's receiver reports since the last
+	// sample lagged behind what the node had sent, in ms: how long the
+	// node's newest packets had been on their way without reaching it.
+	ackLag atomic.Uint32
+	// The previous report's arrival and the node's newest outgoing
+	// sequence number then (readRTCP's goroutine only), for the send rate.
+	prevAt  time.Time
+	prevOut uint16
 }
 
-// onReceiverReport keeps the loss the subscriber reports for this track.
-func (d *DownTrack) onReceiverReport(rr *rtcp.ReceiverReport) {
+// maxAckLag caps a lag (ms): beyond it, the track is gone anyway.
+const maxAckLag = 60_000
+
+// onReceiverReport keeps the loss the subscriber reports for this track,
+// and how far its newest received packet lags behind the newest sent.
+// During a pause the node sends nothing, and the subscriber has all it
+// sent: no lag. Loss upstream of the node leaves holes the subscriber
+// skips past: no lag either. Only packets the node sent that do not reach
+// the subscriber make it lag, so the lag is the downlink's own.
+func (d *DownTrack) onReceiverReport(rr *rtcp.ReceiverReport, now time.Time) {
 	d.mu.Lock()
-	ssrc := d.ssrc
+	ssrc, out, sent := d.ssrc, uint16(d.fwd.lastOutExt), d.fwd.haveOut
 	d.mu.Unlock()
 	for _, b := range rr.Reports {
-		if b.SSRC == ssrc {
-			d.q.lost.Store(uint32(b.FractionLost) + 1)
+		if b.SSRC != ssrc {
+			continue
+		}
+		storeMax(&d.q.lost, uint32(b.FractionLost)+1)
+		if !sent {
+			continue
+		}
+		q := &d.q
+		if lag := int16(out - uint16(b.LastSequenceNumber)); lag > 0 && !q.prevAt.IsZero() && out != q.prevOut {
+			perPacket := float64(now.Sub(q.prevAt).Milliseconds()) / float64(uint16(out-q.prevOut))
+			storeMax(&q.ackLag, uint32(min(float64(lag)*perPacket, maxAckLag)))
+		}
+		q.prevAt, q.prevOut = now, out
+	}
+}
+
+// storeMax raises a to v when v is higher.
+func storeMax(a *atomic.Uint32, v uint32) {
+	for {
+		old := a.Load()
+		if v <= old || a.CompareAndSwap(old, v) {
+			return
 		}
 	}
 }
@@ -41,14 +77,20 @@ type DownStat struct {
 	// Layer forwarded now ("small", "medium", "large", "paused").
 	Layer string
 	// PLIs and NACKs (sequence numbers) received from the subscriber so
-	// far, and how many NACKed packets were resent from the cache; Loss is
-	// the fraction lost of its last receiver report (-1 before any).
+	// far, and how many NACKed packets were resent from the cache.
 	PLIs, NACKs, Resent uint64
-	Loss                float64
+	// Loss is the worst fraction lost of its receiver reports since the
+	// previous QualityStats (-1 without one); AckLagMs the most they
+	// lagged behind what the node had sent; RTTMs the last round trip
+	// measured from them (0 before any).
+	Loss     float64
+	AckLagMs int
+	RTTMs    int
 }
 
 // QualityStats samples a participant's subscriptions and its subscriber
-// connection's bandwidth estimate (bits/s; 0 without a subscriber).
+// connection's bandwidth estimate (bits/s; 0 without a subscriber). The
+// worst-of figures start over at each call: one sampler calls it.
 func (p *Participant) QualityStats() (downs []DownStat, estimate int) {
 	if p.sub == nil {
 		return nil, 0
@@ -61,8 +103,9 @@ func (p *Participant) QualityStats() (downs []DownStat, estimate int) {
 	p.sub.mu.Unlock()
 	for _, d := range list {
 		st := DownStat{Publisher: d.r.owner.id, Track: d.r.id, Kind: kindString(d.r.kind),
-			PLIs: d.q.plis.Load(), NACKs: d.q.nacks.Load(), Resent: d.q.resent.Load(), Loss: -1}
-		if l := d.q.lost.Load(); l > 0 {
+			PLIs: d.q.plis.Load(), NACKs: d.q.nacks.Load(), Resent: d.q.resent.Load(), Loss: -1,
+			AckLagMs: int(d.q.ackLag.Swap(0)), RTTMs: int(d.rrRTT.Load())}
+		if l := d.q.lost.Swap(0); l > 0 {
 			st.Loss = float64(l-1) / 256
 		}
 		if d.r.kind == webrtc.RTPCodecTypeVideo {

@@ -48,6 +48,9 @@ type TrackParams struct {
 	// Source is what the track shows (SourceCamera, SourceScreen, ...);
 	// empty means camera for video and microphone for audio.
 	Source string
+	// BackupFor makes the track a backup codec of the participant's track
+	// with that ID (subscription.go): subscribers receive one of the two.
+	BackupFor string
 }
 
 // keyframeInterval throttles key frame requests per layer: encoders take a
@@ -69,18 +72,22 @@ type Receiver struct {
 	svcRates [svcLayers]svcRate
 	source   string
 	isRED    bool
-	rids     []string
-	layers   []*recvLayer
-	up       Upstream
-	level    uint8 // audio level header extension ID
-	stats    *counters
-	room     *Room
+	// backupFor: the primary track's ID when this is its backup codec.
+	backupFor string
+	rids      []string
+	layers    []*recvLayer
+	up        Upstream
+	level     uint8 // audio level header extension ID
+	stats     *counters
+	room      *Room
 
 	muted  atomic.Bool
 	closed atomic.Bool
 	lastPT atomic.Uint32 // payload type of the newest packet, for snapshots
 	downs  atomic.Pointer[[]*DownTrack]
-	sinks  atomic.Pointer[[]*sinkEntry]
+	// replayGen changes when a down-track asks for a replay (replay.go).
+	replayGen atomic.Uint32
+	sinks     atomic.Pointer[[]*sinkEntry]
 
 	mu      sync.Mutex // guards changes to downs and sinks, and the layer tick state
 	kfLast  []time.Time
@@ -105,6 +112,7 @@ type recvLayer struct {
 	bytes   atomic.Uint64
 	packets atomic.Uint64
 	lastAt  atomic.Int64 // unix nanoseconds of the last packet
+	replay  replayState  // the newest key frame, for replays (replay.go)
 
 	// Tick state, under Receiver.mu.
 	rateBytes     uint64
@@ -140,7 +148,7 @@ func newReceiver(owner *Participant, p TrackParams, cacheSize int, now time.Time
 	}
 	r := &Receiver{
 		id: p.ID, owner: owner, kind: p.Kind, codec: p.Codec, up: p.Upstream, level: p.AudioLevelExt,
-		ck: codecKindOf(p.Codec.MimeType), source: p.Source,
+		ck: codecKindOf(p.Codec.MimeType), source: p.Source, backupFor: p.BackupFor,
 		isRED: strings.EqualFold(p.Codec.MimeType, "audio/red"),
 		rids:  rids, kfLast: make([]time.Time, len(rids)),
 		stats: owner.stats, room: owner.room,
@@ -215,7 +223,7 @@ func (r *Receiver) Info() TrackInfo {
 		layers = []string{}
 	}
 	return TrackInfo{ID: r.id, Kind: kindString(r.kind), Layers: layers, Muted: r.muted.Load(), Source: r.source,
-		Codec: MimeSubtype(r.codec.MimeType)}
+		Codec: MimeSubtype(r.codec.MimeType), BackupFor: r.backupFor}
 }
 
 // errLayer is returned by WriteRTP for a layer the track does not have.
@@ -254,8 +262,14 @@ func (r *Receiver) WriteRTP(layer int, raw []byte, arrival time.Time) error {
 			in.level = int(b[0] & 0x7f)
 		}
 	}
+	if in.fp.keyframe && l.cache != nil {
+		l.noteKeyframe(in)
+	}
 	if r.muted.Load() {
 		return nil
+	}
+	if l.cache != nil {
+		r.serveReplays(l, layer, ext, arrival)
 	}
 	if in.level >= 0 && r.room != nil {
 		r.room.observeLevel(r.owner.id, uint8(in.level))

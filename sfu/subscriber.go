@@ -44,9 +44,10 @@ type subscriber struct {
 	lastGrades map[string]string
 	lastPaths  map[string]Path
 
-	mu    sync.Mutex // guards downs; held across AddTrack/RemoveTrack
-	downs map[*Receiver]*DownTrack
-	wg    sync.WaitGroup // RTCP readers
+	syncMu sync.Mutex // serializes syncOwner (subscription.go); taken before mu
+	mu     sync.Mutex // guards downs; held across AddTrack/RemoveTrack
+	downs  map[*Receiver]*DownTrack
+	wg     sync.WaitGroup // RTCP readers
 }
 
 func newSubscriber(p *Participant) (*subscriber, error) {

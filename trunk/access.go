@@ -43,6 +43,8 @@ type localRoom struct {
 	// newer: local participants whose identity has a newer session on
 	// another node, and when that was first seen (move.go).
 	newer map[string]time.Time
+	// locals: the local participants at the last refresh (warm.go).
+	locals map[string]bool
 }
 
 // ghost is a remote participant mirrored into a local room.
@@ -163,6 +165,7 @@ func (a *accessSide) refresh(now time.Time, lr *localRoom) {
 	a.core.SetRoomOpts(lr.name, roomOpts(lr.room))
 	a.core.SetRoom(now, lr.name, lr.room.Mode(), parts)
 	a.reconcileGhosts(now, lr, len(parts) > 0)
+	a.warmNewcomers(now, lr, parts)
 }
 
 // snapshot describes the room's local participants (ghosts excluded) and
@@ -183,7 +186,8 @@ func (a *accessSide) snapshot(lr *localRoom) []ParticipantState {
 			info, codec := r.Info(), r.Codec()
 			ps.Tracks = append(ps.Tracks, TrackState{ID: r.ID(), Kind: info.Kind, Mime: codec.MimeType,
 				ClockRate: codec.ClockRate, Channels: codec.Channels, Fmtp: codec.SDPFmtpLine,
-				Layers: info.Layers, AudioLevelExt: r.AudioLevelExt(), Muted: info.Muted, Source: r.Source()})
+				Layers: info.Layers, AudioLevelExt: r.AudioLevelExt(), Muted: info.Muted, Source: r.Source(),
+				BackupFor: r.BackupFor()})
 			a.own[TrackRef{Origin: a.core.Name(), Room: lr.name, ID: r.ID()}] = r
 		}
 		if len(ps.Tracks) > maxTracks {
@@ -321,12 +325,15 @@ func (a *accessSide) reconcileTracks(now time.Time, lr *localRoom, g *ghost, ps 
 		r, err := g.p.PublishTrack(sfu.TrackParams{ID: ts.ID, Kind: kind,
 			Codec:  webrtc.RTPCodecCapability{MimeType: ts.Mime, ClockRate: ts.ClockRate, Channels: ts.Channels, SDPFmtpLine: ts.Fmtp},
 			Layers: ts.Layers, AudioLevelExt: ts.AudioLevelExt, Upstream: &ghostUpstream{a: a, gt: gt}, Muted: ts.Muted,
-			Source: ts.Source})
+			Source: ts.Source, BackupFor: ts.BackupFor})
 		if err != nil {
 			a.log.Warn("mirror track", "track", ref, "err", err)
 			continue
 		}
 		gt.recv = r
+		// Not carried at all while no local subscriber takes it (selective
+		// subscription, an unused backup codec); the first one resumes it.
+		gt.wanted = layerMask(r.PauseIfUnsubscribed())
 		gt.feed = a.feeds.start(r)
 		g.tracks[ts.ID] = gt
 		a.mirror[ref] = gt
@@ -444,18 +451,24 @@ func (u *ghostUpstream) RequestKeyframe(layer int) {
 }
 
 func (u *ghostUpstream) SetLayersWanted(wanted []bool) {
-	var mask uint32
-	for i, w := range wanted {
-		if w && i < maxLayers {
-			mask |= 1 << i
-		}
-	}
+	mask := layerMask(wanted)
 	u.a.calls.push(func(now time.Time) {
 		if !u.gt.gone && u.gt.wanted != mask {
 			u.gt.wanted = mask
 			u.a.core.Want(now, u.gt.ref, mask)
 		}
 	})
+}
+
+// layerMask turns wanted layers into a Subscribe mask.
+func layerMask(wanted []bool) uint32 {
+	var mask uint32
+	for i, w := range wanted {
+		if w && i < maxLayers {
+			mask |= 1 << i
+		}
+	}
+	return mask
 }
 
 // trunkSink carries a local layer's packets to the loop. It never blocks

@@ -68,10 +68,22 @@ func (c *Core) dialPeers(now time.Time) {
 	}
 }
 
+// recentlyUp: a peer whose trunk was up this recently is re-dialled at
+// most RedialRecent apart (a restarting node), others up to RedialMax.
+const recentlyUp = time.Minute
+
+// scheduleRedial sets when p is dialled next: the back-off doubles from
+// RedialMin per failed dial up to the cap, plus up to a quarter of jitter.
 func (c *Core) scheduleRedial(now time.Time, p *peer) {
+	limit := c.cfg.RedialMax
+	if !p.lastUp.IsZero() && now.Sub(p.lastUp) < recentlyUp {
+		limit = c.cfg.RedialRecent
+	}
+	p.backoff = min(p.backoff, limit)
 	// Jitter keeps a network that lost a node from re-dialling in lockstep.
 	j := time.Duration(c.jitter.Int64N(int64(p.backoff)/4 + 1))
 	p.dialAt = now.Add(p.backoff + j)
+	c.log.Debug("redial", "peer", p.info.Name, "in", p.backoff+j, "why", p.downWhy)
 	p.backoff = min(2*p.backoff, c.cfg.RedialMax)
 }
 
@@ -179,6 +191,9 @@ func (c *Core) peerDown(now time.Time, p *peer, why string) {
 	p.metrics.addClosed(p.conn.Stats())
 	p.reset()
 	p.downAt, p.downWhy = now, why
+	if wasUp {
+		p.lastUp = now
+	}
 	if p.dialer {
 		if wasUp {
 			p.backoff = c.cfg.RedialMin

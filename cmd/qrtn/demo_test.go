@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"regexp"
@@ -154,11 +153,17 @@ func crossRegionRoom(t *testing.T, mode string) {
 		spec.Link.Loss = netsim.Bernoulli(l)
 	}
 	browsertest.Exclusive(t)
-	net, err := startNetwork(ctx, spec, slog.New(slog.DiscardHandler))
+	cc := newCCLog()
+	net, err := startNetwork(ctx, spec, cc.logger())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer net.Close()
+	defer func() {
+		if t.Failed() {
+			cc.dump(t)
+		}
+	}()
 	defer logTrunks(t, net)
 
 	br := browsertest.StartT(t, browsertest.Options{Logf: t.Logf})

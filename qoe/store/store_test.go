@@ -46,7 +46,7 @@ func sample() []qoe.Record {
 			Width: 1280, Height: 720, ConcealedMs: 0, E2EMs: 230.5, E2EEstimate: true},
 		qoe.PublishSample{Session: "s1", Room: "r", Participant: "ann", Track: "T9", Kind: "video", Node: "eu-1", Start: 1000, End: 6000, Limitation: "cpu", FPS: 12, BitrateBps: 1.2e6, FractionLost: 0.01, RTTMs: 20},
 		qoe.Stall{Session: "s1", Room: "r", Participant: "ann", Publisher: "bob", Track: "T1", Kind: "video", Node: "eu-1", At: 3000, DurationMs: 800},
-		qoe.DownSample{Node: "eu-1", Room: "r", Participant: "ann", Publisher: "bob", Track: "T1", Kind: "video", Start: 1000, End: 6000, Layer: "large", PLIs: 2, NACKs: 30, EstimateBps: 2.5e6, Loss: 0.02},
+		qoe.DownSample{Node: "eu-1", Room: "r", Participant: "ann", Publisher: "bob", Track: "T1", Kind: "video", Start: 1000, End: 6000, Layer: "large", PLIs: 2, NACKs: 30, EstimateBps: 2.5e6, Loss: 0.02, AckLagMs: 1200, RTTMs: 45},
 		qoe.UpSample{Node: "eu-1", Room: "r", Participant: "ann", Track: "T9", Kind: "video", Start: 1000, End: 6000, BitrateBps: 1.6e6, Layers: 2, Packets: 700},
 		qoe.HopSample{From: "eu-1", To: "fwd-1", Start: 1000, End: 3000, Up: true, RTTMs: 160, Loss: 0.1, FECK: 10, FECM: 3, Rebuilt: 40, RetxBytes: 5000,
 			SentBytes: 900000, MediaBytes: 800000, FECBytes: 90000, Expired: 2, MediaDrops: 1, BitrateBps: 3.6e6, BandwidthBp: 50e6},

@@ -254,7 +254,7 @@ func (st *serverTest) openData(setupCtx, ctx context.Context) error {
 			return err
 		}
 		if m.Mode == ModeMedia {
-			st.role = startMediaReceiver(ctx, s)
+			st.role = startMediaReceiver(ctx, s, m.FPS)
 		} else {
 			st.role = startBulkReceiver(s)
 		}
@@ -314,7 +314,7 @@ func (st *serverTest) finish(ctx context.Context, stop ctrlMsg) TestReport {
 	stopAt := time.Now()
 	recv, frames := st.role.received()
 	snap := st.sampler.snap(recv, frames)
-	res := ctrlMsg{Type: "result", Snap: snap}
+	res := ctrlMsg{Type: "result", Snap: snap, Sched: st.sampler.sched.since()}
 	rep := TestReport{Seconds: snap.Elapsed}
 	switch r := st.role.(type) {
 	case *mediaReceiver:

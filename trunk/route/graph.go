@@ -11,7 +11,9 @@ package route
 import (
 	"container/heap"
 	"math"
+	"slices"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -102,6 +104,18 @@ type Graph struct {
 	costs Costs
 	nodes map[string]Node
 	out   map[string][]Link // by From, sorted by To for determinism
+
+	// paths memoizes Path: a snapshot never changes, and a node plans the
+	// same few (source, sink) pairs for every flow of every sync until
+	// the next snapshot.
+	mu    sync.Mutex
+	paths map[Key]pathResult
+}
+
+type pathResult struct {
+	path []string
+	cost time.Duration
+	ok   bool
 }
 
 // NewGraph builds a snapshot. Links to or from unknown nodes are ignored.
@@ -267,6 +281,23 @@ func (g *Graph) Path(mode Mode, src, dst string) ([]string, time.Duration, bool)
 	if src == dst {
 		return []string{src}, 0, true
 	}
+	k := Key{Source: src, Sink: dst, Mode: mode}
+	g.mu.Lock()
+	r, hit := g.paths[k]
+	g.mu.Unlock()
+	if !hit {
+		r.path, r.cost, r.ok = g.path(mode, src, dst)
+		g.mu.Lock()
+		if g.paths == nil {
+			g.paths = map[Key]pathResult{}
+		}
+		g.paths[k] = r
+		g.mu.Unlock()
+	}
+	return slices.Clone(r.path), r.cost, r.ok
+}
+
+func (g *Graph) path(mode Mode, src, dst string) ([]string, time.Duration, bool) {
 	prev, dist := g.dijkstra(mode, src, dst, false)
 	if _, ok := dist[dst]; !ok && mode == Live {
 		prev, dist = g.dijkstra(mode, src, dst, true)
