@@ -116,7 +116,10 @@ type histEntry struct {
 	ts     uint32
 	picID  uint16
 	tl0    uint8
-	sentAt int64
+	sentAt int64 // last resent (unix ns)
+	// firstAt is when the packet arrived to be sent (unix ns): how long
+	// a packet the subscriber did not acknowledge has been on its way.
+	firstAt int64
 }
 
 type outSlot struct {
@@ -437,7 +440,8 @@ func (d *DownTrack) writeRTP(in *inPacket) {
 			d.r.stats.layerSwitches.Add(1)
 		}
 		if d.hist != nil {
-			d.hist[res.seq%histSize] = histEntry{valid: true, seq: res.seq, layer: int8(in.fp.layer), ext: in.fp.extSeq, ts: res.ts, picID: res.picID, tl0: res.tl0}
+			d.hist[res.seq%histSize] = histEntry{valid: true, seq: res.seq, layer: int8(in.fp.layer), ext: in.fp.extSeq, ts: res.ts, picID: res.picID, tl0: res.tl0,
+				firstAt: in.fp.arrival.UnixNano()}
 		}
 	}
 	kf, ev := d.followUpLocked(in.fp.arrival)
@@ -597,8 +601,8 @@ func (d *DownTrack) buildPayload(buf []byte, in *inPacket, res fwdResult, payloa
 		return out
 	}
 	out := buf[:copy(buf, payload)]
-	if in.fp.vp8 != nil {
-		in.fp.vp8.rewrite(out, res.picID, res.tl0)
+	if in.fp.pic != nil {
+		in.fp.pic.rewrite(out, res.picID, res.tl0)
 	}
 	return out
 }
