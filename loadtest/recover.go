@@ -332,12 +332,6 @@ func (c *client) switchTo(base string) error {
 	if err == nil {
 		overlap := connected(old)
 		waitConnected(ctx, nl)
-		if subscribed(old) {
-			// connected() takes a subscriber connection still "new" (no
-			// offer yet) as up; the old one must not go before the new one
-			// really is.
-			waitSubscribed(ctx, nl)
-		}
 		if overlap {
 			_ = sleep(ctx, 500*time.Millisecond) // the new tracks' first frames arrive
 		}
@@ -459,25 +453,6 @@ func connected(l *link) bool {
 	pub, sub := l.pub, l.sub
 	l.mu.Unlock()
 	return (pub == nil || isConnected(pub)) && (sub == nil || isConnected(sub))
-}
-
-// subscribed: l's subscriber connection is up (it carried media).
-func subscribed(l *link) bool {
-	l.mu.Lock()
-	sub := l.sub
-	l.mu.Unlock()
-	return sub != nil && sub.ConnectionState() == webrtc.PeerConnectionStateConnected
-}
-
-// waitSubscribed waits, up to connectWait, until l's subscriber
-// connection is up.
-func waitSubscribed(ctx context.Context, l *link) {
-	deadline := time.Now().Add(connectWait)
-	for !subscribed(l) && time.Now().Before(deadline) {
-		if sleep(ctx, 20*time.Millisecond) != nil {
-			return
-		}
-	}
 }
 
 // waitConnected waits until l's connections are connected or ctx ends.
