@@ -95,6 +95,9 @@ type DownTrack struct {
 	// replay: layers whose cached key frame this down-track starts from
 	// (bit per layer; replay.go).
 	replay atomic.Uint32
+	// live: bound and has forwarded media (video: from a key frame on),
+	// read without locks by Receiver.Forwarding.
+	live atomic.Bool
 
 	// From the subscriber's receiver reports, for grading (grade.go).
 	rrLoss atomic.Uint32 // fraction lost, in 1/256
@@ -211,6 +214,7 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		d.slots, d.slot = make([]outSlot, n), 0
 	}
 	d.bound = true
+	d.live.Store(d.fwd.haveOut)
 	d.lastKF = time.Time{}
 	return chosen, nil
 }
@@ -222,6 +226,7 @@ func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
 	d.bound = false
+	d.live.Store(false)
 	d.writer = nil
 	return nil
 }
@@ -252,6 +257,7 @@ func itoa(v int) string {
 func (d *DownTrack) finish() {
 	d.mu.Lock()
 	d.closed = true
+	d.live.Store(false)
 	d.wmu.Lock()
 	d.flushCountsLocked()
 	d.wmu.Unlock()
@@ -426,6 +432,9 @@ func (d *DownTrack) writeRTP(in *inPacket) {
 	}
 	res, ok := d.fwd.forward(&in.fp)
 	if ok {
+		if res.switched {
+			d.live.Store(true) // an epoch starts: rare, so the store costs nothing
+		}
 		res.mark = d.r.svc && d.svc.mark
 		if res.switched && in.fp.layer != d.emitted && d.emitted >= 0 {
 			d.r.stats.layerSwitches.Add(1)
@@ -456,6 +465,9 @@ func (d *DownTrack) writeStrippedAndUnlock(in *inPacket) {
 	var rec [maxREDGap]recovered
 	n := d.recoverRED(in, &rec)
 	res, ok := d.fwd.forward(&in.fp)
+	if ok && res.switched {
+		d.live.Store(true)
+	}
 	kf, ev := d.followUpLocked(in.fp.arrival)
 	if ok || n > 0 {
 		d.wmu.Lock()
@@ -589,8 +601,8 @@ func (d *DownTrack) buildPayload(buf []byte, in *inPacket, res fwdResult, payloa
 		return out
 	}
 	out := buf[:copy(buf, payload)]
-	if in.fp.vp8 != nil {
-		in.fp.vp8.rewrite(out, res.picID, res.tl0)
+	if in.fp.pic != nil {
+		in.fp.pic.rewrite(out, res.picID, res.tl0)
 	}
 	return out
 }
