@@ -601,8 +601,8 @@ func (d *DownTrack) buildPayload(buf []byte, in *inPacket, res fwdResult, payloa
 		return out
 	}
 	out := buf[:copy(buf, payload)]
-	if in.fp.vp8 != nil {
-		in.fp.vp8.rewrite(out, res.picID, res.tl0)
+	if in.fp.pic != nil {
+		in.fp.pic.rewrite(out, res.picID, res.tl0)
 	}
 	return out
 }

@@ -97,6 +97,7 @@ type Receiver struct {
 type sinkEntry struct {
 	layer int
 	sink  Sink
+	svc   *svcSink // an SVC track's filter (svc_sink.go); nil otherwise
 }
 
 // recvLayer is one simulcast layer. The fields up to cache are used by the
@@ -130,6 +131,7 @@ type inPacket struct {
 	fp      fwdPacket
 	vp8     vp8Descriptor
 	vp9     vp9Descriptor
+	pic     picFields
 	level   int // RFC 6464 level, -1 when absent
 }
 
@@ -211,7 +213,10 @@ func (r *Receiver) AudioLevelExt() uint8 { return r.level }
 // Info describes the track to clients.
 func (r *Receiver) Info() TrackInfo {
 	var layers []string
-	if len(r.rids) > 1 || r.rids[0] != "" {
+	switch {
+	case r.svc:
+		layers = append([]string(nil), svcRIDs...)
+	case len(r.rids) > 1 || r.rids[0] != "":
 		layers = r.Layers()
 	}
 	if layers == nil {
@@ -273,7 +278,12 @@ func (r *Receiver) WriteRTP(layer int, raw []byte, arrival time.Time) error {
 		d.writeRTP(in)
 	}
 	for _, s := range *r.sinks.Load() {
-		if s.layer == layer {
+		switch {
+		case s.svc != nil:
+			if b := s.svc.filter(s.layer, in, raw); b != nil {
+				s.sink.WriteRTP(s.layer, b)
+			}
+		case s.layer == layer:
 			s.sink.WriteRTP(layer, raw)
 		}
 	}
@@ -287,7 +297,8 @@ func (r *Receiver) parsePayload(in *inPacket) {
 	case codecVP8:
 		if d, err := parseVP8(in.payload); err == nil {
 			in.vp8 = d
-			in.fp.vp8 = &in.vp8
+			in.pic = d.fields()
+			in.fp.pic = &in.pic
 			in.fp.keyframe = d.keyframe
 		}
 	case codecH264:
@@ -295,6 +306,8 @@ func (r *Receiver) parsePayload(in *inPacket) {
 	case codecVP9:
 		if d, err := parseVP9(in.payload); err == nil {
 			in.vp9 = d
+			in.pic = d.fields()
+			in.fp.pic = &in.pic
 			in.fp.keyframe = d.keyframe
 			if r.svc {
 				r.countSVC(d.sid, len(in.payload))
@@ -310,6 +323,9 @@ func (r *Receiver) parsePayload(in *inPacket) {
 func (r *Receiver) RequestKeyframe(layer int) { r.requestKeyframe(layer, time.Now()) }
 
 func (r *Receiver) requestKeyframe(layer int, now time.Time) {
+	if r.svc && layer > 0 && layer < svcLayers {
+		layer = 0 // every spatial layer starts at the stream's key frame
+	}
 	if r.kind != webrtc.RTPCodecTypeVideo || layer < 0 || layer >= len(r.layers) || r.up == nil {
 		return
 	}
@@ -325,12 +341,20 @@ func (r *Receiver) requestKeyframe(layer int, now time.Time) {
 }
 
 // AddSink starts copying one layer to s until the returned function is
-// called. The layer counts as watched for dynacast.
+// called. The layer counts as watched for dynacast. Layer i of an SVC
+// track is its spatial layers up to i, as one stream (svc_sink.go).
 func (r *Receiver) AddSink(layer int, s Sink) (remove func(), err error) {
-	if layer < 0 || layer >= len(r.layers) {
+	n := len(r.layers)
+	if r.svc {
+		n = svcLayers
+	}
+	if layer < 0 || layer >= n {
 		return nil, fmt.Errorf("%w: %d", errLayer, layer)
 	}
 	e := &sinkEntry{layer: layer, sink: s}
+	if r.svc {
+		e.svc = &svcSink{}
+	}
 	r.mu.Lock()
 	if r.closed.Load() {
 		r.mu.Unlock()
