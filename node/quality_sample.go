@@ -131,6 +131,7 @@ func (q *qualityPlane) sampleTrunk(st trunk.Status, start, end int64, secs float
 			RetxBytes: int64(delta(ts.RetransmittedBytes, prev.RetransmittedBytes)), SentBytes: int64(delta(ts.BytesSent, prev.BytesSent)),
 			MediaBytes: int64(delta(ts.MediaBytesSent, prev.MediaBytesSent)), FECBytes: int64(delta(ts.FECBytes, prev.FECBytes)),
 			Expired: int(delta(ts.MessagesExpired, prev.MessagesExpired)), MediaDrops: int(delta(ts.MediaDrops, prev.MediaDrops)),
+			PTOs:        int(delta(ts.PTOs, prev.PTOs)),
 			BandwidthBp: ts.Bandwidth}
 		if secs > 0 {
 			h.BitrateBps = float64(h.SentBytes) * 8 / secs
@@ -246,14 +247,16 @@ func (q *qualityPlane) estimator(room string) collect.Estimator {
 // is on this node.
 func (q *qualityPlane) localRTT(room, participant string) (float64, bool) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	for _, s := range q.sessions {
-		if s.info.Room == room && s.info.Participant == participant {
-			return math.Float64frombits(s.rtt.Load()), true
-		}
+	s := q.byName[nameKey(room, participant)]
+	q.mu.Unlock()
+	if s == nil {
+		return 0, false
 	}
-	return 0, false
+	return math.Float64frombits(s.rtt.Load()), true
 }
+
+// nameKey keys a session by room and participant.
+func nameKey(room, participant string) string { return room + "\x00" + participant }
 
 // gapEvery is how often the publishers' tracks are looked at for gaps in
 // what they send: a few atomic loads per track.

@@ -179,13 +179,16 @@ type HopSample struct {
 	FECK  int     `json:"fec_k"`
 	FECM  int     `json:"fec_m"`
 	// Rebuilt: this node's packets the peer rebuilt from FEC repairs.
-	Rebuilt     int     `json:"rebuilt"`
-	RetxBytes   int64   `json:"retx_bytes"`
-	SentBytes   int64   `json:"sent_bytes"`
-	MediaBytes  int64   `json:"media_bytes"`
-	FECBytes    int64   `json:"fec_bytes"`
-	Expired     int     `json:"expired"` // media messages that missed their deadline
-	MediaDrops  int     `json:"media_drops"`
+	Rebuilt    int   `json:"rebuilt"`
+	RetxBytes  int64 `json:"retx_bytes"`
+	SentBytes  int64 `json:"sent_bytes"`
+	MediaBytes int64 `json:"media_bytes"`
+	FECBytes   int64 `json:"fec_bytes"`
+	Expired    int   `json:"expired"` // media messages that missed their deadline
+	MediaDrops int   `json:"media_drops"`
+	// PTOs: probe timeouts, nothing acknowledged for a while. A cut link
+	// shows here, while its loss (measured from acknowledgements) cannot.
+	PTOs        int     `json:"ptos"`
 	BitrateBps  float64 `json:"bitrate_bps"`
 	BandwidthBp float64 `json:"bandwidth_bps"` // the controller's estimate
 }

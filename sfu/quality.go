@@ -23,42 +23,63 @@ type downQuality struct {
 	lost atomic.Uint32
 	// ackLag is the most the subscriber's receiver reports since the last
 	// sample lagged behind what the node had sent, in ms: how long the
-	// node's newest packets had been on their way without reaching it.
+	// oldest packet it sent and the subscriber had not acknowledged had
+	// been on its way. Video only (its sent packets are remembered).
 	ackLag atomic.Uint32
-	// The previous report's arrival and the node's newest outgoing
-	// sequence number then (readRTCP's goroutine only), for the send rate.
-	prevAt  time.Time
-	prevOut uint16
 }
 
 // maxAckLag caps a lag (ms): beyond it, the track is gone anyway.
 const maxAckLag = 60_000
 
+// ackScan bounds how many sequence numbers past the acknowledged one are
+// looked at for the first packet sent: the rest are holes left by loss
+// upstream of the node.
+const ackScan = 64
+
 // onReceiverReport keeps the loss the subscriber reports for this track,
-// and how far its newest received packet lags behind the newest sent.
-// During a pause the node sends nothing, and the subscriber has all it
-// sent: no lag. Loss upstream of the node leaves holes the subscriber
-// skips past: no lag either. Only packets the node sent that do not reach
-// the subscriber make it lag, so the lag is the downlink's own.
+// and how far its newest received packet lags behind what was sent: the
+// age of the oldest packet sent after it. During a pause the node sends
+// nothing, and the subscriber has all it sent: no lag. Loss upstream of
+// the node leaves holes the subscriber skips past: no lag either, nor
+// does a burst the node forwards just before the report arrives. Only
+// packets the node sent that do not reach the subscriber make it lag, so
+// the lag is the downlink's own.
 func (d *DownTrack) onReceiverReport(rr *rtcp.ReceiverReport, now time.Time) {
 	d.mu.Lock()
-	ssrc, out, sent := d.ssrc, uint16(d.fwd.lastOutExt), d.fwd.haveOut
-	d.mu.Unlock()
+	defer d.mu.Unlock()
 	for _, b := range rr.Reports {
-		if b.SSRC != ssrc {
+		if b.SSRC != d.ssrc {
 			continue
 		}
 		storeMax(&d.q.lost, uint32(b.FractionLost)+1)
-		if !sent {
-			continue
+		if sent := d.oldestUnacked(uint16(b.LastSequenceNumber)); sent != 0 {
+			lag := min(max(now.UnixNano()-sent, 0)/1e6, maxAckLag)
+			storeMax(&d.q.ackLag, uint32(lag))
 		}
-		q := &d.q
-		if lag := int16(out - uint16(b.LastSequenceNumber)); lag > 0 && !q.prevAt.IsZero() && out != q.prevOut {
-			perPacket := float64(now.Sub(q.prevAt).Milliseconds()) / float64(uint16(out-q.prevOut))
-			storeMax(&q.ackLag, uint32(min(float64(lag)*perPacket, maxAckLag)))
-		}
-		q.prevAt, q.prevOut = now, out
 	}
+}
+
+// oldestUnacked is when the node sent the oldest packet newer than acked
+// that it remembers (unix ns), 0 when there is none. Called with mu held.
+func (d *DownTrack) oldestUnacked(acked uint16) int64 {
+	if d.hist == nil || !d.fwd.haveOut {
+		return 0
+	}
+	out := uint16(d.fwd.lastOutExt)
+	behind := int(int16(out - acked))
+	if behind <= 0 {
+		return 0
+	}
+	seq := acked + 1
+	if behind > histSize {
+		seq = out - histSize + 1 // the oldest still remembered
+	}
+	for i := 0; i < ackScan && int16(out-seq) >= 0; i, seq = i+1, seq+1 {
+		if e := &d.hist[seq%histSize]; e.valid && e.seq == seq && e.firstAt != 0 {
+			return e.firstAt
+		}
+	}
+	return 0
 }
 
 // storeMax raises a to v when v is higher.
@@ -114,6 +135,17 @@ func (p *Participant) QualityStats() (downs []DownStat, estimate int) {
 		downs = append(downs, st)
 	}
 	return downs, p.sub.est.GetTargetBitrate()
+}
+
+// switchReason says why the selector gave track t layer l, its decision
+// changing. A move up to a layer dynacast had paused at the publisher
+// (nobody watched it) is dynacast's: the switch waits until the publisher
+// sends the layer again.
+func switchReason(l int, t allocTrack, paused bool) string {
+	if paused && l > t.current {
+		return "dynacast"
+	}
+	return decisionReason(l, t)
 }
 
 // decisionReason says why the selector gave track t layer l.
@@ -206,6 +238,13 @@ func (r *Receiver) LastArrival() time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, last)
+}
+
+// layerPaused says whether dynacast has paused layer i at the publisher.
+func (r *Receiver) layerPaused(i int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return i >= 0 && i < len(r.layers) && r.layers[i].paused
 }
 
 // Muted says whether the publisher muted the track.

@@ -148,7 +148,7 @@ func (s *SFU) Join(room, mode string, pp ParticipantParams) (*Participant, error
 		if since.IsZero() {
 			since = time.Now()
 		}
-		p := &Participant{id: pp.ID, name: pp.Name, canPub: pp.CanPublish, canSub: pp.CanSubscribe, remote: pp.Remote,
+		p := &Participant{id: pp.ID, name: pp.Name, canPub: pp.CanPublish, canSub: pp.CanSubscribe, remote: pp.Remote, keepReplaced: pp.KeepWhenReplaced,
 			onEvent: pp.OnEvent, since: since, room: r, sfu: s, stats: &s.stats, done: make(chan struct{}),
 			log:   s.log.With("room", room, "participant", pp.ID),
 			prefs: map[string]Quality{}, mutedKinds: map[webrtc.RTPCodecType]bool{}, subs: newSubscription(pp)}
@@ -176,7 +176,11 @@ func (s *SFU) Join(room, mode string, pp ParticipantParams) (*Participant, error
 			r.leaveDone()
 			return nil, err
 		}
-		if old != nil {
+		// A trunk's mirror replaced by the participant itself (it moved
+		// here) is left to the trunk (KeepWhenReplaced): its tracks carry
+		// the old node's media until the new session's reach the same
+		// subscribers.
+		if old != nil && !(old.remote && old.keepReplaced && !p.remote) {
 			old.close(ErrReplaced)
 		}
 		r.afterJoin(p, old != nil)

@@ -58,7 +58,9 @@ func (c *Core) dialPeers(now time.Time) {
 		}
 		c.attach(now, p, conn)
 		// The control stream and hello go out in the first datagram (0-RTT).
-		s, err := conn.OpenStream(qrtp.StreamOptions{Mode: qrtp.ModeReliable, Priority: qrtp.PriorityControl})
+		// Its sparse, small messages (key frame requests, subscriptions)
+		// go twice: one loss must not cost a probe timeout (controlOptions).
+		s, err := conn.OpenStream(controlOptions())
 		if err != nil {
 			conn.Close(qrtp.CodeInternal, "control stream")
 			continue
@@ -149,6 +151,7 @@ func (c *Core) acceptStreams(now time.Time, p *peer) {
 	for s := p.conn.AcceptStream(); s != nil; s = p.conn.AcceptStream() {
 		switch {
 		case s.Mode() == qrtp.ModeReliable && p.ctrl == nil:
+			s.SetRedundant(controlOptions().Redundant)
 			p.ctrl = s
 			c.sendHello(p)
 			c.readControl(now, p)
@@ -250,4 +253,14 @@ func (c *Core) measurePeers() {
 		}
 		m.bandwidth = bw * 8
 	}
+}
+
+// controlOptions are the control stream's, at both ends. Redundant: a
+// message that empties the stream's queue (a key frame request, a
+// subscription: most of them) is sent twice, in two packets. Without it, a
+// lost one waits for the probe timeout, 1.2 round trips or more, and then
+// a retransmission; on a lossy trunk that was the slowest part of a new
+// subscriber's first frame (docs/scheduling.md).
+func controlOptions() qrtp.StreamOptions {
+	return qrtp.StreamOptions{Mode: qrtp.ModeReliable, Priority: qrtp.PriorityControl, Redundant: true}
 }

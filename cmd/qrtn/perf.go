@@ -66,8 +66,9 @@ latency_p50_ms, latency_p95_ms, latency_p99_ms, latency_max_ms,
 stalls_600ms, frames_lost (never arrived; the rest of the late ones arrived
 late) and late_by_second (frames not complete within 400 ms by the second
 they were sent in). client_sched and server_sched say how much the machine
-held each end back over the test: cpu_ms and run_delay_ms (all threads'
-time on a CPU and waiting for one, Linux), go_wait_p999_ms and
+held each end back over the test: cpu_ms, run_delay_ms (all threads'
+time on a CPU and waiting for one, Linux) and wait_per_run_ms (the
+mean wait of a wake-up), go_wait_p999_ms and
 go_waits_over_50ms (goroutines waiting to run). A busy machine shows
 there, and qrtn relay prints its own read lag and write lateness.
 

@@ -47,7 +47,8 @@ type fault struct {
 //	go test -run XXX -bench AttributionAccuracy -benchtime 1x -timeout 30m ./cmd/qrtn/
 //
 // QRTN_ATTRIB_ROUNDS sets how many rounds of the four faults (default 5),
-// QRTN_ATTRIB_SCALE_PCT stretches every phase (default 100).
+// QRTN_ATTRIB_SCALE_PCT stretches every phase (default 100), and
+// QRTN_ATTRIB_DB keeps the store in that file.
 func BenchmarkAttributionAccuracy(b *testing.B) {
 	rounds := 5
 	if v := envInt("QRTN_ATTRIB_ROUNDS"); v > 0 {
@@ -56,6 +57,9 @@ func BenchmarkAttributionAccuracy(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	db := filepath.Join(b.TempDir(), "quality.db")
+	if keep := os.Getenv("QRTN_ATTRIB_DB"); keep != "" {
+		db = keep // kept for a look afterwards: qrtn quality report --db
+	}
 	spec := networkSpec{
 		Nodes:     []nodeSpec{{"a", "eu", "access"}, {"b", "us", "access"}, {"f", "backbone", "forwarding"}},
 		Trunks:    [][2]string{{"a", "f"}, {"b", "f"}},
@@ -152,6 +156,8 @@ func BenchmarkAttributionAccuracy(b *testing.B) {
 				cfg.Room, cfg.Subscribers, cfg.Warmup, cfg.Interval = f.room, 1, time.Second, 0
 				cfg.Duration = before + outageFor + lossyFor + after
 				cfg.NoTWCC, cfg.QualityEvery = true, 2*time.Second
+				// The node must reach the clients only through their relays.
+				cfg.AdvertiseHost = "192.0.2.1"
 				rep, err := loadtest.Run(ctx, cfg, nil)
 				if err != nil {
 					b.Error(err)

@@ -35,7 +35,12 @@ impaired direction, so the round trip gains 2 x delay. Loss models:
              datagrams (Gilbert-Elliott with p = loss/(burst(1-loss)), r = 1/burst)
 Placement: "before" drops before the bottleneck, as netem does (lost datagrams
 take no capacity); "after" drops after it, like a lossy radio hop (they did).
-A stats line is printed every --stats-every.
+A stats line is printed every --stats-every (and one at the end). Besides the
+link model's counters it shows the relay's own delays on a busy machine:
+read_lag (how long datagrams waited in the socket before the relay read them,
+from the kernel's arrival stamps on Linux; the emulated delay runs from that
+stamp, so it adds nothing until it exceeds --delay) and write_late (how long
+after their due time they went out; this adds to the path's delay).
 
 Flags:
 `

@@ -43,6 +43,9 @@ type Thresholds struct {
 	HopExpiryLoss float64
 	HopDrops      int
 	HopRTTMs      float64
+	// HopPTOs: probe timeouts in a sample (nothing acknowledged: a cut
+	// link, whose loss cannot be measured while it lasts).
+	HopPTOs int
 	// The publisher: loss its node reported back, encoder frame rate
 	// while limited (cpu or bandwidth), the node receiving nothing, or no
 	// audio for a while.
@@ -72,7 +75,7 @@ type Thresholds struct {
 // (a few messages of a key frame burst may expire on a healthy trunk after
 // an outage elsewhere: docs/quality.md, attribution accuracy).
 var DefaultThresholds = Thresholds{
-	HopLoss: 0.25, HopExpired: 5, HopExpiryLoss: 0.05, HopDrops: 1, HopRTTMs: 1000,
+	HopLoss: 0.25, HopExpired: 5, HopExpiryLoss: 0.05, HopDrops: 1, HopRTTMs: 1000, HopPTOs: 3,
 	UplinkLoss: 0.1, UplinkLimitFPS: 8, UplinkRTTMs: 800, UplinkGapMs: 400,
 	DownlinkLoss: 0.05, DownlinkRTTMs: 800, DownlinkResent: 20, DownlinkAckLagMs: 400,
 	NodeCPU: 0.9, NodeDrops: 1,
@@ -91,7 +94,7 @@ type Input struct {
 	Hops    map[string][]qoe.HopSample
 	Nodes   map[string][]qoe.NodeSample
 	Recv    []qoe.TrackSample // the subscriber's client, this track
-	Down    []qoe.DownSample  // the subscriber's node, this track
+	Down    []qoe.DownSample  // the subscriber's node, any of its tracks (one downlink)
 }
 
 // place is one candidate along the route with its evidence.
@@ -264,6 +267,9 @@ func hopPlace(from, to string, samples []qoe.HopSample, th Thresholds) *place {
 		p.note(s.Start, s.Loss, th.HopLoss, "%s: loss %.0f%% ≥ %.0f%%", name, 100*s.Loss, 100*th.HopLoss)
 		p.note(s.Start, float64(s.MediaDrops), float64(th.HopDrops), "%s: %d media messages dropped ≥ %d", name, s.MediaDrops, th.HopDrops)
 		p.note(s.Start, s.RTTMs, th.HopRTTMs, "%s: RTT %.0f ms ≥ %.0f ms", name, s.RTTMs, th.HopRTTMs)
+		// Probe timeouts need data in flight: a hop whose upstream went
+		// quiet has none, so they are the hop's own.
+		p.note(s.Start, float64(s.PTOs), float64(th.HopPTOs), "%s: %d probe timeouts (nothing acknowledged) ≥ %d", name, s.PTOs, th.HopPTOs)
 	}
 	return p
 }

@@ -44,6 +44,12 @@ func TestAttribute(t *testing.T) {
 			in.Hops["fwd-2→us-1"][0].Expired, in.Hops["fwd-2→us-1"][0].Loss = 12, 0.01
 			in.Up = append(in.Up, qoe.UpSample{Node: "eu-1", Kind: "audio", Packets: 20, MaxGapMs: 700, Start: 9000, End: 10000})
 		}, qoe.WhereUplink, "", "", "no audio from the publisher for 700 ms"},
+		{"a hop cut: nothing acknowledged, its loss unmeasured; the subscriber's loss is after-effect", func(in *Input) {
+			in.Hops["fwd-2→us-1"] = append(in.Hops["fwd-2→us-1"], qoe.HopSample{From: "fwd-2", To: "us-1", Up: true, PTOs: 5, Start: 9000, End: 10000},
+				qoe.HopSample{From: "fwd-2", To: "us-1", Up: true, Expired: 41, Start: 10000, End: 11000})
+			in.Recv[0].PacketsLost = 500
+			in.Down = append(in.Down, qoe.DownSample{Node: "us-1", Loss: 0.9, Start: 10000, End: 11000})
+		}, qoe.WhereTrunk, "fwd-2→us-1", "", "5 probe timeouts"},
 		{"a hop down", func(in *Input) { in.Hops["eu-1→fwd-1"][0].Up = false }, qoe.WhereTrunk, "eu-1→fwd-1", "", "was down"},
 		{"heavy loss on hop 1 shows at the subscriber too: hop 1 is blamed", func(in *Input) {
 			in.Hops["eu-1→fwd-1"][0].Loss, in.Hops["eu-1→fwd-1"][0].Expired = 0.5, 40

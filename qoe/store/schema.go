@@ -95,6 +95,8 @@ var migrations = []string{
 	// attribution.
 	`ALTER TABLE down_samples ADD COLUMN ack_lag_ms INTEGER NOT NULL DEFAULT 0;`,
 	`ALTER TABLE down_samples ADD COLUMN rtt_ms DOUBLE PRECISION NOT NULL DEFAULT 0;`,
+	// 8: a trunk hop's probe timeouts, for attributing a cut link.
+	`ALTER TABLE hop_samples ADD COLUMN ptos INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // Version is the schema version this code writes.

@@ -48,7 +48,7 @@ func sample() []qoe.Record {
 		qoe.Stall{Session: "s1", Room: "r", Participant: "ann", Publisher: "bob", Track: "T1", Kind: "video", Node: "eu-1", At: 3000, DurationMs: 800},
 		qoe.DownSample{Node: "eu-1", Room: "r", Participant: "ann", Publisher: "bob", Track: "T1", Kind: "video", Start: 1000, End: 6000, Layer: "large", PLIs: 2, NACKs: 30, EstimateBps: 2.5e6, Loss: 0.02, AckLagMs: 1200, RTTMs: 45},
 		qoe.UpSample{Node: "eu-1", Room: "r", Participant: "ann", Track: "T9", Kind: "video", Start: 1000, End: 6000, BitrateBps: 1.6e6, Layers: 2, Packets: 700},
-		qoe.HopSample{From: "eu-1", To: "fwd-1", Start: 1000, End: 3000, Up: true, RTTMs: 160, Loss: 0.1, FECK: 10, FECM: 3, Rebuilt: 40, RetxBytes: 5000,
+		qoe.HopSample{From: "eu-1", To: "fwd-1", Start: 1000, End: 3000, Up: true, RTTMs: 160, Loss: 0.1, PTOs: 2, FECK: 10, FECM: 3, Rebuilt: 40, RetxBytes: 5000,
 			SentBytes: 900000, MediaBytes: 800000, FECBytes: 90000, Expired: 2, MediaDrops: 1, BitrateBps: 3.6e6, BandwidthBp: 50e6},
 		qoe.Route{Node: "us-1", Room: "r", Origin: "eu-1", Track: "T9", Layer: 1, At: 1500, Path: []string{"eu-1", "fwd-1", "us-1"}},
 		qoe.NodeSample{Node: "eu-1", Region: "eu", Start: 1000, End: 3000, CPU: 0.7, Cores: 2, Drops: 3},

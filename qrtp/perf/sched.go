@@ -20,6 +20,10 @@ type SchedStats struct {
 	// time they were runnable but waited for a CPU.
 	CPUMS      float64 `json:"cpu_ms"`
 	RunDelayMS float64 `json:"run_delay_ms"`
+	// WaitPerRunMS is RunDelayMS over the times a thread was put on a
+	// CPU: how long a wake-up (a timer, a datagram) typically waited for
+	// one. Tenths of a millisecond on an idle machine.
+	WaitPerRunMS float64 `json:"wait_per_run_ms"`
 	// GoWaitP999MS and GoWaitsOver50ms: goroutines made runnable (a timer
 	// fired, a datagram arrived) that waited before they ran, from the Go
 	// runtime (/sched/latencies:seconds); only waits in the runtime's
@@ -31,6 +35,7 @@ type SchedStats struct {
 // schedMark is the cumulative counters at one moment.
 type schedMark struct {
 	cpu, delay time.Duration
+	runs       int64
 	lat        metrics.Float64Histogram
 }
 
@@ -38,7 +43,7 @@ const schedLatencies = "/sched/latencies:seconds"
 
 func markSched() schedMark {
 	var m schedMark
-	m.cpu, m.delay = taskSchedstat()
+	m.cpu, m.delay, m.runs = taskSchedstat()
 	s := []metrics.Sample{{Name: schedLatencies}}
 	metrics.Read(s)
 	if s[0].Value.Kind() == metrics.KindFloat64Histogram {
@@ -52,6 +57,9 @@ func markSched() schedMark {
 func (m schedMark) since() *SchedStats {
 	now := markSched()
 	st := &SchedStats{CPUMS: ms(max(now.cpu-m.cpu, 0)), RunDelayMS: ms(max(now.delay-m.delay, 0))}
+	if runs := now.runs - m.runs; runs > 0 {
+		st.WaitPerRunMS = st.RunDelayMS / float64(runs)
+	}
 	h := now.lat
 	if len(h.Counts) == 0 || len(m.lat.Counts) != len(h.Counts) {
 		return st
@@ -83,9 +91,10 @@ func (m schedMark) since() *SchedStats {
 	return st
 }
 
-// taskSchedstat sums the CPU and run-queue wait times of every thread of
-// the process (0, 0 where /proc does not have them).
-func taskSchedstat() (cpu, delay time.Duration) {
+// taskSchedstat sums the CPU and run-queue wait times and the times put on
+// a CPU of every thread of the process (zeros where /proc does not have
+// them).
+func taskSchedstat() (cpu, delay time.Duration, runs int64) {
 	dirs, _ := filepath.Glob("/proc/self/task/*/schedstat")
 	for _, p := range dirs {
 		b, err := os.ReadFile(p)
@@ -93,15 +102,17 @@ func taskSchedstat() (cpu, delay time.Duration) {
 			continue
 		}
 		f := strings.Fields(string(b))
-		if len(f) < 2 {
+		if len(f) < 3 {
 			continue
 		}
 		c, err1 := strconv.ParseInt(f[0], 10, 64)
 		w, err2 := strconv.ParseInt(f[1], 10, 64)
-		if err1 == nil && err2 == nil {
+		n, err3 := strconv.ParseInt(f[2], 10, 64)
+		if err1 == nil && err2 == nil && err3 == nil {
 			cpu += time.Duration(c)
 			delay += time.Duration(w)
+			runs += n
 		}
 	}
-	return cpu, delay
+	return cpu, delay, runs
 }

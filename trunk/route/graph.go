@@ -339,3 +339,67 @@ func (q *queue) Pop() any {
 	*q = old[:len(old)-1]
 	return it
 }
+
+// The graph can also be kept up to date in place, one node at a time, by
+// an owner that rebuilds it from records (the link-state database): a
+// change of one record then costs that node's links, not the whole
+// network's. Every change forgets the memoized paths.
+
+// SetNode adds or replaces a node; its links are kept.
+func (g *Graph) SetNode(n Node) {
+	g.nodes[n.Name] = n
+	g.forget()
+}
+
+// RemoveNode removes a node and the links from it. Links to it from other
+// nodes are the owner's to replace (SetLinks).
+func (g *Graph) RemoveNode(name string) {
+	delete(g.nodes, name)
+	delete(g.out, name)
+	g.forget()
+}
+
+// SetLinks replaces the links from a node, as NewGraph would take them:
+// links to or from unknown nodes are ignored.
+func (g *Graph) SetLinks(from string, links []Link) {
+	var out []Link
+	if _, ok := g.nodes[from]; ok {
+		for _, l := range links {
+			if _, ok := g.nodes[l.To]; ok && l.From == from {
+				out = append(out, l)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].To < out[j].To })
+	if len(out) == 0 {
+		delete(g.out, from)
+	} else {
+		g.out[from] = out
+	}
+	g.forget()
+}
+
+func (g *Graph) forget() {
+	g.mu.Lock()
+	g.paths = nil
+	g.mu.Unlock()
+}
+
+// Nodes returns every node, by name.
+func (g *Graph) Nodes() []Node {
+	out := make([]Node, 0, len(g.nodes))
+	for _, n := range g.nodes {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Links returns every link, by From then To.
+func (g *Graph) Links() []Link {
+	var out []Link
+	for _, n := range g.Nodes() {
+		out = append(out, g.out[n.Name]...)
+	}
+	return out
+}

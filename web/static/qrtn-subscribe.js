@@ -27,11 +27,16 @@ export function receiveCodecs(opts) {
   return names;
 }
 
-/** The join message's fields for subscription: auto_subscribe and codecs. */
+/**
+ * The join message's fields for subscription: auto_subscribe, and codecs,
+ * the video codecs this browser decodes (so that a browser without AV1
+ * gets an AV1 camera's backup), when the browser can tell.
+ */
 export function joinFields(opts) {
   const m = {};
   if (opts.autoSubscribe === false) m.auto_subscribe = false;
-  if (opts.receiveCodecs) m.codecs = receiveCodecs(opts);
+  const codecs = receiveCodecs(opts);
+  if (codecs.length || opts.receiveCodecs) m.codecs = codecs;
   return m;
 }
 
