@@ -126,10 +126,26 @@ func (c *Core) receiveLinkState(now time.Time, p *peer, ls LinkState, frame []by
 		return
 	}
 	c.floodFrame(p.info.Name, kindLinkState, frame)
+	if !had {
+		c.originBack(now, ls.Origin)
+	}
 	if !had || linksChanged(old, ls) {
 		// A trunk came or went somewhere: plan again now rather than at the
 		// next periodic re-plan, so a failure is routed around at once.
 		c.resync()
+	}
+}
+
+// originBack takes in the room records of an origin that was forgotten
+// and whose link state came back (roomdb.restore), and floods them on:
+// the neighbours that forgot the origin too refused them as well.
+func (c *Core) originBack(now time.Time, origin string) {
+	for _, rs := range c.rooms.restore(now, origin) {
+		c.flood("", message{Room: &rs})
+		if c.local != nil && rs.live() {
+			c.local.RemoteChanged(rs.Room)
+		}
+		c.subsDirty = true
 	}
 }
 

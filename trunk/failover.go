@@ -14,7 +14,8 @@ import (
 // FailoverAfter without a packet (at least a round trip and a keep-alive
 // interval, plus a margin), and the flows it feeds move at once to the
 // next best route, as if the trunk were down but only in this node's own
-// plan: nothing is flooded and the trunk stays up. If the trunk is heard
+// plan: nothing is flooded and the trunk stays up. Where no other route
+// exists, the flows stay on the suspect trunk (sync.go, planUpstreams). If the trunk is heard
 // again it is trusted again, and routes come back through it with the
 // usual hysteresis; if it stays silent, the idle timeout takes it down as
 // before.
@@ -75,6 +76,13 @@ func (c *Core) checkSuspects(now time.Time) time.Time {
 func (c *Core) usable(name string) bool {
 	p := c.byName[name]
 	return p != nil && p.up && !p.suspect
+}
+
+// suspectUp reports whether a peer's trunk is up but suspect: the flows it
+// feeds move to another route if there is one, and stay if not.
+func (c *Core) suspectUp(name string) bool {
+	p := c.byName[name]
+	return p != nil && p.up && p.suspect
 }
 
 // graph is the planner's view: the flooded link state, with this node's

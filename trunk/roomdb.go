@@ -20,6 +20,12 @@ type roomdb struct {
 	// gone remembers the last sequence number of forgotten origins (see
 	// lsdb.gone).
 	gone map[string]goneOrigin
+	// parked holds, per origin and room, the newest record refused only
+	// because its origin was forgotten: the origin's current record when
+	// the origin is alive and merely was cut off. It is taken in by
+	// restore once the origin's link state comes back, and dropped with
+	// the origin's gone entry otherwise.
+	parked map[roomKey]RoomState
 }
 
 type roomKey struct{ origin, room string }
@@ -37,7 +43,7 @@ const maxRoomRecords = 100_000
 
 func newRoomDB() *roomdb {
 	return &roomdb{records: map[roomKey]*roomEntry{}, byRoom: map[string]map[string]*roomEntry{},
-		gone: map[string]goneOrigin{}}
+		gone: map[string]goneOrigin{}, parked: map[roomKey]RoomState{}}
 }
 
 // update stores rs if newer and reports whether it was.
@@ -47,15 +53,19 @@ func (d *roomdb) update(now time.Time, rs RoomState) bool {
 	if ok && rs.Seq <= e.rs.Seq {
 		return false
 	}
-	if !ok && len(d.records) >= maxRoomRecords {
+	if !ok && len(d.records)+len(d.parked) >= maxRoomRecords {
 		return false
 	}
 	if g, forgotten := d.gone[rs.Origin]; forgotten {
 		if rs.Seq <= g.seq {
+			if p, held := d.parked[k]; !held || p.Seq < rs.Seq {
+				d.parked[k] = rs
+			}
 			return false
 		}
-		delete(d.gone, rs.Origin)
+		d.forgive(rs.Origin)
 	}
+	delete(d.parked, k)
 	e = &roomEntry{rs: rs, at: now}
 	d.records[k] = e
 	r := d.byRoom[rs.Room]
@@ -75,6 +85,47 @@ func (d *roomdb) remove(k roomKey) {
 			delete(d.byRoom, k.room)
 		}
 	}
+}
+
+// forgive forgets that an origin was forgotten: it is alive (a record it
+// originated after it was forgotten arrived). Its parked records are
+// dropped; restore takes them in instead.
+func (d *roomdb) forgive(origin string) {
+	delete(d.gone, origin)
+	for k := range d.parked {
+		if k.origin == origin {
+			delete(d.parked, k)
+		}
+	}
+}
+
+// restore is called when a forgotten origin's link state came back (a
+// record newer than any it had sent before it was forgotten): the origin
+// lives, so the records it holds unchanged since then are current again.
+// Without this, an origin whose rooms did not change while it was cut
+// off stayed out of them everywhere that had forgotten it: its records
+// came back with the sequence numbers they had, which the gone memory
+// refuses, and nothing made the origin number them anew. It returns the
+// records taken in, for the caller to flood on.
+func (d *roomdb) restore(now time.Time, origin string) []RoomState {
+	if _, forgotten := d.gone[origin]; !forgotten {
+		return nil
+	}
+	var back []RoomState
+	for k, rs := range d.parked {
+		if k.origin == origin {
+			back = append(back, rs)
+		}
+	}
+	d.forgive(origin)
+	sort.Slice(back, func(i, j int) bool { return back[i].Room < back[j].Room })
+	out := back[:0]
+	for _, rs := range back {
+		if d.update(now, rs) {
+			out = append(out, rs)
+		}
+	}
+	return out
 }
 
 // dropOrigin forgets a node's records and returns the rooms they were in.
@@ -105,7 +156,7 @@ func (d *roomdb) expire(now time.Time) {
 	d.expireAt = now.Add(time.Minute)
 	for o, g := range d.gone {
 		if now.Sub(g.at) > goneMemory {
-			delete(d.gone, o)
+			d.forgive(o)
 		}
 	}
 	for k, e := range d.records {

@@ -138,14 +138,23 @@ func (c *Core) planUpstreams(now time.Time) {
 			}
 			planned[k] = r
 		}
-		up := r.Upstream(c.cfg.Name)
+		up, path := r.Upstream(c.cfg.Name), r.Path
 		if !c.usable(up) {
 			up = ""
+		}
+		if up == "" && c.suspectUp(f.up) {
+			// No route avoids a suspect upstream: it is still up, and
+			// keeps the flow. Dropping it unsubscribed the track hop by
+			// hop to the publisher, whose layers dynacast then paused, so
+			// that a node starved of CPU for 300 ms lost its video for
+			// seconds (or, if the layer was the one just switched to, for
+			// good), where no other route could have done better.
+			up, path = f.up, f.path
 		}
 		// A suspect upstream is still up: the flow moves make-before-break,
 		// taking packets from both until the new route delivers, so a
 		// trunk that was only briefly silent loses nothing more.
-		c.flows.route(now, f, up, r.Path, c.peerUp)
+		c.flows.route(now, f, up, path, c.peerUp)
 		c.planStandby(f)
 	}
 }
