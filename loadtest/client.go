@@ -20,6 +20,9 @@ type clientParams struct {
 	identity string
 	publish  bool
 	prefer   string // "large", "small" or "" (no preference sent)
+	// subscribeTo: when set, join with auto_subscribe false and subscribe
+	// to these participants only.
+	subscribeTo []string
 	// token gets the first token; tokenAt one for another node and the
 	// participant's identity, when the client moves (recover.go).
 	token   TokenFunc
@@ -92,7 +95,7 @@ func (c *client) join(timeout time.Duration) error {
 	c.joinStart = time.Now()
 	c.mu.Unlock()
 	l := newLink(c, c.p.base)
-	if _, err := l.open(ctx, message{Type: "join", Token: tok, Mode: c.p.mode}, func(m message) error { return c.adopt(l, m) }); err != nil {
+	if _, err := l.open(ctx, c.joinMessage(tok), func(m message) error { return c.adopt(l, m) }); err != nil {
 		l.close(false)
 		return err
 	}
@@ -131,6 +134,7 @@ func (c *client) adopt(l *link, m message) error {
 		if err := l.subscribe(m.ICEServers); err != nil {
 			return err
 		}
+		c.sendSubscriptions(l, others)
 	}
 	for _, o := range others {
 		for _, t := range o.Tracks {
@@ -159,6 +163,11 @@ func (c *client) fail(err error) {
 // onRoomMessage handles the messages about the room.
 func (c *client) onRoomMessage(l *link, m message) error {
 	switch m.Type {
+	case "participant_joined":
+		var p participantInfo
+		if json.Unmarshal(m.Participant, &p) == nil {
+			c.sendSubscriptions(l, []participantInfo{p})
+		}
 	case "track_published":
 		var t trackInfo
 		var pid string

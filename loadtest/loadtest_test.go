@@ -95,3 +95,37 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestRunSubscribeTo: with --subscribe-to 1, each subscriber receives one
+// publisher only (selective subscription), taken in turn.
+func TestRunSubscribeTo(t *testing.T) {
+	base := startNode(t)
+	cfg := loadtest.DefaultConfig()
+	cfg.URL, cfg.Publishers, cfg.Subscribers, cfg.SubscribeTo, cfg.Prefer, cfg.NoTWCC = base, 2, 4, 1, "small", true
+	cfg.Warmup, cfg.Duration, cfg.Interval = time.Second, 2*time.Second, 0
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := loadtest.Run(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	senders := map[string]int{}
+	for _, c := range rep.Clients {
+		if c.Publisher {
+			continue
+		}
+		video := 0
+		for _, tr := range c.Tracks {
+			if tr.Kind == "video" {
+				video++
+				senders[tr.Participant]++
+			}
+		}
+		if video != 1 {
+			t.Errorf("%s receives %d videos, want 1", c.Identity, video)
+		}
+	}
+	if len(senders) != 2 {
+		t.Errorf("subscribers receive from %v, want both publishers in turn", senders)
+	}
+}

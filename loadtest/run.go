@@ -36,12 +36,23 @@ type Config struct {
 	Duration    time.Duration // measurement window, after all joined and the warm-up
 	Warmup      time.Duration // after the last join, before measuring
 	Prefer      string        // "large", "small" or "" (send no preference)
-	JoinRate    float64       // subscriber joins per second
-	JoinTimeout time.Duration // per client
-	Interval    time.Duration // progress lines; 0 for none
-	NodePID     int           // when > 0, the node's CPU use is sampled from /proc
-	NoTWCC      bool          // subscribers send no transport-cc feedback (see newAPI)
-	NoRecover   bool          // clients never resume or move (recover.go)
+	// SubscribeTo > 0: each subscriber joins with auto_subscribe false and
+	// subscribes to that many publishers only (selective subscription),
+	// taken in turn from the SubscribePool publishers (0: Publishers).
+	SubscribeTo, SubscribePool int
+	JoinRate                   float64       // subscriber joins per second
+	JoinTimeout                time.Duration // per client
+	Interval                   time.Duration // progress lines; 0 for none
+	NodePID                    int           // when > 0, the node's CPU use is sampled from /proc
+	NoTWCC                     bool          // subscribers send no transport-cc feedback (see newAPI)
+	NoRecover                  bool          // clients never resume or move (recover.go)
+	// AdvertiseHost, when set, is the address clients give in their host
+	// candidates instead of their own. A benchmark that puts an impaired
+	// relay between clients and their node gives an unreachable one
+	// (192.0.2.1, TEST-NET-1): the node's connectivity checks then find no
+	// path around the relay, only the one the clients' own checks open
+	// through it.
+	AdvertiseHost string
 	// QualityEvery is how often clients send quality reports, as browsers
 	// do (quality.go); 0 means 5 s, negative none.
 	QualityEvery time.Duration
@@ -109,18 +120,18 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if cfg.Token == nil {
 		cfg.Token = DevTokens(cfg.URL, cfg.Room)
 	}
-	pubAPI, err := newAPI(true, true, cfg.Logger)
+	pubAPI, err := newAPI(true, true, cfg.AdvertiseHost, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
-	subAPI, err := newAPI(false, !cfg.NoTWCC, cfg.Logger)
+	subAPI, err := newAPI(false, !cfg.NoTWCC, cfg.AdvertiseHost, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
 	r := &runner{cfg: cfg, out: progress, start: time.Now(), cpu: newCPUSampler(cfg.NodePID)}
 	defer r.closeAll()
 
-	subs := 0
+	subs, subN := 0, 0
 	params := func(identity string, publish bool) clientParams {
 		api, base, token := subAPI, cfg.URL, cfg.Token
 		if publish {
@@ -136,7 +147,12 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 		if !customToken {
 			tokenAt = devTokenAt(cfg.Room)
 		}
-		return clientParams{base: base, mode: cfg.Mode, identity: identity, publish: publish,
+		var only []string
+		if !publish {
+			only = cfg.subscription(subN)
+			subN++
+		}
+		return clientParams{base: base, mode: cfg.Mode, identity: identity, publish: publish, subscribeTo: only,
 			prefer: cfg.Prefer, token: token, tokenAt: tokenAt, api: api, pubAPI: pubAPI, media: cfg.Media,
 			logger: cfg.Logger, noRecover: cfg.NoRecover, quality: cfg.QualityEvery}
 	}

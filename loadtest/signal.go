@@ -42,6 +42,9 @@ type message struct {
 	Node         json.RawMessage `json:"node,omitempty"`
 	URL          string          `json:"url,omitempty"`
 	Reason       string          `json:"reason,omitempty"`
+	// Selective subscription (subscribe.go).
+	AutoSubscribe *bool `json:"auto_subscribe,omitempty"`
+	Subscribe     *bool `json:"subscribe,omitempty"`
 }
 
 // participantInfo is a participant object of the protocol.

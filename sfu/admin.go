@@ -95,13 +95,7 @@ func (p *Participant) SetPermissions(np Permissions) error {
 			if o == p {
 				continue
 			}
-			for _, t := range o.Tracks() {
-				if np.Subscribe {
-					p.sub.add(t)
-				} else {
-					p.sub.remove(t)
-				}
-			}
+			p.sub.syncOwner(o)
 		}
 	}
 	p.emit(PermissionsChanged{np})
@@ -131,7 +125,7 @@ func (p *Participant) MuteTrack(trackID string, muted bool) error {
 func (p *Participant) MuteKind(kind webrtc.RTPCodecType, muted bool) {
 	p.SetMuted(kind, muted)
 	for _, r := range p.Tracks() {
-		if r.kind == kind {
+		if r.kind == kind && r.backupFor == "" {
 			p.emit(TrackMuted{ParticipantID: p.id, TrackID: r.id, Kind: kindString(kind), Muted: muted})
 		}
 	}

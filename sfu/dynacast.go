@@ -39,6 +39,8 @@ func (r *Receiver) tick(now time.Time, pauseAfter time.Duration) {
 	var wanted []bool
 	if r.kind == webrtc.RTPCodecTypeVideo && r.up != nil && !r.closed.Load() {
 		wanted = r.dynacastLocked(now, pauseAfter)
+	} else if r.up != nil && r.owner != nil && r.owner.remote && !r.closed.Load() {
+		wanted = r.remoteAudioLocked(now, pauseAfter) // subscription.go
 	}
 	r.mu.Unlock()
 	if wanted != nil {
@@ -106,7 +108,11 @@ func (r *Receiver) dynacastLocked(now time.Time, pauseAfter time.Duration) []boo
 		}
 	}
 	for _, s := range *r.sinks.Load() {
-		watched[s.layer] = true
+		if s.svc != nil {
+			watched[0] = true // the one stream of every spatial layer
+		} else {
+			watched[s.layer] = true
+		}
 	}
 	alive := r.aliveLocked(now)
 	changed := false

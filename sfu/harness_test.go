@@ -58,6 +58,12 @@ func newTestSFU(t testing.TB, mod func(*Config)) *SFU {
 // join adds a synthetic client. It publishes if opts has tracks.
 func join(t *testing.T, s *SFU, room, id string, opts sfutest.Options) *peer {
 	t.Helper()
+	return joinWith(t, s, room, id, opts, nil)
+}
+
+// joinWith is join with changes to the participant's parameters.
+func joinWith(t *testing.T, s *SFU, room, id string, opts sfutest.Options, mod func(*ParticipantParams)) *peer {
+	t.Helper()
 	pr := &peer{t: t, ev: make(chan Event, 4096), done: make(chan struct{})}
 	var err error
 	pr.c, err = sfutest.New(opts, pr.toSFU)
@@ -65,14 +71,18 @@ func join(t *testing.T, s *SFU, room, id string, opts sfutest.Options) *peer {
 		t.Fatal(err)
 	}
 	pub := len(opts.Layers) > 0 || opts.Audio
-	pr.p, err = s.Join(room, "", ParticipantParams{ID: id, CanPublish: pub, CanSubscribe: opts.Subscribe,
+	pp := ParticipantParams{ID: id, CanPublish: pub, CanSubscribe: opts.Subscribe,
 		OnEvent: func(e Event) {
 			select {
 			case pr.ev <- e:
 			default:
 				t.Errorf("%s: event queue full", id)
 			}
-		}})
+		}}
+	if mod != nil {
+		mod(&pp)
+	}
+	pr.p, err = s.Join(room, "", pp)
 	if err != nil {
 		t.Fatal(err)
 	}

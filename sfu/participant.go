@@ -31,11 +31,23 @@ type ParticipantParams struct {
 	// SFU goroutines, possibly with SFU locks held: it must not block and
 	// must not call into the SFU. Nil drops events.
 	OnEvent func(Event)
+	// ManualSubscribe: receive no track until asked (Participant.Subscribe)
+	// instead of every track in the room.
+	ManualSubscribe bool
+	// Codecs are the video codecs the client decodes, as MIME subtypes
+	// ("VP8", "AV1"); nil: any. A track in a codec outside the list is
+	// received as its backup codec, or not at all (subscription.go).
+	Codecs []string
 	// Since is when the participant's session began (zero: now). A session
 	// that resumes keeps its participant; one that moved to another node
 	// starts anew there, so the newest session of an identity is the one
 	// with the latest Since (see the trunk's duplicate resolution).
 	Since time.Time
+	// KeepWhenReplaced (a remote participant) keeps the participant and
+	// its tracks when a local join of its identity replaces it: it leaves
+	// the room's list at once, but its subscribers keep its media until its
+	// owner calls Replace, once the new session's media reaches them.
+	KeepWhenReplaced bool
 }
 
 // Participant is one member of a room.
@@ -44,6 +56,7 @@ type Participant struct {
 	canPub, canSub bool
 	perms          permissions // an operator's changes to the grants (admin.go)
 	remote         bool
+	keepReplaced   bool // ParticipantParams.KeepWhenReplaced
 	onEvent        func(Event)
 	since          time.Time
 	room           *Room
@@ -60,6 +73,7 @@ type Participant struct {
 	mutedKinds map[webrtc.RTPCodecType]bool
 	pub        *publisher
 	ext        participantExt
+	subs       subscription
 
 	sub *subscriber // set at join for participants that may subscribe
 }
@@ -177,7 +191,7 @@ func (p *Participant) SetMuted(kind webrtc.RTPCodecType, muted bool) {
 	tracks := slices.Clone(p.tracks)
 	p.mu.Unlock()
 	for _, r := range tracks {
-		if r.kind == kind && !isScreen(r.source) && r.setMuted(muted) {
+		if r.kind == kind && !isScreen(r.source) && r.setMuted(muted) && r.backupFor == "" {
 			p.room.broadcast(p, TrackMuted{ParticipantID: p.id, TrackID: r.id, Kind: kindString(kind), Muted: muted})
 		}
 	}
@@ -253,6 +267,10 @@ func (p *Participant) discard() {
 
 // Close makes the participant leave and frees its connections.
 func (p *Participant) Close() { p.close(nil) }
+
+// Replace closes a participant that a newer session of its identity
+// replaced (KeepWhenReplaced): its tracks go, and nobody sees a leave.
+func (p *Participant) Replace() { p.close(ErrReplaced) }
 
 // close runs once; later calls return at once (they may come from pion
 // callbacks that the first call is waiting for).

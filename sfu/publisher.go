@@ -27,6 +27,7 @@ type publisher struct {
 
 	mu     sync.Mutex
 	byMid  map[string]*pubTrack
+	ids    map[string]string // mid → track ID, reserved before publishing (backup.go)
 	closed bool
 	wg     sync.WaitGroup
 }
@@ -47,6 +48,7 @@ type pubTrack struct {
 	reading []bool
 	rtxPTs  []uint8 // the payload types of RTX
 	live    int     // layer readers running, under publisher.mu
+	svc     bool    // one VP9 stream of spatial layers (svc.go)
 }
 
 func newPublisher(p *Participant) (*publisher, error) {
@@ -214,7 +216,8 @@ func (pub *publisher) newTrack(mid string, track *webrtc.TrackRemote, recv *webr
 			level = uint8(h.ID)
 		}
 	}
-	pt := &pubTrack{pub: pub, mid: mid, id: newTrackID(), rids: rids, ssrcs: make([]atomic.Uint32, len(rids)), reading: make([]bool, len(rids))}
+	pt := &pubTrack{pub: pub, mid: mid, id: pub.trackIDLocked(mid), rids: rids, ssrcs: make([]atomic.Uint32, len(rids)), reading: make([]bool, len(rids)),
+		svc: svcTrack(track.Kind(), track.Codec().MimeType, len(rids))}
 	for _, c := range recv.GetParameters().Codecs {
 		if isRTX(c.MimeType) {
 			pt.rtxPTs = append(pt.rtxPTs, uint8(c.PayloadType))
@@ -227,6 +230,7 @@ func (pub *publisher) newTrack(mid string, track *webrtc.TrackRemote, recv *webr
 	rcv, err := pub.p.PublishTrack(TrackParams{
 		ID: pt.id, Kind: track.Kind(), Codec: track.Codec().RTPCodecCapability, Layers: layers,
 		AudioLevelExt: level, Upstream: pt, Source: pub.p.sourceOf(mid, track.Kind() == webrtc.RTPCodecTypeVideo),
+		BackupFor: pub.backupForLocked(mid, track.Kind()),
 	})
 	if err != nil {
 		pub.p.log.Debug("publish track", "err", err)
@@ -260,6 +264,7 @@ func (pub *publisher) readLayer(track *webrtc.TrackRemote, pt *pubTrack, idx int
 	ended := pt.live == 0 && !pub.closed
 	if ended {
 		delete(pub.byMid, pt.mid)
+		delete(pub.ids, pt.mid)
 	}
 	pub.mu.Unlock()
 	if ended {
@@ -310,14 +315,16 @@ func (pt *pubTrack) RequestKeyframe(layer int) {
 }
 
 // SetLayersWanted asks the browser, through signaling, to keep only the
-// wanted simulcast encodings active. Single-layer tracks are left alone.
+// wanted simulcast encodings active. An SVC track's one encoding is
+// paused when nobody watches it (layers [""] or []); other single-layer
+// tracks are left alone.
 func (pt *pubTrack) SetLayersWanted(wanted []bool) {
-	if len(pt.rids) < 2 {
+	if len(pt.rids) < 2 && !pt.svc {
 		return
 	}
 	layers := []string{}
 	for i, w := range wanted {
-		if w {
+		if w && i < len(pt.rids) {
 			layers = append(layers, pt.rids[i])
 		}
 	}

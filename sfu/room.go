@@ -132,9 +132,7 @@ func (r *Room) afterJoin(p *Participant, replaced bool) {
 			if o == p {
 				continue
 			}
-			for _, t := range o.Tracks() {
-				p.sub.add(t)
-			}
+			p.sub.syncOwner(o)
 		}
 	}
 	r.kick()
@@ -185,12 +183,18 @@ func (r *Room) broadcast(from *Participant, ev Event) {
 	}
 }
 
-// publish announces a new track and subscribes everyone who may.
+// publish announces a new track and subscribes everyone whose rules pick
+// it (subscription.go). A backup codec is announced to watchers only:
+// clients receive it under its primary's ID.
 func (r *Room) publish(from *Participant, t *Receiver) {
-	r.broadcast(from, TrackPublished{ParticipantID: from.id, Track: t.Info()})
+	if t.backupFor == "" {
+		r.broadcast(from, TrackPublished{ParticipantID: from.id, Track: t.Info()})
+	} else {
+		r.watchersOnly(TrackPublished{ParticipantID: from.id, Track: t.Info()})
+	}
 	for _, p := range r.Participants() {
 		if p != from && p.sub != nil {
-			p.sub.add(t)
+			p.sub.syncOwner(from)
 		}
 	}
 	r.kick()
@@ -202,12 +206,28 @@ func (r *Room) unpublish(from *Participant, t *Receiver) {
 	for _, p := range r.Participants() {
 		if p.sub != nil {
 			p.sub.remove(t)
+			if p != from {
+				p.sub.syncOwner(from) // a backup may take over
+			}
 		}
 	}
 	for _, p := range r.Participants() {
 		p.forgetTrackPreference(t.id)
 	}
-	r.broadcast(from, TrackUnpublished{ParticipantID: from.id, TrackID: t.id})
+	if t.backupFor == "" {
+		r.broadcast(from, TrackUnpublished{ParticipantID: from.id, TrackID: t.id})
+	} else {
+		r.watchersOnly(TrackUnpublished{ParticipantID: from.id, TrackID: t.id})
+	}
+}
+
+// watchersOnly sends ev to watchers but not to participants.
+func (r *Room) watchersOnly(ev Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, w := range r.watchers {
+		w(ev)
+	}
 }
 
 func (r *Room) observeLevel(id string, level uint8) {

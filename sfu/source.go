@@ -30,6 +30,9 @@ type participantExt struct {
 	// trackPrefs are view preferences for single tracks; they take
 	// precedence over the participant-wide preference.
 	trackPrefs map[string]Quality
+	// backups maps a publisher-connection mid that carries a backup codec
+	// to the mid of its primary track (backup.go).
+	backups map[string]string
 }
 
 // maxSources bounds the declared sources of one participant.
@@ -85,7 +88,7 @@ func (p *Participant) PreferTrack(trackID string, q Quality) {
 // participant-wide one.
 func (p *Participant) trackPreference(r *Receiver) Quality {
 	p.mu.Lock()
-	q, ok := p.ext.trackPrefs[r.id]
+	q, ok := p.ext.trackPrefs[r.group()]
 	p.mu.Unlock()
 	switch {
 	case ok:

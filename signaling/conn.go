@@ -141,6 +141,9 @@ func (c *conn) handle(b []byte, joinTimer *time.Timer) (stop bool) {
 		if len(m.sources) > 0 {
 			c.p.SetSources(m.sources)
 		}
+		if len(m.backups) > 0 {
+			c.p.SetBackups(m.backups)
+		}
 		ans, err := c.p.HandleOffer(m.sdp)
 		if err != nil {
 			return c.sfuError(err)
@@ -189,6 +192,8 @@ func (c *conn) handle(b []byte, joinTimer *time.Timer) (stop bool) {
 		return c.badInput(CodeBadMessage, "already joined")
 	case qualityMsg:
 		c.quality(m)
+	case subscribeMsg:
+		c.subscribe(m)
 	}
 	return false
 }
@@ -214,7 +219,7 @@ func (c *conn) join(m joinMsg) bool {
 	}
 	p, err := c.s.sfu.Join(g.Room, m.mode, sfu.ParticipantParams{
 		ID: g.Identity, Name: g.Name, CanPublish: g.Publish, CanSubscribe: g.Subscribe, OnEvent: se.onEvent,
-		Data: m.data && g.Subscribe})
+		Data: m.data && g.Subscribe, ManualSubscribe: m.manual, Codecs: m.codecs})
 	switch {
 	case errors.Is(err, sfu.ErrRoomFull):
 		c.fail(CodeRoomFull, "the room is full", true)

@@ -34,17 +34,25 @@ type inbound struct {
 	Track       string            `json:"track"`
 	Sources     map[string]string `json:"sources"`
 	Data        bool              `json:"data"`
+	// Selective subscription and backup codecs (subscribe.go).
+	AutoSubscribe *bool             `json:"auto_subscribe"`
+	Codecs        []string          `json:"codecs"`
+	Subscribe     *bool             `json:"subscribe"`
+	Backups       map[string]string `json:"backups"`
 }
 
 // Client messages after decoding.
 type (
 	joinMsg struct {
 		token, mode, room string
-		data              bool // data channels wanted
+		data              bool     // data channels wanted
+		manual            bool     // auto_subscribe: false
+		codecs            []string // video codecs the client decodes; nil: any
 	}
 	offerMsg struct {
 		sdp     string
 		sources map[string]string // mid → track source
+		backups map[string]string // backup mid → primary mid
 	}
 	answerMsg    struct{ sdp string }
 	candidateMsg struct {
@@ -87,7 +95,11 @@ func (m *inbound) check() (any, error) {
 		if m.Mode != "" && m.Mode != "meeting" && m.Mode != "live" {
 			return bad("mode %q", m.Mode)
 		}
-		return joinMsg{token: m.Token, mode: m.Mode, room: m.Room, data: m.Data}, nil
+		if err := checkCodecs(m.Codecs); err != nil {
+			return bad("%v", err)
+		}
+		return joinMsg{token: m.Token, mode: m.Mode, room: m.Room, data: m.Data,
+			manual: m.AutoSubscribe != nil && !*m.AutoSubscribe, codecs: m.Codecs}, nil
 	case "offer", "answer":
 		want := map[string]string{"offer": "publisher", "answer": "subscriber"}[m.Type]
 		if m.Target != want {
@@ -105,7 +117,10 @@ func (m *inbound) check() (any, error) {
 					return bad("source %.20q of mid %.20q: want camera|microphone|screen|screen_audio", src, mid)
 				}
 			}
-			return offerMsg{sdp: m.SDP, sources: m.Sources}, nil
+			if err := checkBackups(m.Backups); err != nil {
+				return bad("%v", err)
+			}
+			return offerMsg{sdp: m.SDP, sources: m.Sources, backups: m.Backups}, nil
 		}
 		return answerMsg{sdp: m.SDP}, nil
 	case "candidate":
@@ -137,6 +152,8 @@ func (m *inbound) check() (any, error) {
 			return bad("kind audio|video and muted required")
 		}
 		return muteMsg{kind: m.Kind, muted: *m.Muted}, nil
+	case "subscribe":
+		return m.checkSubscribe()
 	case "quality":
 		return decodeQuality(m.Report)
 	case "leave":

@@ -32,6 +32,15 @@ func TestDecode(t *testing.T) {
 		{`{"type":"mute","kind":"audio","muted":true}`, muteMsg{kind: "audio", muted: true}, nil},
 		{`{"type":"mute","kind":"audio"}`, nil, errBadMessage},
 		{`{"type":"leave"}`, leaveMsg{}, nil},
+		{`{"type":"join","token":"t","auto_subscribe":false,"codecs":["VP8","opus"]}`, joinMsg{token: "t", manual: true, codecs: []string{"VP8", "opus"}}, nil},
+		{`{"type":"join","token":"t","auto_subscribe":true}`, joinMsg{token: "t"}, nil},
+		{`{"type":"join","token":"t","codecs":[""]}`, nil, errBadMessage},
+		{`{"type":"subscribe","participant":"a","subscribe":true}`, subscribeMsg{participant: "a", on: true}, nil},
+		{`{"type":"subscribe","participant":"a","track":"TR_1","subscribe":false}`, subscribeMsg{participant: "a", track: "TR_1"}, nil},
+		{`{"type":"subscribe","participant":"a"}`, nil, errBadMessage},
+		{`{"type":"subscribe","subscribe":true}`, nil, errBadMessage},
+		{`{"type":"offer","target":"publisher","sdp":"v=0","backups":{"2":"1"}}`, offerMsg{sdp: "v=0", backups: map[string]string{"2": "1"}}, nil},
+		{`{"type":"offer","target":"publisher","sdp":"v=0","backups":{"1":"1"}}`, nil, errBadMessage},
 		{`{"type":"dance"}`, nil, errUnknownType},
 		{`{}`, nil, errBadMessage},
 		{`[1,2]`, nil, errBadMessage},
@@ -58,6 +67,7 @@ func FuzzDecode(f *testing.F) {
 	for _, s := range []string{
 		`{"type":"join","token":"t"}`, `{"type":"candidate","target":"publisher","candidate":{"candidate":"x","sdpMLineIndex":1}}`,
 		`{"type":"mute","kind":"video","muted":false}`, `{"type":"prefer","participant":"p","layer":"large"}`, `null`, `{"type":"offer"}`,
+		`{"type":"subscribe","participant":"p","subscribe":true}`, `{"type":"join","token":"t","auto_subscribe":false,"codecs":["VP8"]}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -40,7 +40,9 @@ type trackJSON struct {
 func toParticipant(p sfu.ParticipantInfo) participantJSON {
 	out := participantJSON{ID: p.ID, Name: p.Name, Publish: p.Publish, Subscribe: p.Subscribe, Tracks: []trackJSON{}}
 	for _, t := range p.Tracks {
-		out.Tracks = append(out.Tracks, toTrack(t))
+		if t.BackupFor == "" { // received under its primary's ID
+			out.Tracks = append(out.Tracks, toTrack(t))
+		}
 	}
 	return out
 }

@@ -43,6 +43,13 @@ type localRoom struct {
 	// newer: local participants whose identity has a newer session on
 	// another node, and when that was first seen (move.go).
 	newer map[string]time.Time
+	// locals: the local participants at the last refresh; warmedAt: when
+	// a probe last warmed the room (warm.go).
+	locals   map[string]bool
+	warmedAt time.Time
+	// handing: mirrors replaced by a local session of their identity,
+	// kept until its media takes over (handover.go).
+	handing map[string]*handover
 }
 
 // ghost is a remote participant mirrored into a local room.
@@ -145,6 +152,7 @@ func (a *accessSide) closeRoom(now time.Time, lr *localRoom) {
 	for _, id := range sortedKeys(lr.ghosts) {
 		a.dropGhost(now, lr, id, lr.ghosts[id])
 	}
+	a.endHandovers(now, lr)
 	for ref := range a.own {
 		if ref.Room == lr.name {
 			delete(a.own, ref)
@@ -163,6 +171,7 @@ func (a *accessSide) refresh(now time.Time, lr *localRoom) {
 	a.core.SetRoomOpts(lr.name, roomOpts(lr.room))
 	a.core.SetRoom(now, lr.name, lr.room.Mode(), parts)
 	a.reconcileGhosts(now, lr, len(parts) > 0)
+	a.warmNewcomers(now, lr, parts)
 }
 
 // snapshot describes the room's local participants (ghosts excluded) and
@@ -183,7 +192,8 @@ func (a *accessSide) snapshot(lr *localRoom) []ParticipantState {
 			info, codec := r.Info(), r.Codec()
 			ps.Tracks = append(ps.Tracks, TrackState{ID: r.ID(), Kind: info.Kind, Mime: codec.MimeType,
 				ClockRate: codec.ClockRate, Channels: codec.Channels, Fmtp: codec.SDPFmtpLine,
-				Layers: info.Layers, AudioLevelExt: r.AudioLevelExt(), Muted: info.Muted, Source: r.Source()})
+				Layers: info.Layers, AudioLevelExt: r.AudioLevelExt(), Muted: info.Muted, Source: r.Source(),
+				BackupFor: r.BackupFor()})
 			a.own[TrackRef{Origin: a.core.Name(), Room: lr.name, ID: r.ID()}] = r
 		}
 		if len(ps.Tracks) > maxTracks {
@@ -253,6 +263,9 @@ func (a *accessSide) reconcileGhosts(now time.Time, lr *localRoom, hasLocal bool
 	for _, id := range sortedKeys(lr.ghosts) {
 		g := lr.ghosts[id]
 		if _, ok := want[id]; !ok {
+			if a.handOver(now, lr, id, g) {
+				continue
+			}
 			a.dropGhost(now, lr, id, g)
 		} else if origin[id] != g.origin {
 			a.reoriginGhost(now, g, origin[id])
@@ -262,7 +275,7 @@ func (a *accessSide) reconcileGhosts(now time.Time, lr *localRoom, hasLocal bool
 		g := lr.ghosts[id]
 		if g == nil {
 			p, err := a.sfu.Join(lr.name, lr.room.Mode(), sfu.ParticipantParams{ID: id, Name: want[id].Name,
-				CanPublish: true, Remote: true, Since: time.UnixMilli(want[id].Since)})
+				CanPublish: true, Remote: true, Since: time.UnixMilli(want[id].Since), KeepWhenReplaced: true})
 			if err != nil {
 				a.log.Warn("mirror participant", "room", lr.name, "participant", id, "err", err)
 				continue
@@ -321,12 +334,15 @@ func (a *accessSide) reconcileTracks(now time.Time, lr *localRoom, g *ghost, ps 
 		r, err := g.p.PublishTrack(sfu.TrackParams{ID: ts.ID, Kind: kind,
 			Codec:  webrtc.RTPCodecCapability{MimeType: ts.Mime, ClockRate: ts.ClockRate, Channels: ts.Channels, SDPFmtpLine: ts.Fmtp},
 			Layers: ts.Layers, AudioLevelExt: ts.AudioLevelExt, Upstream: &ghostUpstream{a: a, gt: gt}, Muted: ts.Muted,
-			Source: ts.Source})
+			Source: ts.Source, BackupFor: ts.BackupFor})
 		if err != nil {
 			a.log.Warn("mirror track", "track", ref, "err", err)
 			continue
 		}
 		gt.recv = r
+		// Not carried at all while no local subscriber takes it (selective
+		// subscription, an unused backup codec); the first one resumes it.
+		gt.wanted = layerMask(r.PauseIfUnsubscribed())
 		gt.feed = a.feeds.start(r)
 		g.tracks[ts.ID] = gt
 		a.mirror[ref] = gt
@@ -419,6 +435,7 @@ func (a *accessSide) close(now time.Time) {
 		for _, id := range sortedKeys(lr.ghosts) {
 			a.dropGhost(now, lr, id, lr.ghosts[id])
 		}
+		a.endHandovers(now, lr)
 	}
 	for k, rm := range a.sinks {
 		rm()
@@ -444,18 +461,24 @@ func (u *ghostUpstream) RequestKeyframe(layer int) {
 }
 
 func (u *ghostUpstream) SetLayersWanted(wanted []bool) {
-	var mask uint32
-	for i, w := range wanted {
-		if w && i < maxLayers {
-			mask |= 1 << i
-		}
-	}
+	mask := layerMask(wanted)
 	u.a.calls.push(func(now time.Time) {
 		if !u.gt.gone && u.gt.wanted != mask {
 			u.gt.wanted = mask
 			u.a.core.Want(now, u.gt.ref, mask)
 		}
 	})
+}
+
+// layerMask turns wanted layers into a Subscribe mask.
+func layerMask(wanted []bool) uint32 {
+	var mask uint32
+	for i, w := range wanted {
+		if w && i < maxLayers {
+			mask |= 1 << i
+		}
+	}
+	return mask
 }
 
 // trunkSink carries a local layer's packets to the loop. It never blocks

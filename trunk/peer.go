@@ -28,6 +28,7 @@ type peer struct {
 	backoff  time.Duration
 	downAt   time.Time
 	downWhy  string
+	lastUp   time.Time // when the trunk was last up (zero: never)
 	connects uint64
 	// lastMedia is when media last came from the peer; suspect marks a
 	// feeding trunk silent since suspectAt (failover.go).

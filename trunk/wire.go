@@ -128,6 +128,9 @@ type TrackState struct {
 	// Source is what the track shows ("camera", "screen", ...; empty:
 	// camera or microphone).
 	Source string `json:"source,omitempty"`
+	// BackupFor is the ID of the track this one is a backup codec of
+	// (sfu/subscription.go); empty for a primary track.
+	BackupFor string `json:"backup_for,omitempty"`
 }
 
 // Subscribe is the whole set of layers of Track the sender wants from the

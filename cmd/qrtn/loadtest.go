@@ -30,6 +30,8 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "measurement window, after every client joined and the warm-up")
 	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "wait after the last join before measuring")
 	fs.StringVar(&cfg.Prefer, "prefer", "", "layer preference subscribers send for every video: large, small, or empty for none")
+	fs.IntVar(&cfg.SubscribeTo, "subscribe-to", 0, "each subscriber joins with auto_subscribe false and subscribes to this many publishers only, in turn (0: everyone)")
+	fs.IntVar(&cfg.SubscribePool, "subscribe-pool", 0, "internal: the publishers --subscribe-to takes from (default --publishers)")
 	fs.Float64Var(&cfg.JoinRate, "join-rate", cfg.JoinRate, "subscriber joins per second")
 	fs.DurationVar(&cfg.Interval, "interval", cfg.Interval, "progress line interval (0: none)")
 	fs.BoolVar(&cfg.NoTWCC, "no-twcc", false, "subscribers send no transport-cc feedback, so the node's bandwidth estimate stays at its initial value (isolates forwarding cost from congestion control)")
@@ -118,7 +120,7 @@ Flags:`)
 		fmt.Fprintf(stderr, "loadtest: in-process %s\n", n.Line())
 	}
 	if cfg.Procs > 1 {
-		cfg.Spawn = spawnLoadtestChild(args, cfg.URL, stderr)
+		cfg.Spawn = spawnLoadtestChild(append(args, "--subscribe-pool", strconv.Itoa(cfg.Publishers)), cfg.URL, stderr)
 	}
 	progress := stdout
 	if *asJSON {

@@ -15,12 +15,17 @@
 //   window.qrtn.prefer(participant, 'large'|'small') sets a view preference.
 // Extra parameters: token=T (skip /api/token), video=WxH[@fps] (camera size),
 // codec=vp8|h264|vp9|av1 (what the page publishes),
-// relay=1 (media only through the node's TURN: iceTransportPolicy 'relay').
+// relay=1 (media only through the node's TURN: iceTransportPolicy 'relay'),
+// subscribe=none|Ann,Bob (receive nobody, or only these, until
+// window.qrtn.subscribe(name)), recv=vp8[,h264] (decode only these video
+// codecs: a VP9 or AV1 camera then arrives as its VP8 backup), backup=0 (a
+// VP9 or AV1 camera is sent without its VP8 backup).
 
 import { join } from './qrtn.js';
 import { ICONS, Tile, layoutGrid, qualityIcon, initials, hue } from './app-ui.js';
 import { prejoin } from './app-prejoin.js';
 import { place, joinPlaced, placementLabel } from './qrtn-join.js';
+import { subscribeByName } from './qrtn-subscribe.js';
 
 const $ = (sel) => document.querySelector(sel);
 const params = new URLSearchParams(location.search);
@@ -65,6 +70,9 @@ window.qrtn = {
     app.overrides.set(id, layer);
     sendPreference(id, layer);
   },
+  // subscribe(participant, on = true, track) turns receiving a participant
+  // (id or name) on or off; with &subscribe=none nothing is received until then.
+  subscribe: (participant, on = true, track) => app.session.subscribe(resolveParticipant(participant), on, track),
   mute: (kind, muted) => setMuted(kind, muted),
   leave: () => leave(),
   // shareScreen({fake: true}) shares an animated canvas instead of asking
@@ -84,6 +92,22 @@ window.qrtn = {
 };
 
 // --- joining ---
+
+// subscribeOnly: the names of &subscribe=Ann,Bob ([] for none), or null
+// for everyone.
+function subscribeOnly() {
+  const v = params.get('subscribe');
+  if (v === null || v === 'all') return null;
+  return v.split(',').filter((x) => x && x !== 'none');
+}
+
+function subscribeOptions() {
+  const o = {};
+  if (subscribeOnly()) o.autoSubscribe = false;
+  if (params.get('recv')) o.receiveCodecs = params.get('recv').split(',');
+  if (params.get('backup') === '0') o.backup = false;
+  return o;
+}
 
 function codecParam(v) {
   const c = String(v || params.get('codec') || 'vp8').toLowerCase();
@@ -179,8 +203,9 @@ async function start(v) {
     const publish = v.role === 'host';
     // Ask for the camera while the scheduler and the websocket work: all take time.
     const media = publish ? getMedia(v) : Promise.resolve(null);
-    const session = await joinScheduled(v, { mode: v.mode, codec: codecParam(v.codec), data: true, svc: params.get('svc') === '1' });
+    const session = await joinScheduled(v, { mode: v.mode, codec: codecParam(v.codec), data: true, svc: params.get('svc') !== '0', ...subscribeOptions() });
     app.session = session;
+    if (subscribeOnly()) subscribeByName(session, subscribeOnly());
     app.timing.joinedMs = performance.now() - app.timing.startedAt;
     document.body.dataset.role = session.self.publish ? 'host' : 'viewer';
     wire(session);

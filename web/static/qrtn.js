@@ -43,6 +43,7 @@ import { outboundStats, selectedRTT } from './qrtn-stats.js';
 import { selectedLocalCandidate } from './qrtn-candidates.js';
 import { Recovery } from './qrtn-reconnect.js';
 import { startQuality } from './qrtn-quality.js';
+import { joinFields, restrictReceive, addBackup, offerFields, subscribeMessage } from './qrtn-subscribe.js';
 
 /** How long a participant the node moved to does not list yet may take to appear. */
 const MOVE_SETTLE_MS = 5000;
@@ -80,6 +81,9 @@ export const LAYERS = {
  * @param {(url: string) => Promise<string>} [opts.getToken] a token for another node, when the session moves there
  * @param {() => Promise<{url: string, token: ?string}[]>} [opts.reschedule] ask the scheduler where to move (qrtn-join.js)
  * @param {boolean} [opts.recover] false: never reconnect (qrtn-reconnect.js)
+ * @param {boolean} [opts.autoSubscribe] false: receive nothing until subscribe() (qrtn-subscribe.js)
+ * @param {string[]} [opts.receiveCodecs] the video codecs to decode, default all the browser has
+ * @param {false|'vp8'} [opts.backup] a VP9 or AV1 camera is also sent in VP8 unless false
  */
 export async function join(url, token, opts = {}) {
   const s = new Session(url, opts);
@@ -167,7 +171,7 @@ export class Session extends EventTarget {
     const m = { type: 'join', token };
     if (this.opts.mode) m.mode = this.opts.mode;
     if (this.opts.data) m.data = true;
-    return m;
+    return Object.assign(m, joinFields(this.opts));
   }
 
   // _connect opens a websocket to url, sends first (join or resume) and
@@ -476,6 +480,7 @@ export class Session extends EventTarget {
     this._mids = parseMediaSections(sdp);
     await pc.setRemoteDescription({ type: 'offer', sdp });
     await this._flushCandidates('subscriber', pc);
+    restrictReceive(pc, this.opts);
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     this._sendSDP('answer', 'subscriber', pc.localDescription.sdp);
@@ -544,6 +549,7 @@ export class Session extends EventTarget {
     preferCodecs(tr, p.kind, this.opts.codec);
     p.sender = tr.sender;
     p.transceiver = tr;
+    if (!this._svc()) addBackup(this, p, init, preferCodecs);
     if (p.source !== 'screen') return Promise.resolve();
     const params = tr.sender.getParameters();
     params.degradationPreference = 'maintain-resolution';
@@ -591,6 +597,14 @@ export class Session extends EventTarget {
     const tr = this._pub?.getTransceivers().find((t) => t.mid === mid);
     if (!tr) return;
     const params = tr.sender.getParameters();
+    if (params.encodings?.length === 1 && params.encodings[0].scalabilityMode) {
+      // One SVC stream: paused whole while nobody watches (layers []).
+      const active = layers.length > 0;
+      if (params.encodings[0].active === active) return;
+      params.encodings[0].active = active;
+      await tr.sender.setParameters(params);
+      return;
+    }
     if (!params.encodings || params.encodings.length < 2) return;
     let changed = false;
     for (const enc of params.encodings) {
@@ -603,10 +617,10 @@ export class Session extends EventTarget {
     if (changed) await tr.sender.setParameters(params);
   }
 
-  // _svc: with opts.svc, VP9 is published as one SVC stream of three
-  // spatial and three temporal layers (L3T3_KEY) instead of simulcast; the
-  // node forwards each subscriber the spatial layers it needs (sfu/svc.go:
-  // experimental, see there).
+  // _svc: with opts.svc (the demo page sets it for VP9 unless &svc=0),
+  // VP9 is published as one SVC stream of up to three spatial and three
+  // temporal layers (L3T3_KEY) instead of simulcast; the node forwards
+  // each subscriber the spatial layers it needs (sfu/svc.go).
   _svc() {
     return (this.opts.codec || '').toLowerCase() === 'vp9' && this.opts.svc === true;
   }
@@ -629,7 +643,9 @@ export class Session extends EventTarget {
       });
       const sources = {};
       for (const p of this._published) if (p.transceiver.mid) sources[p.transceiver.mid] = p.source;
-      this._sendSDP('offer', 'publisher', pc.localDescription.sdp, { sources });
+      const backup = offerFields(this._published);
+      if (backup) Object.assign(sources, backup.sources);
+      this._sendSDP('offer', 'publisher', pc.localDescription.sdp, backup ? { sources, backups: backup.backups } : { sources });
       const sdp = await answered;
       this._pubAnswer = null;
       await pc.setRemoteDescription({ type: 'answer', sdp });
@@ -650,6 +666,19 @@ export class Session extends EventTarget {
     const m = { type: 'prefer', participant, layer };
     if (track) m.track = track;
     this._prefs.set(track ? `${participant}/${track}` : participant, m); // re-sent after a resume or a move
+    this._send(m);
+  }
+
+  /**
+   * Turns receiving a participant's tracks on or off (on defaults to
+   * true); with a track id, that track only. With join option
+   * autoSubscribe: false nothing is received until subscribed. The node
+   * stops forwarding what nobody receives, and stops pulling it across
+   * trunks.
+   */
+  subscribe(participant, on = true, track) {
+    const m = subscribeMessage(participant, on, track);
+    this._prefs.set(`subscribe:${participant}/${track ?? ''}`, m); // re-sent after a resume or a move
     this._send(m);
   }
 
