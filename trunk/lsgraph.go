@@ -56,6 +56,9 @@ func (d *lsdb) list(origin string, prev, cur *LinkState) {
 			}
 		}
 	}
+	if prev != nil && cur != nil && samePeers(prev.Links, cur.Links) {
+		return // a refresh or a change of metrics: the index stands
+	}
 	if prev != nil {
 		for _, l := range prev.Links {
 			if m := d.listedBy[l.Peer]; m != nil {
@@ -95,3 +98,15 @@ func (d *lsdb) setLinks(origin string) {
 
 // reportsDown reports whether from's record has a trunk to to down.
 func (d *lsdb) reportsDown(from, to string) bool { return d.downs[from][to] }
+
+func samePeers(a, b []LinkMetric) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Peer != b[i].Peer {
+			return false
+		}
+	}
+	return true
+}

@@ -1,5 +1,7 @@
 package trunk
 
+import "hash/maphash"
+
 // A flooded record reaches a node over each of its trunks: a forwarding
 // node with twenty neighbours receives every link-state and room change
 // twenty times, and all copies but the first are no news. Copies are
@@ -16,27 +18,41 @@ package trunk
 
 // seenFrames maps an encoded frame to the record it carried, in two
 // generations: when cur is full it becomes old and a new one starts, so
-// the copies of a recent record are still recognised.
+// the copies of a recent record are still recognised. A frame is known by
+// two independent 64-bit hashes of its bytes (keeping the bytes cost
+// gigabytes at 500 nodes: a forwarding node's link state is kilobytes);
+// two different frames colliding in 128 bits is not a practical concern
+// (the seeds are random, but only a collision could make them matter).
 type seenFrames struct {
-	cur, old map[string]floodRecord
+	seeds    [2]maphash.Seed
+	cur, old map[frameID]floodRecord
 }
 
-func (s *seenFrames) get(frame []byte) (floodRecord, bool) {
-	if r, ok := s.cur[string(frame)]; ok {
+type frameID [2]uint64
+
+func (s *seenFrames) id(frame []byte) frameID {
+	if s.seeds == ([2]maphash.Seed{}) {
+		s.seeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+	}
+	return frameID{maphash.Bytes(s.seeds[0], frame), maphash.Bytes(s.seeds[1], frame)}
+}
+
+func (s *seenFrames) get(id frameID) (floodRecord, bool) {
+	if r, ok := s.cur[id]; ok {
 		return r, true
 	}
-	r, ok := s.old[string(frame)]
+	r, ok := s.old[id]
 	return r, ok
 }
 
-func (s *seenFrames) put(frame []byte, r floodRecord) {
+func (s *seenFrames) put(id frameID, r floodRecord) {
 	if len(s.cur) >= maxSeenFrames {
 		s.old, s.cur = s.cur, nil
 	}
 	if s.cur == nil {
-		s.cur = make(map[string]floodRecord, maxSeenFrames)
+		s.cur = make(map[frameID]floodRecord, maxSeenFrames)
 	}
-	s.cur[string(frame)] = r
+	s.cur[id] = r
 }
 
 type floodRecord struct {
@@ -64,8 +80,9 @@ func (c *Core) rememberFrame(m message, frame []byte) {
 	if r.origin == c.cfg.Name {
 		return
 	}
-	if _, ok := c.seen.get(frame); !ok {
-		c.seen.put(frame, r)
+	id := c.seen.id(frame)
+	if _, ok := c.seen.get(id); !ok {
+		c.seen.put(id, r)
 	}
 }
 
@@ -75,7 +92,7 @@ func (c *Core) staleCopy(p *peer, frame []byte) bool {
 	if p.hello.Name == "" {
 		return false
 	}
-	r, ok := c.seen.get(frame)
+	r, ok := c.seen.get(c.seen.id(frame))
 	if !ok {
 		return false
 	}

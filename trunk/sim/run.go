@@ -122,6 +122,7 @@ func (t TrunkTuning) apply(c *trunk.Config) {
 	set(&c.KeepAlive, t.KeepAlive)
 	set(&c.IdleTimeout, t.IdleTimeout)
 	set(&c.LinkStateInterval, t.LinkStateInterval)
+	set(&c.LinkStateRefresh, t.LinkStateRefresh)
 	set(&c.ReplanInterval, t.ReplanInterval)
 	set(&c.RedialMin, t.RedialMin)
 	set(&c.RedialMax, t.RedialMax)

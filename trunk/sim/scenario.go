@@ -47,10 +47,13 @@ type TrunkTuning struct {
 	KeepAlive         time.Duration `yaml:"keep_alive"`
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`
 	LinkStateInterval time.Duration `yaml:"link_state_interval"`
-	ReplanInterval    time.Duration `yaml:"replan_interval"`
-	RedialMin         time.Duration `yaml:"redial_min"`
-	RedialMax         time.Duration `yaml:"redial_max"`
-	RedialRecent      time.Duration `yaml:"redial_recent"`
+	// LinkStateRefresh: how often a node floods its record unchanged
+	// (trunk.Config.LinkStateRefresh).
+	LinkStateRefresh time.Duration `yaml:"link_state_refresh"`
+	ReplanInterval   time.Duration `yaml:"replan_interval"`
+	RedialMin        time.Duration `yaml:"redial_min"`
+	RedialMax        time.Duration `yaml:"redial_max"`
+	RedialRecent     time.Duration `yaml:"redial_recent"`
 	// FailoverAfter: see trunk.Config (negative: wait for the idle timeout).
 	FailoverAfter time.Duration `yaml:"failover_after"`
 	// DualAudio turns on trunk.Scenario.DualAudio in both room modes.
