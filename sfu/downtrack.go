@@ -335,8 +335,12 @@ func (d *DownTrack) applyTargetLocked() {
 
 // setDecision applies a layer decision from the selector. constrained
 // says the decision is below what the view preference asks for: only such
-// (bandwidth) downgrades start the selector's hold against going back up;
-// following a preference down and up again is immediate.
+// downgrades for bandwidth start the selector's hold against going back
+// up. Following a preference down and up again is immediate, and so is
+// coming back to a layer that had stopped arriving (reason
+// "unavailable": a publisher whose encoder dropped the large layer for a
+// moment); held, a blink of the publisher's layer kept every subscriber
+// on small for the doubled hold, 8 s in a loaded three-person meeting.
 func (d *DownTrack) setDecision(layer int, constrained bool, reason string, now time.Time) {
 	d.mu.Lock()
 	if layer == d.decided {
@@ -345,7 +349,7 @@ func (d *DownTrack) setDecision(layer int, constrained bool, reason string, now 
 	}
 	d.reason = reason
 	switch {
-	case layer < d.decided && constrained:
+	case layer < d.decided && constrained && reason != reasonUnavailable:
 		d.hold.lowered(now, defaultSelectorParams)
 	case layer > d.decided:
 		d.hold.raised(now)

@@ -228,3 +228,26 @@ type countingUpstream struct{ n int }
 
 func (c *countingUpstream) RequestKeyframe(int)    { c.n++ }
 func (c *countingUpstream) SetLayersWanted([]bool) {}
+
+// TestUnavailableDowngradeIsNotHeld: a switch down because the layer
+// stopped arriving does not hold the track against going back up; a
+// bandwidth downgrade does.
+func TestUnavailableDowngradeIsNotHeld(t *testing.T) {
+	for _, c := range []struct {
+		reason string
+		held   bool
+	}{{reasonUnavailable, false}, {"bandwidth", true}} {
+		r := newReceiver(testOwner(), TrackParams{ID: "v", Kind: webrtc.RTPCodecTypeVideo,
+			Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, Layers: []string{"s", "l"}}, 64, time.Now())
+		d := newDownTrack(r, nil)
+		now := time.Now()
+		d.setDecision(1, false, "", now)
+		d.setDecision(0, true, c.reason, now.Add(10*time.Second))
+		d.mu.Lock()
+		held := d.hold.holding(now.Add(11 * time.Second))
+		d.mu.Unlock()
+		if held != c.held {
+			t.Errorf("down for %s: held %v, want %v", c.reason, held, c.held)
+		}
+	}
+}

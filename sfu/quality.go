@@ -164,8 +164,11 @@ func decisionReason(l int, t allocTrack) string {
 			return "bandwidth"
 		}
 	}
-	return "unavailable"
+	return reasonUnavailable
 }
+
+// reasonUnavailable is a switch down because the layer is not arriving.
+const reasonUnavailable = "unavailable"
 
 // missing looks at the newest packets the cache holds (up to its size)
 // and returns how many of the sequence numbers in that span are absent

@@ -106,7 +106,9 @@ func (c *client) next() map[string]any {
 }
 
 func (c *client) read() (map[string]any, error) {
-	_ = c.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	// Generous: a grace expiry or a close runs through the SFU, which a
+	// loaded CI machine under -race can hold up for seconds.
+	_ = c.ws.SetReadDeadline(time.Now().Add(15 * time.Second))
 	var m map[string]any
 	_, b, err := c.ws.ReadMessage()
 	if err != nil {
