@@ -3,6 +3,7 @@ package loadtest
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -51,7 +52,10 @@ func withoutTWCC(c webrtc.RTPCodecCapability) webrtc.RTPCodecCapability {
 // not how the node's congestion control reacts to the scheduling jitter of
 // a thousand clients on one core (pion stamps a packet's arrival when the
 // reading goroutine gets it, not when the socket did).
-func newAPI(publisher, twcc bool, logger *slog.Logger) (*webrtc.API, error) {
+//
+// host, when set, replaces the client's own address in its host
+// candidates (see Config.AdvertiseHost).
+func newAPI(publisher, twcc bool, host string, logger *slog.Logger) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	vp8, opus := vp8Codec, opusCodec
 	if !twcc {
@@ -117,5 +121,14 @@ func newAPI(publisher, twcc bool, logger *slog.Logger) (*webrtc.API, error) {
 	// (web/static/qrtn-reconnect.js), and restarted (recover.go);
 	// keepalives every 300 ms keep an idle path from looking dead.
 	se.SetICETimeouts(time.Second, 10*time.Second, 300*time.Millisecond)
+	if host != "" {
+		if net.ParseIP(host) == nil {
+			return nil, fmt.Errorf("loadtest: advertised host %q is not an IP address", host)
+		}
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{External: []string{host},
+			AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace}); err != nil {
+			return nil, fmt.Errorf("loadtest: advertised host: %w", err)
+		}
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }

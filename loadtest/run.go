@@ -46,6 +46,13 @@ type Config struct {
 	NodePID                    int           // when > 0, the node's CPU use is sampled from /proc
 	NoTWCC                     bool          // subscribers send no transport-cc feedback (see newAPI)
 	NoRecover                  bool          // clients never resume or move (recover.go)
+	// AdvertiseHost, when set, is the address clients give in their host
+	// candidates instead of their own. A benchmark that puts an impaired
+	// relay between clients and their node gives an unreachable one
+	// (192.0.2.1, TEST-NET-1): the node's connectivity checks then find no
+	// path around the relay, only the one the clients' own checks open
+	// through it.
+	AdvertiseHost string
 	// QualityEvery is how often clients send quality reports, as browsers
 	// do (quality.go); 0 means 5 s, negative none.
 	QualityEvery time.Duration
@@ -113,11 +120,11 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if cfg.Token == nil {
 		cfg.Token = DevTokens(cfg.URL, cfg.Room)
 	}
-	pubAPI, err := newAPI(true, true, cfg.Logger)
+	pubAPI, err := newAPI(true, true, cfg.AdvertiseHost, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
-	subAPI, err := newAPI(false, !cfg.NoTWCC, cfg.Logger)
+	subAPI, err := newAPI(false, !cfg.NoTWCC, cfg.AdvertiseHost, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}

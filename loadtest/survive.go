@@ -138,11 +138,11 @@ func Survive(ctx context.Context, cfg SurviveConfig, progress io.Writer) (*Survi
 }
 
 func surviveClients(ctx context.Context, cfg SurviveConfig) (pub, sub *client, err error) {
-	pubAPI, err := newAPI(true, true, cfg.Logger)
+	pubAPI, err := newAPI(true, true, "", cfg.Logger)
 	if err != nil {
 		return nil, nil, err
 	}
-	subAPI, err := newAPI(false, true, cfg.Logger)
+	subAPI, err := newAPI(false, true, "", cfg.Logger)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -189,6 +189,11 @@ func (j *joiner) handlePing(w http.ResponseWriter, r *http.Request) {
 		writeJoinError(w, http.StatusTooManyRequests, "rate_limited", "too many requests from your address: slow down")
 		return
 	}
+	if room := r.URL.Query().Get("room"); room != "" && j.n.trunk != nil {
+		// A client that may join here soon: ask for the room's key frames
+		// now (trunk/warm.go); cheap, and nothing for a room not here.
+		j.n.trunk.WarmRoom(room)
+	}
 	if d := j.cfg.PingDelay; d > 0 {
 		t := time.NewTimer(d)
 		defer t.Stop()

@@ -12,6 +12,7 @@ type collector struct {
 
 	rooms, participants, tracks, downtracks, connections *prometheus.Desc
 	bytes, packets, nacks, retransmits, plis, switches   *prometheus.Desc
+	replays                                              *prometheus.Desc
 	badPackets, fecPackets, fecBytes                     *prometheus.Desc
 	publisherRTX, strayPackets                           *prometheus.Desc
 }
@@ -30,6 +31,7 @@ func newCollector(s *sfu.SFU, conns func() int) *collector {
 		nacks:        d("nacks_total", "Sequence numbers NACKed by subscribers."),
 		retransmits:  d("retransmits_total", "Packets resent to subscribers from the packet caches."),
 		plis:         d("plis_total", "Key frame requests (PLI) sent to publishers."),
+		replays:      d("keyframe_replays_total", "Subscribers started from a cached key frame instead of a PLI."),
 		switches:     d("layer_switches_total", "Simulcast layer switches made by down-tracks."),
 		badPackets:   d("bad_packets_total", "Unparsable RTP packets received from publishers."),
 		fecPackets:   d("fec_packets_total", "FlexFEC repair packets sent to subscribers."),
@@ -42,7 +44,7 @@ func newCollector(s *sfu.SFU, conns func() int) *collector {
 // Describe lists the metrics (prometheus.Collector).
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rooms, c.participants, c.tracks, c.downtracks, c.connections,
-		c.bytes, c.packets, c.nacks, c.retransmits, c.plis, c.switches, c.badPackets, c.fecPackets, c.fecBytes,
+		c.bytes, c.packets, c.nacks, c.retransmits, c.plis, c.replays, c.switches, c.badPackets, c.fecPackets, c.fecBytes,
 		c.publisherRTX, c.strayPackets} {
 		ch <- d
 	}
@@ -67,6 +69,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	n(c.nacks, st.NACKs)
 	n(c.retransmits, st.Retransmits)
 	n(c.plis, st.PLIs)
+	n(c.replays, st.KeyframeReplays)
 	n(c.switches, st.LayerSwitches)
 	n(c.badPackets, st.BadPackets)
 	n(c.fecPackets, st.FECPackets)

@@ -70,9 +70,12 @@ type qualityPlane struct {
 
 	mu       sync.Mutex
 	sessions map[string]*qsession // by session id
-	alerts   *alert.Engine
-	recent   joins
-	closed   bool
+	// byName: by room and participant (the newest session of an
+	// identity), for the latency estimate's look-up of a local publisher.
+	byName map[string]*qsession
+	alerts *alert.Engine
+	recent joins
+	closed bool
 
 	samp sampler // the sampler goroutine's state
 
@@ -119,7 +122,7 @@ func (n *Node) startQuality() error {
 	if cfg.Disabled {
 		return nil
 	}
-	q := &qualityPlane{n: n, cfg: cfg, log: n.log.With("part", "quality"), sessions: map[string]*qsession{},
+	q := &qualityPlane{n: n, cfg: cfg, log: n.log.With("part", "quality"), sessions: map[string]*qsession{}, byName: map[string]*qsession{},
 		alerts: alert.New(n.cfg.Name, alert.DefaultRules()), stop: make(chan struct{}), done: make(chan struct{})}
 	if cfg.Database != "" {
 		if _, _, err := store.ParseDSN(cfg.Database); err != nil {
@@ -151,6 +154,7 @@ func (q *qualityPlane) close() error {
 		ending = append(ending, s)
 		delete(q.sessions, id)
 	}
+	clear(q.byName)
 	q.mu.Unlock()
 	// Ended outside q.mu: a report holding a session's lock may be waiting
 	// for q.mu (its latency estimate reads other sessions).
@@ -195,7 +199,9 @@ func (q *qualityPlane) SessionStarted(s signaling.SessionInfo) {
 		q.mu.Unlock()
 		return
 	}
-	q.sessions[s.ID] = &qsession{info: s, core: core}
+	qs := &qsession{info: s, core: core}
+	q.sessions[s.ID] = qs
+	q.byName[nameKey(s.Room, s.Participant)] = qs
 	q.mu.Unlock()
 	q.add(core.Start().Records...)
 	q.add(q.event(s, now, "join", "joined "+q.n.cfg.Name))
@@ -213,6 +219,9 @@ func (q *qualityPlane) SessionEnded(s signaling.SessionInfo, reason error) {
 	q.mu.Lock()
 	qs := q.sessions[s.ID]
 	delete(q.sessions, s.ID)
+	if k := nameKey(s.Room, s.Participant); qs != nil && q.byName[k] == qs {
+		delete(q.byName, k)
+	}
 	q.mu.Unlock()
 	if qs == nil {
 		return

@@ -131,6 +131,7 @@ func (q *qualityPlane) sampleTrunk(st trunk.Status, start, end int64, secs float
 			RetxBytes: int64(delta(ts.RetransmittedBytes, prev.RetransmittedBytes)), SentBytes: int64(delta(ts.BytesSent, prev.BytesSent)),
 			MediaBytes: int64(delta(ts.MediaBytesSent, prev.MediaBytesSent)), FECBytes: int64(delta(ts.FECBytes, prev.FECBytes)),
 			Expired: int(delta(ts.MessagesExpired, prev.MessagesExpired)), MediaDrops: int(delta(ts.MediaDrops, prev.MediaDrops)),
+			PTOs:        int(delta(ts.PTOs, prev.PTOs)),
 			BandwidthBp: ts.Bandwidth}
 		if secs > 0 {
 			h.BitrateBps = float64(h.SentBytes) * 8 / secs
@@ -246,14 +247,16 @@ func (q *qualityPlane) estimator(room string) collect.Estimator {
 // is on this node.
 func (q *qualityPlane) localRTT(room, participant string) (float64, bool) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	for _, s := range q.sessions {
-		if s.info.Room == room && s.info.Participant == participant {
-			return math.Float64frombits(s.rtt.Load()), true
-		}
+	s := q.byName[nameKey(room, participant)]
+	q.mu.Unlock()
+	if s == nil {
+		return 0, false
 	}
-	return 0, false
+	return math.Float64frombits(s.rtt.Load()), true
 }
+
+// nameKey keys a session by room and participant.
+func nameKey(room, participant string) string { return room + "\x00" + participant }
 
 // gapEvery is how often the publishers' tracks are looked at for gaps in
 // what they send: a few atomic loads per track.
@@ -334,7 +337,7 @@ func (q *qualityPlane) sampleSFU(start, end int64) []qoe.Record {
 			recs = append(recs, qoe.DownSample{Node: q.n.cfg.Name, Room: qs.info.Room, Participant: qs.info.Participant,
 				Publisher: d.Publisher, Track: d.Track, Kind: d.Kind, Start: start, End: end, Layer: d.Layer,
 				PLIs: int(delta(d.PLIs, prev.plis)), NACKs: int(delta(d.NACKs, prev.nacks)), Resent: int(delta(d.Resent, prev.resent)),
-				EstimateBps: float64(est), Loss: max(d.Loss, 0)})
+				EstimateBps: float64(est), Loss: max(d.Loss, 0), AckLagMs: d.AckLagMs, RTTMs: float64(d.RTTMs)})
 		}
 		for _, r := range p.Tracks() {
 			snap := r.Snapshot()

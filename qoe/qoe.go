@@ -133,8 +133,15 @@ type DownSample struct {
 	// EstimateBps is the subscriber's send-side bandwidth estimate (GCC).
 	EstimateBps float64 `json:"estimate_bps"`
 	// Loss is the fraction lost towards the subscriber, from its receiver
-	// reports, 0..1.
+	// reports, 0..1: the worst report of the sample.
 	Loss float64 `json:"loss"`
+	// AckLagMs is the most the subscriber's receiver reports lagged behind
+	// what the node had sent, in ms: packets the node sent that had not
+	// reached the subscriber. Only the downlink makes it grow.
+	AckLagMs int `json:"ack_lag_ms"`
+	// RTTMs is the round trip to the subscriber the node measured from
+	// them (0 before any).
+	RTTMs float64 `json:"rtt_ms"`
 }
 
 // UpSample is what an access node measured of one track a local publisher
@@ -172,13 +179,16 @@ type HopSample struct {
 	FECK  int     `json:"fec_k"`
 	FECM  int     `json:"fec_m"`
 	// Rebuilt: this node's packets the peer rebuilt from FEC repairs.
-	Rebuilt     int     `json:"rebuilt"`
-	RetxBytes   int64   `json:"retx_bytes"`
-	SentBytes   int64   `json:"sent_bytes"`
-	MediaBytes  int64   `json:"media_bytes"`
-	FECBytes    int64   `json:"fec_bytes"`
-	Expired     int     `json:"expired"` // media messages that missed their deadline
-	MediaDrops  int     `json:"media_drops"`
+	Rebuilt    int   `json:"rebuilt"`
+	RetxBytes  int64 `json:"retx_bytes"`
+	SentBytes  int64 `json:"sent_bytes"`
+	MediaBytes int64 `json:"media_bytes"`
+	FECBytes   int64 `json:"fec_bytes"`
+	Expired    int   `json:"expired"` // media messages that missed their deadline
+	MediaDrops int   `json:"media_drops"`
+	// PTOs: probe timeouts, nothing acknowledged for a while. A cut link
+	// shows here, while its loss (measured from acknowledgements) cannot.
+	PTOs        int     `json:"ptos"`
 	BitrateBps  float64 `json:"bitrate_bps"`
 	BandwidthBp float64 `json:"bandwidth_bps"` // the controller's estimate
 }

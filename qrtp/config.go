@@ -183,6 +183,14 @@ type StreamOptions struct {
 	// of a reliable stream; unresolved messages). Writes beyond it return
 	// ErrBufferFull.
 	SendBuffer int `yaml:"send_buffer"`
+	// Redundant (reliable streams) sends the last bytes of a write twice,
+	// in two packets, when they are few (at most one packet) and nothing
+	// else of the stream is waiting. A lost tail is otherwise found only by
+	// the probe timeout, more than a round trip later: a sparse stream of
+	// small urgent messages (a key frame request on a lossy trunk) arrives
+	// with one loss as fast as without. Duplicates cost nothing more at the
+	// receiver than any retransmission.
+	Redundant bool `yaml:"redundant"`
 }
 
 // Protocol constants both ends assume without negotiating them.
@@ -270,6 +278,7 @@ func (s *StreamOptions) overrideFrom(o StreamOptions) {
 	over(&s.FECBudget, o.FECBudget)
 	over(&s.FECLatency, o.FECLatency)
 	over(&s.SendBuffer, o.SendBuffer)
+	over(&s.Redundant, o.Redundant)
 }
 
 func over[T comparable](dst *T, v T) {

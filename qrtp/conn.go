@@ -74,6 +74,9 @@ type Conn struct {
 	acceptQ         []*Stream
 	sched           scheduler
 	blockedOnConn   []*Stream
+	// dupWait: streams whose second copy of a tail waits for the next
+	// packet (StreamOptions.Redundant); re-activated after each packet.
+	dupWait []*Stream
 
 	// Connection-level flow control for reliable streams.
 	sendMax, sentData                  uint64

@@ -152,6 +152,10 @@ func (c *Conn) sendPacket(now time.Time, send func(netip.AddrPort, []byte)) bool
 	if hasAck {
 		c.acks.onAckSent()
 	}
+	for _, s := range c.dupWait {
+		c.sched.activate(s)
+	}
+	c.dupWait = c.dupWait[:0]
 	if !c.path.validated {
 		c.path.sentBytes += uint64(len(out))
 	}
@@ -213,8 +217,15 @@ func (c *Conn) appendReliable(s *Stream, b []byte, limit int) ([]byte, sendStatu
 	avail := limit - len(b)
 	room := avail - wire.StreamFrameOverhead(s.id, rs.peekOff(), avail)
 	credit := c.sendMax - min(c.sentData, c.sendMax)
-	ch, ok := rs.next(room, credit)
+	pn := c.rec.nextPN()
+	ch, ok := rs.nextDup(room, pn)
 	if !ok {
+		ch, ok = rs.next(room, credit)
+	}
+	if !ok {
+		if !rs.dup.empty() {
+			c.dupWait = append(c.dupWait, s) // its second copy goes in the next packet
+		}
 		if rs.retx.empty() && rs.sentOff < rs.writeOff && rs.sentOff < rs.maxData && credit == 0 && !s.connBlocked {
 			s.connBlocked = true
 			c.blockedOnConn = append(c.blockedOnConn, s)
@@ -233,6 +244,9 @@ func (c *Conn) appendReliable(s *Stream, b []byte, limit int) ([]byte, sendStatu
 		c.st.BytesRetransmitted += uint64(ch.n)
 	}
 	c.record(sentFrame{kind: fkStream, s: s, off: ch.off, n: uint32(ch.n), fin: ch.fin})
+	if s.opts.Redundant {
+		rs.markDup(ch, pn)
+	}
 	return b, sendWrote
 }
 

@@ -23,7 +23,12 @@ func (c *Conn) onTimers(now time.Time) {
 		c.closeSilently(err)
 		return
 	}
-	if !now.Before(c.lastRecv.Add(c.idleTimeout())) {
+	// An initiator's handshake is bounded by the handshake deadline alone
+	// (nextTimeout arms no idle timer for it): the idle timeout, shorter on
+	// trunks, used to end it at the first re-send due after it, so a dial
+	// got three Inits and then nothing until the next dial.
+	initiating := c.state == stateKeyRequest || c.state == stateInit || c.state == stateInitSent
+	if !initiating && !now.Before(c.lastRecv.Add(c.idleTimeout())) {
 		c.closeSilently(ErrIdleTimeout)
 		return
 	}

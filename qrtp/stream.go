@@ -85,6 +85,13 @@ func (s *Stream) SetPriority(p Priority) {
 	}
 }
 
+// SetRedundant turns StreamOptions.Redundant on or off for the data
+// written from now on, on a stream the peer opened as on one of ours.
+func (s *Stream) SetRedundant(on bool) {
+	s.c.touch()
+	s.opts.Redundant = on
+}
+
 // Write queues bytes on a reliable stream. It copies as much as the send
 // buffer admits and returns ErrBufferFull with a short count when it is
 // full; EventStreamWritable says when to try again.

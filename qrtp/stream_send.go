@@ -19,6 +19,41 @@ type relSend struct {
 	finWanted bool
 	finSent   bool
 	finAcked  bool
+	// dup: bytes sent once that go again in a later packet than dupPN
+	// (StreamOptions.Redundant).
+	dup   rangeSet
+	dupPN uint64
+}
+
+// maxDupBytes bounds the tail sent twice: one packet's worth.
+const maxDupBytes = 1200
+
+// markDup queues a second copy of a tail just sent in packet pn.
+func (s *relSend) markDup(c chunk, pn uint64) {
+	if c.retx || c.dup || c.fin || c.n == 0 || c.n > maxDupBytes || s.sentOff != s.writeOff {
+		return
+	}
+	s.dup.add(c.off, c.off+uint64(c.n))
+	s.dupPN = pn
+}
+
+// nextDup picks the second copy of a tail, in a packet after the first.
+func (s *relSend) nextDup(room int, pn uint64) (chunk, bool) {
+	r, ok := s.dup.first()
+	if !ok || pn <= s.dupPN {
+		return chunk{}, false
+	}
+	if r.start < s.ring.base {
+		s.dup.removeBelow(s.ring.base)
+		if r, ok = s.dup.first(); !ok {
+			return chunk{}, false
+		}
+	}
+	n := min(int(r.end-r.start), room)
+	if n <= 0 {
+		return chunk{}, false
+	}
+	return chunk{off: r.start, n: n, dup: true}, true
 }
 
 func newRelSend(limit int) *relSend {
@@ -40,7 +75,7 @@ func (s *relSend) write(p []byte) int {
 
 // hasSendable: retransmissions, new bytes the stream window admits, or a FIN.
 func (s *relSend) hasSendable() bool {
-	return !s.retx.empty() || (s.sentOff < s.writeOff && s.sentOff < s.maxData) ||
+	return !s.retx.empty() || !s.dup.empty() || (s.sentOff < s.writeOff && s.sentOff < s.maxData) ||
 		(s.finWanted && !s.finSent && s.sentOff == s.writeOff)
 }
 
@@ -58,6 +93,7 @@ type chunk struct {
 	n    int
 	fin  bool
 	retx bool
+	dup  bool // a second copy (relSend.dup)
 }
 
 // next picks the next frame: the lowest retransmission first, then new
@@ -93,6 +129,10 @@ func (s *relSend) sent(c chunk) uint64 {
 	if c.fin {
 		s.finSent = true
 	}
+	if c.dup {
+		s.dup.remove(c.off, end)
+		return 0
+	}
 	if c.retx {
 		s.retx.remove(c.off, end)
 		return 0
@@ -119,6 +159,7 @@ func (s *relSend) onAck(off uint64, n int, fin bool) bool {
 	}
 	s.acked.add(max(off, s.ring.base), end)
 	s.retx.remove(off, end)
+	s.dup.remove(off, end)
 	f, _ := s.acked.first()
 	if f.start <= s.ring.base && f.end > s.ring.base {
 		s.ring.advance(f.end)
@@ -148,6 +189,7 @@ func (s *relSend) done() bool { return s.finAcked && s.ring.base == s.writeOff }
 // abandon drops everything queued (stream reset).
 func (s *relSend) abandon() {
 	s.retx.reset()
+	s.dup.reset()
 	s.writeOff = s.sentOff
 	s.finWanted = false
 	s.ring.release()

@@ -104,8 +104,17 @@ func FuzzParseVP9(f *testing.F) {
 	f.Add([]byte{0x0a, 0x18, 0x01, 0x04, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d, err := parseVP9(b)
-		if err == nil && d.headerLen > len(b) {
+		if err != nil {
+			return
+		}
+		if d.headerLen > len(b) {
 			t.Fatalf("header of %d bytes in a payload of %d", d.headerLen, len(b))
+		}
+		buf := append([]byte(nil), b...)
+		pf := d.fields()
+		pf.rewrite(buf, d.picID, d.tl0)
+		if string(buf) != string(b) {
+			t.Fatal("rewriting the same picture ID and TL0PICIDX changed the payload")
 		}
 	})
 }

@@ -92,6 +92,12 @@ type DownTrack struct {
 	// that an upgrade never waits for an encoder to restart.
 	asked  atomic.Int32
 	sender *webrtc.RTPSender
+	// replay: layers whose cached key frame this down-track starts from
+	// (bit per layer; replay.go).
+	replay atomic.Uint32
+	// live: bound and has forwarded media (video: from a key frame on),
+	// read without locks by Receiver.Forwarding.
+	live atomic.Bool
 
 	// From the subscriber's receiver reports, for grading (grade.go).
 	rrLoss atomic.Uint32 // fraction lost, in 1/256
@@ -110,7 +116,10 @@ type histEntry struct {
 	ts     uint32
 	picID  uint16
 	tl0    uint8
-	sentAt int64
+	sentAt int64 // last resent (unix ns)
+	// firstAt is when the packet arrived to be sent (unix ns): how long
+	// a packet the subscriber did not acknowledge has been on its way.
+	firstAt int64
 }
 
 type outSlot struct {
@@ -205,6 +214,7 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		d.slots, d.slot = make([]outSlot, n), 0
 	}
 	d.bound = true
+	d.live.Store(d.fwd.haveOut)
 	d.lastKF = time.Time{}
 	return chosen, nil
 }
@@ -216,6 +226,7 @@ func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
 	d.bound = false
+	d.live.Store(false)
 	d.writer = nil
 	return nil
 }
@@ -246,6 +257,7 @@ func itoa(v int) string {
 func (d *DownTrack) finish() {
 	d.mu.Lock()
 	d.closed = true
+	d.live.Store(false)
 	d.wmu.Lock()
 	d.flushCountsLocked()
 	d.wmu.Unlock()
@@ -370,7 +382,11 @@ func (d *DownTrack) followUpLocked(now time.Time) (kfLayer int, ev *LayerChanged
 	}
 	if ok && d.bound && now.Sub(d.lastKF) >= keyframeInterval {
 		d.lastKF = now
-		kfLayer = l
+		if !d.fwd.haveOut && !d.r.svc && d.r.freshKeyframe(l, now) {
+			d.askReplay(l) // no video sent yet: start from the cached key frame
+		} else {
+			kfLayer = l
+		}
 	}
 	cur := d.fwd.current
 	if d.r.svc && cur >= 0 {
@@ -416,12 +432,16 @@ func (d *DownTrack) writeRTP(in *inPacket) {
 	}
 	res, ok := d.fwd.forward(&in.fp)
 	if ok {
+		if res.switched {
+			d.live.Store(true) // an epoch starts: rare, so the store costs nothing
+		}
 		res.mark = d.r.svc && d.svc.mark
 		if res.switched && in.fp.layer != d.emitted && d.emitted >= 0 {
 			d.r.stats.layerSwitches.Add(1)
 		}
 		if d.hist != nil {
-			d.hist[res.seq%histSize] = histEntry{valid: true, seq: res.seq, layer: int8(in.fp.layer), ext: in.fp.extSeq, ts: res.ts, picID: res.picID, tl0: res.tl0}
+			d.hist[res.seq%histSize] = histEntry{valid: true, seq: res.seq, layer: int8(in.fp.layer), ext: in.fp.extSeq, ts: res.ts, picID: res.picID, tl0: res.tl0,
+				firstAt: in.fp.arrival.UnixNano()}
 		}
 	}
 	kf, ev := d.followUpLocked(in.fp.arrival)
@@ -445,6 +465,9 @@ func (d *DownTrack) writeStrippedAndUnlock(in *inPacket) {
 	var rec [maxREDGap]recovered
 	n := d.recoverRED(in, &rec)
 	res, ok := d.fwd.forward(&in.fp)
+	if ok && res.switched {
+		d.live.Store(true)
+	}
 	kf, ev := d.followUpLocked(in.fp.arrival)
 	if ok || n > 0 {
 		d.wmu.Lock()
@@ -578,8 +601,8 @@ func (d *DownTrack) buildPayload(buf []byte, in *inPacket, res fwdResult, payloa
 		return out
 	}
 	out := buf[:copy(buf, payload)]
-	if in.fp.vp8 != nil {
-		in.fp.vp8.rewrite(out, res.picID, res.tl0)
+	if in.fp.pic != nil {
+		in.fp.pic.rewrite(out, res.picID, res.tl0)
 	}
 	return out
 }

@@ -33,7 +33,7 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 			case *rtcp.TransportLayerNack:
 				d.onNACK(p, now)
 			case *rtcp.ReceiverReport:
-				d.onReceiverReport(p)
+				d.onReceiverReport(p, now)
 				d.gradeReceiverReport(p, now)
 			}
 		}
@@ -116,10 +116,16 @@ func (d *DownTrack) resendAndUnlock(seq uint16, now time.Time) int {
 	}
 	in := inPacket{hdr: &d.nackPkt.Header, payload: d.nackPkt.Payload, level: -1,
 		fp: fwdPacket{layer: layer, extSeq: ext, ts: d.nackPkt.Timestamp}}
-	if d.r.ck == codecVP8 {
+	switch d.r.ck {
+	case codecVP8:
 		if v, err := parseVP8(in.payload); err == nil {
-			in.vp8 = v
-			in.fp.vp8 = &in.vp8
+			in.pic = v.fields()
+			in.fp.pic = &in.pic
+		}
+	case codecVP9:
+		if v, err := parseVP9(in.payload); err == nil {
+			in.pic = v.fields()
+			in.fp.pic = &in.pic
 		}
 	}
 	if !known {

@@ -108,7 +108,11 @@ func (r *Receiver) dynacastLocked(now time.Time, pauseAfter time.Duration) []boo
 		}
 	}
 	for _, s := range *r.sinks.Load() {
-		watched[s.layer] = true
+		if s.svc != nil {
+			watched[0] = true // the one stream of every spatial layer
+		} else {
+			watched[s.layer] = true
+		}
 	}
 	alive := r.aliveLocked(now)
 	changed := false

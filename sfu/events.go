@@ -104,8 +104,10 @@ type Candidate struct {
 // LayerChanged: the layer the participant receives of a remote video track
 // changed ("small", "medium", "large" or "paused"). Reason says why the
 // selector chose it: "bandwidth" (the subscriber's estimate), "preference"
-// (its view), "unavailable" (the layer is not arriving: dynacast or the
-// publisher stopped it), "mute"; empty when the forwarder moved on its own.
+// (its view), "dynacast" (up to a layer dynacast had paused at the
+// publisher: the switch waited for it to be sent again), "unavailable"
+// (the layer stopped arriving: the publisher or a trunk stopped it),
+// "mute"; empty when the forwarder moved on its own.
 type LayerChanged struct{ ParticipantID, TrackID, Layer, Reason string }
 
 // Speakers: the active speakers changed (loudest first; empty in silence).

@@ -9,7 +9,7 @@ type fwdPacket struct {
 	ts       uint32
 	arrival  time.Time
 	keyframe bool
-	vp8      *vp8Descriptor // nil when the track is not VP8
+	pic      *picFields // VP8 and VP9: picture ID and TL0PICIDX; nil otherwise
 }
 
 // fwdResult says how one forwarded packet is to be sent.
@@ -140,12 +140,12 @@ func (f *forwarder) startEpoch(p *fwdPacket) {
 	}
 	f.tsOffset = f.lastOutTS + ticks - p.ts
 	f.picOffset, f.tl0Offset = 0, 0
-	if p.vp8 != nil {
-		if p.vp8.hasPicID && f.lastPicOK {
-			f.picOffset = f.lastPic + 1 - p.vp8.picID
+	if p.pic != nil {
+		if p.pic.hasPicID && f.lastPicOK {
+			f.picOffset = f.lastPic + 1 - p.pic.picID
 		}
-		if p.vp8.hasTL0 && f.lastTL0OK {
-			f.tl0Offset = f.lastTL0 + 1 - p.vp8.tl0
+		if p.pic.hasTL0 && f.lastTL0OK {
+			f.tl0Offset = f.lastTL0 + 1 - p.pic.tl0
 		}
 	}
 }
@@ -154,9 +154,9 @@ func (f *forwarder) startEpoch(p *fwdPacket) {
 func (f *forwarder) apply(p *fwdPacket) (fwdResult, uint64) {
 	outExt := p.extSeq + f.seqOffset
 	r := fwdResult{seq: uint16(outExt), ts: p.ts + f.tsOffset}
-	if p.vp8 != nil {
-		r.picID = (p.vp8.picID + f.picOffset) & p.vp8.picIDMask()
-		r.tl0 = p.vp8.tl0 + f.tl0Offset
+	if p.pic != nil {
+		r.picID = (p.pic.picID + f.picOffset) & p.pic.picIDMask()
+		r.tl0 = p.pic.tl0 + f.tl0Offset
 	}
 	return r, outExt
 }
@@ -180,11 +180,11 @@ func (f *forwarder) mapPacket(p *fwdPacket, switched bool) fwdResult {
 		f.lastOutExt = outExt
 		f.lastOutTS = r.ts
 		f.lastOutAt = p.arrival
-		if p.vp8 != nil {
-			if p.vp8.hasPicID {
+		if p.pic != nil {
+			if p.pic.hasPicID {
 				f.lastPic, f.lastPicOK = r.picID, true
 			}
-			if p.vp8.hasTL0 {
+			if p.pic.hasTL0 {
 				f.lastTL0, f.lastTL0OK = r.tl0, true
 			}
 		}

@@ -26,8 +26,9 @@ func (l *simLayer) frame(t *testing.T, key bool, pkts int, at time.Time) []*fwdP
 		if err != nil {
 			t.Fatal(err)
 		}
+		pic := d.fields()
 		ext, _ := l.unwrap.unwrap(l.seq)
-		out = append(out, &fwdPacket{layer: l.idx, extSeq: ext, ts: l.ts, arrival: at, keyframe: d.keyframe, vp8: &d})
+		out = append(out, &fwdPacket{layer: l.idx, extSeq: ext, ts: l.ts, arrival: at, keyframe: d.keyframe, pic: &pic})
 		l.seq++
 	}
 	l.ts += 3000

@@ -43,6 +43,11 @@ type ParticipantParams struct {
 	// starts anew there, so the newest session of an identity is the one
 	// with the latest Since (see the trunk's duplicate resolution).
 	Since time.Time
+	// KeepWhenReplaced (a remote participant) keeps the participant and
+	// its tracks when a local join of its identity replaces it: it leaves
+	// the room's list at once, but its subscribers keep its media until its
+	// owner calls Replace, once the new session's media reaches them.
+	KeepWhenReplaced bool
 }
 
 // Participant is one member of a room.
@@ -51,6 +56,7 @@ type Participant struct {
 	canPub, canSub bool
 	perms          permissions // an operator's changes to the grants (admin.go)
 	remote         bool
+	keepReplaced   bool // ParticipantParams.KeepWhenReplaced
 	onEvent        func(Event)
 	since          time.Time
 	room           *Room
@@ -261,6 +267,10 @@ func (p *Participant) discard() {
 
 // Close makes the participant leave and frees its connections.
 func (p *Participant) Close() { p.close(nil) }
+
+// Replace closes a participant that a newer session of its identity
+// replaced (KeepWhenReplaced): its tracks go, and nobody sees a leave.
+func (p *Participant) Replace() { p.close(ErrReplaced) }
 
 // close runs once; later calls return at once (they may come from pion
 // callbacks that the first call is waiting for).

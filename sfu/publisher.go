@@ -48,6 +48,7 @@ type pubTrack struct {
 	reading []bool
 	rtxPTs  []uint8 // the payload types of RTX
 	live    int     // layer readers running, under publisher.mu
+	svc     bool    // one VP9 stream of spatial layers (svc.go)
 }
 
 func newPublisher(p *Participant) (*publisher, error) {
@@ -215,7 +216,8 @@ func (pub *publisher) newTrack(mid string, track *webrtc.TrackRemote, recv *webr
 			level = uint8(h.ID)
 		}
 	}
-	pt := &pubTrack{pub: pub, mid: mid, id: pub.trackIDLocked(mid), rids: rids, ssrcs: make([]atomic.Uint32, len(rids)), reading: make([]bool, len(rids))}
+	pt := &pubTrack{pub: pub, mid: mid, id: pub.trackIDLocked(mid), rids: rids, ssrcs: make([]atomic.Uint32, len(rids)), reading: make([]bool, len(rids)),
+		svc: svcTrack(track.Kind(), track.Codec().MimeType, len(rids))}
 	for _, c := range recv.GetParameters().Codecs {
 		if isRTX(c.MimeType) {
 			pt.rtxPTs = append(pt.rtxPTs, uint8(c.PayloadType))
@@ -313,14 +315,16 @@ func (pt *pubTrack) RequestKeyframe(layer int) {
 }
 
 // SetLayersWanted asks the browser, through signaling, to keep only the
-// wanted simulcast encodings active. Single-layer tracks are left alone.
+// wanted simulcast encodings active. An SVC track's one encoding is
+// paused when nobody watches it (layers [""] or []); other single-layer
+// tracks are left alone.
 func (pt *pubTrack) SetLayersWanted(wanted []bool) {
-	if len(pt.rids) < 2 {
+	if len(pt.rids) < 2 && !pt.svc {
 		return
 	}
 	layers := []string{}
 	for i, w := range wanted {
-		if w {
+		if w && i < len(pt.rids) {
 			layers = append(layers, pt.rids[i])
 		}
 	}

@@ -18,19 +18,76 @@ type downQuality struct {
 	// resent counts NACKed packets resent from the cache: the node had
 	// them, so their loss was on the way to the subscriber.
 	resent atomic.Uint64
-	// lost is the fraction lost of the subscriber's last receiver report,
-	// in 1/256 (RFC 3550), plus one; 0 before any report.
+	// lost is the worst fraction lost of the subscriber's receiver reports
+	// since the last sample, in 1/256 (RFC 3550), plus one; 0 before any.
 	lost atomic.Uint32
+	// ackLag is the most the subscriber's receiver reports since the last
+	// sample lagged behind what the node had sent, in ms: how long the
+	// oldest packet it sent and the subscriber had not acknowledged had
+	// been on its way. Video only (its sent packets are remembered).
+	ackLag atomic.Uint32
 }
 
-// onReceiverReport keeps the loss the subscriber reports for this track.
-func (d *DownTrack) onReceiverReport(rr *rtcp.ReceiverReport) {
+// maxAckLag caps a lag (ms): beyond it, the track is gone anyway.
+const maxAckLag = 60_000
+
+// ackScan bounds how many sequence numbers past the acknowledged one are
+// looked at for the first packet sent: the rest are holes left by loss
+// upstream of the node.
+const ackScan = 64
+
+// onReceiverReport keeps the loss the subscriber reports for this track,
+// and how far its newest received packet lags behind what was sent: the
+// age of the oldest packet sent after it. During a pause the node sends
+// nothing, and the subscriber has all it sent: no lag. Loss upstream of
+// the node leaves holes the subscriber skips past: no lag either, nor
+// does a burst the node forwards just before the report arrives. Only
+// packets the node sent that do not reach the subscriber make it lag, so
+// the lag is the downlink's own.
+func (d *DownTrack) onReceiverReport(rr *rtcp.ReceiverReport, now time.Time) {
 	d.mu.Lock()
-	ssrc := d.ssrc
-	d.mu.Unlock()
+	defer d.mu.Unlock()
 	for _, b := range rr.Reports {
-		if b.SSRC == ssrc {
-			d.q.lost.Store(uint32(b.FractionLost) + 1)
+		if b.SSRC != d.ssrc {
+			continue
+		}
+		storeMax(&d.q.lost, uint32(b.FractionLost)+1)
+		if sent := d.oldestUnacked(uint16(b.LastSequenceNumber)); sent != 0 {
+			lag := min(max(now.UnixNano()-sent, 0)/1e6, maxAckLag)
+			storeMax(&d.q.ackLag, uint32(lag))
+		}
+	}
+}
+
+// oldestUnacked is when the node sent the oldest packet newer than acked
+// that it remembers (unix ns), 0 when there is none. Called with mu held.
+func (d *DownTrack) oldestUnacked(acked uint16) int64 {
+	if d.hist == nil || !d.fwd.haveOut {
+		return 0
+	}
+	out := uint16(d.fwd.lastOutExt)
+	behind := int(int16(out - acked))
+	if behind <= 0 {
+		return 0
+	}
+	seq := acked + 1
+	if behind > histSize {
+		seq = out - histSize + 1 // the oldest still remembered
+	}
+	for i := 0; i < ackScan && int16(out-seq) >= 0; i, seq = i+1, seq+1 {
+		if e := &d.hist[seq%histSize]; e.valid && e.seq == seq && e.firstAt != 0 {
+			return e.firstAt
+		}
+	}
+	return 0
+}
+
+// storeMax raises a to v when v is higher.
+func storeMax(a *atomic.Uint32, v uint32) {
+	for {
+		old := a.Load()
+		if v <= old || a.CompareAndSwap(old, v) {
+			return
 		}
 	}
 }
@@ -41,14 +98,20 @@ type DownStat struct {
 	// Layer forwarded now ("small", "medium", "large", "paused").
 	Layer string
 	// PLIs and NACKs (sequence numbers) received from the subscriber so
-	// far, and how many NACKed packets were resent from the cache; Loss is
-	// the fraction lost of its last receiver report (-1 before any).
+	// far, and how many NACKed packets were resent from the cache.
 	PLIs, NACKs, Resent uint64
-	Loss                float64
+	// Loss is the worst fraction lost of its receiver reports since the
+	// previous QualityStats (-1 without one); AckLagMs the most they
+	// lagged behind what the node had sent; RTTMs the last round trip
+	// measured from them (0 before any).
+	Loss     float64
+	AckLagMs int
+	RTTMs    int
 }
 
 // QualityStats samples a participant's subscriptions and its subscriber
-// connection's bandwidth estimate (bits/s; 0 without a subscriber).
+// connection's bandwidth estimate (bits/s; 0 without a subscriber). The
+// worst-of figures start over at each call: one sampler calls it.
 func (p *Participant) QualityStats() (downs []DownStat, estimate int) {
 	if p.sub == nil {
 		return nil, 0
@@ -61,8 +124,9 @@ func (p *Participant) QualityStats() (downs []DownStat, estimate int) {
 	p.sub.mu.Unlock()
 	for _, d := range list {
 		st := DownStat{Publisher: d.r.owner.id, Track: d.r.id, Kind: kindString(d.r.kind),
-			PLIs: d.q.plis.Load(), NACKs: d.q.nacks.Load(), Resent: d.q.resent.Load(), Loss: -1}
-		if l := d.q.lost.Load(); l > 0 {
+			PLIs: d.q.plis.Load(), NACKs: d.q.nacks.Load(), Resent: d.q.resent.Load(), Loss: -1,
+			AckLagMs: int(d.q.ackLag.Swap(0)), RTTMs: int(d.rrRTT.Load())}
+		if l := d.q.lost.Swap(0); l > 0 {
 			st.Loss = float64(l-1) / 256
 		}
 		if d.r.kind == webrtc.RTPCodecTypeVideo {
@@ -71,6 +135,17 @@ func (p *Participant) QualityStats() (downs []DownStat, estimate int) {
 		downs = append(downs, st)
 	}
 	return downs, p.sub.est.GetTargetBitrate()
+}
+
+// switchReason says why the selector gave track t layer l, its decision
+// changing. A move up to a layer dynacast had paused at the publisher
+// (nobody watched it) is dynacast's: the switch waits until the publisher
+// sends the layer again.
+func switchReason(l int, t allocTrack, paused bool) string {
+	if paused && l > t.current {
+		return "dynacast"
+	}
+	return decisionReason(l, t)
 }
 
 // decisionReason says why the selector gave track t layer l.
@@ -163,6 +238,13 @@ func (r *Receiver) LastArrival() time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, last)
+}
+
+// layerPaused says whether dynacast has paused layer i at the publisher.
+func (r *Receiver) layerPaused(i int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return i >= 0 && i < len(r.layers) && r.layers[i].paused
 }
 
 // Muted says whether the publisher muted the track.

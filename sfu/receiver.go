@@ -85,7 +85,9 @@ type Receiver struct {
 	closed atomic.Bool
 	lastPT atomic.Uint32 // payload type of the newest packet, for snapshots
 	downs  atomic.Pointer[[]*DownTrack]
-	sinks  atomic.Pointer[[]*sinkEntry]
+	// replayGen changes when a down-track asks for a replay (replay.go).
+	replayGen atomic.Uint32
+	sinks     atomic.Pointer[[]*sinkEntry]
 
 	mu      sync.Mutex // guards changes to downs and sinks, and the layer tick state
 	kfLast  []time.Time
@@ -95,6 +97,7 @@ type Receiver struct {
 type sinkEntry struct {
 	layer int
 	sink  Sink
+	svc   *svcSink // an SVC track's filter (svc_sink.go); nil otherwise
 }
 
 // recvLayer is one simulcast layer. The fields up to cache are used by the
@@ -109,6 +112,7 @@ type recvLayer struct {
 	bytes   atomic.Uint64
 	packets atomic.Uint64
 	lastAt  atomic.Int64 // unix nanoseconds of the last packet
+	replay  replayState  // the newest key frame, for replays (replay.go)
 
 	// Tick state, under Receiver.mu.
 	rateBytes     uint64
@@ -127,6 +131,7 @@ type inPacket struct {
 	fp      fwdPacket
 	vp8     vp8Descriptor
 	vp9     vp9Descriptor
+	pic     picFields
 	level   int // RFC 6464 level, -1 when absent
 }
 
@@ -208,7 +213,10 @@ func (r *Receiver) AudioLevelExt() uint8 { return r.level }
 // Info describes the track to clients.
 func (r *Receiver) Info() TrackInfo {
 	var layers []string
-	if len(r.rids) > 1 || r.rids[0] != "" {
+	switch {
+	case r.svc:
+		layers = append([]string(nil), svcRIDs...)
+	case len(r.rids) > 1 || r.rids[0] != "":
 		layers = r.Layers()
 	}
 	if layers == nil {
@@ -254,8 +262,14 @@ func (r *Receiver) WriteRTP(layer int, raw []byte, arrival time.Time) error {
 			in.level = int(b[0] & 0x7f)
 		}
 	}
+	if in.fp.keyframe && l.cache != nil {
+		l.noteKeyframe(in)
+	}
 	if r.muted.Load() {
 		return nil
+	}
+	if l.cache != nil {
+		r.serveReplays(l, layer, ext, arrival)
 	}
 	if in.level >= 0 && r.room != nil {
 		r.room.observeLevel(r.owner.id, uint8(in.level))
@@ -264,7 +278,12 @@ func (r *Receiver) WriteRTP(layer int, raw []byte, arrival time.Time) error {
 		d.writeRTP(in)
 	}
 	for _, s := range *r.sinks.Load() {
-		if s.layer == layer {
+		switch {
+		case s.svc != nil:
+			if b := s.svc.filter(s.layer, in, raw); b != nil {
+				s.sink.WriteRTP(s.layer, b)
+			}
+		case s.layer == layer:
 			s.sink.WriteRTP(layer, raw)
 		}
 	}
@@ -278,7 +297,8 @@ func (r *Receiver) parsePayload(in *inPacket) {
 	case codecVP8:
 		if d, err := parseVP8(in.payload); err == nil {
 			in.vp8 = d
-			in.fp.vp8 = &in.vp8
+			in.pic = d.fields()
+			in.fp.pic = &in.pic
 			in.fp.keyframe = d.keyframe
 		}
 	case codecH264:
@@ -286,6 +306,8 @@ func (r *Receiver) parsePayload(in *inPacket) {
 	case codecVP9:
 		if d, err := parseVP9(in.payload); err == nil {
 			in.vp9 = d
+			in.pic = d.fields()
+			in.fp.pic = &in.pic
 			in.fp.keyframe = d.keyframe
 			if r.svc {
 				r.countSVC(d.sid, len(in.payload))
@@ -301,6 +323,9 @@ func (r *Receiver) parsePayload(in *inPacket) {
 func (r *Receiver) RequestKeyframe(layer int) { r.requestKeyframe(layer, time.Now()) }
 
 func (r *Receiver) requestKeyframe(layer int, now time.Time) {
+	if r.svc && layer > 0 && layer < svcLayers {
+		layer = 0 // every spatial layer starts at the stream's key frame
+	}
 	if r.kind != webrtc.RTPCodecTypeVideo || layer < 0 || layer >= len(r.layers) || r.up == nil {
 		return
 	}
@@ -316,12 +341,20 @@ func (r *Receiver) requestKeyframe(layer int, now time.Time) {
 }
 
 // AddSink starts copying one layer to s until the returned function is
-// called. The layer counts as watched for dynacast.
+// called. The layer counts as watched for dynacast. Layer i of an SVC
+// track is its spatial layers up to i, as one stream (svc_sink.go).
 func (r *Receiver) AddSink(layer int, s Sink) (remove func(), err error) {
-	if layer < 0 || layer >= len(r.layers) {
+	n := len(r.layers)
+	if r.svc {
+		n = svcLayers
+	}
+	if layer < 0 || layer >= n {
 		return nil, fmt.Errorf("%w: %d", errLayer, layer)
 	}
 	e := &sinkEntry{layer: layer, sink: s}
+	if r.svc {
+		e.svc = &svcSink{}
+	}
 	r.mu.Lock()
 	if r.closed.Load() {
 		r.mu.Unlock()

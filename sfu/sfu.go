@@ -25,6 +25,9 @@ type SFU struct {
 
 	paths atomic.Pointer[PathSource] // grade.go
 
+	// roomOpened is called after a join opened a room (OnRoomOpen).
+	roomOpened atomic.Pointer[func(room string)]
+
 	mu       sync.Mutex
 	defaults func(room string) (RoomOptions, bool) // SetRoomDefaults
 	rooms    map[string]*Room
@@ -90,6 +93,18 @@ func (s *SFU) Room(name string) *Room {
 	return s.rooms[name]
 }
 
+// OnRoomOpen sets fn to be called, on the joining goroutine and with no
+// lock held, after a join opened a room: a trunk mirrors the room's remote
+// participants at once instead of at its next look. One callback; nil
+// removes it. fn must not block.
+func (s *SFU) OnRoomOpen(fn func(room string)) {
+	if fn == nil {
+		s.roomOpened.Store(nil)
+		return
+	}
+	s.roomOpened.Store(&fn)
+}
+
 // Rooms lists the open rooms, in no particular order. A trunk uses it to
 // find the rooms it must announce to other nodes.
 func (s *SFU) Rooms() []*Room {
@@ -121,7 +136,8 @@ func (s *SFU) Join(room, mode string, pp ParticipantParams) (*Participant, error
 			return nil, ErrClosed
 		}
 		r := s.rooms[room]
-		if r == nil {
+		opened := r == nil
+		if opened {
 			r = s.newRoomFor(room, mode)
 			s.rooms[room] = r
 			s.all = append(s.all, r)
@@ -132,7 +148,7 @@ func (s *SFU) Join(room, mode string, pp ParticipantParams) (*Participant, error
 		if since.IsZero() {
 			since = time.Now()
 		}
-		p := &Participant{id: pp.ID, name: pp.Name, canPub: pp.CanPublish, canSub: pp.CanSubscribe, remote: pp.Remote,
+		p := &Participant{id: pp.ID, name: pp.Name, canPub: pp.CanPublish, canSub: pp.CanSubscribe, remote: pp.Remote, keepReplaced: pp.KeepWhenReplaced,
 			onEvent: pp.OnEvent, since: since, room: r, sfu: s, stats: &s.stats, done: make(chan struct{}),
 			log:   s.log.With("room", room, "participant", pp.ID),
 			prefs: map[string]Quality{}, mutedKinds: map[webrtc.RTPCodecType]bool{}, subs: newSubscription(pp)}
@@ -160,10 +176,17 @@ func (s *SFU) Join(room, mode string, pp ParticipantParams) (*Participant, error
 			r.leaveDone()
 			return nil, err
 		}
-		if old != nil {
+		// A trunk's mirror replaced by the participant itself (it moved
+		// here) is left to the trunk (KeepWhenReplaced): its tracks carry
+		// the old node's media until the new session's reach the same
+		// subscribers.
+		if old != nil && !(old.remote && old.keepReplaced && !p.remote) {
 			old.close(ErrReplaced)
 		}
 		r.afterJoin(p, old != nil)
+		if fn := s.roomOpened.Load(); opened && fn != nil {
+			(*fn)(room)
+		}
 		return p, nil
 	}
 }
@@ -185,7 +208,7 @@ func (s *SFU) Stats() Stats {
 		BytesForwarded: s.stats.bytesForwarded.Load(), PacketsForwarded: s.stats.packetsForwarded.Load(),
 		NACKs: s.stats.nacksReceived.Load(), Retransmits: s.stats.retransmits.Load(), ProbePackets: s.stats.probePackets.Load(),
 		PLIErrors: s.stats.keyframeReqErrors.Load(), TCPDrops: s.stats.tcpDrops.Load(),
-		PLIs: s.stats.keyframeReqs.Load(), LayerSwitches: s.stats.layerSwitches.Load(),
+		PLIs: s.stats.keyframeReqs.Load(), KeyframeReplays: s.stats.keyframeReplays.Load(), LayerSwitches: s.stats.layerSwitches.Load(),
 		BadPackets: s.stats.badPackets.Load(), FECPackets: s.stats.fecPackets.Load(), FECBytes: s.stats.fecBytes.Load(),
 		PublisherRTX: s.stats.publisherRTX.Load(), StrayPackets: s.stats.strayPackets.Load(),
 		DataReceived: s.stats.dataReceived.Load(), DataSent: s.stats.dataSent.Load(), DataDropped: s.stats.dataDropped.Load(),

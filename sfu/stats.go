@@ -11,6 +11,7 @@ type counters struct {
 	probePackets      atomic.Uint64 // RTX copies sent to probe a subscriber's bandwidth (probe.go)
 	tcpDrops          atomic.Uint64 // frames dropped on full ICE-TCP write queues (tcpconn.go)
 	keyframeReqs      atomic.Uint64 // PLIs (key frame requests) sent upstream
+	keyframeReplays   atomic.Uint64 // down-tracks started from a cached key frame (replay.go)
 	keyframeReqErrors atomic.Uint64 // PLIs that could not be written (connection closing or broken)
 	layerSwitches     atomic.Uint64 // forwarder epochs started on another layer
 	badPackets        atomic.Uint64 // unparsable packets from publishers
@@ -32,10 +33,13 @@ type Stats struct {
 	NACKs            uint64
 	Retransmits      uint64
 	PLIs             uint64
-	LayerSwitches    uint64
-	BadPackets       uint64
-	FECPackets       uint64
-	FECBytes         uint64
+	// KeyframeReplays counts down-tracks started from a cached key frame
+	// instead of a PLI.
+	KeyframeReplays uint64
+	LayerSwitches   uint64
+	BadPackets      uint64
+	FECPackets      uint64
+	FECBytes        uint64
 	// PublisherRTX counts retransmissions received from publishers.
 	PublisherRTX uint64
 	// StrayPackets counts publisher packets dropped because they arrived on

@@ -253,7 +253,9 @@ func (s *subscriber) allocate(now time.Time) {
 	budget, padding := s.probe.tick(now, probeInput{estimate: estimate, congested: congested, want: want + reserve, sending: sending + reserve, padded: s.pad.sent.Load()})
 	s.pad.set(padding)
 	for i, l := range selectLayers(budget-reserve, congested, tracks, now, defaultSelectorParams) {
-		video[i].setDecision(l, l < tracks[i].maxLayer, decisionReason(l, tracks[i]), now)
+		if l != tracks[i].current {
+			video[i].setDecision(l, l < tracks[i].maxLayer, switchReason(l, tracks[i], video[i].r.layerPaused(l)), now)
+		}
 	}
 }
 

@@ -9,27 +9,41 @@ import (
 // Scalable video (SVC): one RTP stream carries every spatial and temporal
 // layer, and the SFU drops the packets of the layers a subscriber does not
 // need. A VP9 track published with one encoding (no simulcast rids) is
-// taken as SVC (browsers send L3T3_KEY when asked): its spatial layers
-// are the track's layers as the selector sees them (small, medium, large),
-// chosen by the same rules as simulcast layers (view preference, bandwidth
-// estimate, hold), and each one's cost is measured from the bytes of its
-// spatial layer and those below. A switch down happens at the next
-// picture; a switch up waits for a key frame (L3T3_KEY upper layers
-// depend on lower ones only there), which is asked for, so a switch never
-// freezes. Packets dropped are taken out of the sequence number space, and
-// the marker bit is set on the last packet of the highest layer forwarded,
-// so the subscriber sees a complete stream of fewer layers.
+// taken as SVC (the page sends L3T3_KEY with &svc=1; Chromium encodes as
+// many spatial layers as the capture size allows: two at 640x360, three
+// at 1280x720): its spatial layers are the track's layers as the selector
+// sees them (small, medium, large), chosen by the same rules as simulcast
+// layers (view preference, bandwidth estimate, hold), and each one's cost
+// is measured from the bytes of its spatial layer and those below. A
+// switch down happens at the next picture; a switch up waits for a key
+// frame (L3T3_KEY upper layers depend on lower ones only there), which is
+// asked for, so a switch never freezes. Packets dropped are taken out of
+// the sequence number space, and the marker bit is set on the last packet
+// of the highest layer forwarded, so the subscriber sees a complete stream
+// of fewer layers.
 //
-// Not done: dynacast cannot pause one spatial layer of an SVC stream at
-// the publisher (it would take a change of scalabilityMode), so an SVC
-// track pauses or resumes as a whole; and a trunk carries the whole stream.
+// Across trunks (svc_sink.go) each spatial layer leaves the node as its
+// own decodable stream, so the far node handles the track as simulcast
+// and carries only the layers its subscribers want. Dynacast pauses the
+// one encoding at the publisher when nobody watches it.
+//
+// Not done: temporal layers are always forwarded (the selector has no
+// frame-rate steps); dynacast does not drop single spatial layers at the
+// publisher (that takes a change of scalabilityMode together with
+// scaleResolutionDownBy, since L1T3 would encode the full size); the
+// number of spatial layers is taken as three whatever the publisher's
+// scalability structure says, so at 640x360 "medium" and "large" are the
+// same stream.
 
 // svcLayers is how many spatial layers an SVC track offers the selector.
 const svcLayers = 3
 
 // isSVC reports whether the receiver's track is forwarded as SVC.
-func (r *Receiver) isSVC() bool {
-	return r.ck == codecVP9 && len(r.layers) == 1 && r.kind == webrtc.RTPCodecTypeVideo
+func (r *Receiver) isSVC() bool { return svcTrack(r.kind, r.codec.MimeType, len(r.layers)) }
+
+// svcTrack: a VP9 video track of one stream is taken as SVC.
+func svcTrack(kind webrtc.RTPCodecType, mime string, streams int) bool {
+	return kind == webrtc.RTPCodecTypeVideo && codecKindOf(mime) == codecVP9 && streams == 1
 }
 
 // layerCount is the number of layers the selector chooses among.

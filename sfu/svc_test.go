@@ -85,3 +85,89 @@ func TestSVCForwarding(t *testing.T) {
 		t.Errorf("up at a key frame: %d packets, want 6", n)
 	}
 }
+
+// packetSink keeps the packets a sink gets.
+type packetSink struct{ got []*rtp.Packet }
+
+func (s *packetSink) WriteRTP(_ int, raw []byte) {
+	var p rtp.Packet
+	if err := p.Unmarshal(append([]byte(nil), raw...)); err == nil {
+		s.got = append(s.got, &p)
+	}
+}
+func (s *packetSink) TrackEnded() {}
+
+// TestSVCSink: an SVC track is taken out (to a trunk) as one decodable
+// stream per wanted spatial layer: the sink of layer 0 gets the base
+// layer in consecutive sequence numbers with the marker at its end, the
+// sink of layer 2 everything unchanged; the track names its spatial
+// layers for trunks and clients, and a sink beyond them is refused.
+func TestSVCSink(t *testing.T) {
+	r := newReceiver(testOwner(), TrackParams{ID: "v", Kind: webrtc.RTPCodecTypeVideo,
+		Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9, ClockRate: 90000}}, 64, time.Now())
+	if got := r.Info().Layers; len(got) != 3 || got[0] != "s" || got[2] != "l" {
+		t.Fatalf("an SVC track's layers for trunks: %v", got)
+	}
+	small, large := &packetSink{}, &packetSink{}
+	if _, err := r.AddSink(0, small); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.AddSink(2, large); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.AddSink(3, &packetSink{}); err == nil {
+		t.Error("a sink of a fourth spatial layer was accepted")
+	}
+	now, seq := time.Now(), uint16(65530) // across the wrap
+	for pic := uint16(1); pic <= 3; pic++ {
+		for sid := uint8(0); sid < 3; sid++ {
+			for k := 0; k < 2; k++ {
+				p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: uint32(pic) * 3000,
+					SSRC: 5, Marker: sid == 2 && k == 1}, Payload: vp9Packet(sid, k == 0, k == 1, pic == 1 && sid == 0, pic)}
+				seq++
+				if err := r.WriteRTP(0, marshal(t, p), now); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if len(large.got) != 18 {
+		t.Fatalf("layer 2 sink: %d packets, want all 18", len(large.got))
+	}
+	if len(small.got) != 6 {
+		t.Fatalf("layer 0 sink: %d packets, want 6", len(small.got))
+	}
+	for i, p := range small.got {
+		if i > 0 && p.SequenceNumber != small.got[i-1].SequenceNumber+1 {
+			t.Errorf("layer 0 sink: sequence %d after %d", p.SequenceNumber, small.got[i-1].SequenceNumber)
+		}
+		if p.Marker != (i%2 == 1) {
+			t.Errorf("layer 0 sink: packet %d marker %v", i, p.Marker)
+		}
+	}
+	for i, p := range large.got {
+		if p.SequenceNumber != uint16(65530+i) {
+			t.Errorf("layer 2 sink: packet %d renumbered to %d", i, p.SequenceNumber)
+		}
+	}
+}
+
+// TestVP9RewriteRoundTrip: the forwarder's picture ID and TL0PICIDX land
+// where parseVP9 reads them.
+func TestVP9RewriteRoundTrip(t *testing.T) {
+	p := vp9Packet(1, true, false, false, 0x7ffe)
+	d, err := parseVP9(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := append([]byte(nil), p...)
+	f := d.fields()
+	f.rewrite(buf, 0x0102, 9)
+	d2, err := parseVP9(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d2.picID != 0x0102 || d2.tl0 != 9 || d2.sid != 1 || d2.headerLen != d.headerLen {
+		t.Fatalf("rewritten descriptor %+v", d2)
+	}
+}

@@ -95,26 +95,9 @@ func parseVP8(payload []byte) (vp8Descriptor, error) {
 	return d, nil
 }
 
-// picIDMask is the modulus of the picture ID field as it is on the wire.
-func (d *vp8Descriptor) picIDMask() uint16 {
-	if d.picIDWide {
-		return 0x7fff
-	}
-	return 0x7f
-}
-
-// rewrite stores picID and tl0 into buf, a copy of the payload d was parsed
-// from. The field widths stay as the publisher sent them.
-func (d *vp8Descriptor) rewrite(buf []byte, picID uint16, tl0 uint8) {
-	if d.hasPicID {
-		if d.picIDWide {
-			buf[d.picIDOff] = 0x80 | byte(picID>>8)&0x7f
-			buf[d.picIDOff+1] = byte(picID)
-		} else {
-			buf[d.picIDOff] = byte(picID) & 0x7f
-		}
-	}
-	if d.hasTL0 {
-		buf[d.tl0Off] = tl0
-	}
+// fields are the descriptor's picture ID and TL0PICIDX as the forwarder
+// keeps them continuous.
+func (d *vp8Descriptor) fields() picFields {
+	return picFields{hasPicID: d.hasPicID, picIDWide: d.picIDWide, picID: d.picID, picIDOff: d.picIDOff,
+		hasTL0: d.hasTL0, tl0: d.tl0, tl0Off: d.tl0Off}
 }

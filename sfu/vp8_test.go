@@ -70,7 +70,8 @@ func TestVP8RewriteRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf := append([]byte(nil), p...)
-	d.rewrite(buf, 0x0102, 9)
+	f := d.fields()
+	f.rewrite(buf, 0x0102, 9)
 	d2, err := parseVP8(buf)
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +98,8 @@ func FuzzParseVP8(f *testing.F) {
 			t.Fatalf("header length %d beyond payload %d", d.headerLen, len(b))
 		}
 		buf := append([]byte(nil), b...)
-		d.rewrite(buf, d.picID, d.tl0)
+		pf := d.fields()
+		pf.rewrite(buf, d.picID, d.tl0)
 		if string(buf) != string(b) {
 			t.Fatal("rewriting the same values changed the payload")
 		}

@@ -19,9 +19,12 @@ type vp9Descriptor struct {
 	switchUp  bool // U: switching up point to a higher temporal layer
 	interLyr  bool // D: depends on the lower spatial layer of the picture
 	hasPicID  bool
+	picIDWide bool
 	picID     uint16
+	picIDOff  int
 	hasTL0    bool
 	tl0       uint8
+	tl0Off    int
 	// spatialLayers is N_S+1 of a scalability structure (0 when absent):
 	// how many spatial layers the stream has, sent with key frames.
 	spatialLayers uint8
@@ -45,11 +48,12 @@ func parseVP9(payload []byte) (vp9Descriptor, error) {
 		if !need(1) {
 			return d, errVP9Short
 		}
-		d.hasPicID = true
+		d.hasPicID, d.picIDOff = true, i
 		if payload[i]&0x80 != 0 {
 			if !need(2) {
 				return d, errVP9Short
 			}
+			d.picIDWide = true
 			d.picID = uint16(payload[i]&0x7f)<<8 | uint16(payload[i+1])
 			i += 2
 		} else {
@@ -68,7 +72,7 @@ func parseVP9(payload []byte) (vp9Descriptor, error) {
 			if !need(1) {
 				return d, errVP9Short
 			}
-			d.hasTL0, d.tl0 = true, payload[i]
+			d.hasTL0, d.tl0, d.tl0Off = true, payload[i], i
 			i++
 		}
 	}
@@ -126,4 +130,11 @@ func (d *vp9Descriptor) parseSS(b []byte) (int, error) {
 		return 0, errVP9Short
 	}
 	return i, nil
+}
+
+// fields are the descriptor's picture ID and TL0PICIDX as the forwarder
+// keeps them continuous.
+func (d *vp9Descriptor) fields() picFields {
+	return picFields{hasPicID: d.hasPicID, picIDWide: d.picIDWide, picID: d.picID, picIDOff: d.picIDOff,
+		hasTL0: d.hasTL0, tl0: d.tl0, tl0Off: d.tl0Off}
 }

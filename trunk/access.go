@@ -43,6 +43,13 @@ type localRoom struct {
 	// newer: local participants whose identity has a newer session on
 	// another node, and when that was first seen (move.go).
 	newer map[string]time.Time
+	// locals: the local participants at the last refresh; warmedAt: when
+	// a probe last warmed the room (warm.go).
+	locals   map[string]bool
+	warmedAt time.Time
+	// handing: mirrors replaced by a local session of their identity,
+	// kept until its media takes over (handover.go).
+	handing map[string]*handover
 }
 
 // ghost is a remote participant mirrored into a local room.
@@ -145,6 +152,7 @@ func (a *accessSide) closeRoom(now time.Time, lr *localRoom) {
 	for _, id := range sortedKeys(lr.ghosts) {
 		a.dropGhost(now, lr, id, lr.ghosts[id])
 	}
+	a.endHandovers(now, lr)
 	for ref := range a.own {
 		if ref.Room == lr.name {
 			delete(a.own, ref)
@@ -163,6 +171,7 @@ func (a *accessSide) refresh(now time.Time, lr *localRoom) {
 	a.core.SetRoomOpts(lr.name, roomOpts(lr.room))
 	a.core.SetRoom(now, lr.name, lr.room.Mode(), parts)
 	a.reconcileGhosts(now, lr, len(parts) > 0)
+	a.warmNewcomers(now, lr, parts)
 }
 
 // snapshot describes the room's local participants (ghosts excluded) and
@@ -254,6 +263,9 @@ func (a *accessSide) reconcileGhosts(now time.Time, lr *localRoom, hasLocal bool
 	for _, id := range sortedKeys(lr.ghosts) {
 		g := lr.ghosts[id]
 		if _, ok := want[id]; !ok {
+			if a.handOver(now, lr, id, g) {
+				continue
+			}
 			a.dropGhost(now, lr, id, g)
 		} else if origin[id] != g.origin {
 			a.reoriginGhost(now, g, origin[id])
@@ -263,7 +275,7 @@ func (a *accessSide) reconcileGhosts(now time.Time, lr *localRoom, hasLocal bool
 		g := lr.ghosts[id]
 		if g == nil {
 			p, err := a.sfu.Join(lr.name, lr.room.Mode(), sfu.ParticipantParams{ID: id, Name: want[id].Name,
-				CanPublish: true, Remote: true, Since: time.UnixMilli(want[id].Since)})
+				CanPublish: true, Remote: true, Since: time.UnixMilli(want[id].Since), KeepWhenReplaced: true})
 			if err != nil {
 				a.log.Warn("mirror participant", "room", lr.name, "participant", id, "err", err)
 				continue
@@ -423,6 +435,7 @@ func (a *accessSide) close(now time.Time) {
 		for _, id := range sortedKeys(lr.ghosts) {
 			a.dropGhost(now, lr, id, lr.ghosts[id])
 		}
+		a.endHandovers(now, lr)
 	}
 	for k, rm := range a.sinks {
 		rm()

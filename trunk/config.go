@@ -49,9 +49,13 @@ type Config struct {
 	// 300 ms; negative: wait for the idle timeout.
 	FailoverAfter time.Duration `yaml:"failover_after"`
 	// RedialMin and RedialMax bound the exponential back-off between dials
-	// of a lost trunk. Defaults 250 ms and 5 s.
-	RedialMin time.Duration `yaml:"redial_min"`
-	RedialMax time.Duration `yaml:"redial_max"`
+	// of a lost trunk. Defaults 250 ms and 5 s. RedialRecent caps it
+	// instead for a peer whose trunk was up within the last minute
+	// (default 1 s): a node that restarts is most likely back within
+	// seconds, and its trunks should be too.
+	RedialMin    time.Duration `yaml:"redial_min"`
+	RedialMax    time.Duration `yaml:"redial_max"`
+	RedialRecent time.Duration `yaml:"redial_recent"`
 	// LinkStateInterval is how often the node measures its trunks and
 	// floods their metrics and its load if they changed enough to matter
 	// to the planner (default 1 s); a trunk coming up or going down is
@@ -174,6 +178,8 @@ func (c Config) withDefaults() (Config, []peerInfo, handshake.KeyPair, error) {
 	}
 	def(&c.RedialMin, 250*time.Millisecond)
 	def(&c.RedialMax, 5*time.Second)
+	def(&c.RedialRecent, time.Second)
+	c.RedialRecent = min(c.RedialRecent, c.RedialMax)
 	def(&c.LinkStateInterval, time.Second)
 	def(&c.LinkStateRefresh, 10*time.Second)
 	c.LinkStateRefresh = max(c.LinkStateRefresh, c.LinkStateInterval)

@@ -36,7 +36,11 @@ func (c *Core) flushControl(now time.Time, p *peer) {
 // readControl reads and handles every complete control frame.
 func (c *Core) readControl(now time.Time, p *peer) {
 	conn := p.conn
-	err := p.readFrames(func(m message, frame []byte) bool {
+	skip := func(frame []byte) bool { return c.staleCopy(p, frame) }
+	err := p.readFrames(skip, func(m message, frame []byte) bool {
+		if p.hello.Name != "" {
+			c.rememberFrame(m, frame)
+		}
 		c.handleControl(now, p, m, frame)
 		return p.conn == conn // the trunk is still the same one
 	})
@@ -209,13 +213,14 @@ func (c *Core) supersede(now time.Time, rs RoomState) {
 // applyDelta turns a whole record into the next one a delta describes.
 func applyDelta(held, d RoomState) RoomState {
 	out := RoomState{Origin: d.Origin, Seq: d.Seq, Room: d.Room, Mode: d.Mode, Opts: d.Opts}
-	gone := map[string]bool{}
+	gone := make(map[string]bool, len(d.Gone)+len(d.Participants))
 	for _, id := range d.Gone {
 		gone[id] = true
 	}
 	for _, p := range d.Participants {
 		gone[p.ID] = true // replaced
 	}
+	out.Participants = make([]ParticipantState, 0, len(held.Participants)+len(d.Participants))
 	for _, p := range held.Participants {
 		if !gone[p.ID] {
 			out.Participants = append(out.Participants, p)

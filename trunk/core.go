@@ -46,7 +46,8 @@ type Core struct {
 	ls      *lsdb
 	rooms   *roomdb
 	planner *route.Planner
-	seq     uint64 // this node's last LinkState/RoomState sequence number
+	seq     uint64     // this node's last LinkState/RoomState sequence number
+	seen    seenFrames // flooded frames already read (seen.go)
 
 	flows   *flowTable
 	wants   map[TrackRef]uint32 // layers of remote tracks the local side watches

@@ -23,8 +23,12 @@ type lsdb struct {
 	// version changes with every stored or dropped record; the planner's
 	// graph is rebuilt only when it did.
 	version uint64
-	cached  *route.Graph
-	cachedV uint64
+	// live is the planner's graph, kept up to date record by record once
+	// built (lsgraph.go); listedBy indexes, per node, the origins whose
+	// records list a trunk to it.
+	live     *route.Graph
+	listedBy map[string]map[string]struct{}
+	downs    map[string]map[string]bool // origin → peers it reports down
 }
 
 type lsEntry struct {
@@ -64,8 +68,13 @@ func (d *lsdb) update(now time.Time, ls LinkState) bool {
 		}
 		delete(d.gone, ls.Origin)
 	}
+	var prev *LinkState
+	if ok {
+		prev = &e.ls
+	}
 	d.entries[ls.Origin] = &lsEntry{ls: ls, at: now}
 	d.version++
+	d.changed(ls.Origin, prev)
 	return true
 }
 
@@ -97,6 +106,7 @@ func (d *lsdb) drop(now time.Time, origin string) {
 		delete(d.entries, origin)
 		delete(d.cut, origin)
 		d.version++
+		d.changed(origin, &e.ls)
 	}
 }
 
@@ -202,11 +212,15 @@ func (d *lsdb) all() []LinkState {
 // the end that noticed floods first, and its word is enough (the other
 // end's stale record, or a dead node's last record, still says up).
 func (d *lsdb) graph(costs route.Costs) *route.Graph {
-	if d.cached != nil && d.cachedV == d.version {
-		return d.cached
+	if d.live == nil {
+		d.live = d.build(costs, nil)
+		d.listedBy = map[string]map[string]struct{}{}
+		d.downs = map[string]map[string]bool{}
+		for o, e := range d.entries {
+			d.list(o, nil, &e.ls)
+		}
 	}
-	d.cached, d.cachedV = d.build(costs, nil), d.version
-	return d.cached
+	return d.live
 }
 
 // build makes the planner's graph; down lists links to take as down

@@ -12,10 +12,11 @@ type descs struct {
 	sent, recv, fec, retx, mediaOut, mediaIn, drops               *prometheus.Desc
 	expired, flowsOut, flowsIn, connects                          *prometheus.Desc
 	nodes, flows, failures, keyframes, loops, sinkOut, deliverOut *prometheus.Desc
+	bufRequested, bufGranted, sendErrors                          *prometheus.Desc
 }
 
 func newDescs() descs {
-	peer := []string{"peer"}
+	peer, dir := []string{"peer"}, []string{"direction"}
 	d := func(name, help string, labels []string) *prometheus.Desc {
 		return prometheus.NewDesc("qrtn_trunk_"+name, help, labels, nil)
 	}
@@ -45,6 +46,10 @@ func newDescs() descs {
 		loops:      d("loops_refused_total", "Subscriptions refused because they would close a loop.", nil),
 		sinkOut:    d("sink_drops_total", "Local RTP packets dropped before the trunk loop (it was behind).", nil),
 		deliverOut: d("deliver_drops_total", "Trunk RTP packets dropped before the local SFU (a mirrored track's delivery was behind).", nil),
+
+		bufRequested: d("socket_buffer_requested_bytes", "Socket buffer size the QRTP socket asked the kernel for (direction: read, write).", dir),
+		bufGranted:   d("socket_buffer_granted_bytes", "Socket buffer size the kernel granted (below the request: raise net.core.rmem_max / wmem_max; 0: unknown on this system).", dir),
+		sendErrors:   d("send_errors_total", "Datagrams the QRTP socket refused to send.", nil),
 	}
 }
 
@@ -57,7 +62,8 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.d
 	for _, x := range []*prometheus.Desc{d.up, d.rtt, d.minRTT, d.loss, d.bw, d.pacing, d.sent, d.recv, d.fec,
 		d.retx, d.mediaOut, d.mediaIn, d.drops, d.expired, d.flowsOut, d.flowsIn, d.connects,
-		d.nodes, d.flows, d.failures, d.keyframes, d.loops, d.sinkOut, d.deliverOut} {
+		d.nodes, d.flows, d.failures, d.keyframes, d.loops, d.sinkOut, d.deliverOut,
+		d.bufRequested, d.bufGranted, d.sendErrors} {
 		ch <- x
 	}
 }
@@ -101,4 +107,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	n(d.loops, st.LoopsRefused)
 	n(d.sinkOut, st.SinkDrops)
 	n(d.deliverOut, st.DeliverDrops)
+	g(d.bufRequested, float64(st.Socket.ReadRequested), "read")
+	g(d.bufRequested, float64(st.Socket.WriteRequested), "write")
+	g(d.bufGranted, float64(st.Socket.ReadGranted), "read")
+	g(d.bufGranted, float64(st.Socket.WriteGranted), "write")
+	n(d.sendErrors, st.SendErrors)
 }

@@ -18,12 +18,17 @@ import (
 //     first seen: until then it keeps feeding its subscribers, here and
 //     through the trunks.
 //   - On every other node, the mirror keeps its old tracks while the new
-//     ones are published beside them, and lets each go when a new track of
-//     the same kind has delivered (or after moveOverlap): subscribers have
-//     the new tracks before the old ones end.
+//     ones are published beside them, and lets each go once a new track of
+//     the same kind reaches every subscriber the old one reached (its
+//     down-tracks forward: video from a key frame on), once the old one
+//     stopped delivering, or after moveOverlap: subscribers see the new
+//     tracks before the old ones end. A new track that merely delivered
+//     to the node is not enough: its subscribers still need a key frame,
+//     and until then the old track is all they have.
 //
-// The new node itself replaces its mirror by the local participant at once
-// (the SFU's replace): its own subscribers may see a short gap.
+// On the new node itself, the local session replaces the mirror in the
+// room at its join, but the mirror's tracks stay beside the new ones until
+// those reach the same subscribers (handover.go).
 
 const (
 	// moveOverlap bounds both overlaps.
@@ -72,24 +77,36 @@ func (a *accessSide) settleMoves(now time.Time) {
 		for _, id := range sortedKeys(lr.ghosts) {
 			a.retire(now, lr.ghosts[id])
 		}
+		a.settleHandovers(now, lr)
 	}
 }
 
-// retire unpublishes the mirror's retiring tracks whose kind is now
-// delivered by a new track, or all of them once moveOverlap passed.
+// retire unpublishes the mirror's retiring tracks that a new track of
+// their kind has taken over from (see the top of the file), or all of them
+// once moveOverlap passed.
 func (a *accessSide) retire(now time.Time, g *ghost) {
 	if len(g.retiring) == 0 {
 		return
 	}
-	delivered := map[string]bool{}
+	// reach: per kind, the subscribers the new tracks forward to, once one
+	// of them delivered since the move.
+	reach := map[string]map[string]bool{}
 	for _, gt := range g.tracks {
-		if gt.recv != nil && gt.recv.LastPacket().After(g.movedAt) {
-			delivered[gt.state.Kind] = true
+		if gt.recv == nil || !gt.recv.LastPacket().After(g.movedAt) {
+			continue
+		}
+		m := reach[gt.state.Kind]
+		if m == nil {
+			m = map[string]bool{}
+			reach[gt.state.Kind] = m
+		}
+		for id := range gt.recv.Forwarding() {
+			m[id] = true
 		}
 	}
 	kept := g.retiring[:0]
 	for _, gt := range g.retiring {
-		if now.Sub(g.movedAt) < moveOverlap && !delivered[gt.state.Kind] {
+		if now.Sub(g.movedAt) < moveOverlap && !takenOver(now, gt, reach[gt.state.Kind]) {
 			kept = append(kept, gt)
 			continue
 		}
@@ -99,4 +116,22 @@ func (a *accessSide) retire(now time.Time, g *ghost) {
 		}
 	}
 	g.retiring = kept
+}
+
+// takenOver reports whether a retiring track can go: it no longer
+// delivers, or the new tracks of its kind (reach: the subscribers they
+// forward to; nil while none delivered) reach every subscriber it reaches.
+func takenOver(now time.Time, old *ghostTrack, reach map[string]bool) bool {
+	if old.recv == nil || now.Sub(old.recv.LastPacket()) >= stillSending {
+		return true
+	}
+	if reach == nil {
+		return false
+	}
+	for id := range old.recv.Forwarding() {
+		if !reach[id] {
+			return false
+		}
+	}
+	return true
 }

@@ -28,6 +28,7 @@ type peer struct {
 	backoff  time.Duration
 	downAt   time.Time
 	downWhy  string
+	lastUp   time.Time // when the trunk was last up (zero: never)
 	connects uint64
 	// lastMedia is when media last came from the peer; suspect marks a
 	// feeding trunk silent since suspectAt (failover.go).
@@ -123,22 +124,33 @@ func (p *peer) sendFrame(kind int, frame []byte) error {
 	return p.flush()
 }
 
-// flush writes queued control bytes while the stream takes them.
+// flush writes queued control bytes while the stream takes them (it
+// copies them). What is left moves to the buffer's start, so that the
+// buffer is reused rather than reallocated by every message.
 func (p *peer) flush() error {
-	for len(p.ctrlOut) > 0 && p.ctrl != nil {
-		n, err := p.ctrl.Write(p.ctrlOut)
-		p.ctrlOut = p.ctrlOut[n:]
+	out, w, closing := p.ctrlOut, 0, false
+	for w < len(out) && p.ctrl != nil {
+		n, err := p.ctrl.Write(out[w:])
+		w += n
 		if errors.Is(err, qrtp.ErrBufferFull) || n == 0 {
 			break
 		}
 		if err != nil {
-			return nil // the connection is closing; its event follows
+			closing = true // the connection is closing; its event follows
+			break
 		}
 	}
-	if len(p.ctrlOut) == 0 {
-		p.ctrlOut = nil
-	} else if len(p.ctrlOut) > maxCtrlBacklog {
+	if w > 0 {
+		out = out[:copy(out, out[w:])]
+	}
+	switch {
+	case len(out) == 0 && cap(out) > 4*ctrlReadChunk:
+		p.ctrlOut = nil // one burst made it large: let it go
+	case len(out) > maxCtrlBacklog && !closing:
+		p.ctrlOut = out
 		return errCtrlBacklog
+	default:
+		p.ctrlOut = out
 	}
 	return nil
 }
@@ -148,12 +160,15 @@ func (p *peer) flush() error {
 // closed). The error says why the stream cannot be read any more.
 //
 // frame is the message's whole encoded frame, valid during the call: a
-// record flooded on is sent as it came, not encoded again.
-func (p *peer) readFrames(handle func(m message, frame []byte) bool) error {
-	var buf [16 << 10]byte
+// record flooded on is sent as it came, not encoded again. A frame skip
+// reports as no news is counted and dropped without being decoded.
+func (p *peer) readFrames(skip func(frame []byte) bool, handle func(m message, frame []byte) bool) error {
 	for p.ctrl != nil {
-		n, err := p.ctrl.Read(buf[:])
-		p.ctrlIn = append(p.ctrlIn, buf[:n]...)
+		// Read straight into ctrlIn's spare room, 16 kB at a time.
+		p.ctrlIn = slices.Grow(p.ctrlIn, ctrlReadChunk)
+		l := len(p.ctrlIn)
+		n, err := p.ctrl.Read(p.ctrlIn[l : l+ctrlReadChunk])
+		p.ctrlIn = p.ctrlIn[:l+n]
 		if err == io.EOF || (err != nil && n == 0) {
 			return errors.New("control stream ended")
 		}
@@ -161,8 +176,28 @@ func (p *peer) readFrames(handle func(m message, frame []byte) bool) error {
 			break
 		}
 	}
+	// in is ctrlIn from pos on: frames are consumed by moving pos, and
+	// what is left (a partial frame) moves to the buffer's start, so the
+	// buffer is reused rather than reallocated by every read.
+	in, pos := p.ctrlIn, 0
+	defer func() {
+		if cap(in) == 0 || cap(p.ctrlIn) != cap(in) || &p.ctrlIn[:cap(in)][0] != &in[:cap(in)][0] {
+			return // nothing read, or reset while handling a frame
+		}
+		k := copy(in, in[pos:])
+		p.ctrlIn = in[:k]
+		if k == 0 && cap(in) > 4*ctrlReadChunk {
+			p.ctrlIn = nil // one large burst: let it go
+		}
+	}()
 	for p.conn != nil {
-		m, n, err := parseFrame(p.ctrlIn)
+		n, _, err := frameLen(in[pos:])
+		if err == nil && n > 0 && skip(in[pos:pos+n]) {
+			pos += n
+			p.metrics.ctrlRecv++
+			continue
+		}
+		m, n, err := parseFrame(in[pos:])
 		if err != nil {
 			p.metrics.controlErrors++
 			return err
@@ -170,15 +205,15 @@ func (p *peer) readFrames(handle func(m message, frame []byte) bool) error {
 		if n == 0 {
 			break
 		}
-		frame := p.ctrlIn[:n]
-		p.ctrlIn = p.ctrlIn[n:]
+		frame := in[pos : pos+n]
+		pos += n
 		p.metrics.ctrlRecv++
 		if !handle(m, frame) {
 			return nil
 		}
 	}
-	if len(p.ctrlIn) == 0 {
-		p.ctrlIn = nil
-	}
 	return nil
 }
+
+// ctrlReadChunk is how much one read of the control stream asks for.
+const ctrlReadChunk = 16 << 10

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/qrtn/qrtn/qrtp/udp"
 )
 
 // counters are the Core's own event counts.
@@ -37,6 +39,12 @@ type Status struct {
 	// trunks (first copies) and originated here (data.go).
 	DataIn  uint64 `json:"data_in"`
 	DataOut uint64 `json:"data_out"`
+	// Socket is the QRTP socket's buffer sizes, asked for and granted by
+	// the kernel (a grant below the request means bursts beyond it are
+	// dropped before QRTP sees them), and SendErrors the datagrams the
+	// socket refused. Set by the real-time driver; zero in the simulator.
+	Socket     udp.SocketBuffers `json:"socket_buffers"`
+	SendErrors uint64            `json:"send_errors"`
 }
 
 // NodeStatus is one node as its link state describes it.
@@ -153,6 +161,7 @@ func (t *Trunk) publishStatus(now time.Time) {
 	}
 	st := t.core.Status(now)
 	st.SinkDrops, st.DeliverDrops = t.drops.sinkDrops.Load(), t.drops.deliverDrops.Load()
+	st.Socket, st.SendErrors = t.buffers, t.drops.sendErrors.Load()
 	t.status.Store(&st)
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/qrtn/qrtn/qrtp/handshake"
+	"github.com/qrtn/qrtn/qrtp/udp"
 	"github.com/qrtn/qrtn/sfu"
 	"github.com/qrtn/qrtn/trunk/route"
 )
@@ -29,6 +30,9 @@ type Trunk struct {
 	access *accessSide // nil on forwarding nodes
 	admin  adminSide   // operator commands (admin.go)
 	sock   *net.UDPConn
+	// buffers: the socket buffer sizes asked for and granted (set once in
+	// New, read by publishStatus).
+	buffers udp.SocketBuffers
 
 	rx    chan datagram
 	media chan localPacket
@@ -65,6 +69,8 @@ const (
 	// mediaQueue: packets of local layers on their way to the Core; a full
 	// queue drops (Status.SinkDrops).
 	mediaQueue = 4096
+	// socketBuffer is what the QRTP socket asks the kernel for, each way.
+	socketBuffer = 4 << 20
 )
 
 // New validates the configuration, binds the QRTP socket and builds the
@@ -103,15 +109,22 @@ func New(cfg Config, s *sfu.SFU, logger *slog.Logger) (*Trunk, error) {
 	t.core.SetCommandSink(&t.admin)
 	if t.access != nil {
 		t.access.core = t.core
+		// A room that opens is mirrored at once, not at the next tick: the
+		// remote tracks it needs are a trunk round trip away.
+		s.OnRoomOpen(func(string) { t.calls.push(t.access.housekeep) })
 	}
 	sock, err := net.ListenUDP("udp", ua)
 	if err != nil {
 		return nil, fmt.Errorf("trunk: listen %q: %w", listen, err)
 	}
-	// Media bursts (a key frame is tens of packets) must not overflow the
-	// default socket buffers.
-	_ = sock.SetReadBuffer(4 << 20)
-	_ = sock.SetWriteBuffer(4 << 20)
+	// Media bursts (a key frame is tens of packets, on every trunk at once)
+	// must not overflow the default socket buffers. The kernel caps the
+	// request silently at net.core.rmem_max / wmem_max, so what it granted
+	// is read back, logged when capped and shown in Status.Socket.
+	t.buffers, err = udp.SetSocketBuffers(sock, socketBuffer, socketBuffer, t.log)
+	if err != nil {
+		t.log.Warn("trunk: cannot size the socket buffers", "err", err)
+	}
 	t.sock = sock
 	t.publishStatus(now)
 	return t, nil
@@ -269,6 +282,7 @@ func (t *Trunk) send(to netip.AddrPort, b []byte) {
 func (t *Trunk) shutdown() {
 	now := time.Now()
 	if t.access != nil {
+		t.access.sfu.OnRoomOpen(nil)
 		t.access.close(now)
 	}
 	t.core.Close()

@@ -58,7 +58,9 @@ func (c *Core) dialPeers(now time.Time) {
 		}
 		c.attach(now, p, conn)
 		// The control stream and hello go out in the first datagram (0-RTT).
-		s, err := conn.OpenStream(qrtp.StreamOptions{Mode: qrtp.ModeReliable, Priority: qrtp.PriorityControl})
+		// Its sparse, small messages (key frame requests, subscriptions)
+		// go twice: one loss must not cost a probe timeout (controlOptions).
+		s, err := conn.OpenStream(controlOptions())
 		if err != nil {
 			conn.Close(qrtp.CodeInternal, "control stream")
 			continue
@@ -68,10 +70,22 @@ func (c *Core) dialPeers(now time.Time) {
 	}
 }
 
+// recentlyUp: a peer whose trunk was up this recently is re-dialled at
+// most RedialRecent apart (a restarting node), others up to RedialMax.
+const recentlyUp = time.Minute
+
+// scheduleRedial sets when p is dialled next: the back-off doubles from
+// RedialMin per failed dial up to the cap, plus up to a quarter of jitter.
 func (c *Core) scheduleRedial(now time.Time, p *peer) {
+	limit := c.cfg.RedialMax
+	if !p.lastUp.IsZero() && now.Sub(p.lastUp) < recentlyUp {
+		limit = c.cfg.RedialRecent
+	}
+	p.backoff = min(p.backoff, limit)
 	// Jitter keeps a network that lost a node from re-dialling in lockstep.
 	j := time.Duration(c.jitter.Int64N(int64(p.backoff)/4 + 1))
 	p.dialAt = now.Add(p.backoff + j)
+	c.log.Debug("redial", "peer", p.info.Name, "in", p.backoff+j, "why", p.downWhy)
 	p.backoff = min(2*p.backoff, c.cfg.RedialMax)
 }
 
@@ -137,6 +151,7 @@ func (c *Core) acceptStreams(now time.Time, p *peer) {
 	for s := p.conn.AcceptStream(); s != nil; s = p.conn.AcceptStream() {
 		switch {
 		case s.Mode() == qrtp.ModeReliable && p.ctrl == nil:
+			s.SetRedundant(controlOptions().Redundant)
 			p.ctrl = s
 			c.sendHello(p)
 			c.readControl(now, p)
@@ -179,6 +194,9 @@ func (c *Core) peerDown(now time.Time, p *peer, why string) {
 	p.metrics.addClosed(p.conn.Stats())
 	p.reset()
 	p.downAt, p.downWhy = now, why
+	if wasUp {
+		p.lastUp = now
+	}
 	if p.dialer {
 		if wasUp {
 			p.backoff = c.cfg.RedialMin
@@ -235,4 +253,14 @@ func (c *Core) measurePeers() {
 		}
 		m.bandwidth = bw * 8
 	}
+}
+
+// controlOptions are the control stream's, at both ends. Redundant: a
+// message that empties the stream's queue (a key frame request, a
+// subscription: most of them) is sent twice, in two packets. Without it, a
+// lost one waits for the probe timeout, 1.2 round trips or more, and then
+// a retransmission; on a lossy trunk that was the slowest part of a new
+// subscriber's first frame (docs/scheduling.md).
+func controlOptions() qrtp.StreamOptions {
+	return qrtp.StreamOptions{Mode: qrtp.ModeReliable, Priority: qrtp.PriorityControl, Redundant: true}
 }

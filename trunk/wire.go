@@ -241,23 +241,32 @@ func appendFrame(dst []byte, m message) ([]byte, error) {
 // parseFrame reads one frame from the front of b. It returns n == 0 when b
 // does not yet hold a whole frame.
 func parseFrame(b []byte) (m message, n int, err error) {
-	size, k := binary.Uvarint(b)
-	switch {
-	case k == 0:
-		return m, 0, nil
-	case k < 0 || size > maxFrame:
-		return m, 0, fmt.Errorf("%w: frame length", ErrProtocol)
-	case uint64(len(b)-k) < size:
-		return m, 0, nil
+	n, k, err := frameLen(b)
+	if n == 0 || err != nil {
+		return m, 0, err
 	}
-	body := b[k : k+int(size)]
-	if err := json.Unmarshal(body, &m); err != nil {
+	if err := json.Unmarshal(b[k:n], &m); err != nil {
 		return m, 0, fmt.Errorf("%w: %v", ErrProtocol, err)
 	}
 	if err := m.validate(); err != nil {
 		return m, 0, err
 	}
-	return m, k + int(size), nil
+	return m, n, nil
+}
+
+// frameLen returns the length of the complete frame at the start of b
+// (0: not all of it is there yet) and of its length prefix.
+func frameLen(b []byte) (n, prefix int, err error) {
+	size, k := binary.Uvarint(b)
+	switch {
+	case k == 0:
+		return 0, 0, nil
+	case k < 0 || size > maxFrame:
+		return 0, 0, fmt.Errorf("%w: frame length", ErrProtocol)
+	case uint64(len(b)-k) < size:
+		return 0, 0, nil
+	}
+	return k + int(size), k, nil
 }
 
 func (m *message) validate() error {

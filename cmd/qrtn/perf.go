@@ -63,7 +63,14 @@ acked_mbit, sent_mbit, retransmit_ratio, fec_ratio, loss_ratio, rtt_min_ms,
 rtt_avg_ms, duration_s, handshake, handshake_ms, direction, and in media
 mode frames_sent, frames_delivered, frames_late_400ms, frames_expired,
 latency_p50_ms, latency_p95_ms, latency_p99_ms, latency_max_ms,
-stalls_600ms.
+stalls_600ms, frames_lost (never arrived; the rest of the late ones arrived
+late) and late_by_second (frames not complete within 400 ms by the second
+they were sent in). client_sched and server_sched say how much the machine
+held each end back over the test: cpu_ms, run_delay_ms (all threads'
+time on a CPU and waiting for one, Linux) and wait_per_run_ms (the
+mean wait of a wake-up), go_wait_p999_ms and
+go_waits_over_50ms (goroutines waiting to run). A busy machine shows
+there, and qrtn relay prints its own read lag and write lateness.
 
 Examples:
   qrtn perf --server --listen 127.0.0.1:5201

@@ -35,7 +35,12 @@ impaired direction, so the round trip gains 2 x delay. Loss models:
              datagrams (Gilbert-Elliott with p = loss/(burst(1-loss)), r = 1/burst)
 Placement: "before" drops before the bottleneck, as netem does (lost datagrams
 take no capacity); "after" drops after it, like a lossy radio hop (they did).
-A stats line is printed every --stats-every.
+A stats line is printed every --stats-every (and one at the end). Besides the
+link model's counters it shows the relay's own delays on a busy machine:
+read_lag (how long datagrams waited in the socket before the relay read them,
+from the kernel's arrival stamps on Linux; the emulated delay runs from that
+stamp, so it adds nothing until it exceeds --delay) and write_late (how long
+after their due time they went out; this adds to the path's delay).
 
 Flags:
 `
@@ -265,15 +270,19 @@ func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // statsLine formats one line of relay counters.
 func statsLine(s udprelay.Stats) string {
+	r := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
 	dir := func(name string, d udprelay.DirStats) string {
 		l := d.Link
 		lossPct := 0.0
 		if l.Sent > 0 {
 			lossPct = 100 * float64(l.Lost) / float64(l.Sent)
 		}
-		return fmt.Sprintf("%s: sent=%d lost=%d (%.1f%%) qdrop=%d delivered=%d written=%d qdelay_p50=%v",
-			name, l.Sent, l.Lost, lossPct, l.QueueDropped, l.Delivered, d.Written,
-			l.QueueDelay.Quantile(0.5).Round(10*time.Microsecond))
+		return fmt.Sprintf("%s: sent=%d lost=%d (%.1f%%) qdrop=%d overflow=%d delivered=%d written=%d qdelay_p50=%v"+
+			" read_lag_p99=%v p999=%v max=%v write_late_p99=%v p999=%v max=%v",
+			name, l.Sent, l.Lost, lossPct, l.QueueDropped, d.Overflow, l.Delivered, d.Written,
+			l.QueueDelay.Quantile(0.5).Round(10*time.Microsecond),
+			r(d.ReadLag.Quantile(0.99)), r(d.ReadLag.Quantile(0.999)), r(d.ReadLag.Max),
+			r(d.WriteLate.Quantile(0.99)), r(d.WriteLate.Quantile(0.999)), r(d.WriteLate.Max))
 	}
 	return fmt.Sprintf("stats %s | %s | clients=%d rebinds=%d rejected=%d",
 		dir("up", s.Up), dir("down", s.Down), s.Clients, s.Rebinds, s.Rejected)

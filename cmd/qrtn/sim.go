@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -45,6 +46,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	duration := fs.Duration("duration", 0, "simulate this long instead of the scenario's duration (events after it do not happen)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	memprofile := fs.String("memprofile", "", "write a heap profile (live objects at the end of the run, and every allocation) to this file")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), simUsage)
 		fs.PrintDefaults()
@@ -78,6 +80,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		defer pprof.StopCPUProfile()
 	}
+	tuneGC()
 	start := time.Now()
 	opt := sim.Options{Seed: *seed}
 	if !*quiet {
@@ -92,6 +95,11 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	rep, err := sim.Run(ctx, s, opt)
 	if err != nil {
 		return err
+	}
+	if *memprofile != "" {
+		if err := writeHeapProfile(*memprofile); err != nil {
+			return err
+		}
 	}
 	command := fmt.Sprintf("go run ./cmd/qrtn sim --scenario %s --seed %d", *file, *seed)
 	if *duration > 0 {
@@ -115,4 +123,29 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		prefix = filepath.Base(*out)
 	}
 	return rep.Markdown(stdout, prefix, command)
+}
+
+func writeHeapProfile(name string) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// tuneGC makes the collector run less often than Go's default: a
+// simulation keeps a large live heap (every node's trunks and databases)
+// and allocates fast, so at GOGC=100 it spends a third of its time
+// collecting. GOGC and GOMEMLIMIT, when set, win.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(6 << 30) // collect harder rather than pass 6 GiB
+	}
 }

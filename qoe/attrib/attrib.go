@@ -12,9 +12,13 @@
 // trouble has after-effects elsewhere (a publisher back from an outage
 // sends a key frame burst that a trunk may not carry in time). Places that
 // crossed in the same sample period are told apart by how far they crossed.
-// The subscriber's own figures are different: what it misses includes
-// whatever was lost upstream, so the downlink is named only when no other
-// place crossed a threshold. When nothing crossed one, the place closest to
+// The subscriber's node has figures of the downlink's own: NACKed packets
+// it had and resent, and packets it sent that the subscriber's receiver
+// reports did not acknowledge for longer than the round trip (a cut or
+// lossy downlink); these compete with the others. The subscriber's own
+// figures are different: what it misses includes whatever was lost
+// upstream, so they name the downlink only when no other place crossed a
+// threshold. When nothing crossed one, the place closest to
 // it is named, and the evidence says the case is weak.
 //
 // It is pure: records and thresholds in, a qoe.Cause out.
@@ -39,6 +43,9 @@ type Thresholds struct {
 	HopExpiryLoss float64
 	HopDrops      int
 	HopRTTMs      float64
+	// HopPTOs: probe timeouts in a sample (nothing acknowledged: a cut
+	// link, whose loss cannot be measured while it lasts).
+	HopPTOs int
 	// The publisher: loss its node reported back, encoder frame rate
 	// while limited (cpu or bandwidth), the node receiving nothing, or no
 	// audio for a while.
@@ -53,6 +60,10 @@ type Thresholds struct {
 	// DownlinkResent: NACKed packets the subscriber's node resent in a
 	// sample (when it could resend most of those NACKed).
 	DownlinkResent int
+	// DownlinkAckLagMs: how far the subscriber's receiver reports lagged
+	// behind what its node had sent, beyond the round trip the node
+	// measured (packets on their way for that long did not arrive).
+	DownlinkAckLagMs int
 	// A node: CPU in use as a share of its cores, packets dropped from
 	// its own queues.
 	NodeCPU   float64
@@ -64,9 +75,9 @@ type Thresholds struct {
 // (a few messages of a key frame burst may expire on a healthy trunk after
 // an outage elsewhere: docs/quality.md, attribution accuracy).
 var DefaultThresholds = Thresholds{
-	HopLoss: 0.25, HopExpired: 5, HopExpiryLoss: 0.05, HopDrops: 1, HopRTTMs: 1000,
+	HopLoss: 0.25, HopExpired: 5, HopExpiryLoss: 0.05, HopDrops: 1, HopRTTMs: 1000, HopPTOs: 3,
 	UplinkLoss: 0.1, UplinkLimitFPS: 8, UplinkRTTMs: 800, UplinkGapMs: 400,
-	DownlinkLoss: 0.05, DownlinkRTTMs: 800, DownlinkResent: 20,
+	DownlinkLoss: 0.05, DownlinkRTTMs: 800, DownlinkResent: 20, DownlinkAckLagMs: 400,
 	NodeCPU: 0.9, NodeDrops: 1,
 }
 
@@ -83,17 +94,26 @@ type Input struct {
 	Hops    map[string][]qoe.HopSample
 	Nodes   map[string][]qoe.NodeSample
 	Recv    []qoe.TrackSample // the subscriber's client, this track
-	Down    []qoe.DownSample  // the subscriber's node, this track
+	Down    []qoe.DownSample  // the subscriber's node, any of its tracks (one downlink)
 }
 
 // place is one candidate along the route with its evidence.
 type place struct {
 	where, hop, node string
 	severity         float64 // ≥ 1: a figure crossed its threshold
-	evidence         []string
+	evidence         []clause
 	// first is the start of the earliest sample with a figure over its
 	// threshold (when severity ≥ 1).
 	first int64
+}
+
+// clause is one figure that crossed its threshold. A long stall overlaps
+// many samples: each figure is said once, from the sample where it was
+// worst.
+type clause struct {
+	kind     string // the format: one clause per kind of figure
+	text     string
+	severity float64
 }
 
 // note adds a figure of a sample that began at at: its severity is
@@ -104,14 +124,41 @@ func (p *place) note(at int64, value, threshold float64, format string, args ...
 	}
 	s := value / threshold
 	if s >= 1 {
-		if e := fmt.Sprintf(format, args...); !slices.Contains(p.evidence, e) {
-			p.evidence = append(p.evidence, e)
-		}
+		p.say(format, s, args...)
 		if p.severity < 1 || at < p.first {
 			p.first = at
 		}
 	}
 	p.severity = max(p.severity, s)
+}
+
+// say keeps a clause of severity s, or the worse of it and the one of the
+// same kind said before.
+func (p *place) say(format string, s float64, args ...any) {
+	i := slices.IndexFunc(p.evidence, func(c clause) bool { return c.kind == format })
+	if i < 0 || s > p.evidence[i].severity {
+		p.merge(clause{kind: format, text: fmt.Sprintf(format, args...), severity: s})
+	}
+}
+
+// merge keeps c, or the worse of it and the clause of its kind.
+func (p *place) merge(c clause) {
+	i := slices.IndexFunc(p.evidence, func(x clause) bool { return x.kind == c.kind })
+	switch {
+	case i < 0:
+		p.evidence = append(p.evidence, c)
+	case c.severity > p.evidence[i].severity:
+		p.evidence[i] = c
+	}
+}
+
+// text joins the evidence.
+func (p *place) text() string {
+	parts := make([]string, len(p.evidence))
+	for i, c := range p.evidence {
+		parts[i] = c.text
+	}
+	return strings.Join(parts, "; ")
 }
 
 // sameMoment: places whose trouble began this close together (one sample
@@ -148,18 +195,21 @@ func Attribute(in Input, th Thresholds) qoe.Cause {
 			named = p
 		}
 	}
-	// Packets the subscriber's node resent on NACK were lost after it: that
+	// Packets the subscriber's node resent on NACK, or sent without the
+	// subscriber's reports acknowledging them, were lost after it: that
 	// evidence is the downlink's own and competes with the others.
-	if local := resentPlace(in, th); local.severity >= 1 && (named == nil || earlier(local, named)) {
-		down.evidence = append(local.evidence, down.evidence...)
-		down.severity = max(down.severity, local.severity)
+	if local := downlinkLocal(in, th); local.severity >= 1 && (named == nil || earlier(local, named)) {
+		for _, c := range down.evidence {
+			local.merge(c)
+		}
+		down = local
 		named = down
 	}
 	if named == nil && down.severity >= 1 {
 		named = down
 	}
 	if named != nil {
-		return qoe.Cause{Where: named.where, Hop: named.hop, Node: named.node, Evidence: strings.Join(named.evidence, "; ")}
+		return qoe.Cause{Where: named.where, Hop: named.hop, Node: named.node, Evidence: named.text()}
 	}
 	best := places[len(places)-1]
 	for _, p := range places {
@@ -217,6 +267,9 @@ func hopPlace(from, to string, samples []qoe.HopSample, th Thresholds) *place {
 		p.note(s.Start, s.Loss, th.HopLoss, "%s: loss %.0f%% ≥ %.0f%%", name, 100*s.Loss, 100*th.HopLoss)
 		p.note(s.Start, float64(s.MediaDrops), float64(th.HopDrops), "%s: %d media messages dropped ≥ %d", name, s.MediaDrops, th.HopDrops)
 		p.note(s.Start, s.RTTMs, th.HopRTTMs, "%s: RTT %.0f ms ≥ %.0f ms", name, s.RTTMs, th.HopRTTMs)
+		// Probe timeouts need data in flight: a hop whose upstream went
+		// quiet has none, so they are the hop's own.
+		p.note(s.Start, float64(s.PTOs), float64(th.HopPTOs), "%s: %d probe timeouts (nothing acknowledged) ≥ %d", name, s.PTOs, th.HopPTOs)
 	}
 	return p
 }
@@ -233,14 +286,20 @@ func nodePlace(name string, samples []qoe.NodeSample, th Thresholds) *place {
 	return p
 }
 
-// resentPlace is the downlink's local evidence: NACKed packets its node
-// had and resent, so lost between the node and the subscriber.
-func resentPlace(in Input, th Thresholds) *place {
+// downlinkLocal is the downlink's own evidence, as the subscriber's node
+// measured it: NACKed packets it had and resent; packets it sent that the
+// subscriber's receiver reports did not acknowledge for longer than the
+// round trip; the round trip itself. None of these grows with trouble
+// upstream of the node: what it never got, it neither resends nor sends.
+func downlinkLocal(in Input, th Thresholds) *place {
 	p := &place{where: qoe.WhereDownlink}
 	for _, s := range in.Down {
 		if s.NACKs > 0 && 2*s.Resent >= s.NACKs {
 			p.note(s.Start, float64(s.Resent), float64(th.DownlinkResent), "%s resent %d of the %d packets the subscriber NACKed: they were lost after it", s.Node, s.Resent, s.NACKs)
 		}
+		lag := float64(s.AckLagMs) - s.RTTMs
+		p.note(s.Start, lag, float64(th.DownlinkAckLagMs), "the subscriber's receiver reports lagged %d ms behind what %s sent (RTT %.0f ms): packets it sent did not arrive", s.AckLagMs, s.Node, s.RTTMs)
+		p.note(s.Start, s.RTTMs, th.DownlinkRTTMs, "%s measured an RTT of %.0f ms to the subscriber ≥ %.0f ms", s.Node, s.RTTMs, th.DownlinkRTTMs)
 	}
 	return p
 }

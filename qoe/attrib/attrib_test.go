@@ -44,6 +44,12 @@ func TestAttribute(t *testing.T) {
 			in.Hops["fwd-2→us-1"][0].Expired, in.Hops["fwd-2→us-1"][0].Loss = 12, 0.01
 			in.Up = append(in.Up, qoe.UpSample{Node: "eu-1", Kind: "audio", Packets: 20, MaxGapMs: 700, Start: 9000, End: 10000})
 		}, qoe.WhereUplink, "", "", "no audio from the publisher for 700 ms"},
+		{"a hop cut: nothing acknowledged, its loss unmeasured; the subscriber's loss is after-effect", func(in *Input) {
+			in.Hops["fwd-2→us-1"] = append(in.Hops["fwd-2→us-1"], qoe.HopSample{From: "fwd-2", To: "us-1", Up: true, PTOs: 5, Start: 9000, End: 10000},
+				qoe.HopSample{From: "fwd-2", To: "us-1", Up: true, Expired: 41, Start: 10000, End: 11000})
+			in.Recv[0].PacketsLost = 500
+			in.Down = append(in.Down, qoe.DownSample{Node: "us-1", Loss: 0.9, Start: 10000, End: 11000})
+		}, qoe.WhereTrunk, "fwd-2→us-1", "", "5 probe timeouts"},
 		{"a hop down", func(in *Input) { in.Hops["eu-1→fwd-1"][0].Up = false }, qoe.WhereTrunk, "eu-1→fwd-1", "", "was down"},
 		{"heavy loss on hop 1 shows at the subscriber too: hop 1 is blamed", func(in *Input) {
 			in.Hops["eu-1→fwd-1"][0].Loss, in.Hops["eu-1→fwd-1"][0].Expired = 0.5, 40
@@ -88,6 +94,28 @@ func TestAttribute(t *testing.T) {
 			in.Down = append(in.Down, qoe.DownSample{Node: "us-1", NACKs: 200, Resent: 10, Start: 9000, End: 10000})
 			in.Hops["fwd-2→us-1"] = append(in.Hops["fwd-2→us-1"], qoe.HopSample{From: "fwd-2", To: "us-1", Up: true, Expired: 40, Loss: 0.4, Start: 9000, End: 10000})
 		}, qoe.WhereTrunk, "fwd-2→us-1", "", "40 media messages expired"},
+		{"the downlink was cut: the subscriber's reports lagged behind what its node sent", func(in *Input) {
+			in.Down = append(in.Down, qoe.DownSample{Node: "us-1", AckLagMs: 1500, RTTMs: 4, Start: 9000, End: 10000})
+		}, qoe.WhereDownlink, "", "", "lagged 1500 ms behind what us-1 sent"},
+		{"a cut downlink, then lossy: the lag leads, the loss it saw joins the evidence", func(in *Input) {
+			in.Down = append(in.Down, qoe.DownSample{Node: "us-1", AckLagMs: 1400, RTTMs: 4, Loss: 0.3, Start: 9000, End: 10000})
+			in.Recv[0].PacketsLost = 300
+		}, qoe.WhereDownlink, "", "", "lagged 1400 ms behind what us-1 sent (RTT 4 ms): packets it sent did not arrive; subscriber lost 23%"},
+		{"the lag of a long round trip is no evidence", func(in *Input) {
+			in.Down = append(in.Down, qoe.DownSample{Node: "us-1", AckLagMs: 650, RTTMs: 500, Start: 9000, End: 10000})
+		}, qoe.WhereDownlink, "", "", "weak"},
+		{"the subscriber's node measured a huge round trip", func(in *Input) {
+			in.Down = append(in.Down, qoe.DownSample{Node: "us-1", AckLagMs: 1300, RTTMs: 1200, Start: 9000, End: 10000})
+		}, qoe.WhereDownlink, "", "", "us-1 measured an RTT of 1200 ms"},
+		{"loss upstream shows in the subscriber's reports but makes no lag: the trunk", func(in *Input) {
+			in.Hops["fwd-1→fwd-2"][0].Loss, in.Hops["fwd-1→fwd-2"][0].Expired = 0.35, 20
+			in.Down = append(in.Down, qoe.DownSample{Node: "us-1", AckLagMs: 30, RTTMs: 4, Loss: 0.3, NACKs: 150, Start: 9000, End: 10000})
+			in.Recv[0].PacketsLost = 300
+		}, qoe.WhereTrunk, "fwd-1→fwd-2", "", "20 media messages expired"},
+		{"a trunk cut first; the downlink lagged a sample later", func(in *Input) {
+			in.Hops["fwd-2→us-1"] = append(in.Hops["fwd-2→us-1"], qoe.HopSample{From: "fwd-2", To: "us-1", Up: true, Loss: 0.9, Expired: 60, Start: 8000, End: 9000})
+			in.Down = append(in.Down, qoe.DownSample{Node: "us-1", AckLagMs: 900, RTTMs: 4, Start: 10000, End: 11000})
+		}, qoe.WhereTrunk, "fwd-2→us-1", "", "60 media messages expired"},
 		{"subscriber RTT huge", func(in *Input) { in.Recv[0].RTTMs = 1500 }, qoe.WhereDownlink, "", "", "RTT 1500 ms"},
 		{"a forwarding node out of CPU", func(in *Input) { in.Nodes["fwd-2"][0].CPU = 1.95 }, qoe.WhereNode, "", "fwd-2", "CPU 98%"},
 		{"the subscriber's node drops from its queues", func(in *Input) { in.Nodes["us-1"][0].Drops = 120 }, qoe.WhereNode, "", "us-1", "120 media packets dropped"},
@@ -119,6 +147,21 @@ func TestAttribute(t *testing.T) {
 				t.Fatalf("got %+v, want where=%s hop=%q node=%q with %q", got, c.where, c.hop, c.node, c.evidence)
 			}
 		})
+	}
+}
+
+// TestEvidenceOnce: a stall across many samples names each figure once,
+// from the sample where it was worst.
+func TestEvidenceOnce(t *testing.T) {
+	in := clean()
+	for i, l := range []float64{0.3, 0.55, 0.4} {
+		in.Hops["fwd-1→fwd-2"] = append(in.Hops["fwd-1→fwd-2"], qoe.HopSample{From: "fwd-1", To: "fwd-2", Up: true, Loss: l,
+			Expired: 10 + i, Start: int64(8000 + 1000*i), End: int64(9000 + 1000*i)})
+	}
+	got := Attribute(in, DefaultThresholds)
+	want := "fwd-1→fwd-2: 12 media messages expired (deadline missed) ≥ 5 at 40% loss; fwd-1→fwd-2: loss 55% ≥ 25%"
+	if got.Hop != "fwd-1→fwd-2" || got.Evidence != want {
+		t.Fatalf("got %q, want %q", got.Evidence, want)
 	}
 }
 

@@ -90,6 +90,13 @@ var migrations = []string{
 	`ALTER TABLE up_samples ADD COLUMN max_gap_ms INTEGER NOT NULL DEFAULT 0;`,
 	// 5: NACKed packets a node resent, for downlink attribution.
 	`ALTER TABLE down_samples ADD COLUMN resent INTEGER NOT NULL DEFAULT 0;`,
+	// 6, 7: how far the subscriber's receiver reports lagged behind what
+	// its node sent, and the round trip the node measured, for downlink
+	// attribution.
+	`ALTER TABLE down_samples ADD COLUMN ack_lag_ms INTEGER NOT NULL DEFAULT 0;`,
+	`ALTER TABLE down_samples ADD COLUMN rtt_ms DOUBLE PRECISION NOT NULL DEFAULT 0;`,
+	// 8: a trunk hop's probe timeouts, for attributing a cut link.
+	`ALTER TABLE hop_samples ADD COLUMN ptos INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // Version is the schema version this code writes.

@@ -74,6 +74,7 @@ type clientTest struct {
 	setup    time.Duration // from dialling to the handshake's end
 	data     *udp.Stream   // the bulk stream this side sends, if any
 	start    time.Time
+	sched    schedMark // this process's scheduling at start
 	rttBest  time.Duration
 	offset   time.Duration // server clock − client clock
 	last     point
@@ -140,7 +141,7 @@ func (t *clientTest) startSending(ctx context.Context) error {
 		return err
 	}
 	t.sender = newSampler(t.conn, controllerName(t.cfg.Profile, t.cfg.CC))
-	t.start = time.Now()
+	t.start, t.sched = time.Now(), markSched()
 	if t.cfg.Mode == ModeMedia {
 		t.local = startMediaSender(s, t.cfg.Bitrate, t.cfg.FPS, t.cfg.Deadline)
 	} else {
@@ -157,9 +158,9 @@ func (t *clientTest) startReceiving(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("perf: the server opened no data stream: %w", err)
 	}
-	t.start = time.Now()
+	t.start, t.sched = time.Now(), markSched()
 	if t.cfg.Mode == ModeMedia {
-		t.local = startMediaReceiver(ctx, s)
+		t.local = startMediaReceiver(ctx, s, t.cfg.FPS)
 	} else {
 		t.local = startBulkReceiver(s)
 	}
@@ -259,6 +260,7 @@ func between(a, b point) Interval {
 func (t *clientTest) stop(ctx context.Context, msgs <-chan ctrlMsg, readErr <-chan error) (*Result, error) {
 	t.local.halt()
 	stopAt := time.Now()
+	sched := t.sched.since()
 	var localSnap *snapshot
 	if t.sender != nil {
 		localSnap = t.sender.snap(0, 0)
@@ -299,6 +301,9 @@ func (t *clientTest) stop(ctx context.Context, msgs <-chan ctrlMsg, readErr <-ch
 				return nil, errors.New("perf: the server's result holds no figures")
 			}
 			r, err := t.result(stopAt, localSnap, recvBytes, m)
+			if r != nil {
+				r.ClientSched, r.ServerSched = sched, m.Sched
+			}
 			if r != nil && t.data != nil {
 				if d := stopAt.Sub(t.start).Seconds(); d > 0 {
 					r.AckedMbit = float64(acked) * 8 / d / 1e6

@@ -112,6 +112,10 @@ type Result struct {
 	// Bulk data flows from the first datagram on; media frames start when
 	// the connection is up, so their figures do not include it.
 	HandshakeMS float64 `json:"handshake_ms"`
+	// ClientSched and ServerSched say how much each end's machine held
+	// it back over the test (CPU starvation on a busy machine).
+	ClientSched *SchedStats `json:"client_sched,omitempty"`
+	ServerSched *SchedStats `json:"server_sched,omitempty"`
 	*MediaResult
 }
 
@@ -128,6 +132,10 @@ type MediaResult struct {
 	Stalls600       int64   `json:"stalls_600ms"`
 	DeadlineMS      float64 `json:"deadline_ms"`
 	FrameBytes      int     `json:"frame_bytes"`
+	// FramesLost never arrived; LateBySecond counts the frames not
+	// complete within 400 ms by the second of the run they were sent in.
+	FramesLost   int64   `json:"frames_lost"`
+	LateBySecond []int64 `json:"late_by_second,omitempty"`
 }
 
 // CheckController returns a clear error for an unknown controller name.

@@ -95,22 +95,24 @@ func (m *mediaSender) halt() {
 func (m *mediaSender) received() (int64, int64) { return 0, 0 }
 
 // mediaReceiver records each frame's raw one-way latency (arrival on the
-// receiver's clock minus the sender's timestamp) and arrival time.
+// receiver's clock minus the sender's timestamp), arrival time and number.
 type mediaReceiver struct {
-	s     *udp.Stream
-	start time.Time
+	s        *udp.Stream
+	start    time.Time
+	interval time.Duration // between frames, to place a frame number in the run
 
 	mu       sync.Mutex
 	frames   int64
 	bytes    int64
 	raw      []int64     // ns, receiver clock − sender clock
 	arrivals []time.Time // in arrival order
+	nums     []uint64    // frame numbers, in arrival order
 
 	done chan struct{}
 }
 
-func startMediaReceiver(ctx context.Context, s *udp.Stream) *mediaReceiver {
-	r := &mediaReceiver{s: s, start: time.Now(), done: make(chan struct{})}
+func startMediaReceiver(ctx context.Context, s *udp.Stream, fps float64) *mediaReceiver {
+	r := &mediaReceiver{s: s, start: time.Now(), interval: time.Duration(float64(time.Second) / fps), done: make(chan struct{})}
 	go r.run(ctx)
 	return r
 }
@@ -123,7 +125,7 @@ func (r *mediaReceiver) run(ctx context.Context) {
 			return
 		}
 		now := time.Now()
-		_, sentNS, err := parseFrameHeader(m.Data)
+		num, sentNS, err := parseFrameHeader(m.Data)
 		if err != nil {
 			continue
 		}
@@ -133,6 +135,7 @@ func (r *mediaReceiver) run(ctx context.Context) {
 		if len(r.raw) < maxSamples {
 			r.raw = append(r.raw, now.UnixNano()-sentNS)
 			r.arrivals = append(r.arrivals, now)
+			r.nums = append(r.nums, num)
 		}
 		r.mu.Unlock()
 	}
@@ -158,6 +161,11 @@ type mediaStats struct {
 	P99             float64 `json:"latency_p99_ms"`
 	Max             float64 `json:"latency_max_ms"`
 	Stalls600       int64   `json:"stalls_600ms"`
+	// FramesLost never arrived (the others of FramesLate400 arrived late);
+	// LateBySecond counts the frames not complete within 400 ms by the
+	// second of the run they were sent in (frame number / fps).
+	FramesLost   int64   `json:"frames_lost"`
+	LateBySecond []int64 `json:"late_by_second,omitempty"`
 }
 
 // finish computes the figures. sent is the sender's frame count; skew is
@@ -176,6 +184,8 @@ func (r *mediaReceiver) finish(sent int64, skew time.Duration, end time.Time) *m
 		}
 	}
 	st.FramesLate400 = max(sent-onTime, 0)
+	st.FramesLost = max(sent-r.frames, 0)
+	st.LateBySecond = r.lateBySecond(sent, lat)
 	slices.Sort(lat)
 	st.P50, st.P95, st.P99 = ms(pct(lat, 0.50)), ms(pct(lat, 0.95)), ms(pct(lat, 0.99))
 	if len(lat) > 0 {
@@ -236,4 +246,30 @@ func countStalls(arrivals []time.Time, end time.Time) int64 {
 		n++
 	}
 	return n
+}
+
+// lateBySecond counts the frames of [0, sent) not complete within 400 ms
+// by the second they were sent in; lat is r.raw corrected, in r.nums order.
+// r.mu is held.
+func (r *mediaReceiver) lateBySecond(sent int64, lat []time.Duration) []int64 {
+	if sent <= 0 || r.interval <= 0 || sent > maxSamples {
+		return nil
+	}
+	onTime := make([]bool, sent)
+	for i, n := range r.nums {
+		if n < uint64(sent) && lat[i] <= lateAfter {
+			onTime[n] = true
+		}
+	}
+	var out []int64
+	for n, ok := range onTime {
+		sec := int(time.Duration(n) * r.interval / time.Second)
+		for len(out) <= sec {
+			out = append(out, 0)
+		}
+		if !ok {
+			out[sec]++
+		}
+	}
+	return out
 }

@@ -123,12 +123,23 @@ func TestMediaThroughRelay(t *testing.T) {
 	if r.LatencyP50MS < 20 || r.LatencyP50MS > r.LatencyP95MS || r.LatencyP95MS > r.LatencyP99MS {
 		t.Errorf("latency p50 %.1f p95 %.1f p99 %.1f ms over a 20 ms path", r.LatencyP50MS, r.LatencyP95MS, r.LatencyP99MS)
 	}
+	var late int64
+	for _, n := range r.LateBySecond {
+		late += n
+	}
+	if late != r.FramesLate400 || len(r.LateBySecond) < 2 || len(r.LateBySecond) > 3 || r.FramesLost > r.FramesLate400 {
+		t.Errorf("late by second %v (%d late, %d lost) in a 2 s run", r.LateBySecond, r.FramesLate400, r.FramesLost)
+	}
+	if runtime.GOOS == "linux" && (r.ClientSched == nil || r.ServerSched == nil || r.ClientSched.CPUMS <= 0 || r.ServerSched.CPUMS <= 0) {
+		t.Errorf("no scheduling figures: client %+v server %+v", r.ClientSched, r.ServerSched)
+	}
 	if r.FrameBytes != 7500 || r.DeadlineMS != 300 {
 		t.Errorf("frame %d bytes, deadline %v ms; want 7500 and the meeting profile's 300", r.FrameBytes, r.DeadlineMS)
 	}
 	js, _ := json.Marshal(r)
 	for _, k := range []string{"goodput_mbit", "sent_mbit", "retransmit_ratio", "fec_ratio", "rtt_min_ms", "rtt_avg_ms",
-		"frames_sent", "frames_delivered", "frames_late_400ms", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "stalls_600ms"} {
+		"frames_sent", "frames_delivered", "frames_late_400ms", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "stalls_600ms",
+		"frames_lost", "client_sched", "server_sched"} {
 		if !strings.Contains(string(js), `"`+k+`":`) {
 			t.Errorf("JSON lacks %s: %s", k, js)
 		}

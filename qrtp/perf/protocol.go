@@ -76,6 +76,7 @@ type ctrlMsg struct {
 	// interval, result
 	Snap  *snapshot   `json:"snap,omitempty"`
 	Media *mediaStats `json:"media,omitempty"`
+	Sched *SchedStats `json:"sched,omitempty"`
 	Error string      `json:"error,omitempty"`
 }
 

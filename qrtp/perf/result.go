@@ -57,6 +57,7 @@ func (t *clientTest) result(stopAt time.Time, localSnap *snapshot, recvBytes int
 			r.FramesLate400, r.FramesExpired = media.FramesLate400, media.FramesExpired
 			r.LatencyP50MS, r.LatencyP95MS, r.LatencyP99MS = media.P50, media.P95, media.P99
 			r.LatencyMaxMS, r.Stalls600 = media.Max, media.Stalls600
+			r.FramesLost, r.LateBySecond = media.FramesLost, media.LateBySecond
 		}
 	}
 	return r, nil

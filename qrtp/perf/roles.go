@@ -41,6 +41,7 @@ type sampler struct {
 	cc    string // the controller's name (ConnStats does not say)
 	start time.Time
 	base  qrtp.ConnStats
+	sched schedMark // the process's scheduling at start
 
 	mu     sync.Mutex
 	rttSum time.Duration
@@ -48,7 +49,7 @@ type sampler struct {
 }
 
 func newSampler(c *udp.Conn, cc string) *sampler {
-	return &sampler{c: c, cc: cc, start: time.Now(), base: c.Stats()}
+	return &sampler{c: c, cc: cc, start: time.Now(), base: c.Stats(), sched: markSched()}
 }
 
 // run samples the smoothed RTT every 100 ms until ctx is done.

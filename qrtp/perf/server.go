@@ -14,11 +14,17 @@ import (
 	"github.com/qrtn/qrtn/qrtp/udp"
 )
 
-// setupTimeout bounds the wait for a client's control and data streams;
-// lingerAfterResult is how long the server waits for the client to close.
+// setupTimeout bounds the wait for a client's control and data streams.
+// After the result the server waits for the client to close, at most
+// lingerAfterResult, and at most lingerAfterAck once the result was
+// acknowledged: at 50% loss a result needs four or more tries one time in
+// sixteen, and the retransmission timer doubles, so a fixed 5 s closed the
+// connection under about one client in ten before the result reached it
+// (the client saw "connection closed by remote: code 0x0").
 const (
 	setupTimeout      = 10 * time.Second
-	lingerAfterResult = 5 * time.Second
+	lingerAfterResult = 30 * time.Second
+	lingerAfterAck    = 2 * time.Second
 )
 
 // ServerConfig configures a perf server.
@@ -130,13 +136,7 @@ func (s *Server) handle(ctx context.Context, c *udp.Conn) {
 		s.cfg.OnTest(st.info)
 	}
 	rep := st.serve(ctx)
-	// Closing abandons unacknowledged data: let the client read the
-	// result and close first.
-	select {
-	case <-c.Done():
-	case <-ctx.Done():
-	case <-time.After(lingerAfterResult):
-	}
+	st.linger(ctx)
 	if s.cfg.OnDone != nil {
 		s.cfg.OnDone(st.info, rep)
 	}
@@ -146,6 +146,7 @@ func (s *Server) handle(ctx context.Context, c *udp.Conn) {
 type serverTest struct {
 	cfg     ServerConfig
 	c       *udp.Conn
+	ctl     *udp.Stream
 	cd      *conduit
 	start   ctrlMsg
 	info    TestInfo
@@ -164,7 +165,7 @@ func (s *Server) setup(ctx context.Context, c *udp.Conn) (*serverTest, error) {
 	if err != nil {
 		return nil, err
 	}
-	st.cd = newConduit(ctl)
+	st.ctl, st.cd = ctl, newConduit(ctl)
 	if st.start, err = st.cd.recv(); err != nil {
 		return nil, fmt.Errorf("reading the start message: %w", err)
 	}
@@ -254,7 +255,7 @@ func (st *serverTest) openData(setupCtx, ctx context.Context) error {
 			return err
 		}
 		if m.Mode == ModeMedia {
-			st.role = startMediaReceiver(ctx, s)
+			st.role = startMediaReceiver(ctx, s, m.FPS)
 		} else {
 			st.role = startBulkReceiver(s)
 		}
@@ -314,7 +315,7 @@ func (st *serverTest) finish(ctx context.Context, stop ctrlMsg) TestReport {
 	stopAt := time.Now()
 	recv, frames := st.role.received()
 	snap := st.sampler.snap(recv, frames)
-	res := ctrlMsg{Type: "result", Snap: snap}
+	res := ctrlMsg{Type: "result", Snap: snap, Sched: st.sampler.sched.since()}
 	rep := TestReport{Seconds: snap.Elapsed}
 	switch r := st.role.(type) {
 	case *mediaReceiver:
@@ -337,4 +338,33 @@ func (st *serverTest) finish(ctx context.Context, stop ctrlMsg) TestReport {
 		rep.Err = err
 	}
 	return rep
+}
+
+// linger waits for the client to close after the result: closing abandons
+// unacknowledged data, so the server waits until the result was
+// acknowledged (then lingerAfterAck for the client's close) or
+// lingerAfterResult passed.
+func (st *serverTest) linger(ctx context.Context) {
+	limit := time.NewTimer(lingerAfterResult)
+	defer limit.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var acked time.Time
+	for {
+		select {
+		case <-st.c.Done():
+			return
+		case <-ctx.Done():
+			return
+		case <-limit.C:
+			return
+		case now := <-tick.C:
+			if acked.IsZero() && st.ctl.Stats().SendBuffered == 0 {
+				acked = now
+			}
+			if !acked.IsZero() && now.Sub(acked) >= lingerAfterAck {
+				return
+			}
+		}
+	}
 }

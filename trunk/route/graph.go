@@ -11,7 +11,9 @@ package route
 import (
 	"container/heap"
 	"math"
+	"slices"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -102,6 +104,18 @@ type Graph struct {
 	costs Costs
 	nodes map[string]Node
 	out   map[string][]Link // by From, sorted by To for determinism
+
+	// paths memoizes Path: a snapshot never changes, and a node plans the
+	// same few (source, sink) pairs for every flow of every sync until
+	// the next snapshot.
+	mu    sync.Mutex
+	paths map[Key]pathResult
+}
+
+type pathResult struct {
+	path []string
+	cost time.Duration
+	ok   bool
 }
 
 // NewGraph builds a snapshot. Links to or from unknown nodes are ignored.
@@ -267,6 +281,23 @@ func (g *Graph) Path(mode Mode, src, dst string) ([]string, time.Duration, bool)
 	if src == dst {
 		return []string{src}, 0, true
 	}
+	k := Key{Source: src, Sink: dst, Mode: mode}
+	g.mu.Lock()
+	r, hit := g.paths[k]
+	g.mu.Unlock()
+	if !hit {
+		r.path, r.cost, r.ok = g.path(mode, src, dst)
+		g.mu.Lock()
+		if g.paths == nil {
+			g.paths = map[Key]pathResult{}
+		}
+		g.paths[k] = r
+		g.mu.Unlock()
+	}
+	return slices.Clone(r.path), r.cost, r.ok
+}
+
+func (g *Graph) path(mode Mode, src, dst string) ([]string, time.Duration, bool) {
 	prev, dist := g.dijkstra(mode, src, dst, false)
 	if _, ok := dist[dst]; !ok && mode == Live {
 		prev, dist = g.dijkstra(mode, src, dst, true)
@@ -307,4 +338,68 @@ func (q *queue) Pop() any {
 	it := old[len(old)-1]
 	*q = old[:len(old)-1]
 	return it
+}
+
+// The graph can also be kept up to date in place, one node at a time, by
+// an owner that rebuilds it from records (the link-state database): a
+// change of one record then costs that node's links, not the whole
+// network's. Every change forgets the memoized paths.
+
+// SetNode adds or replaces a node; its links are kept.
+func (g *Graph) SetNode(n Node) {
+	g.nodes[n.Name] = n
+	g.forget()
+}
+
+// RemoveNode removes a node and the links from it. Links to it from other
+// nodes are the owner's to replace (SetLinks).
+func (g *Graph) RemoveNode(name string) {
+	delete(g.nodes, name)
+	delete(g.out, name)
+	g.forget()
+}
+
+// SetLinks replaces the links from a node, as NewGraph would take them:
+// links to or from unknown nodes are ignored.
+func (g *Graph) SetLinks(from string, links []Link) {
+	var out []Link
+	if _, ok := g.nodes[from]; ok {
+		for _, l := range links {
+			if _, ok := g.nodes[l.To]; ok && l.From == from {
+				out = append(out, l)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].To < out[j].To })
+	if len(out) == 0 {
+		delete(g.out, from)
+	} else {
+		g.out[from] = out
+	}
+	g.forget()
+}
+
+func (g *Graph) forget() {
+	g.mu.Lock()
+	g.paths = nil
+	g.mu.Unlock()
+}
+
+// Nodes returns every node, by name.
+func (g *Graph) Nodes() []Node {
+	out := make([]Node, 0, len(g.nodes))
+	for _, n := range g.nodes {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Links returns every link, by From then To.
+func (g *Graph) Links() []Link {
+	var out []Link
+	for _, n := range g.Nodes() {
+		out = append(out, g.out[n.Name]...)
+	}
+	return out
 }

@@ -37,6 +37,8 @@ type local struct {
 	own   map[trunk.TrackRef]*pubTrack
 	watch map[trunk.TrackRef]*watched
 	dirty map[string]bool // rooms whose remote parts changed
+	// changed holds the rooms whose users changed (lroom.changed set).
+	changed map[string]bool
 	// nusers counts the users here.
 	nusers int
 }
@@ -57,7 +59,7 @@ type watched struct {
 
 func newLocal(nd *Node) *local {
 	return &local{node: nd, rooms: map[string]*lroom{}, own: map[trunk.TrackRef]*pubTrack{},
-		watch: map[trunk.TrackRef]*watched{}, dirty: map[string]bool{}}
+		watch: map[trunk.TrackRef]*watched{}, dirty: map[string]bool{}, changed: map[string]bool{}}
 }
 
 // join places a user here.
@@ -75,6 +77,7 @@ func (l *local) join(u User) error {
 	r.users[u.ID] = &uc
 	l.nusers++
 	r.changed = true
+	l.changed[u.Room] = true
 	l.dirty[u.Room] = true
 	for i, ts := range u.Publish {
 		ts = ts.withDefaults()
@@ -107,6 +110,7 @@ func (l *local) leave(room, id string) bool {
 	delete(r.users, id)
 	l.nusers--
 	r.changed = true
+	l.changed[room] = true
 	l.dirty[room] = true
 	for _, ts := range u.Publish {
 		ref := trunk.TrackRef{Origin: l.node.Spec.Name, Room: room, ID: ts.ID}
@@ -130,9 +134,10 @@ func (l *local) users() []User {
 
 // tick emits due frames and hands the users' changes to the Core.
 func (l *local) tick(now time.Time) {
-	for _, name := range sortedKeys(l.rooms) {
+	for _, name := range sortedKeys(l.changed) {
+		delete(l.changed, name)
 		r := l.rooms[name]
-		if r.changed {
+		if r != nil && r.changed {
 			r.changed = false
 			l.core.SetRoom(now, r.name, r.mode, r.parts())
 			if len(r.users) == 0 {
@@ -182,13 +187,9 @@ func (l *local) reconcile(now time.Time, room string) {
 	want := map[trunk.TrackRef]*watched{}
 	r := l.rooms[room]
 	if r != nil {
-		local := map[string]bool{}
-		for id := range r.users {
-			local[id] = true
-		}
 		for _, rs := range l.core.RemoteParts(room) {
 			for _, ps := range rs.Participants {
-				if local[ps.ID] {
+				if r.users[ps.ID] != nil {
 					continue // the same identity here: the local one wins
 				}
 				for _, ts := range ps.Tracks {
@@ -200,10 +201,13 @@ func (l *local) reconcile(now time.Time, room string) {
 			}
 		}
 	}
-	for _, ref := range sortedRefs(l.watch) {
-		if ref.Room != room {
-			continue
+	var mine []trunk.TrackRef
+	for ref := range l.watch {
+		if ref.Room == room {
+			mine = append(mine, ref)
 		}
+	}
+	for _, ref := range sortRefs(mine) {
 		w := l.watch[ref]
 		if nw := want[ref]; nw == nil || nw.mask != w.mask {
 			for k := range 8 {
@@ -238,8 +242,7 @@ func (l *local) reconcile(now time.Time, room string) {
 func (r *lroom) mask(ts trunk.TrackState) uint32 {
 	n := max(len(ts.Layers), 1)
 	var m uint32
-	for _, id := range sortedKeys(r.users) {
-		u := r.users[id]
+	for _, u := range r.users { // any order: the bits are or-ed
 		if !u.Watch {
 			continue
 		}
@@ -329,6 +332,22 @@ func sortedRefs[V any](m map[trunk.TrackRef]V) []trunk.TrackRef {
 	for k := range m {
 		out = append(out, k)
 	}
-	slices.SortFunc(out, func(a, b trunk.TrackRef) int { return strings.Compare(a.String(), b.String()) })
-	return out
+	return sortRefs(out)
+}
+
+// sortRefs sorts refs by their String form (each formed once).
+func sortRefs(refs []trunk.TrackRef) []trunk.TrackRef {
+	type keyed struct {
+		s   string
+		ref trunk.TrackRef
+	}
+	ks := make([]keyed, len(refs))
+	for i, r := range refs {
+		ks[i] = keyed{r.String(), r}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { return strings.Compare(a.s, b.s) })
+	for i := range ks {
+		refs[i] = ks[i].ref
+	}
+	return refs
 }

@@ -125,6 +125,7 @@ func (t TrunkTuning) apply(c *trunk.Config) {
 	set(&c.ReplanInterval, t.ReplanInterval)
 	set(&c.RedialMin, t.RedialMin)
 	set(&c.RedialMax, t.RedialMax)
+	set(&c.RedialRecent, t.RedialRecent)
 	if t.FailoverAfter != 0 {
 		c.FailoverAfter = t.FailoverAfter
 	}

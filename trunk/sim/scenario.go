@@ -50,6 +50,7 @@ type TrunkTuning struct {
 	ReplanInterval    time.Duration `yaml:"replan_interval"`
 	RedialMin         time.Duration `yaml:"redial_min"`
 	RedialMax         time.Duration `yaml:"redial_max"`
+	RedialRecent      time.Duration `yaml:"redial_recent"`
 	// FailoverAfter: see trunk.Config (negative: wait for the idle timeout).
 	FailoverAfter time.Duration `yaml:"failover_after"`
 	// DualAudio turns on trunk.Scenario.DualAudio in both room modes.

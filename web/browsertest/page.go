@@ -191,7 +191,10 @@ func (p *Page) WaitStats(ctx context.Context, timeout time.Duration, what string
 	var last Stats
 	err := Poll(ctx, timeout, PollInterval, func(ctx context.Context) (bool, string, error) {
 		s, err := p.statsOnce(ctx)
-		if err != nil {
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return false, "", nil // cut by the deadline: keep the last stats seen
+		case err != nil:
 			return false, err.Error(), nil // the page may still be loading
 		}
 		last = s

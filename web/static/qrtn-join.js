@@ -40,7 +40,7 @@ export async function place(entry, v) {
   if (!d) return null;
   d.rtts = {};
   if (d.probes && d.probes.length > 1) {
-    d.rtts = await probeAll(d.probes, PROBE_BUDGET_MS);
+    d.rtts = await probeAll(d.probes, PROBE_BUDGET_MS, v.room);
     if (Object.keys(d.rtts).length > 0) {
       if (d.identity) q.set('identity', d.identity);
       q.set('rtt', Object.entries(d.rtts).map(([n, ms]) => `${n}:${ms.toFixed(1)}`).join(','));
@@ -73,16 +73,19 @@ async function ask(base, q, headers) {
  * node allows it, which leaves connection set-up out). Targets that do not
  * answer in time are left out.
  * @param {{node: string, url: string}[]} targets
+ * @param {number} budgetMs
+ * @param {string} room the room the client means to join: the first ping
+ *   of each target names it, so that the node can warm the room
  * @returns {Promise<Object<string, number>>} ms by node
  */
-export async function probeAll(targets, budgetMs = PROBE_BUDGET_MS) {
+export async function probeAll(targets, budgetMs = PROBE_BUDGET_MS, room = '') {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), budgetMs);
   const out = {};
   await Promise.allSettled(
     targets.map(async (t) => {
       for (let i = 0; i < 2; i++) {
-        const ms = await pingOnce(t.url, ctl.signal);
+        const ms = await pingOnce(t.url, ctl.signal, i === 0 ? room : '');
         if (ms == null) return;
         out[t.node] = Math.min(out[t.node] ?? Infinity, ms);
       }
@@ -92,8 +95,11 @@ export async function probeAll(targets, budgetMs = PROBE_BUDGET_MS) {
   return out;
 }
 
-async function pingOnce(url, signal) {
-  const u = `${new URL('api/ping', url).href}?n=${Math.random().toString(36).slice(2)}`;
+async function pingOnce(url, signal, room) {
+  // Naming the room lets the node ask for the room's key frames before the
+  // join (trunk/warm.go): a first frame from another node comes sooner.
+  const warm = room ? `&room=${encodeURIComponent(room)}` : '';
+  const u = `${new URL('api/ping', url).href}?n=${Math.random().toString(36).slice(2)}${warm}`;
   const t0 = performance.now();
   try {
     const r = await fetch(u, { cache: 'no-store', signal });

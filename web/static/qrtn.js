@@ -597,6 +597,14 @@ export class Session extends EventTarget {
     const tr = this._pub?.getTransceivers().find((t) => t.mid === mid);
     if (!tr) return;
     const params = tr.sender.getParameters();
+    if (params.encodings?.length === 1 && params.encodings[0].scalabilityMode) {
+      // One SVC stream: paused whole while nobody watches (layers []).
+      const active = layers.length > 0;
+      if (params.encodings[0].active === active) return;
+      params.encodings[0].active = active;
+      await tr.sender.setParameters(params);
+      return;
+    }
     if (!params.encodings || params.encodings.length < 2) return;
     let changed = false;
     for (const enc of params.encodings) {
@@ -609,10 +617,10 @@ export class Session extends EventTarget {
     if (changed) await tr.sender.setParameters(params);
   }
 
-  // _svc: with opts.svc, VP9 is published as one SVC stream of three
-  // spatial and three temporal layers (L3T3_KEY) instead of simulcast; the
-  // node forwards each subscriber the spatial layers it needs (sfu/svc.go:
-  // experimental, see there).
+  // _svc: with opts.svc (the demo page sets it for VP9 unless &svc=0),
+  // VP9 is published as one SVC stream of up to three spatial and three
+  // temporal layers (L3T3_KEY) instead of simulcast; the node forwards
+  // each subscriber the spatial layers it needs (sfu/svc.go).
   _svc() {
     return (this.opts.codec || '').toLowerCase() === 'vp9' && this.opts.svc === true;
   }

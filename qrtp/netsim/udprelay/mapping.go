@@ -67,6 +67,7 @@ func (r *Relay) bind(m *mapping) error {
 		return fmt.Errorf("udprelay: upstream socket for %v: %w", m.client, err)
 	}
 	bigBuffers(c)
+	enableRxStamp(c)
 	if old := m.conn.Swap(c); old != nil {
 		old.Close()
 		r.rebinds.Add(1)
@@ -78,9 +79,9 @@ func (r *Relay) bind(m *mapping) error {
 // readUpstream forwards the upstream's replies on c into the down pipe until
 // c is closed.
 func (m *mapping) readUpstream(c *net.UDPConn) {
-	buf := make([]byte, 65536)
+	buf, oob := make([]byte, 65536), make([]byte, oobSize)
 	for {
-		n, err := c.Read(buf)
+		n, oobn, _, _, err := c.ReadMsgUDPAddrPort(buf, oob)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -92,7 +93,7 @@ func (m *mapping) readUpstream(c *net.UDPConn) {
 		}
 		now := time.Now()
 		m.lastActive.Store(now.UnixNano())
-		m.r.down.enqueue(now, buf[:n], m.writeDown)
+		m.r.down.enqueue(now, readLag(now, oob[:oobn]), buf[:n], m.writeDown)
 	}
 }
 

@@ -45,6 +45,9 @@ type pipe struct {
 	overflow uint64 // dropped because the delay line was full
 	written  uint64
 	writeErr uint64
+	readLag  netsim.DelayHistogram
+	late     netsim.DelayHistogram
+	last     time.Time // the latest arrival time given to the link
 
 	wake chan struct{}
 	pool *sync.Pool
@@ -59,11 +62,23 @@ func newPipe(cfg netsim.LinkConfig, seed uint64, maxLine int, pool *sync.Pool) *
 	}
 }
 
-// enqueue offers b (copied) to the link at now; send is called with the
+// enqueue offers b (copied) to the link as arrived lag before now (when
+// the kernel received it, read lag < 0: unknown); send is called with the
 // bytes when the packet is due.
-func (p *pipe) enqueue(now time.Time, b []byte, send func([]byte) error) {
+func (p *pipe) enqueue(now time.Time, lag time.Duration, b []byte, send func([]byte) error) {
 	p.mu.Lock()
-	at, fate := p.link.Enqueue(now, len(b))
+	arrived := now
+	if lag >= 0 {
+		p.readLag.Add(lag)
+		arrived = now.Add(-lag)
+	}
+	// The link's clock never goes back (sockets of different clients are
+	// read by different goroutines).
+	if arrived.Before(p.last) {
+		arrived = p.last
+	}
+	p.last = arrived
+	at, fate := p.link.Enqueue(arrived, len(b))
 	if fate != netsim.Delivered {
 		p.mu.Unlock()
 		return
@@ -107,9 +122,10 @@ func (p *pipe) run(done <-chan struct{}) {
 		}
 		p.mu.Unlock()
 		if due != nil {
+			late := time.Since(due.at)
 			err := due.send(*due.buf)
 			p.pool.Put(due.buf)
-			p.countWrite(err)
+			p.countWrite(err, late)
 			continue
 		}
 		if wait >= 0 {
@@ -137,16 +153,33 @@ func (p *pipe) stats() DirStats {
 	defer p.mu.Unlock()
 	st := p.link.Stats()
 	st.QueueDelay = p.link.QueueDelay().Clone()
-	return DirStats{Link: st, Overflow: p.overflow, Written: p.written, WriteErrors: p.writeErr, InLine: len(p.line)}
+	return DirStats{Link: st, Overflow: p.overflow, Written: p.written, WriteErrors: p.writeErr, InLine: len(p.line),
+		ReadLag: p.readLag.Clone(), WriteLate: p.late.Clone()}
 }
 
-// countWrite records the outcome of one socket write.
-func (p *pipe) countWrite(err error) {
+// countWrite records the outcome of one socket write, late after its due
+// time.
+func (p *pipe) countWrite(err error, late time.Duration) {
 	p.mu.Lock()
+	p.late.Add(late)
 	if err != nil {
 		p.writeErr++
 	} else {
 		p.written++
 	}
 	p.mu.Unlock()
+}
+
+// maxReadLag bounds the read lag trusted from a kernel stamp (a clock step
+// must not move a datagram's arrival far into the past).
+const maxReadLag = time.Second
+
+// readLag is how long the datagram whose control data is oob waited in the
+// socket before it was read at now, or -1 when the kernel did not say.
+func readLag(now time.Time, oob []byte) time.Duration {
+	at, ok := rxStamp(oob)
+	if !ok {
+		return -1
+	}
+	return min(max(now.Sub(at), 0), maxReadLag)
 }

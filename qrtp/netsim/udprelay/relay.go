@@ -80,6 +80,13 @@ type DirStats struct {
 	Overflow uint64
 	// Written and WriteErrors count socket writes of delivered datagrams.
 	Written, WriteErrors uint64
+	// ReadLag is how long datagrams waited in the socket before the relay
+	// read them (from the kernel's arrival stamp; Linux only), WriteLate
+	// how long after their due time they were written: the relay's own
+	// scheduling delay on a busy machine. The link model takes each
+	// datagram from its kernel arrival time, so read lag up to the
+	// emulated delay adds nothing; write lateness always does.
+	ReadLag, WriteLate netsim.DelayHistogram
 	// InLine is the number of datagrams waiting in the delay line now.
 	InLine int
 }
@@ -131,6 +138,7 @@ func New(ctx context.Context, cfg Config) (*Relay, error) {
 		return nil, fmt.Errorf("udprelay: %w", err)
 	}
 	bigBuffers(ln)
+	enableRxStamp(ln)
 	r := &Relay{
 		cfg:      cfg,
 		log:      cfg.Logger,
@@ -233,9 +241,9 @@ func (r *Relay) Stats() Stats {
 
 // readClients forwards datagrams from clients into the up pipe.
 func (r *Relay) readClients() {
-	buf := make([]byte, 65536)
+	buf, oob := make([]byte, 65536), make([]byte, oobSize)
 	for {
-		n, from, err := r.listen.ReadFromUDPAddrPort(buf)
+		n, oobn, _, from, err := r.listen.ReadMsgUDPAddrPort(buf, oob)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -244,12 +252,13 @@ func (r *Relay) readClients() {
 			continue
 		}
 		now := time.Now()
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		m, err := r.mappingFor(from, now)
 		if err != nil {
 			r.rejected.Add(1)
 			continue
 		}
-		r.up.enqueue(now, buf[:n], m.writeUp)
+		r.up.enqueue(now, readLag(now, oob[:oobn]), buf[:n], m.writeUp)
 	}
 }
 

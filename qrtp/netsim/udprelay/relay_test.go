@@ -150,6 +150,14 @@ func TestRelayLossAndDelay(t *testing.T) {
 	if st.Down.Written != uint64(len(rtts)) || st.Clients != 1 {
 		t.Errorf("down written %d, %d replies; clients %d", st.Down.Written, len(rtts), st.Clients)
 	}
+	// The relay's own delays: every write is timed, every read stamped by
+	// the kernel (Linux).
+	if st.Up.WriteLate.Count != st.Up.Written || st.Down.WriteLate.Count != st.Down.Written {
+		t.Errorf("write lateness of %d/%d writes", st.Up.WriteLate.Count, st.Down.WriteLate.Count)
+	}
+	if runtime.GOOS == "linux" && (st.Up.ReadLag.Count != n || st.Down.ReadLag.Count != st.Down.Link.Sent) {
+		t.Errorf("read lag of %d of %d datagrams up, %d of %d down", st.Up.ReadLag.Count, n, st.Down.ReadLag.Count, st.Down.Link.Sent)
+	}
 }
 
 func TestRelayRateSpacesPackets(t *testing.T) {
