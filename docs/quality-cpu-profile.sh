@@ -31,8 +31,8 @@ kill "$NODE"; wait "$NODE" 2>/dev/null || true
 "$BIN" quality stats --db "$DATA/quality.db" > "$OUT/every$EVERY.stats" || true
 rm -rf "$DATA" "$CFG"
 echo "reports every $EVERY: $(grep -E '^(stalls|track_samples)' "$OUT/every$EVERY.stats" | tr -s ' ' | tr '\n' ' ')"
-# The profile's total, and the quality plane's share: signaling's reader
-# (every inbound message, reports the bulk of them), the store's writer
-# (every record) and the node's report handling.
-go tool pprof -top -cum -nodecount=3000 "$BIN" "$OUT/every$EVERY.pprof" 2>/dev/null |
-  grep -E 'Duration:|signaling\.\(\*conn\)\.run$|store\.\(\*Writer\)\.run$|qualityPlane\)\.SessionReport$|qualityPlane\)\.run$|gcBgMarkWorker$'
+# The profile's total, and the quality plane's own code: decoding reports,
+# handling them, and the store's writer (every record, the node's own
+# samples too); the garbage collector for comparison.
+go tool pprof -nodefraction=0 -top -cum -nodecount=100000 "$BIN" "$OUT/every$EVERY.pprof" 2>/dev/null |
+  grep -E 'Duration:|signaling\.decodeQuality$|qualityPlane\)\.SessionReport$|store\.\(\*Writer\)\.run$|gcBgMarkWorker$'

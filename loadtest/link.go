@@ -31,6 +31,10 @@ type link struct {
 	localCands map[string][]webrtc.ICECandidateInit
 	offer      string // the publisher offer waiting for its answer ("" when none)
 	closed     bool
+	// leaving: a move is joining another node as this identity; that
+	// node's newer session may replace this one before the move adopts
+	// it, and a `replaced` here is then our own doing, not the end.
+	leaving bool
 
 	negMu  sync.Mutex  // one publisher offer/answer round at a time
 	answer chan string // publisher answers
@@ -177,8 +181,8 @@ func (l *link) dispatch(m message) error {
 			c.takeResume(m)
 		}
 	case "error":
-		if c.current() != l {
-			return nil // e.g. `replaced` on the link a move left: by our own new session
+		if c.current() != l || l.isLeaving() {
+			return nil // e.g. `replaced` on the link a move leaves: by our own new session
 		}
 		if m.Code == codeReplaced {
 			c.replaced()
@@ -398,4 +402,16 @@ func (l *link) close(leave bool) {
 func jsonString(s string) json.RawMessage {
 	b, _ := json.Marshal(s)
 	return b
+}
+
+func (l *link) setLeaving(on bool) {
+	l.mu.Lock()
+	l.leaving = on
+	l.mu.Unlock()
+}
+
+func (l *link) isLeaving() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.leaving
 }

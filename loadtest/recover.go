@@ -111,7 +111,7 @@ func (c *client) replaced() {
 // dropped is called when one of l's websockets closed.
 func (c *client) dropped(l *link, ws *wsConn, err error) {
 	l.mu.Lock()
-	stale := l.ws != ws || l.closed
+	stale := l.ws != ws || l.closed || l.leaving
 	l.mu.Unlock()
 	c.mu.Lock()
 	stale = stale || c.cur != l || c.rec.closing || c.p.noRecover
@@ -308,6 +308,7 @@ func (c *client) switchTo(base string) error {
 	}
 	nl := newLink(c, base)
 	old := c.current()
+	old.setLeaving(true)
 	_, err = nl.open(ctx, c.joinMessage(tok), func(m message) error {
 		c.mu.Lock()
 		c.rec.old = append(c.rec.old, old)
@@ -316,6 +317,7 @@ func (c *client) switchTo(base string) error {
 	})
 	if err != nil {
 		nl.close(false)
+		old.setLeaving(false)
 		c.mu.Lock()
 		if c.cur == nl {
 			c.cur = old // accepted, but the new link could not be set up

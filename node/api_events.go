@@ -17,7 +17,7 @@ import (
 // other node has it, and one that closed here only when no node has it any
 // more (decided from the flooded room records; two nodes opening or
 // closing the same room within the flooding delay, about 100 ms plus a
-// trunk's delay, may both report it). A participant that joins here while
+// trunk's delay, may both report it; see finishTogether). A participant that joins here while
 // another node still has it is reported as moved, not joined, and the old
 // node does not report it as left.
 
@@ -25,9 +25,36 @@ import (
 // reported (and at once when a room changes).
 const eventsEvery = 250 * time.Millisecond
 
-// finishSettle is how long a room that closed here while other nodes had
-// it waits before asking again whether it is gone everywhere.
-const finishSettle = 2 * time.Second
+// finishTogether is how soon after this node closed a room the other
+// nodes' records of it must vanish for the closes to count as
+// simultaneous: each node may then have seen the other's record before it
+// was withdrawn (a flooding delay, about 100 ms plus a trunk's delay, and
+// a step), and both held back. The node with the smallest name reports
+// room_finished then. When the others close later, the last of them
+// reports it (it no longer sees this node's record).
+const finishTogether = 750 * time.Millisecond
+
+// pendingFinish is a room that closed here while other nodes had it.
+type pendingFinish struct {
+	closedAt time.Time
+	first    string // the smallest name among the nodes that had it
+}
+
+// settleFinished decides a pending room: whether this node (self) reports
+// room_finished, and whether the room is settled. open says whether the
+// room is open here again.
+func settleFinished(p pendingFinish, now time.Time, self string, open bool, others peerView, room string) (report, done bool) {
+	switch {
+	case open:
+		return false, true // reopened here: its next close decides
+	case others.rooms[room]:
+		// Still elsewhere: after the window, whoever closes it last
+		// reports it.
+		return false, now.Sub(p.closedAt) > finishTogether
+	default:
+		return now.Sub(p.closedAt) <= finishTogether && self < p.first, true
+	}
+}
 
 // roomsSnap is this node's rooms as webhooks see them.
 type roomsSnap map[string]roomSnap
@@ -45,6 +72,7 @@ type partSnap struct {
 // peerView is what the other nodes have, from the flooded records.
 type peerView struct {
 	rooms map[string]bool              // rooms live on another node
+	first map[string]string            // room → smallest name of a node that has it
 	where map[string]map[string]string // room → identity → node
 }
 
@@ -120,7 +148,7 @@ type eventSource struct {
 	n       *Node
 	hooks   *webhook.Sender
 	prev    roomsSnap
-	pending map[string]time.Time // rooms to ask again about, by when
+	pending map[string]pendingFinish // rooms that closed here while others had them
 	kick    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -130,7 +158,7 @@ type eventSource struct {
 }
 
 func newEventSource(n *Node, hooks *webhook.Sender) *eventSource {
-	es := &eventSource{n: n, hooks: hooks, prev: roomsSnap{}, pending: map[string]time.Time{},
+	es := &eventSource{n: n, hooks: hooks, prev: roomsSnap{}, pending: map[string]pendingFinish{},
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), watched: map[*sfu.Room]func(){}}
 	go es.run()
 	return es
@@ -168,17 +196,21 @@ func (es *eventSource) step(now time.Time, withPeers bool) {
 			es.hooks.Notify(ev)
 		}
 		for _, r := range finished {
-			es.pending[r] = now.Add(finishSettle)
+			es.pending[r] = pendingFinish{closedAt: now, first: others.first[r]}
 		}
 		es.prev = cur
 	}
-	for r, at := range es.pending {
-		if now.Before(at) || !withPeers {
-			continue
-		}
-		delete(es.pending, r)
-		if _, open := cur[r]; !open && !others.rooms[r] {
+	if !withPeers {
+		return
+	}
+	for r, p := range es.pending {
+		_, open := cur[r]
+		report, done := settleFinished(p, now, es.n.cfg.Name, open, others, r)
+		if report {
 			es.hooks.Notify(webhook.Event{Event: webhook.RoomFinished, Room: &webhook.Room{Name: r}})
+		}
+		if done {
+			delete(es.pending, r)
 		}
 	}
 }
@@ -229,7 +261,7 @@ func (es *eventSource) snapshot() roomsSnap {
 
 // peers is the other nodes' view, from the trunk's fresh records.
 func (es *eventSource) peers() peerView {
-	v := peerView{rooms: map[string]bool{}, where: map[string]map[string]string{}}
+	v := peerView{rooms: map[string]bool{}, where: map[string]map[string]string{}, first: map[string]string{}}
 	if es.n.trunk == nil {
 		return v
 	}
@@ -244,6 +276,9 @@ func (es *eventSource) peers() peerView {
 			continue
 		}
 		v.rooms[rs.Room] = true
+		if f, ok := v.first[rs.Room]; !ok || rs.Origin < f {
+			v.first[rs.Room] = rs.Origin
+		}
 		for _, p := range rs.Participants {
 			if v.where[rs.Room] == nil {
 				v.where[rs.Room] = map[string]string{}

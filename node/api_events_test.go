@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/qrtn/qrtn/webhook"
 )
@@ -52,6 +53,36 @@ func TestDiffEvents(t *testing.T) {
 		evs, fin := diffEvents(c.prev, c.cur, c.others)
 		if names(evs) != c.want || len(fin) != c.finished {
 			t.Errorf("%s: %s finished %v, want %s", c.name, names(evs), fin, c.want)
+		}
+	}
+}
+
+// TestSettleFinished: a room that closed here while another node had it
+// is reported by exactly one node.
+func TestSettleFinished(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	elsewhere := peerView{rooms: map[string]bool{"r": true}}
+	gone := peerView{}
+	cases := []struct {
+		name         string
+		self, first  string
+		after        time.Duration
+		open         bool
+		others       peerView
+		report, done bool
+	}{
+		{"still elsewhere, inside the window", "us-1", "eu-1", 200 * time.Millisecond, false, elsewhere, false, false},
+		{"still elsewhere after the window: the last to close reports", "us-1", "eu-1", time.Second, false, elsewhere, false, true},
+		{"closed together, larger name", "us-1", "eu-1", 300 * time.Millisecond, false, gone, false, true},
+		{"closed together, smaller name", "eu-1", "us-1", 300 * time.Millisecond, false, gone, true, true},
+		{"gone late: the other reported it", "eu-1", "us-1", 2 * time.Second, false, gone, false, true},
+		{"reopened here", "eu-1", "us-1", 100 * time.Millisecond, true, gone, false, true},
+	}
+	for _, c := range cases {
+		p := pendingFinish{closedAt: t0, first: c.first}
+		report, done := settleFinished(p, t0.Add(c.after), c.self, c.open, c.others, "r")
+		if report != c.report || done != c.done {
+			t.Errorf("%s: report %v done %v, want %v %v", c.name, report, done, c.report, c.done)
 		}
 	}
 }

@@ -171,3 +171,54 @@ func TestVP9RewriteRoundTrip(t *testing.T) {
 		t.Fatalf("rewritten descriptor %+v", d2)
 	}
 }
+
+// TestVP9PictureIDsAcrossLayerSwitch: the spatial layer streams of an SVC
+// track come from one encoder, so after a switch the new stream's key
+// frame repeats a picture ID the subscriber already got; the forwarder
+// renumbers it as the next picture (a repeated ID made Chromium drop
+// frames until its next key frame request: a 2 s freeze).
+func TestVP9PictureIDsAcrossLayerSwitch(t *testing.T) {
+	r := newReceiver(testOwner(), TrackParams{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Layers: []string{"s", "m", "l"},
+		Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9, ClockRate: 90000}}, 64, time.Now())
+	d := newDownTrack(r, nil)
+	fb := &fakeBinding{ssrc: 1111, codecs: []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9, ClockRate: 90000}, PayloadType: 98}}}
+	if _, err := d.Bind(fb); err != nil {
+		t.Fatal(err)
+	}
+	r.addDown(d)
+	now := time.Now()
+	seqs := [3]uint16{100, 5000, 9000}
+	send := func(layer int, key bool, pic uint16) {
+		p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seqs[layer], Timestamp: uint32(pic) * 4500,
+			SSRC: 5, Marker: true}, Payload: vp9Packet(0, true, true, key, pic)}
+		seqs[layer]++
+		if err := r.WriteRTP(layer, marshal(t, p), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.setDecision(2, false, "preference", now)
+	send(2, true, 10)
+	send(2, false, 11)
+	send(2, false, 12)
+	d.setDecision(0, false, "preference", now)
+	send(0, true, 11) // the small stream's key frame: an earlier picture ID
+	send(0, false, 12)
+	var pics []uint16
+	for _, p := range fb.take() {
+		v, err := parseVP9(p.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pics = append(pics, v.picID)
+	}
+	want := []uint16{10, 11, 12, 13, 14}
+	if len(pics) != len(want) {
+		t.Fatalf("picture IDs sent %v, want %v", pics, want)
+	}
+	for i := range want {
+		if pics[i] != want[i] {
+			t.Fatalf("picture IDs sent %v, want %v", pics, want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/qrtn/qrtn/qrtp/netsim"
+	"github.com/qrtn/qrtn/sfu"
 	"github.com/qrtn/qrtn/web/browsertest"
 )
 
@@ -47,6 +48,48 @@ func TestBrowserSVCAcrossTrunk(t *testing.T) {
 		p    *browsertest.Page
 	}{{"far", far}, {"near", near}} {
 		t.Run(v.name, func(t *testing.T) { svcSwitchCycle(ctx, t, v.p, v.name == "far", net) })
+	}
+
+	// Nobody watches: dynacast pauses the one SVC encoding at the
+	// publisher (nothing arrives at a); watched again, it resumes.
+	t.Run("dynacast", func(t *testing.T) {
+		for _, p := range []*browsertest.Page{near, far} {
+			if err := p.Prefer(ctx, "pub", "off"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		originVP9(ctx, t, net, "paused, nothing arriving", func(l sfu.LayerSnapshot) bool { return l.Paused && !l.Arriving })
+		before, _ := far.Stats(ctx)
+		v0, _ := before.Track("pub", "video")
+		if err := far.Prefer(ctx, "pub", "small"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := far.WaitStats(ctx, 45*time.Second, "video again", func(s browsertest.Stats) bool {
+			v, ok := s.Track("pub", "video")
+			return ok && v.FramesDecoded > v0.FramesDecoded+20
+		}); err != nil {
+			t.Fatal(err)
+		}
+		originVP9(ctx, t, net, "resumed", func(l sfu.LayerSnapshot) bool { return !l.Paused && l.Arriving })
+	})
+}
+
+// originVP9 waits until node a's VP9 track of pub is in the state ok says.
+func originVP9(ctx context.Context, t *testing.T, net *network, what string, ok func(sfu.LayerSnapshot) bool) {
+	t.Helper()
+	if err := browsertest.Poll(ctx, 30*time.Second, 500*time.Millisecond, func(context.Context) (bool, string, error) {
+		for _, rs := range net.Node("a").SFU().Snapshot() {
+			for _, ps := range rs.Participants {
+				for _, tr := range ps.Tracks {
+					if tr.Kind == "video" && strings.EqualFold(tr.Codec, "video/VP9") && len(tr.Layers) == 1 {
+						return ok(tr.Layers[0]), fmt.Sprintf("%+v", tr.Layers[0]), nil
+					}
+				}
+			}
+		}
+		return false, "no VP9 track at a", nil
+	}); err != nil {
+		t.Fatalf("pub's SVC track at a not %s: %v", what, err)
 	}
 }
 

@@ -18,6 +18,7 @@ export async function switchNode(s, url, given) {
     let joinedSub = null;
     await s._connect(url, s._joinMessage(token), (msg) => {
       accepted = true;
+      s._lastErrorCode = null; // a `replaced` from the node being left was ours
       s.url = url;
       s._token = token;
       s._sub = null;

@@ -104,6 +104,9 @@ export class Recovery {
   // onSocketClose decides what a dropped websocket means; true when it
   // handles it (the session is not over).
   onSocketClose(e, lastError) {
+    // During a move, the node being left may replace this session by our
+    // own new one before the move adopted it: that is no end.
+    if (this.moving && (lastError === 'replaced' || e.reason === 'replaced')) return true;
     if (this.stopped || lastError === 'replaced' || e.reason === 'replaced') return false;
     if (e.code === 1001 || lastError === 'draining') {
       this.move([], 'migrate', 'the node is going away', true);
