@@ -68,10 +68,9 @@ function backupCodec(session, p) {
 }
 
 /**
- * Adds the backup transceiver of a camera (the same track, with the
- * simulcast encodings, also when the primary is one SVC stream; the backup
- * codec first) to the publisher connection, and sets p.backup to it.
- * qrtn.js calls it from _addSender.
+ * Adds the backup transceiver of a camera (same track, same simulcast
+ * encodings, the backup codec first) to the publisher connection; p.backup
+ * is set to it. qrtn.js calls it from _addSender.
  */
 export function addBackup(session, p, init, prefer) {
   const codec = backupCodec(session, p);

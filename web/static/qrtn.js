@@ -549,7 +549,7 @@ export class Session extends EventTarget {
     preferCodecs(tr, p.kind, this.opts.codec);
     p.sender = tr.sender;
     p.transceiver = tr;
-    addBackup(this, p, init, preferCodecs);
+    if (!this._svc()) addBackup(this, p, init, preferCodecs);
     if (p.source !== 'screen') return Promise.resolve();
     const params = tr.sender.getParameters();
     params.degradationPreference = 'maintain-resolution';
