@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/qrtn/qrtn/node"
-	"github.com/qrtn/qrtn/qrtp/netsim"
 	"github.com/qrtn/qrtn/sfu"
 	"github.com/qrtn/qrtn/web/browsertest"
 )
@@ -26,15 +24,7 @@ func TestBrowserSubscriptionAndBackup(t *testing.T) {
 	browsertest.Require(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	net, err := startNetwork(ctx, networkSpec{
-		Nodes:  []nodeSpec{{"a", "eu", "access"}, {"b", "us", "access"}},
-		Trunks: [][2]string{{"a", "b"}},
-		Link:   netsim.LinkConfig{Delay: 20 * time.Millisecond},
-	}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer net.Close()
+	net := startTwoRegions(t, ctx)
 	br := browsertest.StartT(t, browsertest.Options{Logf: t.Logf})
 	const q = "&room=s&mode=meeting&autojoin=1&video=640x360@15"
 	ann := br.OpenT(t, net.Node("a").URL()+"?name=ann&role=host&codec=av1"+q)

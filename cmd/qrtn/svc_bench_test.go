@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sort"
 	"testing"
 	"time"
 
-	"github.com/qrtn/qrtn/qrtp/netsim"
 	"github.com/qrtn/qrtn/web/browsertest"
 )
 
@@ -40,15 +38,7 @@ func BenchmarkBrowserSVCTrunk(b *testing.B) {
 func svcTrunkRun(b *testing.B, params string, halfSmall bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	net, err := startNetwork(ctx, networkSpec{
-		Nodes:  []nodeSpec{{"a", "eu", "access"}, {"b", "us", "access"}},
-		Trunks: [][2]string{{"a", "b"}},
-		Link:   netsim.LinkConfig{Delay: 20 * time.Millisecond},
-	}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer net.Close()
+	net := startTwoRegions(b, ctx)
 	br := browsertest.StartT(b, browsertest.Options{})
 	const q = "&mode=meeting&autojoin=1&video=640x360@20"
 	pub := br.OpenT(b, net.Node("a").URL()+"?room=m&name=pub&role=host"+params+q)

@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/qrtn/qrtn/qrtp/netsim"
 	"github.com/qrtn/qrtn/sfu"
 	"github.com/qrtn/qrtn/web/browsertest"
 )
@@ -23,15 +21,7 @@ func TestBrowserSVCAcrossTrunk(t *testing.T) {
 	browsertest.Require(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	net, err := startNetwork(ctx, networkSpec{
-		Nodes:  []nodeSpec{{"a", "eu", "access"}, {"b", "us", "access"}},
-		Trunks: [][2]string{{"a", "b"}},
-		Link:   netsim.LinkConfig{Delay: 20 * time.Millisecond},
-	}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer net.Close()
+	net := startTwoRegions(t, ctx)
 	br := browsertest.StartT(t, browsertest.Options{Logf: t.Logf})
 	const q = "&mode=meeting&autojoin=1&video=640x360@20"
 	br.OpenT(t, net.Node("a").URL()+"?room=svc&name=pub&role=host&codec=vp9&svc=1"+q)
