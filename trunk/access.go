@@ -317,6 +317,7 @@ func (a *accessSide) reconcileTracks(now time.Time, lr *localRoom, g *ghost, ps 
 			gt.state.Muted = ts.Muted
 			continue
 		}
+		a.log.Debug("mirror track ends", "track", gt.ref, "announced", ok, "was", gt.state, "now", ts)
 		a.dropTrack(now, gt)
 		g.p.UnpublishTrack(gt.recv)
 		delete(g.tracks, id)
@@ -347,6 +348,7 @@ func (a *accessSide) reconcileTracks(now time.Time, lr *localRoom, g *ghost, ps 
 		g.tracks[ts.ID] = gt
 		a.mirror[ref] = gt
 		a.core.Want(now, ref, gt.wanted)
+		a.log.Debug("mirror track", "track", ref, "kind", ts.Kind, "wanted", gt.wanted)
 	}
 	a.syncMutes(g)
 }
