@@ -45,9 +45,12 @@ type subscriber struct {
 	lastPaths  map[string]Path
 
 	syncMu sync.Mutex // serializes syncOwner (subscription.go); taken before mu
-	mu     sync.Mutex // guards downs; held across AddTrack/RemoveTrack
-	downs  map[*Receiver]*DownTrack
-	wg     sync.WaitGroup // RTCP readers
+	// syncRead, when set (tests only), runs in syncOwner right after it
+	// read the owner's tracks: a test makes a publish race that read.
+	syncRead func()
+	mu       sync.Mutex // guards downs; held across AddTrack/RemoveTrack
+	downs    map[*Receiver]*DownTrack
+	wg       sync.WaitGroup // RTCP readers
 }
 
 func newSubscriber(p *Participant) (*subscriber, error) {
