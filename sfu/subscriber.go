@@ -239,7 +239,10 @@ func (s *subscriber) allocate(now time.Time) {
 	}
 	estimate := s.est.GetTargetBitrate()
 	congested := s.judge.observe(now, estimate, s.est.evidence)
-	s.congested.Store(congested)
+	if was := s.congested.Swap(congested); congested && !was {
+		overuse, loss := s.est.evidence()
+		s.p.log.Debug("downlink congested", "estimate", estimate, "overuse", overuse, "loss", loss)
+	}
 	tracks := make([]allocTrack, len(video))
 	for i, d := range video {
 		q := s.p.trackPreference(d.r)
