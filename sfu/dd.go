@@ -81,6 +81,9 @@ type ddFrame struct {
 	dti         [ddMaxDecodeTargets]uint8
 	nFdiffs     int
 	fdiffs      [ddMaxFdiffs]uint16
+	// chains: per chain, how many frames back the chain's previous frame
+	// is (0: the chain starts here).
+	chains [ddMaxDecodeTargets]uint8
 	// structure is the one this packet attached (nil: it used the
 	// previous one).
 	structure *ddStructure
@@ -200,8 +203,11 @@ func parseDD(b []byte, prev *ddStructure) (ddFrame, error) {
 			f.nFdiffs++
 		}
 	}
+	f.chains = t.chainFdiff
 	if customChains {
-		r.bits(8 * st.chainCnt) // frame chain fdiffs: not used for forwarding
+		for c := range st.chainCnt {
+			f.chains[c] = uint8(r.bits(8))
+		}
 	}
 	if r.err != nil {
 		return f, r.err

@@ -29,18 +29,19 @@ func (w *ddBits) put(v uint32, n int) {
 type testTemplate struct {
 	dti    [4]uint8
 	fdiffs []uint16
+	chains [2]uint32 // frame_chain_fdiff of chains 0 (S0) and 1 (S1)
 }
 
 var l2t2Templates = []struct {
 	next uint32 // next_layer_idc after this template
 	t    testTemplate
 }{
-	{0, testTemplate{[4]uint8{dtiSwitch, dtiSwitch, dtiSwitch, dtiSwitch}, nil}},                          // S0T0 key
-	{1, testTemplate{[4]uint8{dtiSwitch, dtiSwitch, dtiNotPresent, dtiNotPresent}, []uint16{2}}},          // S0T0
-	{2, testTemplate{[4]uint8{dtiNotPresent, dtiDiscardable, dtiNotPresent, dtiNotPresent}, []uint16{1}}}, // S0T1
-	{0, testTemplate{[4]uint8{dtiNotPresent, dtiNotPresent, dtiSwitch, dtiSwitch}, []uint16{1}}},          // S1T0 key
-	{1, testTemplate{[4]uint8{dtiNotPresent, dtiNotPresent, dtiRequired, dtiRequired}, []uint16{2}}},      // S1T0
-	{3, testTemplate{[4]uint8{dtiNotPresent, dtiNotPresent, dtiNotPresent, dtiDiscardable}, []uint16{1}}}, // S1T1
+	{0, testTemplate{[4]uint8{dtiSwitch, dtiSwitch, dtiSwitch, dtiSwitch}, nil, [2]uint32{}}},                              // S0T0 key
+	{1, testTemplate{[4]uint8{dtiSwitch, dtiSwitch, dtiNotPresent, dtiNotPresent}, []uint16{4}, [2]uint32{4, 0}}},          // S0T0
+	{2, testTemplate{[4]uint8{dtiNotPresent, dtiDiscardable, dtiNotPresent, dtiNotPresent}, []uint16{1}, [2]uint32{1, 0}}}, // S0T1
+	{0, testTemplate{[4]uint8{dtiNotPresent, dtiNotPresent, dtiSwitch, dtiSwitch}, []uint16{1}, [2]uint32{1, 0}}},          // S1T0 key
+	{1, testTemplate{[4]uint8{dtiNotPresent, dtiNotPresent, dtiSwitch, dtiSwitch}, []uint16{4}, [2]uint32{0, 4}}},          // S1T0
+	{3, testTemplate{[4]uint8{dtiNotPresent, dtiNotPresent, dtiNotPresent, dtiDiscardable}, []uint16{1}, [2]uint32{1, 1}}}, // S1T1
 }
 
 // buildDD builds a descriptor: the mandatory fields, and with structure
@@ -85,9 +86,9 @@ func buildDD(start, end bool, templateIdx int, frame uint16, structure bool, act
 		for _, c := range []uint32{0, 0, 1, 1} {
 			w.put(c, 1) // ns(2): w=2, m=2, one bit
 		}
-		for range l2t2Templates {
-			w.put(0, 4)
-			w.put(0, 4)
+		for _, t := range l2t2Templates {
+			w.put(t.t.chains[0], 4)
+			w.put(t.t.chains[1], 4)
 		}
 		w.put(1, 1) // resolutions
 		for _, r := range [][2]uint32{{320, 180}, {640, 360}} {

@@ -94,7 +94,7 @@ func (d *DownTrack) resendAndUnlock(seq uint16, now time.Time) int {
 		}
 		e.sentAt = now.UnixNano()
 		layer, ext, known = int(e.layer), e.ext, true
-		res = fwdResult{seq: seq, ts: e.ts, picID: e.picID, tl0: e.tl0}
+		res = fwdResult{seq: seq, ts: e.ts, picID: e.picID, tl0: e.tl0, mark: e.mark}
 	} else if l, x, ok := d.fwd.inputFor(seq); ok {
 		layer, ext = l, x
 	} else {
@@ -147,8 +147,13 @@ func (d *DownTrack) resendAndUnlock(seq uint16, now time.Time) int {
 		return 0
 	}
 	out = s.buf[:off+len(out)]
-	s.hdr = rtp.Header{Version: 2, Marker: in.hdr.Marker, PayloadType: d.pt, SequenceNumber: seq,
+	s.hdr = rtp.Header{Version: 2, Marker: in.hdr.Marker || res.mark, PayloadType: d.pt, SequenceNumber: seq,
 		Timestamp: res.ts, SSRC: d.ssrc, Extensions: s.hdr.Extensions[:0]}
+	if d.ddExt != 0 {
+		if b := d.nackPkt.GetExtension(d.r.dd); len(b) > 0 {
+			_ = s.hdr.SetExtension(d.ddExt, b)
+		}
+	}
 	if d.rtxSSRC != 0 {
 		s.hdr.PayloadType, s.hdr.SSRC, s.hdr.SequenceNumber = d.rtxPT, d.rtxSSRC, d.rtxSeq
 		d.rtxSeq++

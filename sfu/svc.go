@@ -39,11 +39,21 @@ import (
 const svcLayers = 3
 
 // isSVC reports whether the receiver's track is forwarded as SVC.
-func (r *Receiver) isSVC() bool { return svcTrack(r.kind, r.codec.MimeType, len(r.layers)) }
+func (r *Receiver) isSVC() bool { return svcTrack(r.kind, r.codec.MimeType, len(r.layers), r.dd) }
 
-// svcTrack: a VP9 video track of one stream is taken as SVC.
-func svcTrack(kind webrtc.RTPCodecType, mime string, streams int) bool {
-	return kind == webrtc.RTPCodecTypeVideo && codecKindOf(mime) == codecVP9 && streams == 1
+// svcTrack: a VP9 video track of one stream is taken as SVC, and so is an
+// AV1 one whose packets carry the dependency descriptor (extension ID dd).
+func svcTrack(kind webrtc.RTPCodecType, mime string, streams int, dd uint8) bool {
+	if kind != webrtc.RTPCodecTypeVideo || streams != 1 {
+		return false
+	}
+	switch codecKindOf(mime) {
+	case codecVP9:
+		return true
+	case codecAV1:
+		return dd != 0
+	}
+	return false
 }
 
 // layerCount is the number of layers the selector chooses among.
@@ -116,31 +126,48 @@ var svcNominal = [svcLayers]int{150_000, 500_000, 1_500_000}
 
 // svcState is a down-track's choice of spatial layer; under DownTrack.mu.
 type svcState struct {
-	target  int  // the selector's decision (-1 paused)
-	current int  // the spatial layer being forwarded (-1 none yet)
-	mark    bool // the packet being sent ends the forwarded picture
+	target  int     // the selector's decision (-1 paused)
+	current int     // the spatial layer being forwarded (-1 none yet)
+	mark    bool    // the packet being sent ends the forwarded picture
+	sent    *ddSent // AV1: the frames sent, for switch points' chains
 }
 
 // svcFilter decides whether the packet is forwarded to this subscriber,
 // and moves between spatial layers at picture starts.
 func (d *DownTrack) svcFilter(in *inPacket) bool {
 	s := &d.svc
-	v := &in.vp9
-	if v.start && v.sid == 0 {
+	v := &in.svc
+	if !v.ok {
+		return false
+	}
+	if s.target != s.current && s.target >= 0 {
 		switch {
-		case s.target < s.current:
-			s.current = s.target
-		case s.target > s.current && (v.keyframe || s.current < 0):
-			if v.keyframe {
+		case v.dd != nil:
+			// AV1: either way at a switch point of the new decode target
+			// whose chain this subscriber has. Down too: an L3T3_KEY
+			// stream's upper target lacks the lower layer's frames after
+			// the key frame, so going down mostly waits for a key frame.
+			if s.sent == nil {
+				s.sent = &ddSent{}
+			}
+			if v.switchTo(s.target, s.sent) {
 				s.current = s.target
 			}
+		case s.target < s.current && v.tuStart, v.keyframe: // VP9
+			s.current = s.target
 		}
 	}
 	s.mark = false
-	if s.current < 0 || int(v.sid) > s.current {
+	if !v.in(s.current) {
 		return false
 	}
-	s.mark = v.end && int(v.sid) == s.current
+	s.mark = v.ends(s.current)
+	if v.dd != nil && v.dd.start {
+		if s.sent == nil {
+			s.sent = &ddSent{}
+		}
+		s.sent.add(v.dd.frameNumber)
+	}
 	return true
 }
 
