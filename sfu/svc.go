@@ -22,12 +22,26 @@ import (
 // of the highest layer forwarded, so the subscriber sees a complete stream
 // of fewer layers.
 //
+// AV1 (an AV1 track of one stream whose packets carry the dependency
+// descriptor, dd.go; the page sends L3T3_KEY with &codec=av1&svc=1) is
+// SVC the same way, with its layers read from the descriptor
+// (svc_frame.go): spatial layer i is the decode target of spatial layer i
+// and its highest temporal layer, a subscriber gets the frames whose
+// indication for it is not "not present", and a switch, up or down,
+// happens at a frame that is a switch point of the new target and whose
+// chain (the target's previous frames) the subscriber has, else at a key
+// frame, which is asked for. Down needs it too: in L3T3_KEY an upper
+// target holds no lower-layer frames after the key frame. The descriptor
+// is passed on unchanged (its active decode targets are not rewritten:
+// Chromium decodes the subset without it, TestBrowserAV1SVCAcrossTrunk).
+//
 // Across trunks (svc_sink.go) each spatial layer leaves the node as its
 // own decodable stream, so the far node handles the track as simulcast
 // and carries only the layers its subscribers want. Dynacast pauses the
 // one encoding at the publisher when nobody watches it.
 //
-// Not done: temporal layers are always forwarded (the selector has no
+// Not done: temporal layers are always forwarded (AV1: the target is the
+// spatial layer's highest temporal layer) (the selector has no
 // frame-rate steps); dynacast does not drop single spatial layers at the
 // publisher (that takes a change of scalabilityMode together with
 // scaleResolutionDownBy, since L1T3 would encode the full size); the
