@@ -117,8 +117,9 @@ type histEntry struct {
 	ts     uint32
 	picID  uint16
 	tl0    uint8
-	mark   bool  // SVC: the marker bit was set on it (svc.go)
-	sentAt int64 // last resent (unix ns)
+	fn     uint16 // AV1: the descriptor's frame number as sent
+	mark   bool   // SVC: the marker bit was set on it (svc.go)
+	sentAt int64  // last resent (unix ns)
 	// firstAt is when the packet arrived to be sent (unix ns): how long
 	// a packet the subscriber did not acknowledge has been on its way.
 	firstAt int64
@@ -127,6 +128,7 @@ type histEntry struct {
 type outSlot struct {
 	hdr rtp.Header
 	lvl [1]byte
+	dd  [ddMaxBytes]byte
 	buf [maxPacketSize + 2]byte
 }
 
@@ -450,7 +452,7 @@ func (d *DownTrack) writeRTP(in *inPacket) {
 		}
 		if d.hist != nil {
 			d.hist[res.seq%histSize] = histEntry{valid: true, seq: res.seq, layer: int8(in.fp.layer), ext: in.fp.extSeq, ts: res.ts, picID: res.picID, tl0: res.tl0,
-				mark: res.mark, firstAt: in.fp.arrival.UnixNano()}
+				fn: res.fn, mark: res.mark, firstAt: in.fp.arrival.UnixNano()}
 		}
 	}
 	kf, ev := d.followUpLocked(in.fp.arrival)
@@ -567,7 +569,7 @@ func (d *DownTrack) sendW(in *inPacket, res fwdResult, payload []byte, recovered
 		_ = s.hdr.SetExtension(d.levelExt, s.lvl[:])
 	}
 	if d.ddExt != 0 && len(in.ddRaw) > 0 {
-		_ = s.hdr.SetExtension(d.ddExt, in.ddRaw)
+		_ = s.hdr.SetExtension(d.ddExt, ddFrameNumber(s.dd[:], in.ddRaw, res.fn))
 	}
 	if _, err := d.writer.WriteRTP(&s.hdr, out); err == nil {
 		d.countLocked(12 + len(out))

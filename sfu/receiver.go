@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -271,6 +272,9 @@ func (r *Receiver) WriteRTP(layer int, raw []byte, arrival time.Time) error {
 	if r.dd != 0 && r.ck == codecAV1 {
 		in.ddRaw = l.pkt.GetExtension(r.dd)
 		in.svc = l.dd.parseAV1(in.ddRaw, in.payload)
+		if len(in.ddRaw) >= 3 {
+			in.fp.fn, in.fp.hasFN = binary.BigEndian.Uint16(in.ddRaw[1:3]), true
+		}
 	}
 	r.parsePayload(in)
 	if r.level != 0 {

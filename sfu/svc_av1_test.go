@@ -155,3 +155,35 @@ func TestAV1SVCSink(t *testing.T) {
 		t.Error("the trunk's stream lost the descriptor")
 	}
 }
+
+// TestForwarderFrameNumbers: AV1 frame numbers continue across a layer
+// switch, so that a key frame both layer streams carry (the trunk's
+// streams of an SVC track) is not taken for the frame already sent.
+func TestForwarderFrameNumbers(t *testing.T) {
+	f := newForwarder(true, 90000, 1000, 0)
+	f.setTarget(1)
+	now := time.Now()
+	p := func(layer int, seq uint64, fn uint16, key bool) fwdResult {
+		t.Helper()
+		r, ok := f.forward(&fwdPacket{layer: layer, extSeq: seq, ts: uint32(fn) * 3000, arrival: now, keyframe: key, fn: fn, hasFN: true})
+		if !ok {
+			t.Fatalf("layer %d frame %d not forwarded", layer, fn)
+		}
+		return r
+	}
+	p(1, 1<<16+10, 40, true)
+	if r := p(1, 1<<16+11, 41, false); r.fn != 41 {
+		t.Fatalf("first epoch: frame %d sent as %d", 41, r.fn)
+	}
+	f.setTarget(0)
+	if r := p(0, 1<<16+500, 42, true); r.fn != 42 {
+		t.Errorf("key frame 42 of the other layer sent as %d, want 42", r.fn)
+	}
+	f.setTarget(1)
+	if r := p(1, 1<<16+12, 42, true); r.fn != 43 {
+		t.Errorf("the same key frame from layer 1 sent as %d, want 43 (after 42)", r.fn)
+	}
+	if r := p(1, 1<<16+13, 44, false); r.fn != 45 {
+		t.Errorf("next frame sent as %d, want 45", r.fn)
+	}
+}

@@ -121,3 +121,14 @@ func (s *ddState) parseAV1(ext, payload []byte) svcFrame {
 	return svcFrame{ok: true, sid: f.spatial, tuStart: f.start && f.spatial == 0, frameEnd: f.end,
 		keyframe: f.start && (f.keyframe() || key), dd: &s.frame, st: s.st, active: s.active}
 }
+
+// ddFrameNumber returns the descriptor raw with its frame number set to
+// fn, in buf when it changes (raw is not modified).
+func ddFrameNumber(buf, raw []byte, fn uint16) []byte {
+	if len(raw) < 3 || len(raw) > len(buf) || uint16(raw[1])<<8|uint16(raw[2]) == fn {
+		return raw
+	}
+	out := buf[:copy(buf, raw)]
+	out[1], out[2] = byte(fn>>8), byte(fn)
+	return out
+}

@@ -13,8 +13,8 @@ import (
 
 // BenchmarkBrowserSVCTrunk compares one VP9 SVC publisher (L3T3_KEY, two
 // spatial layers at 640x360) with one VP8 simulcast publisher (rids s and
-// l, s set to half size; and the same for AV1: SVC read from the
-// dependency descriptor, against AV1 simulcast without its VP8 backup) so that both offer 320x180 and 640x360) at the
+// l, s set to half size; and AV1 SVC, read from the dependency
+// descriptor) so that both offer 320x180 and 640x360) at the
 // same subscriber mix: on access node b, across the trunk from the
 // publisher's node a, one viewer watches the small layer and one the
 // large. It reports the trunk's bytes per second (both directions, QRTP
@@ -29,7 +29,6 @@ func BenchmarkBrowserSVCTrunk(b *testing.B) {
 		{"vp9-svc", "&codec=vp9&svc=1"},
 		{"vp8-simulcast", "&codec=vp8"},
 		{"av1-svc", "&codec=av1&svc=1"},
-		{"av1-simulcast", "&codec=av1&backup=0"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for range b.N {
