@@ -388,8 +388,8 @@ func (d *DownTrack) followUpLocked(now time.Time) (kfLayer int, ev *LayerChanged
 		d.cur.Store(cur) // a store only on change: this runs per packet
 	}
 	l, ok := d.fwd.keyframeWanted()
-	if d.r.svc && d.svc.target >= 0 && (d.svc.target > d.svc.current || d.svc.target < d.svc.current && d.r.ck == codecAV1) {
-		l, ok = 0, true // a switch up (AV1: either way) waits for a key frame, or a switch point
+	if d.r.svc && d.svc.target >= 0 && (d.svc.target > d.svc.current || d.svc.pending) {
+		l, ok = 0, true // a switch up (AV1: to another decode target) waits for a key frame, or a switch point
 	}
 	if ok && d.bound && now.Sub(d.lastKF) >= keyframeInterval {
 		d.lastKF = now

@@ -140,10 +140,15 @@ var svcNominal = [svcLayers]int{150_000, 500_000, 1_500_000}
 
 // svcState is a down-track's choice of spatial layer; under DownTrack.mu.
 type svcState struct {
-	target  int     // the selector's decision (-1 paused)
-	current int     // the spatial layer being forwarded (-1 none yet)
-	mark    bool    // the packet being sent ends the forwarded picture
-	sent    *ddSent // AV1: the frames sent, for switch points' chains
+	target  int  // the selector's decision (-1 paused)
+	current int  // the spatial layer being forwarded (-1 none yet)
+	mark    bool // the packet being sent ends the forwarded picture
+	// AV1: the decode target forwarded (-1 none), whether another one is
+	// wanted (a key frame is asked for until it comes), and the frames
+	// sent, for switch points' chains.
+	dt      int
+	pending bool
+	sent    *ddSent
 }
 
 // svcFilter decides whether the packet is forwarded to this subscriber,
@@ -154,32 +159,50 @@ func (d *DownTrack) svcFilter(in *inPacket) bool {
 	if !v.ok {
 		return false
 	}
-	if s.target != s.current && s.target >= 0 {
-		switch {
-		case v.dd != nil:
-			// AV1: either way at a switch point of the new decode target
-			// whose chain this subscriber has. Down too: an L3T3_KEY
-			// stream's upper target lacks the lower layer's frames after
-			// the key frame, so going down mostly waits for a key frame.
-			if s.sent == nil {
-				s.sent = &ddSent{}
-			}
-			if v.switchTo(s.target, s.sent) {
-				s.current = s.target
-			}
-		case s.target < s.current && v.tuStart, v.keyframe: // VP9
-			s.current = s.target
-		}
+	if v.dd != nil {
+		return s.av1Filter(v)
+	}
+	if s.target != s.current && s.target >= 0 && (s.target < s.current && v.tuStart || v.keyframe) {
+		s.current = s.target
 	}
 	s.mark = false
 	if !v.in(s.current) {
 		return false
 	}
 	s.mark = v.ends(s.current)
-	if v.dd != nil && v.dd.start {
-		if s.sent == nil {
-			s.sent = &ddSent{}
+	return true
+}
+
+// av1Filter is svcFilter for AV1, by decode target: the one of the
+// wanted spatial layer is taken, either way, at a switch point whose
+// chain this subscriber has. Down too: an L3T3_KEY stream's upper target
+// lacks the lower layer's frames after the key frame, so going down
+// mostly waits for a key frame. Two layers of one target ("medium" and
+// "large" of a stream of two spatial layers), and a target the publisher
+// made inactive, are followed without a switch.
+func (s *svcState) av1Filter(v *svcFrame) bool {
+	if s.sent == nil {
+		s.sent, s.dt = &ddSent{}, -1
+	}
+	s.pending = false
+	if s.target >= 0 {
+		want := v.av1Target(s.target)
+		switch {
+		case want == s.dt && s.dt >= 0:
+			s.current = s.target
+		case want < 0:
+		case v.switchToTarget(want, s.sent):
+			s.dt, s.current = want, s.target
+		default:
+			s.pending = true
 		}
+	}
+	s.mark = false
+	if s.dt < 0 || s.dt >= v.st.dtCnt || v.dd.dti[s.dt] == dtiNotPresent {
+		return false
+	}
+	s.mark = v.frameEnd && v.sid == v.st.dtSpatial[s.dt]
+	if v.dd.start {
 		s.sent.add(v.dd.frameNumber)
 	}
 	return true

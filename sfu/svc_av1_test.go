@@ -187,3 +187,33 @@ func TestForwarderFrameNumbers(t *testing.T) {
 		t.Errorf("next frame sent as %d, want 45", r.fn)
 	}
 }
+
+// TestAV1SVCSameTarget: with two spatial layers, "medium" and "large" are
+// one decode target: moving between them is immediate, asks for no key
+// frame, and forwards the same frames.
+func TestAV1SVCSameTarget(t *testing.T) {
+	r := newReceiver(testOwner(), TrackParams{ID: "v", Kind: webrtc.RTPCodecTypeVideo, DDExt: 3,
+		Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeAV1, ClockRate: 90000}}, 64, time.Now())
+	d := newDownTrack(r, nil)
+	fb := &fakeBinding{ssrc: 1111, codecs: []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeAV1, ClockRate: 90000}, PayloadType: 98}},
+		exts: []webrtc.RTPHeaderExtensionParameter{{URI: ddURI, ID: 7}}}
+	if _, err := d.Bind(fb); err != nil {
+		t.Fatal(err)
+	}
+	r.addDown(d)
+	a := &av1SVC{t: t, r: r, seq: 100, now: time.Now()}
+	d.setDecision(2, false, "preference", a.now)
+	a.unit(true, 0, 3)
+	d.setDecision(1, false, "preference", a.now)
+	a.unit(false, 2, 5)
+	if n := len(fb.take()); n != 6 {
+		t.Fatalf("%d packets, want the key frame's 4 and S1T1's 2", n)
+	}
+	d.mu.Lock()
+	cur, pending := d.svc.current, d.svc.pending
+	d.mu.Unlock()
+	if cur != 1 || pending {
+		t.Errorf("current %d pending %v, want 1 and no switch pending", cur, pending)
+	}
+}

@@ -54,19 +54,15 @@ func (f *svcFrame) ends(i int) bool {
 	return d >= 0 && f.sid == f.st.dtSpatial[d]
 }
 
-// switchTo reports whether forwarding may move to spatial layer i at
-// this packet: a key frame, or (AV1) the start of a frame that is a
-// switch point of i's decode target whose chain is intact: the chain's
-// previous frame was sent (sent reports it; nil: no AV1 history).
-func (f *svcFrame) switchTo(i int, sent *ddSent) bool {
+// switchToTarget reports whether forwarding may move to AV1 decode target
+// d at this packet: a key frame, or the start of a frame that is a switch
+// point of d whose chain is intact: the chain's previous frame was sent
+// (sent reports it).
+func (f *svcFrame) switchToTarget(d int, sent *ddSent) bool {
 	if f.keyframe {
 		return true
 	}
-	if f.dd == nil || !f.dd.start || sent == nil {
-		return false
-	}
-	d := f.av1Target(i)
-	if d < 0 || f.dd.dti[d] != dtiSwitch {
+	if !f.dd.start || d < 0 || d >= f.st.dtCnt || f.dd.dti[d] != dtiSwitch {
 		return false
 	}
 	if f.st.chainCnt == 0 {
