@@ -217,3 +217,44 @@ func TestAV1SVCSameTarget(t *testing.T) {
 		t.Errorf("current %d pending %v, want 1 and no switch pending", cur, pending)
 	}
 }
+
+// FuzzAV1SVC feeds an AV1 SVC track packets with arbitrary descriptors
+// (a structure first, then frames) through a down-track at each layer and
+// the trunk's sinks: nothing panics, whatever the descriptors say.
+func FuzzAV1SVC(f *testing.F) {
+	f.Add(buildDD(true, false, 0, 0, true, -1), buildDD(true, true, 5, 1, false, -1), buildDD(true, true, 1, 2, false, 0b0101))
+	f.Add(mustHex(ddChromiumKey), mustHex(ddChromiumS1T1), mustHex(ddChromiumS0T0))
+	f.Fuzz(func(t *testing.T, a, b, c []byte) {
+		r := newReceiver(testOwner(), TrackParams{ID: "v", Kind: webrtc.RTPCodecTypeVideo, DDExt: 3,
+			Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeAV1, ClockRate: 90000}}, 64, time.Now())
+		for l := range svcLayers {
+			if _, err := r.AddSink(l, &packetSink{}); err != nil {
+				t.Fatal(err)
+			}
+			d := newDownTrack(r, nil)
+			fb := &fakeBinding{ssrc: 1111, codecs: []webrtc.RTPCodecParameters{
+				{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeAV1, ClockRate: 90000}, PayloadType: 98}},
+				exts: []webrtc.RTPHeaderExtensionParameter{{URI: ddURI, ID: 7}}}
+			if _, err := d.Bind(fb); err != nil {
+				t.Fatal(err)
+			}
+			r.addDown(d)
+			d.setDecision(l, false, "preference", time.Now())
+		}
+		for i, ext := range [][]byte{a, b, c, b, a, c} {
+			if len(ext) == 0 || len(ext) > 255 {
+				continue
+			}
+			p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: uint16(i), Timestamp: uint32(i) * 3000, SSRC: 5},
+				Payload: []byte{byte(i) << 3, 0xaa}}
+			if err := p.SetExtension(3, ext); err != nil {
+				continue
+			}
+			raw, err := p.Marshal()
+			if err != nil {
+				continue
+			}
+			_ = r.WriteRTP(0, raw, time.Now())
+		}
+	})
+}
