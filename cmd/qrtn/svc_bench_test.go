@@ -44,10 +44,10 @@ func svcTrunkRun(b *testing.B, params string, halfSmall bool) {
 	net := startTwoRegions(b, ctx)
 	br := browsertest.StartT(b, browsertest.Options{})
 	const q = "&mode=meeting&autojoin=1&video=640x360@20"
-	pub := br.OpenT(b, net.Node("a").URL()+"?room=m&name=pub&role=host"+params+q)
-	near := br.OpenT(b, net.Node("a").URL()+"?room=m&name=near&role=viewer"+q)
-	farSmall := br.OpenT(b, net.Node("b").URL()+"?room=m&name=fs&role=viewer"+q)
-	farLarge := br.OpenT(b, net.Node("b").URL()+"?room=m&name=fl&role=viewer"+q)
+	pub := br.OpenT(b, net.Node("a").URL()+"?room=m&name=pub&role=host&node=a"+params+q)
+	near := br.OpenT(b, net.Node("a").URL()+"?room=m&name=near&role=viewer&node=a"+q)
+	farSmall := br.OpenT(b, net.Node("b").URL()+"?room=m&name=fs&role=viewer&node=b"+q)
+	farLarge := br.OpenT(b, net.Node("b").URL()+"?room=m&name=fl&role=viewer&node=b"+q)
 	for _, p := range []*browsertest.Page{near, farSmall, farLarge} {
 		if _, err := p.WaitStats(ctx, 60*time.Second, "pub's video", func(s browsertest.Stats) bool { return s.Decoding("pub", 10, 2000) }); err != nil {
 			b.Fatal(err)

@@ -30,9 +30,11 @@ func browserSVCAcrossTrunk(t *testing.T, codec string) {
 	net := startTwoRegions(t, ctx)
 	br := browsertest.StartT(t, browsertest.Options{Logf: t.Logf})
 	const q = "&mode=meeting&autojoin=1&video=640x360@20"
-	br.OpenT(t, net.Node("a").URL()+"?room=svc&name=pub&role=host&svc=1&codec="+strings.ToLower(codec)+q)
-	near := br.OpenT(t, net.Node("a").URL()+"?room=svc&name=near&role=viewer"+q)
-	far := br.OpenT(t, net.Node("b").URL()+"?room=svc&name=far&role=viewer"+q)
+	// Pinned (&node=): the scheduler would otherwise be free to place the
+	// far viewer on a, where the room already is.
+	br.OpenT(t, net.Node("a").URL()+"?room=svc&name=pub&role=host&node=a&svc=1&codec="+strings.ToLower(codec)+q)
+	near := br.OpenT(t, net.Node("a").URL()+"?room=svc&name=near&role=viewer&node=a"+q)
+	far := br.OpenT(t, net.Node("b").URL()+"?room=svc&name=far&role=viewer&node=b"+q)
 
 	for _, p := range []*browsertest.Page{far, near} {
 		if _, err := p.WaitStats(ctx, 60*time.Second, "pub's video", func(s browsertest.Stats) bool { return s.Decoding("pub", 10, 2000) }); err != nil {
