@@ -337,7 +337,7 @@ func (r *Receiver) parsePayload(in *inPacket) {
 	case codecAV1:
 		in.fp.keyframe = av1Keyframe(in.payload) || in.svc.keyframe
 		if r.svc && in.svc.ok {
-			r.countSVC(in.svc.sid, len(in.payload))
+			r.countAV1(&in.svc, len(in.payload))
 		}
 	}
 }

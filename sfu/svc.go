@@ -85,6 +85,19 @@ func (r *Receiver) countSVC(sid uint8, n int) {
 	}
 }
 
+// countAV1 adds an AV1 packet's bytes to every spatial layer whose
+// decode target has the frame (writer goroutine): a layer's cost is
+// measured as its subscribers receive it. In KEY structures an upper
+// target holds no lower-layer frames after the key frame, so summing the
+// spatial layers below, as for VP9, would over-count it.
+func (r *Receiver) countAV1(f *svcFrame, n int) {
+	for i := range svcLayers {
+		if f.in(i) {
+			r.svcBytes[i].Add(uint64(n))
+		}
+	}
+}
+
 // svcRate is one spatial layer's measured bitrate, under Receiver.mu.
 type svcRate struct {
 	bytes   uint64
@@ -112,7 +125,8 @@ func (r *Receiver) measureSVCLocked(now time.Time) {
 }
 
 // svcBitratesLocked are the selector's costs: spatial layer i costs its
-// bytes and those of the layers below; a layer not measured yet costs its
+// bytes and those of the layers below (AV1: its decode target's bytes,
+// countAV1); a layer not measured yet costs its
 // nominal share; nothing when the stream does not arrive (0 marks
 // unavailable).
 func (r *Receiver) svcBitratesLocked(now time.Time) []int {
@@ -126,10 +140,14 @@ func (r *Receiver) svcBitratesLocked(now time.Time) []int {
 	sum := 0
 	for i := range out {
 		b := r.svcRates[i].bitrate
-		if b <= 0 {
-			b = svcNominal[i] - sum
+		switch {
+		case b <= 0:
+			sum = svcNominal[i]
+		case r.ck == codecAV1: // measured per decode target (countAV1)
+			sum = b
+		default:
+			sum += b
 		}
-		sum += b
 		out[i] = max(sum, 30_000)
 	}
 	return out

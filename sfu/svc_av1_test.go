@@ -154,6 +154,11 @@ func TestAV1SVCSink(t *testing.T) {
 	if len(s1.got[0].GetExtension(3)) == 0 {
 		t.Error("the trunk's stream lost the descriptor")
 	}
+	// Costs are counted per decode target: S0's 3 frames, S1's 4 (the key
+	// frame's S0 and three S1 frames); large is S1's target too.
+	if b0, b1, b2 := r.svcBytes[0].Load(), r.svcBytes[1].Load(), r.svcBytes[2].Load(); b0 != 6*3 || b1 != 8*3 || b2 != b1 {
+		t.Errorf("bytes per layer %d %d %d, want 18 24 24", b0, b1, b2)
+	}
 }
 
 // TestForwarderFrameNumbers: AV1 frame numbers continue across a layer
