@@ -10,15 +10,18 @@
 //    one was still delivering; until then the page keeps showing the old
 //    tracks (the new ones join the same tiles, and the old ones are only
 //    removed now);
-//  - the old publisher connection, once the old node let go of the old
-//    session (it replaces it when the trunks showed it the new one, and
-//    closes the connection: its subscribers, the moving ones included, see
-//    us through the old tracks until then), or it lost its path.
-// Each wait is bounded, so a move never hangs on a participant that left.
-// The loadtest clients do the same (loadtest/handover.go).
+//  - the old publisher connection, PUB_OVERLAP after the new one is
+//    connected (the subscribers that move with us, a drained node's, show
+//    the new tracks by then), or once it lost its path. Holding it until
+//    the old node let go of the session (3 s) was measured with the
+//    loadtest clients and made gaps more frequent, not less.
+// The old node keeps feeding the old subscriber connection while it sends
+// feedback (trunk/move.go). The subscriber's wait is bounded, so a move
+// never hangs on a participant that left. The loadtest clients do the same
+// (loadtest/handover.go).
 
 const SUB_WAIT = 3000; // ms: the longest the old subscriber connection is kept
-const PUB_WAIT = 4000; // ms: the old node replaces a session that still sends 3 s after it saw the new one
+const PUB_OVERLAP = 1000; // ms the old publisher connection keeps sending
 const LOOK_EVERY = 100; // ms between looks at getStats
 
 // handOver resolves when old ({pub, sub, mids}) may be closed, the session
@@ -30,7 +33,7 @@ export async function handOver(s, old) {
     await sleep(LOOK_EVERY);
     const elapsed = Date.now() - start;
     const subDone = elapsed >= SUB_WAIT || (await subscriberDone(s, old, prev));
-    const pubDone = elapsed >= PUB_WAIT || !old.pub || old.pub.connectionState !== 'connected';
+    const pubDone = elapsed >= PUB_OVERLAP || !old.pub || old.pub.connectionState !== 'connected';
     if ((subDone && pubDone) || s._closed) return;
   }
 }
