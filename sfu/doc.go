@@ -58,6 +58,9 @@
 //     Upstream: u}) returns a Receiver that the trunk feeds with
 //     Receiver.WriteRTP(layer, packet, arrival). Local subscribers get it
 //     like any track; key frame requests and dynacast come back through u.
+//     Such a mirror replaces a local participant of its identity only if
+//     it names it (ParticipantParams.Replaces), so that a local session
+//     that joined after the trunk looked at the room stays.
 //   - Out of a room: Room.Watch follows joins, leaves and tracks;
 //     Receiver.AddSink(layer, sink) copies one layer's packets, unchanged, to
 //     the sink, and counts as a viewer of that layer for dynacast;

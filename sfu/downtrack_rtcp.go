@@ -25,6 +25,7 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 			continue
 		}
 		now := time.Now()
+		d.sub.p.heard(now)
 		for _, p := range pkts {
 			switch p := p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
