@@ -161,12 +161,10 @@ type svcState struct {
 	target  int  // the selector's decision (-1 paused)
 	current int  // the spatial layer being forwarded (-1 none yet)
 	mark    bool // the packet being sent ends the forwarded picture
-	// AV1: the decode target forwarded (-1 none), whether another one is
-	// wanted (a key frame is asked for until it comes), and the frames
-	// sent, for switch points' chains.
-	dt      int
+	// AV1: the decode target held, and whether another one is wanted (a
+	// key frame is asked for until it comes).
+	av1     av1Follow
 	pending bool
-	sent    *ddSent
 }
 
 // svcFilter decides whether the packet is forwarded to this subscriber,
@@ -191,39 +189,61 @@ func (d *DownTrack) svcFilter(in *inPacket) bool {
 	return true
 }
 
-// av1Filter is svcFilter for AV1, by decode target: the one of the
-// wanted spatial layer is taken, either way, at a switch point whose
-// chain this subscriber has. Down too: an L3T3_KEY stream's upper target
+// av1Filter is svcFilter for AV1, by decode target (av1Follow).
+func (s *svcState) av1Filter(v *svcFrame) bool {
+	in, at, pending := s.av1.step(v, s.target)
+	if at {
+		s.current = s.target
+	}
+	s.pending = pending
+	s.mark = in && s.av1.ends(v)
+	return in
+}
+
+// av1Follow holds the AV1 decode target one receiver of an SVC stream
+// gets (a subscriber, or a trunk's stream of a spatial layer): the one of
+// the wanted spatial layer is taken, either way, at a switch point whose
+// chain this receiver has. Down too: an L3T3_KEY stream's upper target
 // lacks the lower layer's frames after the key frame, so going down
 // mostly waits for a key frame. Two layers of one target ("medium" and
-// "large" of a stream of two spatial layers), and a target the publisher
-// made inactive, are followed without a switch.
-func (s *svcState) av1Filter(v *svcFrame) bool {
-	if s.sent == nil {
-		s.sent, s.dt = &ddSent{}, -1
+// "large" of a stream of two spatial layers) need no switch; a target the
+// publisher made inactive is held until the next one's switch point.
+type av1Follow struct {
+	dt   int     // -1: none yet
+	sent *ddSent // nil until the first packet (most down-tracks are not AV1 SVC)
+}
+
+// step moves towards spatial layer i's target (i < 0: none) where
+// allowed. in: the packet belongs to the target held; at: that is i's
+// target; pending: another target is wanted but not reached.
+func (a *av1Follow) step(v *svcFrame, i int) (in, at, pending bool) {
+	if a.sent == nil {
+		a.sent, a.dt = &ddSent{}, -1
 	}
-	s.pending = false
-	if s.target >= 0 {
-		want := v.av1Target(s.target)
+	if i >= 0 {
+		want := v.av1Target(i)
 		switch {
-		case want == s.dt && s.dt >= 0:
-			s.current = s.target
 		case want < 0:
-		case v.switchToTarget(want, s.sent):
-			s.dt, s.current = want, s.target
+		case want == a.dt:
+			at = true
+		case v.switchToTarget(want, a.sent):
+			a.dt, at = want, true
 		default:
-			s.pending = true
+			pending = true
 		}
 	}
-	s.mark = false
-	if s.dt < 0 || s.dt >= v.st.dtCnt || v.dd.dti[s.dt] == dtiNotPresent {
-		return false
+	if a.dt < 0 || a.dt >= v.st.dtCnt || v.dd.dti[a.dt] == dtiNotPresent {
+		return false, at, pending
 	}
-	s.mark = v.frameEnd && v.sid == v.st.dtSpatial[s.dt]
 	if v.dd.start {
-		s.sent.add(v.dd.frameNumber)
+		a.sent.add(v.dd.frameNumber)
 	}
-	return true
+	return true, at, pending
+}
+
+// ends reports whether the packet, of the target held, ends its top frame.
+func (a *av1Follow) ends(v *svcFrame) bool {
+	return v.frameEnd && a.dt >= 0 && v.sid == v.st.dtSpatial[a.dt]
 }
 
 // svcLayerName names a spatial layer for clients.

@@ -18,6 +18,10 @@ type av1SVC struct {
 	seq   uint16
 	frame uint16
 	now   time.Time
+	// active, when set, is sent as the active decode targets with the
+	// next unit's first packet.
+	active    int
+	activeSet bool
 }
 
 // unit sends one temporal unit made of the frames of the templates given
@@ -31,7 +35,11 @@ func (a *av1SVC) unit(key bool, templates ...int) {
 			if key && i == 0 && k == 0 {
 				p.Payload[0] |= 0x08 // N: a new coded video sequence
 			}
-			if err := p.SetExtension(3, buildDD(k == 0, k == 1, tpl, a.frame, key && i == 0, -1)); err != nil {
+			active := -1
+			if a.activeSet && i == 0 && k == 0 {
+				active, a.activeSet = a.active, false
+			}
+			if err := p.SetExtension(3, buildDD(k == 0, k == 1, tpl, a.frame, key && i == 0, active)); err != nil {
 				a.t.Fatal(err)
 			}
 			a.seq++
@@ -262,4 +270,29 @@ func FuzzAV1SVC(f *testing.F) {
 			_ = r.WriteRTP(0, raw, time.Now())
 		}
 	})
+}
+
+// TestAV1SVCSinkInactiveTarget: when the publisher deactivates the S1
+// targets, the trunk's stream of layer 1 keeps S1's frames until a switch
+// point of S0's target (whose chain it has), and only then carries S0:
+// never S0 frames whose references it lacks.
+func TestAV1SVCSinkInactiveTarget(t *testing.T) {
+	r := newReceiver(testOwner(), TrackParams{ID: "v", Kind: webrtc.RTPCodecTypeVideo, DDExt: 3,
+		Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeAV1, ClockRate: 90000}}, 64, time.Now())
+	s1 := &packetSink{}
+	if _, err := r.AddSink(1, s1); err != nil {
+		t.Fatal(err)
+	}
+	a := &av1SVC{t: t, r: r, seq: 100, now: time.Now()}
+	a.unit(true, 0, 3) // frames 0, 1
+	a.active, a.activeSet = 0b0011, true
+	a.unit(false, 2, 5) // 2: S0T1, not a switch point: S1T1 (3) still sent
+	a.unit(false, 1, 4) // 4: S0T0, a switch point whose chain (0) was sent
+	if len(s1.got) != 8 {
+		t.Fatalf("the layer 1 stream got %d packets, want 8 (key frame, S1T1, then S0T0)", len(s1.got))
+	}
+	checkRun(t, "layer 1", s1.got, []bool{false, false, false, true, false, true, false, true})
+	if b := s1.got[6].GetExtension(3); len(b) < 3 || b[0]&0x3f != 1+10 {
+		t.Errorf("after the switch: %x, want S0T0's descriptor", b)
+	}
 }
