@@ -9,35 +9,45 @@ import (
 )
 
 // readRTCP reads the subscriber's RTCP for this down-track until the sender
-// stops. Reading is also what feeds TWCC feedback to the estimator: the interceptors
-// see RTCP only as it is read.
+// stops. Reading is also what feeds TWCC feedback to the estimator: the
+// interceptors see RTCP only as it is read.
 func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 	buf := make([]byte, 1500)
 	for {
-		n, attrs, err := sender.Read(buf)
+		n, _, err := sender.Read(buf)
 		if err != nil {
 			return
 		}
-		// The congestion control interceptor parsed the packets already
-		// and left them in the attributes.
-		pkts, err := attrs.GetRTCPPackets(buf[:n])
-		if err != nil {
-			continue
-		}
+		// Transport-cc feedback, most of what a subscriber sends, went to
+		// the estimator (twcc.go): only the rest is parsed here.
 		now := time.Now()
 		d.sub.p.heard(now)
-		for _, p := range pkts {
-			switch p := p.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				d.q.plis.Add(1)
-				d.onKeyframeRequest(now)
-			case *rtcp.TransportLayerNack:
-				d.onNACK(p, now)
-			case *rtcp.ReceiverReport:
-				d.onReceiverReport(p, now)
-				d.gradeReceiverReport(p, now)
+		eachRTCP(buf[:n], func(h rtcp.Header, pkt []byte) {
+			if isTWCC(h) {
+				return
 			}
-		}
+			pkts, err := rtcp.Unmarshal(pkt)
+			if err != nil {
+				return
+			}
+			for _, p := range pkts {
+				d.handleRTCP(p, now)
+			}
+		})
+	}
+}
+
+// handleRTCP acts on one RTCP packet from the subscriber.
+func (d *DownTrack) handleRTCP(p rtcp.Packet, now time.Time) {
+	switch p := p.(type) {
+	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+		d.q.plis.Add(1)
+		d.onKeyframeRequest(now)
+	case *rtcp.TransportLayerNack:
+		d.onNACK(p, now)
+	case *rtcp.ReceiverReport:
+		d.onReceiverReport(p, now)
+		d.gradeReceiverReport(p, now)
 	}
 }
 

@@ -167,7 +167,7 @@ func newPublisherAPI(se webrtc.SettingEngine, stats *counters) (*webrtc.API, err
 // packet on the wire of a stream that negotiated transport-cc, so that
 // FlexFEC's repair packets and RTX carry TWCC numbers and count in the
 // estimate (bwe.go); the FlexFEC counter, just inside FlexFEC; sender
-// reports see media only. NACKs are answered by the down-tracks from the receivers'
+// reports (sreport.go) see media only. NACKs are answered by the down-tracks from the receivers'
 // shared caches, not by pion's responder, which would keep a copy per
 // subscriber.
 func (e *engine) newSubscriberAPI(se webrtc.SettingEngine, cfg Config) (*webrtc.API, error) {
@@ -203,11 +203,7 @@ func (e *engine) newSubscriberAPI(se webrtc.SettingEngine, cfg Config) (*webrtc.
 			return nil, err
 		}
 	}
-	sr, err := report.NewSenderInterceptor()
-	if err != nil {
-		return nil, err
-	}
-	reg.Add(mediaOnlyFactory{sr})
+	reg.Add(srFactory{})
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
 }
 
@@ -233,35 +229,6 @@ func (e *engine) close() error {
 		errs = append(errs, e.tcp.Close())
 	}
 	return errors.Join(errs...)
-}
-
-// mediaOnlyFactory wraps an interceptor so that its local-stream writer
-// only sees packets of the stream's own SSRC. The sender-report interceptor
-// would otherwise count RTX retransmissions as media and let their old
-// timestamps skew the reports' RTP/NTP mapping.
-type mediaOnlyFactory struct{ f interceptor.Factory }
-
-// NewInterceptor wraps the inner factory's interceptor.
-func (m mediaOnlyFactory) NewInterceptor(id string) (interceptor.Interceptor, error) {
-	i, err := m.f.NewInterceptor(id)
-	if err != nil {
-		return nil, err
-	}
-	return &mediaOnly{Interceptor: i}, nil
-}
-
-type mediaOnly struct{ interceptor.Interceptor }
-
-// BindLocalStream passes other SSRCs around the wrapped writer.
-func (m *mediaOnly) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	inner := m.Interceptor.BindLocalStream(info, w)
-	ssrc := info.SSRC
-	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-		if h.SSRC != ssrc {
-			return w.Write(h, payload, a)
-		}
-		return inner.Write(h, payload, a)
-	})
 }
 
 // fecCounterFactory counts the FlexFEC repair packets sent to subscribers.

@@ -16,7 +16,7 @@ import (
 // peer is a synthetic pion client joined to an SFU with direct calls in
 // place of signaling.
 type peer struct {
-	t  *testing.T
+	t  testing.TB
 	p  *Participant
 	c  *sfutest.Client
 	ev chan Event
@@ -56,13 +56,13 @@ func newTestSFU(t testing.TB, mod func(*Config)) *SFU {
 }
 
 // join adds a synthetic client. It publishes if opts has tracks.
-func join(t *testing.T, s *SFU, room, id string, opts sfutest.Options) *peer {
+func join(t testing.TB, s *SFU, room, id string, opts sfutest.Options) *peer {
 	t.Helper()
 	return joinWith(t, s, room, id, opts, nil)
 }
 
 // joinWith is join with changes to the participant's parameters.
-func joinWith(t *testing.T, s *SFU, room, id string, opts sfutest.Options, mod func(*ParticipantParams)) *peer {
+func joinWith(t testing.TB, s *SFU, room, id string, opts sfutest.Options, mod func(*ParticipantParams)) *peer {
 	t.Helper()
 	pr := &peer{t: t, ev: make(chan Event, 4096), done: make(chan struct{})}
 	var err error

@@ -81,13 +81,13 @@ func (e *estimator) lookup(seq uint16, nowUs int64) (sent time.Duration, size in
 
 // onFeedback turns a transport-cc report into acknowledged packets and
 // feeds the core.
-func (e *estimator) onFeedback(fb *rtcp.TransportLayerCC) {
+func (e *estimator) onFeedback(r *twccReport) {
 	now := time.Since(e.base)
 	nowUs := int64(now / time.Microsecond)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	// The reference time is 24 bits of 64 ms: unwrap it against the last.
-	ref := fb.ReferenceTime & 0xffffff
+	ref := r.ref
 	if !e.haveRef {
 		e.refBase, e.haveRef = int64(ref)*64000, true
 	} else {
@@ -97,17 +97,10 @@ func (e *estimator) onFeedback(fb *rtcp.TransportLayerCC) {
 	e.lastRef = ref
 	arrival := e.refBase
 	acked := e.acked[:0]
-	seq, deltas := fb.BaseSequenceNumber, fb.RecvDeltas
-	status := func(sym uint16) {
+	seq := r.base
+	r.each(func(sym uint16, delta int64) {
 		p := ackedPacket{lost: sym == rtcp.TypeTCCPacketNotReceived}
-		if !p.lost && sym != rtcp.TypeTCCPacketReceivedWithoutDelta {
-			if len(deltas) == 0 {
-				seq++
-				return
-			}
-			arrival += deltas[0].Delta
-			deltas = deltas[1:]
-		}
+		arrival += delta
 		sent, size, ok := e.lookup(seq, nowUs)
 		seq++
 		if !ok || sym == rtcp.TypeTCCPacketReceivedWithoutDelta {
@@ -115,25 +108,7 @@ func (e *estimator) onFeedback(fb *rtcp.TransportLayerCC) {
 		}
 		p.sent, p.size, p.arrived = sent, size, time.Duration(arrival)*time.Microsecond
 		acked = append(acked, p)
-	}
-	left := int(fb.PacketStatusCount)
-	for _, c := range fb.PacketChunks {
-		switch c := c.(type) {
-		case *rtcp.RunLengthChunk:
-			for i := 0; i < int(c.RunLength) && left > 0; i++ {
-				status(c.PacketStatusSymbol)
-				left--
-			}
-		case *rtcp.StatusVectorChunk:
-			for _, sym := range c.SymbolList {
-				if left == 0 {
-					break
-				}
-				status(sym)
-				left--
-			}
-		}
-	}
+	})
 	e.acked = acked[:0]
 	e.core.feedback(now, acked)
 }
@@ -187,26 +162,22 @@ func (t *twccInterceptor) BindLocalStream(info *interceptor.StreamInfo, w interc
 	})
 }
 
-// BindRTCPReader hands transport-cc reports to the estimator. The parsed
-// packets stay in the attributes for the readers above.
+// BindRTCPReader hands transport-cc reports to the estimator, read in
+// place (twccfb.go); the down-tracks skip them (readRTCP).
 func (t *twccInterceptor) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
 	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
 		n, a, err := r.Read(b, a)
 		if err != nil {
 			return n, a, err
 		}
-		if a == nil {
-			a = interceptor.Attributes{}
-		}
-		pkts, err := a.GetRTCPPackets(b[:n])
-		if err != nil {
-			return n, a, nil
-		}
-		for _, p := range pkts {
-			if fb, ok := p.(*rtcp.TransportLayerCC); ok {
-				t.est.onFeedback(fb)
+		eachRTCP(b[:n], func(h rtcp.Header, pkt []byte) {
+			if !isTWCC(h) {
+				return
 			}
-		}
+			if rep, err := parseTWCCReport(pkt); err == nil {
+				t.est.onFeedback(&rep)
+			}
+		})
 		return n, a, nil
 	})
 }

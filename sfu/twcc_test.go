@@ -94,3 +94,103 @@ func TestTWCCFeedbackReachesCore(t *testing.T) {
 		t.Fatalf("rate sample %+v (n %d), want 4000 bytes from %v to %v", s, est.core.rateN, arrivals[0], arrivals[3])
 	}
 }
+
+// pionStatuses walks a report as pion parses it: each status symbol and,
+// for a received packet, its delta.
+func pionStatuses(fb *rtcp.TransportLayerCC) (syms []uint16, deltas []int64) {
+	left, d := int(fb.PacketStatusCount), fb.RecvDeltas
+	add := func(sym uint16) {
+		var delta int64
+		if sym == rtcp.TypeTCCPacketReceivedSmallDelta || sym == rtcp.TypeTCCPacketReceivedLargeDelta {
+			delta, d = d[0].Delta, d[1:]
+		}
+		syms, deltas = append(syms, sym), append(deltas, delta)
+	}
+	for _, c := range fb.PacketChunks {
+		switch c := c.(type) {
+		case *rtcp.RunLengthChunk:
+			for i := 0; i < int(c.RunLength) && left > 0; i++ {
+				add(c.PacketStatusSymbol)
+				left--
+			}
+		case *rtcp.StatusVectorChunk:
+			for _, sym := range c.SymbolList {
+				if left == 0 {
+					break
+				}
+				add(sym)
+				left--
+			}
+		}
+	}
+	return syms, deltas
+}
+
+func twccSeed() []byte {
+	fb := &rtcp.TransportLayerCC{BaseSequenceNumber: 65530, PacketStatusCount: 25, ReferenceTime: 0xfffffe,
+		PacketChunks: []rtcp.PacketStatusChunk{
+			&rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketReceivedSmallDelta, RunLength: 3},
+			&rtcp.StatusVectorChunk{SymbolSize: rtcp.TypeTCCSymbolSizeTwoBit, SymbolList: []uint16{0, 2, 0, 1, 0, 0, 0}},
+			&rtcp.StatusVectorChunk{SymbolSize: rtcp.TypeTCCSymbolSizeOneBit, SymbolList: []uint16{1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}},
+			&rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketNotReceived, RunLength: 1},
+		},
+		RecvDeltas: []*rtcp.RecvDelta{{Type: 1, Delta: 1000}, {Type: 1, Delta: 250}, {Type: 1, Delta: 0},
+			{Type: 2, Delta: -8000}, {Type: 1, Delta: 63750}, {Type: 1, Delta: 500}, {Type: 1, Delta: 750}, {Type: 1, Delta: 1000}, {Type: 1, Delta: 1250}},
+	}
+	fb.Header = rtcp.Header{Count: rtcp.FormatTCC, Type: rtcp.TypeTransportSpecificFeedback, Length: uint16(fb.MarshalSize()/4 - 1)}
+	raw, err := fb.Marshal()
+	if err != nil {
+		panic(err)
+	}
+	return raw
+}
+
+// FuzzTWCCReport: the in-place reader accepts exactly the reports pion's
+// parser accepts and reads the same statuses and deltas from them.
+func FuzzTWCCReport(f *testing.F) {
+	f.Add(twccSeed())
+	f.Add([]byte{0x8f, 205, 0, 4, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{0x8f, 205, 0, 5, 0, 0, 0, 1, 0, 0, 0, 2, 0, 9, 0, 2, 0, 0, 1, 0, 0x20, 0x02, 4, 8})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fb rtcp.TransportLayerCC
+		perr := fb.Unmarshal(b)
+		rep, err := parseTWCCReport(b)
+		if (perr == nil) != (err == nil) {
+			t.Fatalf("pion: %v, ours: %v", perr, err)
+		}
+		if err != nil {
+			return
+		}
+		if rep.base != fb.BaseSequenceNumber || rep.count != int(fb.PacketStatusCount) || rep.ref != fb.ReferenceTime&0xffffff {
+			t.Fatalf("fixed fields %+v, pion %+v", rep, fb)
+		}
+		syms, deltas := pionStatuses(&fb)
+		i := 0
+		rep.each(func(sym uint16, delta int64) {
+			if i >= len(syms) || syms[i] != sym || deltas[i] != delta {
+				t.Fatalf("status %d: %d %d, pion %v %v", i, sym, delta, syms, deltas)
+			}
+			i++
+		})
+		if i != len(syms) {
+			t.Fatalf("%d statuses, pion %d", i, len(syms))
+		}
+	})
+}
+
+// TestTWCCReportAllocs: reading a report allocates nothing.
+func TestTWCCReportAllocs(t *testing.T) {
+	raw := twccSeed()
+	est := newEstimator(1_000_000, 100_000, 10_000_000)
+	est.onFeedback(&twccReport{}) // the first report sets the reference
+	n := testing.AllocsPerRun(100, func() {
+		eachRTCP(raw, func(h rtcp.Header, pkt []byte) {
+			if rep, err := parseTWCCReport(pkt); err == nil && isTWCC(h) {
+				est.onFeedback(&rep)
+			}
+		})
+	})
+	if n != 0 {
+		t.Fatalf("%v allocations per report", n)
+	}
+}

@@ -58,6 +58,9 @@ type Options struct {
 	// NACK responder does by copying the original's header extensions;
 	// otherwise they carry repaired-rid, as browsers send them.
 	RTXWithRID bool
+	// NoTWCC negotiates no transport-cc: the client sends no congestion
+	// feedback (as qrtn loadtest --no-twcc).
+	NoTWCC bool
 	// TCP makes the client use ICE-TCP only (active, towards the node's
 	// passive candidates), as a browser behind a firewall without UDP.
 	TCP bool
@@ -155,7 +158,7 @@ func (c *Client) newPC(noRED, flexfec bool, wire interceptor.Factory) (*webrtc.P
 	if wire != nil {
 		reg.Add(wire) // innermost: it sees what the NACK responder sends
 	}
-	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
+	if err := c.registerInterceptors(m, reg); err != nil {
 		return nil, err
 	}
 	se := webrtc.SettingEngine{}
@@ -170,6 +173,21 @@ func (c *Client) newPC(noRED, flexfec bool, wire interceptor.Factory) (*webrtc.P
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 	return api.NewPeerConnection(webrtc.Configuration{})
+}
+
+// registerInterceptors registers pion's defaults, without transport-cc
+// under NoTWCC.
+func (c *Client) registerInterceptors(m *webrtc.MediaEngine, reg *interceptor.Registry) error {
+	if !c.opts.NoTWCC {
+		return webrtc.RegisterDefaultInterceptors(m, reg)
+	}
+	if err := webrtc.ConfigureNack(m, reg); err != nil {
+		return err
+	}
+	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+		return err
+	}
+	return webrtc.ConfigureSimulcastExtensionHeaders(m)
 }
 
 // AudioLevelURI is RFC 6464's header extension.
