@@ -74,6 +74,9 @@ type Participant struct {
 
 	closing atomic.Bool
 	done    chan struct{}
+	// lastFeedback: unix ns of the last RTCP from the subscriber
+	// connection (feedback.go).
+	lastFeedback atomic.Int64
 
 	mu         sync.Mutex
 	tracks     []*Receiver

@@ -193,7 +193,7 @@ func (a *accessSide) snapshot(lr *localRoom) []ParticipantState {
 			info, codec := r.Info(), r.Codec()
 			ps.Tracks = append(ps.Tracks, TrackState{ID: r.ID(), Kind: info.Kind, Mime: codec.MimeType,
 				ClockRate: codec.ClockRate, Channels: codec.Channels, Fmtp: codec.SDPFmtpLine,
-				Layers: info.Layers, AudioLevelExt: r.AudioLevelExt(), Muted: info.Muted, Source: r.Source(),
+				Layers: info.Layers, AudioLevelExt: r.AudioLevelExt(), DDExt: r.DDExt(), Muted: info.Muted, Source: r.Source(),
 				BackupFor: r.BackupFor()})
 			a.own[TrackRef{Origin: a.core.Name(), Room: lr.name, ID: r.ID()}] = r
 		}
@@ -347,7 +347,7 @@ func (a *accessSide) reconcileTracks(now time.Time, lr *localRoom, g *ghost, ps 
 		}
 		r, err := g.p.PublishTrack(sfu.TrackParams{ID: ts.ID, Kind: kind,
 			Codec:  webrtc.RTPCodecCapability{MimeType: ts.Mime, ClockRate: ts.ClockRate, Channels: ts.Channels, SDPFmtpLine: ts.Fmtp},
-			Layers: ts.Layers, AudioLevelExt: ts.AudioLevelExt, Upstream: &ghostUpstream{a: a, gt: gt}, Muted: ts.Muted,
+			Layers: ts.Layers, AudioLevelExt: ts.AudioLevelExt, DDExt: ts.DDExt, Upstream: &ghostUpstream{a: a, gt: gt}, Muted: ts.Muted,
 			Source: ts.Source, BackupFor: ts.BackupFor})
 		if err != nil {
 			a.log.Warn("mirror track", "track", ref, "err", err)
