@@ -3,6 +3,7 @@ package trunk
 import (
 	"maps"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/qrtn/qrtn/sfu"
@@ -37,7 +38,13 @@ func TestCascade(t *testing.T) {
 // testCascade runs the scenario; up is b's upstream for a's tracks.
 func testCascade(t *testing.T, spec netSpec, up string) {
 	nodes := startNet(t, spec)
-	t.Cleanup(func() { logTrunksIfFailed(t, nodes) })
+	var logged atomic.Bool
+	logOnce := func() {
+		if t.Failed() && logged.CompareAndSwap(false, true) {
+			logTrunksIfFailed(t, nodes)
+		}
+	}
+	t.Cleanup(logOnce)
 	waitTrunks(t, nodes)
 	for _, n := range nodes {
 		for _, tk := range n.tr.Status().Trunks {
@@ -55,6 +62,7 @@ func testCascade(t *testing.T, spec netSpec, up string) {
 	ann := joinClient(t, nodes["a"].sfu, "r", "meeting", "ann", sfutest.Options{Subscribe: true})
 	joinClient(t, nodes["b"].sfu, "r", "meeting", "bob-mic", sfutest.Options{Audio: true})
 	bob := joinClient(t, nodes["b"].sfu, "r", "meeting", "bob", sfutest.Options{Subscribe: true})
+	t.Cleanup(logOnce) // runs before the clients leave, while the flows are there
 
 	// Both see each other through the cascade.
 	bob.waitRecv("alice's video and audio through f", e2eWait, func(st map[string]sfutest.TrackStats) bool {
