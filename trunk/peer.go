@@ -64,6 +64,10 @@ type outStream struct {
 type inStream struct {
 	key  flowKey
 	kind string
+	// f caches the flow of key (nil: none) while gen is the flow
+	// table's: one map lookup per stream and table change, not per packet.
+	f   *flow
+	gen uint64
 }
 
 // maxPendingMedia bounds what is held for a stream whose Bind has not

@@ -46,6 +46,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	duration := fs.Duration("duration", 0, "simulate this long instead of the scenario's duration (events after it do not happen)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	profileFrom := fs.Duration("profile-from", 0, "with --cpuprofile: start profiling at this simulated time (e.g. 30s: the media phase after the joins)")
 	memprofile := fs.String("memprofile", "", "write a heap profile (live objects at the end of the run, and every allocation) to this file")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), simUsage)
@@ -69,32 +70,48 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if s.Name == "" {
 		s.Name = strings.TrimSuffix(filepath.Base(*file), filepath.Ext(*file))
 	}
+	startProfile := func() error { return nil }
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+		startProfile = func() error {
+			startProfile = func() error { return nil }
+			return pprof.StartCPUProfile(f)
+		}
+		if *profileFrom <= 0 {
+			if err := startProfile(); err != nil {
+				return err
+			}
 		}
 		defer pprof.StopCPUProfile()
 	}
 	tuneGC()
 	start := time.Now()
 	opt := sim.Options{Seed: *seed}
-	if !*quiet {
-		fmt.Fprintf(stderr, "qrtn sim: %s, %d nodes, %v simulated\n", s.Name, len(s.Nodes), s.Duration)
-		opt.Progress = func(d time.Duration) {
-			if d%(10*time.Second) == 0 || d == s.Duration {
-				w := time.Since(start).Seconds()
-				fmt.Fprintf(stderr, "  %5.0f s simulated in %5.1f s (%.1f× real time)\n", d.Seconds(), w, d.Seconds()/w)
+	opt.Progress = func(d time.Duration) {
+		if *profileFrom > 0 && d >= *profileFrom {
+			if err := startProfile(); err != nil {
+				fmt.Fprintf(stderr, "qrtn sim: cpu profile: %v\n", err)
 			}
 		}
+		if !*quiet && (d%(10*time.Second) == 0 || d == s.Duration) {
+			w := time.Since(start).Seconds()
+			fmt.Fprintf(stderr, "  %5.0f s simulated in %5.1f s (%.1f× real time)\n", d.Seconds(), w, d.Seconds()/w)
+		}
+	}
+	if !*quiet {
+		fmt.Fprintf(stderr, "qrtn sim: %s, %d nodes, %v simulated\n", s.Name, len(s.Nodes), s.Duration)
 	}
 	rep, err := sim.Run(ctx, s, opt)
 	if err != nil {
 		return err
+	}
+	if !*quiet {
+		e := rep.Engine()
+		fmt.Fprintf(stderr, "  engine: %d events, %d datagrams, %d polls\n", e.Events, e.Datagrams, e.Polls)
 	}
 	if *memprofile != "" {
 		if err := writeHeapProfile(*memprofile); err != nil {

@@ -33,6 +33,11 @@ type Config struct {
 	// OnTransmit, if set, sees every datagram offered to a link and what
 	// the link did with it: a tap for tests that count bytes on the wire.
 	OnTransmit func(now time.Time, from, to netip.AddrPort, size int, fate Fate)
+	// BatchArrivals hands a node every datagram that arrives at the same
+	// instant (consecutive in the queue) before polling it once, as a real
+	// driver drains its socket before it polls. Without it the node is
+	// polled after each datagram.
+	BatchArrivals bool
 }
 
 // Stats counts what the simulator did as a whole.
@@ -206,6 +211,17 @@ func (s *Sim) deliver(e *event) {
 	}
 	s.stats.Datagrams++
 	ns.node.HandleDatagram(s.nowT, e.from, e.buf.b)
+	for s.cfg.BatchArrivals && s.q.len() > 0 {
+		n := s.q.peek()
+		if n.kind != evDeliver || n.at != e.at || n.to != e.to {
+			break
+		}
+		s.q.pop()
+		s.stats.Events++
+		s.stats.Datagrams++
+		ns.node.HandleDatagram(s.nowT, n.from, n.buf.b)
+		s.freeEvent(n)
+	}
 	s.poll(ns)
 }
 
