@@ -20,6 +20,7 @@ type peer struct {
 	conn     *qrtp.Conn
 	ctrl     *qrtp.Stream
 	up       bool // connected and hello received
+	events   bool // conn may have events to read (Core.markReady)
 	upSince  time.Time
 	ctrlIn   []byte // received control bytes not yet parsed
 	ctrlOut  []byte // control frames waiting for send-buffer space

@@ -110,6 +110,7 @@ func (c *Core) attach(now time.Time, p *peer, conn *qrtp.Conn) {
 	p.reset()
 	c.flows.changed()
 	p.conn = conn
+	p.events = true // whatever it queued before it was ours
 	p.connects++
 	p.dialAt = now
 }

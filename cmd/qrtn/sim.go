@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qrtn/qrtn/qrtp/netsim"
 	"github.com/qrtn/qrtn/trunk/sim"
 )
 
@@ -91,7 +92,8 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	tuneGC()
 	start := time.Now()
 	opt := sim.Options{Seed: *seed}
-	opt.Progress = func(d time.Duration) {
+	var last netsim.Stats
+	opt.Progress = func(d time.Duration, e netsim.Stats) {
 		if *profileFrom > 0 && d >= *profileFrom {
 			if err := startProfile(); err != nil {
 				fmt.Fprintf(stderr, "qrtn sim: cpu profile: %v\n", err)
@@ -99,7 +101,9 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		if !*quiet && (d%(10*time.Second) == 0 || d == s.Duration) {
 			w := time.Since(start).Seconds()
-			fmt.Fprintf(stderr, "  %5.0f s simulated in %5.1f s (%.1f× real time)\n", d.Seconds(), w, d.Seconds()/w)
+			fmt.Fprintf(stderr, "  %5.0f s simulated in %5.1f s (%.1f× real time); since the last line %d datagrams, %d polls\n",
+				d.Seconds(), w, d.Seconds()/w, e.Datagrams-last.Datagrams, e.Polls-last.Polls)
+			last = e
 		}
 	}
 	if !*quiet {
