@@ -312,7 +312,7 @@ func roomDelta(prev, next RoomState) (RoomState, bool) {
 	}
 	for _, p := range next.Participants {
 		i, ok := old[p.ID]
-		if !ok || !reflect.DeepEqual(prev.Participants[i], p) {
+		if !ok || !sameParticipant(&prev.Participants[i], &p) {
 			d.Participants = append(d.Participants, p)
 		}
 		delete(old, p.ID)

@@ -59,3 +59,47 @@ func TestMergeDeltaMatchesSort(t *testing.T) {
 		}
 	}
 }
+
+// TestSameRoomMatchesDeepEqual: the shortcuts of sameRoom and
+// sameParticipant answer as reflect.DeepEqual does.
+func TestSameRoomMatchesDeepEqual(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(5, 6))
+	part := func() ParticipantState {
+		p := ParticipantState{ID: fmt.Sprint("u", rnd.IntN(3)), Name: fmt.Sprint("n", rnd.IntN(2)), Since: int64(rnd.IntN(2))}
+		switch rnd.IntN(4) {
+		case 0:
+			p.Tracks = []TrackState{}
+		case 1:
+			p.Tracks = []TrackState{{ID: fmt.Sprint("t", rnd.IntN(2)), Kind: "video"}}
+		}
+		return p
+	}
+	room := func() RoomState {
+		rs := RoomState{Origin: "a", Seq: uint64(rnd.IntN(3)), Room: "r", Mode: []string{"meeting", "live"}[rnd.IntN(2)]}
+		for range rnd.IntN(4) {
+			rs.Participants = append(rs.Participants, part())
+		}
+		if rnd.IntN(5) == 0 {
+			rs.Participants = []ParticipantState{}
+		}
+		return rs
+	}
+	for range 20000 {
+		a, b := room(), room()
+		x, y := a, b
+		x.Seq, y.Seq = 0, 0
+		want := reflect.DeepEqual(x, y)
+		if len(x.Participants) == 0 && len(y.Participants) == 0 {
+			want = x.Mode == y.Mode && reflect.DeepEqual(x.Opts, y.Opts)
+		}
+		if got := sameRoom(&a, &b); got != want {
+			t.Fatalf("sameRoom(%+v, %+v) = %v, want %v", a, b, got, want)
+		}
+		if len(a.Participants) > 0 && len(b.Participants) > 0 {
+			p, q := a.Participants[0], b.Participants[0]
+			if got, want := sameParticipant(&p, &q), reflect.DeepEqual(p, q); got != want {
+				t.Fatalf("sameParticipant(%+v, %+v) = %v, want %v", p, q, got, want)
+			}
+		}
+	}
+}

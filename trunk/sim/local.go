@@ -51,7 +51,10 @@ type local struct {
 type lroom struct {
 	name, mode string
 	users      map[string]*User
-	changed    bool // users changed since the last SetRoom
+	ids        []string // the users' IDs, sorted
+	changed    bool     // users changed since the last SetRoom
+	// partsBuf is reused by parts (the Core copies what SetRoom is given).
+	partsBuf []trunk.ParticipantState
 }
 
 // watched is a remote track local viewers watch: the layers wanted.
@@ -80,6 +83,8 @@ func (l *local) join(u User) error {
 	uc := u
 	uc.Publish = slices.Clone(u.Publish)
 	r.users[u.ID] = &uc
+	i, _ := slices.BinarySearch(r.ids, u.ID)
+	r.ids = slices.Insert(r.ids, i, u.ID)
 	l.nusers++
 	r.changed = true
 	l.changed[u.Room] = true
@@ -112,6 +117,9 @@ func (l *local) leave(room, id string) bool {
 	}
 	u := r.users[id]
 	delete(r.users, id)
+	if i, ok := slices.BinarySearch(r.ids, id); ok {
+		r.ids = slices.Delete(r.ids, i, i+1)
+	}
 	l.nusers--
 	r.changed = true
 	l.changed[room] = true
@@ -130,7 +138,7 @@ func (l *local) users() []User {
 	var out []User
 	for _, name := range sortedKeys(l.rooms) {
 		r := l.rooms[name]
-		for _, id := range sortedKeys(r.users) {
+		for _, id := range r.ids {
 			out = append(out, *r.users[id])
 		}
 	}
@@ -201,9 +209,10 @@ func (l *local) retime(pl *pubLayer) {
 }
 
 // parts is the room's record: every user here, with the tracks it sends.
+// It is valid until the next call.
 func (r *lroom) parts() []trunk.ParticipantState {
-	var out []trunk.ParticipantState
-	for _, id := range sortedKeys(r.users) {
+	out := r.partsBuf[:0]
+	for _, id := range r.ids {
 		u := r.users[id]
 		ps := trunk.ParticipantState{ID: u.ID, Name: u.ID}
 		for _, ts := range u.Publish {
@@ -217,6 +226,10 @@ func (r *lroom) parts() []trunk.ParticipantState {
 		if len(out) == 1000 {
 			break // the protocol's limit per record
 		}
+	}
+	r.partsBuf = out
+	if len(out) == 0 {
+		return nil // a record without participants says null
 	}
 	return out
 }

@@ -43,8 +43,11 @@ type Config struct {
 	// Logger receives the Cores' logs (they carry virtual timestamps only
 	// through their content); nil discards them.
 	Logger *slog.Logger
-	// BatchArrivals: see netsim.Config.
-	BatchArrivals bool
+	// PollEachArrival polls a node after every datagram, not after all
+	// the datagrams that reach it at one instant (netsim.Config's
+	// BatchArrivals, which is how a real node's driver drains its socket
+	// before it polls its Core). Runs before 2026-12-07 did this.
+	PollEachArrival bool
 }
 
 // Network is a simulated qrtn network: one trunk.Core per node over a
@@ -125,7 +128,7 @@ const mediaTick = 10 * time.Millisecond
 
 // New builds the network, starts every node and the media clock.
 func New(cfg Config) (*Network, error) {
-	n := &Network{cfg: cfg, sim: netsim.New(netsim.Config{Seed: cfg.Seed, BatchArrivals: cfg.BatchArrivals}), nodes: map[string]*Node{},
+	n := &Network{cfg: cfg, sim: netsim.New(netsim.Config{Seed: cfg.Seed, BatchArrivals: !cfg.PollEachArrival}), nodes: map[string]*Node{},
 		regions: map[string][]*Node{}, ssrcs: map[flowID]uint32{}, ssrcUsed: map[uint32]bool{}}
 	n.M = newMetrics(n)
 	specs := slices.Clone(cfg.Nodes)
