@@ -22,7 +22,7 @@ func (r *recorder) HandleDatagram(now time.Time, from netip.AddrPort, b []byte) 
 	r.got = append(r.got, arrivalRec{at: now.Sub(Epoch()), from: from, id: b[0]})
 }
 func (r *recorder) Poll(time.Time, func(netip.AddrPort, []byte)) { r.polls++ }
-func (r *recorder) NextTimeout() time.Time                        { return time.Time{} }
+func (r *recorder) NextTimeout() time.Time                       { return time.Time{} }
 
 // TestArrivalsInTimeOrder: datagrams queued per link still come out in
 // (arrival time, send order) across links, including from a link that
