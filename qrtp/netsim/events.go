@@ -136,9 +136,8 @@ type arrivals struct {
 	head int
 }
 
-func (a *arrivals) empty() bool   { return a.head == len(a.q) }
-func (a *arrivals) last() *event  { return a.q[len(a.q)-1] }
-func (a *arrivals) first() *event { return a.q[a.head] }
+func (a *arrivals) empty() bool  { return a.head == len(a.q) }
+func (a *arrivals) last() *event { return a.q[len(a.q)-1] }
 
 func (a *arrivals) add(e *event) { a.q = append(a.q, e) }
 
