@@ -116,11 +116,12 @@ func newAPI(publisher, twcc bool, host string, logger *slog.Logger) (*webrtc.API
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	// A thousand clients must not open a thousand mDNS sockets.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	// A dead path is noticed after a second of silence, as the browser
-	// client's watchdog does on a path that carried media
+	// A dead path is noticed after half a second of silence, as the
+	// browser client's watchdog does on a path that carried media
 	// (web/static/qrtn-reconnect.js), and restarted (recover.go);
-	// keepalives every 300 ms keep an idle path from looking dead.
-	se.SetICETimeouts(time.Second, 10*time.Second, 300*time.Millisecond)
+	// keepalives every 200 ms (answered by the node) keep an idle path
+	// from looking dead, and the agent looks every 200 ms.
+	se.SetICETimeouts(500*time.Millisecond, 10*time.Second, 200*time.Millisecond)
 	if host != "" {
 		if net.ParseIP(host) == nil {
 			return nil, fmt.Errorf("loadtest: advertised host %q is not an IP address", host)

@@ -203,7 +203,7 @@ func (c *client) maybePrefer(l *link, participant, kind string) {
 
 // onTrack starts the reader of a remote track. The node's msid is
 // "<participant id> <track id>", which pion exposes as StreamID and ID.
-func (c *client) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+func (c *client) onTrack(l *link, track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	video := track.Kind() == webrtc.RTPCodecTypeVideo
 	stall := c.p.media.VideoStall
 	if !video {
@@ -211,7 +211,10 @@ func (c *client) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	}
 	rt := &recvTrack{participant: track.StreamID(), track: track.ID(), kind: track.Kind().String(), r: newTrackRecv(video, stall)}
 	key := rt.participant + "/" + rt.kind
-	rt.r.onFrameAt = func(now time.Time) { c.gaps.frame(key, now) }
+	rt.r.onFrameAt = func(now time.Time, p probe) {
+		c.gaps.frame(key, now, frameSrc{track: rt.track, no: p.frame, sent: p.sent})
+		l.sawFrame(key, now)
+	}
 	c.mu.Lock()
 	c.tracks[rt.participant+"/"+rt.track] = rt
 	c.mu.Unlock()

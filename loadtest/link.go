@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v4"
@@ -35,6 +36,12 @@ type link struct {
 	// node's newer session may replace this one before the move adopts
 	// it, and a `replaced` here is then our own doing, not the end.
 	leaving bool
+	// frames: the last complete frame per "participant/kind" received on
+	// this link; ended (endedCh closed): the node ended this link's
+	// session while a move left it (handover.go).
+	frames  map[string]time.Time
+	ended   bool
+	endedCh chan struct{}
 
 	negMu  sync.Mutex  // one publisher offer/answer round at a time
 	answer chan string // publisher answers
@@ -42,7 +49,8 @@ type link struct {
 
 func newLink(c *client, base string) *link {
 	return &link{c: c, base: base, candidates: map[string][]webrtc.ICECandidateInit{},
-		sdpSent: map[string]bool{}, localCands: map[string][]webrtc.ICECandidateInit{}, answer: make(chan string, 1)}
+		sdpSent: map[string]bool{}, localCands: map[string][]webrtc.ICECandidateInit{}, answer: make(chan string, 1),
+		endedCh: make(chan struct{})}
 }
 
 // open dials the node, sends first (join or resume) and returns the node's
@@ -88,6 +96,9 @@ func (l *link) read(ws *wsConn, accept func(message) error, got chan<- message, 
 			if first {
 				failed <- fmt.Errorf("loadtest: %s: websocket closed before joined: %w", l.c.p.identity, err)
 				return
+			}
+			if l.isLeaving() {
+				l.markEnded()
 			}
 			l.c.dropped(l, ws, err)
 			return
@@ -181,6 +192,9 @@ func (l *link) dispatch(m message) error {
 			c.takeResume(m)
 		}
 	case "error":
+		if l.isLeaving() && m.Code == codeReplaced {
+			l.markEnded() // by our own new session: the old node let go of the old one
+		}
 		if c.current() != l || l.isLeaving() {
 			return nil // e.g. `replaced` on the link a move leaves: by our own new session
 		}
@@ -300,7 +314,7 @@ func (l *link) subscribe(servers []webrtc.ICEServer) error {
 	if err != nil {
 		return err
 	}
-	pc.OnTrack(l.c.onTrack)
+	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) { l.c.onTrack(l, t, r) })
 	l.mu.Lock()
 	l.sub = pc
 	l.mu.Unlock()

@@ -102,7 +102,8 @@ func TestRunSubscribeTo(t *testing.T) {
 	base := startNode(t)
 	cfg := loadtest.DefaultConfig()
 	cfg.URL, cfg.Publishers, cfg.Subscribers, cfg.SubscribeTo, cfg.Prefer, cfg.NoTWCC = base, 2, 4, 1, "small", true
-	cfg.Warmup, cfg.Duration, cfg.Interval = time.Second, 2*time.Second, 0
+	// A 4 s warm-up: on a loaded machine a subscriber's first video took over 1 s.
+	cfg.Warmup, cfg.Duration, cfg.Interval = 4*time.Second, 2*time.Second, 0
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rep, err := loadtest.Run(ctx, cfg, nil)

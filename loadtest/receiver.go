@@ -70,7 +70,7 @@ type trackRecv struct {
 	ivlLatency histogram
 	// onFrameAt, when set, hears every complete frame (the client's gap
 	// meter, which outlives a track replaced by a move).
-	onFrameAt func(time.Time)
+	onFrameAt func(time.Time, probe)
 }
 
 // counters are the cumulative counts a window or interval subtracts.
@@ -222,7 +222,7 @@ func (r *trackRecv) evict(now time.Time) {
 
 func (r *trackRecv) onFrame(p probe, now time.Time) {
 	if r.onFrameAt != nil {
-		r.onFrameAt(now)
+		r.onFrameAt(now, p)
 	}
 	r.frames++
 	r.latency.add(now.Sub(p.sent))

@@ -17,7 +17,8 @@ import (
 // another access node (the one a draining node names, else the node's
 // alternatives, else the same node again) when its node is gone, refuses
 // the resume, or asks it to move. A move is make before break: the old
-// link carries media until the new one is connected. Each recovery is
+// link carries media until the new one delivers what it did, and the old
+// node has let go of the client's old tracks (handover.go). Each recovery is
 // recorded with the media gap the client saw around it.
 
 // Protocol codes the client branches on.
@@ -333,7 +334,7 @@ func (c *client) switchTo(base string) error {
 		overlap := connected(old)
 		waitConnected(ctx, nl)
 		if overlap {
-			_ = sleep(ctx, 500*time.Millisecond) // the new tracks' first frames arrive
+			handOver(ctx, old, nl) // handover.go
 		}
 	}
 	old.close(false)

@@ -22,6 +22,7 @@ type svcSink struct {
 	started bool
 	last    uint64 // newest input sequence number seen (extended)
 	dropped uint16 // input packets taken out of the sequence numbers
+	av1     av1Follow
 	buf     [maxPacketSize]byte
 }
 
@@ -34,7 +35,16 @@ func (f *svcSink) filter(cap int, in *inPacket, raw []byte) []byte {
 	if newer {
 		f.started, f.last = true, ext
 	}
-	if int(in.vp9.sid) > cap {
+	keep, mark := false, false
+	switch {
+	case !in.svc.ok:
+	case in.svc.dd != nil:
+		keep, _, _ = f.av1.step(&in.svc, cap)
+		mark = keep && f.av1.ends(&in.svc)
+	default:
+		keep, mark = in.svc.in(cap), in.svc.ends(cap)
+	}
+	if !keep {
 		if newer {
 			f.dropped++
 		}
@@ -45,7 +55,7 @@ func (f *svcSink) filter(cap int, in *inPacket, raw []byte) []byte {
 	}
 	out := f.buf[:copy(f.buf[:], raw)]
 	binary.BigEndian.PutUint16(out[2:4], in.hdr.SequenceNumber-f.dropped)
-	if in.vp9.end && int(in.vp9.sid) == cap {
+	if mark {
 		out[1] |= 0x80 // marker: the picture ends here for this stream
 	}
 	return out

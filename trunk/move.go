@@ -13,10 +13,13 @@ import (
 // seamless for the subscribers of the other nodes:
 //
 //   - On the old node, the local participant is replaced by the mirror of
-//     the new one only once its media stopped arriving (the client closed
-//     its old connections), or moveOverlap after the newer session was
-//     first seen: until then it keeps feeding its subscribers, here and
-//     through the trunks.
+//     the new one only once its media stopped arriving and its subscriber
+//     connection stopped sending feedback (the client closed its old
+//     connections), or moveOverlap after the newer session was first seen:
+//     until then it keeps feeding its subscribers, here and through the
+//     trunks, and keeps receiving what it subscribed to. A subscriber that
+//     moves lets go of its old connection only once the new one shows every
+//     participant the old one did.
 //   - On every other node, the mirror keeps its old tracks while the new
 //     ones are published beside them, and lets each go once a new track of
 //     the same kind reaches every subscriber the old one reached (its
@@ -47,6 +50,9 @@ func (a *accessSide) deferReplace(now time.Time, lr *localRoom, p *sfu.Participa
 	}
 	if now.Sub(first) >= moveOverlap {
 		return false
+	}
+	if now.Sub(p.LastFeedback()) < stillSending {
+		return true // it still watches through this node (sfu/feedback.go)
 	}
 	for _, r := range p.Tracks() {
 		if now.Sub(r.LastPacket()) < stillSending {

@@ -281,6 +281,15 @@ func (c *Core) syncSubscriptions(now time.Time) {
 	}
 }
 
+// sortedRefs returns a map's refs in the order of their String forms.
+func sortedRefs[V any](m map[TrackRef]V) []TrackRef {
+	out := make([]TrackRef, 0, len(m))
+	for r := range m {
+		out = append(out, r)
+	}
+	return sortRefs(out)
+}
+
 // sortRefs sorts refs in the order of their String forms.
 func sortRefs(refs []TrackRef) []TrackRef {
 	slices.SortFunc(refs, compareRefStrings)

@@ -2,11 +2,14 @@
 // another node and read getStats for it. Imported by qrtn-reconnect.js;
 // not an API of its own.
 
+import { handOver } from './qrtn-handover.js';
+
 // switchNode joins url as the same identity and carries the session over:
 // new websocket and peer connections, the same tracks republished,
 // preferences and mutes restored, then the old connections closed once the
-// new ones are up (their tracks end after the new ones began). The old
-// websocket is closed without a leave: the room must see a move.
+// new ones carry what they did (qrtn-handover.js: their tracks end after
+// the new ones showed a frame). The old websocket is closed without a
+// leave: the room must see a move.
 export async function switchNode(s, url, given) {
   const rec = s._recovery;
   const old = { pub: s._pub, sub: s._sub, announced: s._announced, mids: s._mids };
@@ -40,9 +43,10 @@ export async function switchNode(s, url, given) {
     for (const m of s._prefs.values()) s._send(m);
     for (const [kind, muted] of s._mutes) s._send({ type: 'mute', kind, muted });
     await waitConnected([s._pub, joinedSub], 5000);
-    // Give the new subscriber connection a moment to decode before the old
-    // tracks end, when there is an old one to overlap with.
-    if (old.sub && old.sub.connectionState === 'connected') await sleep(1000);
+    // Keep the old connections until the new ones carry what they did
+    // (qrtn-handover.js), when there is an old one to overlap with.
+    const live = (pc) => pc && pc.connectionState === 'connected';
+    if (live(old.sub) || live(old.pub)) await handOver(s, old);
   } catch (e) {
     rec.leaving = null;
     if (accepted) closeOld(s, old);

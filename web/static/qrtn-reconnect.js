@@ -2,12 +2,12 @@
 // Created by every Session (qrtn.js); not an API of its own.
 //
 // In increasing order of cost:
-//  - 'ice': a peer connection went disconnected (for 1.5 s) or failed, or
-//    the browser's network changed, or nothing at all (media, RTCP, STUN)
-//    arrived on its selected path for 1 s while media flowed on it (2.5 s
+//  - 'ice': a peer connection went disconnected or failed, or the
+//    browser's network changed, or nothing at all (media, RTCP, STUN)
+//    arrived on its selected path for 0.5 s while media flowed on it (2.5 s
 //    on an idle path, which only keepalives cross): a watchdog polls
-//    getStats twice a second, as browsers take 5 s or more to call a dead
-//    path 'disconnected'. The publisher connection offers again
+//    getStats four times a second, as browsers take 5 s or more to call a
+//    dead path 'disconnected'. The publisher connection offers again
 //    with iceRestart; the subscriber connection asks the node for an offer
 //    that restarts ICE ('restart_ice'). Tried three times, then a move.
 //  - 'resume': the websocket dropped without a leave. Reconnect to the same
@@ -33,13 +33,13 @@
 
 import { switchNode, lastPackets, expected, pathPackets, sleep, hostOf } from './qrtn-move.js';
 
-const ICE_DISCONNECTED_WAIT = 1500; // ms of 'disconnected' before a restart
+const ICE_DISCONNECTED_WAIT = 0; // ms of 'disconnected' before a restart (browsers say it late already)
 const ICE_RESTART_CHECK = 6000; // ms for a restart to connect before the next
 const ICE_MAX_RESTARTS = 3;
-const WATCH_EVERY = 500; // ms between looks at the selected paths
+const WATCH_EVERY = 250; // ms between looks at the selected paths
 const PATH_SILENT = 2500; // ms without any packet on an idle path that make it dead
-const MEDIA_SILENT = 1000; // ms without any packet on a path that carried media
-const MEDIA_PACKETS = 4; // packets per look (8/s: media, or the node's feedback on it) that mean media flows
+const MEDIA_SILENT = 500; // ms without any packet on a path that carried media
+const MEDIA_PACKETS = 2; // packets per look (8/s: media, or the node's feedback on it) that mean media flows
 const MOVE_DEADLINE = 60_000; // ms of trying nodes before giving up
 const SAMPLE_EVERY = 200;
 const SETTLE_MAX = 20_000; // ms after recovery to wait for media to flow again
