@@ -43,6 +43,10 @@ type engine struct {
 // udpBuffer is the socket buffer size asked for the shared ICE UDP socket.
 const udpBuffer = 4 << 20
 
+// iceKeepalive is how often the node pings each connection's selected
+// path (see newEngine).
+const iceKeepalive = 250 * time.Millisecond
+
 func newEngine(cfg Config, logger *slog.Logger, stats *counters) (*engine, error) {
 	e := &engine{stats: stats}
 	var err error
@@ -80,7 +84,13 @@ func newEngine(cfg Config, logger *slog.Logger, stats *counters) (*engine, error
 	}
 	se.SetNetworkTypes(networks)
 	se.DisableActiveTCP(true)
-	se.SetICETimeouts(cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout, 2*time.Second)
+	// Keepalives every 250 ms keep every selected path warm: a client calls
+	// a path that carried media dead after 0.5 s without any packet
+	// (web/static/qrtn-reconnect.js, loadtest/api.go), and a path whose
+	// media merely stopped (its publisher's node died, it muted) must not
+	// look dead. Four small STUN requests a second per connection, next to
+	// the media's hundreds.
+	se.SetICETimeouts(cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout, iceKeepalive)
 	// The node controls ICE on the subscriber connections (it offers them),
 	// and pion's controlling agent waits 1 s before it nominates a pair
 	// whose remote candidate is peer-reflexive, which a browser's is
