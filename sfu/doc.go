@@ -34,8 +34,9 @@
 // Video is VP8, H.264 (packetization-mode 1), VP9 or AV1, forwarded as the
 // publisher sent it (codec.go: key frames per codec in h264.go, vp9.go,
 // av1.go; a subscriber gets its own payload type and closest H.264
-// profile). A VP9 track published as one stream is SVC (svc.go): the
-// selector picks a spatial layer and the down-track drops the others; a
+// profile). A VP9 track published as one stream is SVC (svc.go), and so
+// is an AV1 one with the dependency descriptor extension (dd.go,
+// svc_frame.go): the selector picks a spatial layer and the down-track drops the others; a
 // sink (a trunk) of its layer i gets the spatial layers up to i as one
 // stream (svc_sink.go), so another node takes it as simulcast.
 // Tracks have a source (source.go): a screen share is a second video
@@ -57,6 +58,9 @@
 //     Upstream: u}) returns a Receiver that the trunk feeds with
 //     Receiver.WriteRTP(layer, packet, arrival). Local subscribers get it
 //     like any track; key frame requests and dynacast come back through u.
+//     Such a mirror replaces a local participant of its identity only if
+//     it names it (ParticipantParams.Replaces), so that a local session
+//     that joined after the trunk looked at the room stays.
 //   - Out of a room: Room.Watch follows joins, leaves and tracks;
 //     Receiver.AddSink(layer, sink) copies one layer's packets, unchanged, to
 //     the sink, and counts as a viewer of that layer for dynacast;

@@ -55,6 +55,7 @@ type DownTrack struct {
 	stripRED bool
 	keepRED  bool
 	levelExt uint8
+	ddExt    uint8 // the subscriber's ID for the AV1 dependency descriptor (passed on when the track has it)
 
 	// Under mu.
 	fwd       *forwarder
@@ -116,7 +117,9 @@ type histEntry struct {
 	ts     uint32
 	picID  uint16
 	tl0    uint8
-	sentAt int64 // last resent (unix ns)
+	fn     uint16 // AV1: the descriptor's frame number as sent
+	mark   bool   // SVC: the marker bit was set on it (svc.go)
+	sentAt int64  // last resent (unix ns)
 	// firstAt is when the packet arrived to be sent (unix ns): how long
 	// a packet the subscriber did not acknowledge has been on its way.
 	firstAt int64
@@ -125,6 +128,7 @@ type histEntry struct {
 type outSlot struct {
 	hdr rtp.Header
 	lvl [1]byte
+	dd  [ddMaxBytes]byte
 	buf [maxPacketSize + 2]byte
 }
 
@@ -201,6 +205,9 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	for _, h := range ctx.HeaderExtensions() {
 		if h.URI == audioLevelURI && d.r.kind == webrtc.RTPCodecTypeAudio {
 			d.levelExt = uint8(h.ID)
+		}
+		if h.URI == ddURI && d.r.dd != 0 {
+			d.ddExt = uint8(h.ID)
 		}
 	}
 	d.pt = uint8(chosen.PayloadType)
@@ -381,8 +388,8 @@ func (d *DownTrack) followUpLocked(now time.Time) (kfLayer int, ev *LayerChanged
 		d.cur.Store(cur) // a store only on change: this runs per packet
 	}
 	l, ok := d.fwd.keyframeWanted()
-	if d.r.svc && d.svc.target > d.svc.current && d.svc.target >= 0 {
-		l, ok = 0, true // a switch up waits for a key frame
+	if d.r.svc && d.svc.target >= 0 && (d.svc.target > d.svc.current || d.svc.pending) {
+		l, ok = 0, true // a switch up (AV1: to another decode target) waits for a key frame, or a switch point
 	}
 	if ok && d.bound && now.Sub(d.lastKF) >= keyframeInterval {
 		d.lastKF = now
@@ -445,7 +452,7 @@ func (d *DownTrack) writeRTP(in *inPacket) {
 		}
 		if d.hist != nil {
 			d.hist[res.seq%histSize] = histEntry{valid: true, seq: res.seq, layer: int8(in.fp.layer), ext: in.fp.extSeq, ts: res.ts, picID: res.picID, tl0: res.tl0,
-				firstAt: in.fp.arrival.UnixNano()}
+				fn: res.fn, mark: res.mark, firstAt: in.fp.arrival.UnixNano()}
 		}
 	}
 	kf, ev := d.followUpLocked(in.fp.arrival)
@@ -560,6 +567,9 @@ func (d *DownTrack) sendW(in *inPacket, res fwdResult, payload []byte, recovered
 	if d.levelExt != 0 && in.level >= 0 {
 		s.lvl[0] = byte(in.level)
 		_ = s.hdr.SetExtension(d.levelExt, s.lvl[:])
+	}
+	if d.ddExt != 0 && len(in.ddRaw) > 0 {
+		_ = s.hdr.SetExtension(d.ddExt, ddFrameNumber(s.dd[:], in.ddRaw, res.fn))
 	}
 	if _, err := d.writer.WriteRTP(&s.hdr, out); err == nil {
 		d.countLocked(12 + len(out))

@@ -95,7 +95,7 @@ func (d *DownTrack) resendAndUnlock(seq uint16, now time.Time) int {
 		}
 		e.sentAt = now.UnixNano()
 		layer, ext, known = int(e.layer), e.ext, true
-		res = fwdResult{seq: seq, ts: e.ts, picID: e.picID, tl0: e.tl0}
+		res = fwdResult{seq: seq, ts: e.ts, picID: e.picID, tl0: e.tl0, fn: e.fn, mark: e.mark}
 	} else if l, x, ok := d.fwd.inputFor(seq); ok {
 		layer, ext = l, x
 	} else {
@@ -117,6 +117,11 @@ func (d *DownTrack) resendAndUnlock(seq uint16, now time.Time) int {
 	}
 	in := inPacket{hdr: &d.nackPkt.Header, payload: d.nackPkt.Payload, level: -1,
 		fp: fwdPacket{layer: layer, extSeq: ext, ts: d.nackPkt.Timestamp}}
+	if d.ddExt != 0 {
+		if in.ddRaw = d.nackPkt.GetExtension(d.r.dd); len(in.ddRaw) >= 3 {
+			in.fp.fn, in.fp.hasFN = uint16(in.ddRaw[1])<<8|uint16(in.ddRaw[2]), true
+		}
+	}
 	switch d.r.ck {
 	case codecVP8:
 		if v, err := parseVP8(in.payload); err == nil {
@@ -148,8 +153,11 @@ func (d *DownTrack) resendAndUnlock(seq uint16, now time.Time) int {
 		return 0
 	}
 	out = s.buf[:off+len(out)]
-	s.hdr = rtp.Header{Version: 2, Marker: in.hdr.Marker, PayloadType: d.pt, SequenceNumber: seq,
+	s.hdr = rtp.Header{Version: 2, Marker: in.hdr.Marker || res.mark, PayloadType: d.pt, SequenceNumber: seq,
 		Timestamp: res.ts, SSRC: d.ssrc, Extensions: s.hdr.Extensions[:0]}
+	if len(in.ddRaw) > 0 {
+		_ = s.hdr.SetExtension(d.ddExt, ddFrameNumber(s.dd[:], in.ddRaw, res.fn))
+	}
 	if d.rtxSSRC != 0 {
 		s.hdr.PayloadType, s.hdr.SSRC, s.hdr.SequenceNumber = d.rtxPT, d.rtxSSRC, d.rtxSeq
 		d.rtxSeq++

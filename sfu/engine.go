@@ -162,6 +162,9 @@ func newPublisherAPI(se webrtc.SettingEngine, stats *counters) (*webrtc.API, err
 	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, err
 	}
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: ddURI}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, err
+	}
 	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
 		return nil, err
 	}
@@ -188,6 +191,9 @@ func (e *engine) newSubscriberAPI(se webrtc.SettingEngine, cfg Config) (*webrtc.
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, webrtc.RTPCodecTypeVideo)
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, webrtc.RTPCodecTypeAudio)
 	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: ddURI}, webrtc.RTPCodecTypeVideo); err != nil {
 		return nil, err
 	}
 

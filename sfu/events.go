@@ -14,6 +14,10 @@ var (
 	// ErrReplaced is the Closed reason of a participant whose identity
 	// joined the room again.
 	ErrReplaced = errors.New("sfu: replaced by a newer join with the same identity")
+	// ErrLocalSession refuses a remote participant (a trunk's mirror)
+	// whose identity is held by a local participant other than the one
+	// it was allowed to replace (ParticipantParams.Replaces).
+	ErrLocalSession = errors.New("sfu: the identity has a local session here")
 	// ErrConnectionFailed is the Closed reason of a participant whose
 	// PeerConnection failed (ICE failed, or disconnected past the timeout).
 	ErrConnectionFailed = errors.New("sfu: peer connection failed")

@@ -10,6 +10,8 @@ type fwdPacket struct {
 	arrival  time.Time
 	keyframe bool
 	pic      *picFields // VP8 and VP9: picture ID and TL0PICIDX; nil otherwise
+	fn       uint16     // AV1: the dependency descriptor's frame number, with hasFN
+	hasFN    bool
 }
 
 // fwdResult says how one forwarded packet is to be sent.
@@ -18,8 +20,9 @@ type fwdResult struct {
 	ts       uint32
 	picID    uint16
 	tl0      uint8
-	switched bool // this packet starts a new epoch (first packet, layer switch or resume)
-	mark     bool // set the marker bit: the packet ends the picture as forwarded (SVC, svc.go)
+	fn       uint16 // AV1: the frame number as sent
+	switched bool   // this packet starts a new epoch (first packet, layer switch or resume)
+	mark     bool   // set the marker bit: the packet ends the picture as forwarded (SVC, svc.go)
 }
 
 // forwarder decides, packet by packet, what one down-track sends, and how
@@ -41,6 +44,7 @@ type forwarder struct {
 	tsOffset   uint32
 	picOffset  uint16
 	tl0Offset  uint8
+	fnOffset   uint16
 	epochStart uint64
 
 	// The newest packet sent, the base for the next epoch.
@@ -51,6 +55,8 @@ type forwarder struct {
 	lastPicOK  bool
 	lastTL0    uint8
 	lastTL0OK  bool
+	lastFN     uint16
+	lastFNOK   bool
 
 	initSeq uint16
 	initTS  uint32
@@ -139,7 +145,13 @@ func (f *forwarder) startEpoch(p *fwdPacket) {
 		}
 	}
 	f.tsOffset = f.lastOutTS + ticks - p.ts
-	f.picOffset, f.tl0Offset = 0, 0
+	f.picOffset, f.tl0Offset, f.fnOffset = 0, 0, 0
+	if p.hasFN && f.lastFNOK {
+		// AV1: a new layer's frames follow the last one sent, so that
+		// the same frame from another layer stream (a switch at a key
+		// frame both streams carry) is not taken for a duplicate.
+		f.fnOffset = f.lastFN + 1 - p.fn
+	}
 	if p.pic != nil {
 		if p.pic.hasPicID && f.lastPicOK {
 			f.picOffset = f.lastPic + 1 - p.pic.picID
@@ -158,6 +170,7 @@ func (f *forwarder) apply(p *fwdPacket) (fwdResult, uint64) {
 		r.picID = (p.pic.picID + f.picOffset) & p.pic.picIDMask()
 		r.tl0 = p.pic.tl0 + f.tl0Offset
 	}
+	r.fn = p.fn + f.fnOffset
 	return r, outExt
 }
 
@@ -187,6 +200,9 @@ func (f *forwarder) mapPacket(p *fwdPacket, switched bool) fwdResult {
 			if p.pic.hasTL0 {
 				f.lastTL0, f.lastTL0OK = r.tl0, true
 			}
+		}
+		if p.hasFN {
+			f.lastFN, f.lastFNOK = r.fn, true
 		}
 	}
 	return r

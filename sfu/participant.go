@@ -48,6 +48,14 @@ type ParticipantParams struct {
 	// the room's list at once, but its subscribers keep its media until its
 	// owner calls Replace, once the new session's media reaches them.
 	KeepWhenReplaced bool
+	// Replaces (a remote participant) is the local participant of its
+	// identity that it may replace, nil for none: a trunk decides from a
+	// look at the room that its mirror is the newer session, and a local
+	// session that joined since that look (the participant moving here)
+	// must not be replaced by a mirror of the session it left. The join is
+	// refused with ErrLocalSession instead. A local join replaces any
+	// participant of its identity.
+	Replaces *Participant
 }
 
 // Participant is one member of a room.
@@ -281,6 +289,7 @@ func (p *Participant) close(reason error) {
 	if !p.closing.CompareAndSwap(false, true) {
 		return
 	}
+	p.log.Debug("participant closes", "remote", p.remote, "reason", reason)
 	p.room.remove(p)
 	p.mu.Lock()
 	tracks := p.tracks

@@ -210,14 +210,17 @@ func (pub *publisher) newTrack(mid string, track *webrtc.TrackRemote, recv *webr
 		rids = append(rids, t.RID())
 	}
 	sort.SliceStable(rids, func(a, b int) bool { return ridRank(rids[a]) < ridRank(rids[b]) })
-	var level uint8
+	var level, dd uint8
 	for _, h := range recv.GetParameters().HeaderExtensions {
-		if h.URI == audioLevelURI {
+		switch {
+		case h.URI == audioLevelURI:
 			level = uint8(h.ID)
+		case h.URI == ddURI && len(rids) == 1 && codecKindOf(track.Codec().MimeType) == codecAV1:
+			dd = uint8(h.ID) // one AV1 stream: SVC by its descriptor
 		}
 	}
 	pt := &pubTrack{pub: pub, mid: mid, id: pub.trackIDLocked(mid), rids: rids, ssrcs: make([]atomic.Uint32, len(rids)), reading: make([]bool, len(rids)),
-		svc: svcTrack(track.Kind(), track.Codec().MimeType, len(rids))}
+		svc: svcTrack(track.Kind(), track.Codec().MimeType, len(rids), dd)}
 	for _, c := range recv.GetParameters().Codecs {
 		if isRTX(c.MimeType) {
 			pt.rtxPTs = append(pt.rtxPTs, uint8(c.PayloadType))
@@ -229,7 +232,7 @@ func (pub *publisher) newTrack(mid string, track *webrtc.TrackRemote, recv *webr
 	}
 	rcv, err := pub.p.PublishTrack(TrackParams{
 		ID: pt.id, Kind: track.Kind(), Codec: track.Codec().RTPCodecCapability, Layers: layers,
-		AudioLevelExt: level, Upstream: pt, Source: pub.p.sourceOf(mid, track.Kind() == webrtc.RTPCodecTypeVideo),
+		AudioLevelExt: level, DDExt: dd, Upstream: pt, Source: pub.p.sourceOf(mid, track.Kind() == webrtc.RTPCodecTypeVideo),
 		BackupFor: pub.backupForLocked(mid, track.Kind()),
 	})
 	if err != nil {

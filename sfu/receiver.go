@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -43,8 +44,12 @@ type TrackParams struct {
 	// AudioLevelExt is the header extension ID carrying the RFC 6464 audio
 	// level in the incoming packets; 0 if none.
 	AudioLevelExt uint8
-	Upstream      Upstream
-	Muted         bool
+	// DDExt is the header extension ID of the AV1 dependency descriptor
+	// (dd.go); 0 if none. An AV1 track of one stream with it is SVC
+	// (svc.go); the descriptor is passed on to subscribers and sinks.
+	DDExt    uint8
+	Upstream Upstream
+	Muted    bool
 	// Source is what the track shows (SourceCamera, SourceScreen, ...);
 	// empty means camera for video and microphone for audio.
 	Source string
@@ -78,6 +83,7 @@ type Receiver struct {
 	layers    []*recvLayer
 	up        Upstream
 	level     uint8 // audio level header extension ID
+	dd        uint8 // AV1 dependency descriptor header extension ID
 	stats     *counters
 	room      *Room
 
@@ -113,6 +119,7 @@ type recvLayer struct {
 	packets atomic.Uint64
 	lastAt  atomic.Int64 // unix nanoseconds of the last packet
 	replay  replayState  // the newest key frame, for replays (replay.go)
+	dd      ddState      // AV1: the stream's dependency descriptor state
 
 	// Tick state, under Receiver.mu.
 	rateBytes     uint64
@@ -131,8 +138,10 @@ type inPacket struct {
 	fp      fwdPacket
 	vp8     vp8Descriptor
 	vp9     vp9Descriptor
+	svc     svcFrame // SVC: the packet's layer (svc_frame.go)
 	pic     picFields
-	level   int // RFC 6464 level, -1 when absent
+	ddRaw   []byte // AV1: the dependency descriptor's bytes, passed on
+	level   int    // RFC 6464 level, -1 when absent
 }
 
 func newReceiver(owner *Participant, p TrackParams, cacheSize int, now time.Time) *Receiver {
@@ -147,7 +156,7 @@ func newReceiver(owner *Participant, p TrackParams, cacheSize int, now time.Time
 		}
 	}
 	r := &Receiver{
-		id: p.ID, owner: owner, kind: p.Kind, codec: p.Codec, up: p.Upstream, level: p.AudioLevelExt,
+		id: p.ID, owner: owner, kind: p.Kind, codec: p.Codec, up: p.Upstream, level: p.AudioLevelExt, dd: p.DDExt,
 		ck: codecKindOf(p.Codec.MimeType), source: p.Source, backupFor: p.BackupFor,
 		isRED: strings.EqualFold(p.Codec.MimeType, "audio/red"),
 		rids:  rids, kfLast: make([]time.Time, len(rids)),
@@ -210,6 +219,10 @@ func (r *Receiver) Layers() []string { return append([]string(nil), r.rids...) }
 // this track's packets as written to WriteRTP (and as sinks get them).
 func (r *Receiver) AudioLevelExt() uint8 { return r.level }
 
+// DDExt is the header extension ID of the AV1 dependency descriptor in
+// this track's packets as sinks get them (0: none).
+func (r *Receiver) DDExt() uint8 { return r.dd }
+
 // Info describes the track to clients.
 func (r *Receiver) Info() TrackInfo {
 	var layers []string
@@ -256,6 +269,13 @@ func (r *Receiver) WriteRTP(layer int, raw []byte, arrival time.Time) error {
 	in := &l.in
 	*in = inPacket{hdr: &l.pkt.Header, payload: l.pkt.Payload, level: -1,
 		fp: fwdPacket{layer: layer, extSeq: ext, ts: l.pkt.Timestamp, arrival: arrival}}
+	if r.dd != 0 && r.ck == codecAV1 {
+		in.ddRaw = l.pkt.GetExtension(r.dd)
+		in.svc = l.dd.parseAV1(in.ddRaw, in.payload)
+		if len(in.ddRaw) >= 3 {
+			in.fp.fn, in.fp.hasFN = binary.BigEndian.Uint16(in.ddRaw[1:3]), true
+		}
+	}
 	r.parsePayload(in)
 	if r.level != 0 {
 		if b := l.pkt.GetExtension(r.level); len(b) > 0 {
@@ -309,12 +329,16 @@ func (r *Receiver) parsePayload(in *inPacket) {
 			in.pic = d.fields()
 			in.fp.pic = &in.pic
 			in.fp.keyframe = d.keyframe
+			in.svc = vp9SVC(&d)
 			if r.svc {
 				r.countSVC(d.sid, len(in.payload))
 			}
 		}
 	case codecAV1:
-		in.fp.keyframe = av1Keyframe(in.payload)
+		in.fp.keyframe = av1Keyframe(in.payload) || in.svc.keyframe
+		if r.svc && in.svc.ok {
+			r.countAV1(&in.svc, len(in.payload))
+		}
 	}
 }
 

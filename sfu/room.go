@@ -92,14 +92,19 @@ func (r *Room) Watch(fn func(Event)) (cancel func()) {
 }
 
 // join adds a participant; errRoomClosed tells the SFU to retry on a new
-// room.
-func (r *Room) join(p *Participant) (old *Participant, err error) {
+// room. A remote participant replaces a local one of its identity only if
+// it is replaces (ParticipantParams.Replaces); the check and the
+// replacement are one step under the room's lock.
+func (r *Room) join(p, replaces *Participant) (old *Participant, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return nil, errRoomClosed
 	}
 	i := slices.IndexFunc(r.participants, func(x *Participant) bool { return x.id == p.id })
+	if i >= 0 && p.remote && !r.participants[i].remote && r.participants[i] != replaces {
+		return nil, ErrLocalSession
+	}
 	if i >= 0 {
 		old = r.participants[i]
 		r.participants = slices.Delete(r.participants, i, i+1)

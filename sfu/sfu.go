@@ -166,7 +166,7 @@ func (s *SFU) Join(room, mode string, pp ParticipantParams) (*Participant, error
 			}
 			p.sub = sub
 		}
-		old, err := r.join(p)
+		old, err := r.join(p, pp.Replaces)
 		if errors.Is(err, errRoomClosed) {
 			p.discard()
 			continue
@@ -181,6 +181,8 @@ func (s *SFU) Join(room, mode string, pp ParticipantParams) (*Participant, error
 		// the old node's media until the new session's reach the same
 		// subscribers.
 		if old != nil && !(old.remote && old.keepReplaced && !p.remote) {
+			p.log.Debug("replaces its identity's session", "remote", p.remote, "old_remote", old.remote,
+				"since", p.since.UnixMilli(), "old_since", old.since.UnixMilli())
 			old.close(ErrReplaced)
 		}
 		r.afterJoin(p, old != nil)

@@ -45,9 +45,12 @@ type subscriber struct {
 	lastPaths  map[string]Path
 
 	syncMu sync.Mutex // serializes syncOwner (subscription.go); taken before mu
-	mu     sync.Mutex // guards downs; held across AddTrack/RemoveTrack
-	downs  map[*Receiver]*DownTrack
-	wg     sync.WaitGroup // RTCP readers
+	// syncRead, when set (tests only), runs in syncOwner right after it
+	// read the owner's tracks: a test makes a publish race that read.
+	syncRead func()
+	mu       sync.Mutex // guards downs; held across AddTrack/RemoveTrack
+	downs    map[*Receiver]*DownTrack
+	wg       sync.WaitGroup // RTCP readers
 }
 
 func newSubscriber(p *Participant) (*subscriber, error) {
@@ -236,7 +239,10 @@ func (s *subscriber) allocate(now time.Time) {
 	}
 	estimate := s.est.GetTargetBitrate()
 	congested := s.judge.observe(now, estimate, s.est.evidence)
-	s.congested.Store(congested)
+	if was := s.congested.Swap(congested); congested && !was {
+		overuse, loss := s.est.evidence()
+		s.p.log.Debug("downlink congested", "estimate", estimate, "overuse", overuse, "loss", loss)
+	}
 	tracks := make([]allocTrack, len(video))
 	for i, d := range video {
 		q := s.p.trackPreference(d.r)

@@ -138,14 +138,24 @@ func boolRank(b bool) int {
 
 // syncOwner adds and removes down-tracks of o's tracks so that the
 // subscriber receives exactly what its participant's rules pick.
+//
+// It reads o's tracks and the rules under syncMu, with the changes it
+// makes: every publish, unpublish and rule change is followed by a sync,
+// so the last sync sees the last change. Read outside (as before), a sync
+// that read o's tracks just before o published another one could run
+// after that publish's own sync and remove the new track's down-track,
+// for good (TestSyncRacingPublish).
 func (s *subscriber) syncOwner(o *Participant) {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
 	tracks := o.Tracks()
+	if s.syncRead != nil {
+		s.syncRead()
+	}
 	want := map[*Receiver]bool{}
 	if s.p.maySubscribe() {
 		want = s.p.picks(tracks)
 	}
-	s.syncMu.Lock()
-	defer s.syncMu.Unlock()
 	s.mu.Lock()
 	var drop []*Receiver
 	for r := range s.downs {

@@ -3,7 +3,9 @@ package sfu
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 	"github.com/qrtn/qrtn/sfu/sfutest"
@@ -187,4 +189,53 @@ func TestRemoteAudioUnsubscribed(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the audio unwanted", func() bool { return slices.Equal(up.last(), []bool{false}) })
+}
+
+// TestSyncRacingPublish: a subscriber's sync that read a publisher's
+// tracks just before another track of it was published must not take that
+// track away. A viewer joining a room while the trunk mirrors a far
+// participant's two tracks is exactly this: the join's sync read one track,
+// the second track's publish synced (and subscribed the viewer to) both,
+// then the join's sync, applying what it had read, removed the second
+// track's down-track, and the viewer never received it
+// (TestBrowsersMoveBetweenAccessNodes, one track of two missing for good).
+func TestSyncRacingPublish(t *testing.T) {
+	s := newTestSFU(t, nil)
+	defer s.Close()
+	cat := join(t, s, "x", "cat", sfutest.Options{Subscribe: true})
+	ann, err := s.Join("x", "", ParticipantParams{ID: "ann", CanPublish: true, Remote: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ann.Close()
+	publish := func(id string, kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability) {
+		if _, err := ann.PublishTrack(TrackParams{ID: id, Kind: kind, Codec: codec, Upstream: &wantRecorder{}}); err != nil {
+			t.Error(err)
+		}
+	}
+	publish("A", webrtc.RTPCodecTypeAudio, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2})
+	// The first sync to read ann's tracks (only A) lets the video's
+	// publish run before it goes on: to its end where nothing orders the
+	// two syncs, until the wait below where the read and what follows are
+	// one step (then the publish's sync runs after this one).
+	var fired atomic.Bool
+	published := make(chan struct{})
+	cat.p.sub.syncRead = func() {
+		if !fired.CompareAndSwap(false, true) {
+			return
+		}
+		go func() {
+			defer close(published)
+			publish("V", webrtc.RTPCodecTypeVideo, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000})
+		}()
+		select {
+		case <-published:
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	cat.p.sub.syncOwner(ann)
+	<-published
+	if got := received(cat.p); !slices.Equal(got, []string{"A", "V"}) {
+		t.Fatalf("cat receives %v of ann's tracks A and V", got)
+	}
 }

@@ -22,12 +22,26 @@ import (
 // of the highest layer forwarded, so the subscriber sees a complete stream
 // of fewer layers.
 //
+// AV1 (an AV1 track of one stream whose packets carry the dependency
+// descriptor, dd.go; the page sends L3T3_KEY with &codec=av1&svc=1) is
+// SVC the same way, with its layers read from the descriptor
+// (svc_frame.go): spatial layer i is the decode target of spatial layer i
+// and its highest temporal layer, a subscriber gets the frames whose
+// indication for it is not "not present", and a switch, up or down,
+// happens at a frame that is a switch point of the new target and whose
+// chain (the target's previous frames) the subscriber has, else at a key
+// frame, which is asked for. Down needs it too: in L3T3_KEY an upper
+// target holds no lower-layer frames after the key frame. The descriptor
+// is passed on unchanged (its active decode targets are not rewritten:
+// Chromium decodes the subset without it, TestBrowserAV1SVCAcrossTrunk).
+//
 // Across trunks (svc_sink.go) each spatial layer leaves the node as its
 // own decodable stream, so the far node handles the track as simulcast
 // and carries only the layers its subscribers want. Dynacast pauses the
 // one encoding at the publisher when nobody watches it.
 //
-// Not done: temporal layers are always forwarded (the selector has no
+// Not done: temporal layers are always forwarded (AV1: the target is the
+// spatial layer's highest temporal layer) (the selector has no
 // frame-rate steps); dynacast does not drop single spatial layers at the
 // publisher (that takes a change of scalabilityMode together with
 // scaleResolutionDownBy, since L1T3 would encode the full size); the
@@ -39,11 +53,21 @@ import (
 const svcLayers = 3
 
 // isSVC reports whether the receiver's track is forwarded as SVC.
-func (r *Receiver) isSVC() bool { return svcTrack(r.kind, r.codec.MimeType, len(r.layers)) }
+func (r *Receiver) isSVC() bool { return svcTrack(r.kind, r.codec.MimeType, len(r.layers), r.dd) }
 
-// svcTrack: a VP9 video track of one stream is taken as SVC.
-func svcTrack(kind webrtc.RTPCodecType, mime string, streams int) bool {
-	return kind == webrtc.RTPCodecTypeVideo && codecKindOf(mime) == codecVP9 && streams == 1
+// svcTrack: a VP9 video track of one stream is taken as SVC, and so is an
+// AV1 one whose packets carry the dependency descriptor (extension ID dd).
+func svcTrack(kind webrtc.RTPCodecType, mime string, streams int, dd uint8) bool {
+	if kind != webrtc.RTPCodecTypeVideo || streams != 1 {
+		return false
+	}
+	switch codecKindOf(mime) {
+	case codecVP9:
+		return true
+	case codecAV1:
+		return dd != 0
+	}
+	return false
 }
 
 // layerCount is the number of layers the selector chooses among.
@@ -58,6 +82,19 @@ func (r *Receiver) layerCount() int {
 func (r *Receiver) countSVC(sid uint8, n int) {
 	if int(sid) < svcLayers {
 		r.svcBytes[sid].Add(uint64(n))
+	}
+}
+
+// countAV1 adds an AV1 packet's bytes to every spatial layer whose
+// decode target has the frame (writer goroutine): a layer's cost is
+// measured as its subscribers receive it. In KEY structures an upper
+// target holds no lower-layer frames after the key frame, so summing the
+// spatial layers below, as for VP9, would over-count it.
+func (r *Receiver) countAV1(f *svcFrame, n int) {
+	for i := range svcLayers {
+		if f.in(i) {
+			r.svcBytes[i].Add(uint64(n))
+		}
 	}
 }
 
@@ -88,7 +125,8 @@ func (r *Receiver) measureSVCLocked(now time.Time) {
 }
 
 // svcBitratesLocked are the selector's costs: spatial layer i costs its
-// bytes and those of the layers below; a layer not measured yet costs its
+// bytes and those of the layers below (AV1: its decode target's bytes,
+// countAV1); a layer not measured yet costs its
 // nominal share; nothing when the stream does not arrive (0 marks
 // unavailable).
 func (r *Receiver) svcBitratesLocked(now time.Time) []int {
@@ -102,10 +140,14 @@ func (r *Receiver) svcBitratesLocked(now time.Time) []int {
 	sum := 0
 	for i := range out {
 		b := r.svcRates[i].bitrate
-		if b <= 0 {
-			b = svcNominal[i] - sum
+		switch {
+		case b <= 0:
+			sum = svcNominal[i]
+		case r.ck == codecAV1: // measured per decode target (countAV1)
+			sum = b
+		default:
+			sum += b
 		}
-		sum += b
 		out[i] = max(sum, 30_000)
 	}
 	return out
@@ -119,28 +161,68 @@ type svcState struct {
 	target  int  // the selector's decision (-1 paused)
 	current int  // the spatial layer being forwarded (-1 none yet)
 	mark    bool // the packet being sent ends the forwarded picture
+	// AV1: the decode target forwarded (-1 none), whether another one is
+	// wanted (a key frame is asked for until it comes), and the frames
+	// sent, for switch points' chains.
+	dt      int
+	pending bool
+	sent    *ddSent
 }
 
 // svcFilter decides whether the packet is forwarded to this subscriber,
 // and moves between spatial layers at picture starts.
 func (d *DownTrack) svcFilter(in *inPacket) bool {
 	s := &d.svc
-	v := &in.vp9
-	if v.start && v.sid == 0 {
+	v := &in.svc
+	if !v.ok {
+		return false
+	}
+	if v.dd != nil {
+		return s.av1Filter(v)
+	}
+	if s.target != s.current && s.target >= 0 && (s.target < s.current && v.tuStart || v.keyframe) {
+		s.current = s.target
+	}
+	s.mark = false
+	if !v.in(s.current) {
+		return false
+	}
+	s.mark = v.ends(s.current)
+	return true
+}
+
+// av1Filter is svcFilter for AV1, by decode target: the one of the
+// wanted spatial layer is taken, either way, at a switch point whose
+// chain this subscriber has. Down too: an L3T3_KEY stream's upper target
+// lacks the lower layer's frames after the key frame, so going down
+// mostly waits for a key frame. Two layers of one target ("medium" and
+// "large" of a stream of two spatial layers), and a target the publisher
+// made inactive, are followed without a switch.
+func (s *svcState) av1Filter(v *svcFrame) bool {
+	if s.sent == nil {
+		s.sent, s.dt = &ddSent{}, -1
+	}
+	s.pending = false
+	if s.target >= 0 {
+		want := v.av1Target(s.target)
 		switch {
-		case s.target < s.current:
+		case want == s.dt && s.dt >= 0:
 			s.current = s.target
-		case s.target > s.current && (v.keyframe || s.current < 0):
-			if v.keyframe {
-				s.current = s.target
-			}
+		case want < 0:
+		case v.switchToTarget(want, s.sent):
+			s.dt, s.current = want, s.target
+		default:
+			s.pending = true
 		}
 	}
 	s.mark = false
-	if s.current < 0 || int(v.sid) > s.current {
+	if s.dt < 0 || s.dt >= v.st.dtCnt || v.dd.dti[s.dt] == dtiNotPresent {
 		return false
 	}
-	s.mark = v.end && int(v.sid) == s.current
+	s.mark = v.frameEnd && v.sid == v.st.dtSpatial[s.dt]
+	if v.dd.start {
+		s.sent.add(v.dd.frameNumber)
+	}
 	return true
 }
 

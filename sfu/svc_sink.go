@@ -34,7 +34,7 @@ func (f *svcSink) filter(cap int, in *inPacket, raw []byte) []byte {
 	if newer {
 		f.started, f.last = true, ext
 	}
-	if int(in.vp9.sid) > cap {
+	if !in.svc.ok || !in.svc.in(cap) {
 		if newer {
 			f.dropped++
 		}
@@ -45,7 +45,7 @@ func (f *svcSink) filter(cap int, in *inPacket, raw []byte) []byte {
 	}
 	out := f.buf[:copy(f.buf[:], raw)]
 	binary.BigEndian.PutUint16(out[2:4], in.hdr.SequenceNumber-f.dropped)
-	if in.vp9.end && int(in.vp9.sid) == cap {
+	if in.svc.ends(cap) {
 		out[1] |= 0x80 // marker: the picture ends here for this stream
 	}
 	return out

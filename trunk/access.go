@@ -1,6 +1,7 @@
 package trunk
 
 import (
+	"errors"
 	"log/slog"
 	"reflect"
 	"sort"
@@ -192,7 +193,7 @@ func (a *accessSide) snapshot(lr *localRoom) []ParticipantState {
 			info, codec := r.Info(), r.Codec()
 			ps.Tracks = append(ps.Tracks, TrackState{ID: r.ID(), Kind: info.Kind, Mime: codec.MimeType,
 				ClockRate: codec.ClockRate, Channels: codec.Channels, Fmtp: codec.SDPFmtpLine,
-				Layers: info.Layers, AudioLevelExt: r.AudioLevelExt(), Muted: info.Muted, Source: r.Source(),
+				Layers: info.Layers, AudioLevelExt: r.AudioLevelExt(), DDExt: r.DDExt(), Muted: info.Muted, Source: r.Source(),
 				BackupFor: r.BackupFor()})
 			a.own[TrackRef{Origin: a.core.Name(), Room: lr.name, ID: r.ID()}] = r
 		}
@@ -228,6 +229,9 @@ func (a *accessSide) RemoteChanged(room string) {
 func (a *accessSide) reconcileGhosts(now time.Time, lr *localRoom, hasLocal bool) {
 	want := map[string]ParticipantState{}
 	origin := map[string]string{}
+	// replace: the local participant a mirror may replace (the older
+	// session of its identity), as the room was when we looked.
+	replace := map[string]*sfu.Participant{}
 	if hasLocal {
 		local := map[string]*sfu.Participant{}
 		for _, p := range lr.room.Participants() {
@@ -251,7 +255,7 @@ func (a *accessSide) reconcileGhosts(now time.Time, lr *localRoom, hasLocal bool
 						continue
 					}
 				}
-				want[ps.ID], origin[ps.ID] = ps, rs.Origin
+				want[ps.ID], origin[ps.ID], replace[ps.ID] = ps, rs.Origin, local[ps.ID]
 			}
 		}
 		for id := range lr.newer {
@@ -275,11 +279,20 @@ func (a *accessSide) reconcileGhosts(now time.Time, lr *localRoom, hasLocal bool
 		g := lr.ghosts[id]
 		if g == nil {
 			p, err := a.sfu.Join(lr.name, lr.room.Mode(), sfu.ParticipantParams{ID: id, Name: want[id].Name,
-				CanPublish: true, Remote: true, Since: time.UnixMilli(want[id].Since), KeepWhenReplaced: true})
+				CanPublish: true, Remote: true, Since: time.UnixMilli(want[id].Since), KeepWhenReplaced: true,
+				Replaces: replace[id]})
+			if errors.Is(err, sfu.ErrLocalSession) {
+				// The identity joined here since we looked (it moved
+				// here): its join is an event of the room, which is
+				// looked at again.
+				a.log.Debug("mirror participant: a local session joined meanwhile", "room", lr.name, "participant", id)
+				continue
+			}
 			if err != nil {
 				a.log.Warn("mirror participant", "room", lr.name, "participant", id, "err", err)
 				continue
 			}
+			a.log.Debug("mirror participant", "room", lr.name, "participant", id, "origin", origin[id], "since", want[id].Since)
 			g = &ghost{origin: origin[id], p: p, tracks: map[string]*ghostTrack{}, muted: map[string]bool{}}
 			lr.ghosts[id] = g
 		}
@@ -317,6 +330,7 @@ func (a *accessSide) reconcileTracks(now time.Time, lr *localRoom, g *ghost, ps 
 			gt.state.Muted = ts.Muted
 			continue
 		}
+		a.log.Debug("mirror track ends", "track", gt.ref, "announced", ok, "was", gt.state, "now", ts)
 		a.dropTrack(now, gt)
 		g.p.UnpublishTrack(gt.recv)
 		delete(g.tracks, id)
@@ -333,7 +347,7 @@ func (a *accessSide) reconcileTracks(now time.Time, lr *localRoom, g *ghost, ps 
 		}
 		r, err := g.p.PublishTrack(sfu.TrackParams{ID: ts.ID, Kind: kind,
 			Codec:  webrtc.RTPCodecCapability{MimeType: ts.Mime, ClockRate: ts.ClockRate, Channels: ts.Channels, SDPFmtpLine: ts.Fmtp},
-			Layers: ts.Layers, AudioLevelExt: ts.AudioLevelExt, Upstream: &ghostUpstream{a: a, gt: gt}, Muted: ts.Muted,
+			Layers: ts.Layers, AudioLevelExt: ts.AudioLevelExt, DDExt: ts.DDExt, Upstream: &ghostUpstream{a: a, gt: gt}, Muted: ts.Muted,
 			Source: ts.Source, BackupFor: ts.BackupFor})
 		if err != nil {
 			a.log.Warn("mirror track", "track", ref, "err", err)
@@ -347,6 +361,7 @@ func (a *accessSide) reconcileTracks(now time.Time, lr *localRoom, g *ghost, ps 
 		g.tracks[ts.ID] = gt
 		a.mirror[ref] = gt
 		a.core.Want(now, ref, gt.wanted)
+		a.log.Debug("mirror track", "track", ref, "kind", ts.Kind, "wanted", gt.wanted)
 	}
 	a.syncMutes(g)
 }

@@ -157,8 +157,10 @@ func trackFrom(st map[string]sfutest.TrackStats, participant, kind string) (sfut
 }
 
 // logTrunksIfFailed logs, for a failed test, what each node's trunks went
-// through: a trunk that went down and up again under load explains a flow
-// caught without its upstream.
+// through (a trunk that went down and up again under load explains a flow
+// caught without its upstream), its flows with their packet counts, and
+// what each SFU decided for its subscribers (an estimate that collapsed
+// on a busy machine pauses a thumbnail: no packets for it, flows intact).
 func logTrunksIfFailed(t *testing.T, nodes map[string]*testNode) {
 	if !t.Failed() {
 		return
@@ -170,8 +172,20 @@ func logTrunksIfFailed(t *testing.T, nodes map[string]*testNode) {
 				name, tk.Peer, tk.Up, tk.Connects, tk.DownReason, tk.MediaDrops, tk.MessagesExpired)
 		}
 		for _, f := range st.Flows {
-			t.Logf("%s flow %s/%s layer %d: upstream %q, next %q, path %v, down %v, switches %d",
-				name, f.Origin, f.Kind, f.Layer, f.Upstream, f.Next, f.Path, f.Down, f.Switches)
+			t.Logf("%s flow %s/%s layer %d: upstream %q, next %q, path %v, down %v, local %v, switches %d, packets %d",
+				name, f.Origin, f.Kind, f.Layer, f.Upstream, f.Next, f.Path, f.Down, f.Local, f.Switches, f.Packets)
+		}
+		if nodes[name].sfu == nil {
+			continue
+		}
+		for _, r := range nodes[name].sfu.Snapshot() {
+			for _, p := range r.Participants {
+				t.Logf("%s sfu %s/%s: estimate %d, congested %v, overuse %v, loss %.3f, video %+v", name, r.Name, p.ID,
+					p.Estimate, p.Congested, p.Overuse, p.Loss, p.Video)
+				for _, tr := range p.Tracks {
+					t.Logf("%s sfu %s/%s track %s %s: %+v", name, r.Name, p.ID, tr.ID, tr.Kind, tr.Layers)
+				}
+			}
 		}
 	}
 }

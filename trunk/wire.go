@@ -124,7 +124,10 @@ type TrackState struct {
 	// AudioLevelExt is the header extension ID of the audio level in the
 	// relayed packets (0: none).
 	AudioLevelExt uint8 `json:"alevel,omitempty"`
-	Muted         bool  `json:"muted,omitempty"`
+	// DDExt is the header extension ID of the AV1 dependency descriptor
+	// in the relayed packets (0: none), passed on to subscribers.
+	DDExt uint8 `json:"dd,omitempty"`
+	Muted bool  `json:"muted,omitempty"`
 	// Source is what the track shows ("camera", "screen", ...; empty:
 	// camera or microphone).
 	Source string `json:"source,omitempty"`

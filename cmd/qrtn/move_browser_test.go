@@ -15,7 +15,7 @@ import (
 
 // twoInEU is a demo network with two access nodes in eu, one in us and a
 // forwarding node between them, on short clean trunks.
-func twoInEU(t *testing.T, ctx context.Context) *network {
+func twoInEU(t *testing.T, ctx context.Context, logger *slog.Logger) *network {
 	t.Helper()
 	spec := networkSpec{
 		Nodes: []nodeSpec{{"eu-1", "eu", "access"}, {"eu-2", "eu", "access"}, {"us-1", "us", "access"},
@@ -27,7 +27,7 @@ func twoInEU(t *testing.T, ctx context.Context) *network {
 			c.Drain.Timeout = 20 * time.Second
 		},
 	}
-	net, err := startNetwork(ctx, spec, slog.New(slog.DiscardHandler))
+	net, err := startNetwork(ctx, spec, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,8 +147,9 @@ func keepsDecoding(t *testing.T, p *browsertest.Page, who, participant string, b
 func TestBrowsersMoveBetweenAccessNodes(t *testing.T) {
 	browsertest.Exclusive(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	net := twoInEU(t, ctx)
+	t.Cleanup(cancel) // after the failure dump, which needs the nodes
+	logs := newLogRing()
+	net := twoInEU(t, ctx, logs.logger())
 	br := browsertest.StartT(t, browsertest.Options{})
 	const media = "&autojoin=1&video=320x240@15"
 	open := func(name, node, role string) *browsertest.Page {
@@ -158,6 +159,7 @@ func TestBrowsersMoveBetweenAccessNodes(t *testing.T) {
 	bob := open("bob", "us-1", "host")
 	cat := open("cat", "eu-2", "viewer")
 	pages := map[string]*browsertest.Page{"ann": ann, "bob": bob, "cat": cat}
+	dumpOnFailure(t, net, "mv", logs, pages)
 	decoding := func(p *browsertest.Page, who string, from ...string) browsertest.Stats {
 		s, err := p.WaitStats(ctx, 60*time.Second, who+" decoding "+fmt.Sprint(from), func(s browsertest.Stats) bool {
 			for _, f := range from {

@@ -46,6 +46,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	duration := fs.Duration("duration", 0, "simulate this long instead of the scenario's duration (events after it do not happen)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	placement := fs.String("placement", "", "place users given by region with this instead of the scenario's placer: region (a room's users of one region share a node), or the scheduler's policy auto, nearest or single")
 	memprofile := fs.String("memprofile", "", "write a heap profile (live objects at the end of the run, and every allocation) to this file")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), simUsage)
@@ -65,6 +66,9 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *duration > 0 {
 		s.Duration = *duration
 		s.Warmup = min(s.Warmup, *duration/2)
+	}
+	if err := setPlacement(s, *placement); err != nil {
+		return err
 	}
 	if s.Name == "" {
 		s.Name = strings.TrimSuffix(filepath.Base(*file), filepath.Ext(*file))
@@ -104,6 +108,9 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	command := fmt.Sprintf("go run ./cmd/qrtn sim --scenario %s --seed %d", *file, *seed)
 	if *duration > 0 {
 		command += " --duration " + duration.String()
+	}
+	if *placement != "" {
+		command += " --placement " + *placement
 	}
 	if *out != "" {
 		if err := rep.WriteFiles(*out, command+" --out "+*out); err != nil {
@@ -148,4 +155,18 @@ func tuneGC() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(6 << 30) // collect harder rather than pass 6 GiB
 	}
+}
+
+// setPlacement applies --placement to a scenario.
+func setPlacement(s *sim.Scenario, p string) error {
+	switch p {
+	case "":
+	case "region":
+		s.Placement.Placer, s.Placement.Policy = "region", ""
+	case "auto", "nearest", "single":
+		s.Placement.Placer, s.Placement.Policy = "scheduler", p
+	default:
+		return fmt.Errorf("--placement %q: want region, auto, nearest or single", p)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,7 +13,8 @@ import (
 
 // BenchmarkBrowserSVCTrunk compares one VP9 SVC publisher (L3T3_KEY, two
 // spatial layers at 640x360) with one VP8 simulcast publisher (rids s and
-// l, s set to half size so that both offer 320x180 and 640x360) at the
+// l, s set to half size; and AV1 SVC, read from the dependency
+// descriptor) so that both offer 320x180 and 640x360) at the
 // same subscriber mix: on access node b, across the trunk from the
 // publisher's node a, one viewer watches the small layer and one the
 // large. It reports the trunk's bytes per second (both directions, QRTP
@@ -26,10 +28,11 @@ func BenchmarkBrowserSVCTrunk(b *testing.B) {
 	for _, c := range []struct{ name, params string }{
 		{"vp9-svc", "&codec=vp9&svc=1"},
 		{"vp8-simulcast", "&codec=vp8"},
+		{"av1-svc", "&codec=av1&svc=1"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for range b.N {
-				svcTrunkRun(b, c.params, c.name == "vp8-simulcast")
+				svcTrunkRun(b, c.params, strings.HasSuffix(c.name, "-simulcast"))
 			}
 		})
 	}
@@ -41,10 +44,10 @@ func svcTrunkRun(b *testing.B, params string, halfSmall bool) {
 	net := startTwoRegions(b, ctx)
 	br := browsertest.StartT(b, browsertest.Options{})
 	const q = "&mode=meeting&autojoin=1&video=640x360@20"
-	pub := br.OpenT(b, net.Node("a").URL()+"?room=m&name=pub&role=host"+params+q)
-	near := br.OpenT(b, net.Node("a").URL()+"?room=m&name=near&role=viewer"+q)
-	farSmall := br.OpenT(b, net.Node("b").URL()+"?room=m&name=fs&role=viewer"+q)
-	farLarge := br.OpenT(b, net.Node("b").URL()+"?room=m&name=fl&role=viewer"+q)
+	pub := br.OpenT(b, net.Node("a").URL()+"?room=m&name=pub&role=host&node=a"+params+q)
+	near := br.OpenT(b, net.Node("a").URL()+"?room=m&name=near&role=viewer&node=a"+q)
+	farSmall := br.OpenT(b, net.Node("b").URL()+"?room=m&name=fs&role=viewer&node=b"+q)
+	farLarge := br.OpenT(b, net.Node("b").URL()+"?room=m&name=fl&role=viewer&node=b"+q)
 	for _, p := range []*browsertest.Page{near, farSmall, farLarge} {
 		if _, err := p.WaitStats(ctx, 60*time.Second, "pub's video", func(s browsertest.Stats) bool { return s.Decoding("pub", 10, 2000) }); err != nil {
 			b.Fatal(err)

@@ -17,16 +17,24 @@ import (
 // spatial layer: the decoded size follows, without a freeze. While the far
 // viewer watches the small layer, b's mirror of the track has its larger
 // layers paused: the trunk carries only the spatial layers b wants.
-func TestBrowserSVCAcrossTrunk(t *testing.T) {
+func TestBrowserSVCAcrossTrunk(t *testing.T) { browserSVCAcrossTrunk(t, "VP9") }
+
+// TestBrowserAV1SVCAcrossTrunk is the same with AV1 SVC (&codec=av1&svc=1):
+// the nodes read its layers from the dependency descriptor extension.
+func TestBrowserAV1SVCAcrossTrunk(t *testing.T) { browserSVCAcrossTrunk(t, "AV1") }
+
+func browserSVCAcrossTrunk(t *testing.T, codec string) {
 	browsertest.Require(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	net := startTwoRegions(t, ctx)
 	br := browsertest.StartT(t, browsertest.Options{Logf: t.Logf})
 	const q = "&mode=meeting&autojoin=1&video=640x360@20"
-	br.OpenT(t, net.Node("a").URL()+"?room=svc&name=pub&role=host&codec=vp9&svc=1"+q)
-	near := br.OpenT(t, net.Node("a").URL()+"?room=svc&name=near&role=viewer"+q)
-	far := br.OpenT(t, net.Node("b").URL()+"?room=svc&name=far&role=viewer"+q)
+	// Pinned (&node=): the scheduler would otherwise be free to place the
+	// far viewer on a, where the room already is.
+	br.OpenT(t, net.Node("a").URL()+"?room=svc&name=pub&role=host&node=a&svc=1&codec="+strings.ToLower(codec)+q)
+	near := br.OpenT(t, net.Node("a").URL()+"?room=svc&name=near&role=viewer&node=a"+q)
+	far := br.OpenT(t, net.Node("b").URL()+"?room=svc&name=far&role=viewer&node=b"+q)
 
 	for _, p := range []*browsertest.Page{far, near} {
 		if _, err := p.WaitStats(ctx, 60*time.Second, "pub's video", func(s browsertest.Stats) bool { return s.Decoding("pub", 10, 2000) }); err != nil {
@@ -37,7 +45,7 @@ func TestBrowserSVCAcrossTrunk(t *testing.T) {
 		name string
 		p    *browsertest.Page
 	}{{"far", far}, {"near", near}} {
-		t.Run(v.name, func(t *testing.T) { svcSwitchCycle(ctx, t, v.p, v.name == "far", net) })
+		t.Run(v.name, func(t *testing.T) { svcSwitchCycle(ctx, t, v.p, v.name == "far", net, codec) })
 	}
 
 	// Nobody watches: dynacast pauses the one SVC encoding at the
@@ -48,7 +56,7 @@ func TestBrowserSVCAcrossTrunk(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		originVP9(ctx, t, net, "paused, nothing arriving", func(l sfu.LayerSnapshot) bool { return l.Paused && !l.Arriving })
+		originSVC(ctx, t, net, codec, "paused, nothing arriving", func(l sfu.LayerSnapshot) bool { return l.Paused && !l.Arriving })
 		before, _ := far.Stats(ctx)
 		v0, _ := before.Track("pub", "video")
 		if err := far.Prefer(ctx, "pub", "small"); err != nil {
@@ -60,24 +68,25 @@ func TestBrowserSVCAcrossTrunk(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		originVP9(ctx, t, net, "resumed", func(l sfu.LayerSnapshot) bool { return !l.Paused && l.Arriving })
+		originSVC(ctx, t, net, codec, "resumed", func(l sfu.LayerSnapshot) bool { return !l.Paused && l.Arriving })
 	})
 }
 
-// originVP9 waits until node a's VP9 track of pub is in the state ok says.
-func originVP9(ctx context.Context, t *testing.T, net *network, what string, ok func(sfu.LayerSnapshot) bool) {
+// originSVC waits until node a's SVC track of pub (VP9 or AV1) is in the
+// state ok says.
+func originSVC(ctx context.Context, t *testing.T, net *network, codec, what string, ok func(sfu.LayerSnapshot) bool) {
 	t.Helper()
 	if err := browsertest.Poll(ctx, 30*time.Second, 500*time.Millisecond, func(context.Context) (bool, string, error) {
 		for _, rs := range net.Node("a").SFU().Snapshot() {
 			for _, ps := range rs.Participants {
 				for _, tr := range ps.Tracks {
-					if tr.Kind == "video" && strings.EqualFold(tr.Codec, "video/VP9") && len(tr.Layers) == 1 {
+					if tr.Kind == "video" && strings.EqualFold(tr.Codec, "video/"+codec) && len(tr.Layers) == 1 {
 						return ok(tr.Layers[0]), fmt.Sprintf("%+v", tr.Layers[0]), nil
 					}
 				}
 			}
 		}
-		return false, "no VP9 track at a", nil
+		return false, "no " + codec + " track at a", nil
 	}); err != nil {
 		t.Fatalf("pub's SVC track at a not %s: %v", what, err)
 	}
@@ -85,7 +94,7 @@ func originVP9(ctx context.Context, t *testing.T, net *network, what string, ok 
 
 // svcSwitchCycle switches the page's view of pub small → large → small and
 // checks sizes and freezes; far also checks the trunk's layers.
-func svcSwitchCycle(ctx context.Context, t *testing.T, p *browsertest.Page, far bool, net *network) {
+func svcSwitchCycle(ctx context.Context, t *testing.T, p *browsertest.Page, far bool, net *network, codec string) {
 	switchTo := func(layer string, cond func(v browsertest.Inbound) bool) browsertest.Inbound {
 		t.Helper()
 		if err := p.Prefer(ctx, "pub", layer); err != nil {
@@ -93,7 +102,7 @@ func svcSwitchCycle(ctx context.Context, t *testing.T, p *browsertest.Page, far 
 		}
 		s, err := p.WaitStats(ctx, 45*time.Second, "the "+layer+" layer", func(s browsertest.Stats) bool {
 			v, ok := s.Track("pub", "video")
-			return ok && v.Codec == "VP9" && cond(v)
+			return ok && v.Codec == codec && cond(v)
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -46,3 +46,46 @@ room_groups:
 		}
 	}
 }
+
+// TestPlacementStats: the report's placement line tells a cascading
+// placer from one that keeps each room on one node: the latter puts half
+// the users outside their region, a far path away.
+func TestPlacementStats(t *testing.T) {
+	want := map[string]func(*PlacementStats) bool{
+		"region": func(p *PlacementStats) bool {
+			return p.Placer == "region" && p.OffRegion == 0 && p.LastMileMaxMs == 0 && p.NodesPerRoom == 2
+		},
+		"single": func(p *PlacementStats) bool {
+			return p.Placer == "scheduler:single" && p.OffRegion == 8 && p.LastMileP95Ms >= 40 && p.LastMileMaxMs <= 60 &&
+				p.NodesPerRoom == 1 && p.MaxNodesPerRoom == 1
+		},
+	}
+	for _, policy := range []string{"region", "single"} {
+		placer := "region"
+		if policy != "region" {
+			placer = "scheduler, policy: " + policy
+		}
+		s, err := ParseScenario([]byte(`
+duration: 3s
+warmup: 1s
+placement: {placer: ` + placer + `}
+backbone:
+  regions: [{name: eu, access: 2, forwarding: 1}, {name: us, access: 2, forwarding: 1}]
+  local: {delay: 5ms}
+  far: {delay: 40ms}
+room_groups:
+  - {prefix: m, count: 4, mode: meeting, publishers: 2, viewers: 2, regions: [eu, us], spread: 2, join_over: 500ms,
+     tracks: [{kind: audio}]}
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Run(context.Background(), s, Options{Seed: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := rep.Placement; p == nil || p.Placed != 16 || !want[policy](p) {
+			t.Errorf("%s: placement %+v", policy, p)
+		}
+	}
+}

@@ -66,7 +66,10 @@ type Report struct {
 	// ByRegionPair is the p95 end-to-end latency by "from→to" region.
 	ByRegionPair map[string]float64 `json:"latency_p95_ms_by_region_pair"`
 	JoinErrors   int                `json:"join_errors,omitempty"`
-	Errors       []string           `json:"errors,omitempty"`
+	// Placement says where the placer put users given by region (nil
+	// when the scenario places none that way).
+	Placement *PlacementStats `json:"placement,omitempty"`
+	Errors    []string        `json:"errors,omitempty"`
 
 	series []SecondStats
 	e2e    netsim.DelayHistogram
@@ -131,6 +134,9 @@ func (r *runner) report(seed uint64) *Report {
 	if rep.Viewers > 0 && secs > 0 {
 		rep.TrunkKbpsPerViewer = round2(float64(bytes) * 8 / 1e3 / secs / float64(rep.Viewers))
 	}
+	if st := r.placed.stats(); st.Placed > 0 {
+		rep.Placement = st
+	}
 	if media > 0 {
 		rep.FECOverhead, rep.RetxOverhead = round3(float64(fec)/float64(media)), round3(float64(retx)/float64(media))
 	}
@@ -179,6 +185,9 @@ func (rep *Report) Markdown(w io.Writer, prefix, command string) error {
 	p("\nControl messages per node per second, by kind: %s.\n", kv(rep.ControlByKind))
 	if len(rep.ByRegionPair) > 0 {
 		p("\nEnd-to-end p95 by region pair (publisher → viewer): %s.\n", kv(rep.ByRegionPair))
+	}
+	if rep.Placement != nil {
+		p("%s", rep.Placement.markdown())
 	}
 	if len(rep.Errors) > 0 || rep.JoinErrors > 0 {
 		p("\nTimeline errors: %s; users not placed: %d.\n", strings.Join(rep.Errors, "; "), rep.JoinErrors)

@@ -72,6 +72,7 @@ type runner struct {
 	rooms  map[string]bool
 	errs   []string
 	base   map[string]trunk.Counters // counters at the end of the warm-up
+	placed *placements
 }
 
 // Run plays a scenario and returns what it measured. The same scenario
@@ -93,7 +94,7 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Report, error) {
 	if opt.onNet != nil {
 		opt.onNet(n)
 	}
-	r := &runner{s: s, n: n, placer: opt.Placer, rooms: map[string]bool{}}
+	r := &runner{s: s, n: n, placer: opt.Placer, rooms: map[string]bool{}, placed: newPlacements(n, s)}
 	if r.placer == nil {
 		r.placer = s.placer(n)
 	}
@@ -209,6 +210,7 @@ func (r *runner) join(room, mode string, u UserDef) {
 	node := u.Node
 	if node == "" {
 		node = r.placer.Place(r.n, room, u.ID, u.Region)
+		r.placed.note(u.Region, node)
 	}
 	layer := -1
 	if u.Layer != nil {
@@ -270,6 +272,7 @@ func (r *runner) drain(name string) error {
 	for _, u := range nd.local.users() {
 		nd.local.leave(u.Room, u.ID)
 		target := r.placer.Place(r.n, u.Room, u.ID, nd.Spec.Region)
+		r.placed.note(nd.Spec.Region, target)
 		if target == "" || r.n.Join(target, u) != nil {
 			r.n.M.JoinErrors++
 		}

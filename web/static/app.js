@@ -203,7 +203,7 @@ async function start(v) {
     const publish = v.role === 'host';
     // Ask for the camera while the scheduler and the websocket work: all take time.
     const media = publish ? getMedia(v) : Promise.resolve(null);
-    const session = await joinScheduled(v, { mode: v.mode, codec: codecParam(v.codec), data: true, svc: params.get('svc') !== '0', ...subscribeOptions() });
+    const session = await joinScheduled(v, { mode: v.mode, codec: codecParam(v.codec), data: true, svc: params.get('svc') === '1' ? 'always' : params.get('svc') !== '0', ...subscribeOptions() });
     app.session = session;
     if (subscribeOnly()) subscribeByName(session, subscribeOnly());
     app.timing.joinedMs = performance.now() - app.timing.startedAt;

@@ -84,6 +84,8 @@ export const LAYERS = {
  * @param {boolean} [opts.autoSubscribe] false: receive nothing until subscribe() (qrtn-subscribe.js)
  * @param {string[]} [opts.receiveCodecs] the video codecs to decode, default all the browser has
  * @param {false|'vp8'} [opts.backup] a VP9 or AV1 camera is also sent in VP8 unless false
+ * @param {boolean|'always'} [opts.svc] true: VP9 is sent as one SVC stream (L3T3_KEY);
+ *   'always': AV1 too (layers read by the node from the dependency descriptor)
  */
 export async function join(url, token, opts = {}) {
   const s = new Session(url, opts);
@@ -620,9 +622,12 @@ export class Session extends EventTarget {
   // _svc: with opts.svc (the demo page sets it for VP9 unless &svc=0),
   // VP9 is published as one SVC stream of up to three spatial and three
   // temporal layers (L3T3_KEY) instead of simulcast; the node forwards
-  // each subscriber the spatial layers it needs (sfu/svc.go).
+  // each subscriber the spatial layers it needs (sfu/svc.go). AV1 is
+  // published so with opts.svc 'always' (&svc=1): the node reads its
+  // layers from the dependency descriptor extension.
   _svc() {
-    return (this.opts.codec || '').toLowerCase() === 'vp9' && this.opts.svc === true;
+    const codec = (this.opts.codec || '').toLowerCase();
+    return (codec === 'vp9' && !!this.opts.svc) || (codec === 'av1' && this.opts.svc === 'always');
   }
 
   _encodings() {
