@@ -43,10 +43,6 @@ type engine struct {
 // udpBuffer is the socket buffer size asked for the shared ICE UDP socket.
 const udpBuffer = 4 << 20
 
-// iceKeepalive is how often the node pings each connection's selected
-// path (see newEngine).
-const iceKeepalive = 250 * time.Millisecond
-
 func newEngine(cfg Config, logger *slog.Logger, stats *counters) (*engine, error) {
 	e := &engine{stats: stats}
 	var err error
@@ -84,21 +80,7 @@ func newEngine(cfg Config, logger *slog.Logger, stats *counters) (*engine, error
 	}
 	se.SetNetworkTypes(networks)
 	se.DisableActiveTCP(true)
-	// Keepalives every 250 ms keep every selected path warm: a client calls
-	// a path that carried media dead after 0.5 s without any packet
-	// (web/static/qrtn-reconnect.js, loadtest/api.go), and a path whose
-	// media merely stopped (its publisher's node died, it muted) must not
-	// look dead. Four small STUN requests a second per connection, next to
-	// the media's hundreds.
-	se.SetICETimeouts(cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout, iceKeepalive)
-	// The node controls ICE on the subscriber connections (it offers them),
-	// and pion's controlling agent waits 1 s before it nominates a pair
-	// whose remote candidate is peer-reflexive, which a browser's is
-	// whenever its checks arrive before its (mDNS-hidden) candidates: every
-	// subscriber connection, and every ICE restart of one, took a second
-	// longer. The node has one host address per family, so there is no
-	// better pair to wait for.
-	se.SetPrflxAcceptanceMinWait(0)
+	se.SetICETimeouts(cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout, 2*time.Second)
 	// A server resolves nothing over mDNS: browsers' .local candidates are
 	// learnt as peer-reflexive from their connectivity checks instead.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
