@@ -81,14 +81,6 @@ func newEngine(cfg Config, logger *slog.Logger, stats *counters) (*engine, error
 	se.SetNetworkTypes(networks)
 	se.DisableActiveTCP(true)
 	se.SetICETimeouts(cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout, 2*time.Second)
-	// The node controls ICE on the subscriber connections (it offers them),
-	// and pion's controlling agent waits 1 s before it nominates a pair
-	// whose remote candidate is peer-reflexive, which a browser's is
-	// whenever its checks arrive before its (mDNS-hidden) candidates: every
-	// subscriber connection, and every ICE restart of one, took a second
-	// longer. The node has one host address per family, so there is no
-	// better pair to wait for.
-	se.SetPrflxAcceptanceMinWait(0)
 	// A server resolves nothing over mDNS: browsers' .local candidates are
 	// learnt as peer-reflexive from their connectivity checks instead.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)

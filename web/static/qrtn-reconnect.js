@@ -4,7 +4,7 @@
 // In increasing order of cost:
 //  - 'ice': a peer connection went disconnected or failed, or the
 //    browser's network changed, or nothing at all (media, RTCP, STUN)
-//    arrived on its selected path for 0.5 s while media flowed on it (2.5 s
+//    arrived on its selected path for 1 s while media flowed on it (2.5 s
 //    on an idle path, which only keepalives cross): a watchdog polls
 //    getStats four times a second, as browsers take 5 s or more to call a
 //    dead path 'disconnected'. The publisher connection offers again
@@ -38,7 +38,7 @@ const ICE_RESTART_CHECK = 6000; // ms for a restart to connect before the next
 const ICE_MAX_RESTARTS = 3;
 const WATCH_EVERY = 250; // ms between looks at the selected paths
 const PATH_SILENT = 2500; // ms without any packet on an idle path that make it dead
-const MEDIA_SILENT = 500; // ms without any packet on a path that carried media
+const MEDIA_SILENT = 1000; // ms without any packet on a path that carried media (0.5 s restarted healthy paths of loaded browsers)
 const MEDIA_PACKETS = 2; // packets per look (8/s: media, or the node's feedback on it) that mean media flows
 const MOVE_DEADLINE = 60_000; // ms of trying nodes before giving up
 const SAMPLE_EVERY = 200;
