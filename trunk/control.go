@@ -229,25 +229,73 @@ func (c *Core) supersede(now time.Time, rs RoomState) {
 // applyDelta turns a whole record into the next one a delta describes.
 func applyDelta(held, d RoomState) RoomState {
 	out := RoomState{Origin: d.Origin, Seq: d.Seq, Room: d.Room, Mode: d.Mode, Opts: d.Opts}
-	gone := make(map[string]bool, len(d.Gone)+len(d.Participants))
-	for _, id := range d.Gone {
-		gone[id] = true
+	if byID(held.Participants) && byID(d.Participants) && slices.IsSorted(d.Gone) {
+		// Records are kept sorted by ID, and deltas are made from them
+		// (roomDelta): merge, rather than index and sort a live room's
+		// thousand participants for every delta.
+		out.Participants = mergeDelta(held.Participants, d.Participants, d.Gone)
+	} else {
+		out.Participants = sortDelta(held.Participants, d.Participants, d.Gone)
 	}
-	for _, p := range d.Participants {
-		gone[p.ID] = true // replaced
-	}
-	out.Participants = make([]ParticipantState, 0, len(held.Participants)+len(d.Participants))
-	for _, p := range held.Participants {
-		if !gone[p.ID] {
-			out.Participants = append(out.Participants, p)
-		}
-	}
-	out.Participants = append(out.Participants, d.Participants...)
-	slices.SortFunc(out.Participants, func(a, b ParticipantState) int { return strings.Compare(a.ID, b.ID) })
 	if len(out.Participants) > maxParticipants {
 		out.Participants = out.Participants[:maxParticipants]
 	}
 	return out
+}
+
+// sortDelta is mergeDelta for records or deltas not sorted by ID.
+func sortDelta(held, add []ParticipantState, goneIDs []string) []ParticipantState {
+	gone := make(map[string]bool, len(goneIDs)+len(add))
+	for _, id := range goneIDs {
+		gone[id] = true
+	}
+	for _, p := range add {
+		gone[p.ID] = true // replaced
+	}
+	out := make([]ParticipantState, 0, len(held)+len(add))
+	for _, p := range held {
+		if !gone[p.ID] {
+			out = append(out, p)
+		}
+	}
+	out = append(out, add...)
+	slices.SortFunc(out, func(a, b ParticipantState) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// byID reports whether participants are sorted by ID, each ID once.
+func byID(ps []ParticipantState) bool {
+	for i := 1; i < len(ps); i++ {
+		if ps[i-1].ID >= ps[i].ID {
+			return false
+		}
+	}
+	return true
+}
+
+// mergeDelta is held without the participants gone or replaced, with
+// add, in ID order; held and add are sorted by ID (each ID once) and gone
+// is sorted.
+func mergeDelta(held, add []ParticipantState, gone []string) []ParticipantState {
+	out := make([]ParticipantState, 0, len(held)+len(add))
+	j, g := 0, 0
+	for _, p := range held {
+		for g < len(gone) && gone[g] < p.ID {
+			g++
+		}
+		if g < len(gone) && gone[g] == p.ID {
+			continue
+		}
+		for j < len(add) && add[j].ID < p.ID {
+			out = append(out, add[j])
+			j++
+		}
+		if j < len(add) && add[j].ID == p.ID {
+			continue // replaced: add[j] goes in next
+		}
+		out = append(out, p)
+	}
+	return append(out, add[j:]...)
 }
 
 // roomDelta describes next as a change of prev, when that is much
@@ -264,7 +312,7 @@ func roomDelta(prev, next RoomState) (RoomState, bool) {
 	}
 	for _, p := range next.Participants {
 		i, ok := old[p.ID]
-		if !ok || !reflect.DeepEqual(prev.Participants[i], p) {
+		if !ok || !sameParticipant(&prev.Participants[i], &p) {
 			d.Participants = append(d.Participants, p)
 		}
 		delete(old, p.ID)

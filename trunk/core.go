@@ -218,7 +218,11 @@ func (c *Core) service(now time.Time) {
 		c.accepted(now, conn)
 	}
 	for _, p := range c.peers {
-		c.peerEvents(now, p)
+		c.markReady()
+		if p.events {
+			p.events = false
+			c.peerEvents(now, p)
+		}
 	}
 	if c.closed {
 		return
@@ -232,6 +236,19 @@ func (c *Core) service(now time.Time) {
 		c.subsDirty = false
 		c.syncAt = now.Add(syncEvery)
 		c.syncFlows(now)
+	}
+}
+
+// markReady marks the peers whose connections have events to read
+// (qrtp.Endpoint.Ready), so that service visits those only. It runs
+// before each peer is visited: events a peer's handling raises on a peer
+// further down the list are read in the same pass, as if every peer were
+// visited; on one already passed, at the next Poll.
+func (c *Core) markReady() {
+	for _, conn := range c.ep.Ready() {
+		if p := c.byKey[conn.RemoteKey()]; p != nil && p.conn == conn {
+			p.events = true
+		}
 	}
 }
 

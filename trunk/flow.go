@@ -55,6 +55,11 @@ type flow struct {
 	// restart the reorder buffer at the next packet, for the same reason.
 	keyframe, reorder bool
 
+	// outs caches, for fanOut, each downstream's peer and media stream
+	// (nil: none open yet), valid while outsGen is the table's gen.
+	outs    []fanTarget
+	outsGen uint64
+
 	seen   seqWindow
 	unit   fecUnit // which packets sent downstream share an FEC group
 	order  reorder // before the local side
@@ -80,6 +85,12 @@ const (
 	maxSubscriptions = 10_000
 )
 
+// fanTarget is where fanOut sends one flow's packets to one downstream.
+type fanTarget struct {
+	p  *peer
+	os *outStream
+}
+
 // flowTable is the forwarding table: every flow through the node, with
 // its one upstream and its downstreams. It is pure state: it decides, the
 // Core does what the decisions need (streams, subscriptions, key frame
@@ -90,7 +101,20 @@ type flowTable struct {
 	flows map[flowKey]*flow
 	// switches counts upstream changes of all flows, ever.
 	switches uint64
+	// order is every flow in key order while ordered (the set of flows
+	// did not change since it was built); a new slice is built each time,
+	// so that a caller may range over an old one while the table changes.
+	order   []*flow
+	ordered bool
+	// gen changes whenever a flow is added or removed, a flow's
+	// downstreams change, or a peer's media streams do (the Core calls
+	// changed): the per-packet caches (inStream.f, flow.outs) are valid
+	// for one gen.
+	gen uint64
 }
+
+// changed invalidates the per-packet caches.
+func (t *flowTable) changed() { t.gen++ }
 
 func newFlowTable(self string) *flowTable {
 	return &flowTable{self: self, log: slog.New(slog.DiscardHandler), flows: map[flowKey]*flow{}}
@@ -99,12 +123,17 @@ func newFlowTable(self string) *flowTable {
 func (t *flowTable) get(k flowKey) *flow { return t.flows[k] }
 
 // sorted returns every flow in key order, for sweeps with side effects.
+// The slice is shared: callers must not change it.
 func (t *flowTable) sorted() []*flow {
+	if t.ordered {
+		return t.order
+	}
 	out := make([]*flow, 0, len(t.flows))
 	for _, f := range t.flows {
 		out = append(out, f)
 	}
 	slices.SortFunc(out, func(a, b *flow) int { return a.key.compare(b.key) })
+	t.order, t.ordered = out, true
 	return out
 }
 
@@ -131,9 +160,11 @@ type flowDemand struct {
 // key frame). describe gives a new flow's room mode and track kind.
 func (t *flowTable) apply(now time.Time, demand map[flowKey]*flowDemand,
 	describe func(TrackRef) (route.Mode, string)) (removed, joined []*flow) {
+	t.changed()
 	for _, f := range t.sorted() {
 		if demand[f.key] == nil {
 			delete(t.flows, f.key)
+			t.ordered = false
 			removed = append(removed, f)
 		}
 	}
@@ -143,6 +174,7 @@ func (t *flowTable) apply(now time.Time, demand map[flowKey]*flowDemand,
 			mode, kind := describe(k.track)
 			f = &flow{key: k, kind: kind, mode: mode, since: now}
 			t.flows[k] = f
+			t.ordered = false
 		}
 		slices.Sort(d.downs)
 		added := false
@@ -202,6 +234,7 @@ func (t *flowTable) switchTo(f *flow, up, why string) {
 // its make-before-break successor if that is up, else waits for the next
 // plan.
 func (t *flowTable) peerLost(name string, alive func(string) bool) {
+	t.changed()
 	for _, f := range t.sorted() {
 		if i := slices.Index(f.down, name); i >= 0 {
 			f.down = slices.Delete(f.down, i, i+1)

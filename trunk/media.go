@@ -21,7 +21,7 @@ func (c *Core) receiveBind(now time.Time, p *peer, b Bind) {
 	held := p.pending[b.Stream]
 	delete(p.pending, b.Stream)
 	for _, m := range held {
-		c.forwardMedia(now, p, k, m)
+		c.forwardMedia(now, p, k, c.flows.get(k), m)
 	}
 	if p.conn != nil {
 		c.readMedia(now, p, b.Stream)
@@ -51,16 +51,20 @@ func (c *Core) readMedia(now time.Time, p *peer, id uint64) {
 			}
 			continue
 		}
-		c.forwardMedia(now, p, is.key, m.Data)
+		if is.gen != c.flows.gen {
+			is.f, is.gen = c.flows.get(is.key), c.flows.gen
+			p.in[id] = is
+		}
+		c.forwardMedia(now, p, is.key, is.f, m.Data)
 	}
 }
 
-// forwardMedia takes one RTP packet from a trunk (b is the caller's to
-// give away: QRTP hands each message's buffer to its reader).
-func (c *Core) forwardMedia(now time.Time, p *peer, k flowKey, b []byte) {
+// forwardMedia takes one RTP packet of flow f (nil: none, k names it)
+// from a trunk (b is the caller's to give away: QRTP hands each message's
+// buffer to its reader).
+func (c *Core) forwardMedia(now time.Time, p *peer, k flowKey, f *flow, b []byte) {
 	p.metrics.mediaIn += uint64(len(b))
 	p.lastMedia = now
-	f := c.flows.get(k)
 	if f == nil || len(b) < 12 {
 		c.stats.unwanted++
 		return
@@ -168,9 +172,16 @@ func (c *Core) fanOut(now time.Time, f *flow, b []byte) {
 	if len(b) >= 12 {
 		more = f.unit.more(binary.BigEndian.Uint16(b[2:4]), b[1]&0x80 != 0, f.kind == "video")
 	}
-	for _, name := range f.down {
-		p := c.byName[name]
-		os := p.out[f.key]
+	if f.outsGen != c.flows.gen || len(f.outs) != len(f.down) {
+		f.outs = f.outs[:0]
+		for _, name := range f.down {
+			p := c.byName[name]
+			f.outs = append(f.outs, fanTarget{p: p, os: p.out[f.key]})
+		}
+		f.outsGen = c.flows.gen
+	}
+	for _, t := range f.outs {
+		p, os := t.p, t.os
 		if os == nil {
 			p.metrics.mediaDrops++
 			continue

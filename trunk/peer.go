@@ -20,6 +20,7 @@ type peer struct {
 	conn     *qrtp.Conn
 	ctrl     *qrtp.Stream
 	up       bool // connected and hello received
+	events   bool // conn may have events to read (Core.markReady)
 	upSince  time.Time
 	ctrlIn   []byte // received control bytes not yet parsed
 	ctrlOut  []byte // control frames waiting for send-buffer space
@@ -64,6 +65,10 @@ type outStream struct {
 type inStream struct {
 	key  flowKey
 	kind string
+	// f caches the flow of key (nil: none) while gen is the flow
+	// table's: one map lookup per stream and table change, not per packet.
+	f   *flow
+	gen uint64
 }
 
 // maxPendingMedia bounds what is held for a stream whose Bind has not

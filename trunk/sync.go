@@ -112,6 +112,7 @@ func (c *Core) closeFlow(f *flow) {
 		if os := p.out[f.key]; os != nil {
 			_ = os.s.Close()
 			delete(p.out, f.key)
+			c.flows.changed()
 		}
 	}
 	delete(c.holding, f)
@@ -185,6 +186,7 @@ func (c *Core) syncStreams(now time.Time) {
 			if f := c.flows.get(k); f == nil || !slices.Contains(f.down, p.info.Name) || !p.up {
 				_ = os.s.Close()
 				delete(p.out, k)
+				c.flows.changed()
 			}
 		}
 	}
@@ -216,6 +218,7 @@ func (c *Core) openMedia(now time.Time, p *peer, f *flow) {
 		return // retried on the next sync
 	}
 	p.out[f.key] = &outStream{s: s}
+	c.flows.changed()
 	c.sendControl(now, p, message{Bind: &Bind{Stream: s.ID(), Track: f.key.track, Layer: f.key.layer, Kind: f.kind}})
 }
 
@@ -244,34 +247,85 @@ func (c *Core) syncSubscriptions(now time.Time) {
 				delete(p.rejected, ref)
 			}
 		}
+		// Only what changed is sorted (into the order of the refs' String
+		// forms) and sent: most syncs change little of a large table.
 		want := desired[p.info.Name]
-		for _, ref := range sortedRefs(want) {
-			s := want[ref]
+		var send, drop []TrackRef
+		for ref, s := range want {
 			if at, ok := p.rejected[ref]; ok && now.Sub(at) < rejectHold {
 				continue
 			}
 			if old, ok := p.sentSubs[ref]; ok && old.Layers == s.Layers && slices.Equal(old.Path, s.Path) {
 				continue
 			}
+			send = append(send, ref)
+		}
+		for ref := range p.sentSubs {
+			if _, ok := want[ref]; !ok {
+				drop = append(drop, ref)
+			}
+		}
+		conn := p.conn
+		for _, ref := range sortRefs(send) {
+			s := want[ref]
 			p.sentSubs[ref] = s
 			c.sendControl(now, p, message{Subscribe: &s})
 		}
-		for _, ref := range sortedRefs(p.sentSubs) {
-			if _, ok := want[ref]; !ok {
-				delete(p.sentSubs, ref)
-				c.sendControl(now, p, message{Subscribe: &Subscribe{Track: ref}})
+		for _, ref := range sortRefs(drop) {
+			if p.conn != conn {
+				break // the trunk closed (control backlog) and was reset
 			}
+			delete(p.sentSubs, ref)
+			c.sendControl(now, p, message{Subscribe: &Subscribe{Track: ref}})
 		}
 	}
 }
 
+// sortedRefs returns a map's refs in the order of their String forms.
 func sortedRefs[V any](m map[TrackRef]V) []TrackRef {
 	out := make([]TrackRef, 0, len(m))
 	for r := range m {
 		out = append(out, r)
 	}
-	slices.SortFunc(out, func(a, b TrackRef) int { return strings.Compare(a.String(), b.String()) })
-	return out
+	return sortRefs(out)
+}
+
+// sortRefs sorts refs in the order of their String forms.
+func sortRefs(refs []TrackRef) []TrackRef {
+	slices.SortFunc(refs, compareRefStrings)
+	return refs
+}
+
+// compareRefStrings compares a.String() with b.String() without building
+// them: origin, room and ID joined by "/", compared byte by byte.
+func compareRefStrings(a, b TrackRef) int {
+	if a.Origin == b.Origin && a.Room == b.Room {
+		return strings.Compare(a.ID, b.ID)
+	}
+	x := [5]string{a.Origin, "/", a.Room, "/", a.ID}
+	y := [5]string{b.Origin, "/", b.Room, "/", b.ID}
+	i, j := 0, 0 // the current parts; x[i] and y[j] are what is left of them
+	for {
+		for i < len(x) && x[i] == "" {
+			i++
+		}
+		for j < len(y) && y[j] == "" {
+			j++
+		}
+		switch {
+		case i == len(x) && j == len(y):
+			return 0
+		case i == len(x):
+			return -1
+		case j == len(y):
+			return 1
+		}
+		n := min(len(x[i]), len(y[j]))
+		if c := strings.Compare(x[i][:n], y[j][:n]); c != 0 {
+			return c
+		}
+		x[i], y[j] = x[i][n:], y[j][n:]
+	}
 }
 
 // receiveSubscribe records what a downstream peer wants. A subscription

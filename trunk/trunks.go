@@ -108,7 +108,9 @@ func (c *Core) accepted(now time.Time, conn *qrtp.Conn) {
 
 func (c *Core) attach(now time.Time, p *peer, conn *qrtp.Conn) {
 	p.reset()
+	c.flows.changed()
 	p.conn = conn
+	p.events = true // whatever it queued before it was ours
 	p.connects++
 	p.dialAt = now
 }
@@ -193,6 +195,7 @@ func (c *Core) peerDown(now time.Time, p *peer, why string) {
 	wasUp := p.up
 	p.metrics.addClosed(p.conn.Stats())
 	p.reset()
+	c.flows.changed()
 	p.downAt, p.downWhy = now, why
 	if wasUp {
 		p.lastUp = now

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qrtn/qrtn/qrtp/netsim"
 	"github.com/qrtn/qrtn/trunk/sim"
 )
 
@@ -46,6 +47,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	duration := fs.Duration("duration", 0, "simulate this long instead of the scenario's duration (events after it do not happen)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	profileFrom := fs.Duration("profile-from", 0, "with --cpuprofile: start profiling at this simulated time (e.g. 30s: the media phase after the joins)")
 	placement := fs.String("placement", "", "place users given by region with this instead of the scenario's placer: region (a room's users of one region share a node), or the scheduler's policy auto, nearest or single")
 	memprofile := fs.String("memprofile", "", "write a heap profile (live objects at the end of the run, and every allocation) to this file")
 	fs.Usage = func() {
@@ -73,32 +75,51 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if s.Name == "" {
 		s.Name = strings.TrimSuffix(filepath.Base(*file), filepath.Ext(*file))
 	}
+	startProfile := func() error { return nil }
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+		startProfile = func() error {
+			startProfile = func() error { return nil }
+			return pprof.StartCPUProfile(f)
+		}
+		if *profileFrom <= 0 {
+			if err := startProfile(); err != nil {
+				return err
+			}
 		}
 		defer pprof.StopCPUProfile()
 	}
 	tuneGC()
 	start := time.Now()
 	opt := sim.Options{Seed: *seed}
-	if !*quiet {
-		fmt.Fprintf(stderr, "qrtn sim: %s, %d nodes, %v simulated\n", s.Name, len(s.Nodes), s.Duration)
-		opt.Progress = func(d time.Duration) {
-			if d%(10*time.Second) == 0 || d == s.Duration {
-				w := time.Since(start).Seconds()
-				fmt.Fprintf(stderr, "  %5.0f s simulated in %5.1f s (%.1f× real time)\n", d.Seconds(), w, d.Seconds()/w)
+	var last netsim.Stats
+	opt.Progress = func(d time.Duration, e netsim.Stats) {
+		if *profileFrom > 0 && d >= *profileFrom {
+			if err := startProfile(); err != nil {
+				fmt.Fprintf(stderr, "qrtn sim: cpu profile: %v\n", err)
 			}
 		}
+		if !*quiet && (d%(10*time.Second) == 0 || d == s.Duration) {
+			w := time.Since(start).Seconds()
+			fmt.Fprintf(stderr, "  %5.0f s simulated in %5.1f s (%.1f× real time); since the last line %d datagrams, %d polls\n",
+				d.Seconds(), w, d.Seconds()/w, e.Datagrams-last.Datagrams, e.Polls-last.Polls)
+			last = e
+		}
+	}
+	if !*quiet {
+		fmt.Fprintf(stderr, "qrtn sim: %s, %d nodes, %v simulated\n", s.Name, len(s.Nodes), s.Duration)
 	}
 	rep, err := sim.Run(ctx, s, opt)
 	if err != nil {
 		return err
+	}
+	if !*quiet {
+		e := rep.Engine()
+		fmt.Fprintf(stderr, "  engine: %d events, %d datagrams, %d polls\n", e.Events, e.Datagrams, e.Polls)
 	}
 	if *memprofile != "" {
 		if err := writeHeapProfile(*memprofile); err != nil {

@@ -101,6 +101,9 @@ type Link struct {
 	stats LinkStats
 	// busyUntil is when the bottleneck finishes the last accepted packet.
 	busyUntil time.Time
+	// inflight are the datagrams on their way, in arrival order
+	// (Sim.pushArrival).
+	inflight arrivals
 	// lastArrival keeps deliveries in order when Reorder is off.
 	lastArrival time.Time
 }

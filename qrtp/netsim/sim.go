@@ -33,6 +33,11 @@ type Config struct {
 	// OnTransmit, if set, sees every datagram offered to a link and what
 	// the link did with it: a tap for tests that count bytes on the wire.
 	OnTransmit func(now time.Time, from, to netip.AddrPort, size int, fate Fate)
+	// BatchArrivals hands a node every datagram that arrives at the same
+	// instant (consecutive in the queue) before polling it once, as a real
+	// driver drains its socket before it polls. Without it the node is
+	// polled after each datagram.
+	BatchArrivals bool
 }
 
 // Stats counts what the simulator did as a whole.
@@ -178,8 +183,37 @@ func (s *Sim) enter() {
 
 func (s *Sim) leave() { s.running = false }
 
-func (s *Sim) step() {
+// pop takes the next event out of the queue; a datagram's successor on
+// its link takes its place in the heap.
+func (s *Sim) pop() *event {
 	e := s.q.pop()
+	if l := e.link; l != nil {
+		if n := l.inflight.next(); n != nil {
+			s.q.push(n)
+		}
+	}
+	return e
+}
+
+// pushArrival queues a datagram's arrival: behind the link's last one
+// when it comes no earlier (the usual case: the heap is not touched),
+// else (a link that reorders) in the heap on its own.
+func (s *Sim) pushArrival(l *Link, e *event) {
+	switch {
+	case l.inflight.empty():
+		e.link = l
+		l.inflight.add(e)
+		s.q.push(e)
+	case !less(e, l.inflight.last()):
+		e.link = l
+		l.inflight.add(e)
+	default:
+		s.q.push(e)
+	}
+}
+
+func (s *Sim) step() {
+	e := s.pop()
 	s.setNow(e.at)
 	s.stats.Events++
 	switch e.kind {
@@ -187,7 +221,8 @@ func (s *Sim) step() {
 		s.deliver(e)
 	case evTimer:
 		ns := e.node
-		if ns.attached && ns.up && ns.timerArmed && ns.gen == e.gen {
+		ns.timerEv = nil
+		if ns.attached && ns.up && ns.timerArmed {
 			ns.timerArmed = false
 			s.poll(ns)
 		}
@@ -206,6 +241,17 @@ func (s *Sim) deliver(e *event) {
 	}
 	s.stats.Datagrams++
 	ns.node.HandleDatagram(s.nowT, e.from, e.buf.b)
+	for s.cfg.BatchArrivals && s.q.len() > 0 {
+		n := s.q.peek()
+		if n.kind != evDeliver || n.at != e.at || n.to != e.to {
+			break
+		}
+		s.pop()
+		s.stats.Events++
+		s.stats.Datagrams++
+		ns.node.HandleDatagram(s.nowT, n.from, n.buf.b)
+		s.freeEvent(n)
+	}
 	s.poll(ns)
 }
 
@@ -230,8 +276,7 @@ func (s *Sim) rearm(ns *nodeState) {
 	nt := ns.node.NextTimeout()
 	if nt.IsZero() {
 		if ns.timerArmed {
-			ns.gen++
-			ns.timerArmed = false
+			s.disarm(ns)
 		}
 		return
 	}
@@ -243,11 +288,27 @@ func (s *Sim) rearm(ns *nodeState) {
 	if ns.timerArmed && ns.timerAt == at {
 		return
 	}
-	ns.gen++
+	s.arm(ns, at)
+}
+
+// arm sets the node's one timer to at, replacing the one armed before.
+func (s *Sim) arm(ns *nodeState, at time.Duration) {
+	s.disarm(ns)
 	ns.timerArmed, ns.timerAt = true, at
 	e := s.newEvent(at, evTimer)
-	e.node, e.gen = ns, ns.gen
+	e.node = ns
+	ns.timerEv = e
 	s.q.push(e)
+}
+
+// disarm cancels the node's timer.
+func (s *Sim) disarm(ns *nodeState) {
+	ns.timerArmed = false
+	if e := ns.timerEv; e != nil {
+		ns.timerEv = nil
+		s.q.remove(e)
+		s.freeEvent(e)
+	}
 }
 
 func (s *Sim) rearmAll() {
@@ -277,7 +338,7 @@ func (s *Sim) transmit(from, to netip.AddrPort, ns *nodeState, b []byte) {
 	e := s.newEvent(s.toVirtual(arrival), evDeliver)
 	e.from, e.to = from, to
 	e.buf = s.getBuf(b)
-	s.q.push(e)
+	s.pushArrival(l, e)
 }
 
 // Send injects a datagram from an address that need not have a node, as
@@ -295,7 +356,7 @@ func (s *Sim) newEvent(at time.Duration, kind eventKind) *event {
 		e = new(event)
 	}
 	s.seq++
-	e.at, e.seq, e.kind = at, s.seq, kind
+	e.at, e.seq, e.kind, e.idx = at, s.seq, kind, -1
 	return e
 }
 

@@ -15,10 +15,10 @@ type nodeState struct {
 	up       bool
 	attached bool
 
-	// timer: at most one live timer event, identified by gen.
+	// timer: at most one timer event, timerEv while it is queued.
 	timerArmed bool
 	timerAt    time.Duration
-	gen        uint64
+	timerEv    *event
 	lastPoll   time.Duration
 	pollsNow   int
 
@@ -66,7 +66,7 @@ func (s *Sim) Detach(addr netip.AddrPort) error {
 		return err
 	}
 	ns.attached = false
-	ns.gen++
+	s.disarm(ns)
 	delete(s.nodes, addr)
 	for i, o := range s.order {
 		if o == ns {
@@ -85,8 +85,7 @@ func (s *Sim) Down(addr netip.AddrPort) error {
 		return err
 	}
 	ns.up = false
-	ns.timerArmed = false
-	ns.gen++
+	s.disarm(ns)
 	return nil
 }
 
@@ -114,13 +113,7 @@ func (s *Sim) Wake(addr netip.AddrPort) error {
 	return nil
 }
 
-func (s *Sim) wake(ns *nodeState) {
-	ns.gen++
-	ns.timerArmed, ns.timerAt = true, s.now
-	e := s.newEvent(s.now, evTimer)
-	e.node, e.gen = ns, ns.gen
-	s.q.push(e)
-}
+func (s *Sim) wake(ns *nodeState) { s.arm(ns, s.now) }
 
 // Rebind moves the node at old to addr, as a NAT rebinding or a client
 // migration does. The links from and to old now serve addr (the physical

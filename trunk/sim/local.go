@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"strings"
 	"time"
@@ -34,9 +33,15 @@ type local struct {
 	core  *trunk.Core
 	rooms map[string]*lroom
 	pubs  []*pubTrack // by track, for a fixed emission order
-	own   map[trunk.TrackRef]*pubTrack
-	watch map[trunk.TrackRef]*watched
-	dirty map[string]bool // rooms whose remote parts changed
+	// slots are the layers of pubs in emission order, with when each is
+	// next due: the media clock scans this small array every tick rather
+	// than every layer's (large, scattered) state. Rebuilt when pubs
+	// change (slotsStale).
+	slots      []emitSlot
+	slotsStale bool
+	own        map[trunk.TrackRef]*pubTrack
+	watch      map[trunk.TrackRef]*watched
+	dirty      map[string]bool // rooms whose remote parts changed
 	// changed holds the rooms whose users changed (lroom.changed set).
 	changed map[string]bool
 	// nusers counts the users here.
@@ -46,7 +51,10 @@ type local struct {
 type lroom struct {
 	name, mode string
 	users      map[string]*User
-	changed    bool // users changed since the last SetRoom
+	ids        []string // the users' IDs, sorted
+	changed    bool     // users changed since the last SetRoom
+	// partsBuf is reused by parts (the Core copies what SetRoom is given).
+	partsBuf []trunk.ParticipantState
 }
 
 // watched is a remote track local viewers watch: the layers wanted.
@@ -75,6 +83,8 @@ func (l *local) join(u User) error {
 	uc := u
 	uc.Publish = slices.Clone(u.Publish)
 	r.users[u.ID] = &uc
+	i, _ := slices.BinarySearch(r.ids, u.ID)
+	r.ids = slices.Insert(r.ids, i, u.ID)
 	l.nusers++
 	r.changed = true
 	l.changed[u.Room] = true
@@ -89,12 +99,11 @@ func (l *local) join(u User) error {
 		ref := trunk.TrackRef{Origin: l.node.Spec.Name, Room: u.Room, ID: ts.ID}
 		pt := &pubTrack{ref: ref, spec: ts}
 		for k := range ts.Bitrates {
-			h := fnv.New32a()
-			fmt.Fprintf(h, "%s/%d", ref, k)
-			pt.layers = append(pt.layers, &pubLayer{ssrc: h.Sum32()})
+			pt.layers = append(pt.layers, &pubLayer{ssrc: l.node.net.ssrc(ref, k)})
 		}
 		l.own[ref] = pt
 		l.pubs = append(l.pubs, pt)
+		l.slotsStale = true
 	}
 	slices.SortFunc(l.pubs, func(a, b *pubTrack) int { return strings.Compare(a.ref.String(), b.ref.String()) })
 	return nil
@@ -108,6 +117,9 @@ func (l *local) leave(room, id string) bool {
 	}
 	u := r.users[id]
 	delete(r.users, id)
+	if i, ok := slices.BinarySearch(r.ids, id); ok {
+		r.ids = slices.Delete(r.ids, i, i+1)
+	}
 	l.nusers--
 	r.changed = true
 	l.changed[room] = true
@@ -116,6 +128,7 @@ func (l *local) leave(room, id string) bool {
 		ref := trunk.TrackRef{Origin: l.node.Spec.Name, Room: room, ID: ts.ID}
 		delete(l.own, ref)
 		l.pubs = slices.DeleteFunc(l.pubs, func(p *pubTrack) bool { return p.ref == ref })
+		l.slotsStale = true
 	}
 	return true
 }
@@ -125,7 +138,7 @@ func (l *local) users() []User {
 	var out []User
 	for _, name := range sortedKeys(l.rooms) {
 		r := l.rooms[name]
-		for _, id := range sortedKeys(r.users) {
+		for _, id := range r.ids {
 			out = append(out, *r.users[id])
 		}
 	}
@@ -149,21 +162,57 @@ func (l *local) tick(now time.Time) {
 		l.reconcile(now, name)
 		delete(l.dirty, name)
 	}
+	if l.slotsStale {
+		l.rebuildSlots()
+	}
+	at := now.UnixNano()
+	for i := range l.slots {
+		sl := &l.slots[i]
+		if sl.due > at {
+			continue
+		}
+		pt, layer := sl.pt, sl.layer
+		pl := pt.layers[layer]
+		pl.emit(now, pt.spec, pt.spec.Bitrates[layer], func(b []byte) {
+			l.node.net.M.sent(l.node, pt.ref, layer, b)
+			l.core.LocalRTP(now, pt.ref, layer, b)
+		})
+		sl.due = pl.dueAt()
+	}
+}
+
+// emitSlot is one published layer on the media clock: due is when it
+// next has a frame to send (UnixNano; math.MaxInt64 while it is off).
+type emitSlot struct {
+	due   int64
+	pt    *pubTrack
+	layer int
+}
+
+// rebuildSlots lays out the slots of l.pubs, in emission order.
+func (l *local) rebuildSlots() {
+	l.slots = l.slots[:0]
 	for _, pt := range l.pubs {
 		for i, pl := range pt.layers {
-			ref, layer := pt.ref, i
-			pl.emit(now, pt.spec, pt.spec.Bitrates[i], func(b []byte) {
-				l.node.net.M.sent(l.node, ref, layer, b)
-				l.core.LocalRTP(now, ref, layer, b)
-			})
+			pl.slot = len(l.slots)
+			l.slots = append(l.slots, emitSlot{due: pl.dueAt(), pt: pt, layer: i})
 		}
+	}
+	l.slotsStale = false
+}
+
+// retime refreshes a layer's slot after it was started or stopped.
+func (l *local) retime(pl *pubLayer) {
+	if !l.slotsStale && pl.slot < len(l.slots) && l.slots[pl.slot].pt.layers[l.slots[pl.slot].layer] == pl {
+		l.slots[pl.slot].due = pl.dueAt()
 	}
 }
 
 // parts is the room's record: every user here, with the tracks it sends.
+// It is valid until the next call.
 func (r *lroom) parts() []trunk.ParticipantState {
-	var out []trunk.ParticipantState
-	for _, id := range sortedKeys(r.users) {
+	out := r.partsBuf[:0]
+	for _, id := range r.ids {
 		u := r.users[id]
 		ps := trunk.ParticipantState{ID: u.ID, Name: u.ID}
 		for _, ts := range u.Publish {
@@ -178,6 +227,10 @@ func (r *lroom) parts() []trunk.ParticipantState {
 			break // the protocol's limit per record
 		}
 	}
+	r.partsBuf = out
+	if len(out) == 0 {
+		return nil // a record without participants says null
+	}
 	return out
 }
 
@@ -189,7 +242,7 @@ func (l *local) reconcile(now time.Time, room string) {
 	if r != nil {
 		for _, rs := range l.core.RemoteParts(room) {
 			for _, ps := range rs.Participants {
-				if r.users[ps.ID] != nil {
+				if len(ps.Tracks) == 0 || r.users[ps.ID] != nil {
 					continue // the same identity here: the local one wins
 				}
 				for _, ts := range ps.Tracks {
@@ -286,6 +339,7 @@ func (l *local) StartLayer(ref trunk.TrackRef, layer int) bool {
 		return false
 	}
 	pt.layers[layer].on = true
+	l.retime(pt.layers[layer])
 	return true
 }
 
@@ -293,6 +347,7 @@ func (l *local) StartLayer(ref trunk.TrackRef, layer int) bool {
 func (l *local) StopLayer(ref trunk.TrackRef, layer int) {
 	if pt := l.own[ref]; pt != nil && layer >= 0 && layer < len(pt.layers) {
 		pt.layers[layer].on = false
+		l.retime(pt.layers[layer])
 	}
 }
 

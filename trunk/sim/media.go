@@ -26,6 +26,7 @@ const (
 // frameInfo is what a packet says of its frame.
 type frameInfo struct {
 	seq          uint16
+	ssrc         uint32
 	frame        uint32
 	index, count uint16
 	sent         int64
@@ -37,7 +38,7 @@ func parsePacket(b []byte) (frameInfo, bool) {
 		return frameInfo{}, false
 	}
 	p := b[rtpHeader:]
-	fi := frameInfo{seq: binary.BigEndian.Uint16(b[2:4]), frame: binary.BigEndian.Uint32(p),
+	fi := frameInfo{seq: binary.BigEndian.Uint16(b[2:4]), ssrc: binary.BigEndian.Uint32(b[8:12]), frame: binary.BigEndian.Uint32(p),
 		index: binary.BigEndian.Uint16(p[4:]), count: binary.BigEndian.Uint16(p[6:]),
 		sent: int64(binary.BigEndian.Uint64(p[8:])), key: p[16]&1 != 0, audio: p[16]&2 != 0}
 	if fi.count == 0 || fi.index >= fi.count {
@@ -115,6 +116,19 @@ type pubLayer struct {
 	keyAt   time.Time // last key frame request served
 	history [256]sentFrame
 	buf     []byte
+	slot    int // its place in local.slots
+}
+
+// dueAt is when emit next has work: at once for a layer just started (or
+// silent for long, which emit restarts), never while it is off.
+func (l *pubLayer) dueAt() int64 {
+	switch {
+	case !l.on:
+		return math.MaxInt64
+	case l.next.IsZero():
+		return math.MinInt64
+	}
+	return l.next.UnixNano()
 }
 
 type sentFrame struct {

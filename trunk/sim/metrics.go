@@ -98,7 +98,9 @@ type Metrics struct {
 	keyframes                 uint64
 	sentPackets, sentBytes    uint64
 
-	recv map[*Node]map[flowID]*recvTrack
+	// recv holds the layers each node's viewers watch, by the layer's
+	// SSRC (Network.ssrc): found from a packet without hashing its name.
+	recv map[*Node]map[uint32]*recvTrack
 
 	// per second of the run
 	second    int
@@ -127,7 +129,7 @@ const rerouteGap = 200 * time.Millisecond
 const expectTail = time.Second
 
 func newMetrics(n *Network) *Metrics {
-	return &Metrics{n: n, ByPair: map[[2]string]*netsim.DelayHistogram{}, recv: map[*Node]map[flowID]*recvTrack{}}
+	return &Metrics{n: n, ByPair: map[[2]string]*netsim.DelayHistogram{}, recv: map[*Node]map[uint32]*recvTrack{}}
 }
 
 // sent counts a packet a publisher sent.
@@ -140,22 +142,22 @@ func (m *Metrics) sent(_ *Node, _ trunk.TrackRef, _ int, b []byte) {
 func (m *Metrics) watch(nd *Node, ref trunk.TrackRef, layer int, kind string, now time.Time) {
 	byID := m.recv[nd]
 	if byID == nil {
-		byID = map[flowID]*recvTrack{}
+		byID = map[uint32]*recvTrack{}
 		m.recv[nd] = byID
 	}
-	id := flowID{ref, layer}
-	if byID[id] != nil {
-		m.close(byID[id], now)
+	ssrc := m.n.ssrc(ref, layer)
+	if byID[ssrc] != nil {
+		m.close(byID[ssrc], now)
 	}
-	byID[id] = &recvTrack{node: nd, id: id, kind: kind, watchAt: now}
+	byID[ssrc] = &recvTrack{node: nd, id: flowID{ref, layer}, kind: kind, watchAt: now}
 }
 
 // unwatch stops following a layer.
 func (m *Metrics) unwatch(nd *Node, ref trunk.TrackRef, layer int, now time.Time) {
-	id := flowID{ref, layer}
-	if rt := m.recv[nd][id]; rt != nil {
+	ssrc := m.n.ssrc(ref, layer)
+	if rt := m.recv[nd][ssrc]; rt != nil {
 		m.close(rt, now)
-		delete(m.recv[nd], id)
+		delete(m.recv[nd], ssrc)
 	}
 }
 
@@ -231,9 +233,12 @@ func lastCompleted(rt *recvTrack) uint32 {
 
 // delivered follows a packet handed to a node's viewers.
 func (m *Metrics) delivered(nd *Node, ref trunk.TrackRef, layer int, b []byte, now time.Time) {
-	rt := m.recv[nd][flowID{ref, layer}]
 	fi, ok := parsePacket(b)
-	if rt == nil || !ok || !rt.ring.add(fi, now) {
+	if !ok {
+		return
+	}
+	rt := m.recv[nd][fi.ssrc]
+	if rt == nil || !rt.ring.add(fi, now) {
 		return
 	}
 	if !rt.started {
@@ -308,11 +313,10 @@ func (nd *Node) tap(now time.Time, from string, ref trunk.TrackRef, layer int, b
 	if !ok {
 		return
 	}
-	id := flowID{ref, layer}
-	ht := nd.hops[id]
+	ht := nd.hops[fi.ssrc]
 	if ht == nil {
 		ht = &hopTrack{}
-		nd.hops[id] = ht
+		nd.hops[fi.ssrc] = ht
 	}
 	if !ht.ring.add(fi, now) || len(b) == 0 || ref.Origin == "" {
 		return
@@ -321,7 +325,7 @@ func (nd *Node) tap(now time.Time, from string, ref trunk.TrackRef, layer int, b
 	if from == ref.Origin {
 		prev = time.Unix(0, fi.sent)
 	} else if up := nd.net.nodes[from]; up != nil {
-		if uh := up.hops[id]; uh != nil {
+		if uh := up.hops[fi.ssrc]; uh != nil {
 			prev = uh.ring.doneAt(fi.frame)
 		}
 	}

@@ -43,6 +43,11 @@ type Config struct {
 	// Logger receives the Cores' logs (they carry virtual timestamps only
 	// through their content); nil discards them.
 	Logger *slog.Logger
+	// PollEachArrival polls a node after every datagram, not after all
+	// the datagrams that reach it at one instant (netsim.Config's
+	// BatchArrivals, which is how a real node's driver drains its socket
+	// before it polls its Core). Runs before 2026-12-07 did this.
+	PollEachArrival bool
 }
 
 // Network is a simulated qrtn network: one trunk.Core per node over a
@@ -58,6 +63,11 @@ type Network struct {
 	stopTk    func()
 	agenda    agenda
 	agendaSeq int
+	// ssrcs gives every track layer ever published its SSRC, unique in
+	// the network, so that the per-packet metrics find a layer by the
+	// SSRC in its packets (ssrcUsed: the SSRCs taken).
+	ssrcs    map[flowID]uint32
+	ssrcUsed map[uint32]bool
 	// OnDeliver, when set, sees every packet delivered to a node's
 	// viewers (tests count them).
 	OnDeliver func(node string, ref trunk.TrackRef, layer int, b []byte)
@@ -77,7 +87,7 @@ type Node struct {
 	up    bool
 	// draining: the node's users are moving away; the placer skips it.
 	draining bool
-	hops     map[flowID]*hopTrack // frames seen here, for per-hop latency
+	hops     map[uint32]*hopTrack // frames seen here by SSRC, for per-hop latency
 	past     trunk.Counters       // totals of the node's earlier lives
 }
 
@@ -118,8 +128,8 @@ const mediaTick = 10 * time.Millisecond
 
 // New builds the network, starts every node and the media clock.
 func New(cfg Config) (*Network, error) {
-	n := &Network{cfg: cfg, sim: netsim.New(netsim.Config{Seed: cfg.Seed}), nodes: map[string]*Node{},
-		regions: map[string][]*Node{}}
+	n := &Network{cfg: cfg, sim: netsim.New(netsim.Config{Seed: cfg.Seed, BatchArrivals: !cfg.PollEachArrival}), nodes: map[string]*Node{},
+		regions: map[string][]*Node{}, ssrcs: map[flowID]uint32{}, ssrcUsed: map[uint32]bool{}}
 	n.M = newMetrics(n)
 	specs := slices.Clone(cfg.Nodes)
 	slices.SortFunc(specs, func(a, b NodeSpec) int { return strings.Compare(a.Name, b.Name) })
@@ -134,7 +144,7 @@ func New(cfg Config) (*Network, error) {
 		if err != nil {
 			return nil, err
 		}
-		nd := &Node{Spec: s, key: kp, net: n, index: i, hops: map[flowID]*hopTrack{},
+		nd := &Node{Spec: s, key: kp, net: n, index: i, hops: map[uint32]*hopTrack{},
 			Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte((i + 1) >> 16), byte((i + 1) >> 8), byte(i + 1)}), 7890)}
 		n.nodes[s.Name] = nd
 		n.order = append(n.order, nd)
@@ -218,12 +228,29 @@ func (nd *Node) start() error {
 		nd.local.core = core
 	}
 	core.SetTap(nd.tap)
-	nd.hops = map[flowID]*hopTrack{}
+	nd.hops = map[uint32]*hopTrack{}
 	if attached, _ := n.sim.Addr(nd.Addr); attached {
 		_ = n.sim.Detach(nd.Addr)
 	}
 	nd.up = true
 	return n.sim.Attach(nd.Addr, core)
+}
+
+// ssrc is the SSRC of a track layer: a hash of its name, made unique in
+// the network on a collision; the same layer always gets the same one.
+func (n *Network) ssrc(ref trunk.TrackRef, layer int) uint32 {
+	id := flowID{ref, layer}
+	if s, ok := n.ssrcs[id]; ok {
+		return s
+	}
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%s/%d", ref, layer)
+	s := h.Sum32()
+	for n.ssrcUsed[s] {
+		s = s*2654435761 + 1
+	}
+	n.ssrcs[id], n.ssrcUsed[s] = s, true
+	return s
 }
 
 // Node returns a node by name, or nil.

@@ -72,9 +72,14 @@ type Report struct {
 	Errors    []string        `json:"errors,omitempty"`
 
 	series []SecondStats
+	engine netsim.Stats
 	e2e    netsim.DelayHistogram
 	hop    netsim.DelayHistogram
 }
+
+// Engine is what the simulator did for the whole run (events, datagrams,
+// polls): the cost of a run, apart from what it measured.
+func (r *Report) Engine() netsim.Stats { return r.engine }
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e4) / 100 }
 
@@ -89,7 +94,7 @@ func (r *runner) report(seed uint64) *Report {
 		Stalls600: m.Stalls600, AudioStalls200: m.AudioStalls200, Failures: m.Failures, Reroutes: len(m.Reroutes),
 		NotRecovered: m.NotRecovered, JoinErrors: m.JoinErrors, Errors: r.errs,
 		ControlByKind: map[string]float64{}, ByRegionPair: map[string]float64{},
-		series: m.Series, e2e: m.E2E.Clone(), hop: m.Hop.Clone()}
+		series: m.Series, engine: n.sim.Stats(), e2e: m.E2E.Clone(), hop: m.Hop.Clone()}
 	if len(m.Reroutes) > 0 {
 		d := slices.Clone(m.Reroutes)
 		slices.Sort(d)

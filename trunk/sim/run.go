@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/qrtn/qrtn/qrtp/netsim"
 	"github.com/qrtn/qrtn/scheduler"
 	"github.com/qrtn/qrtn/trunk"
 )
@@ -18,8 +19,9 @@ type Options struct {
 	Seed uint64
 	// Placer places users given by region; nil is RegionPlacer{}.
 	Placer Placer
-	// Progress, when set, is called after every simulated second.
-	Progress func(simulated time.Duration)
+	// Progress, when set, is called after every simulated second with
+	// the simulator's counts so far.
+	Progress func(simulated time.Duration, engine netsim.Stats)
 	// Logger receives the Cores' logs; nil discards them.
 	Logger *slog.Logger
 	onNet  func(*Network) // tests: the network, once built
@@ -106,7 +108,7 @@ func Run(ctx context.Context, s *Scenario, opt Options) (*Report, error) {
 		}
 		n.RunFor(min(time.Second, s.Duration-n.sim.Elapsed()))
 		if opt.Progress != nil {
-			opt.Progress(n.sim.Elapsed())
+			opt.Progress(n.sim.Elapsed(), n.sim.Stats())
 		}
 	}
 	n.M.finish(n.sim.Now())
