@@ -29,6 +29,18 @@ import "time"
 // bweGrowth a second while it is under 1.5 × the received rate (it is
 // never cut to that rate: an SFU sends what its layers cost, which says
 // nothing about the link).
+//
+// A stall of the node's own process is a different matter: it delays
+// every packet of every subscriber at once, for longer than a report, and
+// the queue looks real. The driver tells the core when a local stall
+// ended (stallWatch, stall.go); a report with packets sent before
+// bweStallHold after it "holds": its delay says nothing, the overuse run
+// restarts, and the estimate neither falls nor grows on it. Its loss still
+// counts. A real bottleneck is still found: the node's own uplink, shared
+// by all its subscribers, fills without stalling the process (so no hold),
+// and a queue that is there while the process also stalls overflows
+// (loss, which counts) or is still there bweStallHold after the stall
+// (delay, which counts again).
 const (
 	bweQueueThreshold = 25 * time.Millisecond
 	bweOverusePersist = 300 * time.Millisecond
@@ -41,6 +53,10 @@ const (
 	bweRateWindow     = 500 * time.Millisecond
 	// bweLossGain is the weight of a report's loss in the running figure.
 	bweLossGain = 0.3
+	// bweStallHold: how long after a local stall ended the delay of the
+	// packets sent says nothing (the backlog drains, feedback for it
+	// arrives).
+	bweStallHold = time.Second
 )
 
 // ackedPacket is one packet a feedback report covers.
@@ -67,6 +83,8 @@ type bweCore struct {
 	decreased    bool
 	lastUpdate   time.Duration
 	updated      bool
+	stallEnd     time.Duration // the latest local stall's end (stalled)
+	stallSeen    bool
 
 	// base is the smallest one-way delay of each of the last
 	// len(base) seconds (windowed minimum); baseSec tags each slot with
@@ -98,6 +116,14 @@ func (b *bweCore) target() int { return b.estimate }
 // decrease, and the running figure still remembers a burst by then.
 func (b *bweCore) evidence() (overuse bool, loss float64) {
 	return b.overuse, max(b.recentLoss[0], b.recentLoss[1])
+}
+
+// stalled records that a local stall of the node's process ended at end
+// (the sender's clock).
+func (b *bweCore) stalled(end time.Duration) {
+	if !b.stallSeen || end > b.stallEnd {
+		b.stallEnd, b.stallSeen = end, true
+	}
 }
 
 // feedback takes one report's packets, in sequence order, at now (the
@@ -138,7 +164,11 @@ func (b *bweCore) feedback(now time.Duration, pkts []ackedPacket) {
 	frac := float64(lost) / float64(total)
 	b.loss += bweLossGain * (frac - b.loss)
 	b.recentLoss[0], b.recentLoss[1] = b.recentLoss[1], frac
-	if haveQueue {
+	held := haveQueue && b.stallSeen && firstSent <= b.stallEnd+bweStallHold
+	switch {
+	case held:
+		b.overReports, b.overuse, b.lastQueue = 0, false, minQueue
+	case haveQueue:
 		if minQueue > bweQueueThreshold && minQueue > b.lastQueue {
 			if b.overReports == 0 {
 				b.overStart = firstSent
@@ -150,7 +180,7 @@ func (b *bweCore) feedback(now time.Duration, pkts []ackedPacket) {
 		b.lastQueue = minQueue
 		b.overuse = b.overReports >= 2 && lastSent-b.overStart >= bweOverusePersist
 	}
-	b.control(now)
+	b.control(now, held)
 }
 
 // observeBase records a one-way delay and returns the smallest in the
@@ -194,8 +224,9 @@ func (b *bweCore) received() int {
 	return int(float64(bytes*8) / span.Seconds())
 }
 
-// control moves the estimate after a report.
-func (b *bweCore) control(now time.Duration) {
+// control moves the estimate after a report; a held report (see stalled)
+// may only lower it for loss.
+func (b *bweCore) control(now time.Duration, held bool) {
 	dt := time.Second
 	if b.updated {
 		dt = min(now-b.lastUpdate, time.Second)
@@ -218,7 +249,7 @@ func (b *bweCore) control(now time.Duration) {
 			b.estimate = clampInt(int(float64(b.estimate)*(1-0.5*b.loss)), b.min, b.max)
 			b.lastDecrease, b.decreased = now, true
 		}
-	case b.loss < bweLossLow && dt > 0:
+	case b.loss < bweLossLow && dt > 0 && !held:
 		limit := int(1.5 * float64(recv))
 		if recv > 0 && b.estimate < limit {
 			grown := int(float64(b.estimate) * (1 + bweGrowth*dt.Seconds()))

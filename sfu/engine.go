@@ -38,6 +38,9 @@ type engine struct {
 	// estimator: the twcc interceptor announces it inside
 	// NewPeerConnection, keyed by the PeerConnection's ID.
 	estimators sync.Map // string -> *estimator
+	// stalls watches the process for CPU stalls, which the estimators
+	// must not read as congestion (stall.go).
+	stalls *stallWatch
 }
 
 // udpBuffer is the socket buffer size asked for the shared ICE UDP socket.
@@ -186,7 +189,8 @@ func (e *engine) newSubscriberAPI(se webrtc.SettingEngine, cfg Config) (*webrtc.
 	}
 
 	reg := &interceptor.Registry{}
-	reg.Add(twccFactory{initial: cfg.InitialBitrate, min: 100_000, max: cfg.MaxBitrate,
+	e.stalls = newStallWatch()
+	reg.Add(twccFactory{initial: cfg.InitialBitrate, min: 100_000, max: cfg.MaxBitrate, stalls: e.stalls,
 		onNew: func(id string, est *estimator) { e.estimators.Store(id, est) }})
 	if !cfg.DisableFlexFEC {
 		reg.Add(fecCounterFactory{e.stats})
@@ -209,6 +213,7 @@ func (e *engine) takeEstimator(pc *webrtc.PeerConnection) (*estimator, error) {
 }
 
 func (e *engine) close() error {
+	e.stalls.close()
 	var errs []error
 	if e.udpMux != nil {
 		errs = append(errs, e.udpMux.Close())

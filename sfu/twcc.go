@@ -36,6 +36,8 @@ type estimator struct {
 	// time in microseconds since base, modulo 2^32 (32).
 	sent [twccHistory]atomic.Uint64
 
+	stalls *stallWatch // the node's local stalls; nil: none watched
+
 	mu      sync.Mutex
 	core    *bweCore
 	acked   []ackedPacket // feedback's scratch
@@ -95,6 +97,9 @@ func (e *estimator) onFeedback(r *twccReport) {
 		e.refBase += int64(d) * 64000
 	}
 	e.lastRef = ref
+	if end, ok := e.stalls.lastStall(); ok {
+		e.core.stalled(end.Sub(e.base))
+	}
 	arrival := e.refBase
 	acked := e.acked[:0]
 	seq := r.base
@@ -117,12 +122,14 @@ func (e *estimator) onFeedback(r *twccReport) {
 // announces its estimator (keyed by the PeerConnection's ID) to onNew.
 type twccFactory struct {
 	initial, min, max int
+	stalls            *stallWatch // nil: none watched
 	onNew             func(id string, e *estimator)
 }
 
 // NewInterceptor makes one PeerConnection's interceptor.
 func (f twccFactory) NewInterceptor(id string) (interceptor.Interceptor, error) {
 	e := newEstimator(f.initial, f.min, f.max)
+	e.stalls = f.stalls
 	if f.onNew != nil {
 		f.onNew(id, e)
 	}
