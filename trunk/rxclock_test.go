@@ -41,7 +41,7 @@ func TestDatagramsKeepArrivalTimes(t *testing.T) {
 		t.Fatalf("%d datagrams left in rx", len(tr.rx))
 	}
 	if got, want := core.now, t0.Add(80*time.Millisecond); !got.Equal(want) {
-		t.Fatalf("the last datagram reached the Core at t0%+v, want t0%+v (its arrival)", got.Sub(t0), want.Sub(t0))
+		t.Fatalf("the last datagram reached the Core at t0+%v, want t0+%v (its arrival)", got.Sub(t0), want.Sub(t0))
 	}
 
 	// A datagram read before a later Poll but handled after it gets the
@@ -49,6 +49,6 @@ func TestDatagramsKeepArrivalTimes(t *testing.T) {
 	tr.clock(t0.Add(100 * time.Millisecond))
 	tr.datagrams(dg(t0.Add(90 * time.Millisecond)))
 	if got, want := core.now, t0.Add(100*time.Millisecond); !got.Equal(want) {
-		t.Fatalf("a datagram stamped before the last Poll reached the Core at t0%+v, want t0%+v", got.Sub(t0), want.Sub(t0))
+		t.Fatalf("a datagram stamped before the last Poll reached the Core at t0+%v, want t0+%v", got.Sub(t0), want.Sub(t0))
 	}
 }
