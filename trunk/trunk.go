@@ -48,6 +48,9 @@ type Trunk struct {
 	done      chan struct{}
 	readDone  chan struct{}
 	started   atomic.Bool
+	// lastNow is the latest time handed to the Core (see clock); the
+	// loop's alone.
+	lastNow time.Time
 }
 
 // driverCounters count what the driver and the SFU glue drop outside the
@@ -58,7 +61,8 @@ type driverCounters struct {
 
 type datagram struct {
 	from netip.AddrPort
-	b    *[]byte // from the driver's pool
+	b    *[]byte   // from the driver's pool
+	at   time.Time // when the reader got it from the socket
 }
 
 // Queue bounds of the driver (docs/packet-path.md).
@@ -189,9 +193,13 @@ func (t *Trunk) read() {
 			}
 			continue // ICMP errors and the like: keep reading
 		}
+		// The arrival time is taken here, not when the loop gets to
+		// the datagram: time queued in rx is the host's, not the
+		// network's, and must not shorten the Core's RTT samples.
+		at := time.Now()
 		b := t.bufs.get(n)
 		*b = append((*b)[:0], buf[:n]...)
-		d := datagram{from: netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), b: b}
+		d := datagram{from: netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), b: b, at: at}
 		select {
 		case t.rx <- d:
 		case <-t.stop:
@@ -210,7 +218,7 @@ func (t *Trunk) loop(ctx context.Context) {
 	defer timer.Stop()
 	tick := time.NewTicker(housekeepEvery)
 	defer tick.Stop()
-	t.runCalls(time.Now())
+	t.runCalls(t.clock(time.Now()))
 	for {
 		select {
 		case <-ctx.Done():
@@ -220,18 +228,9 @@ func (t *Trunk) loop(ctx context.Context) {
 			t.shutdown()
 			return
 		case d := <-t.rx:
-			now := time.Now()
-			t.datagram(now, d)
-			for more := true; more; {
-				select {
-				case d = <-t.rx:
-					t.datagram(now, d)
-				default:
-					more = false
-				}
-			}
+			t.datagrams(d)
 		case m := <-t.media:
-			now := time.Now()
+			now := t.clock(time.Now())
 			t.localMedia(now, m)
 			for more := 64; more > 0; more-- {
 				select {
@@ -242,17 +241,17 @@ func (t *Trunk) loop(ctx context.Context) {
 				}
 			}
 		case <-t.calls.notify:
-			t.runCalls(time.Now())
+			t.runCalls(t.clock(time.Now()))
 		case <-timer.C:
 		case <-tick.C:
-			now := time.Now()
+			now := t.clock(time.Now())
 			if t.access != nil {
 				t.access.housekeep(now)
 			}
 			t.publishStatus(now)
 			t.refreshView(now)
 		}
-		now := time.Now()
+		now := t.clock(time.Now())
 		t.core.Poll(now, t.send)
 		if next := t.core.NextTimeout(); !next.IsZero() {
 			timer.Reset(max(next.Sub(now), 0))
@@ -262,9 +261,34 @@ func (t *Trunk) loop(ctx context.Context) {
 	}
 }
 
-func (t *Trunk) datagram(now time.Time, d datagram) {
-	t.core.HandleDatagram(now, d.from, *d.b)
-	t.bufs.put(d.b)
+// datagrams hands the Core d and every datagram already queued behind it,
+// each at its own arrival time. One clock reading for the whole batch
+// would be wrong: the reader goes on filling rx while the loop works
+// (or is descheduled on a busy machine), and an ACK read 60 ms after
+// that reading would yield an RTT sample 60 ms short of the path's
+// delay — below the real minimum, which starves BBR's window.
+func (t *Trunk) datagrams(d datagram) {
+	for {
+		t.core.HandleDatagram(t.clock(d.at), d.from, *d.b)
+		t.bufs.put(d.b)
+		select {
+		case d = <-t.rx:
+		default:
+			return
+		}
+	}
+}
+
+// clock returns at, or the latest time already handed to the Core if that
+// is later: the Core must never see time go backwards, and a datagram's
+// arrival time is read by the reader while the loop may already have
+// polled with a later time. Called by the loop only.
+func (t *Trunk) clock(at time.Time) time.Time {
+	if at.Before(t.lastNow) {
+		return t.lastNow
+	}
+	t.lastNow = at
+	return at
 }
 
 func (t *Trunk) localMedia(now time.Time, m localPacket) {
@@ -280,7 +304,7 @@ func (t *Trunk) send(to netip.AddrPort, b []byte) {
 
 // shutdown closes every trunk and lets the endpoint send the closes.
 func (t *Trunk) shutdown() {
-	now := time.Now()
+	now := t.clock(time.Now())
 	if t.access != nil {
 		t.access.sfu.OnRoomOpen(nil)
 		t.access.close(now)

@@ -175,8 +175,11 @@ func crossRegionRoom(t *testing.T, mode string) {
 		// 360p keeps what is measured the path, not the encoder.
 		subRole, video = "host", "&video=640x360@20"
 	}
-	pub := br.OpenT(t, net.Node("a").URL()+"?room=x&name=pub&mode="+mode+"&role=host&autojoin=1"+video)
-	sub := br.OpenT(t, net.Node("b").URL()+"?room=x&name=sub&mode="+mode+"&role="+subRole+"&autojoin=1"+video)
+	// Pinned (&node=): the pages' RTT probes see every node of this
+	// network at the same loopback distance, so the scheduler may put
+	// both on a (where the room is), and nothing would cross f.
+	pub := br.OpenT(t, net.Node("a").URL()+"?room=x&name=pub&node=a&mode="+mode+"&role=host&autojoin=1"+video)
+	sub := br.OpenT(t, net.Node("b").URL()+"?room=x&name=sub&node=b&mode="+mode+"&role="+subRole+"&autojoin=1"+video)
 	// Both ways in a meeting: pub's media crosses f to b, sub's to a.
 	type watch struct {
 		page     *browsertest.Page

@@ -34,8 +34,8 @@ func TestBrowserProductAcrossRegions(t *testing.T) {
 	defer net.Close()
 	br := browsertest.StartT(t, browsertest.Options{Logf: t.Logf})
 	const q = "&mode=meeting&autojoin=1&video=640x360@20"
-	pub := br.OpenT(t, net.Node("a").URL()+"?room=p&name=pub&role=host&codec=h264"+q)
-	viewer := br.OpenT(t, net.Node("b").URL()+"?room=p&name=far&role=viewer"+q)
+	pub := br.OpenT(t, net.Node("a").URL()+"?room=p&name=pub&node=a&role=host&codec=h264"+q)
+	viewer := br.OpenT(t, net.Node("b").URL()+"?room=p&name=far&node=b&role=viewer"+q)
 
 	// Chat crosses the regions on the data channel and the trunks'
 	// reliable stream, both ways; a flood is cut by the node's rate limit

@@ -27,9 +27,9 @@ func TestBrowserSubscriptionAndBackup(t *testing.T) {
 	net := startTwoRegions(t, ctx)
 	br := browsertest.StartT(t, browsertest.Options{Logf: t.Logf})
 	const q = "&room=s&mode=meeting&autojoin=1&video=640x360@15"
-	ann := br.OpenT(t, net.Node("a").URL()+"?name=ann&role=host&codec=av1"+q)
-	br.OpenT(t, net.Node("a").URL()+"?name=bob&role=host"+q)
-	cat := br.OpenT(t, net.Node("b").URL()+"?name=cat&role=viewer&subscribe=ann&recv=vp8"+q)
+	ann := br.OpenT(t, net.Node("a").URL()+"?name=ann&node=a&role=host&codec=av1"+q)
+	br.OpenT(t, net.Node("a").URL()+"?name=bob&node=a&role=host"+q)
+	cat := br.OpenT(t, net.Node("b").URL()+"?name=cat&node=b&role=viewer&subscribe=ann&recv=vp8"+q)
 
 	s, err := cat.WaitStats(ctx, 60*time.Second, "ann's camera as VP8", func(s browsertest.Stats) bool {
 		v, ok := s.Track("ann", "video")
