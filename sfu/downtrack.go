@@ -72,6 +72,11 @@ type DownTrack struct {
 	nackBuf    []byte
 	nackPkt    rtp.Packet
 	rtxSeq     uint16
+	wrote      bool // a packet got through the writer (downtrack_unsent.go)
+
+	// unsent: a forwarded packet was dropped by a transport not yet
+	// able to send; the next writeRTP starts over (downtrack_unsent.go).
+	unsent atomic.Bool
 
 	muted   bool
 	svc     svcState  // SVC tracks: the spatial layer (svc.go)
@@ -430,6 +435,9 @@ func (d *DownTrack) writeRTP(in *inPacket) {
 		d.mu.Unlock()
 		return
 	}
+	if d.unsent.Load() {
+		d.restartUnsentLocked()
+	}
 	if d.stripRED {
 		d.writeStrippedAndUnlock(in)
 		return
@@ -571,7 +579,9 @@ func (d *DownTrack) sendW(in *inPacket, res fwdResult, payload []byte, recovered
 	if d.ddExt != 0 && len(in.ddRaw) > 0 {
 		_ = s.hdr.SetExtension(d.ddExt, ddFrameNumber(s.dd[:], in.ddRaw, res.fn))
 	}
-	if _, err := d.writer.WriteRTP(&s.hdr, out); err == nil {
+	n, err := d.writer.WriteRTP(&s.hdr, out)
+	d.noteWriteLocked(n, err)
+	if err == nil && n > 0 {
 		d.countLocked(12 + len(out))
 	}
 }

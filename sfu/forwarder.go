@@ -91,6 +91,11 @@ func (f *forwarder) keyframeWanted() (layer int, ok bool) {
 	return f.target, true
 }
 
+// restart forgets the layer being forwarded: what was sent of it never
+// arrived (downtrack_unsent.go), so the next key frame starts a new epoch.
+// Numbering continues from the last packet sent.
+func (f *forwarder) restart() { f.current = -1 }
+
 // closer reports whether a key frame on layer moves the forwarder to, or
 // towards, its target.
 func (f *forwarder) closer(layer int) bool {

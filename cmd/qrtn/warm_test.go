@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qrtn/qrtn/node"
 	"github.com/qrtn/qrtn/qrtp/netsim"
 	"github.com/qrtn/qrtn/sfu/sfutest"
 	"github.com/qrtn/qrtn/signaling"
@@ -39,6 +40,17 @@ func TestProbeNamingItsRoomWarmsIt(t *testing.T) {
 		}
 		return n
 	}
+	// On failure, where the key frame or its request got lost.
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("a sfu %+v\nb sfu %+v", a.SFU().Stats(), b.SFU().Stats())
+			for _, n := range []*node.Node{a, b} {
+				st := n.Trunk().Status()
+				t.Logf("%s trunk keyframe requests %d flows %+v", st.Node.Name, st.Keyframes, st.Flows)
+			}
+			t.Logf("w received %+v", watcher.pion.Received())
+		}
+	})
 	waitUntil(t, 20*time.Second, "w decodes x's video", func() bool { return keyframes() > 0 })
 	// Quiet: no key frame request at a for a while.
 	plis := a.SFU().Stats().PLIs
