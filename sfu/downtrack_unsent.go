@@ -13,13 +13,18 @@ import "time"
 // dropped before any got through makes the down-track start over: the
 // forwarder waits for a new key frame and asks for one at once
 // (throttled by the receiver as usual).
+//
+// Not for SVC tracks (VP9, AV1) yet: their state (svc.go) is not
+// restarted with the forwarder, and TestBrowserAV1SVCAcrossTrunk, which
+// also fails now and then without this, failed more often with it (3 of 4
+// runs against 1 of 5, a small sample): they keep the old behaviour.
 
 // noteWriteLocked records the outcome of one write; wmu is held.
 func (d *DownTrack) noteWriteLocked(n int, err error) {
 	switch {
 	case err == nil && n > 0:
 		d.wrote = true
-	case err == nil && !d.wrote:
+	case err == nil && !d.wrote && !d.r.svc:
 		d.unsent.Store(true)
 	}
 }
