@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"fmt"
 	"testing"
 )
 
@@ -10,21 +11,7 @@ import (
 // node, and both runs deliver the room's media.
 func TestPlacers(t *testing.T) {
 	for _, placer := range []string{"region", "scheduler"} {
-		s, err := ParseScenario([]byte(`
-duration: 6s
-warmup: 1s
-placement: {placer: ` + placer + `}
-backbone:
-  regions: [{name: eu, access: 3, forwarding: 1}, {name: us, access: 3, forwarding: 1}]
-  local: {delay: 5ms}
-  far: {delay: 40ms}
-room_groups:
-  - {prefix: m, count: 6, mode: meeting, publishers: 2, viewers: 2, regions: [eu, us], spread: 2, join_over: 1s,
-     tracks: [{kind: audio}]}
-`))
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := twoRegions(t, placer, "6s", 3, 6, "1s")
 		var n *Network
 		rep, err := Run(context.Background(), s, Options{Seed: 3, onNet: func(x *Network) { n = x }})
 		if err != nil {
@@ -65,21 +52,7 @@ func TestPlacementStats(t *testing.T) {
 		if policy != "region" {
 			placer = "scheduler, policy: " + policy
 		}
-		s, err := ParseScenario([]byte(`
-duration: 3s
-warmup: 1s
-placement: {placer: ` + placer + `}
-backbone:
-  regions: [{name: eu, access: 2, forwarding: 1}, {name: us, access: 2, forwarding: 1}]
-  local: {delay: 5ms}
-  far: {delay: 40ms}
-room_groups:
-  - {prefix: m, count: 4, mode: meeting, publishers: 2, viewers: 2, regions: [eu, us], spread: 2, join_over: 500ms,
-     tracks: [{kind: audio}]}
-`))
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := twoRegions(t, placer, "3s", 2, 4, "500ms")
 		rep, err := Run(context.Background(), s, Options{Seed: 5})
 		if err != nil {
 			t.Fatal(err)
@@ -88,4 +61,27 @@ room_groups:
 			t.Errorf("%s: placement %+v", policy, p)
 		}
 	}
+}
+
+// twoRegions is a scenario of two regions 40 ms apart (access nodes each
+// and one forwarding node) with rooms audio-only meetings of four, two
+// users in each region, placed by placer.
+func twoRegions(t *testing.T, placer, duration string, access, rooms int, joinOver string) *Scenario {
+	t.Helper()
+	s, err := ParseScenario([]byte(fmt.Sprintf(`
+duration: %s
+warmup: 1s
+placement: {placer: %s}
+backbone:
+  regions: [{name: eu, access: %d, forwarding: 1}, {name: us, access: %d, forwarding: 1}]
+  local: {delay: 5ms}
+  far: {delay: 40ms}
+room_groups:
+  - {prefix: m, count: %d, mode: meeting, publishers: 2, viewers: 2, regions: [eu, us], spread: 2, join_over: %s,
+     tracks: [{kind: audio}]}
+`, duration, placer, access, access, rooms, joinOver)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
