@@ -67,14 +67,7 @@ func TestAV1SVCForwarding(t *testing.T) {
 		Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeAV1, ClockRate: 90000}}, 64, time.Now()); plain.svc {
 		t.Fatal("an AV1 track without the descriptor is SVC")
 	}
-	d := newDownTrack(r, nil)
-	fb := &fakeBinding{ssrc: 1111, codecs: []webrtc.RTPCodecParameters{
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeAV1, ClockRate: 90000}, PayloadType: 98}},
-		exts: []webrtc.RTPHeaderExtensionParameter{{URI: ddURI, ID: 7}}}
-	if _, err := d.Bind(fb); err != nil {
-		t.Fatal(err)
-	}
-	r.addDown(d)
+	d, fb := bindAV1Down(t, r)
 	a := &av1SVC{t: t, r: r, seq: 100, now: time.Now()}
 	d.setDecision(1, false, "preference", a.now)
 	a.unit(true, 0, 3) // key: S0, S1 (frames 0, 1)
@@ -207,14 +200,7 @@ func TestForwarderFrameNumbers(t *testing.T) {
 func TestAV1SVCSameTarget(t *testing.T) {
 	r := newReceiver(testOwner(), TrackParams{ID: "v", Kind: webrtc.RTPCodecTypeVideo, DDExt: 3,
 		Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeAV1, ClockRate: 90000}}, 64, time.Now())
-	d := newDownTrack(r, nil)
-	fb := &fakeBinding{ssrc: 1111, codecs: []webrtc.RTPCodecParameters{
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeAV1, ClockRate: 90000}, PayloadType: 98}},
-		exts: []webrtc.RTPHeaderExtensionParameter{{URI: ddURI, ID: 7}}}
-	if _, err := d.Bind(fb); err != nil {
-		t.Fatal(err)
-	}
-	r.addDown(d)
+	d, fb := bindAV1Down(t, r)
 	a := &av1SVC{t: t, r: r, seq: 100, now: time.Now()}
 	d.setDecision(2, false, "preference", a.now)
 	a.unit(true, 0, 3)
@@ -244,14 +230,7 @@ func FuzzAV1SVC(f *testing.F) {
 			if _, err := r.AddSink(l, &packetSink{}); err != nil {
 				t.Fatal(err)
 			}
-			d := newDownTrack(r, nil)
-			fb := &fakeBinding{ssrc: 1111, codecs: []webrtc.RTPCodecParameters{
-				{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeAV1, ClockRate: 90000}, PayloadType: 98}},
-				exts: []webrtc.RTPHeaderExtensionParameter{{URI: ddURI, ID: 7}}}
-			if _, err := d.Bind(fb); err != nil {
-				t.Fatal(err)
-			}
-			r.addDown(d)
+			d, _ := bindAV1Down(t, r)
 			d.setDecision(l, false, "preference", time.Now())
 		}
 		for i, ext := range [][]byte{a, b, c, b, a, c} {
@@ -295,4 +274,19 @@ func TestAV1SVCSinkInactiveTarget(t *testing.T) {
 	if b := s1.got[6].GetExtension(3); len(b) < 3 || b[0]&0x3f != 1+10 {
 		t.Errorf("after the switch: %x, want S0T0's descriptor", b)
 	}
+}
+
+// bindAV1Down adds a down-track of r bound to a fake AV1 subscriber that
+// negotiated the dependency descriptor (extension ID 7).
+func bindAV1Down(t *testing.T, r *Receiver) (*DownTrack, *fakeBinding) {
+	t.Helper()
+	d := newDownTrack(r, nil)
+	fb := &fakeBinding{ssrc: 1111, codecs: []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeAV1, ClockRate: 90000}, PayloadType: 98}},
+		exts: []webrtc.RTPHeaderExtensionParameter{{URI: ddURI, ID: 7}}}
+	if _, err := d.Bind(fb); err != nil {
+		t.Fatal(err)
+	}
+	r.addDown(d)
+	return d, fb
 }
