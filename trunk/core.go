@@ -64,6 +64,8 @@ type Core struct {
 	lsLast             LinkState // and what it said
 	replanAt, heldAt   time.Time
 	roomAt             time.Time // a room record waits until then
+	floodAt            time.Time // queued flooded records go out then (zero: none)
+	floodSent          time.Time // when queued records last went out
 	suspectAt          time.Time // a feeding trunk may turn suspect then
 	http               string
 	announce           Announce // for schedulers (announce.go)
@@ -186,6 +188,9 @@ func (c *Core) Poll(now time.Time, send func(to netip.AddrPort, b []byte)) {
 		c.suspectAt = c.checkSuspects(now)
 	}
 	c.service(now)
+	if !c.closed && !c.floodAt.IsZero() && !now.Before(c.floodAt) {
+		c.flushFloods(now)
+	}
 	c.heldAt = c.expireHeld(now)
 	c.ep.Poll(now, send)
 }
@@ -203,7 +208,7 @@ func (c *Core) NextTimeout() time.Time {
 			sync = c.now
 		}
 	}
-	for _, t := range []time.Time{c.houseAt, c.heldAt, c.roomAt, c.suspectAt, sync} {
+	for _, t := range []time.Time{c.houseAt, c.heldAt, c.roomAt, c.suspectAt, c.floodAt, sync} {
 		if !c.closed && !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
