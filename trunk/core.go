@@ -63,10 +63,11 @@ type Core struct {
 	lsSent             time.Time // last link state originated
 	lsLast             LinkState // and what it said
 	replanAt, heldAt   time.Time
-	roomAt             time.Time // a room record waits until then
-	floodAt            time.Time // queued flooded records go out then (zero: none)
-	floodSent          time.Time // when queued records last went out
-	suspectAt          time.Time // a feeding trunk may turn suspect then
+	roomAt             time.Time  // a room record waits until then
+	floodQ             floodQueue // flooded records waiting (flood_batch.go)
+	floodAt            time.Time  // they go out then (zero: none wait)
+	floodSent          time.Time  // when queued records last went out
+	suspectAt          time.Time  // a feeding trunk may turn suspect then
 	http               string
 	announce           Announce // for schedulers (announce.go)
 	closed             bool
@@ -128,6 +129,9 @@ func NewCore(now time.Time, cfg Config, local Local, logger *slog.Logger) (*Core
 		c.byKey[pi.Key] = p
 	}
 	sortPeers(c.peers)
+	for i, p := range c.peers {
+		p.idx = i
+	}
 	c.ep, err = qrtp.NewEndpoint(now, qrtp.Config{
 		Key: kp, Logger: logger.With("qrtp", cfg.Name), Accept: true, Rand: cfg.Rand,
 		Authorize:        func(k handshake.PublicKey) bool { _, ok := c.byKey[k]; return ok },

@@ -15,6 +15,7 @@ import (
 // across it. The Core owns every peer; a peer knows its connection only.
 type peer struct {
 	info   peerInfo
+	idx    int // in Core.peers
 	dialer bool
 
 	conn     *qrtp.Conn
@@ -24,7 +25,6 @@ type peer struct {
 	upSince  time.Time
 	ctrlIn   []byte // received control bytes not yet parsed
 	ctrlOut  []byte // control frames waiting for send-buffer space
-	floodOut []byte // flooded records waiting for Core.floodAt (flood_batch.go)
 	hello    Hello
 	dialAt   time.Time
 	backoff  time.Duration
@@ -87,7 +87,7 @@ func sortPeers(ps []*peer) {
 func (p *peer) reset() {
 	p.conn, p.ctrl, p.up = nil, nil, false
 	p.suspect = false
-	p.ctrlIn, p.ctrlOut, p.floodOut = nil, nil, nil
+	p.ctrlIn, p.ctrlOut = nil, nil
 	p.hello = Hello{}
 	p.out = map[flowKey]*outStream{}
 	p.in = map[uint64]inStream{}
