@@ -18,7 +18,9 @@ const (
 	// videoSlots must exceed the FlexFEC group size: the FEC interceptor
 	// keeps references to the last group's headers and payloads. Without
 	// FlexFEC nothing below the down-track keeps a packet after WriteRTP
-	// returns, and one slot, hot in the cache, serves every packet.
+	// returns: the fan-out then builds every down-track's packet in its
+	// layer's one slot (recvLayer.out), hot in the cache, and the
+	// down-track's own single slot serves retransmissions and replays.
 	videoSlots = 32
 	// resendGap: a packet is not resent twice within this time.
 	resendGap = 50 * time.Millisecond
@@ -554,8 +556,11 @@ func (d *DownTrack) recoverRED(in *inPacket, out *[maxREDGap]recovered) int {
 // incoming payload, or (recovered) a block taken from RED redundancy. wmu
 // is held, mu is not.
 func (d *DownTrack) sendW(in *inPacket, res fwdResult, payload []byte, recovered bool) {
-	s := &d.slots[d.slot]
-	d.slot = (d.slot + 1) % len(d.slots)
+	s := in.out
+	if s == nil || len(d.slots) > 1 {
+		s = &d.slots[d.slot]
+		d.slot = (d.slot + 1) % len(d.slots)
+	}
 	var out []byte
 	if recovered {
 		out = s.buf[:copy(s.buf[:], payload)]

@@ -113,7 +113,15 @@ type recvLayer struct {
 	unwrap seqUnwrapper
 	pkt    rtp.Packet
 	in     inPacket
-	cache  *packetCache
+	// out is the fan-out's output slot, shared by every down-track of the
+	// layer: one buffer that stays in the L1 cache, where a slot of each
+	// down-track's own is swept out of it by the others' at a few dozen
+	// subscribers. Only the goroutine writing the layer uses it (see
+	// WriteRTP), and nothing keeps it after a down-track's write returns
+	// (down-tracks with FlexFEC, whose interceptor keeps references, use
+	// their own ring).
+	out   outSlot
+	cache *packetCache
 
 	bytes   atomic.Uint64
 	packets atomic.Uint64
@@ -142,6 +150,9 @@ type inPacket struct {
 	pic     picFields
 	ddRaw   []byte // AV1: the dependency descriptor's bytes, passed on
 	level   int    // RFC 6464 level, -1 when absent
+	// out, when set, is the slot to build the outgoing packet in
+	// (recvLayer.out); nil: the down-track's own.
+	out *outSlot
 }
 
 func newReceiver(owner *Participant, p TrackParams, cacheSize int, now time.Time) *Receiver {
@@ -267,7 +278,7 @@ func (r *Receiver) WriteRTP(layer int, raw []byte, arrival time.Time) error {
 		l.cache.put(ext, raw)
 	}
 	in := &l.in
-	*in = inPacket{hdr: &l.pkt.Header, payload: l.pkt.Payload, level: -1,
+	*in = inPacket{hdr: &l.pkt.Header, payload: l.pkt.Payload, level: -1, out: &l.out,
 		fp: fwdPacket{layer: layer, extSeq: ext, ts: l.pkt.Timestamp, arrival: arrival}}
 	if r.dd != 0 && r.ck == codecAV1 {
 		in.ddRaw = l.pkt.GetExtension(r.dd)
