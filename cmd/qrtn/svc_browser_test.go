@@ -37,15 +37,17 @@ func TestBrowserAV1SVCAcrossTrunk(t *testing.T) {
 func browserSVCAcrossTrunk(t *testing.T, codec string) {
 	browsertest.Require(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	net := startTwoRegions(t, ctx)
+	t.Cleanup(cancel) // after the failure dump, which needs the nodes
+	logs := newLogRing()
+	net := startTwoRegionsLog(t, ctx, logs.logger())
 	br := browsertest.StartT(t, browsertest.Options{Logf: t.Logf})
 	const q = "&mode=meeting&autojoin=1&video=640x360@20"
 	// Pinned (&node=): the scheduler would otherwise be free to place the
 	// far viewer on a, where the room already is.
-	br.OpenT(t, net.Node("a").URL()+"?room=svc&name=pub&role=host&node=a&svc=1&codec="+strings.ToLower(codec)+q)
+	pub := br.OpenT(t, net.Node("a").URL()+"?room=svc&name=pub&role=host&node=a&svc=1&codec="+strings.ToLower(codec)+q)
 	near := br.OpenT(t, net.Node("a").URL()+"?room=svc&name=near&role=viewer&node=a"+q)
 	far := br.OpenT(t, net.Node("b").URL()+"?room=svc&name=far&role=viewer&node=b"+q)
+	dumpOnFailure(t, net, "svc", logs, map[string]*browsertest.Page{"pub": pub, "near": near, "far": far})
 
 	for _, p := range []*browsertest.Page{far, near} {
 		if _, err := p.WaitStats(ctx, 60*time.Second, "pub's video", func(s browsertest.Stats) bool { return s.Decoding("pub", 10, 2000) }); err != nil {
