@@ -120,7 +120,7 @@ func svcSwitchCycle(ctx context.Context, t *testing.T, p *browsertest.Page, far 
 		small := switchTo("small", func(v browsertest.Inbound) bool { return v.Layer == "small" && v.FrameWidth > 0 && v.FrameWidth <= 320 })
 		before := switchTo("small", func(v browsertest.Inbound) bool { return v.FramesDecoded > small.FramesDecoded+25 })
 		if far {
-			mirrorPaused(ctx, t, net, []string{"m", "l"})
+			mirrorPaused(ctx, t, net, codec, []string{"m", "l"})
 		}
 		large := switchTo("large", func(v browsertest.Inbound) bool { return v.Layer == "large" && v.FrameWidth >= 2*before.FrameWidth })
 		back := switchTo("small", func(v browsertest.Inbound) bool {
@@ -146,9 +146,11 @@ func svcSwitchCycle(ctx context.Context, t *testing.T, p *browsertest.Page, far 
 	t.Errorf("every SVC layer switch cycle froze the video:\n%s", strings.Join(reports, "\n"))
 }
 
-// mirrorPaused waits until node b's mirror of pub's video has the named
-// layers paused by dynacast: b asks a (over the trunk) for none of them.
-func mirrorPaused(ctx context.Context, t *testing.T, net *network, rids []string) {
+// mirrorPaused waits until node b's mirror of pub's SVC video (codec: VP9
+// or AV1; not its VP8 backup, whose layers have the same names) has the
+// named layers paused by dynacast: b asks a (over the trunk) for none of
+// them.
+func mirrorPaused(ctx context.Context, t *testing.T, net *network, codec string, rids []string) {
 	t.Helper()
 	if err := browsertest.Poll(ctx, 30*time.Second, 500*time.Millisecond, func(context.Context) (bool, string, error) {
 		var state []string
@@ -156,7 +158,7 @@ func mirrorPaused(ctx context.Context, t *testing.T, net *network, rids []string
 		for _, rs := range net.Node("b").SFU().Snapshot() {
 			for _, ps := range rs.Participants {
 				for _, tr := range ps.Tracks {
-					if tr.Kind != "video" {
+					if tr.Kind != "video" || !strings.EqualFold(tr.Codec, "video/"+codec) {
 						continue
 					}
 					for _, l := range tr.Layers {
