@@ -58,6 +58,11 @@ type LayerSnapshot struct {
 	Bitrate  int    // measured, bits/s; 0 while not arriving
 	Arriving bool
 	Paused   bool // by dynacast
+	// DDErrors counts the AV1 dependency descriptors of the layer's
+	// stream that could not be parsed (malformed, or before the template
+	// structure they refer to): such packets are forwarded to nobody who
+	// needs their layer.
+	DDErrors uint64 `json:",omitempty"`
 }
 
 // Snapshot describes every room.
@@ -100,7 +105,7 @@ func (r *Receiver) snapshot(now time.Time) TrackSnapshot {
 	defer r.mu.Unlock()
 	for _, l := range r.layers {
 		ts.Layers = append(ts.Layers, LayerSnapshot{RID: l.rid, Packets: l.packets.Load(), Bitrate: l.bitrate,
-			Arriving: r.arriving(l, now), Paused: l.paused})
+			Arriving: r.arriving(l, now), Paused: l.paused, DDErrors: l.ddErrors.Load()})
 	}
 	return ts
 }

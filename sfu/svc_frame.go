@@ -91,21 +91,21 @@ type ddState struct {
 	st     *ddStructure
 	active uint32
 	frame  ddFrame
-	errors uint64
 }
 
 // parseAV1 places an AV1 packet by its dependency descriptor ext (the
 // extension's bytes; nil when absent). An N bit in the aggregation header
-// or an attached structure makes a key frame.
-func (s *ddState) parseAV1(ext, payload []byte) svcFrame {
+// or an attached structure makes a key frame. bad reports a descriptor
+// that could not be parsed (malformed, or referring to a structure not
+// received yet); the packet is then placed in no layer.
+func (s *ddState) parseAV1(ext, payload []byte) (_ svcFrame, bad bool) {
 	key := av1Keyframe(payload)
 	if len(ext) == 0 {
-		return svcFrame{keyframe: key}
+		return svcFrame{keyframe: key}, false
 	}
 	f, err := parseDD(ext, s.st)
 	if err != nil {
-		s.errors++
-		return svcFrame{keyframe: key}
+		return svcFrame{keyframe: key}, true
 	}
 	if f.structure != nil {
 		s.st = f.structure
@@ -115,7 +115,7 @@ func (s *ddState) parseAV1(ext, payload []byte) svcFrame {
 	}
 	s.frame = f
 	return svcFrame{ok: true, sid: f.spatial, tuStart: f.start && f.spatial == 0, frameEnd: f.end,
-		keyframe: f.start && (f.keyframe() || key), dd: &s.frame, st: s.st, active: s.active}
+		keyframe: f.start && (f.keyframe() || key), dd: &s.frame, st: s.st, active: s.active}, false
 }
 
 // ddFrameNumber returns the descriptor raw with its frame number set to

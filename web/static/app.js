@@ -18,8 +18,8 @@
 // relay=1 (media only through the node's TURN: iceTransportPolicy 'relay'),
 // subscribe=none|Ann,Bob (receive nobody, or only these, until
 // window.qrtn.subscribe(name)), recv=vp8[,h264] (decode only these video
-// codecs: a VP9 or AV1 camera then arrives as its VP8 backup), backup=0 (a
-// VP9 or AV1 camera is sent without its VP8 backup).
+// codecs: a VP9, AV1 or H.264 camera then arrives as its VP8 backup), backup=0 (a
+// VP9, AV1 or H.264 camera or screen is sent without its VP8 backup).
 
 import { join } from './qrtn.js';
 import { ICONS, Tile, layoutGrid, qualityIcon, initials, hue } from './app-ui.js';

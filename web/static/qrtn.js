@@ -83,7 +83,7 @@ export const LAYERS = {
  * @param {boolean} [opts.recover] false: never reconnect (qrtn-reconnect.js)
  * @param {boolean} [opts.autoSubscribe] false: receive nothing until subscribe() (qrtn-subscribe.js)
  * @param {string[]} [opts.receiveCodecs] the video codecs to decode, default all the browser has
- * @param {false|'vp8'} [opts.backup] a VP9 or AV1 camera is also sent in VP8 unless false
+ * @param {false|'vp8'} [opts.backup] a VP9, AV1 or H.264 camera or screen share is also sent in VP8 unless false
  * @param {boolean|'always'} [opts.svc] true: VP9 is sent as one SVC stream (L3T3_KEY);
  *   'always': AV1 too (layers read by the node from the dependency descriptor)
  */
@@ -551,7 +551,7 @@ export class Session extends EventTarget {
     preferCodecs(tr, p.kind, this.opts.codec);
     p.sender = tr.sender;
     p.transceiver = tr;
-    if (!this._svc()) addBackup(this, p, init, preferCodecs);
+    addBackup(this, p, init, preferCodecs);
     if (p.source !== 'screen') return Promise.resolve();
     const params = tr.sender.getParameters();
     params.degradationPreference = 'maintain-resolution';
@@ -585,6 +585,7 @@ export class Session extends EventTarget {
     const [p] = this._published.splice(i, 1);
     p.track.stop();
     p.transceiver.stop();
+    p.backup?.stop();
     await this._negotiatePublisher();
   }
 
