@@ -64,13 +64,14 @@ func newGapMeter() *gapMeter {
 	return &gapMeter{firsts: map[string]time.Time{}, last: map[string]time.Time{}, src: map[string]frameSrc{}}
 }
 
-// frame records a frame of key ("participant/kind") from src at now.
-func (g *gapMeter) frame(key string, now time.Time, src frameSrc) {
+// frame records a frame of key ("participant/kind") from src at now, and
+// returns the gap it ends, if it ends one (with the frame before it).
+func (g *gapMeter) frame(key string, now time.Time, src frameSrc) (gap Gap, before frameSrc, ended bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	prev, ok := g.last[key]
 	if ok && !now.After(prev) {
-		return // an older track's straggler
+		return Gap{}, frameSrc{}, false // an older track's straggler
 	}
 	prevSrc := g.src[key]
 	g.last[key], g.src[key] = now, src
@@ -87,7 +88,9 @@ func (g *gapMeter) frame(key string, now time.Time, src frameSrc) {
 			}
 		}
 		g.gaps = append(g.gaps, Gap{Participant: p, Kind: k, At: prev, Ms: ms(gap), NetMs: ms(net)})
+		return g.gaps[len(g.gaps)-1], prevSrc, true
 	}
+	return Gap{}, frameSrc{}, false
 }
 
 func splitKey(key string) (participant, kind string) {

@@ -20,7 +20,11 @@ import (
 //   - as a publisher, publisherOverlap after the new publisher connection
 //     is connected: the new tracks are published by then, and the
 //     subscribers that move with it (a drained node's) show the new ones
-//     within 0.1-0.2 s. Holding the old publisher connection until the old
+//     within 0.1-0.2 s on a quiet machine, but up to 0.7 s on a loaded one
+//     (a drain trial's timeline, docs/survival.md): 0.5 s cut the old
+//     tracks before the new video reached them. The old node keeps the
+//     old session while the client holds its old link (trunk/move.go).
+//     Holding the old publisher connection until the old
 //     node let go of the session (its `replaced`, 3 s later) was measured
 //     and made gaps more frequent, not less: two encoders and two uplinks
 //     for 3 s on a loaded machine, and a forced replacement at the end.
@@ -33,8 +37,8 @@ const (
 	// handoverWait bounds the subscriber's wait.
 	handoverWait = 3 * time.Second
 	// publisherOverlap: how long the old publisher connection keeps
-	// sending after the new one is connected.
-	publisherOverlap = 500 * time.Millisecond
+	// sending after the new one is connected (the browser's PUB_OVERLAP).
+	publisherOverlap = time.Second
 	// carrying: a kind whose last frame on a link is this recent is still
 	// carried by it (video at 25 fps is 40 ms apart, audio 20 ms).
 	carrying = 500 * time.Millisecond
@@ -105,9 +109,11 @@ func handOver(ctx context.Context, old, nl *link) {
 	start := time.Now()
 	for {
 		now := time.Now()
-		subDone := now.Sub(start) >= handoverWait || len(stillNeeded(now, old.frameTimes(), nl.frameTimes())) == 0
+		need := stillNeeded(now, old.frameTimes(), nl.frameTimes())
+		subDone := now.Sub(start) >= handoverWait || len(need) == 0
 		pubDone := now.Sub(start) >= publisherOverlap || oldPublisherDone(old)
 		if subDone && pubDone {
+			old.c.note("handover done after %.0f ms, still needed %v, old publisher done %v", ms(now.Sub(start)), need, oldPublisherDone(old))
 			return
 		}
 		old.mu.Lock()

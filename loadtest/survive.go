@@ -81,9 +81,12 @@ type TrialReport struct {
 	// Gaps are the subscriber's silences of minGap or more in the trial's
 	// window (when, how long, of which kind), to place them among the
 	// reconnects.
-	Gaps  []Gap     `json:"gaps,omitempty"`
-	Start time.Time `json:"start"` // the disruption
-	Error string    `json:"error,omitempty"`
+	Gaps []Gap `json:"gaps,omitempty"`
+	// Events are both clients' timelines (timeline.go) from a second
+	// before the disruption to the end of the trial.
+	Events []Event   `json:"events,omitempty"`
+	Start  time.Time `json:"start"` // the disruption
+	Error  string    `json:"error,omitempty"`
 }
 
 // SurviveReport is a survival benchmark's result. Gaps are at the
@@ -220,6 +223,8 @@ func runTrial(ctx context.Context, cfg SurviveConfig, s *Survivors, pubID string
 			tr.Gaps = append(tr.Gaps, g)
 		}
 	}
+	tr.Events = append(s.pub.events.between(t0.Add(-time.Second), end), s.sub.events.between(t0.Add(-time.Second), end)...)
+	sort.Slice(tr.Events, func(a, b int) bool { return tr.Events[a].At.Before(tr.Events[b].At) })
 	tr.VideoGapMs = ms(s.sub.gaps.longest(video, t0.Add(-time.Second), end))
 	tr.AudioGapMs = ms(s.sub.gaps.longest(audio, t0.Add(-time.Second), end))
 	tr.VideoNetGapMs = ms(s.sub.gaps.longestNet(video, t0.Add(-time.Second), end))
