@@ -107,6 +107,13 @@ type SurviveReport struct {
 	VideoNetGapP95 float64 `json:"video_net_gap_p95_ms"`
 	VideoNetGapMax float64 `json:"video_net_gap_max_ms"`
 	AudioNetGapP95 float64 `json:"audio_net_gap_p95_ms"`
+	// MoveGaps counts the recovered trials with a gap (video or audio, of
+	// minGap or more) that a move left: the old tracks stopped before the
+	// new ones delivered (Gap.Cause "move"); MoveGapMax is the longest.
+	// The other gaps are frames lost or late on one track, as on a loaded
+	// machine without any disruption.
+	MoveGaps   int     `json:"move_gaps"`
+	MoveGapMax float64 `json:"move_gap_max_ms"`
 }
 
 // Survive runs a survival benchmark; progress gets one line per trial.
@@ -300,6 +307,16 @@ func (r *SurviveReport) summarize() *SurviveReport {
 		if t.VideoNetGapMs > 0 {
 			r.VideoNetGaps++
 		}
+		moved := false
+		for _, g := range t.Gaps {
+			if g.Cause == causeMove {
+				moved = true
+				r.MoveGapMax = max(r.MoveGapMax, g.Ms)
+			}
+		}
+		if moved {
+			r.MoveGaps++
+		}
 	}
 	r.VideoGapP50, r.VideoGapP95 = percentile(v, .5), percentile(v, .95)
 	r.AudioGapP50, r.AudioGapP95 = percentile(a, .5), percentile(a, .95)
@@ -319,4 +336,6 @@ func (r *SurviveReport) WriteText(w io.Writer) {
 		r.VideoGapP50, r.VideoGapP95, r.VideoGapMax, r.AudioGapP50, r.AudioGapP95)
 	fmt.Fprintf(w, "trials with a video gap: %d; not the publisher's own pause: %d (video p50 %.0f ms, p95 %.0f ms, max %.0f ms; audio p95 %.0f ms)\n",
 		r.VideoGaps, r.VideoNetGaps, r.VideoNetGapP50, r.VideoNetGapP95, r.VideoNetGapMax, r.AudioNetGapP95)
+	fmt.Fprintf(w, "trials with a gap a move left (old tracks stopped before the new ones delivered): %d (max %.0f ms)\n",
+		r.MoveGaps, r.MoveGapMax)
 }

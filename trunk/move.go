@@ -133,23 +133,24 @@ func (a *accessSide) retire(now time.Time, g *ghost) {
 	g.retiring = kept
 }
 
-// takenOver reports whether a retiring track can go: it delivered and
-// stopped, or the new tracks of its kind (reach: the subscribers they
-// forward to; nil while none delivered) reach every subscriber it reaches.
-// A track that has not delivered yet (its flow through the trunks was
-// still starting when the move began, common on a loaded machine) has not
-// stopped: it stays until a new track of its kind delivered, so that its
-// subscribers never lose the participant's track of a kind before the new
-// one is published to them (TestMoveKeepsMirrorUntilNewTracks).
+// takenOver reports whether a retiring track can go: a new track of its
+// kind delivered since the move (reach: the subscribers the new tracks of
+// its kind forward to; nil while none delivered), and either reaches every
+// subscriber the old one reaches or the old one stopped delivering. Until a
+// new track of its kind delivered, the old one stays even when silent: a
+// silence can be a stall (a loaded machine, a trunk that held packets
+// back), and its subscribers must never lose the participant's track of a
+// kind before the new one is there (TestMoveKeepsMirrorUntilNewTracks).
+// A kind the new session does not publish waits for moveOverlap.
 func takenOver(now time.Time, old *ghostTrack, reach map[string]bool) bool {
 	if old.recv == nil {
 		return true
 	}
-	if last := old.recv.LastPacket(); !last.IsZero() && now.Sub(last) >= stillSending {
-		return true
-	}
 	if reach == nil {
 		return false
+	}
+	if now.Sub(old.recv.LastPacket()) >= stillSending {
+		return true // it stopped (or never delivered): nothing to keep
 	}
 	for id := range old.recv.Forwarding() {
 		if !reach[id] {
