@@ -233,6 +233,7 @@ func (c *conn) join(m joinMsg) bool {
 		return false
 	}
 	se.p = p
+	p.SetAttached(true)
 	c.sess.Store(se)
 	c.s.register(se)
 	c.s.qStarted(se)

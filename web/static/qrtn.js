@@ -212,7 +212,8 @@ export class Session extends EventTarget {
             settled = true;
             const prev = this._ws;
             this._ws = ws;
-            if (prev && prev !== ws && prev.readyState <= WebSocket.OPEN) prev.close(1000, 'moved');
+            // A move (qrtn-move.js) closes the old one itself, when it lets go.
+            if (prev && prev !== ws && !this._keepPrevSocket && prev.readyState <= WebSocket.OPEN) prev.close(1000, 'moved');
             accepted(msg);
             resolve(msg);
           } else if (msg.type === 'error') {
