@@ -75,6 +75,8 @@ type Receiver struct {
 	// (under mu).
 	svcBytes [svcLayers]atomic.Uint64
 	svcRates [svcLayers]svcRate
+	// tm: bytes and pictures per temporal layer (svc_temporal.go).
+	tm       temporalMeter
 	source   string
 	isRED    bool
 	// backupFor: the primary track's ID when this is its backup codec.
@@ -330,14 +332,18 @@ func (r *Receiver) parsePayload(in *inPacket) {
 			in.fp.pic = &in.pic
 			in.fp.keyframe = d.keyframe
 			in.svc = vp9SVC(&d)
+			row := in.fp.layer
 			if r.svc {
 				r.countSVC(d.sid, len(in.payload))
+				row = int(d.sid)
 			}
+			r.tm.addVP9(row, &in.svc, len(in.payload))
 		}
 	case codecAV1:
 		in.fp.keyframe = av1Keyframe(in.payload) || in.svc.keyframe
 		if r.svc && in.svc.ok {
 			r.countAV1(&in.svc, len(in.payload))
+			r.tm.addAV1(&in.svc, len(in.payload))
 		}
 	}
 }

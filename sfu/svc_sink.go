@@ -39,7 +39,7 @@ func (f *svcSink) filter(cap int, in *inPacket, raw []byte) []byte {
 	switch {
 	case !in.svc.ok:
 	case in.svc.dd != nil:
-		keep, _, _ = f.av1.step(&in.svc, cap)
+		keep, _, _ = f.av1.step(&in.svc, cap, allTemporal)
 		mark = keep && f.av1.ends(&in.svc)
 	default:
 		keep, mark = in.svc.in(cap), in.svc.ends(cap)
