@@ -79,14 +79,14 @@ type DownTrack struct {
 	unsent atomic.Bool
 
 	muted   bool
-	svc     svcState  // SVC tracks: the spatial layer (svc.go)
-	decided int       // the selector's decision; -1 paused
+	svc     svcState // SVC tracks: the spatial layer (svc.go)
+	decided int      // the selector's decision; -1 paused
 	// decidedT is the selector's temporal step (svc_temporal.go);
 	// svcTemporal-1 (every temporal layer) for tracks without steps.
 	decidedT int
-	hold    holdState // the selector's back-off against going up
-	lastKF  time.Time
-	emitted int // the layer last reported to the client
+	hold     holdState // the selector's back-off against going up
+	lastKF   time.Time
+	emitted  int // the layer last reported to the client
 
 	unflushedBytes, unflushedPkts uint64 // under wmu
 
@@ -144,7 +144,7 @@ func newDownTrack(r *Receiver, sub *subscriber) *DownTrack {
 	video := r.kind == webrtc.RTPCodecTypeVideo
 	d := &DownTrack{r: r, sub: sub, decided: -1, emitted: -1, svc: svcState{target: -1, current: -1, temporal: temporalFollow{allTemporal, allTemporal}},
 		decidedT: svcTemporal - 1,
-		fwd: newForwarder(video, r.codec.ClockRate, uint16(rand.Uint32()), rand.Uint32())}
+		fwd:      newForwarder(video, r.codec.ClockRate, uint16(rand.Uint32()), rand.Uint32())}
 	d.asked.Store(-1)
 	if video {
 		d.hist = make([]histEntry, histSize)

@@ -76,9 +76,9 @@ type Receiver struct {
 	svcBytes [svcLayers]atomic.Uint64
 	svcRates [svcLayers]svcRate
 	// tm: bytes and pictures per temporal layer (svc_temporal.go).
-	tm       temporalMeter
-	source   string
-	isRED    bool
+	tm     temporalMeter
+	source string
+	isRED  bool
 	// backupFor: the primary track's ID when this is its backup codec.
 	backupFor string
 	rids      []string
