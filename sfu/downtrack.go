@@ -142,7 +142,7 @@ type outSlot struct {
 
 func newDownTrack(r *Receiver, sub *subscriber) *DownTrack {
 	video := r.kind == webrtc.RTPCodecTypeVideo
-	d := &DownTrack{r: r, sub: sub, decided: -1, emitted: -1, svc: svcState{target: -1, current: -1, temporal: temporalFollow{allTemporal, allTemporal}},
+	d := &DownTrack{r: r, sub: sub, decided: -1, emitted: -1, svc: svcState{target: -1, current: -1, temporal: newTemporalFollow()},
 		decidedT: svcTemporal - 1,
 		fwd:      newForwarder(video, r.codec.ClockRate, uint16(rand.Uint32()), rand.Uint32())}
 	d.asked.Store(-1)

@@ -196,12 +196,18 @@ func (d *DownTrack) svcFilter(in *inPacket) bool {
 // av1Filter is svcFilter for AV1, by decode target (av1Follow): the
 // target of the spatial layer and temporal layer wanted.
 func (s *svcState) av1Filter(v *svcFrame) bool {
-	in, at, pending := s.av1.step(v, s.target, s.temporal.target)
+	cur := s.av1.temporal(v)
+	tl := s.temporal.next(cur)
+	in, at, pending := s.av1.step(v, s.target, tl)
 	if at {
 		s.current = s.target
 	}
+	s.temporal.moved(cur, s.av1.temporal(v))
 	s.pending = pending
 	s.mark = in && s.av1.ends(v)
+	if s.mark {
+		s.temporal.pics++
+	}
 	return in
 }
 
@@ -249,6 +255,15 @@ func (a *av1Follow) step(v *svcFrame, i, tl int) (in, at, pending bool) {
 		a.sent.add(v.dd.frameNumber)
 	}
 	return true, at, pending
+}
+
+// temporal is the highest temporal layer of the target held (allTemporal
+// while none is).
+func (a *av1Follow) temporal(v *svcFrame) int {
+	if a.dt < 0 || a.dt >= v.st.dtCnt {
+		return allTemporal
+	}
+	return int(v.st.dtTemporal[a.dt])
 }
 
 // ends reports whether the packet, of the target held, ends its top frame.

@@ -23,7 +23,11 @@ import (
 // step. A subscriber's frame-rate preference (PreferFrameRate) caps the
 // step by the frame rate measured per temporal layer.
 //
-// Forwarding: going down happens at the next picture; going up happens at
+// Forwarding: going down happens at the next picture, one temporal layer
+// at a time, the next one after temporalSettle pictures at the rate
+// between (a receiver counts a freeze when a frame comes three times
+// later than its recent average, so 20 fps dropped straight to 5 counted
+// one freeze in Chromium about one time in two); going up happens at
 // a switching-up point: for VP9 a picture whose U bit is set and whose
 // temporal layer the subscriber already gets (Chromium sets U when every
 // higher temporal layer may switch at that frame), or a key frame; for
@@ -71,11 +75,45 @@ func fromLadder(l int) (spatial, step int) {
 	return l / svcTemporal, l % svcTemporal
 }
 
+// temporalSettle is how many pictures a subscriber gets at one temporal
+// step before the next step down: at 10 fps, 2 s, in which a receiver's
+// average frame interval moves most of the way to the new one.
+const temporalSettle = 20
+
 // temporalFollow holds the temporal layer one subscriber of a VP9 stream
 // gets: target is the highest layer wanted, current the highest forwarded
-// (allTemporal: all). Under DownTrack.mu.
+// (allTemporal: all); pics counts the pictures forwarded since the last
+// step down. AV1 uses target and pics (the layer held is its decode
+// target's). Under DownTrack.mu.
 type temporalFollow struct {
 	target, current int
+	pics            int
+	top             int // VP9: the highest temporal layer seen
+}
+
+// newTemporalFollow forwards every temporal layer.
+func newTemporalFollow() temporalFollow {
+	return temporalFollow{target: allTemporal, current: allTemporal, pics: temporalSettle}
+}
+
+// next is the temporal layer to move to from cur (the highest one the
+// stream has, not allTemporal): the target, but down one step at a time,
+// each after temporalSettle pictures.
+func (t *temporalFollow) next(cur int) int {
+	switch {
+	case t.target >= cur:
+		return t.target
+	case t.pics < temporalSettle:
+		return cur
+	}
+	return max(t.target, cur-1)
+}
+
+// moved records a change of the layer forwarded from cur to to.
+func (t *temporalFollow) moved(cur, to int) {
+	if to < cur {
+		t.pics = 0
+	}
 }
 
 // active reports whether the filter drops anything or is switching.
@@ -86,15 +124,25 @@ func (t *temporalFollow) active() bool {
 // keep moves towards the target at a picture start where allowed and
 // reports whether the packet is forwarded.
 func (t *temporalFollow) keep(v *svcFrame) bool {
+	t.top = max(t.top, int(v.tid))
 	if v.tuStart {
+		to := t.current
 		switch {
-		case t.target <= t.current || v.keyframe:
-			t.current = t.target
-		case v.upSwitch && int(v.tid) <= t.current:
-			t.current = t.target
+		case v.keyframe:
+			to = t.target
+		case t.target < t.current:
+			to = t.next(min(t.current, t.top))
+		case t.target > t.current && v.upSwitch && int(v.tid) <= t.current:
+			to = t.target
 		}
+		t.moved(t.current, to)
+		t.current = to
 	}
-	return int(v.tid) <= t.current
+	keep := int(v.tid) <= t.current
+	if keep && v.tuStart {
+		t.pics++
+	}
+	return keep
 }
 
 // temporalSteps is how many temporal steps the selector offers for the

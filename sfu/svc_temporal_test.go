@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -89,8 +90,8 @@ func pictureIDs(t *testing.T, sent []*rtp.Packet) []uint16 {
 }
 
 // TestSVCTemporalVP9: a VP9 SVC subscriber on the large layer steps down
-// to temporal layer 0 at the next picture (a quarter of the pictures),
-// with consecutive sequence numbers, the marker at the end of each picture
+// to temporal layer 0 (a quarter of the pictures) one layer at a time,
+// from the next picture on, with consecutive sequence numbers, the marker at the end of each picture
 // and the picture IDs as sent (the gaps are the pictures dropped); it
 // steps up again at the next picture of a layer it gets that is a
 // switching-up point (U), not at one that is not, and never freezes
@@ -110,37 +111,44 @@ func TestSVCTemporalVP9(t *testing.T) {
 	}
 
 	d.setDecisionT(2, 0, true, "bandwidth", f.now)
-	for n := 4; n < 12; n++ {
+	for n := 4; n < 60; n++ {
 		f.picture(uint16(1+n), l1t3(n), true, false)
 	}
 	sent := fb.take()
-	if len(sent) != 12 {
-		t.Fatalf("temporal layer 0: %d packets of 8 pictures forwarded, want the 12 of its 2", len(sent))
+	var want []uint16 // one step at a time: temporalSettle pictures of layers 0-1, then layer 0
+	for n := 4; n < 60; n++ {
+		if len(want) < temporalSettle && n%2 == 0 || len(want) >= temporalSettle && n%4 == 0 {
+			want = append(want, uint16(1+n))
+		}
 	}
-	checkRun(t, "T0", sent, []bool{false, false, false, false, false, true, false, false, false, false, false, true})
-	if ids := pictureIDs(t, sent); len(ids) != 2 || ids[0] != 5 || ids[1] != 9 {
-		t.Errorf("T0 picture IDs %v, want [5 9] (gaps for the pictures of layers 1 and 2)", ids)
+	if ids := pictureIDs(t, sent); !slices.Equal(ids, want) {
+		t.Fatalf("down to temporal layer 0: pictures %v, want %v (the gaps are the pictures dropped)", ids, want)
 	}
+	marks := make([]bool, len(sent))
+	for i := range marks {
+		marks[i] = i%6 == 5
+	}
+	checkRun(t, "down", sent, marks)
 
 	// Up: the pictures of layers 2 and 1 that come first are no switching
 	// point for a subscriber on layer 0; a T0 picture without U is not
 	// either; the next T0 picture with U is.
 	d.setDecisionT(2, 2, false, "preference", f.now)
-	f.picture(13, 2, true, false)
-	f.picture(14, 1, true, false)
-	f.picture(15, 2, true, false)
-	f.picture(16, 0, false, false)
+	f.picture(61, 2, true, false)
+	f.picture(62, 1, true, false)
+	f.picture(63, 2, true, false)
+	f.picture(64, 0, false, false)
 	if n := len(fb.take()); n != 6 {
 		t.Fatalf("before a switching-up point: %d packets, want 6 (the T0 picture)", n)
 	}
-	f.picture(17, 2, true, false)
-	f.picture(18, 1, true, false)
-	f.picture(19, 2, true, false)
-	f.picture(20, 0, true, false)
-	f.picture(21, 2, true, false)
+	f.picture(65, 2, true, false)
+	f.picture(66, 1, true, false)
+	f.picture(67, 2, true, false)
+	f.picture(68, 0, true, false)
+	f.picture(69, 2, true, false)
 	sent = fb.take()
-	if ids := pictureIDs(t, sent); len(ids) != 2 || ids[0] != 20 || ids[1] != 21 {
-		t.Errorf("up: pictures %v forwarded, want [20 21] (from the U picture of layer 0 on)", ids)
+	if ids := pictureIDs(t, sent); len(ids) != 2 || ids[0] != 68 || ids[1] != 69 {
+		t.Errorf("up: pictures %v forwarded, want [68 69] (from the U picture of layer 0 on)", ids)
 	}
 	checkRun(t, "up", sent, nil)
 }
