@@ -50,40 +50,90 @@ func browserFrameRate(t *testing.T, codec, extra string) {
 	if v0.Codec != strings.ToUpper(codec) {
 		t.Fatalf("the viewer decodes %s, want %s", v0.Codec, strings.ToUpper(codec))
 	}
+	// A starved CPU can freeze a decoder at any moment (the page counted
+	// one before any frame-rate change on a loaded machine); a frame-rate
+	// step that freezes does so every time. So a cycle with a problem is
+	// tried again, and the test fails only if every try had one.
+	var reports []string
+	for range 3 {
+		problems, report := frameRateCycle(ctx, t, viewer, v0)
+		t.Log(report)
+		if len(problems) == 0 {
+			return
+		}
+		reports = append(reports, report+"\n  "+strings.Join(problems, "\n  "))
+	}
+	t.Errorf("every frame-rate cycle had a problem:\n%s", strings.Join(reports, "\n"))
+}
+
+// frameRateCycle measures the full rate, caps it to 1/2 and 1/4 and takes
+// the cap off, and says what was wrong.
+func frameRateCycle(ctx context.Context, t *testing.T, viewer *browsertest.Page, v0 browsertest.Inbound) (problems []string, report string) {
+	before, _ := viewer.Stats(ctx)
+	vb, _ := before.Track("pub", "video")
 	full := measureFPS(ctx, t, viewer, 3*time.Second)
-	var report []string
-	report = append(report, fmt.Sprintf("full %.1f fps", full.fps))
+	parts := []string{fmt.Sprintf("full %.1f fps", full.fps)}
 	for _, step := range []struct {
-		name     string
-		fps      float64 // the cap asked
-		lo, hi   float64 // the share of the full rate that counts as right
-		settling time.Duration
+		name   string
+		fps    float64 // the cap asked
+		lo, hi float64 // the share of the full rate that counts as right
 	}{
-		{"half", full.fps / 2, 0.3, 0.7, 2 * time.Second},
-		{"quarter", full.fps / 4, 0.12, 0.4, 2 * time.Second},
-		{"uncapped", 0, 0.75, 1.5, 2 * time.Second},
+		{"half", full.fps / 2, 0.3, 0.7},
+		{"quarter", full.fps / 4, 0.12, 0.4},
+		{"uncapped", 0, 0.75, 1.5},
 	} {
+		asked := time.Now()
 		if err := viewer.PreferFPS(ctx, "pub", "large", step.fps); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(step.settling) // the selector's next run, and the decoder's rate settling
+		if step.fps == 0 {
+			parts = append(parts, fmt.Sprintf("up to full rate in %v", rateUp(ctx, t, viewer, 0.6*full.fps)))
+		}
+		time.Sleep(2*time.Second - time.Since(asked)) // the selector's next run, and the decoder's rate settling
 		m := measureFPS(ctx, t, viewer, 3*time.Second)
 		ratio := m.fps / full.fps
-		report = append(report, fmt.Sprintf("%s (cap %.1f): %.1f fps (%.2f of full) at %dx%d", step.name, step.fps, m.fps, ratio, m.width, m.height))
+		parts = append(parts, fmt.Sprintf("%s (cap %.1f): %.1f fps (%.2f of full) at %dx%d", step.name, step.fps, m.fps, ratio, m.width, m.height))
 		if ratio < step.lo || ratio > step.hi {
-			t.Errorf("%s: %.1f fps is %.2f of the full %.1f, want %.2f to %.2f", step.name, m.fps, ratio, full.fps, step.lo, step.hi)
+			problems = append(problems, fmt.Sprintf("%s: %.1f fps is %.2f of the full %.1f, want %.2f to %.2f", step.name, m.fps, ratio, full.fps, step.lo, step.hi))
 		}
 		if m.width != v0.FrameWidth {
-			t.Errorf("%s: the resolution changed: %dx%d, was %dx%d", step.name, m.width, m.height, v0.FrameWidth, v0.FrameHeight)
+			problems = append(problems, fmt.Sprintf("%s: the resolution changed: %dx%d, was %dx%d", step.name, m.width, m.height, v0.FrameWidth, v0.FrameHeight))
 		}
 	}
 	end, _ := viewer.Stats(ctx)
-	v1, _ := end.Track("pub", "video")
-	report = append(report, fmt.Sprintf("freezeCount %d → %d", v0.FreezeCount, v1.FreezeCount))
-	t.Log(strings.Join(report, "; "))
-	if v1.FreezeCount > v0.FreezeCount {
-		t.Errorf("the video froze %d times while the frame rate changed", v1.FreezeCount-v0.FreezeCount)
+	ve, _ := end.Track("pub", "video")
+	parts = append(parts, fmt.Sprintf("freezeCount %d → %d", vb.FreezeCount, ve.FreezeCount))
+	if ve.FreezeCount > vb.FreezeCount {
+		problems = append(problems, fmt.Sprintf("the video froze %d times while the frame rate changed", ve.FreezeCount-vb.FreezeCount))
 	}
+	return problems, strings.Join(parts, "; ")
+}
+
+// rateUp reports how long it takes until the page decodes pub's video at
+// fps or more, over 100 ms intervals (at most 2 s; a figure for the log,
+// not a check).
+func rateUp(ctx context.Context, t *testing.T, p *browsertest.Page, fps float64) time.Duration {
+	t.Helper()
+	start := time.Now()
+	prev, err := p.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prevAt := time.Now()
+	for time.Since(start) < 2*time.Second {
+		time.Sleep(100 * time.Millisecond)
+		s, err := p.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v0, _ := prev.Track("pub", "video")
+		v1, _ := s.Track("pub", "video")
+		if float64(v1.FramesDecoded-v0.FramesDecoded)/time.Since(prevAt).Seconds() >= fps {
+			return time.Since(start).Round(10 * time.Millisecond)
+		}
+		prev, prevAt = s, time.Now()
+	}
+	return time.Since(start).Round(10 * time.Millisecond)
 }
 
 type fpsSample struct {
