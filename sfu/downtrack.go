@@ -493,14 +493,20 @@ func (d *DownTrack) writeRTP(in *inPacket) {
 }
 
 // keepLocked applies the SVC filters: an SVC track's spatial and temporal
-// layers (svcFilter), a VP9 stream's temporal layers (a relayed SVC
-// track's spatial layer stream), for packets of the stream forwarded.
+// layers (svcFilter), the temporal layers of a VP9 or AV1 stream of a
+// track that is not SVC here (a relayed SVC track's spatial layer
+// stream), for packets of the stream forwarded. An AV1 stream with the
+// descriptor is always followed by decode target, so that the chains are
+// known when a frame-rate cap comes.
 func (d *DownTrack) keepLocked(in *inPacket) bool {
 	switch {
 	case d.r.svc:
 		return d.fwd.target < 0 || d.svcFilter(in)
-	case in.svc.ok && in.svc.dd == nil && d.svc.temporal.active() && d.fwd.takes(&in.fp):
+	case !in.svc.ok || !d.fwd.takes(&in.fp):
+	case in.svc.dd == nil && d.svc.temporal.active():
 		return d.svc.temporal.keep(&in.svc)
+	case in.svc.dd != nil:
+		return d.svc.av1Relayed(&in.svc, in.fp.layer)
 	}
 	return true
 }

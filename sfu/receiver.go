@@ -341,9 +341,12 @@ func (r *Receiver) parsePayload(in *inPacket) {
 		}
 	case codecAV1:
 		in.fp.keyframe = av1Keyframe(in.payload) || in.svc.keyframe
-		if r.svc && in.svc.ok {
+		switch {
+		case r.svc && in.svc.ok:
 			r.countAV1(&in.svc, len(in.payload))
 			r.tm.addAV1(&in.svc, len(in.payload))
+		case in.svc.ok && in.svc.dd != nil: // a relayed SVC layer stream
+			r.tm.addAV1Row(in.fp.layer, in.fp.layer, &in.svc, len(in.payload))
 		}
 	}
 }

@@ -38,10 +38,11 @@ import (
 // finder expects (they are the missing pictures of layers it does not
 // get).
 //
-// Not done: an AV1 track relayed from another node (one stream per
-// spatial layer, each with its descriptor) is offered without temporal
-// steps; its far subscribers get every temporal layer of their spatial
-// layer. VP9 relayed tracks do get temporal steps on the far node.
+// A track relayed from another node (one stream per spatial layer,
+// svc_sink.go) gets temporal steps on the far node too, on the stream
+// forwarded: VP9 by the descriptor's TID and U bit, AV1 by following the
+// decode target of the stream's spatial layer (av1Relayed). The trunk
+// itself carries every temporal layer of a wanted spatial layer.
 
 // svcTemporal is how many temporal steps the selector offers per spatial
 // layer: temporal layer 0, layers 0-1, every layer.
@@ -146,14 +147,28 @@ func (t *temporalFollow) keep(v *svcFrame) bool {
 }
 
 // temporalSteps is how many temporal steps the selector offers for the
-// track: svcTemporal for an SVC track and for VP9 (whose simulcast streams,
-// relayed SVC layers among them, carry the temporal layer in every
-// packet), else one.
+// track: svcTemporal for an SVC track, for VP9 and for AV1 with the
+// dependency descriptor (whose simulcast streams, relayed SVC layers among
+// them, say the temporal layer in every packet), else one.
 func (r *Receiver) temporalSteps() int {
-	if r.svc || r.ck == codecVP9 {
+	if r.svc || r.ck == codecVP9 || r.ck == codecAV1 && r.dd != 0 {
 		return svcTemporal
 	}
 	return 1
+}
+
+// av1Relayed is svcFilter for a stream of an AV1 track that is not SVC
+// here (a spatial layer relayed from another node, layer): the decode
+// target of that spatial layer at the temporal layer wanted is followed,
+// as av1Filter does. The packet is one of the stream forwarded.
+func (s *svcState) av1Relayed(v *svcFrame, layer int) bool {
+	cur := s.av1.temporal(v)
+	in, _, _ := s.av1.step(v, layer, s.temporal.next(cur))
+	s.temporal.moved(cur, s.av1.temporal(v))
+	if in && s.av1.ends(v) {
+		s.temporal.pics++
+	}
+	return in
 }
 
 // temporalMeter measures, per row (an SVC track's spatial layer, else a
@@ -195,15 +210,24 @@ func (m *temporalMeter) addVP9(row int, v *svcFrame, n int) {
 // decode target that has its frame.
 func (m *temporalMeter) addAV1(v *svcFrame, n int) {
 	for i := range svcLayers {
-		for t := range svcTemporal {
-			d := v.st.target(i, temporalLayer(t), v.active)
-			if d < 0 || v.dd.dti[d] == dtiNotPresent {
-				continue
-			}
-			m.bytes[i][t].Add(uint64(n))
-			if v.dd.start && v.sid == v.st.dtSpatial[d] {
-				m.frames[i][t].Add(1)
-			}
+		m.addAV1Row(i, i, v, n)
+	}
+}
+
+// addAV1Row counts an AV1 packet in row for each temporal step whose
+// decode target of spatial layer i has its frame.
+func (m *temporalMeter) addAV1Row(row, i int, v *svcFrame, n int) {
+	if row < 0 || row >= svcLayers {
+		return
+	}
+	for t := range svcTemporal {
+		d := v.st.target(i, temporalLayer(t), v.active)
+		if d < 0 || v.dd.dti[d] == dtiNotPresent {
+			continue
+		}
+		m.bytes[row][t].Add(uint64(n))
+		if v.dd.start && v.sid == v.st.dtSpatial[d] {
+			m.frames[row][t].Add(1)
 		}
 	}
 }

@@ -304,3 +304,48 @@ func TestPreferFrameRate(t *testing.T) {
 		t.Errorf("cap taken off: step %d, want 2", st)
 	}
 }
+
+// TestSVCTemporalAV1Relayed: an AV1 SVC track relayed from another node
+// comes as one stream per spatial layer, each with its descriptor
+// (svc_sink.go); a far subscriber of the small stream steps down to S0T0
+// and back up at switch points, in consecutive sequence numbers.
+func TestSVCTemporalAV1Relayed(t *testing.T) {
+	r := newReceiver(testOwner(), TrackParams{ID: "v", Kind: webrtc.RTPCodecTypeVideo, DDExt: 3, Layers: []string{"s", "m", "l"},
+		Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeAV1, ClockRate: 90000}}, 64, time.Now())
+	if r.svc || r.temporalSteps() != svcTemporal {
+		t.Fatalf("a relayed AV1 track: svc %v, %d temporal steps", r.svc, r.temporalSteps())
+	}
+	d, fb := bindAV1Down(t, r)
+	a := &av1SVC{t: t, r: r, seq: 100, now: time.Now()}
+	// The small stream: the S0 frames; the S1 frames' numbers are skipped.
+	s0 := func(key bool, tpl int) {
+		a.unit(key, tpl)
+		a.frame++
+	}
+	d.setDecision(0, false, "preference", a.now)
+	s0(true, 0) // frame 0
+	s0(false, 2)
+	s0(false, 1) // 4
+	if n := len(fb.take()); n != 6 {
+		t.Fatalf("every temporal layer: %d packets, want 6", n)
+	}
+	d.setDecisionT(0, 0, true, "preference", a.now)
+	s0(false, 2) // 6: S0T1, no switch point of S0T0: still sent
+	s0(false, 1) // 8: S0T0, the switch
+	s0(false, 2) // 10: dropped
+	s0(false, 1) // 12
+	sent := fb.take()
+	checkRun(t, "T0", sent, []bool{false, true, false, true, false, true})
+	if len(sent) != 6 {
+		t.Fatalf("down to S0T0: %d packets, want 6 (frames 6, 8, 12)", len(sent))
+	}
+	d.setDecisionT(0, 2, false, "preference", a.now)
+	s0(false, 2) // 14: S0T1, discardable: no switch point
+	s0(false, 1) // 16: S0T0, a switch point of S0T1
+	s0(false, 2) // 18
+	sent = fb.take()
+	checkRun(t, "up", sent, []bool{false, true, false, true})
+	if len(sent) != 4 {
+		t.Fatalf("back up: %d packets, want 4 (frames 16, 18)", len(sent))
+	}
+}

@@ -59,9 +59,7 @@ func browserSVCAcrossTrunk(t *testing.T, codec string) {
 		t.Run(v.name, func(t *testing.T) { svcSwitchCycle(ctx, t, v.p, v.name == "far", net, codec) })
 	}
 
-	if codec == "VP9" { // an AV1 track relayed has no temporal steps yet (sfu/svc_temporal.go)
-		t.Run("far frame rate", func(t *testing.T) { farFrameRate(ctx, t, far) })
-	}
+	t.Run("far frame rate", func(t *testing.T) { farFrameRate(ctx, t, far) })
 
 	// Nobody watches: dynacast pauses the one SVC encoding at the
 	// publisher (nothing arrives at a); watched again, it resumes.
