@@ -341,7 +341,7 @@ func (s *subscriber) snapshot() (estimate int, congested bool, video []DownSnaps
 			continue
 		}
 		d.mu.Lock()
-		video = append(video, DownSnapshot{Publisher: r.owner.id, Track: r.id, Asked: int(d.asked.Load()), Decided: d.decided, Current: d.fwd.current})
+		video = append(video, DownSnapshot{Publisher: r.owner.id, Track: r.id, Asked: int(d.asked.Load()), Decided: d.decided, Step: d.decidedT, Current: d.fwd.current})
 		d.mu.Unlock()
 	}
 	return s.est.GetTargetBitrate(), s.congested.Load(), video

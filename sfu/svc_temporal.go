@@ -333,3 +333,19 @@ func (r *Receiver) temporalBitrates(now time.Time, fps float64) (ladder []int, m
 	maxStep = r.maxStepLocked(fps)
 	return r.ladderLocked(rows, maxStep), maxStep
 }
+
+// temporalHeld reports whether the selector holds the track below the
+// frame rate the subscriber allows (a cap of fps; 0 none), for want of
+// bandwidth: its connection quality is at most good, as for a layer below
+// the view preference (grade.go).
+func (d *DownTrack) temporalHeld(fps float64) bool {
+	if d.r.temporalSteps() < 2 {
+		return false
+	}
+	d.r.mu.Lock()
+	maxStep := d.r.maxStepLocked(fps)
+	d.r.mu.Unlock()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.decided >= 0 && !d.muted && d.decidedT < maxStep
+}

@@ -303,6 +303,13 @@ func TestPreferFrameRate(t *testing.T) {
 	if _, st := maxStep(); st != 2 {
 		t.Errorf("cap taken off: step %d, want 2", st)
 	}
+
+	// Held at step 0 for bandwidth, the track grades at most good; at
+	// step 0 because of a cap of 6 fps, it does not.
+	d.setDecisionT(2, 0, true, "bandwidth", time.Now())
+	if !d.temporalHeld(0) || d.temporalHeld(6) {
+		t.Errorf("held at step 0: %v without a cap, %v with a 6 fps cap; want true, false", d.temporalHeld(0), d.temporalHeld(6))
+	}
 }
 
 // TestSVCTemporalAV1Relayed: an AV1 SVC track relayed from another node
