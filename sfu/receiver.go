@@ -75,8 +75,10 @@ type Receiver struct {
 	// (under mu).
 	svcBytes [svcLayers]atomic.Uint64
 	svcRates [svcLayers]svcRate
-	source   string
-	isRED    bool
+	// tm: bytes and pictures per temporal layer (svc_temporal.go).
+	tm     temporalMeter
+	source string
+	isRED  bool
 	// backupFor: the primary track's ID when this is its backup codec.
 	backupFor string
 	rids      []string
@@ -360,14 +362,21 @@ func (r *Receiver) parsePayload(in *inPacket) {
 			in.fp.pic = &in.pic
 			in.fp.keyframe = d.keyframe
 			in.svc = vp9SVC(&d)
+			row := in.fp.layer
 			if r.svc {
 				r.countSVC(d.sid, len(in.payload))
+				row = int(d.sid)
 			}
+			r.tm.addVP9(row, &in.svc, len(in.payload))
 		}
 	case codecAV1:
 		in.fp.keyframe = av1Keyframe(in.payload) || in.svc.keyframe
-		if r.svc && in.svc.ok {
+		switch {
+		case r.svc && in.svc.ok:
 			r.countAV1(&in.svc, len(in.payload))
+			r.tm.addAV1(&in.svc, len(in.payload))
+		case in.svc.ok && in.svc.dd != nil: // a relayed SVC layer stream
+			r.tm.addAV1Row(in.fp.layer, in.fp.layer, &in.svc, len(in.payload))
 		}
 	}
 }
