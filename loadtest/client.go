@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -124,6 +125,12 @@ func (c *client) adopt(l *link, m message) error {
 		}
 	}
 	c.mu.Lock()
+	if c.rec.closing {
+		// close() has already closed the link it knew: this one would
+		// be left open.
+		c.mu.Unlock()
+		return errors.New("loadtest: joined while the client was closing")
+	}
 	if c.joinedAt.IsZero() {
 		c.joinedAt = now
 	}
