@@ -335,6 +335,7 @@ func (l *link) publish(ctx context.Context) error {
 		_ = pc.Close()
 		return err
 	}
+	gen.onEvent = func(format string, args ...any) { c.note("link to "+l.base+": "+format, args...) }
 	l.mu.Lock()
 	l.pub, l.gen = pc, gen
 	l.mu.Unlock()
