@@ -99,6 +99,7 @@ type Receiver struct {
 
 	mu      sync.Mutex // guards changes to downs and sinks, and the layer tick state
 	kfLast  []time.Time
+	kfLater []*time.Timer // a throttled request, asked again when the interval ends (keyframe_defer.go)
 	nominal []int
 }
 
@@ -174,7 +175,7 @@ func newReceiver(owner *Participant, p TrackParams, cacheSize int, now time.Time
 		id: p.ID, owner: owner, kind: p.Kind, codec: p.Codec, up: p.Upstream, level: p.AudioLevelExt, dd: p.DDExt,
 		ck: codecKindOf(p.Codec.MimeType), source: p.Source, backupFor: p.BackupFor,
 		isRED: strings.EqualFold(p.Codec.MimeType, "audio/red"),
-		rids:  rids, kfLast: make([]time.Time, len(rids)),
+		rids:  rids, kfLast: make([]time.Time, len(rids)), kfLater: make([]*time.Timer, len(rids)),
 		stats: owner.stats, room: owner.room,
 	}
 	for _, rid := range rids {
@@ -393,7 +394,8 @@ func (r *Receiver) requestKeyframe(layer int, now time.Time) {
 		return
 	}
 	r.mu.Lock()
-	if now.Sub(r.kfLast[layer]) < keyframeInterval {
+	if wait := keyframeInterval - now.Sub(r.kfLast[layer]); wait > 0 {
+		r.deferKeyframeLocked(layer, wait, now)
 		r.mu.Unlock()
 		return
 	}
@@ -485,6 +487,7 @@ func (r *Receiver) close() {
 	r.mu.Lock()
 	sinks := *r.sinks.Load()
 	r.sinks.Store(&[]*sinkEntry{})
+	r.stopDeferredLocked()
 	r.mu.Unlock()
 	for _, s := range sinks {
 		s.sink.TrackEnded()

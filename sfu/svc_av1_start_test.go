@@ -28,8 +28,8 @@ func TestAV1SVCSinkAsksForKeyframe(t *testing.T) {
 	if _, err := r.AddSink(1, s); err != nil {
 		t.Fatal(err)
 	}
-	if up.n != 1 {
-		t.Fatalf("%d key frame requests before the sink waited, want 1 (AddSink's throttled)", up.n)
+	if up.n.Load() != 1 {
+		t.Fatalf("%d key frame requests before the sink waited, want 1 (AddSink's throttled)", up.n.Load())
 	}
 	for range 20 { // one second of delta frames
 		a.now = a.now.Add(50 * time.Millisecond)
@@ -38,12 +38,12 @@ func TestAV1SVCSinkAsksForKeyframe(t *testing.T) {
 	if len(s.got) != 0 {
 		t.Fatalf("the sink sent %d packets before a key frame", len(s.got))
 	}
-	if up.n < 3 {
-		t.Fatalf("%d key frame requests in the second the sink waited, want 1 + 2 at least", up.n)
+	if up.n.Load() < 3 {
+		t.Fatalf("%d key frame requests in the second the sink waited, want 1 + 2 at least", up.n.Load())
 	}
 	a.now = a.now.Add(50 * time.Millisecond)
 	a.unit(true, 0, 3)
-	asked := up.n
+	asked := up.n.Load()
 	for range 20 {
 		a.now = a.now.Add(50 * time.Millisecond)
 		a.unit(false, 2, 5)
@@ -51,8 +51,8 @@ func TestAV1SVCSinkAsksForKeyframe(t *testing.T) {
 	if len(s.got) != 4+20*2 { // the key frame's two frames, then S1's (no S0 frames in the KEY structure's S1 target)
 		t.Fatalf("the sink sent %d packets after the key frame, want %d", len(s.got), 4+20*2)
 	}
-	if up.n != asked {
-		t.Fatalf("%d key frame requests after the sink started", up.n-asked)
+	if up.n.Load() != asked {
+		t.Fatalf("%d key frame requests after the sink started", up.n.Load()-asked)
 	}
 }
 

@@ -193,7 +193,7 @@ func TestSVCTemporalAV1(t *testing.T) {
 	if n := len(fb.take()); n != 4 {
 		t.Fatalf("S0T1: %d packets, want 4 (the key frame's S0 frame and the S0T1 frame)", n)
 	}
-	kf := up.n
+	kf := up.n.Load()
 	d.setDecisionT(0, 0, true, "bandwidth", a.now)
 	a.unit(false, 1, 4) // frame 4: S0T0, a switch point of S0T0
 	a.unit(false, 2, 5) // 6: S0T1, dropped
@@ -216,7 +216,7 @@ func TestSVCTemporalAV1(t *testing.T) {
 		t.Fatalf("S0T1 again: %d packets, want 4", len(sent))
 	}
 	checkRun(t, "up", sent, []bool{false, true, false, true})
-	if got := up.n; got != kf {
+	if got := up.n.Load(); got != kf {
 		t.Errorf("a temporal switch asked for %d key frames", got-kf)
 	}
 }
