@@ -193,6 +193,7 @@ func (l *link) dispatch(m message) error {
 		}
 	case "error":
 		if l.isLeaving() && m.Code == codeReplaced {
+			c.note("the old node at %s replaced the session the move leaves", l.base)
 			l.markEnded() // by our own new session: the old node let go of the old one
 		}
 		if c.current() != l || l.isLeaving() {

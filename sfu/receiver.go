@@ -75,8 +75,10 @@ type Receiver struct {
 	// (under mu).
 	svcBytes [svcLayers]atomic.Uint64
 	svcRates [svcLayers]svcRate
-	source   string
-	isRED    bool
+	// tm: bytes and pictures per temporal layer (svc_temporal.go).
+	tm     temporalMeter
+	source string
+	isRED  bool
 	// backupFor: the primary track's ID when this is its backup codec.
 	backupFor string
 	rids      []string
@@ -113,7 +115,15 @@ type recvLayer struct {
 	unwrap seqUnwrapper
 	pkt    rtp.Packet
 	in     inPacket
-	cache  *packetCache
+	// out is the fan-out's output slot, shared by every down-track of the
+	// layer: one buffer that stays in the L1 cache, where a slot of each
+	// down-track's own is swept out of it by the others' at a few dozen
+	// subscribers. Only the goroutine writing the layer uses it (see
+	// WriteRTP), and nothing keeps it after a down-track's write returns
+	// (down-tracks with FlexFEC, whose interceptor keeps references, use
+	// their own ring).
+	out   outSlot
+	cache *packetCache
 
 	bytes   atomic.Uint64
 	packets atomic.Uint64
@@ -144,6 +154,9 @@ type inPacket struct {
 	pic     picFields
 	ddRaw   []byte // AV1: the dependency descriptor's bytes, passed on
 	level   int    // RFC 6464 level, -1 when absent
+	// out, when set, is the slot to build the outgoing packet in
+	// (recvLayer.out); nil: the down-track's own.
+	out *outSlot
 }
 
 func newReceiver(owner *Participant, p TrackParams, cacheSize int, now time.Time) *Receiver {
@@ -269,7 +282,7 @@ func (r *Receiver) WriteRTP(layer int, raw []byte, arrival time.Time) error {
 		l.cache.put(ext, raw)
 	}
 	in := &l.in
-	*in = inPacket{hdr: &l.pkt.Header, payload: l.pkt.Payload, level: -1,
+	*in = inPacket{hdr: &l.pkt.Header, payload: l.pkt.Payload, level: -1, out: &l.out,
 		fp: fwdPacket{layer: layer, extSeq: ext, ts: l.pkt.Timestamp, arrival: arrival}}
 	if r.readDD(in, &l.pkt, &l.dd) {
 		l.ddErrors.Add(1)
@@ -349,14 +362,21 @@ func (r *Receiver) parsePayload(in *inPacket) {
 			in.fp.pic = &in.pic
 			in.fp.keyframe = d.keyframe
 			in.svc = vp9SVC(&d)
+			row := in.fp.layer
 			if r.svc {
 				r.countSVC(d.sid, len(in.payload))
+				row = int(d.sid)
 			}
+			r.tm.addVP9(row, &in.svc, len(in.payload))
 		}
 	case codecAV1:
 		in.fp.keyframe = av1Keyframe(in.payload) || in.svc.keyframe
-		if r.svc && in.svc.ok {
+		switch {
+		case r.svc && in.svc.ok:
 			r.countAV1(&in.svc, len(in.payload))
+			r.tm.addAV1(&in.svc, len(in.payload))
+		case in.svc.ok && in.svc.dd != nil: // a relayed SVC layer stream
+			r.tm.addAV1Row(in.fp.layer, in.fp.layer, &in.svc, len(in.payload))
 		}
 	}
 }

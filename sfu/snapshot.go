@@ -35,7 +35,10 @@ type DownSnapshot struct {
 	Publisher, Track string
 	Asked            int // the layer the view preference asks for
 	Decided          int // the selector's choice (-1 paused)
-	Current          int // the layer forwarded now (-1 none)
+	// Step is the selector's temporal step (svc_temporal.go): 0 temporal
+	// layer 0, 1 layers 0-1, 2 every layer (also for tracks without).
+	Step    int
+	Current int // the layer forwarded now (-1 none)
 }
 
 // TrackSnapshot describes a published track as the node receives it.

@@ -17,6 +17,10 @@ type svcFrame struct {
 	tuStart  bool // the first packet of a picture (temporal unit): switches happen here
 	frameEnd bool // the last packet of a layer frame
 	keyframe bool
+	// VP9: the temporal layer, and the switching-up point (U): layers
+	// above tid may be added from this picture on (svc_temporal.go).
+	tid      uint8
+	upSwitch bool
 	// AV1: the descriptor, the stream's structure and its active decode
 	// targets; dd nil for VP9.
 	dd     *ddFrame
@@ -24,9 +28,10 @@ type svcFrame struct {
 	active uint32
 }
 
-// av1Target is the decode target forwarded for spatial layer i (-1: none).
+// av1Target is the decode target forwarded for spatial layer i at its
+// highest temporal layer (-1: none).
 func (f *svcFrame) av1Target(i int) int {
-	return f.st.target(i, f.active)
+	return f.st.target(i, allTemporal, f.active)
 }
 
 // in reports whether the frame belongs to spatial layer i as forwarded.
@@ -81,7 +86,8 @@ func (s *ddSent) has(fn uint16) bool { return s.fn[fn%256] == uint32(fn)+1 }
 
 // vp9SVC places a VP9 packet by its payload descriptor.
 func vp9SVC(d *vp9Descriptor) svcFrame {
-	return svcFrame{ok: true, sid: d.sid, tuStart: d.start && d.sid == 0, frameEnd: d.end, keyframe: d.keyframe}
+	return svcFrame{ok: true, sid: d.sid, tuStart: d.start && d.sid == 0, frameEnd: d.end, keyframe: d.keyframe,
+		tid: d.tid, upSwitch: d.switchUp}
 }
 
 // ddState is one incoming stream's dependency descriptor state: the

@@ -55,7 +55,7 @@ func (f *svcSink) filter(cap int, in *inPacket, raw []byte) (out []byte, waiting
 	case !in.svc.ok:
 	case in.svc.dd != nil:
 		var pending bool
-		keep, _, pending = f.av1.step(&in.svc, cap)
+		keep, _, pending = f.av1.step(&in.svc, cap, allTemporal)
 		mark = keep && f.av1.ends(&in.svc)
 		waiting = pending || f.av1.dt < 0
 	default:

@@ -54,6 +54,8 @@ func browserSVCAcrossTrunk(t *testing.T, codec string) {
 		t.Run(v.name, func(t *testing.T) { svcSwitchCycle(ctx, t, v.p, v.name == "far", net, codec) })
 	}
 
+	t.Run("far frame rate", func(t *testing.T) { farFrameRate(ctx, t, far) })
+
 	// Nobody watches: dynacast pauses the one SVC encoding at the
 	// publisher (nothing arrives at a); watched again, it resumes.
 	t.Run("dynacast", func(t *testing.T) {
@@ -175,5 +177,43 @@ func mirrorPaused(ctx context.Context, t *testing.T, net *network, codec string,
 		return paused == len(rids), strings.Join(state, ", "), nil
 	}); err != nil {
 		t.Fatalf("b still takes the larger spatial layers over the trunk: %v", err)
+	}
+}
+
+// farFrameRate: the far viewer caps the frame rate to half; node b, which
+// gets pub's spatial layers as streams over the trunk, forwards their
+// lower temporal layers only, at the same size.
+func farFrameRate(ctx context.Context, t *testing.T, far *browsertest.Page) {
+	if err := far.Prefer(ctx, "pub", "large"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := far.WaitStats(ctx, 45*time.Second, "the large layer", func(s browsertest.Stats) bool {
+		v, ok := s.Track("pub", "video")
+		return ok && v.Layer == "large" && v.FrameWidth >= 640
+	}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // the decoder's rate settles
+	full, err := far.Watch(ctx, "pub", 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := far.PreferFPS(ctx, "pub", "large", full.FPS/2); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	half, err := far.Watch(ctx, "pub", 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("far viewer: %.1f fps, capped to %.1f: %.1f fps, width %d–%d", full.FPS, full.FPS/2, half.FPS, half.MinWidth, half.MaxWidth)
+	if r := half.FPS / full.FPS; r < 0.3 || r > 0.7 {
+		t.Errorf("capped to half: %.1f fps of %.1f (%.2f), want 0.3 to 0.7", half.FPS, full.FPS, r)
+	}
+	if half.MinWidth != full.MaxWidth {
+		t.Errorf("the width changed: %d–%d, was %d", half.MinWidth, half.MaxWidth, full.MaxWidth)
+	}
+	if err := far.PreferFPS(ctx, "pub", "large", 0); err != nil {
+		t.Fatal(err)
 	}
 }

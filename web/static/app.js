@@ -65,9 +65,16 @@ window.qrtn = {
     s.placement = pl ? { node: pl.joined, chosen: pl.node, reason: pl.reason, reasons: pl.reasons, rtts: pl.rtts, failed: pl.failed, answeredBy: pl.answered_by, ms: pl.ms } : null;
     return s;
   },
-  prefer: (participant, layer) => {
+  // prefer(participant, layer, {fps}) also caps the frame rate received
+  // (VP9/AV1 temporal layers; 0 takes it off).
+  prefer: (participant, layer, opts) => {
     const id = resolveParticipant(participant);
     app.overrides.set(id, layer);
+    if (opts?.fps !== undefined && app.session) {
+      app.sentLayer.set(id, layer);
+      app.session.prefer(id, layer, undefined, { fps: opts.fps });
+      return;
+    }
     sendPreference(id, layer);
   },
   // subscribe(participant, on = true, track) turns receiving a participant
