@@ -17,6 +17,8 @@ import (
 // (&recv=vp8) gets the camera as VP8, and a viewer on a gets the VP9 SVC
 // primary; only the backup crosses the trunk (b's mirror of the VP9 track
 // received nothing). Nothing is transcoded: each codec is the publisher's.
+// Then pub shares a screen (a canvas, VP9 simulcast): it too has a VP8
+// backup, which the far viewer decodes, and which stops with the share.
 func TestBrowserSVCBackup(t *testing.T) {
 	browsertest.Require(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -82,6 +84,42 @@ func TestBrowserSVCBackup(t *testing.T) {
 				c.codec, got, c.crossed, packets(tr), layersString(tr))
 		}
 	}
+
+	t.Run("screen", func(t *testing.T) {
+		if err := pub.Eval(ctx, `window.qrtn.shareScreen({fake: true})`, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []struct {
+			name, codec string
+			p           *browsertest.Page
+		}{{"far", "VP8", far}, {"near", "VP9", near}} {
+			s, err := v.p.WaitStats(ctx, 45*time.Second, "pub's screen as "+v.codec, func(s browsertest.Stats) bool {
+				in, ok := s.Screen("pub")
+				return ok && in.Codec == v.codec && in.FramesDecoded > 5 && in.FrameWidth >= 640
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %s", v.name, s)
+		}
+		if err := pub.Eval(ctx, `window.qrtn.stopScreen()`, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := far.WaitStats(ctx, 30*time.Second, "the screen share gone", func(s browsertest.Stats) bool {
+			_, ok := s.Screen("pub")
+			return !ok
+		}); err != nil {
+			t.Fatal(err)
+		}
+		// The backup's transceiver stopped with the primary's.
+		if err := browsertest.Poll(ctx, 20*time.Second, 500*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+			var senders int
+			err := pub.Eval(ctx, `window.qrtn.session._pub.getTransceivers().filter((t) => t.sender.track && t.currentDirection !== 'stopped' && t.sender.track.kind === 'video').length`, &senders)
+			return senders == 2, fmt.Sprintf("%d video transceivers sending", senders), err
+		}); err != nil {
+			t.Fatalf("after stopScreen, pub still sends more than its camera and its backup: %v", err)
+		}
+	})
 }
 
 // layersString describes a track's layers for a failure message.
