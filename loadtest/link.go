@@ -70,7 +70,12 @@ func (l *link) open(ctx context.Context, first message, accept func(message) err
 	got := make(chan message, 1)
 	failed := make(chan error, 1)
 	l.c.wg.Add(1)
-	go l.read(ws, accept, got, failed)
+	// The websocket ends with the client: a join answered just after
+	// close() looked for the current link would otherwise keep this
+	// reader, and close()'s wait, blocked for as long as the node keeps
+	// the websocket open.
+	stop := context.AfterFunc(l.c.ctx, func() { _ = ws.close() })
+	go l.read(ws, accept, got, failed, stop)
 	select {
 	case m := <-got:
 		return m, nil
@@ -86,8 +91,9 @@ func (l *link) open(ctx context.Context, first message, accept func(message) err
 // refusal to failed), then every message is dispatched until the
 // websocket closes, which the client is told about if it was the current
 // one.
-func (l *link) read(ws *wsConn, accept func(message) error, got chan<- message, failed chan<- error) {
+func (l *link) read(ws *wsConn, accept func(message) error, got chan<- message, failed chan<- error, stop func() bool) {
 	defer l.c.wg.Done()
+	defer stop()
 	first := true
 	for {
 		m, err := ws.recv()
@@ -193,6 +199,7 @@ func (l *link) dispatch(m message) error {
 		}
 	case "error":
 		if l.isLeaving() && m.Code == codeReplaced {
+			c.note("the old node at %s replaced the session the move leaves", l.base)
 			l.markEnded() // by our own new session: the old node let go of the old one
 		}
 		if c.current() != l || l.isLeaving() {

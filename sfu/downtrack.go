@@ -78,8 +78,11 @@ type DownTrack struct {
 
 	muted   bool
 	decided int // the selector's decision; -1 paused
-	lastKF  time.Time
-	emitted int // the layer last reported to the client
+	// decidedT is the selector's temporal step (svc_temporal.go);
+	// svcTemporal-1 (every temporal layer) for tracks without steps.
+	decidedT int
+	lastKF   time.Time
+	emitted  int // the layer last reported to the client
 
 	unflushedBytes, unflushedPkts uint64 // under wmu
 
@@ -147,8 +150,9 @@ type outSlot struct {
 
 func newDownTrack(r *Receiver, sub *subscriber) *DownTrack {
 	video := r.kind == webrtc.RTPCodecTypeVideo
-	d := &DownTrack{r: r, sub: sub, decided: -1, emitted: -1, svc: svcState{target: -1, current: -1},
-		fwd: newForwarder(video, r.codec.ClockRate, uint16(rand.Uint32()), rand.Uint32())}
+	d := &DownTrack{r: r, sub: sub, decided: -1, emitted: -1, svc: svcState{target: -1, current: -1, temporal: newTemporalFollow()},
+		decidedT: svcTemporal - 1,
+		fwd:      newForwarder(video, r.codec.ClockRate, uint16(rand.Uint32()), rand.Uint32())}
 	d.asked.Store(-1)
 	if video {
 		d.hist = make([]histEntry, histSize)
@@ -343,6 +347,7 @@ func (d *DownTrack) applyTargetLocked() {
 	if d.muted {
 		t = -1
 	}
+	d.svc.temporal.target = temporalLayer(d.decidedT)
 	if d.r.svc {
 		d.svc.target = t
 		t = min(t, 0) // the forwarder sees the one real layer
@@ -362,19 +367,29 @@ func (d *DownTrack) applyTargetLocked() {
 // moment); held, a blink of the publisher's layer kept every subscriber
 // on small for the doubled hold, 8 s in a loaded three-person meeting.
 func (d *DownTrack) setDecision(layer int, constrained bool, reason string, now time.Time) {
+	d.setDecisionT(layer, svcTemporal-1, constrained, reason, now)
+}
+
+// setDecisionT is setDecision with a temporal step (svc_temporal.go):
+// (layer, step) pairs are ordered as the selector's ladder.
+func (d *DownTrack) setDecisionT(layer, step int, constrained bool, reason string, now time.Time) {
 	d.mu.Lock()
-	if layer == d.decided {
+	if layer == d.decided && (layer < 0 || step == d.decidedT) {
 		d.mu.Unlock()
 		return
 	}
 	d.reason = reason
+	down := layer < d.decided || layer == d.decided && step < d.decidedT
 	switch {
-	case layer < d.decided && constrained && reason != reasonUnavailable:
+	case down && constrained && reason != reasonUnavailable:
 		d.hold.lowered(now, defaultSelectorParams)
-	case layer > d.decided:
+	case !down:
 		d.hold.raised(now)
 	}
 	d.decided = layer
+	if layer >= 0 {
+		d.decidedT = step
+	}
 	d.applyTargetLocked()
 	kf, ev := d.followUpLocked(now)
 	d.mu.Unlock()
@@ -450,7 +465,7 @@ func (d *DownTrack) writeRTP(in *inPacket) {
 		d.writeStrippedAndUnlock(in)
 		return
 	}
-	if d.r.svc && d.fwd.target >= 0 && !d.svcFilter(in) {
+	if !d.keepLocked(in) {
 		d.fwd.skip(&in.fp)
 		kf, ev := d.followUpLocked(in.fp.arrival)
 		d.mu.Unlock()
@@ -483,6 +498,25 @@ func (d *DownTrack) writeRTP(in *inPacket) {
 	if kf >= 0 || ev != nil {
 		d.after(kf, ev, in.fp.arrival)
 	}
+}
+
+// keepLocked applies the SVC filters: an SVC track's spatial and temporal
+// layers (svcFilter), the temporal layers of a VP9 or AV1 stream of a
+// track that is not SVC here (a relayed SVC track's spatial layer
+// stream), for packets of the stream forwarded. An AV1 stream with the
+// descriptor is always followed by decode target, so that the chains are
+// known when a frame-rate cap comes.
+func (d *DownTrack) keepLocked(in *inPacket) bool {
+	switch {
+	case d.r.svc:
+		return d.fwd.target < 0 || d.svcFilter(in)
+	case !in.svc.ok || !d.fwd.takes(&in.fp):
+	case in.svc.dd == nil && d.svc.temporal.active():
+		return d.svc.temporal.keep(&in.svc)
+	case in.svc.dd != nil:
+		return d.svc.av1Relayed(&in.svc, in.fp.layer)
+	}
+	return true
 }
 
 // writeStrippedAndUnlock is writeRTP for an audio/red track sent as plain

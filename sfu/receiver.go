@@ -75,8 +75,10 @@ type Receiver struct {
 	// (under mu).
 	svcBytes [svcLayers]atomic.Uint64
 	svcRates [svcLayers]svcRate
-	source   string
-	isRED    bool
+	// tm: bytes and pictures per temporal layer (svc_temporal.go).
+	tm     temporalMeter
+	source string
+	isRED  bool
 	// backupFor: the primary track's ID when this is its backup codec.
 	backupFor string
 	rids      []string
@@ -128,6 +130,8 @@ type recvLayer struct {
 	lastAt  atomic.Int64 // unix nanoseconds of the last packet
 	replay  replayState  // the newest key frame, for replays (replay.go)
 	dd      ddState      // AV1: the stream's dependency descriptor state
+	// ddErrors counts the stream's descriptors that could not be parsed.
+	ddErrors atomic.Uint64
 
 	// Tick state, under Receiver.mu.
 	rateBytes     uint64
@@ -280,12 +284,9 @@ func (r *Receiver) WriteRTP(layer int, raw []byte, arrival time.Time) error {
 	in := &l.in
 	*in = inPacket{hdr: &l.pkt.Header, payload: l.pkt.Payload, level: -1, out: &l.out,
 		fp: fwdPacket{layer: layer, extSeq: ext, ts: l.pkt.Timestamp, arrival: arrival}}
-	if r.dd != 0 && r.ck == codecAV1 {
-		in.ddRaw = l.pkt.GetExtension(r.dd)
-		in.svc = l.dd.parseAV1(in.ddRaw, in.payload)
-		if len(in.ddRaw) >= 3 {
-			in.fp.fn, in.fp.hasFN = binary.BigEndian.Uint16(in.ddRaw[1:3]), true
-		}
+	if r.readDD(in, &l.pkt, &l.dd) {
+		l.ddErrors.Add(1)
+		r.stats.ddErrors.Add(1)
 	}
 	r.parsePayload(in)
 	if r.level != 0 {
@@ -311,14 +312,34 @@ func (r *Receiver) WriteRTP(layer int, raw []byte, arrival time.Time) error {
 	for _, s := range *r.sinks.Load() {
 		switch {
 		case s.svc != nil:
-			if b := s.svc.filter(s.layer, in, raw); b != nil {
+			b, waiting := s.svc.filter(s.layer, in, raw)
+			if b != nil {
 				s.sink.WriteRTP(s.layer, b)
+			}
+			if waiting && s.svc.askDue(arrival) {
+				r.requestKeyframe(0, arrival) // svc_sink.go
 			}
 		case s.layer == layer:
 			s.sink.WriteRTP(layer, raw)
 		}
 	}
 	return nil
+}
+
+// readDD reads an AV1 packet's dependency descriptor, if the track has
+// one, against the stream's descriptor state st: the raw extension (sent
+// on to subscribers), the frame's layers and its frame number. It reports
+// a descriptor that could not be parsed.
+func (r *Receiver) readDD(in *inPacket, pkt *rtp.Packet, st *ddState) (bad bool) {
+	if r.dd == 0 || r.ck != codecAV1 {
+		return false
+	}
+	in.ddRaw = pkt.GetExtension(r.dd)
+	in.svc, bad = st.parseAV1(in.ddRaw, in.payload)
+	if len(in.ddRaw) >= 3 {
+		in.fp.fn, in.fp.hasFN = binary.BigEndian.Uint16(in.ddRaw[1:3]), true
+	}
+	return bad
 }
 
 // parsePayload reads what the forwarder needs from a video payload: the
@@ -341,14 +362,21 @@ func (r *Receiver) parsePayload(in *inPacket) {
 			in.fp.pic = &in.pic
 			in.fp.keyframe = d.keyframe
 			in.svc = vp9SVC(&d)
+			row := in.fp.layer
 			if r.svc {
 				r.countSVC(d.sid, len(in.payload))
+				row = int(d.sid)
 			}
+			r.tm.addVP9(row, &in.svc, len(in.payload))
 		}
 	case codecAV1:
 		in.fp.keyframe = av1Keyframe(in.payload) || in.svc.keyframe
-		if r.svc && in.svc.ok {
+		switch {
+		case r.svc && in.svc.ok:
 			r.countAV1(&in.svc, len(in.payload))
+			r.tm.addAV1(&in.svc, len(in.payload))
+		case in.svc.ok && in.svc.dd != nil: // a relayed SVC layer stream
+			r.tm.addAV1Row(in.fp.layer, in.fp.layer, &in.svc, len(in.payload))
 		}
 	}
 }

@@ -68,6 +68,13 @@ type Config struct {
 	// ReplanInterval is how often routes are re-planned from the latest
 	// link state (default 1 s). A lost trunk re-plans at once.
 	ReplanInterval time.Duration `yaml:"replan_interval"`
+	// FloodBatch: room records, and link-state records that change no
+	// trunk's state, that this node floods (its own or relayed) go out at
+	// most once per FloodBatch, together, so that a storm of changes
+	// fills datagrams instead of sending one (and its ACK) per record
+	// and trunk (flood_batch.go). A change after a quiet FloodBatch goes
+	// at once. Default 50 ms; negative: every record at once.
+	FloodBatch time.Duration `yaml:"flood_batch"`
 	// CongestionControl names the QRTP controller of trunks; empty takes
 	// "qrtp"'s qbbr when it is built in, else the profile's default.
 	CongestionControl string `yaml:"cc"`
@@ -186,6 +193,9 @@ func (c Config) withDefaults() (Config, []peerInfo, handshake.KeyPair, error) {
 	def(&c.LinkStateRefresh, 10*time.Second)
 	c.LinkStateRefresh = max(c.LinkStateRefresh, c.LinkStateInterval)
 	def(&c.ReplanInterval, time.Second)
+	if c.FloodBatch == 0 {
+		c.FloodBatch = 50 * time.Millisecond
+	}
 	if c.Capacity <= 0 {
 		c.Capacity = 2000
 	}

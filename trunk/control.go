@@ -87,15 +87,20 @@ func (c *Core) handleControl(now time.Time, p *peer, m message, frame []byte) {
 	}
 }
 
-// flood sends a record to every up trunk but the one it came from.
-// The record is encoded once for all of them.
+// flood sends a record to every up trunk but the one it came from (a
+// room record batched: flood_batch.go). The record is encoded once for
+// all of them.
 func (c *Core) flood(from string, m message) {
 	frame, err := appendFrame(nil, m)
 	if err != nil {
 		c.log.Error("control message", "err", err)
 		return
 	}
-	c.floodFrame(from, m.kind(), frame)
+	if k := m.kind(); k == kindRoom {
+		c.floodLater(from, k, frame)
+	} else {
+		c.floodFrame(from, k, frame)
+	}
 }
 
 // floodFrame sends an encoded frame to every up trunk but from.
@@ -125,11 +130,16 @@ func (c *Core) receiveLinkState(now time.Time, p *peer, ls LinkState, frame []by
 	if !c.ls.update(now, ls) {
 		return
 	}
-	c.floodFrame(p.info.Name, kindLinkState, frame)
+	urgent := !had || linksChanged(old, ls)
+	if urgent {
+		c.floodFrame(p.info.Name, kindLinkState, frame)
+	} else {
+		c.floodLater(p.info.Name, kindLinkState, frame)
+	}
 	if !had {
 		c.originBack(now, ls.Origin)
 	}
-	if !had || linksChanged(old, ls) {
+	if urgent {
 		// A trunk came or went somewhere: plan again now rather than at the
 		// next periodic re-plan, so a failure is routed around at once.
 		c.resync()
@@ -189,7 +199,7 @@ func (c *Core) receiveRoom(now time.Time, p *peer, rs RoomState, frame []byte) {
 	if !c.rooms.update(now, whole) {
 		return
 	}
-	c.floodFrame(p.info.Name, kindRoom, frame)
+	c.floodLater(p.info.Name, kindRoom, frame)
 	if c.local != nil {
 		c.local.RemoteChanged(rs.Room)
 	}

@@ -63,8 +63,11 @@ type Core struct {
 	lsSent             time.Time // last link state originated
 	lsLast             LinkState // and what it said
 	replanAt, heldAt   time.Time
-	roomAt             time.Time // a room record waits until then
-	suspectAt          time.Time // a feeding trunk may turn suspect then
+	roomAt             time.Time  // a room record waits until then
+	floodQ             floodQueue // flooded records waiting (flood_batch.go)
+	floodAt            time.Time  // they go out then (zero: none wait)
+	floodSent          time.Time  // when queued records last went out
+	suspectAt          time.Time  // a feeding trunk may turn suspect then
 	http               string
 	announce           Announce // for schedulers (announce.go)
 	closed             bool
@@ -126,6 +129,9 @@ func NewCore(now time.Time, cfg Config, local Local, logger *slog.Logger) (*Core
 		c.byKey[pi.Key] = p
 	}
 	sortPeers(c.peers)
+	for i, p := range c.peers {
+		p.idx = i
+	}
 	c.ep, err = qrtp.NewEndpoint(now, qrtp.Config{
 		Key: kp, Logger: logger.With("qrtp", cfg.Name), Accept: true, Rand: cfg.Rand,
 		Authorize:        func(k handshake.PublicKey) bool { _, ok := c.byKey[k]; return ok },
@@ -186,6 +192,9 @@ func (c *Core) Poll(now time.Time, send func(to netip.AddrPort, b []byte)) {
 		c.suspectAt = c.checkSuspects(now)
 	}
 	c.service(now)
+	if !c.closed && !c.floodAt.IsZero() && !now.Before(c.floodAt) {
+		c.flushFloods(now)
+	}
 	c.heldAt = c.expireHeld(now)
 	c.ep.Poll(now, send)
 }
@@ -203,7 +212,7 @@ func (c *Core) NextTimeout() time.Time {
 			sync = c.now
 		}
 	}
-	for _, t := range []time.Time{c.houseAt, c.heldAt, c.roomAt, c.suspectAt, sync} {
+	for _, t := range []time.Time{c.houseAt, c.heldAt, c.roomAt, c.suspectAt, c.floodAt, sync} {
 		if !c.closed && !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}

@@ -15,6 +15,7 @@ import (
 // across it. The Core owns every peer; a peer knows its connection only.
 type peer struct {
 	info   peerInfo
+	idx    int // in Core.peers
 	dialer bool
 
 	conn     *qrtp.Conn

@@ -92,7 +92,9 @@ func (c *Core) staleCopy(p *peer, frame []byte) bool {
 	if p.hello.Name == "" {
 		return false
 	}
-	r, ok := c.seen.get(c.seen.id(frame))
+	id := c.seen.id(frame)
+	c.heardCopy(p, id)
+	r, ok := c.seen.get(id)
 	if !ok {
 		return false
 	}
