@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -48,6 +49,7 @@ type client struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	gaps   *gapMeter
+	events timeline // timeline.go
 
 	mu        sync.Mutex
 	joinStart time.Time // websocket dial began
@@ -123,6 +125,12 @@ func (c *client) adopt(l *link, m message) error {
 		}
 	}
 	c.mu.Lock()
+	if c.rec.closing {
+		// close() has already closed the link it knew: this one would
+		// be left open.
+		c.mu.Unlock()
+		return errors.New("loadtest: joined while the client was closing")
+	}
 	if c.joinedAt.IsZero() {
 		c.joinedAt = now
 	}
@@ -162,6 +170,9 @@ func (c *client) fail(err error) {
 
 // onRoomMessage handles the messages about the room.
 func (c *client) onRoomMessage(l *link, m message) error {
+	if m.Type == "track_published" || m.Type == "track_unpublished" {
+		c.note("%s %s %s on the link to %s", m.Type, m.Participant, m.Track, l.base)
+	}
 	switch m.Type {
 	case "participant_joined":
 		var p participantInfo
@@ -211,10 +222,20 @@ func (c *client) onTrack(l *link, track *webrtc.TrackRemote, recv *webrtc.RTPRec
 	}
 	rt := &recvTrack{participant: track.StreamID(), track: track.ID(), kind: track.Kind().String(), r: newTrackRecv(video, stall)}
 	key := rt.participant + "/" + rt.kind
+	var seen bool
 	rt.r.onFrameAt = func(now time.Time, p probe) {
-		c.gaps.frame(key, now, frameSrc{track: rt.track, no: p.frame, sent: p.sent})
+		src := frameSrc{track: rt.track, no: p.frame, sent: p.sent}
+		if g, before, ok := c.gaps.frame(key, now, src); ok {
+			c.events.add(now, c.p.identity, "gap of %.0f ms (net %.0f) in %s: from track %s frame %d to track %s frame %d (link to %s)",
+				g.Ms, g.NetMs, key, before.track, before.no, src.track, src.no, l.base)
+		}
 		l.sawFrame(key, now)
+		if !seen {
+			c.events.add(now, c.p.identity, "first frame of %s (track %s, frame %d) on the link to %s", key, rt.track, p.frame, l.base)
+		}
+		seen = true
 	}
+	c.note("track %s (%s) on the link to %s", key, rt.track, l.base)
 	c.mu.Lock()
 	c.tracks[rt.participant+"/"+rt.track] = rt
 	c.mu.Unlock()

@@ -43,7 +43,21 @@ type Gap struct {
 	// NetMs is the part the publisher did not leave itself (see gapMeter):
 	// Ms less the publisher's pause beyond the nominal frame spacing.
 	NetMs float64 `json:"net_ms"`
+	// Cause says what ended it: "move", a frame of another track (the
+	// media moved to new tracks, and the old ones stopped before the new
+	// ones delivered: a hole a move left); "loss", a later frame of the
+	// same track (frames in between never arrived); "late", the next
+	// frame of the same track (nothing was lost: it arrived late, or the
+	// publisher paused).
+	Cause string `json:"cause"`
 }
+
+// Gap causes.
+const (
+	causeMove = "move"
+	causeLoss = "loss"
+	causeLate = "late"
+)
 
 // spacing is the nominal time between a publisher's frames of a kind.
 func spacing(kind string) time.Duration {
@@ -64,13 +78,14 @@ func newGapMeter() *gapMeter {
 	return &gapMeter{firsts: map[string]time.Time{}, last: map[string]time.Time{}, src: map[string]frameSrc{}}
 }
 
-// frame records a frame of key ("participant/kind") from src at now.
-func (g *gapMeter) frame(key string, now time.Time, src frameSrc) {
+// frame records a frame of key ("participant/kind") from src at now, and
+// returns the gap it ends, if it ends one (with the frame before it).
+func (g *gapMeter) frame(key string, now time.Time, src frameSrc) (gap Gap, before frameSrc, ended bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	prev, ok := g.last[key]
 	if ok && !now.After(prev) {
-		return // an older track's straggler
+		return Gap{}, frameSrc{}, false // an older track's straggler
 	}
 	prevSrc := g.src[key]
 	g.last[key], g.src[key] = now, src
@@ -81,13 +96,22 @@ func (g *gapMeter) frame(key string, now time.Time, src frameSrc) {
 		p, k := splitKey(key)
 		gap := now.Sub(prev)
 		net := gap
-		if src.track == prevSrc.track && src.no == prevSrc.no+1 && !prevSrc.sent.IsZero() {
-			if paused := src.sent.Sub(prevSrc.sent) - spacing(k); paused > 0 {
-				net = max(gap-paused, 0)
+		cause := causeMove
+		if src.track == prevSrc.track {
+			cause = causeLoss
+		}
+		if src.track == prevSrc.track && src.no == prevSrc.no+1 {
+			cause = causeLate
+			if !prevSrc.sent.IsZero() {
+				if paused := src.sent.Sub(prevSrc.sent) - spacing(k); paused > 0 {
+					net = max(gap-paused, 0)
+				}
 			}
 		}
-		g.gaps = append(g.gaps, Gap{Participant: p, Kind: k, At: prev, Ms: ms(gap), NetMs: ms(net)})
+		g.gaps = append(g.gaps, Gap{Participant: p, Kind: k, At: prev, Ms: ms(gap), NetMs: ms(net), Cause: cause})
+		return g.gaps[len(g.gaps)-1], prevSrc, true
 	}
+	return Gap{}, frameSrc{}, false
 }
 
 func splitKey(key string) (participant, kind string) {

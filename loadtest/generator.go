@@ -68,7 +68,10 @@ type generator struct {
 	videoSender *webrtc.RTPSender
 	audioSender *webrtc.RTPSender
 	logger      *slog.Logger
-	frame       uint32
+	// onEvent, when set, hears what the generator did worth a timeline
+	// entry (key frames, pauses and resumes); set before start.
+	onEvent func(format string, args ...any)
+	frame   uint32
 	// header extension ids, known once negotiated (see bindExtensions)
 	midID, ridID, levelID uint8
 }
@@ -132,7 +135,10 @@ func (g *generator) setActive(rids []string) {
 			active = active || r == l.rid
 		}
 		if was := !l.paused.Swap(!active); active && !was {
+			g.event("layer %s resumed", l.rid)
 			l.keyWanted.Store(true)
+		} else if !active && was {
+			g.event("layer %s paused", l.rid)
 		}
 	}
 }
@@ -205,6 +211,7 @@ func (g *generator) start(ctx context.Context, wg *sync.WaitGroup) {
 				for _, p := range pkts {
 					switch p.(type) {
 					case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+						g.event("key frame request for %s from the node", rid)
 						g.requestKeyframe(rid)
 					}
 				}
@@ -259,6 +266,7 @@ func (g *generator) loop(ctx context.Context) {
 				if key {
 					size = l.sizes.key
 					l.lastKey = now
+					g.event("key frame %d of %s", g.frame, l.rid)
 				}
 				p := probe{sent: time.Now(), frame: g.frame, layer: l.rid[0]}
 				frame := vp8Frame(size, key, l.width, l.height, p)
@@ -276,5 +284,11 @@ func (g *generator) loop(ctx context.Context) {
 				g.logger.Debug("loadtest: audio write", "err", err)
 			}
 		}
+	}
+}
+
+func (g *generator) event(format string, args ...any) {
+	if g.onEvent != nil {
+		g.onEvent(format, args...)
 	}
 }

@@ -3,6 +3,8 @@ package loadtest
 import (
 	"context"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // A move is make before break (recover.go): the client joins the new node
@@ -18,9 +20,15 @@ import (
 //     of the newer session: it holds a participant whose subscriber
 //     connection still sends feedback (trunk/move.go);
 //   - as a publisher, publisherOverlap after the new publisher connection
-//     is connected: the new tracks are published by then, and the
-//     subscribers that move with it (a drained node's) show the new ones
-//     within 0.1-0.2 s. Holding the old publisher connection until the old
+//     is really connected (ICE and DTLS up: frames sent before that go
+//     nowhere, the first key frame included), at most handoverWait: the
+//     subscribers that move with it (a drained node's) show the new tracks
+//     within 0.1-0.2 s of that. The overlap used to be counted from the
+//     moment the connection looked connected, which a connection still
+//     "new" did: on a loaded machine the old tracks went before the new
+//     video reached anyone (a trial's timeline, docs/survival.md). The old
+//     node keeps the old session while the client holds its old link
+//     (trunk/move.go). Holding the old publisher connection until the old
 //     node let go of the session (its `replaced`, 3 s later) was measured
 //     and made gaps more frequent, not less: two encoders and two uplinks
 //     for 3 s on a loaded machine, and a forced replacement at the end.
@@ -103,11 +111,18 @@ func oldPublisherDone(old *link) bool {
 // handOver waits until old may go for nl (see above), within the bounds.
 func handOver(ctx context.Context, old, nl *link) {
 	start := time.Now()
+	var pubUp time.Time // when nl's publisher connection was first seen connected
 	for {
 		now := time.Now()
-		subDone := now.Sub(start) >= handoverWait || len(stillNeeded(now, old.frameTimes(), nl.frameTimes())) == 0
-		pubDone := now.Sub(start) >= publisherOverlap || oldPublisherDone(old)
+		need := stillNeeded(now, old.frameTimes(), nl.frameTimes())
+		subDone := now.Sub(start) >= handoverWait || len(need) == 0
+		if pubUp.IsZero() && publisherUp(nl) {
+			pubUp = now
+			old.c.note("new publisher connection up %.0f ms into the handover", ms(now.Sub(start)))
+		}
+		pubDone := now.Sub(start) >= handoverWait || !pubUp.IsZero() && now.Sub(pubUp) >= publisherOverlap || oldPublisherDone(old)
 		if subDone && pubDone {
+			old.c.note("handover done after %.0f ms, still needed %v, old publisher done %v", ms(now.Sub(start)), need, oldPublisherDone(old))
 			return
 		}
 		old.mu.Lock()
@@ -120,4 +135,14 @@ func handOver(ctx context.Context, old, nl *link) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// publisherUp: l has no publisher connection, or it is connected (not
+// merely new: isConnected's "not started" does not hold for a publisher,
+// whose connection starts at its offer).
+func publisherUp(l *link) bool {
+	l.mu.Lock()
+	pub := l.pub
+	l.mu.Unlock()
+	return pub == nil || pub.ConnectionState() == webrtc.PeerConnectionStateConnected
 }

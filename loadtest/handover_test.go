@@ -60,14 +60,16 @@ func TestGapNetOfPublisherPause(t *testing.T) {
 	g.frame(key, at(240), frameSrc{track: "a", no: 3, sent: at(235)})
 	g.frame(key, at(390), frameSrc{track: "a", no: 4, sent: at(275)}) // sent on time, arrived 115 ms late
 	g.frame(key, at(530), frameSrc{track: "b", no: 1, sent: at(500)}) // a new track after a move
+	g.frame(key, at(700), frameSrc{track: "b", no: 5, sent: at(660)}) // frames 2-4 lost
 	gaps := g.list(minGap)
-	if len(gaps) != 3 {
-		t.Fatalf("gaps %+v, want 3", gaps)
+	if len(gaps) != 4 {
+		t.Fatalf("gaps %+v, want 4", gaps)
 	}
-	wantNet := []float64{40, 150, 140}
+	wantNet := []float64{40, 150, 140, 170}
+	wantCause := []string{causeLate, causeLate, causeMove, causeLoss}
 	for i, w := range wantNet {
-		if gaps[i].NetMs != w {
-			t.Errorf("gap %d: net %.0f ms, want %.0f (%+v)", i, gaps[i].NetMs, w, gaps[i])
+		if gaps[i].NetMs != w || gaps[i].Cause != wantCause[i] {
+			t.Errorf("gap %d: net %.0f ms, cause %s, want %.0f, %s (%+v)", i, gaps[i].NetMs, gaps[i].Cause, w, wantCause[i], gaps[i])
 		}
 	}
 	if got := g.longest(key, at(0), at(530)); got != 200*time.Millisecond {

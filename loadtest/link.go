@@ -31,7 +31,12 @@ type link struct {
 	sdpSent    map[string]bool
 	localCands map[string][]webrtc.ICECandidateInit
 	offer      string // the publisher offer waiting for its answer ("" when none)
-	closed     bool
+	// pubAwait: a publisher offer is out and its answer not yet applied;
+	// the node's candidates for it wait (they belong to the answer's ICE
+	// credentials: added against the previous description, as after an
+	// ICE restart, pion drops them as stale).
+	pubAwait bool
+	closed   bool
 	// leaving: a move is joining another node as this identity; that
 	// node's newer session may replace this one before the move adopts
 	// it, and a `replaced` here is then our own doing, not the end.
@@ -70,7 +75,12 @@ func (l *link) open(ctx context.Context, first message, accept func(message) err
 	got := make(chan message, 1)
 	failed := make(chan error, 1)
 	l.c.wg.Add(1)
-	go l.read(ws, accept, got, failed)
+	// The websocket ends with the client: a join answered just after
+	// close() looked for the current link would otherwise keep this
+	// reader, and close()'s wait, blocked for as long as the node keeps
+	// the websocket open.
+	stop := context.AfterFunc(l.c.ctx, func() { _ = ws.close() })
+	go l.read(ws, accept, got, failed, stop)
 	select {
 	case m := <-got:
 		return m, nil
@@ -86,8 +96,9 @@ func (l *link) open(ctx context.Context, first message, accept func(message) err
 // refusal to failed), then every message is dispatched until the
 // websocket closes, which the client is told about if it was the current
 // one.
-func (l *link) read(ws *wsConn, accept func(message) error, got chan<- message, failed chan<- error) {
+func (l *link) read(ws *wsConn, accept func(message) error, got chan<- message, failed chan<- error, stop func() bool) {
 	defer l.c.wg.Done()
+	defer stop()
 	first := true
 	for {
 		m, err := ws.recv()
@@ -193,6 +204,7 @@ func (l *link) dispatch(m message) error {
 		}
 	case "error":
 		if l.isLeaving() && m.Code == codeReplaced {
+			c.note("the old node at %s replaced the session the move leaves", l.base)
 			l.markEnded() // by our own new session: the old node let go of the old one
 		}
 		if c.current() != l || l.isLeaving() {
@@ -263,7 +275,7 @@ func (l *link) onCandidate(target string, cand *webrtc.ICECandidateInit) error {
 	if target == "publisher" {
 		pc = l.pub
 	}
-	if pc == nil || pc.RemoteDescription() == nil {
+	if pc == nil || pc.RemoteDescription() == nil || target == "publisher" && l.pubAwait {
 		l.candidates[target] = append(l.candidates[target], *cand)
 		l.mu.Unlock()
 		return nil
@@ -334,6 +346,7 @@ func (l *link) publish(ctx context.Context) error {
 		_ = pc.Close()
 		return err
 	}
+	gen.onEvent = func(format string, args ...any) { c.note("link to "+l.base+": "+format, args...) }
 	l.mu.Lock()
 	l.pub, l.gen = pc, gen
 	l.mu.Unlock()
@@ -364,24 +377,57 @@ func (l *link) negotiate(ctx context.Context, opts *webrtc.OfferOptions) error {
 	}
 	sdp := pc.LocalDescription().SDP
 	l.mu.Lock()
-	l.offer = sdp
+	l.offer, l.pubAwait = sdp, true
 	l.mu.Unlock()
 	if err := l.sendSDP("offer", "publisher", sdp); err != nil {
+		l.stopAwait()
 		return err
 	}
 	var ans string
 	select {
 	case ans = <-l.answer:
 	case <-ctx.Done():
+		l.stopAwait()
 		return fmt.Errorf("loadtest: %s: no publisher answer: %w", l.c.p.identity, ctx.Err())
 	}
 	l.mu.Lock()
 	l.offer = ""
 	l.mu.Unlock()
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ans}); err != nil {
+	err = pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ans})
+	if err != nil {
+		l.stopAwait()
 		return fmt.Errorf("loadtest: publisher answer: %w", err)
 	}
-	return l.flushCandidates("publisher", pc)
+	return l.flushPublisherCandidates(pc)
+}
+
+// stopAwait lets publisher candidates through again after a round failed.
+func (l *link) stopAwait() {
+	l.mu.Lock()
+	l.pubAwait = false
+	l.mu.Unlock()
+}
+
+// flushPublisherCandidates adds the candidates that waited for the
+// publisher answer, until none is left, and lets later ones through.
+func (l *link) flushPublisherCandidates(pc *webrtc.PeerConnection) error {
+	for {
+		l.mu.Lock()
+		list := l.candidates["publisher"]
+		delete(l.candidates, "publisher")
+		if len(list) == 0 {
+			l.pubAwait = false
+			l.mu.Unlock()
+			return nil
+		}
+		l.mu.Unlock()
+		for _, cand := range list {
+			if err := pc.AddICECandidate(cand); err != nil {
+				l.stopAwait()
+				return fmt.Errorf("loadtest: publisher candidate: %w", err)
+			}
+		}
+	}
 }
 
 // close ends the link: generator, connections, websocket. leave says

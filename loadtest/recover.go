@@ -98,6 +98,7 @@ func (c *client) asked(m message) {
 	if c.p.noRecover {
 		return
 	}
+	c.note("asked to move to %s: %s", m.URL, m.Reason)
 	go c.move([]string{m.URL}, "asked: "+m.Reason, false, time.Now())
 }
 
@@ -317,6 +318,7 @@ func (c *client) switchTo(base string) error {
 		return c.adopt(nl, m)
 	})
 	if err != nil {
+		c.note("join at %s failed: %v", base, err)
 		nl.close(false)
 		old.setLeaving(false)
 		c.mu.Lock()
@@ -327,17 +329,21 @@ func (c *client) switchTo(base string) error {
 		c.mu.Unlock()
 		return err
 	}
+	c.note("joined %s", base)
 	if c.p.publish {
 		err = nl.publish(ctx)
+		c.note("published at %s (err %v)", base, err)
 	}
 	if err == nil {
 		overlap := connected(old)
 		waitConnected(ctx, nl)
+		c.note("new link to %s connected: %v; old link connected: %v", base, connected(nl), overlap)
 		if overlap {
 			handOver(ctx, old, nl) // handover.go
 		}
 	}
 	old.close(false)
+	c.note("old link to %s closed", old.base)
 	c.mu.Lock()
 	c.rec.old = remove(c.rec.old, old)
 	c.mu.Unlock()

@@ -81,9 +81,12 @@ type TrialReport struct {
 	// Gaps are the subscriber's silences of minGap or more in the trial's
 	// window (when, how long, of which kind), to place them among the
 	// reconnects.
-	Gaps  []Gap     `json:"gaps,omitempty"`
-	Start time.Time `json:"start"` // the disruption
-	Error string    `json:"error,omitempty"`
+	Gaps []Gap `json:"gaps,omitempty"`
+	// Events are both clients' timelines (timeline.go) from a second
+	// before the disruption to the end of the trial.
+	Events []Event   `json:"events,omitempty"`
+	Start  time.Time `json:"start"` // the disruption
+	Error  string    `json:"error,omitempty"`
 }
 
 // SurviveReport is a survival benchmark's result. Gaps are at the
@@ -104,6 +107,13 @@ type SurviveReport struct {
 	VideoNetGapP95 float64 `json:"video_net_gap_p95_ms"`
 	VideoNetGapMax float64 `json:"video_net_gap_max_ms"`
 	AudioNetGapP95 float64 `json:"audio_net_gap_p95_ms"`
+	// MoveGaps counts the recovered trials with a gap (video or audio, of
+	// minGap or more) that a move left: the old tracks stopped before the
+	// new ones delivered (Gap.Cause "move"); MoveGapMax is the longest.
+	// The other gaps are frames lost or late on one track, as on a loaded
+	// machine without any disruption.
+	MoveGaps   int     `json:"move_gaps"`
+	MoveGapMax float64 `json:"move_gap_max_ms"`
 }
 
 // Survive runs a survival benchmark; progress gets one line per trial.
@@ -220,6 +230,8 @@ func runTrial(ctx context.Context, cfg SurviveConfig, s *Survivors, pubID string
 			tr.Gaps = append(tr.Gaps, g)
 		}
 	}
+	tr.Events = append(s.pub.events.between(t0.Add(-time.Second), end), s.sub.events.between(t0.Add(-time.Second), end)...)
+	sort.Slice(tr.Events, func(a, b int) bool { return tr.Events[a].At.Before(tr.Events[b].At) })
 	tr.VideoGapMs = ms(s.sub.gaps.longest(video, t0.Add(-time.Second), end))
 	tr.AudioGapMs = ms(s.sub.gaps.longest(audio, t0.Add(-time.Second), end))
 	tr.VideoNetGapMs = ms(s.sub.gaps.longestNet(video, t0.Add(-time.Second), end))
@@ -295,6 +307,16 @@ func (r *SurviveReport) summarize() *SurviveReport {
 		if t.VideoNetGapMs > 0 {
 			r.VideoNetGaps++
 		}
+		moved := false
+		for _, g := range t.Gaps {
+			if g.Cause == causeMove {
+				moved = true
+				r.MoveGapMax = max(r.MoveGapMax, g.Ms)
+			}
+		}
+		if moved {
+			r.MoveGaps++
+		}
 	}
 	r.VideoGapP50, r.VideoGapP95 = percentile(v, .5), percentile(v, .95)
 	r.AudioGapP50, r.AudioGapP95 = percentile(a, .5), percentile(a, .95)
@@ -314,4 +336,6 @@ func (r *SurviveReport) WriteText(w io.Writer) {
 		r.VideoGapP50, r.VideoGapP95, r.VideoGapMax, r.AudioGapP50, r.AudioGapP95)
 	fmt.Fprintf(w, "trials with a video gap: %d; not the publisher's own pause: %d (video p50 %.0f ms, p95 %.0f ms, max %.0f ms; audio p95 %.0f ms)\n",
 		r.VideoGaps, r.VideoNetGaps, r.VideoNetGapP50, r.VideoNetGapP95, r.VideoNetGapMax, r.AudioNetGapP95)
+	fmt.Fprintf(w, "trials with a gap a move left (old tracks stopped before the new ones delivered): %d (max %.0f ms)\n",
+		r.MoveGaps, r.MoveGapMax)
 }

@@ -15,6 +15,7 @@ type collector struct {
 	replays                                              *prometheus.Desc
 	badPackets, fecPackets, fecBytes                     *prometheus.Desc
 	publisherRTX, strayPackets                           *prometheus.Desc
+	ddErrors                                             *prometheus.Desc
 }
 
 func newCollector(s *sfu.SFU, conns func() int) *collector {
@@ -38,6 +39,7 @@ func newCollector(s *sfu.SFU, conns func() int) *collector {
 		fecBytes:     d("fec_bytes_total", "FlexFEC repair bytes sent to subscribers."),
 		publisherRTX: d("publisher_rtx_total", "Retransmissions (RTX) received from publishers and forwarded."),
 		strayPackets: d("stray_packets_total", "Publisher packets dropped for arriving on a simulcast layer bound to another SSRC."),
+		ddErrors:     d("dd_parse_errors_total", "AV1 dependency descriptors received that could not be parsed (malformed, or before their template structure)."),
 	}
 }
 
@@ -45,7 +47,7 @@ func newCollector(s *sfu.SFU, conns func() int) *collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rooms, c.participants, c.tracks, c.downtracks, c.connections,
 		c.bytes, c.packets, c.nacks, c.retransmits, c.plis, c.replays, c.switches, c.badPackets, c.fecPackets, c.fecBytes,
-		c.publisherRTX, c.strayPackets} {
+		c.publisherRTX, c.strayPackets, c.ddErrors} {
 		ch <- d
 	}
 }
@@ -76,4 +78,5 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	n(c.fecBytes, st.FECBytes)
 	n(c.publisherRTX, st.PublisherRTX)
 	n(c.strayPackets, st.StrayPackets)
+	n(c.ddErrors, st.DDErrors)
 }

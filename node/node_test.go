@@ -64,7 +64,7 @@ func TestNodeHTTPEndpoints(t *testing.T) {
 		t.Fatalf("demo page %d", code)
 	}
 	code, body := get(t, n.URL()+"metrics")
-	for _, m := range []string{"qrtn_rooms 0", "qrtn_participants 0", "qrtn_forwarded_bytes_total 0", "qrtn_plis_total", "qrtn_nacks_total", "qrtn_layer_switches_total", "qrtn_stray_packets_total 0", "qrtn_publisher_rtx_total 0", "go_goroutines"} {
+	for _, m := range []string{"qrtn_rooms 0", "qrtn_participants 0", "qrtn_forwarded_bytes_total 0", "qrtn_plis_total", "qrtn_nacks_total", "qrtn_layer_switches_total", "qrtn_stray_packets_total 0", "qrtn_dd_parse_errors_total 0", "qrtn_publisher_rtx_total 0", "go_goroutines"} {
 		if code != 200 || !strings.Contains(body, m) {
 			t.Fatalf("metrics lack %q:\n%s", m, body)
 		}

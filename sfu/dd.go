@@ -297,14 +297,14 @@ func (s *ddStructure) decodeTargetLayers() {
 	}
 }
 
-// target picks the decode target for spatial layer sid at its highest
-// temporal layer, among those active (bitmask; 0 counts all): the one
-// with the highest spatial layer not above sid, then the highest temporal
-// layer. It returns -1 when none fits.
-func (s *ddStructure) target(sid int, active uint32) int {
+// target picks the decode target for spatial layer sid and temporal
+// layer tid, among those active (bitmask; 0 counts all): the one with the
+// highest spatial layer not above sid, then the highest temporal layer
+// not above tid. It returns -1 when none fits.
+func (s *ddStructure) target(sid, tid int, active uint32) int {
 	best := -1
 	for d := range s.dtCnt {
-		if active != 0 && active&(1<<d) == 0 || int(s.dtSpatial[d]) > sid {
+		if active != 0 && active&(1<<d) == 0 || int(s.dtSpatial[d]) > sid || int(s.dtTemporal[d]) > tid {
 			continue
 		}
 		if best < 0 || s.dtSpatial[d] > s.dtSpatial[best] ||

@@ -52,8 +52,8 @@ func TestParseDDChromium(t *testing.T) {
 			t.Fatalf("key frame DTIs %v", k.dti[:6])
 		}
 	}
-	if s.target(0, 0) != 2 || s.target(1, 0) != 5 || s.target(2, 0) != 5 {
-		t.Fatalf("targets %d %d %d", s.target(0, 0), s.target(1, 0), s.target(2, 0))
+	if s.target(0, allTemporal, 0) != 2 || s.target(1, allTemporal, 0) != 5 || s.target(2, allTemporal, 0) != 5 {
+		t.Fatalf("targets %d %d %d", s.target(0, allTemporal, 0), s.target(1, allTemporal, 0), s.target(2, allTemporal, 0))
 	}
 	f, err := parseDD(mustHex(ddChromiumS0T0), s)
 	if err != nil || f.spatial != 0 || f.temporal != 0 || f.dti[2] != dtiSwitch || f.dti[5] != dtiNotPresent {

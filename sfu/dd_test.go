@@ -130,10 +130,10 @@ func TestParseDDStructure(t *testing.T) {
 		t.Fatalf("active %b", f.active)
 	}
 	// Decode target choice: the highest temporal layer of the spatial one.
-	if s.target(0, 0) != 1 || s.target(1, 0) != 3 || s.target(5, 0) != 3 || s.target(1, 0b0011) != 1 {
-		t.Fatalf("targets %d %d %d %d", s.target(0, 0), s.target(1, 0), s.target(5, 0), s.target(1, 0b0011))
+	if s.target(0, allTemporal, 0) != 1 || s.target(1, allTemporal, 0) != 3 || s.target(5, allTemporal, 0) != 3 || s.target(1, allTemporal, 0b0011) != 1 {
+		t.Fatalf("targets %d %d %d %d", s.target(0, allTemporal, 0), s.target(1, allTemporal, 0), s.target(5, allTemporal, 0), s.target(1, allTemporal, 0b0011))
 	}
-	if s.target(-1, 0) != -1 {
+	if s.target(-1, allTemporal, 0) != -1 {
 		t.Fatal("a negative spatial layer has a target")
 	}
 
@@ -204,7 +204,7 @@ func FuzzParseDD(f *testing.F) {
 				t.Fatalf("structure out of bounds: %+v", s)
 			}
 			for sid := -1; sid < 5; sid++ {
-				if d := s.target(sid, a.active); d >= s.dtCnt {
+				if d := s.target(sid, allTemporal, a.active); d >= s.dtCnt {
 					t.Fatalf("target %d of %d", d, s.dtCnt)
 				}
 			}

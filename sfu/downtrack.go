@@ -18,7 +18,9 @@ const (
 	// videoSlots must exceed the FlexFEC group size: the FEC interceptor
 	// keeps references to the last group's headers and payloads. Without
 	// FlexFEC nothing below the down-track keeps a packet after WriteRTP
-	// returns, and one slot, hot in the cache, serves every packet.
+	// returns: the fan-out then builds every down-track's packet in its
+	// layer's one slot (recvLayer.out), hot in the cache, and the
+	// down-track's own single slot serves retransmissions and replays.
 	videoSlots = 32
 	// resendGap: a packet is not resent twice within this time.
 	resendGap = 50 * time.Millisecond
@@ -60,30 +62,27 @@ type DownTrack struct {
 	// Under mu.
 	fwd       *forwarder
 	hist      []histEntry
-	redBlocks []redBlock // recoverRED's scratch
-	lastIn    uint64     // newest input forwarded (audio), to spot RED-recoverable gaps
+	lastIn    uint64 // newest input forwarded (audio), to spot RED-recoverable gaps
 	haveIn    bool
 	probeBack uint16 // the probe's position among the last packets sent
 
 	// Under wmu.
-	slots      []outSlot
-	slot       int
-	wredBlocks []redBlock // buildPayload's scratch
-	nackBuf    []byte
-	nackPkt    rtp.Packet
-	rtxSeq     uint16
-	wrote      bool // a packet got through the writer (downtrack_unsent.go)
+	slots  []outSlot
+	slot   int
+	rtxSeq uint16
+	wrote  bool // a packet got through the writer (downtrack_unsent.go)
 
 	// unsent: a forwarded packet was dropped by a transport not yet
 	// able to send; the next writeRTP starts over (downtrack_unsent.go).
 	unsent atomic.Bool
 
 	muted   bool
-	svc     svcState  // SVC tracks: the spatial layer (svc.go)
-	decided int       // the selector's decision; -1 paused
-	hold    holdState // the selector's back-off against going up
-	lastKF  time.Time
-	emitted int // the layer last reported to the client
+	decided int // the selector's decision; -1 paused
+	// decidedT is the selector's temporal step (svc_temporal.go);
+	// svcTemporal-1 (every temporal layer) for tracks without steps.
+	decidedT int
+	lastKF   time.Time
+	emitted  int // the layer last reported to the client
 
 	unflushedBytes, unflushedPkts uint64 // under wmu
 
@@ -112,6 +111,18 @@ type DownTrack struct {
 	// why the selector last changed the decision (mu).
 	q      downQuality
 	reason string
+
+	// Not touched per forwarded packet of a VP8 track (scratch for RED,
+	// NACKs and SVC, the selector's back-off): kept after the fields every
+	// packet reads, so that those share as few cache lines as they can.
+	// At a few hundred subscribers a fan-out reaches each down-track with
+	// its lines evicted by the others' (docs/sfu-benchmarks.md, round 5).
+	redBlocks  []redBlock // recoverRED's scratch (mu)
+	wredBlocks []redBlock // buildPayload's scratch (wmu)
+	nackBuf    []byte     // wmu
+	nackPkt    rtp.Packet // wmu
+	svc        svcState   // SVC tracks: the spatial layer (svc.go; mu)
+	hold       holdState  // the selector's back-off against going up (mu)
 }
 
 type histEntry struct {
@@ -139,8 +150,9 @@ type outSlot struct {
 
 func newDownTrack(r *Receiver, sub *subscriber) *DownTrack {
 	video := r.kind == webrtc.RTPCodecTypeVideo
-	d := &DownTrack{r: r, sub: sub, decided: -1, emitted: -1, svc: svcState{target: -1, current: -1},
-		fwd: newForwarder(video, r.codec.ClockRate, uint16(rand.Uint32()), rand.Uint32())}
+	d := &DownTrack{r: r, sub: sub, decided: -1, emitted: -1, svc: svcState{target: -1, current: -1, temporal: newTemporalFollow()},
+		decidedT: svcTemporal - 1,
+		fwd:      newForwarder(video, r.codec.ClockRate, uint16(rand.Uint32()), rand.Uint32())}
 	d.asked.Store(-1)
 	if video {
 		d.hist = make([]histEntry, histSize)
@@ -335,6 +347,7 @@ func (d *DownTrack) applyTargetLocked() {
 	if d.muted {
 		t = -1
 	}
+	d.svc.temporal.target = temporalLayer(d.decidedT)
 	if d.r.svc {
 		d.svc.target = t
 		t = min(t, 0) // the forwarder sees the one real layer
@@ -354,19 +367,29 @@ func (d *DownTrack) applyTargetLocked() {
 // moment); held, a blink of the publisher's layer kept every subscriber
 // on small for the doubled hold, 8 s in a loaded three-person meeting.
 func (d *DownTrack) setDecision(layer int, constrained bool, reason string, now time.Time) {
+	d.setDecisionT(layer, svcTemporal-1, constrained, reason, now)
+}
+
+// setDecisionT is setDecision with a temporal step (svc_temporal.go):
+// (layer, step) pairs are ordered as the selector's ladder.
+func (d *DownTrack) setDecisionT(layer, step int, constrained bool, reason string, now time.Time) {
 	d.mu.Lock()
-	if layer == d.decided {
+	if layer == d.decided && (layer < 0 || step == d.decidedT) {
 		d.mu.Unlock()
 		return
 	}
 	d.reason = reason
+	down := layer < d.decided || layer == d.decided && step < d.decidedT
 	switch {
-	case layer < d.decided && constrained && reason != reasonUnavailable:
+	case down && constrained && reason != reasonUnavailable:
 		d.hold.lowered(now, defaultSelectorParams)
-	case layer > d.decided:
+	case !down:
 		d.hold.raised(now)
 	}
 	d.decided = layer
+	if layer >= 0 {
+		d.decidedT = step
+	}
 	d.applyTargetLocked()
 	kf, ev := d.followUpLocked(now)
 	d.mu.Unlock()
@@ -442,7 +465,7 @@ func (d *DownTrack) writeRTP(in *inPacket) {
 		d.writeStrippedAndUnlock(in)
 		return
 	}
-	if d.r.svc && d.fwd.target >= 0 && !d.svcFilter(in) {
+	if !d.keepLocked(in) {
 		d.fwd.skip(&in.fp)
 		kf, ev := d.followUpLocked(in.fp.arrival)
 		d.mu.Unlock()
@@ -475,6 +498,25 @@ func (d *DownTrack) writeRTP(in *inPacket) {
 	if kf >= 0 || ev != nil {
 		d.after(kf, ev, in.fp.arrival)
 	}
+}
+
+// keepLocked applies the SVC filters: an SVC track's spatial and temporal
+// layers (svcFilter), the temporal layers of a VP9 or AV1 stream of a
+// track that is not SVC here (a relayed SVC track's spatial layer
+// stream), for packets of the stream forwarded. An AV1 stream with the
+// descriptor is always followed by decode target, so that the chains are
+// known when a frame-rate cap comes.
+func (d *DownTrack) keepLocked(in *inPacket) bool {
+	switch {
+	case d.r.svc:
+		return d.fwd.target < 0 || d.svcFilter(in)
+	case !in.svc.ok || !d.fwd.takes(&in.fp):
+	case in.svc.dd == nil && d.svc.temporal.active():
+		return d.svc.temporal.keep(&in.svc)
+	case in.svc.dd != nil:
+		return d.svc.av1Relayed(&in.svc, in.fp.layer)
+	}
+	return true
 }
 
 // writeStrippedAndUnlock is writeRTP for an audio/red track sent as plain
@@ -554,8 +596,11 @@ func (d *DownTrack) recoverRED(in *inPacket, out *[maxREDGap]recovered) int {
 // incoming payload, or (recovered) a block taken from RED redundancy. wmu
 // is held, mu is not.
 func (d *DownTrack) sendW(in *inPacket, res fwdResult, payload []byte, recovered bool) {
-	s := &d.slots[d.slot]
-	d.slot = (d.slot + 1) % len(d.slots)
+	s := in.out
+	if s == nil || len(d.slots) > 1 {
+		s = &d.slots[d.slot]
+		d.slot = (d.slot + 1) % len(d.slots)
+	}
 	var out []byte
 	if recovered {
 		out = s.buf[:copy(s.buf[:], payload)]

@@ -3,6 +3,7 @@ package sfu
 import (
 	"bytes"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -210,23 +211,61 @@ func TestReceiverThrottlesKeyframeRequests(t *testing.T) {
 	up := &countingUpstream{}
 	r := newReceiver(testOwner(), TrackParams{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Upstream: up,
 		Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, Layers: []string{"s", "l"}}, 64, time.Now())
+	t.Cleanup(r.close) // the throttled requests wait on timers
 	now := time.Unix(100, 0)
 	for i := 0; i < 100; i++ {
 		r.requestKeyframe(1, now.Add(time.Duration(i)*time.Millisecond))
 		r.requestKeyframe(0, now.Add(time.Duration(i)*time.Millisecond))
 	}
-	if up.n != 2 {
-		t.Fatalf("%d PLIs for 200 requests within %v", up.n, 100*time.Millisecond)
+	if up.n.Load() != 2 {
+		t.Fatalf("%d PLIs for 200 requests within %v", up.n.Load(), 100*time.Millisecond)
 	}
 	r.requestKeyframe(1, now.Add(keyframeInterval))
-	if up.n != 3 {
+	if up.n.Load() != 3 {
 		t.Fatal("no PLI after the interval")
 	}
 }
 
-type countingUpstream struct{ n int }
+// TestReceiverAsksAgainAfterThrottle: a request inside the interval of
+// the last is asked again when the interval ends, unless a key frame
+// arrived meanwhile (its requester took that one).
+func TestReceiverAsksAgainAfterThrottle(t *testing.T) {
+	for _, arrived := range []bool{false, true} {
+		up := &countingUpstream{}
+		r := newReceiver(testOwner(), TrackParams{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Upstream: up,
+			Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, Layers: []string{"s", "l"}}, 64, time.Now())
+		now := time.Now()
+		r.requestKeyframe(1, now)
+		r.requestKeyframe(1, now.Add(10*time.Millisecond)) // throttled: it waits
+		r.requestKeyframe(1, now.Add(20*time.Millisecond)) // so does this one, with it
+		if arrived {
+			r.layers[1].replay.kfAt.Store(now.Add(30 * time.Millisecond).UnixNano())
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for waiting(r, 1) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		want := int64(2)
+		if arrived {
+			want = 1
+		}
+		if got := up.n.Load(); got != want {
+			t.Errorf("key frame arrived %v: %d requests upstream, want %d", arrived, got, want)
+		}
+		r.close()
+	}
+}
 
-func (c *countingUpstream) RequestKeyframe(int)    { c.n++ }
+// waiting: a throttled request of layer waits on its timer.
+func waiting(r *Receiver, layer int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.kfLater[layer] != nil
+}
+
+type countingUpstream struct{ n atomic.Int64 }
+
+func (c *countingUpstream) RequestKeyframe(int)    { c.n.Add(1) }
 func (c *countingUpstream) SetLayersWanted([]bool) {}
 
 // TestUnavailableDowngradeIsNotHeld: a switch down because the layer

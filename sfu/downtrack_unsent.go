@@ -15,9 +15,9 @@ import "time"
 // (throttled by the receiver as usual).
 //
 // Not for SVC tracks (VP9, AV1) yet: their state (svc.go) is not
-// restarted with the forwarder, and TestBrowserAV1SVCAcrossTrunk, which
-// also fails now and then without this, failed more often with it (3 of 4
-// runs against 1 of 5, a small sample): they keep the old behaviour.
+// restarted with the forwarder. (TestBrowserAV1SVCAcrossTrunk, which
+// failed more often with it, 3 of 4 runs against 1 of 5, was failing for
+// another reason, fixed since: svc_sink.go; this was not tried again.)
 
 // noteWriteLocked records the outcome of one write; wmu is held.
 func (d *DownTrack) noteWriteLocked(n int, err error) {

@@ -41,7 +41,7 @@ func TestKeyframeDroppedBeforeTransportIsAskedAgain(t *testing.T) {
 	r.addDown(d)
 	now := time.Now()
 	d.setDecision(0, false, "", now)
-	asked := up.n
+	asked := up.n.Load()
 	seq, pic := uint16(500), uint16(10)
 	frame := func(key bool, at time.Time) {
 		t.Helper()
@@ -63,7 +63,7 @@ func TestKeyframeDroppedBeforeTransportIsAskedAgain(t *testing.T) {
 	if n := len(fb.take()); n != 0 {
 		t.Fatalf("%d delta frames sent with no key frame before them", n)
 	}
-	if up.n <= asked {
+	if up.n.Load() <= asked {
 		t.Fatal("no new key frame request after the first one was dropped")
 	}
 	frame(true, now.Add(9*66*time.Millisecond))

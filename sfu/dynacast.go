@@ -36,6 +36,9 @@ func (r *Receiver) tick(now time.Time, pauseAfter time.Duration) {
 	if r.svc {
 		r.measureSVCLocked(now)
 	}
+	if r.temporalSteps() > 1 {
+		r.tm.measure(now)
+	}
 	var wanted []bool
 	if r.kind == webrtc.RTPCodecTypeVideo && r.up != nil && !r.closed.Load() {
 		wanted = r.dynacastLocked(now, pauseAfter)

@@ -37,6 +37,13 @@ import (
 func BenchmarkFanOut(b *testing.B)       { benchFanOut(b, 8, false) }
 func BenchmarkFanOutNoTWCC(b *testing.B) { benchFanOut(b, 8, true) }
 
+// BenchmarkFanOutWide is BenchmarkFanOut with 64 subscribers: what grows
+// per packet with the room (each down-track's state, pion's per-connection
+// state and the socket's peers are swept once per packet, so they fall out
+// of the caches), for the same callgrind command with --cache-sim=yes.
+func BenchmarkFanOutWide(b *testing.B)       { benchFanOut(b, 64, false) }
+func BenchmarkFanOutWideNoTWCC(b *testing.B) { benchFanOut(b, 64, true) }
+
 // kfUpstream remembers key frame requests.
 type kfUpstream struct{ want atomic.Bool }
 

@@ -110,6 +110,19 @@ func (f *forwarder) closer(layer int) bool {
 	return false
 }
 
+// takes reports whether p belongs to the stream forwarded, or starts
+// forwarding one (a key frame the forwarder switches at): the packets a
+// filter in front of the forwarder (svc_temporal.go) follows.
+func (f *forwarder) takes(p *fwdPacket) bool {
+	switch {
+	case f.target < 0:
+		return false
+	case p.layer == f.current:
+		return p.extSeq >= f.epochStart
+	}
+	return f.video && p.keyframe && f.closer(p.layer)
+}
+
 // forward decides whether p is sent and how it is renumbered.
 func (f *forwarder) forward(p *fwdPacket) (fwdResult, bool) {
 	if f.target < 0 {

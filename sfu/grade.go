@@ -149,6 +149,9 @@ func (s *subscriber) grades(now time.Time, paths map[string]Path) (ConnectionQua
 	worst := map[string]int{}
 	for _, d := range downs {
 		g := d.grade(s.p.trackPreference(d.r))
+		if d.temporalHeld(s.p.frameRatePreference(d.r)) {
+			g = min(g, 1)
+		}
 		id := d.r.owner.id
 		if w, ok := worst[id]; !ok || g < w {
 			worst[id] = g

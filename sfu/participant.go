@@ -77,6 +77,9 @@ type Participant struct {
 	// lastFeedback: unix ns of the last RTCP from the subscriber
 	// connection (feedback.go).
 	lastFeedback atomic.Int64
+	// attached: the participant's client is connected to its session
+	// (feedback.go).
+	attached atomic.Bool
 
 	mu         sync.Mutex
 	tracks     []*Receiver

@@ -75,8 +75,10 @@ type Receiver struct {
 	// (under mu).
 	svcBytes [svcLayers]atomic.Uint64
 	svcRates [svcLayers]svcRate
-	source   string
-	isRED    bool
+	// tm: bytes and pictures per temporal layer (svc_temporal.go).
+	tm     temporalMeter
+	source string
+	isRED  bool
 	// backupFor: the primary track's ID when this is its backup codec.
 	backupFor string
 	rids      []string
@@ -97,6 +99,7 @@ type Receiver struct {
 
 	mu      sync.Mutex // guards changes to downs and sinks, and the layer tick state
 	kfLast  []time.Time
+	kfLater []*time.Timer // a throttled request, asked again when the interval ends (keyframe_defer.go)
 	nominal []int
 }
 
@@ -113,13 +116,23 @@ type recvLayer struct {
 	unwrap seqUnwrapper
 	pkt    rtp.Packet
 	in     inPacket
-	cache  *packetCache
+	// out is the fan-out's output slot, shared by every down-track of the
+	// layer: one buffer that stays in the L1 cache, where a slot of each
+	// down-track's own is swept out of it by the others' at a few dozen
+	// subscribers. Only the goroutine writing the layer uses it (see
+	// WriteRTP), and nothing keeps it after a down-track's write returns
+	// (down-tracks with FlexFEC, whose interceptor keeps references, use
+	// their own ring).
+	out   outSlot
+	cache *packetCache
 
 	bytes   atomic.Uint64
 	packets atomic.Uint64
 	lastAt  atomic.Int64 // unix nanoseconds of the last packet
 	replay  replayState  // the newest key frame, for replays (replay.go)
 	dd      ddState      // AV1: the stream's dependency descriptor state
+	// ddErrors counts the stream's descriptors that could not be parsed.
+	ddErrors atomic.Uint64
 
 	// Tick state, under Receiver.mu.
 	rateBytes     uint64
@@ -142,6 +155,9 @@ type inPacket struct {
 	pic     picFields
 	ddRaw   []byte // AV1: the dependency descriptor's bytes, passed on
 	level   int    // RFC 6464 level, -1 when absent
+	// out, when set, is the slot to build the outgoing packet in
+	// (recvLayer.out); nil: the down-track's own.
+	out *outSlot
 }
 
 func newReceiver(owner *Participant, p TrackParams, cacheSize int, now time.Time) *Receiver {
@@ -159,7 +175,7 @@ func newReceiver(owner *Participant, p TrackParams, cacheSize int, now time.Time
 		id: p.ID, owner: owner, kind: p.Kind, codec: p.Codec, up: p.Upstream, level: p.AudioLevelExt, dd: p.DDExt,
 		ck: codecKindOf(p.Codec.MimeType), source: p.Source, backupFor: p.BackupFor,
 		isRED: strings.EqualFold(p.Codec.MimeType, "audio/red"),
-		rids:  rids, kfLast: make([]time.Time, len(rids)),
+		rids:  rids, kfLast: make([]time.Time, len(rids)), kfLater: make([]*time.Timer, len(rids)),
 		stats: owner.stats, room: owner.room,
 	}
 	for _, rid := range rids {
@@ -267,14 +283,11 @@ func (r *Receiver) WriteRTP(layer int, raw []byte, arrival time.Time) error {
 		l.cache.put(ext, raw)
 	}
 	in := &l.in
-	*in = inPacket{hdr: &l.pkt.Header, payload: l.pkt.Payload, level: -1,
+	*in = inPacket{hdr: &l.pkt.Header, payload: l.pkt.Payload, level: -1, out: &l.out,
 		fp: fwdPacket{layer: layer, extSeq: ext, ts: l.pkt.Timestamp, arrival: arrival}}
-	if r.dd != 0 && r.ck == codecAV1 {
-		in.ddRaw = l.pkt.GetExtension(r.dd)
-		in.svc = l.dd.parseAV1(in.ddRaw, in.payload)
-		if len(in.ddRaw) >= 3 {
-			in.fp.fn, in.fp.hasFN = binary.BigEndian.Uint16(in.ddRaw[1:3]), true
-		}
+	if r.readDD(in, &l.pkt, &l.dd) {
+		l.ddErrors.Add(1)
+		r.stats.ddErrors.Add(1)
 	}
 	r.parsePayload(in)
 	if r.level != 0 {
@@ -300,14 +313,34 @@ func (r *Receiver) WriteRTP(layer int, raw []byte, arrival time.Time) error {
 	for _, s := range *r.sinks.Load() {
 		switch {
 		case s.svc != nil:
-			if b := s.svc.filter(s.layer, in, raw); b != nil {
+			b, waiting := s.svc.filter(s.layer, in, raw)
+			if b != nil {
 				s.sink.WriteRTP(s.layer, b)
+			}
+			if waiting && s.svc.askDue(arrival) {
+				r.requestKeyframe(0, arrival) // svc_sink.go
 			}
 		case s.layer == layer:
 			s.sink.WriteRTP(layer, raw)
 		}
 	}
 	return nil
+}
+
+// readDD reads an AV1 packet's dependency descriptor, if the track has
+// one, against the stream's descriptor state st: the raw extension (sent
+// on to subscribers), the frame's layers and its frame number. It reports
+// a descriptor that could not be parsed.
+func (r *Receiver) readDD(in *inPacket, pkt *rtp.Packet, st *ddState) (bad bool) {
+	if r.dd == 0 || r.ck != codecAV1 {
+		return false
+	}
+	in.ddRaw = pkt.GetExtension(r.dd)
+	in.svc, bad = st.parseAV1(in.ddRaw, in.payload)
+	if len(in.ddRaw) >= 3 {
+		in.fp.fn, in.fp.hasFN = binary.BigEndian.Uint16(in.ddRaw[1:3]), true
+	}
+	return bad
 }
 
 // parsePayload reads what the forwarder needs from a video payload: the
@@ -330,14 +363,21 @@ func (r *Receiver) parsePayload(in *inPacket) {
 			in.fp.pic = &in.pic
 			in.fp.keyframe = d.keyframe
 			in.svc = vp9SVC(&d)
+			row := in.fp.layer
 			if r.svc {
 				r.countSVC(d.sid, len(in.payload))
+				row = int(d.sid)
 			}
+			r.tm.addVP9(row, &in.svc, len(in.payload))
 		}
 	case codecAV1:
 		in.fp.keyframe = av1Keyframe(in.payload) || in.svc.keyframe
-		if r.svc && in.svc.ok {
+		switch {
+		case r.svc && in.svc.ok:
 			r.countAV1(&in.svc, len(in.payload))
+			r.tm.addAV1(&in.svc, len(in.payload))
+		case in.svc.ok && in.svc.dd != nil: // a relayed SVC layer stream
+			r.tm.addAV1Row(in.fp.layer, in.fp.layer, &in.svc, len(in.payload))
 		}
 	}
 }
@@ -354,7 +394,8 @@ func (r *Receiver) requestKeyframe(layer int, now time.Time) {
 		return
 	}
 	r.mu.Lock()
-	if now.Sub(r.kfLast[layer]) < keyframeInterval {
+	if wait := keyframeInterval - now.Sub(r.kfLast[layer]); wait > 0 {
+		r.deferKeyframeLocked(layer, wait, now)
 		r.mu.Unlock()
 		return
 	}
@@ -446,6 +487,7 @@ func (r *Receiver) close() {
 	r.mu.Lock()
 	sinks := *r.sinks.Load()
 	r.sinks.Store(&[]*sinkEntry{})
+	r.stopDeferredLocked()
 	r.mu.Unlock()
 	for _, s := range sinks {
 		s.sink.TrackEnded()

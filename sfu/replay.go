@@ -39,6 +39,7 @@ type replayState struct {
 	seenGen uint32       // the receiver's replayGen last looked at
 	pkt     rtp.Packet
 	in      inPacket
+	dd      ddState // AV1: the replayed packets' descriptor state, from the key frame's structure
 	buf     []byte
 }
 
@@ -109,6 +110,7 @@ func (r *Receiver) replayTo(l *recvLayer, layer int, ext uint64, arrival time.Ti
 		return false
 	}
 	r.stats.keyframeReplays.Add(1)
+	rs.dd = ddState{}
 	for e := rs.kfExt; e < ext; e++ {
 		raw, ok := l.cache.get(e, rs.buf[:0])
 		if !ok {
@@ -121,6 +123,10 @@ func (r *Receiver) replayTo(l *recvLayer, layer int, ext uint64, arrival time.Ti
 		in := &rs.in
 		*in = inPacket{hdr: &rs.pkt.Header, payload: rs.pkt.Payload, level: -1,
 			fp: fwdPacket{layer: layer, extSeq: e, ts: rs.pkt.Timestamp, arrival: arrival}}
+		// The descriptor goes with the replayed packets, as with live ones:
+		// without it the key frame's template structure never reaches the
+		// subscriber, whose decoder then drops every later frame.
+		r.readDD(in, &rs.pkt, &rs.dd) // already counted when it arrived
 		r.parsePayload(in)
 		d.writeRTP(in)
 	}

@@ -54,7 +54,7 @@ func TestNewSubscriberStartsFromCachedKeyframe(t *testing.T) {
 	if n := len(fb1.take()); n != 4 {
 		t.Fatalf("first subscriber got %d packets", n)
 	}
-	plis := up.n
+	plis := up.n.Load()
 	d2, fb2 := boundDown(t, r)
 	d2.setDecision(1, false, "", at)
 	writeFrames(t, r, 104, 2, false, at)
@@ -70,8 +70,8 @@ func TestNewSubscriberStartsFromCachedKeyframe(t *testing.T) {
 	if d, err := parseVP8(got[0].Payload); err != nil || !d.keyframe {
 		t.Fatalf("first packet is not the key frame: %v %v", d, err)
 	}
-	if up.n != plis {
-		t.Fatalf("%d key frame requests for a subscriber served from the cache", up.n-plis)
+	if up.n.Load() != plis {
+		t.Fatalf("%d key frame requests for a subscriber served from the cache", up.n.Load()-plis)
 	}
 	if r.stats.keyframeReplays.Load() != 1 {
 		t.Fatalf("%d replays counted", r.stats.keyframeReplays.Load())
@@ -89,14 +89,14 @@ func TestStaleKeyframeIsNotReplayed(t *testing.T) {
 	d1.setDecision(1, false, "", start)
 	writeFrames(t, r, 100, 2, true, start)
 	late := start.Add(replayMaxAge + time.Second)
-	plis := up.n
+	plis := up.n.Load()
 	d2, fb2 := boundDown(t, r)
 	d2.setDecision(1, false, "", late)
 	writeFrames(t, r, 102, 2, false, late)
 	if n := len(fb2.take()); n != 0 {
 		t.Fatalf("sent %d packets without a key frame", n)
 	}
-	if up.n != plis+1 {
-		t.Fatalf("%d key frame requests, want 1", up.n-plis)
+	if up.n.Load() != plis+1 {
+		t.Fatalf("%d key frame requests, want 1", up.n.Load()-plis)
 	}
 }

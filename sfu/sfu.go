@@ -212,7 +212,7 @@ func (s *SFU) Stats() Stats {
 		PLIErrors: s.stats.keyframeReqErrors.Load(), TCPDrops: s.stats.tcpDrops.Load(),
 		PLIs: s.stats.keyframeReqs.Load(), KeyframeReplays: s.stats.keyframeReplays.Load(), LayerSwitches: s.stats.layerSwitches.Load(),
 		BadPackets: s.stats.badPackets.Load(), FECPackets: s.stats.fecPackets.Load(), FECBytes: s.stats.fecBytes.Load(),
-		PublisherRTX: s.stats.publisherRTX.Load(), StrayPackets: s.stats.strayPackets.Load(),
+		PublisherRTX: s.stats.publisherRTX.Load(), StrayPackets: s.stats.strayPackets.Load(), DDErrors: s.stats.ddErrors.Load(),
 		DataReceived: s.stats.dataReceived.Load(), DataSent: s.stats.dataSent.Load(), DataDropped: s.stats.dataDropped.Load(),
 	}
 	s.mu.Lock()

@@ -35,7 +35,10 @@ type DownSnapshot struct {
 	Publisher, Track string
 	Asked            int // the layer the view preference asks for
 	Decided          int // the selector's choice (-1 paused)
-	Current          int // the layer forwarded now (-1 none)
+	// Step is the selector's temporal step (svc_temporal.go): 0 temporal
+	// layer 0, 1 layers 0-1, 2 every layer (also for tracks without).
+	Step    int
+	Current int // the layer forwarded now (-1 none)
 }
 
 // TrackSnapshot describes a published track as the node receives it.
@@ -58,6 +61,11 @@ type LayerSnapshot struct {
 	Bitrate  int    // measured, bits/s; 0 while not arriving
 	Arriving bool
 	Paused   bool // by dynacast
+	// DDErrors counts the AV1 dependency descriptors of the layer's
+	// stream that could not be parsed (malformed, or before the template
+	// structure they refer to): such packets are forwarded to nobody who
+	// needs their layer.
+	DDErrors uint64 `json:",omitempty"`
 }
 
 // Snapshot describes every room.
@@ -100,7 +108,7 @@ func (r *Receiver) snapshot(now time.Time) TrackSnapshot {
 	defer r.mu.Unlock()
 	for _, l := range r.layers {
 		ts.Layers = append(ts.Layers, LayerSnapshot{RID: l.rid, Packets: l.packets.Load(), Bitrate: l.bitrate,
-			Arriving: r.arriving(l, now), Paused: l.paused})
+			Arriving: r.arriving(l, now), Paused: l.paused, DDErrors: l.ddErrors.Load()})
 	}
 	return ts
 }

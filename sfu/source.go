@@ -33,6 +33,9 @@ type participantExt struct {
 	// backups maps a publisher-connection mid that carries a backup codec
 	// to the mid of its primary track (backup.go).
 	backups map[string]string
+	// fps and trackFPS are frame-rate caps (prefer_fps.go), by
+	// participant and by track.
+	fps, trackFPS map[string]float64
 }
 
 // maxSources bounds the declared sources of one participant.
@@ -103,5 +106,6 @@ func (p *Participant) trackPreference(r *Receiver) Quality {
 func (p *Participant) forgetTrackPreference(trackID string) {
 	p.mu.Lock()
 	delete(p.ext.trackPrefs, trackID)
+	delete(p.ext.trackFPS, trackID)
 	p.mu.Unlock()
 }

@@ -19,6 +19,7 @@ type counters struct {
 	fecBytes          atomic.Uint64
 	publisherRTX      atomic.Uint64 // retransmissions received from publishers (RTX, repaired-rid)
 	strayPackets      atomic.Uint64 // publisher packets dropped for arriving on a layer bound to another SSRC
+	ddErrors          atomic.Uint64 // AV1 dependency descriptors that could not be parsed (svc_frame.go)
 	dataReceived      atomic.Uint64 // data messages accepted from participants
 	dataSent          atomic.Uint64 // data messages written to participants' channels
 	dataDropped       atomic.Uint64 // data messages dropped: limits, bad input, channels not open or full
@@ -46,6 +47,10 @@ type Stats struct {
 	// a simulcast layer already bound to another SSRC (an RTX stream that
 	// claimed a layer's rid).
 	StrayPackets uint64
+	// DDErrors counts AV1 dependency descriptors that could not be
+	// parsed, over all streams (each layer's count is in its
+	// LayerSnapshot).
+	DDErrors uint64
 	// ProbePackets counts RTX copies sent to probe subscribers' bandwidth.
 	ProbePackets uint64
 	// PLIErrors counts key frame requests that could not be written to

@@ -245,24 +245,43 @@ func (s *subscriber) allocate(now time.Time) {
 	}
 	tracks := make([]allocTrack, len(video))
 	for i, d := range video {
-		q := s.p.trackPreference(d.r)
-		d.mu.Lock()
-		cur, hold := d.decided, d.hold
-		d.mu.Unlock()
-		maxLayer := qualityLayer(q, d.r.layerCount())
-		d.setAsked(maxLayer, now)
-		tracks[i] = allocTrack{maxLayer: maxLayer, bitrates: d.r.layerBitrates(now),
-			current: cur, main: q == QualityLarge, screen: d.r.source == SourceScreen, hold: hold}
+		tracks[i] = s.allocTrack(d, now)
 	}
 	want, sending := demand(tracks, defaultSelectorParams)
 	reserve := audio * audioReserve
 	budget, padding := s.probe.tick(now, probeInput{estimate: estimate, congested: congested, want: want + reserve, sending: sending + reserve, padded: s.pad.sent.Load()})
 	s.pad.set(padding)
 	for i, l := range selectLayers(budget-reserve, congested, tracks, now, defaultSelectorParams) {
-		if l != tracks[i].current {
-			video[i].setDecision(l, l < tracks[i].maxLayer, switchReason(l, tracks[i], video[i].r.layerPaused(l)), now)
+		if l == tracks[i].current {
+			continue
 		}
+		d, layer, step := video[i], l, svcTemporal-1
+		if d.r.temporalSteps() > 1 {
+			layer, step = fromLadder(l)
+		}
+		d.setDecisionT(layer, step, l < tracks[i].maxLayer, switchReason(l, tracks[i], d.r.layerPaused(layer)), now)
 	}
+}
+
+// allocTrack is how the selector sees down-track d: its layers, or for a
+// track with temporal layers its (spatial, temporal) ladder
+// (svc_temporal.go), capped by the view and frame-rate preferences.
+func (s *subscriber) allocTrack(d *DownTrack, now time.Time) allocTrack {
+	q := s.p.trackPreference(d.r)
+	d.mu.Lock()
+	cur, step, hold := d.decided, d.decidedT, d.hold
+	d.mu.Unlock()
+	maxLayer := qualityLayer(q, d.r.layerCount())
+	d.setAsked(maxLayer, now)
+	t := allocTrack{maxLayer: maxLayer, current: cur, main: q == QualityLarge, screen: d.r.source == SourceScreen, hold: hold}
+	if d.r.temporalSteps() > 1 {
+		var maxStep int
+		t.bitrates, maxStep = d.r.temporalBitrates(now, s.p.frameRatePreference(d.r))
+		t.maxLayer, t.current = ladderIndex(maxLayer, maxStep), ladderIndex(cur, step)
+		return t
+	}
+	t.bitrates = d.r.layerBitrates(now)
+	return t
 }
 
 // demand is what tracks would cost with every one at the best layer its
@@ -322,7 +341,7 @@ func (s *subscriber) snapshot() (estimate int, congested bool, video []DownSnaps
 			continue
 		}
 		d.mu.Lock()
-		video = append(video, DownSnapshot{Publisher: r.owner.id, Track: r.id, Asked: int(d.asked.Load()), Decided: d.decided, Current: d.fwd.current})
+		video = append(video, DownSnapshot{Publisher: r.owner.id, Track: r.id, Asked: int(d.asked.Load()), Decided: d.decided, Step: d.decidedT, Current: d.fwd.current})
 		d.mu.Unlock()
 	}
 	return s.est.GetTargetBitrate(), s.congested.Load(), video

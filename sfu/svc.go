@@ -40,9 +40,10 @@ import (
 // and carries only the layers its subscribers want. Dynacast pauses the
 // one encoding at the publisher when nobody watches it.
 //
-// Not done: temporal layers are always forwarded (AV1: the target is the
-// spatial layer's highest temporal layer) (the selector has no
-// frame-rate steps); dynacast does not drop single spatial layers at the
+// Temporal layers (frame-rate steps) are chosen with the spatial layer,
+// svc_temporal.go.
+//
+// Not done: dynacast does not drop single spatial layers at the
 // publisher (that takes a change of scalabilityMode together with
 // scaleResolutionDownBy, since L1T3 would encode the full size); the
 // number of spatial layers is taken as three whatever the publisher's
@@ -165,6 +166,9 @@ type svcState struct {
 	// key frame is asked for until it comes).
 	av1     av1Follow
 	pending bool
+	// temporal: the temporal layer (svc_temporal.go); also used for the
+	// VP9 streams of a track that is not SVC here (a relayed one).
+	temporal temporalFollow
 }
 
 // svcFilter decides whether the packet is forwarded to this subscriber,
@@ -182,21 +186,28 @@ func (d *DownTrack) svcFilter(in *inPacket) bool {
 		s.current = s.target
 	}
 	s.mark = false
-	if !v.in(s.current) {
+	if !v.in(s.current) || !s.temporal.keep(v) {
 		return false
 	}
 	s.mark = v.ends(s.current)
 	return true
 }
 
-// av1Filter is svcFilter for AV1, by decode target (av1Follow).
+// av1Filter is svcFilter for AV1, by decode target (av1Follow): the
+// target of the spatial layer and temporal layer wanted.
 func (s *svcState) av1Filter(v *svcFrame) bool {
-	in, at, pending := s.av1.step(v, s.target)
+	cur := s.av1.temporal(v)
+	tl := s.temporal.next(cur)
+	in, at, pending := s.av1.step(v, s.target, tl)
 	if at {
 		s.current = s.target
 	}
+	s.temporal.moved(cur, s.av1.temporal(v))
 	s.pending = pending
 	s.mark = in && s.av1.ends(v)
+	if s.mark {
+		s.temporal.pics++
+	}
 	return in
 }
 
@@ -213,21 +224,26 @@ type av1Follow struct {
 	sent *ddSent // nil until the first packet (most down-tracks are not AV1 SVC)
 }
 
-// step moves towards spatial layer i's target (i < 0: none) where
-// allowed. in: the packet belongs to the target held; at: that is i's
-// target; pending: another target is wanted but not reached.
-func (a *av1Follow) step(v *svcFrame, i int) (in, at, pending bool) {
+// step moves towards the target of spatial layer i (i < 0: none) and
+// temporal layer tl where allowed. in: the packet belongs to the target
+// held; at: that is i's target (at some temporal layer); pending: a target
+// of another spatial layer is wanted but not reached (a temporal switch
+// waits for its switch point, which comes every few frames, without
+// asking for a key frame).
+func (a *av1Follow) step(v *svcFrame, i, tl int) (in, at, pending bool) {
 	if a.sent == nil {
 		a.sent, a.dt = &ddSent{}, -1
 	}
 	if i >= 0 {
-		want := v.av1Target(i)
+		want := v.st.target(i, tl, v.active)
 		switch {
 		case want < 0:
 		case want == a.dt:
 			at = true
 		case v.switchToTarget(want, a.sent):
 			a.dt, at = want, true
+		case a.dt >= 0 && a.dt < v.st.dtCnt && v.st.dtSpatial[a.dt] == v.st.dtSpatial[want]:
+			at = true // the spatial layer is there; the frame rate follows at a switch point
 		default:
 			pending = true
 		}
@@ -239,6 +255,15 @@ func (a *av1Follow) step(v *svcFrame, i int) (in, at, pending bool) {
 		a.sent.add(v.dd.frameNumber)
 	}
 	return true, at, pending
+}
+
+// temporal is the highest temporal layer of the target held (allTemporal
+// while none is).
+func (a *av1Follow) temporal(v *svcFrame) int {
+	if a.dt < 0 || a.dt >= v.st.dtCnt {
+		return allTemporal
+	}
+	return int(v.st.dtTemporal[a.dt])
 }
 
 // ends reports whether the packet, of the target held, ends its top frame.

@@ -17,6 +17,10 @@ type svcFrame struct {
 	tuStart  bool // the first packet of a picture (temporal unit): switches happen here
 	frameEnd bool // the last packet of a layer frame
 	keyframe bool
+	// VP9: the temporal layer, and the switching-up point (U): layers
+	// above tid may be added from this picture on (svc_temporal.go).
+	tid      uint8
+	upSwitch bool
 	// AV1: the descriptor, the stream's structure and its active decode
 	// targets; dd nil for VP9.
 	dd     *ddFrame
@@ -24,9 +28,10 @@ type svcFrame struct {
 	active uint32
 }
 
-// av1Target is the decode target forwarded for spatial layer i (-1: none).
+// av1Target is the decode target forwarded for spatial layer i at its
+// highest temporal layer (-1: none).
 func (f *svcFrame) av1Target(i int) int {
-	return f.st.target(i, f.active)
+	return f.st.target(i, allTemporal, f.active)
 }
 
 // in reports whether the frame belongs to spatial layer i as forwarded.
@@ -81,7 +86,8 @@ func (s *ddSent) has(fn uint16) bool { return s.fn[fn%256] == uint32(fn)+1 }
 
 // vp9SVC places a VP9 packet by its payload descriptor.
 func vp9SVC(d *vp9Descriptor) svcFrame {
-	return svcFrame{ok: true, sid: d.sid, tuStart: d.start && d.sid == 0, frameEnd: d.end, keyframe: d.keyframe}
+	return svcFrame{ok: true, sid: d.sid, tuStart: d.start && d.sid == 0, frameEnd: d.end, keyframe: d.keyframe,
+		tid: d.tid, upSwitch: d.switchUp}
 }
 
 // ddState is one incoming stream's dependency descriptor state: the
@@ -91,21 +97,21 @@ type ddState struct {
 	st     *ddStructure
 	active uint32
 	frame  ddFrame
-	errors uint64
 }
 
 // parseAV1 places an AV1 packet by its dependency descriptor ext (the
 // extension's bytes; nil when absent). An N bit in the aggregation header
-// or an attached structure makes a key frame.
-func (s *ddState) parseAV1(ext, payload []byte) svcFrame {
+// or an attached structure makes a key frame. bad reports a descriptor
+// that could not be parsed (malformed, or referring to a structure not
+// received yet); the packet is then placed in no layer.
+func (s *ddState) parseAV1(ext, payload []byte) (_ svcFrame, bad bool) {
 	key := av1Keyframe(payload)
 	if len(ext) == 0 {
-		return svcFrame{keyframe: key}
+		return svcFrame{keyframe: key}, false
 	}
 	f, err := parseDD(ext, s.st)
 	if err != nil {
-		s.errors++
-		return svcFrame{keyframe: key}
+		return svcFrame{keyframe: key}, true
 	}
 	if f.structure != nil {
 		s.st = f.structure
@@ -115,7 +121,7 @@ func (s *ddState) parseAV1(ext, payload []byte) svcFrame {
 	}
 	s.frame = f
 	return svcFrame{ok: true, sid: f.spatial, tuStart: f.start && f.spatial == 0, frameEnd: f.end,
-		keyframe: f.start && (f.keyframe() || key), dd: &s.frame, st: s.st, active: s.active}
+		keyframe: f.start && (f.keyframe() || key), dd: &s.frame, st: s.st, active: s.active}, false
 }
 
 // ddFrameNumber returns the descriptor raw with its frame number set to

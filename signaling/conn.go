@@ -170,6 +170,11 @@ func (c *conn) handle(b []byte, joinTimer *time.Timer) (stop bool) {
 		} else {
 			c.p.Prefer(m.participant, q)
 		}
+		if m.hasFPS {
+			if err := c.p.PreferFrameRate(m.participant, m.track, m.fps); err != nil {
+				return c.sfuError(err)
+			}
+		}
 	case muteMsg:
 		if !c.grant.Publish {
 			c.fail(CodeForbidden, "this token may not publish", false)
@@ -233,6 +238,7 @@ func (c *conn) join(m joinMsg) bool {
 		return false
 	}
 	se.p = p
+	p.SetAttached(true)
 	c.sess.Store(se)
 	c.s.register(se)
 	c.s.qStarted(se)

@@ -39,6 +39,8 @@ type inbound struct {
 	Codecs        []string          `json:"codecs"`
 	Subscribe     *bool             `json:"subscribe"`
 	Backups       map[string]string `json:"backups"`
+	// FPS caps the frame rate of a prefer message's video (prefer_fps.go).
+	FPS *float64 `json:"fps"`
 }
 
 // Client messages after decoding.
@@ -59,8 +61,12 @@ type (
 		target    string
 		candidate *webrtc.ICECandidateInit // nil: end of candidates
 	}
-	preferMsg struct{ participant, layer, track string }
-	muteMsg   struct {
+	preferMsg struct {
+		participant, layer, track string
+		fps                       float64 // with hasFPS: the frame-rate cap (0: none)
+		hasFPS                    bool
+	}
+	muteMsg struct {
 		kind  string
 		muted bool
 	}
@@ -146,7 +152,14 @@ func (m *inbound) check() (any, error) {
 		if len(m.Track) > 256 {
 			return bad("track id too long")
 		}
-		return preferMsg{participant: m.Participant, layer: m.Layer, track: m.Track}, nil
+		msg := preferMsg{participant: m.Participant, layer: m.Layer, track: m.Track}
+		if m.FPS != nil {
+			if *m.FPS < 0 || *m.FPS > sfu.MaxPreferFPS {
+				return bad("fps %v: 0 (no cap) to %d", *m.FPS, sfu.MaxPreferFPS)
+			}
+			msg.fps, msg.hasFPS = *m.FPS, true
+		}
+		return msg, nil
 	case "mute":
 		if (m.Kind != "audio" && m.Kind != "video") || m.Muted == nil {
 			return bad("kind audio|video and muted required")

@@ -146,10 +146,12 @@ func (se *session) detach(c *conn, leave bool) {
 	if leave {
 		se.conn = nil
 		se.mu.Unlock()
+		se.p.SetAttached(false)
 		se.leave()
 		return
 	}
 	defer se.mu.Unlock()
+	se.p.SetAttached(false) // an atomic: no SFU lock taken under mu
 	se.conn, se.attaching, se.queue = nil, false, nil
 	se.latest = map[string][]byte{}
 	se.candidates = nil
@@ -184,6 +186,9 @@ func (se *session) end(reason error) {
 		se.grace.Stop()
 	}
 	se.mu.Unlock()
+	if se.p != nil {
+		se.p.SetAttached(false)
+	}
 	se.s.forget(se)
 	se.s.qEnded(se, reason)
 	if c != nil && reason != nil {
@@ -234,6 +239,7 @@ func (se *session) beginAttach(c *conn, gen uint64) error {
 		se.grace = nil
 	}
 	se.mu.Unlock()
+	se.p.SetAttached(true)
 	if old != nil {
 		old.shutdown(websocket.CloseNormalClosure, "resumed on another connection")
 	}

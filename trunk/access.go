@@ -256,6 +256,9 @@ func (a *accessSide) reconcileGhosts(now time.Time, lr *localRoom, hasLocal bool
 					}
 				}
 				want[ps.ID], origin[ps.ID], replace[ps.ID] = ps, rs.Origin, local[ps.ID]
+				if local[ps.ID] != nil {
+					a.log.Debug("local session replaced by the mirror of its newer one", "room", lr.name, "participant", ps.ID, "origin", rs.Origin)
+				}
 			}
 		}
 		for id := range lr.newer {

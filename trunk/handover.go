@@ -50,6 +50,7 @@ func (a *accessSide) settleHandovers(now time.Time, lr *localRoom) {
 		for _, tid := range sortedKeys(g.tracks) {
 			gt := g.tracks[tid]
 			if now.Sub(h.since) >= moveOverlap || takenOver(now, gt, reach[gt.state.Kind]) {
+				a.log.Debug("replaced mirror track goes", "track", gt.ref, "kind", gt.state.Kind, "after", now.Sub(h.since))
 				a.dropTrack(now, gt)
 				g.p.UnpublishTrack(gt.recv)
 				delete(g.tracks, tid)

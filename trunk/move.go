@@ -13,9 +13,10 @@ import (
 // seamless for the subscribers of the other nodes:
 //
 //   - On the old node, the local participant is replaced by the mirror of
-//     the new one only once its media stopped arriving and its subscriber
-//     connection stopped sending feedback (the client closed its old
-//     connections), or moveOverlap after the newer session was first seen:
+//     the new one only once its client let go of its session here (it
+//     closes its connection to the node, sfu.Participant.Attached), its
+//     media stopped arriving and its subscriber connection stopped sending
+//     feedback, or moveOverlap after the newer session was first seen:
 //     until then it keeps feeding its subscribers, here and through the
 //     trunks, and keeps receiving what it subscribed to. A subscriber that
 //     moves lets go of its old connection only once the new one shows every
@@ -49,16 +50,22 @@ func (a *accessSide) deferReplace(now time.Time, lr *localRoom, p *sfu.Participa
 		lr.newer[p.ID()] = now
 	}
 	if now.Sub(first) >= moveOverlap {
+		a.log.Debug("moved participant goes: overlap over", "participant", p.ID(), "after", now.Sub(first))
 		return false
 	}
+	if p.Attached() {
+		return true // its client has not let go of its link here yet (sfu/feedback.go)
+	}
 	if now.Sub(p.LastFeedback()) < stillSending {
-		return true // it still watches through this node (sfu/feedback.go)
+		return true // it still watches through this node
 	}
 	for _, r := range p.Tracks() {
 		if now.Sub(r.LastPacket()) < stillSending {
 			return true
 		}
 	}
+	a.log.Debug("moved participant goes: it stopped sending", "participant", p.ID(), "after", now.Sub(first),
+		"feedback_ago", now.Sub(p.LastFeedback()))
 	return false
 }
 
@@ -116,6 +123,8 @@ func (a *accessSide) retire(now time.Time, g *ghost) {
 			kept = append(kept, gt)
 			continue
 		}
+		a.log.Debug("retiring mirror track goes", "track", gt.ref, "kind", gt.state.Kind, "after", now.Sub(g.movedAt),
+			"taken_over", takenOver(now, gt, reach[gt.state.Kind]))
 		a.dropTrack(now, gt)
 		if gt.recv != nil {
 			g.p.UnpublishTrack(gt.recv)
@@ -124,15 +133,24 @@ func (a *accessSide) retire(now time.Time, g *ghost) {
 	g.retiring = kept
 }
 
-// takenOver reports whether a retiring track can go: it no longer
-// delivers, or the new tracks of its kind (reach: the subscribers they
-// forward to; nil while none delivered) reach every subscriber it reaches.
+// takenOver reports whether a retiring track can go: a new track of its
+// kind delivered since the move (reach: the subscribers the new tracks of
+// its kind forward to; nil while none delivered), and either reaches every
+// subscriber the old one reaches or the old one stopped delivering. Until a
+// new track of its kind delivered, the old one stays even when silent: a
+// silence can be a stall (a loaded machine, a trunk that held packets
+// back), and its subscribers must never lose the participant's track of a
+// kind before the new one is there (TestMoveKeepsMirrorUntilNewTracks).
+// A kind the new session does not publish waits for moveOverlap.
 func takenOver(now time.Time, old *ghostTrack, reach map[string]bool) bool {
-	if old.recv == nil || now.Sub(old.recv.LastPacket()) >= stillSending {
+	if old.recv == nil {
 		return true
 	}
 	if reach == nil {
 		return false
+	}
+	if now.Sub(old.recv.LastPacket()) >= stillSending {
+		return true // it stopped (or never delivered): nothing to keep
 	}
 	for id := range old.recv.Forwarding() {
 		if !reach[id] {

@@ -261,16 +261,26 @@ func (t *Trunk) loop(ctx context.Context) {
 	}
 }
 
-// datagrams hands the Core d and every datagram already queued behind it,
-// each at its own arrival time. One clock reading for the whole batch
+// maxRxBatch caps the datagrams the loop hands the Core per wake-up. Past
+// it the loop polls the Core (its timers and sends) and goes back to the
+// select, where timers, local media and calls get their turn: a flood of
+// arriving datagrams must not starve them. What stays queued is read at
+// the next turn, still at its own arrival time.
+const maxRxBatch = 64
+
+// datagrams hands the Core d and up to maxRxBatch-1 datagrams already
+// queued behind it, each at its own arrival time. One clock reading for the whole batch
 // would be wrong: the reader goes on filling rx while the loop works
 // (or is descheduled on a busy machine), and an ACK read 60 ms after
 // that reading would yield an RTT sample 60 ms short of the path's
 // delay — below the real minimum, which starves BBR's window.
 func (t *Trunk) datagrams(d datagram) {
-	for {
+	for n := 1; ; n++ {
 		t.core.HandleDatagram(t.clock(d.at), d.from, *d.b)
 		t.bufs.put(d.b)
+		if n == maxRxBatch {
+			return
+		}
 		select {
 		case d = <-t.rx:
 		default:

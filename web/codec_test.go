@@ -31,8 +31,8 @@ func TestBrowserCodecs(t *testing.T) {
 		if v.Codec != c.codec {
 			t.Errorf("%s: the viewer decodes %q, want %q: %s", c.param, v.Codec, c.codec, s)
 		}
-		// VP9 and AV1 go with a VP8 backup (qrtn-subscribe.js), which
-		// nobody here needs: dynacast pauses it.
+		// VP9, AV1 and H.264 go with a VP8 backup (qrtn-subscribe.js),
+		// which nobody here needs: dynacast pauses it.
 		ps, _ := pub.Stats(ctx)
 		primary := 0
 		for _, o := range ps.Publishing {
@@ -40,7 +40,7 @@ func TestBrowserCodecs(t *testing.T) {
 			case o.Kind != "video":
 			case o.Codec == "video/"+c.codec:
 				primary++
-			case o.Codec == "video/VP8" && c.param != "h264":
+			case o.Codec == "video/VP8":
 			default:
 				t.Errorf("%s: the publisher sends layer %s as %s", c.param, o.RID, o.Codec)
 			}

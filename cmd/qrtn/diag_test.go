@@ -156,6 +156,7 @@ func dumpOnFailure(t *testing.T, net *network, room string, logs *logRing, pages
 				continue
 			}
 			if s := n.SFU(); s != nil {
+				t.Logf("dump: node %s sfu stats %s", ns.Name, js(s.Stats()))
 				for _, r := range s.Snapshot() {
 					if r.Name == room {
 						t.Logf("dump: node %s sfu %s", ns.Name, js(r))

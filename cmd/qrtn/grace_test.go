@@ -33,6 +33,19 @@ type sigClient struct {
 
 func dialClient(t *testing.T, n *node.Node, g signaling.Grant, opts *sfutest.Options) *sigClient {
 	t.Helper()
+	c := joinWithoutPublish(t, n, g, opts)
+	if opts != nil && len(opts.Layers)+btoi(opts.Audio) > 0 {
+		if err := c.pion.Publish(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}
+
+// joinWithoutPublish is dialClient without the publish: the caller publishes
+// (c.pion.Publish) when it wants to.
+func joinWithoutPublish(t *testing.T, n *node.Node, g signaling.Grant, opts *sfutest.Options) *sigClient {
+	t.Helper()
 	tok, err := n.MintToken(g, time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -52,11 +65,6 @@ func dialClient(t *testing.T, n *node.Node, g signaling.Grant, opts *sfutest.Opt
 	c.send(map[string]any{"type": "join", "token": tok})
 	go c.read()
 	c.wait("joined", func(m map[string]any) bool { return m["type"] == "joined" })
-	if opts != nil && len(opts.Layers)+btoi(opts.Audio) > 0 {
-		if err := c.pion.Publish(); err != nil {
-			t.Fatal(err)
-		}
-	}
 	return c
 }
 

@@ -14,12 +14,13 @@ import (
 
 // TestBrowserSubscriptionAndBackup runs selective subscription and the
 // backup codec in real Chromium across a trunk (a in eu, b in us, 20 ms).
-// On a, ann publishes AV1 (with its VP8 backup) and bob VP8. On b, cat
-// opens the page with &subscribe=ann&recv=vp8: she subscribes to ann only
-// and decodes only VP8. She must decode ann's camera as VP8; the AV1
-// primary and all of bob must never cross the trunk (node b's mirrors of
-// them received no packet). Then she subscribes to bob and decodes him,
-// and unsubscribes from ann, whose mirrored tracks on b are then paused.
+// On a, ann publishes AV1 (with its VP8 backup) and bob H.264 (with his).
+// On b, cat opens the page with &subscribe=ann&recv=vp8: she subscribes to
+// ann only and decodes only VP8. She must decode ann's camera as VP8; the
+// AV1 primary and all of bob must never cross the trunk (node b's mirrors
+// of them received no packet). Then she subscribes to bob and decodes his
+// VP8 backup, and unsubscribes from ann, whose mirrored tracks on b are
+// then paused.
 func TestBrowserSubscriptionAndBackup(t *testing.T) {
 	browsertest.Require(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -28,7 +29,7 @@ func TestBrowserSubscriptionAndBackup(t *testing.T) {
 	br := browsertest.StartT(t, browsertest.Options{Logf: t.Logf})
 	const q = "&room=s&mode=meeting&autojoin=1&video=640x360@15"
 	ann := br.OpenT(t, net.Node("a").URL()+"?name=ann&node=a&role=host&codec=av1"+q)
-	br.OpenT(t, net.Node("a").URL()+"?name=bob&node=a&role=host"+q)
+	br.OpenT(t, net.Node("a").URL()+"?name=bob&node=a&role=host&codec=h264"+q)
 	cat := br.OpenT(t, net.Node("b").URL()+"?name=cat&node=b&role=viewer&subscribe=ann&recv=vp8"+q)
 
 	s, err := cat.WaitStats(ctx, 60*time.Second, "ann's camera as VP8", func(s browsertest.Stats) bool {
@@ -84,10 +85,13 @@ func TestBrowserSubscriptionAndBackup(t *testing.T) {
 	if err := cat.Eval(ctx, `window.qrtn.subscribe('bob')`, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cat.WaitStats(ctx, 45*time.Second, "bob after subscribing", func(s browsertest.Stats) bool {
-		return s.Decoding("bob", 20, 2000)
+	if s, err := cat.WaitStats(ctx, 45*time.Second, "bob's H.264 camera as VP8 after subscribing", func(s browsertest.Stats) bool {
+		v, ok := s.Track("bob", "video")
+		return ok && v.Codec == "VP8" && s.Decoding("bob", 20, 2000)
 	}); err != nil {
 		t.Fatal(err)
+	} else {
+		t.Logf("cat: %s", s)
 	}
 	if err := cat.Eval(ctx, `window.qrtn.subscribe('ann', false)`, nil); err != nil {
 		t.Fatal(err)

@@ -13,11 +13,17 @@ import (
 // one clean 20 ms trunk between them, closed when the test ends.
 func startTwoRegions(tb testing.TB, ctx context.Context) *network {
 	tb.Helper()
+	return startTwoRegionsLog(tb, ctx, slog.New(slog.DiscardHandler))
+}
+
+// startTwoRegionsLog is startTwoRegions with the nodes logging to logger.
+func startTwoRegionsLog(tb testing.TB, ctx context.Context, logger *slog.Logger) *network {
+	tb.Helper()
 	net, err := startNetwork(ctx, networkSpec{
 		Nodes:  []nodeSpec{{"a", "eu", "access"}, {"b", "us", "access"}},
 		Trunks: [][2]string{{"a", "b"}},
 		Link:   netsim.LinkConfig{Delay: 20 * time.Millisecond},
-	}, slog.New(slog.DiscardHandler))
+	}, logger)
 	if err != nil {
 		tb.Fatal(err)
 	}

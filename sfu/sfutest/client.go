@@ -64,6 +64,10 @@ type Options struct {
 	// TCP makes the client use ICE-TCP only (active, towards the node's
 	// passive candidates), as a browser behind a firewall without UDP.
 	TCP bool
+	// MoreVideo adds video codecs (MIME types such as video/VP9 or
+	// video/AV1) to the subscriber connection's, so that the node may send
+	// them; this client records their packets and decodes nothing.
+	MoreVideo []string
 }
 
 // Client is one synthetic participant.
@@ -134,6 +138,14 @@ func (c *Client) newPC(noRED, flexfec bool, wire interceptor.Factory) (*webrtc.P
 	}
 	if noRED {
 		codecs = codecs[1:]
+	}
+	if wire == nil { // the subscriber connection
+		for i, mt := range c.opts.MoreVideo {
+			codecs = append(codecs, struct {
+				p webrtc.RTPCodecParameters
+				t webrtc.RTPCodecType
+			}{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: mt, ClockRate: 90000}, PayloadType: webrtc.PayloadType(100 + i)}, webrtc.RTPCodecTypeVideo})
+		}
 	}
 	if flexfec {
 		codecs = append(codecs, struct {

@@ -144,6 +144,14 @@ func (p *Page) Prefer(ctx context.Context, participant, layer string) error {
 	return p.Eval(ctx, js, nil)
 }
 
+// PreferFPS sets the view preference and caps the frame rate received of
+// participant's video (window.qrtn.prefer(participant, layer, {fps}); 0
+// takes the cap off).
+func (p *Page) PreferFPS(ctx context.Context, participant, layer string, fps float64) error {
+	js := fmt.Sprintf(`window.qrtn.prefer(%s, %s, {fps: %v})`, jsString(participant), jsString(layer), fps)
+	return p.Eval(ctx, js, nil)
+}
+
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)

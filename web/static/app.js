@@ -18,8 +18,8 @@
 // relay=1 (media only through the node's TURN: iceTransportPolicy 'relay'),
 // subscribe=none|Ann,Bob (receive nobody, or only these, until
 // window.qrtn.subscribe(name)), recv=vp8[,h264] (decode only these video
-// codecs: a VP9 or AV1 camera then arrives as its VP8 backup), backup=0 (a
-// VP9 or AV1 camera is sent without its VP8 backup).
+// codecs: a VP9, AV1 or H.264 camera then arrives as its VP8 backup), backup=0 (a
+// VP9, AV1 or H.264 camera or screen is sent without its VP8 backup).
 
 import { join } from './qrtn.js';
 import { ICONS, Tile, layoutGrid, qualityIcon, initials, hue } from './app-ui.js';
@@ -65,9 +65,16 @@ window.qrtn = {
     s.placement = pl ? { node: pl.joined, chosen: pl.node, reason: pl.reason, reasons: pl.reasons, rtts: pl.rtts, failed: pl.failed, answeredBy: pl.answered_by, ms: pl.ms } : null;
     return s;
   },
-  prefer: (participant, layer) => {
+  // prefer(participant, layer, {fps}) also caps the frame rate received
+  // (VP9/AV1 temporal layers; 0 takes it off).
+  prefer: (participant, layer, opts) => {
     const id = resolveParticipant(participant);
     app.overrides.set(id, layer);
+    if (opts?.fps !== undefined && app.session) {
+      app.sentLayer.set(id, layer);
+      app.session.prefer(id, layer, undefined, { fps: opts.fps });
+      return;
+    }
     sendPreference(id, layer);
   },
   // subscribe(participant, on = true, track) turns receiving a participant

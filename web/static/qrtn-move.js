@@ -9,10 +9,12 @@ import { handOver } from './qrtn-handover.js';
 // preferences and mutes restored, then the old connections closed once the
 // new ones carry what they did (qrtn-handover.js: their tracks end after
 // the new ones showed a frame). The old websocket is closed without a
-// leave: the room must see a move.
+// leave (the room must see a move), and only with the old connections: the
+// old node keeps the session while it is open (trunk/move.go).
 export async function switchNode(s, url, given) {
   const rec = s._recovery;
-  const old = { pub: s._pub, sub: s._sub, announced: s._announced, mids: s._mids };
+  const old = { pub: s._pub, sub: s._sub, announced: s._announced, mids: s._mids, ws: s._ws };
+  s._keepPrevSocket = true;
   if (old.sub) rec.leaving = [old.sub, old.mids];
   let accepted = false;
   try {
@@ -49,10 +51,12 @@ export async function switchNode(s, url, given) {
     if (live(old.sub) || live(old.pub)) await handOver(s, old);
   } catch (e) {
     rec.leaving = null;
+    s._keepPrevSocket = false;
     if (accepted) closeOld(s, old);
     throw e;
   }
   rec.leaving = null;
+  s._keepPrevSocket = false;
   closeOld(s, old);
 }
 
@@ -61,6 +65,7 @@ function closeOld(s, old) {
   for (const prev of old.announced.values()) s._emit('trackended', { participant: prev.participant, trackId: prev.track, kind: prev.kind, track: null });
   if (old.pub) old.pub.close();
   if (old.sub) old.sub.close();
+  if (old.ws && old.ws !== s._ws && old.ws.readyState <= WebSocket.OPEN) old.ws.close(1000, 'moved');
 }
 
 // pathPackets is the selected candidate pair and the packets received on it

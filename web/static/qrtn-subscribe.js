@@ -7,13 +7,15 @@
 //   receiveCodecs: ['vp8'] decode only these video codecs (a test's stand-in
 //                          for a browser without AV1 or VP9): the node is told,
 //                          and the subscriber connection refuses the others
-//   backup: false|'vp8'    a camera published in VP9 or AV1 is also sent in
-//                          VP8 (the default), so that every subscriber can
-//                          decode one of the two; false sends only the primary
+//   backup: false|'vp8'    a camera or screen share published in VP9, AV1 or
+//                          H.264 (simulcast or SVC) is also sent in VP8 (the
+//                          default), as VP8 simulcast, so that every
+//                          subscriber can decode one of the two; false sends
+//                          only the primary
 
 /** Codecs the node may pick a backup in; only VP8 is offered today. */
 const BACKUP_DEFAULT = 'vp8';
-const NEEDS_BACKUP = ['vp9', 'av1'];
+const NEEDS_BACKUP = ['vp9', 'av1', 'h264'];
 
 /** The video codecs (lower-case MIME subtypes) this client decodes. */
 export function receiveCodecs(opts) {
@@ -62,20 +64,24 @@ export function restrictReceive(pc, opts) {
 /** The backup codec for a published entry, or null. */
 function backupCodec(session, p) {
   const primary = (session.opts.codec || 'vp8').toLowerCase();
-  if (p.kind !== 'video' || p.source !== 'camera' || session.opts.backup === false || !NEEDS_BACKUP.includes(primary)) return null;
+  if (p.kind !== 'video' || session.opts.backup === false || !NEEDS_BACKUP.includes(primary)) return null;
   const b = (typeof session.opts.backup === 'string' ? session.opts.backup : BACKUP_DEFAULT).toLowerCase();
   return b === primary ? null : b;
 }
 
 /**
- * Adds the backup transceiver of a camera (same track, same simulcast
- * encodings, the backup codec first) to the publisher connection; p.backup
- * is set to it. qrtn.js calls it from _addSender.
+ * Adds the backup transceiver of a camera or screen share (same track, the
+ * backup codec first) to the publisher connection; p.backup is set to it.
+ * It has the primary's simulcast encodings, or, for a primary sent as one
+ * SVC stream, the camera's simulcast ones: the backup codec (VP8) has no
+ * spatial layers of its own. qrtn.js calls it from _addSender.
  */
 export function addBackup(session, p, init, prefer) {
   const codec = backupCodec(session, p);
   if (!codec) return;
-  const tr = session._pub.addTransceiver(p.track, { ...init, sendEncodings: session._encodings() });
+  const simulcast = init.sendEncodings?.length > 1 && init.sendEncodings.every((e) => e.rid);
+  const sendEncodings = simulcast ? init.sendEncodings.map((e) => ({ ...e })) : session._encodings();
+  const tr = session._pub.addTransceiver(p.track, { ...init, sendEncodings });
   prefer(tr, 'video', codec);
   p.backup = tr;
 }

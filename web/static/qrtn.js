@@ -83,7 +83,7 @@ export const LAYERS = {
  * @param {boolean} [opts.recover] false: never reconnect (qrtn-reconnect.js)
  * @param {boolean} [opts.autoSubscribe] false: receive nothing until subscribe() (qrtn-subscribe.js)
  * @param {string[]} [opts.receiveCodecs] the video codecs to decode, default all the browser has
- * @param {false|'vp8'} [opts.backup] a VP9 or AV1 camera is also sent in VP8 unless false
+ * @param {false|'vp8'} [opts.backup] a VP9, AV1 or H.264 camera or screen share is also sent in VP8 unless false
  * @param {boolean|'always'} [opts.svc] true: VP9 is sent as one SVC stream (L3T3_KEY);
  *   'always': AV1 too (layers read by the node from the dependency descriptor)
  */
@@ -212,7 +212,8 @@ export class Session extends EventTarget {
             settled = true;
             const prev = this._ws;
             this._ws = ws;
-            if (prev && prev !== ws && prev.readyState <= WebSocket.OPEN) prev.close(1000, 'moved');
+            // A move (qrtn-move.js) closes the old one itself, when it lets go.
+            if (prev && prev !== ws && !this._keepPrevSocket && prev.readyState <= WebSocket.OPEN) prev.close(1000, 'moved');
             accepted(msg);
             resolve(msg);
           } else if (msg.type === 'error') {
@@ -551,7 +552,7 @@ export class Session extends EventTarget {
     preferCodecs(tr, p.kind, this.opts.codec);
     p.sender = tr.sender;
     p.transceiver = tr;
-    if (!this._svc()) addBackup(this, p, init, preferCodecs);
+    addBackup(this, p, init, preferCodecs);
     if (p.source !== 'screen') return Promise.resolve();
     const params = tr.sender.getParameters();
     params.degradationPreference = 'maintain-resolution';
@@ -585,6 +586,7 @@ export class Session extends EventTarget {
     const [p] = this._published.splice(i, 1);
     p.track.stop();
     p.transceiver.stop();
+    p.backup?.stop();
     await this._negotiatePublisher();
   }
 
@@ -665,12 +667,21 @@ export class Session extends EventTarget {
    * (thumbnail), or 'off' for no video at all (a hidden tile, or a
    * participant outside the last N speakers: the node pauses what nobody
    * watches at the publisher); with a track id, for that track only.
+   * opts.fps caps the frame rate received (VP9 and AV1 with temporal
+   * layers: the node forwards 1/2 or 1/4 of the frames; 0 takes the cap
+   * off); without it the cap set before stays.
    */
-  prefer(participant, layer, track) {
+  prefer(participant, layer, track, opts = {}) {
     if (layer !== 'large' && layer !== 'small' && layer !== 'off') throw new Error(`qrtn: layer ${layer} is not large, small or off`);
     const m = { type: 'prefer', participant, layer };
     if (track) m.track = track;
-    this._prefs.set(track ? `${participant}/${track}` : participant, m); // re-sent after a resume or a move
+    const key = track ? `${participant}/${track}` : participant;
+    const fps = opts.fps ?? this._prefs.get(key)?.fps; // a cap outlives layer changes, and is re-sent with them
+    if (fps !== undefined) {
+      if (!(fps >= 0 && fps <= 240)) throw new Error(`qrtn: fps ${fps} is not 0 to 240`);
+      m.fps = fps;
+    }
+    this._prefs.set(key, m); // re-sent after a resume or a move
     this._send(m);
   }
 
