@@ -44,7 +44,7 @@ type queuedFrame struct {
 
 // floodLater queues an encoded record frame for every up trunk but from.
 func (c *Core) floodLater(from string, kind int, frame []byte) {
-	if c.cfg.FloodBatch < 0 {
+	if c.cfg.FloodBatch <= 0 {
 		c.floodFrame(from, kind, frame)
 		return
 	}

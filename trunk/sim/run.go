@@ -133,9 +133,7 @@ func (t TrunkTuning) apply(c *trunk.Config) {
 	if t.FailoverAfter != 0 {
 		c.FailoverAfter = t.FailoverAfter
 	}
-	if t.FloodBatch != 0 {
-		c.FloodBatch = t.FloodBatch
-	}
+	set(&c.FloodBatch, t.FloodBatch)
 	if t.DualAudio {
 		c.Scenarios = map[string]trunk.Scenario{"meeting": {DualAudio: true}, "live": {DualAudio: true}}
 	}

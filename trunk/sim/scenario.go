@@ -56,8 +56,8 @@ type TrunkTuning struct {
 	RedialRecent     time.Duration `yaml:"redial_recent"`
 	// FailoverAfter: see trunk.Config (negative: wait for the idle timeout).
 	FailoverAfter time.Duration `yaml:"failover_after"`
-	// FloodBatch: see trunk.Config (negative: every flooded record at
-	// once, as before batching).
+	// FloodBatch: see trunk.Config (e.g. 50ms; zero, the default: every
+	// flooded record at once).
 	FloodBatch time.Duration `yaml:"flood_batch"`
 	// DualAudio turns on trunk.Scenario.DualAudio in both room modes.
 	DualAudio bool `yaml:"dual_audio"`
