@@ -36,9 +36,12 @@
 // av1.go; a subscriber gets its own payload type and closest H.264
 // profile). A VP9 track published as one stream is SVC (svc.go), and so
 // is an AV1 one with the dependency descriptor extension (dd.go,
-// svc_frame.go): the selector picks a spatial layer and the down-track drops the others; a
+// svc_frame.go): the selector picks a spatial layer and a temporal one
+// (svc_temporal.go: frame rate drops before resolution; a subscriber may
+// cap the frame rate, prefer_fps.go) and the down-track drops the others; a
 // sink (a trunk) of its layer i gets the spatial layers up to i as one
-// stream (svc_sink.go), so another node takes it as simulcast.
+// stream (svc_sink.go), so another node takes it as simulcast (with
+// temporal steps per subscriber there too).
 // Tracks have a source (source.go): a screen share is a second video
 // track, served before cameras and large by default. Participants that
 // join with data channels send and receive data messages (data.go), which

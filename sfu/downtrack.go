@@ -62,32 +62,26 @@ type DownTrack struct {
 	// Under mu.
 	fwd       *forwarder
 	hist      []histEntry
-	redBlocks []redBlock // recoverRED's scratch
-	lastIn    uint64     // newest input forwarded (audio), to spot RED-recoverable gaps
+	lastIn    uint64 // newest input forwarded (audio), to spot RED-recoverable gaps
 	haveIn    bool
 	probeBack uint16  // the probe's position among the last packets sent
 	gap       nackGap // a NACKed packet this node never had (downtrack_gap.go)
 
 	// Under wmu.
-	slots      []outSlot
-	slot       int
-	wredBlocks []redBlock // buildPayload's scratch
-	nackBuf    []byte
-	nackPkt    rtp.Packet
-	rtxSeq     uint16
-	wrote      bool // a packet got through the writer (downtrack_unsent.go)
+	slots  []outSlot
+	slot   int
+	rtxSeq uint16
+	wrote  bool // a packet got through the writer (downtrack_unsent.go)
 
 	// unsent: a forwarded packet was dropped by a transport not yet
 	// able to send; the next writeRTP starts over (downtrack_unsent.go).
 	unsent atomic.Bool
 
 	muted   bool
-	svc     svcState // SVC tracks: the spatial layer (svc.go)
-	decided int      // the selector's decision; -1 paused
+	decided int // the selector's decision; -1 paused
 	// decidedT is the selector's temporal step (svc_temporal.go);
 	// svcTemporal-1 (every temporal layer) for tracks without steps.
 	decidedT int
-	hold     holdState // the selector's back-off against going up
 	lastKF   time.Time
 	emitted  int // the layer last reported to the client
 
@@ -118,6 +112,18 @@ type DownTrack struct {
 	// why the selector last changed the decision (mu).
 	q      downQuality
 	reason string
+
+	// Not touched per forwarded packet of a VP8 track (scratch for RED,
+	// NACKs and SVC, the selector's back-off): kept after the fields every
+	// packet reads, so that those share as few cache lines as they can.
+	// At a few hundred subscribers a fan-out reaches each down-track with
+	// its lines evicted by the others' (docs/sfu-benchmarks.md, round 5).
+	redBlocks  []redBlock // recoverRED's scratch (mu)
+	wredBlocks []redBlock // buildPayload's scratch (wmu)
+	nackBuf    []byte     // wmu
+	nackPkt    rtp.Packet // wmu
+	svc        svcState   // SVC tracks: the spatial layer (svc.go; mu)
+	hold       holdState  // the selector's back-off against going up (mu)
 }
 
 type histEntry struct {

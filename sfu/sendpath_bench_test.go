@@ -1,6 +1,9 @@
 package sfu
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
+	"math/rand/v2"
 	"net"
 	"runtime"
 	"syscall"
@@ -117,4 +120,96 @@ func BenchmarkLoopbackSendConnected(b *testing.B) {
 	}
 	pkt := make([]byte, 1200)
 	measure(b, func(k int) { _, _ = conns[k].Write(pkt) })
+}
+
+// coldState stands for what pion keeps per subscriber and touches for
+// every packet (interceptors, the SRTP context and its per-SSRC state, the
+// ICE pair and mux): an AES-GCM context and 4 KiB of 64-byte heap nodes
+// chained in random order. Served once per round of loopbackDests, like a
+// fan-out serves its subscribers, it is out of the caches every time.
+type coldState struct {
+	aead  cipher.AEAD
+	chain *coldNode
+	out   []byte
+}
+
+type coldNode struct {
+	next *coldNode
+	v    [7]uint64
+}
+
+func newColdStates(b *testing.B) []coldState {
+	rng := rand.New(rand.NewPCG(1, 2))
+	st := make([]coldState, loopbackDests)
+	for i := range st {
+		key := make([]byte, 16)
+		for k := range key {
+			key[k] = byte(rng.Uint32())
+		}
+		blk, err := aes.NewCipher(key)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if st[i].aead, err = cipher.NewGCM(blk); err != nil {
+			b.Fatal(err)
+		}
+		nodes := make([]*coldNode, 64)
+		for k := range nodes {
+			nodes[k] = &coldNode{}
+		}
+		rng.Shuffle(len(nodes), func(x, y int) { nodes[x], nodes[y] = nodes[y], nodes[x] })
+		for k := 0; k+1 < len(nodes); k++ {
+			nodes[k].next = nodes[k+1]
+		}
+		st[i].chain, st[i].out = nodes[0], make([]byte, 0, 1300)
+	}
+	return st
+}
+
+// prepare is the user-space part of sending to one subscriber: walk its
+// state, seal the packet with its key.
+func (c *coldState) prepare(pkt, nonce []byte) {
+	for n := c.chain; n != nil; n = n.next {
+		n.v[0]++
+	}
+	c.out = c.aead.Seal(c.out[:0], nonce, pkt, nil)
+}
+
+// BenchmarkLoopbackSendColdState: each datagram prepared from its
+// destination's cold state, then written (as pion's send path does it);
+// BenchmarkLoopbackSendColdStateBatched: every datagram of the round
+// prepared first, then all written with sendmmsg. The difference is what
+// interleaving the user-space and the kernel's work costs (round 5).
+func BenchmarkLoopbackSendColdState(b *testing.B) {
+	s, addrs := loopbackReceivers(b)
+	st := newColdStates(b)
+	pkt, nonce := make([]byte, 1200), make([]byte, 12)
+	measure(b, func(k int) {
+		st[k].prepare(pkt, nonce)
+		_, _ = s.WriteToUDP(st[k].out, addrs[k])
+	})
+}
+
+func BenchmarkLoopbackSendColdStateBatched(b *testing.B) {
+	s, addrs := loopbackReceivers(b)
+	st := newColdStates(b)
+	pc := ipv4.NewPacketConn(s)
+	pkt, nonce := make([]byte, 1200), make([]byte, 12)
+	msgs := make([]ipv4.Message, loopbackDests)
+	measure(b, func(k int) {
+		if k != 0 {
+			return
+		}
+		for i := range st {
+			st[i].prepare(pkt, nonce)
+			msgs[i] = ipv4.Message{Buffers: [][]byte{st[i].out}, Addr: addrs[i]}
+		}
+		for off := 0; off < len(msgs); {
+			n, err := pc.WriteBatch(msgs[off:], 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			off += n
+		}
+	})
 }

@@ -13,8 +13,9 @@ import (
 // the frame rate that decodes on its own.
 //
 // The selector chooses a (spatial, temporal) pair. It sees an SVC track
-// (or a VP9 simulcast track, as a far node sees an SVC track relayed over
-// a trunk: one stream per spatial layer, svc_sink.go) as a ladder of
+// (or a VP9 track of several streams, or an AV1 one with the descriptor,
+// as a far node sees an SVC track relayed over a trunk: one stream per
+// spatial layer, svc_sink.go) as a ladder of
 // svcTemporal steps per spatial layer, small first and, within a spatial
 // layer, low frame rate first (ladderIndex): when the estimate falls, a
 // camera loses frame rate before resolution, as in LiveKit and libwebrtc.
