@@ -597,7 +597,23 @@ export class Session extends EventTarget {
 
   // _setActiveLayers is dynacast: the node asks to keep sending only the
   // simulcast layers somebody watches; the others stop at the encoder.
-  async _setActiveLayers(mid, layers) {
+  // Changes run one after another, and one that Chromium refuses with
+  // InvalidStateError (seen once under load: "getParameters() has never
+  // been called on this sender") is tried again with fresh parameters: a
+  // lost resume would leave the video paused for everyone.
+  _setActiveLayers(mid, layers) {
+    const apply = () => this._applyLayers(mid, layers);
+    const run = (this._layerChain ?? Promise.resolve()).then(apply).catch(async (e) => {
+      if (e?.name !== 'InvalidStateError') throw e;
+      console.warn('qrtn: dynacast: setParameters refused, trying again:', e.message);
+      await new Promise((r) => setTimeout(r, 100));
+      return apply();
+    });
+    this._layerChain = run.catch(() => {});
+    return run;
+  }
+
+  async _applyLayers(mid, layers) {
     const tr = this._pub?.getTransceivers().find((t) => t.mid === mid);
     if (!tr) return;
     const params = tr.sender.getParameters();
