@@ -64,7 +64,8 @@ type DownTrack struct {
 	hist      []histEntry
 	lastIn    uint64 // newest input forwarded (audio), to spot RED-recoverable gaps
 	haveIn    bool
-	probeBack uint16 // the probe's position among the last packets sent
+	probeBack uint16  // the probe's position among the last packets sent
+	gap       nackGap // a NACKed packet this node never had (downtrack_gap.go)
 
 	// Under wmu.
 	slots  []outSlot

@@ -22,6 +22,7 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 		// the estimator (rtcptap.go): only the rest is parsed here.
 		now := time.Now()
 		d.sub.p.heard(now)
+		d.checkGap(now)
 		eachRTCP(buf[:n], func(h rtcp.Header, pkt []byte) {
 			if isTWCC(h) {
 				return
@@ -73,6 +74,7 @@ func (d *DownTrack) onNACK(n *rtcp.TransportLayerNack, now time.Time) {
 			d.r.stats.nacksReceived.Add(1)
 			d.q.nacks.Add(1)
 			d.mu.Lock()
+			d.noteNACKLocked(seq, now)
 			if d.resendAndUnlock(seq, now) > 0 {
 				d.r.stats.retransmits.Add(1)
 				d.q.resent.Add(1)

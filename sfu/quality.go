@@ -18,6 +18,9 @@ type downQuality struct {
 	// resent counts NACKed packets resent from the cache: the node had
 	// them, so their loss was on the way to the subscriber.
 	resent atomic.Uint64
+	// gapKeyframes counts key frames asked for packets lost for good
+	// before this node (downtrack_gap.go).
+	gapKeyframes atomic.Uint64
 	// lost is the worst fraction lost of the subscriber's receiver reports
 	// since the last sample, in 1/256 (RFC 3550), plus one; 0 before any.
 	lost atomic.Uint32

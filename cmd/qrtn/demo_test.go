@@ -227,6 +227,9 @@ func crossRegionRoom(t *testing.T, mode string) {
 	for i, w := range watches {
 		wg.Go(func() { seen[i], errs[i] = w.page.Watch(ctx, w.peer, crossRegionObserve) })
 	}
+	hopCtx, hopsDone := context.WithTimeout(ctx, crossRegionObserve)
+	defer hopsDone()
+	hops := traceHops(hopCtx, net, browsertest.PollInterval)
 	wg.Wait()
 	expect := browsertest.Watchable()
 	failed := false
@@ -243,6 +246,12 @@ func crossRegionRoom(t *testing.T, mode string) {
 	}
 	if failed {
 		dump()
+		// Where it stopped: each page's own encoding beside what it
+		// received and decoded of the other, snapshot by snapshot.
+		for i, w := range watches {
+			t.Logf("%s page (sends %s→…, receives %s→%s), per snapshot:\n%s", w.to, w.to, w.from, w.to, browsertest.Timeline(w.peer, seen[i].Snaps))
+		}
+		t.Logf("trunks over the same window:\n%s", hopTimeline(hops))
 	}
 	// Loss on the trunks is repaired by FEC: every trunk carrying media
 	// sends repairs and the peer rebuilds packets from them.

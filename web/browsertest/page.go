@@ -134,7 +134,8 @@ func (p *Page) statsOnce(ctx context.Context) (Stats, error) {
 	var s Stats
 	start := time.Now()
 	err := p.Eval(ectx, statsJS, &s)
-	s.At = start.Add(time.Since(start) / 2)
+	s.Took = time.Since(start)
+	s.At = start.Add(s.Took / 2)
 	return s, err
 }
 

@@ -32,6 +32,8 @@ type Stats struct {
 	// (the middle of the evaluation): rates between two snapshots divide by
 	// the difference of their At, not by how long the test slept.
 	At time.Time `json:"-"`
+	// Took is how long the evaluation that produced these stats took.
+	Took time.Duration `json:"-"`
 	// Candidates are the local candidate types ("host", "srflx", "prflx",
 	// "relay") of each connection's selected pair; RelayProtocols how a
 	// relay candidate reaches its TURN server ("udp", "tcp", "tls").

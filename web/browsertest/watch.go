@@ -30,6 +30,9 @@ type Watched struct {
 	MinWidth, MaxWidth int      // decoded widths seen (0 before the first frame)
 	Layers             []string // the node's layer announcements seen, in order, without repeats
 	Lost, Received     int64    // video packets in the window
+
+	// Snaps are the snapshots the summary was made of (for Timeline).
+	Snaps []Stats
 }
 
 // String is a one-line summary for logs.
@@ -66,7 +69,9 @@ func (p *Page) Watch(ctx context.Context, participant string, d time.Duration) (
 	if len(snaps) < 2 {
 		return Watched{}, fmt.Errorf("%s: watching %s: %d snapshots in %v: %v", p.url, participant, len(snaps), d, lastErr)
 	}
-	return Summarize(participant, snaps), nil
+	w := Summarize(participant, snaps)
+	w.Snaps = snaps
+	return w, nil
 }
 
 // Summarize computes what snaps (in time order, stamped by Stats) show of a
