@@ -68,3 +68,37 @@ func TestFeedbackOnEverySentSSRC(t *testing.T) {
 		}
 	}
 }
+
+// TestTapHearsAnyRTCP: the tap marks the participant heard for any RTCP,
+// keeps transport-cc feedback from the readers, and passes on the rest.
+func TestTapHearsAnyRTCP(t *testing.T) {
+	p := &Participant{}
+	tap := &rtcpTap{p: p}
+	rr, err := (&rtcp.ReceiverReport{SSRC: 1}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1000, 0)
+	if tap.take(rr, now) {
+		t.Error("a receiver report was kept from its reader")
+	}
+	if !p.LastFeedback().Equal(now) {
+		t.Errorf("LastFeedback %v after a receiver report at %v", p.LastFeedback(), now)
+	}
+	fb := &rtcp.TransportLayerCC{MediaSSRC: 7, PacketStatusCount: 1, PacketChunks: []rtcp.PacketStatusChunk{
+		&rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketNotReceived, RunLength: 1}}}
+	fb.Header = rtcp.Header{Count: rtcp.FormatTCC, Type: rtcp.TypeTransportSpecificFeedback, Length: uint16(fb.MarshalSize()/4 - 1)}
+	raw, err := fb.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tap.take(raw, now.Add(time.Second)) { // no estimator yet: dropped, still heard
+		t.Error("transport-cc feedback was passed to the readers")
+	}
+	if !p.LastFeedback().Equal(now.Add(time.Second)) {
+		t.Errorf("LastFeedback %v after feedback at %v", p.LastFeedback(), now.Add(time.Second))
+	}
+	if tap.take(append(raw, rr...), now) {
+		t.Error("a compound of feedback and a receiver report was kept from its reader")
+	}
+}
