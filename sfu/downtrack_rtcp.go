@@ -9,8 +9,8 @@ import (
 )
 
 // readRTCP reads the subscriber's RTCP for this down-track until the sender
-// stops. Reading is also what feeds TWCC feedback to the estimator: the
-// interceptors see RTCP only as it is read.
+// stops. Transport-cc feedback does not come this way: the connection's
+// rtcpTap hands it to the estimator whatever SSRC it names (rtcptap.go).
 func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 	buf := make([]byte, 1500)
 	for {
@@ -19,7 +19,7 @@ func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 			return
 		}
 		// Transport-cc feedback, most of what a subscriber sends, went to
-		// the estimator (twcc.go): only the rest is parsed here.
+		// the estimator (rtcptap.go): only the rest is parsed here.
 		now := time.Now()
 		d.sub.p.heard(now)
 		d.checkGap(now)

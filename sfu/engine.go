@@ -25,12 +25,13 @@ const audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 // interceptors) and the sockets they share: one UDP port for all ICE, and
 // optionally one TCP port.
 type engine struct {
-	pub, sub *webrtc.API
-	udp      net.PacketConn
-	udpMux   ice.UDPMux
-	tcp      net.Listener
-	tcpMux   ice.TCPMux
-	faults   *faultConn // nil unless Config.PathFaults (faults.go)
+	pub    *webrtc.API
+	sub    subscriberAPI // one API per connection (rtcptap.go)
+	udp    net.PacketConn
+	udpMux ice.UDPMux
+	tcp    net.Listener
+	tcpMux ice.TCPMux
+	faults *faultConn // nil unless Config.PathFaults (faults.go)
 
 	stats *counters
 
@@ -165,10 +166,10 @@ func newPublisherAPI(se webrtc.SettingEngine, stats *counters) (*webrtc.API, err
 // reports (sreport.go) see media only. NACKs are answered by the down-tracks from the receivers'
 // shared caches, not by pion's responder, which would keep a copy per
 // subscriber.
-func (e *engine) newSubscriberAPI(se webrtc.SettingEngine, cfg Config) (*webrtc.API, error) {
+func (e *engine) newSubscriberAPI(se webrtc.SettingEngine, cfg Config) (subscriberAPI, error) {
 	m := &webrtc.MediaEngine{}
 	if err := registerCodecs(m); err != nil {
-		return nil, err
+		return subscriberAPI{}, err
 	}
 	for _, fb := range []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}} {
 		m.RegisterFeedback(fb, webrtc.RTPCodecTypeVideo)
@@ -176,15 +177,15 @@ func (e *engine) newSubscriberAPI(se webrtc.SettingEngine, cfg Config) (*webrtc.
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, webrtc.RTPCodecTypeVideo)
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, webrtc.RTPCodecTypeAudio)
 	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, err
+		return subscriberAPI{}, err
 	}
 	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: ddURI}, webrtc.RTPCodecTypeVideo); err != nil {
-		return nil, err
+		return subscriberAPI{}, err
 	}
 
 	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
 		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
-			return nil, err
+			return subscriberAPI{}, err
 		}
 	}
 
@@ -196,11 +197,11 @@ func (e *engine) newSubscriberAPI(se webrtc.SettingEngine, cfg Config) (*webrtc.
 		reg.Add(fecCounterFactory{e.stats})
 		if err := webrtc.ConfigureFlexFEC03(ptFlexFEC, m, reg,
 			flexfec.NumMediaPackets(uint32(cfg.FlexFECMedia)), flexfec.NumFECPackets(uint32(cfg.FlexFECRepair))); err != nil {
-			return nil, err
+			return subscriberAPI{}, err
 		}
 	}
 	reg.Add(srFactory{})
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
+	return subscriberAPI{m: m, reg: reg, se: se}, nil
 }
 
 // takeEstimator returns the estimator the cc interceptor created for pc.

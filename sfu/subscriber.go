@@ -54,7 +54,8 @@ type subscriber struct {
 }
 
 func newSubscriber(p *Participant) (*subscriber, error) {
-	pc, err := p.sfu.eng.sub.NewPeerConnection(webrtc.Configuration{})
+	tap := &rtcpTap{p: p}
+	pc, err := p.sfu.eng.sub.newPeerConnection(tap)
 	if err != nil {
 		return nil, fmt.Errorf("sfu: subscriber connection: %w", err)
 	}
@@ -63,6 +64,7 @@ func newSubscriber(p *Participant) (*subscriber, error) {
 		_ = pc.Close()
 		return nil, err
 	}
+	tap.est.Store(est)
 	s := &subscriber{p: p, pc: pc, est: est, downs: map[*Receiver]*DownTrack{}}
 	s.pad = newPadder(s.videoDowns)
 	s.gate = p.watchConnection(pc, TargetSubscriber)

@@ -14,8 +14,9 @@ import (
 // The driver of the send-side estimate (bwe.go): an interceptor on every
 // subscriber PeerConnection that stamps the transport-wide sequence number
 // on each packet of a stream that negotiated transport-cc, remembers when
-// it went out and how big it was, and hands the subscriber's feedback
-// reports to the estimator.
+// it went out and how big it was. The subscriber's feedback reports reach
+// the estimator through the connection's rtcpTap (rtcptap.go), whatever
+// SSRC they name.
 
 // twccHistory is how many sent packets are remembered, a power of two:
 // feedback arrives every 50–100 ms, and at a few thousand packets a second
@@ -44,6 +45,7 @@ type estimator struct {
 	refBase int64         // unwrapped reference time, µs; set by the first report
 	haveRef bool
 	lastRef uint32
+	reports uint64 // transport-cc reports taken
 }
 
 func newEstimator(initial, minRate, maxRate int) *estimator {
@@ -97,6 +99,7 @@ func (e *estimator) onFeedback(r *twccReport) {
 		e.refBase += int64(d) * 64000
 	}
 	e.lastRef = ref
+	e.reports++
 	if end, ok := e.stalls.lastStall(); ok {
 		e.core.stalled(end.Sub(e.base))
 	}
@@ -166,25 +169,5 @@ func (t *twccInterceptor) BindLocalStream(info *interceptor.StreamInfo, w interc
 		}
 		e.onSent(seq, h.MarshalSize()+len(payload))
 		return w.Write(h, payload, a)
-	})
-}
-
-// BindRTCPReader hands transport-cc reports to the estimator, read in
-// place (twccfb.go); the down-tracks skip them (readRTCP).
-func (t *twccInterceptor) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
-	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
-		n, a, err := r.Read(b, a)
-		if err != nil {
-			return n, a, err
-		}
-		eachRTCP(b[:n], func(h rtcp.Header, pkt []byte) {
-			if !isTWCC(h) {
-				return
-			}
-			if rep, err := parseTWCCReport(pkt); err == nil {
-				t.est.onFeedback(&rep)
-			}
-		})
-		return n, a, nil
 	})
 }

@@ -71,12 +71,10 @@ func TestTWCCFeedbackReachesCore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	it := &twccInterceptor{est: est}
-	r := it.BindRTCPReader(interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
-		return copy(b, raw), a, nil
-	}))
-	if _, _, err := r.Read(make([]byte, 1500), nil); err != nil {
-		t.Fatal(err)
+	tap := &rtcpTap{}
+	tap.est.Store(est)
+	if !tap.take(raw, time.Now()) {
+		t.Fatal("the tap kept transport-cc feedback for the readers")
 	}
 	_, loss := est.evidence()
 	// 2 of 6 lost in the report.
