@@ -34,13 +34,7 @@ func TestSVCForwarding(t *testing.T) {
 	if !r.svc || r.layerCount() != 3 {
 		t.Fatalf("a single-stream VP9 track is not SVC: svc %v, %d layers", r.svc, r.layerCount())
 	}
-	d := newDownTrack(r, nil)
-	fb := &fakeBinding{ssrc: 1111, codecs: []webrtc.RTPCodecParameters{
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9, ClockRate: 90000}, PayloadType: 98}}}
-	if _, err := d.Bind(fb); err != nil {
-		t.Fatal(err)
-	}
-	r.addDown(d)
+	d, fb := bindVP9Down(t, r)
 	now := time.Now()
 	d.setDecision(2, false, "preference", now)
 	seq := uint16(100)
@@ -180,13 +174,7 @@ func TestVP9RewriteRoundTrip(t *testing.T) {
 func TestVP9PictureIDsAcrossLayerSwitch(t *testing.T) {
 	r := newReceiver(testOwner(), TrackParams{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Layers: []string{"s", "m", "l"},
 		Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9, ClockRate: 90000}}, 64, time.Now())
-	d := newDownTrack(r, nil)
-	fb := &fakeBinding{ssrc: 1111, codecs: []webrtc.RTPCodecParameters{
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9, ClockRate: 90000}, PayloadType: 98}}}
-	if _, err := d.Bind(fb); err != nil {
-		t.Fatal(err)
-	}
-	r.addDown(d)
+	d, fb := bindVP9Down(t, r)
 	now := time.Now()
 	seqs := [3]uint16{100, 5000, 9000}
 	send := func(layer int, key bool, pic uint16) {
