@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/pion/webrtc/v4"
-	"github.com/qrtn/qrtn/sfu/sfutest"
 )
 
 // TestBackupCodecSVC: a camera published as one SVC stream (VP9, or AV1
@@ -26,16 +25,8 @@ func TestBackupCodecSVC(t *testing.T) {
 func backupCodecSVC(t *testing.T, mime string, dd uint8) {
 	s := newTestSFU(t, nil)
 	defer s.Close()
-	all := join(t, s, "x", "any", sfutest.Options{Subscribe: true, MoreVideo: []string{mime}})
-	vp8 := joinWith(t, s, "x", "vp8", sfutest.Options{Subscribe: true}, func(pp *ParticipantParams) { pp.Codecs = []string{"VP8", "opus"} })
-	pub, err := s.Join("x", "", ParticipantParams{ID: "pub", CanPublish: true, Remote: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	all, vp8, pub := backupRoom(t, s, mime)
 	defer pub.Close()
-	video := func(mime string) webrtc.RTPCodecCapability {
-		return webrtc.RTPCodecCapability{MimeType: mime, ClockRate: 90000}
-	}
 	backupUp := &wantRecorder{}
 	backup, err := pub.PublishTrack(TrackParams{ID: "B", Kind: webrtc.RTPCodecTypeVideo, Codec: video(webrtc.MimeTypeVP8),
 		Layers: []string{"s", "l"}, Upstream: backupUp, BackupFor: "P"})

@@ -112,16 +112,8 @@ func (w *wantRecorder) last() []bool {
 func TestBackupCodec(t *testing.T) {
 	s := newTestSFU(t, nil)
 	defer s.Close()
-	all := join(t, s, "x", "any", sfutest.Options{Subscribe: true})
-	vp8 := joinWith(t, s, "x", "vp8", sfutest.Options{Subscribe: true}, func(pp *ParticipantParams) { pp.Codecs = []string{"VP8", "opus"} })
-	pub, err := s.Join("x", "", ParticipantParams{ID: "pub", CanPublish: true, Remote: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	all, vp8, pub := backupRoom(t, s)
 	defer pub.Close()
-	video := func(mime string) webrtc.RTPCodecCapability {
-		return webrtc.RTPCodecCapability{MimeType: mime, ClockRate: 90000}
-	}
 	// The backup arrives first, as it may from a browser.
 	backup, err := pub.PublishTrack(TrackParams{ID: "B", Kind: webrtc.RTPCodecTypeVideo, Codec: video(webrtc.MimeTypeVP8),
 		Layers: []string{"s", "l"}, Upstream: &wantRecorder{}, BackupFor: "P"})
@@ -238,4 +230,23 @@ func TestSyncRacingPublish(t *testing.T) {
 	if got := received(cat.p); !slices.Equal(got, []string{"A", "V"}) {
 		t.Fatalf("cat receives %v of ann's tracks A and V", got)
 	}
+}
+
+// backupRoom joins room x: "any", a subscriber that decodes every codec
+// (with moreVideo), "vp8", one that declares only VP8 and Opus, and "pub",
+// a remote publisher the caller closes.
+func backupRoom(t *testing.T, s *SFU, moreVideo ...string) (all, vp8 *peer, pub *Participant) {
+	t.Helper()
+	all = join(t, s, "x", "any", sfutest.Options{Subscribe: true, MoreVideo: moreVideo})
+	vp8 = joinWith(t, s, "x", "vp8", sfutest.Options{Subscribe: true}, func(pp *ParticipantParams) { pp.Codecs = []string{"VP8", "opus"} })
+	pub, err := s.Join("x", "", ParticipantParams{ID: "pub", CanPublish: true, Remote: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all, vp8, pub
+}
+
+// video is a video codec capability at the 90 kHz clock.
+func video(mime string) webrtc.RTPCodecCapability {
+	return webrtc.RTPCodecCapability{MimeType: mime, ClockRate: 90000}
 }
