@@ -48,6 +48,7 @@ type flow struct {
 	standby string
 
 	sending bool     // origin: the local side passes this layer out (StartLayer)
+	tl      int      // the highest temporal layer wanted downstream (temporal.go)
 	down    []string // downstream peers, sorted
 	local   bool
 	// keyframe: ask the upstream for a key frame at the next sync (the
@@ -152,6 +153,7 @@ func (t *flowTable) downstreams() int {
 type flowDemand struct {
 	downs []string
 	local bool
+	tl    int // the highest temporal layer any of them wants (temporal.go)
 }
 
 // apply brings the table in line with demand. It returns the flows it
@@ -185,6 +187,7 @@ func (t *flowTable) apply(now time.Time, demand map[flowKey]*flowDemand,
 		}
 		f.down = slices.Clone(d.downs)
 		f.local = d.local
+		f.tl = d.tl
 		if added && !f.lastIn.IsZero() {
 			joined = append(joined, f)
 		}
@@ -292,6 +295,7 @@ func (t *flowTable) subscriptions() map[string]map[TrackRef]Subscribe {
 		s := m[f.key.track]
 		s.Track, s.Path = f.key.track, f.path
 		s.Layers |= 1 << f.key.layer
+		s.TL = withTL(s.TL, f.key.layer, f.tl)
 		m[f.key.track] = s
 	}
 	for _, f := range t.flows {

@@ -186,17 +186,24 @@ func (c *Core) fanOut(now time.Time, f *flow, b []byte) {
 			p.metrics.mediaDrops++
 			continue
 		}
+		pkt := b
+		if os.cut != nil {
+			if pkt = os.cut.Filter(b); pkt == nil {
+				continue // a temporal layer the peer does not want (temporal.go)
+			}
+		}
 		send := os.s.SendMessage
 		if more {
 			send = os.s.SendMessageMore
 		}
-		if _, err := send(now, b, time.Time{}); err != nil {
+		if _, err := send(now, pkt, time.Time{}); err != nil {
 			os.drops++
 			p.metrics.mediaDrops++
 			continue
 		}
-		os.bytes += uint64(len(b))
-		p.metrics.mediaOut += uint64(len(b))
+		os.packets++
+		os.bytes += uint64(len(pkt))
+		p.metrics.mediaOut += uint64(len(pkt))
 	}
 }
 

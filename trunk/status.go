@@ -136,6 +136,8 @@ type FlowStatus struct {
 	Bytes    uint64   `json:"bytes"`
 	Switches uint64   `json:"switches"`
 	Dups     uint64   `json:"dups"`
+	// Outs are what went to each downstream peer (temporal.go).
+	Outs []FlowOut `json:"outs,omitempty"`
 }
 
 // RoomStatus is a room as the flooded room records describe it.
@@ -188,7 +190,8 @@ func (c *Core) Status(now time.Time) Status {
 	for _, f := range c.flows.sorted() {
 		st.Flows = append(st.Flows, FlowStatus{Track: f.key.track.ID, Room: f.key.track.Room, Origin: f.key.track.Origin,
 			Layer: f.key.layer, Kind: f.kind, Mode: string(f.mode), Upstream: f.up, Next: f.next, Standby: f.standby, Path: f.path,
-			Down: slices.Clone(f.down), Local: f.local, Packets: f.packets, Bytes: f.bytes, Switches: f.switches, Dups: f.dups})
+			Down: slices.Clone(f.down), Local: f.local, Packets: f.packets, Bytes: f.bytes, Switches: f.switches, Dups: f.dups,
+			Outs: c.flowOuts(f)})
 	}
 	rooms := map[string]*RoomStatus{}
 	for _, rs := range c.rooms.all() {

@@ -54,7 +54,7 @@ func browserSVCAcrossTrunk(t *testing.T, codec string) {
 		t.Run(v.name, func(t *testing.T) { svcSwitchCycle(ctx, t, v.p, v.name == "far", net, codec) })
 	}
 
-	t.Run("far frame rate", func(t *testing.T) { farFrameRate(ctx, t, far) })
+	t.Run("far frame rate", func(t *testing.T) { farFrameRate(ctx, t, far, net, codec) })
 
 	// Nobody watches: dynacast pauses the one SVC encoding at the
 	// publisher (nothing arrives at a); watched again, it resumes.
@@ -180,10 +180,13 @@ func mirrorPaused(ctx context.Context, t *testing.T, net *network, codec string,
 	}
 }
 
-// farFrameRate: the far viewer caps the frame rate to half; node b, which
-// gets pub's spatial layers as streams over the trunk, forwards their
-// lower temporal layers only, at the same size.
-func farFrameRate(ctx context.Context, t *testing.T, far *browsertest.Page) {
+// farFrameRate: the far viewer caps the frame rate to half, then a
+// quarter; node b, which gets pub's spatial layers as streams over the
+// trunk, forwards their lower temporal layers only, at the same size, and
+// asks a for no more: the trunk carries fewer packets of the track (read
+// from a's trunk status: what a sent to b). Uncapped, the full rate comes
+// back.
+func farFrameRate(ctx context.Context, t *testing.T, far *browsertest.Page, net *network, codec string) {
 	if err := far.Prefer(ctx, "pub", "large"); err != nil {
 		t.Fatal(err)
 	}
@@ -194,26 +197,110 @@ func farFrameRate(ctx context.Context, t *testing.T, far *browsertest.Page) {
 		t.Fatal(err)
 	}
 	time.Sleep(2 * time.Second) // the decoder's rate settles
-	full, err := far.Watch(ctx, "pub", 3*time.Second)
-	if err != nil {
-		t.Fatal(err)
+	startStats, _ := far.Stats(ctx)
+	v0, _ := startStats.Track("pub", "video")
+	full, fullTrunk := watchTrunk(ctx, t, far, net, codec)
+	t.Logf("far viewer: %.1f fps at %dx; trunk a→b: %s", full.FPS, full.MaxWidth, fullTrunk)
+	var steps []string
+	for _, c := range []struct {
+		name   string
+		div    float64
+		lo, hi float64 // the decoded share of the full rate that is right
+		trunk  float64 // the trunk's packets, at most this share of the full rate's
+		tl     int     // the highest temporal layer a sends b, at most
+	}{
+		{"half", 2, 0.3, 0.7, 0.85, 1},
+		{"quarter", 4, 0.12, 0.4, 0.6, 0},
+	} {
+		if err := far.PreferFPS(ctx, "pub", "large", full.FPS/c.div); err != nil {
+			t.Fatal(err)
+		}
+		// The far down-track steps down one temporal layer per 20
+		// pictures, and the trunk follows it.
+		time.Sleep(3 * time.Second)
+		m, tr := watchTrunk(ctx, t, far, net, codec)
+		steps = append(steps, fmt.Sprintf("%s: %.1f fps, trunk %s", c.name, m.FPS, tr))
+		if r := m.FPS / full.FPS; r < c.lo || r > c.hi {
+			t.Errorf("capped to %s: %.1f fps of %.1f (%.2f), want %.2f to %.2f", c.name, m.FPS, full.FPS, r, c.lo, c.hi)
+		}
+		if m.MinWidth != full.MaxWidth {
+			t.Errorf("capped to %s: the width changed: %d–%d, was %d", c.name, m.MinWidth, m.MaxWidth, full.MaxWidth)
+		}
+		if r := tr.rate / fullTrunk.rate; r > c.trunk || tr.tl > c.tl {
+			t.Errorf("capped to %s: the trunk carries %.0f packets/s of pub's video (%.2f of the full rate's %.0f) at temporal layers up to %d; want at most %.2f, up to %d",
+				c.name, tr.rate, r, fullTrunk.rate, tr.tl, c.trunk, c.tl)
+		}
 	}
-	if err := far.PreferFPS(ctx, "pub", "large", full.FPS/2); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(2 * time.Second)
-	half, err := far.Watch(ctx, "pub", 3*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("far viewer: %.1f fps, capped to %.1f: %.1f fps, width %d–%d", full.FPS, full.FPS/2, half.FPS, half.MinWidth, half.MaxWidth)
-	if r := half.FPS / full.FPS; r < 0.3 || r > 0.7 {
-		t.Errorf("capped to half: %.1f fps of %.1f (%.2f), want 0.3 to 0.7", half.FPS, full.FPS, r)
-	}
-	if half.MinWidth != full.MaxWidth {
-		t.Errorf("the width changed: %d–%d, was %d", half.MinWidth, half.MaxWidth, full.MaxWidth)
-	}
+	t.Log(strings.Join(steps, "; "))
 	if err := far.PreferFPS(ctx, "pub", "large", 0); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(2 * time.Second)
+	back, tr := watchTrunk(ctx, t, far, net, codec)
+	endStats, _ := far.Stats(ctx)
+	v1, _ := endStats.Track("pub", "video")
+	t.Logf("uncapped: %.1f fps, trunk %s; freezeCount %d → %d", back.FPS, tr, v0.FreezeCount, v1.FreezeCount)
+	if back.FPS < 0.75*full.FPS || tr.tl != trunkAllTL {
+		t.Errorf("uncapped: %.1f fps of %.1f, the trunk at temporal layers up to %d; want the full rate back", back.FPS, full.FPS, tr.tl)
+	}
+}
+
+// trunkAllTL is what a trunk's status says of a stream that carries every
+// temporal layer.
+const trunkAllTL = 7
+
+// trunkRate is what node a sent node b of pub's SVC video over a while.
+type trunkRate struct {
+	rate    float64 // packets/s
+	tl      int     // the highest temporal layer sent, by a's status
+	dropped uint64  // packets of higher temporal layers not sent
+}
+
+func (r trunkRate) String() string {
+	return fmt.Sprintf("%.0f packets/s, TL ≤ %d, %d dropped", r.rate, r.tl, r.dropped)
+}
+
+// watchTrunk watches pub's video on the far page for 3 s, and what node a
+// sent node b of it meanwhile.
+func watchTrunk(ctx context.Context, t *testing.T, far *browsertest.Page, net *network, codec string) (browsertest.Watched, trunkRate) {
+	t.Helper()
+	p0, _, _, at0 := trunkOut(net, codec)
+	w, err := far.Watch(ctx, "pub", 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(600 * time.Millisecond) // a's status is rebuilt every 500 ms
+	p1, tl, dropped, at1 := trunkOut(net, codec)
+	return w, trunkRate{rate: float64(p1-p0) / at1.Sub(at0).Seconds(), tl: tl, dropped: dropped}
+}
+
+// trunkOut sums what node a's trunk status says it sent node b of pub's
+// SVC track (codec: VP9 or AV1; not its VP8 backup): packets, the highest
+// temporal layer sent, the packets of higher ones dropped.
+func trunkOut(net *network, codec string) (packets uint64, tl int, dropped uint64, at time.Time) {
+	ids := map[string]bool{}
+	for _, rs := range net.Node("a").SFU().Snapshot() {
+		for _, ps := range rs.Participants {
+			for _, tr := range ps.Tracks {
+				if tr.Kind == "video" && strings.EqualFold(tr.Codec, "video/"+codec) {
+					ids[tr.ID] = true
+				}
+			}
+		}
+	}
+	tl = -1
+	st := net.Node("a").Trunk().Status()
+	for _, f := range st.Flows {
+		if f.Origin != "a" || !ids[f.Track] {
+			continue
+		}
+		for _, o := range f.Outs {
+			if o.Peer == "b" {
+				packets += o.Packets
+				tl = max(tl, o.TL)
+				dropped += o.TLDropped
+			}
+		}
+	}
+	return packets, tl, dropped, st.Time
 }
