@@ -260,3 +260,36 @@ func TestTemporalMeterKeepsUncarried(t *testing.T) {
 		t.Errorf("cut to TL0: the top step's cost %v is taken for TL0's", m.rate[1][2])
 	}
 }
+
+// FuzzTemporalCut: no packet panics a VP9 or AV1 cut, at any temporal
+// layer; what passes is the packet, at most renumbered.
+func FuzzTemporalCut(f *testing.F) {
+	vp9 := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: 7}, Payload: vp9TPacket(0, 1, true, true, true, true, 1)}
+	av1 := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: 9}, Payload: []byte{0x18, 0xaa}}
+	if err := av1.SetExtension(3, buildDD(true, true, 0, 0, true, -1)); err != nil {
+		f.Fatal(err)
+	}
+	for _, p := range []*rtp.Packet{vp9, av1} {
+		b, err := p.Marshal()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, uint8(0))
+		f.Add(b, uint8(7))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte, tl uint8) {
+		for _, cut := range []*TemporalCut{NewTemporalCut(webrtc.MimeTypeVP9, 0, 1), NewTemporalCut(webrtc.MimeTypeAV1, 3, 1)} {
+			for _, m := range []int{AllTemporal, int(tl % 8), AllTemporal} {
+				cut.SetMax(m)
+				in := slices.Clone(raw)
+				out := cut.Filter(in)
+				if !slices.Equal(in, raw) {
+					t.Fatal("the cut changed its input")
+				}
+				if out != nil && (len(out) != len(raw) || len(raw) >= 4 && !slices.Equal(out[4:], raw[4:])) {
+					t.Fatalf("the cut changed more than the sequence number: %x → %x", raw, out)
+				}
+			}
+		}
+	})
+}

@@ -70,10 +70,11 @@ func (c *Core) forwardMedia(now time.Time, p *peer, k flowKey, f *flow, b []byte
 		return
 	}
 	next := f.next
-	seq := binary.BigEndian.Uint16(b[2:4])
-	if !c.flows.admit(f, p.info.Name, seq) {
+	seq, ok := c.flows.admit(f, p.info.Name, binary.BigEndian.Uint16(b[2:4]))
+	if !ok {
 		return
 	}
+	binary.BigEndian.PutUint16(b[2:4], seq) // rebased after an upstream change
 	if next != "" && f.up == next {
 		c.subsDirty = true // the switch completed: unsubscribe the old upstream
 	}

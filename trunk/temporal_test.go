@@ -93,3 +93,44 @@ func (nopLocal) StartLayer(TrackRef, int) bool            { return false }
 func (nopLocal) StopLayer(TrackRef, int)                  {}
 func (nopLocal) RequestKeyframe(TrackRef, int)            {}
 func (nopLocal) RemoteChanged(string)                     {}
+
+// TestRebaseAfterSwitch: a new upstream whose numbering of the layer is
+// far from the old one's (temporal cuts renumber) is shifted to follow
+// on, backwards or forwards; one that numbers alike is not shifted, and
+// packets both send pass once.
+func TestRebaseAfterSwitch(t *testing.T) {
+	tab := newFlowTable("x")
+	f := &flow{key: flowKey{TrackRef{Origin: "o", Room: "r", ID: "v"}, 0}}
+	tab.switchTo(f, "u1", "test")
+	admit := func(from string, seq uint16) (uint16, bool) {
+		t.Helper()
+		return tab.admit(f, from, seq)
+	}
+	for s := uint16(1000); s < 1010; s++ {
+		admit("u1", s)
+	}
+	// Alike: the overlap passes once, nothing is shifted.
+	f.next = "u2"
+	if _, ok := admit("u2", 1008); ok {
+		t.Error("a packet relayed already passed again from the new upstream")
+	}
+	if s, ok := admit("u2", 1010); !ok || s != 1010 {
+		t.Errorf("the next packet from an upstream numbering alike: %d %v, want 1010", s, ok)
+	}
+	// Behind by more than the window: shifted to follow on.
+	f.next = "u3"
+	if s, ok := admit("u3", 400); !ok || s != 1011 {
+		t.Errorf("first packet of a new upstream 610 behind: relayed as %d %v, want 1011", s, ok)
+	}
+	if s, ok := admit("u3", 401); !ok || s != 1012 {
+		t.Errorf("its next: %d %v, want 1012", s, ok)
+	}
+	if _, ok := admit("u2", 1013); ok {
+		t.Error("the old upstream's packet passed after the switch")
+	}
+	// Ahead by more than the window, across the wrap.
+	f.next = "u4"
+	if s, ok := admit("u4", 1012+40000); !ok || s != 1013 {
+		t.Errorf("first packet of a new upstream far ahead: %d %v, want 1013", s, ok)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/qrtn/qrtn/sfu"
+	"github.com/qrtn/qrtn/trunk"
 	"github.com/qrtn/qrtn/web/browsertest"
 )
 
@@ -185,11 +186,28 @@ func mirrorPaused(ctx context.Context, t *testing.T, net *network, codec string,
 // trunk, forwards their lower temporal layers only, at the same size, and
 // asks a for no more: the trunk carries fewer packets of the track (read
 // from a's trunk status: what a sent to b). Uncapped, the full rate comes
-// back.
+// back. A starved CPU can freeze a decoder or drop the layer for a moment
+// at any time (a trunk silent for 600 ms did, once); a defect would show
+// in every cycle, so a cycle with a problem is tried again, three at most.
 func farFrameRate(ctx context.Context, t *testing.T, far *browsertest.Page, net *network, codec string) {
 	if err := far.Prefer(ctx, "pub", "large"); err != nil {
 		t.Fatal(err)
 	}
+	var reports []string
+	for range 3 {
+		problems, report := farFrameRateCycle(ctx, t, far, net, codec)
+		t.Log(report)
+		if len(problems) == 0 {
+			return
+		}
+		reports = append(reports, report+"\n  "+strings.Join(problems, "\n  "))
+	}
+	t.Errorf("every far frame-rate cycle had a problem:\n%s", strings.Join(reports, "\n"))
+}
+
+// farFrameRateCycle is one full → half → quarter → uncapped cycle of
+// farFrameRate, and what was wrong.
+func farFrameRateCycle(ctx context.Context, t *testing.T, far *browsertest.Page, net *network, codec string) (problems []string, report string) {
 	if _, err := far.WaitStats(ctx, 45*time.Second, "the large layer", func(s browsertest.Stats) bool {
 		v, ok := s.Track("pub", "video")
 		return ok && v.Layer == "large" && v.FrameWidth >= 640
@@ -200,8 +218,7 @@ func farFrameRate(ctx context.Context, t *testing.T, far *browsertest.Page, net 
 	startStats, _ := far.Stats(ctx)
 	v0, _ := startStats.Track("pub", "video")
 	full, fullTrunk := watchTrunk(ctx, t, far, net, codec)
-	t.Logf("far viewer: %.1f fps at %dx; trunk a→b: %s", full.FPS, full.MaxWidth, fullTrunk)
-	var steps []string
+	parts := []string{fmt.Sprintf("full: %.1f fps at width %d, trunk %s", full.FPS, full.MaxWidth, fullTrunk)}
 	for _, c := range []struct {
 		name   string
 		div    float64
@@ -219,19 +236,18 @@ func farFrameRate(ctx context.Context, t *testing.T, far *browsertest.Page, net 
 		// pictures, and the trunk follows it.
 		time.Sleep(3 * time.Second)
 		m, tr := watchTrunk(ctx, t, far, net, codec)
-		steps = append(steps, fmt.Sprintf("%s: %.1f fps, trunk %s", c.name, m.FPS, tr))
+		parts = append(parts, fmt.Sprintf("%s: %.1f fps, width %d–%d, trunk %s", c.name, m.FPS, m.MinWidth, m.MaxWidth, tr))
 		if r := m.FPS / full.FPS; r < c.lo || r > c.hi {
-			t.Errorf("capped to %s: %.1f fps of %.1f (%.2f), want %.2f to %.2f", c.name, m.FPS, full.FPS, r, c.lo, c.hi)
+			problems = append(problems, fmt.Sprintf("capped to %s: %.1f fps of %.1f (%.2f), want %.2f to %.2f", c.name, m.FPS, full.FPS, r, c.lo, c.hi))
 		}
 		if m.MinWidth != full.MaxWidth {
-			t.Errorf("capped to %s: the width changed: %d–%d, was %d", c.name, m.MinWidth, m.MaxWidth, full.MaxWidth)
+			problems = append(problems, fmt.Sprintf("capped to %s: the width changed: %d–%d, was %d", c.name, m.MinWidth, m.MaxWidth, full.MaxWidth))
 		}
 		if r := tr.rate / fullTrunk.rate; r > c.trunk || tr.tl > c.tl {
-			t.Errorf("capped to %s: the trunk carries %.0f packets/s of pub's video (%.2f of the full rate's %.0f) at temporal layers up to %d; want at most %.2f, up to %d",
-				c.name, tr.rate, r, fullTrunk.rate, tr.tl, c.trunk, c.tl)
+			problems = append(problems, fmt.Sprintf("capped to %s: the trunk carries %.0f packets/s of pub's video (%.2f of the full rate's %.0f) at temporal layers up to %d; want at most %.2f, up to %d",
+				c.name, tr.rate, r, fullTrunk.rate, tr.tl, c.trunk, c.tl))
 		}
 	}
-	t.Log(strings.Join(steps, "; "))
 	if err := far.PreferFPS(ctx, "pub", "large", 0); err != nil {
 		t.Fatal(err)
 	}
@@ -239,10 +255,14 @@ func farFrameRate(ctx context.Context, t *testing.T, far *browsertest.Page, net 
 	back, tr := watchTrunk(ctx, t, far, net, codec)
 	endStats, _ := far.Stats(ctx)
 	v1, _ := endStats.Track("pub", "video")
-	t.Logf("uncapped: %.1f fps, trunk %s; freezeCount %d → %d", back.FPS, tr, v0.FreezeCount, v1.FreezeCount)
+	parts = append(parts, fmt.Sprintf("uncapped: %.1f fps, trunk %s; freezeCount %d → %d", back.FPS, tr, v0.FreezeCount, v1.FreezeCount))
 	if back.FPS < 0.75*full.FPS || tr.tl != trunkAllTL {
-		t.Errorf("uncapped: %.1f fps of %.1f, the trunk at temporal layers up to %d; want the full rate back", back.FPS, full.FPS, tr.tl)
+		problems = append(problems, fmt.Sprintf("uncapped: %.1f fps of %.1f, the trunk at temporal layers up to %d; want the full rate back", back.FPS, full.FPS, tr.tl))
 	}
+	if v1.FreezeCount > v0.FreezeCount {
+		problems = append(problems, fmt.Sprintf("the far video froze %d times while the frame rate changed", v1.FreezeCount-v0.FreezeCount))
+	}
+	return problems, strings.Join(parts, "; ")
 }
 
 // trunkAllTL is what a trunk's status says of a stream that carries every
@@ -252,32 +272,44 @@ const trunkAllTL = 7
 // trunkRate is what node a sent node b of pub's SVC video over a while.
 type trunkRate struct {
 	rate    float64 // packets/s
+	bitrate float64 // bits/s
 	tl      int     // the highest temporal layer sent, by a's status
 	dropped uint64  // packets of higher temporal layers not sent
 }
 
 func (r trunkRate) String() string {
-	return fmt.Sprintf("%.0f packets/s, TL ≤ %d, %d dropped", r.rate, r.tl, r.dropped)
+	return fmt.Sprintf("%.0f packets/s, %.0f kbit/s, TL ≤ %d, %d dropped", r.rate, r.bitrate/1000, r.tl, r.dropped)
 }
 
 // watchTrunk watches pub's video on the far page for 3 s, and what node a
 // sent node b of it meanwhile.
 func watchTrunk(ctx context.Context, t *testing.T, far *browsertest.Page, net *network, codec string) (browsertest.Watched, trunkRate) {
 	t.Helper()
-	p0, _, _, at0 := trunkOut(net, codec)
+	before, at0 := trunkOut(net, codec)
 	w, err := far.Watch(ctx, "pub", 3*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(600 * time.Millisecond) // a's status is rebuilt every 500 ms
-	p1, tl, dropped, at1 := trunkOut(net, codec)
-	return w, trunkRate{rate: float64(p1-p0) / at1.Sub(at0).Seconds(), tl: tl, dropped: dropped}
+	after, at1 := trunkOut(net, codec)
+	dt := at1.Sub(at0).Seconds()
+	r := trunkRate{tl: -1}
+	for k, o := range after {
+		b := before[k]
+		if b.Packets > o.Packets { // a new stream since
+			b = trunk.FlowOut{}
+		}
+		r.rate += float64(o.Packets-b.Packets) / dt
+		r.bitrate += float64(o.Bytes-b.Bytes) * 8 / dt
+		r.tl = max(r.tl, o.TL)
+		r.dropped += o.TLDropped
+	}
+	return w, r
 }
 
-// trunkOut sums what node a's trunk status says it sent node b of pub's
-// SVC track (codec: VP9 or AV1; not its VP8 backup): packets, the highest
-// temporal layer sent, the packets of higher ones dropped.
-func trunkOut(net *network, codec string) (packets uint64, tl int, dropped uint64, at time.Time) {
+// trunkOut is what node a's trunk status says it sent node b of pub's SVC
+// track (codec: VP9 or AV1; not its VP8 backup), by layer, and when.
+func trunkOut(net *network, codec string) (map[string]trunk.FlowOut, time.Time) {
 	ids := map[string]bool{}
 	for _, rs := range net.Node("a").SFU().Snapshot() {
 		for _, ps := range rs.Participants {
@@ -288,7 +320,7 @@ func trunkOut(net *network, codec string) (packets uint64, tl int, dropped uint6
 			}
 		}
 	}
-	tl = -1
+	out := map[string]trunk.FlowOut{}
 	st := net.Node("a").Trunk().Status()
 	for _, f := range st.Flows {
 		if f.Origin != "a" || !ids[f.Track] {
@@ -296,11 +328,9 @@ func trunkOut(net *network, codec string) (packets uint64, tl int, dropped uint6
 		}
 		for _, o := range f.Outs {
 			if o.Peer == "b" {
-				packets += o.Packets
-				tl = max(tl, o.TL)
-				dropped += o.TLDropped
+				out[fmt.Sprintf("%s/%d", f.Track, f.Layer)] = o
 			}
 		}
 	}
-	return packets, tl, dropped, st.Time
+	return out, st.Time
 }
