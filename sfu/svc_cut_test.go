@@ -293,3 +293,36 @@ func FuzzTemporalCut(f *testing.F) {
 		}
 	})
 }
+
+// TestTemporalWantedMax: a far node asks, per layer, for the highest
+// temporal layer of any subscriber watching it; one paused for want of
+// bandwidth (starved, keeping the smallest layer running) asks for TL0.
+func TestTemporalWantedMax(t *testing.T) {
+	now := time.Now()
+	remote := testOwner()
+	remote.remote = true
+	far := newReceiver(remote, TrackParams{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Layers: svcRIDs,
+		Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9, ClockRate: 90000}}, 64, now)
+	up := &tlUpstream{}
+	far.up = up
+	a, _ := bindVP9Down(t, far)
+	b, _ := bindVP9Down(t, far)
+	c, _ := bindVP9Down(t, far)
+	a.setDecisionT(2, 0, true, "preference", now)
+	b.setDecisionT(2, 1, true, "preference", now)
+	c.setDecisionT(-1, 2, true, "bandwidth", now)
+	for _, d := range []*DownTrack{a, b} {
+		d.mu.Lock()
+		d.svc.temporal.current = d.svc.temporal.target // as if stepped down already
+		d.mu.Unlock()
+	}
+	far.tickTemporal()
+	if !slices.Equal(up.tl, []int{0, AllTemporal, 1}) {
+		t.Fatalf("asked %v, want [0 7 1]: TL0 of small (the starved one), every layer of medium (nobody), TL1 of large", up.tl)
+	}
+	a.setDecisionT(2, 2, false, "preference", now)
+	far.tickTemporal()
+	if !slices.Equal(up.tl, []int{0, AllTemporal, AllTemporal}) {
+		t.Fatalf("one subscriber uncapped: asked %v, want [0 7 7]", up.tl)
+	}
+}
