@@ -190,7 +190,8 @@ func (c *Core) fanOut(now time.Time, f *flow, b []byte) {
 		pkt := b
 		if os.cut != nil {
 			if pkt = os.cut.Filter(b); pkt == nil {
-				continue // a temporal layer the peer does not want (temporal.go)
+				p.metrics.temporalDrops++ // a temporal layer the peer does not want (temporal.go)
+				continue
 			}
 		}
 		send := os.s.SendMessage

@@ -99,6 +99,7 @@ type TrunkStatus struct {
 	MediaBytesSent     uint64  `json:"media_bytes_sent"`
 	MediaBytesReceived uint64  `json:"media_bytes_received"`
 	MediaDrops         uint64  `json:"media_drops"`
+	TemporalDrops      uint64  `json:"temporal_drops"`
 	MessagesExpired    uint64  `json:"messages_expired"`
 	// FEC in force towards the peer (K sources, M repairs per group; 0:
 	// off), the repair and source packets sent on this connection, the
@@ -227,6 +228,7 @@ func trunkStatus(p *peer) TrunkStatus {
 	ts.FECBytes, ts.RetransmittedBytes = m.closed.fec+st.FECBytesSent, m.closed.retx+st.BytesRetransmitted
 	ts.MessagesExpired = m.closed.expired + st.MessagesExpired
 	ts.MediaBytesSent, ts.MediaBytesReceived, ts.MediaDrops = m.mediaOut, m.mediaIn, m.mediaDrops
+	ts.TemporalDrops = m.temporalDrops
 	if ts.BytesSent > 0 {
 		ts.FECRatio = float64(ts.FECBytes) / float64(ts.BytesSent)
 		ts.RetransmitRatio = float64(ts.RetransmittedBytes) / float64(ts.BytesSent)
