@@ -140,6 +140,7 @@ func (c *Core) peerEvents(now time.Time, p *peer) {
 			}
 		case qrtp.EventMessageExpired:
 			p.metrics.expiredOut++
+			c.mediaExpired(now, p, ev.StreamID) // expiry.go
 		case qrtp.EventClosed:
 			why := "closed"
 			if ev.Err != nil {
