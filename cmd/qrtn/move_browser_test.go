@@ -196,6 +196,7 @@ func TestBrowsersMoveBetweenAccessNodes(t *testing.T) {
 	}
 	waitAlternatives(t, net, "eu-2", "eu-1")
 	eu2 := net.Node("eu-2")
+	drainAt := pageNow(t, bob)
 	start := time.Now()
 	drained := make(chan error, 1)
 	go func() { drained <- eu2.Drain(ctx) }()
@@ -209,6 +210,7 @@ func TestBrowsersMoveBetweenAccessNodes(t *testing.T) {
 	}
 	keepsDecoding(t, bob, "bob", "ann", before)
 	decoding(cat, "cat", "ann", "bob")
+	drainFrameGaps(t, map[string]*browsertest.Page{"ann": ann, "cat": cat}, map[string]int{"ann": 1, "cat": 0}, bob, "bob", "ann", drainAt)
 	for who, p := range pages {
 		if ev := roomEventsOf(t, p); len(ev) > 0 {
 			t.Errorf("%s saw %v: a move must not look like a leave or a join", who, ev)
