@@ -179,6 +179,7 @@ func TestBrowsersMoveBetweenAccessNodes(t *testing.T) {
 	before := decoding(bob, "bob", "ann")
 	for _, p := range pages {
 		watchRoom(t, p)
+		watchTracks(t, p)
 	}
 
 	// eu-1 stops: Ann moves.
@@ -187,7 +188,9 @@ func TestBrowsersMoveBetweenAccessNodes(t *testing.T) {
 	}
 	s := onNode(t, ann, "ann", "eu-2", "migrate", 0)
 	t.Logf("ann moved to eu-2: %s", s.ReconnectsOf("migrate")[0])
+	shown := before
 	before = keepsDecoding(t, bob, "bob", "ann", before)
+	keepsShowing(t, bob, "bob", "ann", shown)
 	decoding(ann, "ann", "bob")
 
 	// eu-1 returns; eu-2 drains: Ann and Cat move to eu-1.

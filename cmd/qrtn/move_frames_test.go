@@ -12,8 +12,15 @@ import (
 // drainFrameGapLimit is the longest interval between two video frames a
 // page may show across a drain (qrtn-frames.js): a gapless move shows
 // frames at the publisher's pace (67 ms at 15 fps); the margin is for a
-// busy machine, whose renderer and decoder stall by themselves.
-const drainFrameGapLimit = 250.0
+// busy machine, whose renderer and decoder stall by themselves. A page
+// whose own window of the same length just before the drain (nobody
+// moving) had a longer stall may show that stall plus controlMargin: a
+// move that loses the picture (a frozen tile, as before app-swap.js) shows
+// seconds either way.
+const (
+	drainFrameGapLimit = 250.0
+	controlMargin      = 100.0
+)
 
 // pageNow is the page's clock (epoch ms), which the frame times use.
 func pageNow(t *testing.T, p *browsertest.Page) float64 {
@@ -27,7 +34,7 @@ func pageNow(t *testing.T, p *browsertest.Page) float64 {
 
 // framedMove waits until the page's nth recovery of kind has its frame
 // gap (qrtn-frames.js adds it a second after the recovery ended).
-func framedMove(t *testing.T, p *browsertest.Page, who, kind string, n int) browsertest.Reconnect {
+func framedMove(t *testing.T, p *browsertest.Page, who, kind string, n int) (browsertest.Reconnect, browsertest.Stats) {
 	t.Helper()
 	s, err := p.WaitStats(context.Background(), 20*time.Second, fmt.Sprintf("%s's %s %d with its frame gap", who, kind, n+1), func(s browsertest.Stats) bool {
 		r := s.ReconnectsOf(kind)
@@ -36,58 +43,62 @@ func framedMove(t *testing.T, p *browsertest.Page, who, kind string, n int) brow
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s.ReconnectsOf(kind)[n]
+	return s.ReconnectsOf(kind)[n], s
+}
+
+// gapLimit is the limit for a page whose window before the drain had
+// control ms as its longest interval between frames.
+func gapLimit(control float64) float64 {
+	return max(drainFrameGapLimit, control+controlMargin)
 }
 
 // drainFrameGaps checks the video a person saw across a drain that
-// began at from (page clock of each page): the pages that moved (their
+// began at from (the browser's clock): the pages that moved (their
 // recovery's frame gap) and the page that stayed, watching a participant
-// move (its longest interval between frames of that participant).
+// move (its longest interval between frames of that participant). Each is
+// logged beside its control: the same page's longest interval in the
+// window of the same length just before the drain.
 func drainFrameGaps(t *testing.T, moved map[string]*browsertest.Page, moves map[string]int, stayed *browsertest.Page, stayer, watched string, from float64) {
 	t.Helper()
-	for who, p := range moved {
-		videoState(t, p, who)
-		time.Sleep(500 * time.Millisecond)
-		videoState(t, p, who)
-		r := framedMove(t, p, who, "migrate", moves[who])
-		t.Logf("drain, %s moved: %s", who, r)
-		if r.FrameGapMs == nil {
-			t.Errorf("%s: no video frame measured across its move (%s)", who, r)
-		} else if *r.FrameGapMs >= drainFrameGapLimit {
-			t.Errorf("%s saw a %.0f ms gap between video frames across the drain (%v), want < %.0f ms", who, *r.FrameGapMs, r.FrameGaps, drainFrameGapLimit)
-		}
-	}
-	videoState(t, stayed, stayer)
 	to := pageNow(t, stayed)
 	s, err := stayed.Stats(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	gap := s.Frames.Longest(watched, from, to)
-	// The control: the same page, the window of the same length before the
-	// drain, when nobody moved (what the busy machine does by itself).
-	t.Logf("drain, control: %s's longest between frames of %s in the %.1f s before the drain: %.0f ms", stayer, watched, (to-from)/1000, s.Frames.Longest(watched, from-(to-from), from))
-	t.Logf("drain, %s stayed: longest between frames of %s shown %.0f ms over %.1f s (frames shown %v)", stayer, watched, gap, (to-from)/1000, s.Frames.Shown)
-	for _, g := range s.Frames.Gaps {
-		if g.Ms >= drainFrameGapLimit {
-			t.Logf("%s: %.0f ms between frames of %s, ending %.0f ms after the drain began", stayer, g.Ms, g.Name, g.At-from)
-		}
-	}
+	w := to - from
+	gap, control := s.Frames.Longest(watched, from, to), s.Frames.LongestWithin(watched, from-w, from)
+	t.Logf("drain, %s stayed: longest between frames of %s shown %.0f ms over %.1f s; control (the %.1f s before) %.0f ms; frames shown %v", stayer, watched, gap, w/1000, w/1000, control, s.Frames.Shown)
 	if len(s.Frames.Shown) == 0 {
 		t.Errorf("%s rendered no remote video frame: the instrument did not run", stayer)
 	}
-	if gap >= drainFrameGapLimit {
-		t.Errorf("%s saw a %.0f ms gap between %s's video frames across the drain, want < %.0f ms", stayer, gap, watched, drainFrameGapLimit)
+	if gap >= gapLimit(control) {
+		t.Errorf("%s saw a %.0f ms gap between %s's video frames across the drain, want < %.0f ms", stayer, gap, watched, gapLimit(control))
+		videoState(t, stayed, stayer)
+		trackLog(t, stayed, stayer)
+	}
+	for who, p := range moved {
+		r, s := framedMove(t, p, who, "migrate", moves[who])
+		control := s.Frames.LongestWithin("", from-w, from)
+		t.Logf("drain, %s moved: %s; control (the %.1f s before) %.0f ms", who, r, w/1000, control)
+		switch {
+		case r.FrameGapMs == nil:
+			t.Errorf("%s: no video frame measured across its move (%s)", who, r)
+		case *r.FrameGapMs >= gapLimit(control):
+			t.Errorf("%s saw a %.0f ms gap between video frames across the drain (%v), want < %.0f ms", who, *r.FrameGapMs, r.FrameGaps, gapLimit(control))
+			videoState(t, p, who)
+			trackLog(t, p, who)
+		}
 	}
 }
 
 // videoState logs what each <video> of a page shows now: playing or not,
-// frames the element presented, and its tracks.
+// frames the element presented, its tracks, and how its tile last swapped
+// to a new track (app-swap.js).
 func videoState(t *testing.T, p *browsertest.Page, who string) {
 	t.Helper()
 	var out any
 	err := p.Eval(context.Background(), `[...document.querySelectorAll('video')].map((v) => ({
-		swap: v.closest('.tile')?.dataset.swap, paused: v.paused, ended: v.ended, ready: v.readyState, time: +v.currentTime.toFixed(2),
+		swap: v.closest('.tile')?.dataset.swap, paused: v.paused, ready: v.readyState,
 		presented: v.getVideoPlaybackQuality?.().totalVideoFrames,
 		tracks: v.srcObject?.getTracks?.().map((t) => t.kind + ':' + t.readyState + (t.muted ? ':muted' : '')),
 	}))`, &out)
@@ -96,4 +107,48 @@ func videoState(t *testing.T, p *browsertest.Page, who string) {
 		return
 	}
 	t.Logf("%s videos: %v", who, out)
+}
+
+// watchTracks makes the page record its session's track events (for the
+// logs of a failure).
+func watchTracks(t *testing.T, p *browsertest.Page) {
+	t.Helper()
+	err := p.Eval(context.Background(), `(() => {
+		window.__tracks = [];
+		for (const type of ['track', 'trackended']) {
+			window.qrtn.session.on(type, (d) => window.__tracks.push(Date.now() + ' ' + type + ' ' + d.participant + ' ' + d.kind + ' ' + (d.track ? d.track.id.slice(0, 8) + ':' + d.track.readyState + (d.track.muted ? ':muted' : '') : '-')));
+		}
+		return true;
+	})()`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// trackLog logs what watchTracks recorded, and the page's tile swaps.
+func trackLog(t *testing.T, p *browsertest.Page, who string) {
+	t.Helper()
+	var out []string
+	if err := p.Eval(context.Background(), `[...(window.__tracks || []), ...(window.__swaps || []).map((s) => s.join(' '))].sort()`, &out); err != nil {
+		t.Logf("%s tracks: %v", who, err)
+		return
+	}
+	t.Logf("%s tracks: %v", who, out)
+}
+
+// keepsShowing waits until the page has rendered 15 more video frames of
+// participant than in before: a person sees it again (decoded frames are
+// not enough: a tile can keep showing an old track).
+func keepsShowing(t *testing.T, p *browsertest.Page, who, participant string, before browsertest.Stats) browsertest.Stats {
+	t.Helper()
+	n0 := before.ShownOf(participant)
+	s, err := p.WaitStats(context.Background(), 30*time.Second, fmt.Sprintf("%s showing %s again", who, participant), func(s browsertest.Stats) bool {
+		return s.ShownOf(participant) > n0+15
+	})
+	if err != nil {
+		videoState(t, p, who)
+		trackLog(t, p, who)
+		t.Fatal(err)
+	}
+	return s
 }

@@ -120,10 +120,12 @@ type FrameGap struct {
 // Longest is the longest interval between rendered frames of a
 // participant (id or name) that overlaps [from, to] (epoch ms), among the
 // recorded ones (100 ms or more); 0 when none.
+//
+// An empty participant means any.
 func (f Frames) Longest(participant string, from, to float64) float64 {
 	var best float64
 	for _, g := range f.Gaps {
-		if g.Participant != participant && g.Name != participant {
+		if participant != "" && g.Participant != participant && g.Name != participant {
 			continue
 		}
 		if g.At > from && g.At-g.Ms < to {
@@ -242,4 +244,33 @@ func (s Stats) String() string {
 		fmt.Fprintf(&b, " bytes=%d lost=%d]", in.BytesReceived, in.PacketsLost)
 	}
 	return b.String()
+}
+
+// LongestWithin is like Longest, counting only the intervals that began
+// and ended within [from, to].
+func (f Frames) LongestWithin(participant string, from, to float64) float64 {
+	var best float64
+	for _, g := range f.Gaps {
+		if participant != "" && g.Participant != participant && g.Name != participant {
+			continue
+		}
+		if g.At-g.Ms >= from && g.At <= to {
+			best = max(best, g.Ms)
+		}
+	}
+	return best
+}
+
+// ShownOf is how many video frames of a participant (id or name) the page
+// rendered.
+func (s Stats) ShownOf(participant string) float64 {
+	if n, ok := s.Frames.Shown[participant]; ok {
+		return n
+	}
+	for _, in := range s.Subscribed {
+		if in.Name == participant {
+			return s.Frames.Shown[in.Participant]
+		}
+	}
+	return 0
 }
