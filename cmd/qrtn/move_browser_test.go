@@ -211,9 +211,19 @@ func TestBrowsersMoveBetweenAccessNodes(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("eu-2's drain did not end within its timeout")
 	}
-	keepsDecoding(t, bob, "bob", "ann", before)
+	shown = keepsDecoding(t, bob, "bob", "ann", before)
 	decoding(cat, "cat", "ann", "bob")
-	drainFrameGaps(t, map[string]*browsertest.Page{"ann": ann, "cat": cat}, map[string]int{"ann": 1, "cat": 0}, bob, "bob", "ann", drainAt)
+	drainEnd := pageNow(t, bob)
+	// A person sees them again: the tiles show the new tracks.
+	keepsShowing(t, bob, "bob", "ann", shown)
+	for _, c := range []struct {
+		p       *browsertest.Page
+		who, of string
+	}{{cat, "cat", "ann"}, {cat, "cat", "bob"}, {ann, "ann", "bob"}} {
+		s, _ := c.p.Stats(ctx)
+		keepsShowing(t, c.p, c.who, c.of, s)
+	}
+	drainFrameGaps(t, map[string]*browsertest.Page{"ann": ann, "cat": cat}, map[string]int{"ann": 1, "cat": 0}, bob, "bob", "ann", drainAt, drainEnd)
 	for who, p := range pages {
 		if ev := roomEventsOf(t, p); len(ev) > 0 {
 			t.Errorf("%s saw %v: a move must not look like a leave or a join", who, ev)
