@@ -48,6 +48,9 @@ type subscriber struct {
 	// syncRead, when set (tests only), runs in syncOwner right after it
 	// read the owner's tracks: a test makes a publish race that read.
 	syncRead func()
+	// unserved: track groups the client was told it can receive in no
+	// codec (backup_answer.go); guarded by syncMu.
+	unserved map[unservedKey]bool
 	mu       sync.Mutex // guards downs; held across AddTrack/RemoveTrack
 	downs    map[*Receiver]*DownTrack
 	wg       sync.WaitGroup // RTCP readers
@@ -182,6 +185,7 @@ func (s *subscriber) offerLocked() {
 var errNoOffer = errors.New("sfu: no subscriber offer is outstanding")
 
 func (s *subscriber) handleAnswer(sdp string) error {
+	s.beforeAnswer(sdp)
 	s.negMu.Lock()
 	defer s.negMu.Unlock()
 	if s.closed {
@@ -191,7 +195,13 @@ func (s *subscriber) handleAnswer(sdp string) error {
 		return errNoOffer
 	}
 	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
-		return fmt.Errorf("sfu: subscriber answer: %w", err)
+		// A sender that cannot bind fails the call after the answer was
+		// applied (beforeAnswer removes the video ones first): go on, or
+		// no offer would ever follow.
+		if !errors.Is(err, webrtc.ErrUnsupportedCodec) || s.pc.SignalingState() != webrtc.SignalingStateStable {
+			return fmt.Errorf("sfu: subscriber answer: %w", err)
+		}
+		s.p.log.Warn("subscriber answer: a track cannot be sent", "err", err)
 	}
 	s.offering = false
 	for _, c := range s.pending {
