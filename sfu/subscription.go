@@ -21,7 +21,8 @@ import (
 //   - Backup codecs. A publisher may send one camera in two codecs, say
 //     AV1 and VP8 (TrackParams.BackupFor links the second to the first).
 //     Each subscriber receives one of them: the primary when it decodes it
-//     (ParticipantParams.Codecs), else the first backup it decodes. The
+//     (ParticipantParams.Codecs, or without them the codecs its answers
+//     accept, backup_answer.go), else the first backup it decodes. The
 //     backup keeps the primary's ID towards the subscriber, and nothing is
 //     transcoded. A backup nobody receives is paused by dynacast.
 //
