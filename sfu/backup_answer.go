@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -32,9 +33,9 @@ import (
 //     the union of all sections, send a codec this section never
 //     negotiated: a black tile either way.
 //
-// A track group with nothing the subscriber can receive is reported once
-// (CodecUnsupported, and a log line): the client is told instead of left
-// with a tile that never shows video.
+// A track group with nothing the subscriber can receive for unservedGrace
+// is reported once (CodecUnsupported, and a log line): the client is told
+// instead of left with a tile that never shows video.
 
 // answerVideo reads the video sections of an answer: each section's
 // codecs by mid (none for a rejected section), and the codec names (lower
@@ -223,17 +224,31 @@ func (s *subscriber) syncAll() {
 	s.p.room.kick()
 }
 
-// unservedKey names a track group a subscriber was told it cannot receive.
+// unservedKey names a track group a subscriber may be told it cannot
+// receive.
 type unservedKey struct {
 	owner *Participant
 	group string
 }
 
-// reportUnserved tells the client, once per track group, of the groups of
-// o it subscribes to but can receive in no codec (none: a member of each,
-// the primary first), and forgets o's groups that are served again or
-// gone. syncMu is held.
-func (s *subscriber) reportUnserved(o *Participant, none map[string][]*Receiver) {
+// unserved is one such group: since when, whether the client was told.
+type unserved struct {
+	since  time.Time
+	told   bool
+	codecs []string
+}
+
+// unservedGrace is how long a group stays unreceivable before the client
+// is told: a backup published a moment after its primary (a browser's two
+// transceivers, a trunk mirroring them one by one) is no reason to.
+const unservedGrace = 2 * time.Second
+
+// noteUnserved records the groups of o the subscriber subscribes to but can
+// receive in no codec (none: the members of each), and forgets o's groups
+// served again or gone. syncMu is held.
+func (s *subscriber) noteUnserved(o *Participant, none map[string][]*Receiver, now time.Time) {
+	s.unservedMu.Lock()
+	defer s.unservedMu.Unlock()
 	for k := range s.unserved {
 		if k.owner.closing.Load() || (k.owner == o && none[k.group] == nil) {
 			delete(s.unserved, k)
@@ -241,20 +256,33 @@ func (s *subscriber) reportUnserved(o *Participant, none map[string][]*Receiver)
 	}
 	for g, rs := range none {
 		k := unservedKey{o, g}
-		if s.unserved[k] || o.backupAwaited(g, rs) {
+		if s.unserved[k] != nil || o.backupAwaited(g, rs) {
 			continue
 		}
 		if s.unserved == nil {
-			s.unserved = map[unservedKey]bool{}
+			s.unserved = map[unservedKey]*unserved{}
 		}
-		s.unserved[k] = true
-		var codecs []string
+		u := &unserved{since: now}
 		for _, r := range rs {
-			codecs = append(codecs, MimeSubtype(r.codec.MimeType))
+			u.codecs = append(u.codecs, MimeSubtype(r.codec.MimeType))
 		}
+		s.unserved[k] = u
+	}
+}
+
+// tellUnserved tells the client, once, of each group unreceivable for
+// unservedGrace (CodecUnsupported, and a log line). The room loop calls it.
+func (s *subscriber) tellUnserved(now time.Time) {
+	s.unservedMu.Lock()
+	defer s.unservedMu.Unlock()
+	for k, u := range s.unserved {
+		if u.told || now.Sub(u.since) < unservedGrace {
+			continue
+		}
+		u.told = true
 		decodes := s.p.decodeList()
-		s.p.log.Warn("no codec of a track the subscriber decodes", "publisher", o.id, "track", g, "codecs", codecs, "decodes", decodes)
-		s.p.emit(CodecUnsupported{ParticipantID: o.id, TrackID: g, Codecs: codecs, Decodes: decodes})
+		s.p.log.Warn("no codec of a track the subscriber decodes", "publisher", k.owner.id, "track", k.group, "codecs", u.codecs, "decodes", decodes)
+		s.p.emit(CodecUnsupported{ParticipantID: k.owner.id, TrackID: k.group, Codecs: u.codecs, Decodes: decodes})
 	}
 }
 

@@ -173,6 +173,33 @@ func TestNoCodecReported(t *testing.T) {
 	}
 }
 
+// TestLateBackupNotReported: a primary a VP8-only client cannot decode,
+// whose backup is published a moment later (as a trunk mirrors them one
+// by one), is no error: the client gets the backup and is told nothing.
+func TestLateBackupNotReported(t *testing.T) {
+	s := newTestSFU(t, nil)
+	defer s.Close()
+	v := join(t, s, "x", "v", sfutest.Options{Subscribe: true})
+	pub, err := s.Join("x", "", ParticipantParams{ID: "pub", CanPublish: true, Remote: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	if _, err := pub.PublishTrack(TrackParams{ID: "P", Kind: webrtc.RTPCodecTypeVideo, Codec: h264,
+		Layers: []string{"s", "l"}, Upstream: &wantRecorder{}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "VP8 learned", func() bool { return slices.Equal(v.p.decodeList(), []string{"vp8"}) })
+	time.Sleep(unservedGrace / 4)
+	if _, err := pub.PublishTrack(TrackParams{ID: "B", Kind: webrtc.RTPCodecTypeVideo, Codec: video(webrtc.MimeTypeVP8),
+		Layers: []string{"s", "l"}, Upstream: &wantRecorder{}, BackupFor: "P"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the backup picked", func() bool { return slices.Equal(received(v.p), []string{"B"}) })
+	time.Sleep(unservedGrace + 200*time.Millisecond) // room ticks every 50 ms
+	noEvent[CodecUnsupported](t, v)
+}
+
 // noEvent fails if pr received an event of type E.
 func noEvent[E Event](t *testing.T, pr *peer) {
 	t.Helper()

@@ -48,12 +48,13 @@ type subscriber struct {
 	// syncRead, when set (tests only), runs in syncOwner right after it
 	// read the owner's tracks: a test makes a publish race that read.
 	syncRead func()
-	// unserved: track groups the client was told it can receive in no
-	// codec (backup_answer.go); guarded by syncMu.
-	unserved map[unservedKey]bool
-	mu       sync.Mutex // guards downs; held across AddTrack/RemoveTrack
-	downs    map[*Receiver]*DownTrack
-	wg       sync.WaitGroup // RTCP readers
+	// unserved: track groups the client can receive in no codec
+	// (backup_answer.go).
+	unservedMu sync.Mutex
+	unserved   map[unservedKey]*unserved
+	mu         sync.Mutex // guards downs; held across AddTrack/RemoveTrack
+	downs      map[*Receiver]*DownTrack
+	wg         sync.WaitGroup // RTCP readers
 }
 
 func newSubscriber(p *Participant) (*subscriber, error) {
@@ -234,6 +235,7 @@ func (s *subscriber) addCandidate(c *webrtc.ICECandidateInit) error {
 // allocate runs the layer selector over this subscriber's video
 // down-tracks with its current bandwidth estimate.
 func (s *subscriber) allocate(now time.Time) {
+	s.tellUnserved(now)
 	s.mu.Lock()
 	var video []*DownTrack
 	audio := 0

@@ -177,7 +177,7 @@ func (s *subscriber) syncOwner(o *Participant) {
 	if s.p.maySubscribe() {
 		want, none = s.p.picks(tracks)
 	}
-	s.reportUnserved(o, none)
+	s.noteUnserved(o, none, time.Now())
 	s.mu.Lock()
 	var drop []*Receiver
 	for r := range s.downs {
