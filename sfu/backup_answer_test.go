@@ -79,7 +79,8 @@ func TestBackupFromAnswer(t *testing.T) {
 
 // TestBackupFromAnswerRenegotiated: a subscriber that declares nothing
 // and accepts VP9 gets the VP9 primary; when its answers stop accepting
-// VP9 (setCodecPreferences, as a page can), it moves to the VP8 backup.
+// VP9 (setCodecPreferences, as a page can), it moves to the VP8 backup,
+// and back to the primary when they accept VP9 again.
 func TestBackupFromAnswerRenegotiated(t *testing.T) {
 	b, pub := backupFromAnswer(t, video(webrtc.MimeTypeVP9))
 	v := join(t, b, "r", "v", sfutest.Options{Subscribe: true, MoreVideo: []string{webrtc.MimeTypeVP9}})
@@ -112,6 +113,13 @@ func TestBackupFromAnswerRenegotiated(t *testing.T) {
 		}
 		return false
 	})
+	// Accepting VP9 again brings the primary back at the next renegotiation.
+	v.c.RestrictVideo(nil)
+	if _, err := pub.PublishTrack(TrackParams{ID: "A2", Kind: webrtc.RTPCodecTypeAudio,
+		Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, Upstream: &wantRecorder{}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the VP9 primary picked again", func() bool { return slices.Equal(received(v.p), []string{"A", "A2", "P"}) })
 	noEvent[CodecUnsupported](t, v)
 }
 

@@ -91,8 +91,9 @@ type Client struct {
 	closed  bool
 	// subVideo: the subscriber connection's video codecs; onlyVideo: those
 	// its answers accept (RestrictVideo), nil for all.
-	subVideo  []webrtc.RTPCodecParameters
-	onlyVideo []string
+	subVideo   []webrtc.RTPCodecParameters
+	onlyVideo  []string
+	restricted bool // the last answer was restricted
 }
 
 // New returns a client that sends its messages with send (called from

@@ -21,9 +21,17 @@ func (c *Client) RestrictVideo(mimes []string) {
 // transceivers, between the offer and the answer.
 func (c *Client) restrictAnswer() {
 	c.mu.Lock()
-	only := c.onlyVideo
+	only, was := c.onlyVideo, c.restricted
+	c.restricted = only != nil
 	c.mu.Unlock()
 	if only == nil {
+		if was { // back to every codec the client has
+			for _, t := range c.sub.GetTransceivers() {
+				if t.Kind() == webrtc.RTPCodecTypeVideo {
+					_ = t.SetCodecPreferences(nil)
+				}
+			}
+		}
 		return
 	}
 	var keep []webrtc.RTPCodecParameters
