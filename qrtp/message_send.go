@@ -177,6 +177,9 @@ func (s *msgSend) onAck(seq uint64, off, n int) *outMsg {
 	if m == nil {
 		return nil
 	}
+	if off == 0 && n == len(m.data) && m.retx.empty() {
+		return m // sent whole in one fragment: complete, no range to keep
+	}
 	m.acked.add(uint64(off), uint64(off+n))
 	if !m.retx.empty() {
 		m.retx.remove(uint64(off), uint64(off+n))
