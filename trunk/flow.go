@@ -117,13 +117,7 @@ type flowTable struct {
 	spare  []*flowDemand
 	// subs is subscriptions' result, reused.
 	subs map[string]map[TrackRef]Subscribe
-	// demandStale: what the demand is made of (peers' subscriptions, the
-	// local wants, which peers are up) changed since the last apply.
-	demandStale bool
 }
-
-// demandChanged says the next sync must apply the demand afresh.
-func (t *flowTable) demandChanged() { t.demandStale = true }
 
 // demandScratch empties the demand map of the last sync for the next.
 func (t *flowTable) demandScratch() map[flowKey]*flowDemand {
@@ -153,7 +147,7 @@ func (t *flowTable) newDemand() *flowDemand {
 func (t *flowTable) changed() { t.gen++ }
 
 func newFlowTable(self string) *flowTable {
-	return &flowTable{self: self, log: slog.New(slog.DiscardHandler), flows: map[flowKey]*flow{}, gen: 1, demandStale: true}
+	return &flowTable{self: self, log: slog.New(slog.DiscardHandler), flows: map[flowKey]*flow{}, gen: 1}
 }
 
 func (t *flowTable) get(k flowKey) *flow { return t.flows[k] }

@@ -29,7 +29,6 @@ func (c *Core) Want(now time.Time, ref TrackRef, layers uint32) {
 	if c.wants[ref] == layers {
 		return
 	}
-	c.flows.demandChanged()
 	if layers == 0 {
 		delete(c.wants, ref)
 	} else {
@@ -52,14 +51,7 @@ func (c *Core) RequestKeyframe(now time.Time, ref TrackRef, layer int) {
 func (c *Core) syncFlows(now time.Time) {
 	c.syncing = true
 	defer func() { c.syncing = false }()
-	var removed, joined []*flow
-	if c.flows.demandStale {
-		// Only then can the table differ from the demand: a sync that a
-		// room record or a link-state change asked for re-plans the
-		// flows it has.
-		c.flows.demandStale = false
-		removed, joined = c.flows.apply(now, c.demand(), c.trackMode)
-	}
+	removed, joined := c.flows.apply(now, c.demand(), c.trackMode)
 	for _, f := range removed {
 		c.closeFlow(f)
 	}
@@ -343,7 +335,6 @@ func compareRefStrings(a, b TrackRef) int {
 // we re-plan from scratch, and refuse if it still would.
 func (c *Core) receiveSubscribe(now time.Time, p *peer, s Subscribe) {
 	c.subsDirty = true
-	c.flows.demandChanged()
 	if s.Layers == 0 {
 		delete(p.recvSubs, s.Track)
 		return

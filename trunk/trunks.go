@@ -109,7 +109,6 @@ func (c *Core) accepted(now time.Time, conn *qrtp.Conn) {
 func (c *Core) attach(now time.Time, p *peer, conn *qrtp.Conn) {
 	p.reset()
 	c.flows.changed()
-	c.flows.demandChanged()
 	p.conn = conn
 	p.events = true // whatever it queued before it was ours
 	p.connects++
@@ -176,7 +175,6 @@ func (c *Core) checkUp(now time.Time, p *peer) {
 		return
 	}
 	p.up, p.upSince, p.backoff = true, now, c.cfg.RedialMin
-	c.flows.demandChanged()
 	c.log.Info("trunk up", "peer", p.info.Name, "handshake", p.conn.HandshakeKind(), "rtt", p.conn.Stats().SmoothedRTT)
 	// Full exchange: everything we know, so the peer converges at once.
 	for _, ls := range c.ls.all() {
@@ -198,7 +196,6 @@ func (c *Core) peerDown(now time.Time, p *peer, why string) {
 	p.metrics.addClosed(p.conn.Stats())
 	p.reset()
 	c.flows.changed()
-	c.flows.demandChanged()
 	p.downAt, p.downWhy = now, why
 	if wasUp {
 		p.lastUp = now
