@@ -111,10 +111,8 @@ type flowTable struct {
 	// changed): the per-packet caches (inStream.f, flow.outs) are valid
 	// for one gen.
 	gen uint64
-	// demand and spare are Core.demand's scratch: the map of the last
-	// sync, and its entries for reuse.
+	// demand is Core.demand's map, emptied and reused by each sync.
 	demand map[flowKey]*flowDemand
-	spare  []*flowDemand
 	// subs is subscriptions' result, reused.
 	subs map[string]map[TrackRef]Subscribe
 }
@@ -124,23 +122,8 @@ func (t *flowTable) demandScratch() map[flowKey]*flowDemand {
 	if t.demand == nil {
 		t.demand = map[flowKey]*flowDemand{}
 	}
-	for _, d := range t.demand {
-		t.spare = append(t.spare, d)
-	}
 	clear(t.demand)
 	return t.demand
-}
-
-// newDemand returns an empty demand entry, reusing one when it can.
-func (t *flowTable) newDemand() *flowDemand {
-	n := len(t.spare)
-	if n == 0 {
-		return &flowDemand{}
-	}
-	d := t.spare[n-1]
-	t.spare = t.spare[:n-1]
-	*d = flowDemand{downs: d.downs[:0]}
-	return d
 }
 
 // changed invalidates the per-packet caches.
@@ -208,19 +191,18 @@ func (t *flowTable) apply(now time.Time, demand map[flowKey]*flowDemand,
 			t.ordered = false
 			changed = true
 		}
-		f.local = d.local
 		slices.Sort(d.downs)
-		if slices.Equal(f.down, d.downs) {
-			continue
-		}
 		added := false
 		for _, p := range d.downs {
 			if !slices.Contains(f.down, p) {
 				added = true
 			}
 		}
-		f.down = slices.Clone(d.downs)
-		changed = true
+		if !slices.Equal(f.down, d.downs) {
+			f.down = slices.Clone(d.downs)
+			changed = true
+		}
+		f.local = d.local
 		if added && !f.lastIn.IsZero() {
 			joined = append(joined, f)
 		}
