@@ -26,6 +26,7 @@ func sampleMessages() []message {
 		{RoomRequest: &RoomRequest{Origin: "eu-1", Room: "demo"}},
 		{Subscribe: &Subscribe{Track: ref, Layers: 3, Path: []string{"eu-1", "fwd-1", "us-1"}}},
 		{Subscribe: &Subscribe{Track: ref}},
+		{Subscribe: &Subscribe{Track: ref, Layers: 6, Path: []string{"eu-1", "us-1"}, TL: []int{7, 0, 1}}},
 		{Bind: &Bind{Stream: 9, Track: ref, Layer: 1, Kind: "video"}},
 		{Keyframe: &Keyframe{Track: ref, Layer: 0}},
 		{Unavailable: &Unavailable{Track: ref, Reason: "loop"}},
@@ -89,6 +90,9 @@ func TestFrameRejects(t *testing.T) {
 		"gone, no delta":    frame(`{"room":{"origin":"a","seq":5,"room":"r","gone":["p"]}}`),
 		"delta from future": frame(`{"room":{"origin":"a","seq":5,"base":5,"room":"r"}}`),
 		"roomreq, no room":  frame(`{"roomreq":{"origin":"a"}}`),
+		"temporal too high": frame(`{"sub":{"track":{"o":"a","r":"b","id":"c"},"layers":1,"tl":[8]}}`),
+		"temporal negative": frame(`{"sub":{"track":{"o":"a","r":"b","id":"c"},"layers":1,"tl":[-1]}}`),
+		"temporal too many": frame(`{"sub":{"track":{"o":"a","r":"b","id":"c"},"layers":1,"tl":[0,0,0,0,0,0,0,0,0]}}`),
 		"oversize length":   binary.AppendUvarint(nil, maxFrame+1),
 		"overflowed varint": bytes.Repeat([]byte{0xff}, 11),
 	} {
