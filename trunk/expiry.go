@@ -36,3 +36,23 @@ func mediaDeadline(now time.Time, p *peer, scenario time.Duration) time.Time {
 	}
 	return now.Add(hopDeadline(scenario, p.metrics.rtt))
 }
+
+// followRTT sizes the FEC of p's media streams for the trunk's current
+// RTT. A stream's FECLatency (half the RTT plus the scenario's Latency:
+// FEC covers what no retransmission could repair in time) was set with
+// the RTT when it opened; QRTP turns FEC off when the RTT outgrows it
+// (nothing could arrive in time anyway, by that reckoning). So a node
+// starved of CPU, whose RTT rose by 30 ms, lost all FEC on a 20 % loss
+// trunk just when it could least afford retransmissions: its media
+// expired in bursts and the far subscribers froze.
+func followRTT(p *peer) {
+	rtt := p.metrics.rtt
+	if rtt <= 0 {
+		return
+	}
+	for _, os := range p.out {
+		if os.latency > 0 {
+			os.s.SetFECLatency(rtt/2 + os.latency)
+		}
+	}
+}

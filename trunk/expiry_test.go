@@ -50,3 +50,42 @@ func TestExpiredVideoAsksKeyframe(t *testing.T) {
 	}
 	t.Logf("%d messages expired between a and b, %d key frame requests", expired()-e0, n.M.Keyframes()-kf)
 }
+
+// TestFECFollowsRTT: a meeting trunk's FEC is sized for the trunk's
+// current RTT. It used to be sized with the RTT when the media stream
+// opened: when the RTT then rose by a few tens of milliseconds (a node
+// starved of CPU answers late), QRTP judged that no repair could arrive in
+// time and turned FEC off on a 20 % loss trunk.
+func TestFECFollowsRTT(t *testing.T) {
+	lossy := func(delay time.Duration) netsim.LinkConfig {
+		return netsim.LinkConfig{Delay: delay, Loss: netsim.Bernoulli(0.2)}
+	}
+	n := vnet(t, map[string]route.Role{"a": route.Access, "b": route.Access}, [][2]string{{"a", "b"}}, lossy(50*time.Millisecond))
+	c := count(n)
+	must(t, n.Join("a", sim.User{ID: "alice", Room: "r", Mode: "meeting", Publish: []sim.TrackSpec{video}}))
+	must(t, n.Join("b", sim.User{ID: "bob", Room: "r", Mode: "meeting", Watch: true, Layer: 0}))
+	v := trunk.TrackRef{Origin: "a", Room: "r", ID: "alice-v"}
+	fecK := func() int {
+		for _, tk := range n.Node("a").Core.Status(n.Now()).Trunks {
+			if tk.Peer == "b" {
+				return tk.FECK
+			}
+		}
+		return -1
+	}
+	if !n.RunUntil(5*time.Second, func() bool { return c.get("b", v, 0) > 50 && fecK() > 0 }) {
+		t.Fatalf("no FEC on a 20%% loss trunk at 100 ms RTT (K=%d, %d packets)", fecK(), c.get("b", v, 0))
+	}
+	must(t, n.SetLink("a", "b", lossy(80*time.Millisecond)))
+	n.RunFor(4 * time.Second)
+	off := 0
+	for range 20 {
+		n.RunFor(100 * time.Millisecond)
+		if fecK() == 0 {
+			off++
+		}
+	}
+	if off > 0 {
+		t.Fatalf("FEC off in %d of 20 samples after the RTT rose from 100 to 160 ms at 20%% loss", off)
+	}
+}

@@ -257,6 +257,7 @@ func (c *Core) measurePeers() {
 			bw = float64(st.CWND) / st.SmoothedRTT.Seconds()
 		}
 		m.bandwidth = bw * 8
+		followRTT(p) // expiry.go
 	}
 }
 
