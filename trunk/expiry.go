@@ -45,11 +45,18 @@ func mediaDeadline(now time.Time, p *peer, scenario time.Duration) time.Time {
 // starved of CPU, whose RTT rose by 30 ms, lost all FEC on a 20 % loss
 // trunk just when it could least afford retransmissions: its media
 // expired in bursts and the far subscribers froze.
+//
+// The RTT it uses is the smoothed RTT plus twice its variation: QRTP
+// re-checks against its own smoothed RTT about once a round trip, this
+// runs once a link-state interval, and on a starved node the RTT swings by
+// tens of milliseconds in between (seen: FEC still off at 160–200 ms with
+// the bare smoothed RTT). The cost is FEC groups longer by the variation.
 func followRTT(p *peer) {
 	rtt := p.metrics.rtt
 	if rtt <= 0 {
 		return
 	}
+	rtt += 2 * p.metrics.stats.RTTVar
 	for _, os := range p.out {
 		if os.latency > 0 {
 			os.s.SetFECLatency(rtt/2 + os.latency)
