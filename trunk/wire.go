@@ -138,11 +138,17 @@ type TrackState struct {
 
 // Subscribe is the whole set of layers of Track the sender wants from the
 // receiver (bit i: layer i). Zero unsubscribes. Path is the route the sender
-// planned, origin first and the sender last.
+// planned, origin first and the sender last. Mode and Kind, when set, are
+// the track's room mode ("meeting", "live") and kind ("audio", "video") as
+// the sender knows them: a node the subscription reaches before the room
+// record that announces the track carries it right from the start
+// (flood_order.go). Nodes that predate them send neither.
 type Subscribe struct {
 	Track  TrackRef `json:"track"`
 	Layers uint32   `json:"layers"`
 	Path   []string `json:"path,omitempty"`
+	Mode   string   `json:"mode,omitempty"`
+	Kind   string   `json:"kind,omitempty"`
 }
 
 // Bind says that the sender's message stream Stream carries Layer of Track
@@ -302,6 +308,9 @@ func (m *message) validate() error {
 		}
 		if err == nil {
 			err = checkNames(m.Subscribe.Path...)
+		}
+		if err == nil {
+			err = m.Subscribe.checkHints()
 		}
 	case m.Bind != nil:
 		err = m.Bind.Track.validate()
