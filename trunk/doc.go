@@ -25,7 +25,8 @@
 //   - route: the planner, pure;
 //   - flowTable (flow.go): the forwarding table, pure: every change of a
 //     flow's upstream goes through one function; sync.go keeps it in line
-//     with demand and routes;
+//     with demand and routes; flood_order.go describes a flow (room mode,
+//     track kind) from the room record or, until it comes, the sub;
 //   - media.go: the relay of RTP packets;
 //   - failover.go and standby.go: a silent trunk that fed media is left
 //     within 300 ms, and audio may take two routes at once;
