@@ -26,6 +26,7 @@ func sampleMessages() []message {
 		{RoomRequest: &RoomRequest{Origin: "eu-1", Room: "demo"}},
 		{Subscribe: &Subscribe{Track: ref, Layers: 3, Path: []string{"eu-1", "fwd-1", "us-1"}}},
 		{Subscribe: &Subscribe{Track: ref}},
+		{Subscribe: &Subscribe{Track: ref, Layers: 1, Path: []string{"eu-1", "us-1"}, Mode: "live", Kind: "audio"}},
 		{Bind: &Bind{Stream: 9, Track: ref, Layer: 1, Kind: "video"}},
 		{Keyframe: &Keyframe{Track: ref, Layer: 0}},
 		{Unavailable: &Unavailable{Track: ref, Reason: "loop"}},
