@@ -20,7 +20,7 @@ const (
 	maxTracks       = 16
 	maxLayers       = 8
 	maxPath         = 32
-	protocolVersion = 2
+	protocolVersion = 3 // 3: sub's mode and kind, hello's scope, interest
 )
 
 // ErrProtocol is wrapped by every malformed control message.
@@ -42,6 +42,9 @@ type Hello struct {
 	Region  string `json:"region"`
 	Role    string `json:"role"`
 	Version int    `json:"version"`
+	// Scope "rooms": send the sender only the room records of the rooms
+	// it declares with Interest (flood_scope.go); empty: every record.
+	Scope string `json:"scope,omitempty"`
 }
 
 // LinkState is one node's view of its trunks and its load, flooded to every
@@ -186,6 +189,7 @@ type message struct {
 	RoomRequest *RoomRequest `json:"roomreq,omitempty"`
 	Command     *Command     `json:"cmd,omitempty"`
 	Reply       *Reply       `json:"cmd_reply,omitempty"`
+	Interest    *Interest    `json:"interest,omitempty"`
 }
 
 // Message kinds, for counting control traffic.
@@ -201,11 +205,12 @@ const (
 	kindCommand
 	kindReply
 	kindData
+	kindInterest
 	numKinds
 )
 
 // kindNames are the message names on the wire, by kind.
-var kindNames = [numKinds]string{"hello", "lsa", "room", "sub", "bind", "pli", "unavail", "roomreq", "cmd", "cmd_reply", "data"}
+var kindNames = [numKinds]string{"hello", "lsa", "room", "sub", "bind", "pli", "unavail", "roomreq", "cmd", "cmd_reply", "data", "interest"}
 
 // kind is the message's kind.
 func (m *message) kind() int {
@@ -228,6 +233,8 @@ func (m *message) kind() int {
 		return kindCommand
 	case m.Reply != nil:
 		return kindReply
+	case m.Interest != nil:
+		return kindInterest
 	case m.Data != nil:
 		return kindData
 	}
@@ -282,7 +289,7 @@ func (m *message) validate() error {
 	set := 0
 	for _, p := range []bool{m.Hello != nil, m.LinkState != nil, m.Room != nil, m.Subscribe != nil,
 		m.Bind != nil, m.Keyframe != nil, m.Unavailable != nil, m.RoomRequest != nil, m.Command != nil,
-		m.Reply != nil, m.Data != nil} {
+		m.Reply != nil, m.Data != nil, m.Interest != nil} {
 		if p {
 			set++
 		}
@@ -293,7 +300,7 @@ func (m *message) validate() error {
 	var err error
 	switch {
 	case m.Hello != nil:
-		err = checkNames(m.Hello.Name, m.Hello.Region, m.Hello.Role)
+		err = checkNames(m.Hello.Name, m.Hello.Region, m.Hello.Role, m.Hello.Scope)
 		if err == nil && m.Hello.Name == "" {
 			err = errors.New("hello without a name")
 		}
@@ -301,6 +308,8 @@ func (m *message) validate() error {
 		err = m.LinkState.validate()
 	case m.Room != nil:
 		err = m.Room.validate()
+	case m.Interest != nil:
+		err = m.Interest.validate()
 	case m.Subscribe != nil:
 		err = m.Subscribe.Track.validate()
 		if err == nil && len(m.Subscribe.Path) > maxPath {

@@ -27,6 +27,8 @@ func sampleMessages() []message {
 		{Subscribe: &Subscribe{Track: ref, Layers: 3, Path: []string{"eu-1", "fwd-1", "us-1"}}},
 		{Subscribe: &Subscribe{Track: ref}},
 		{Subscribe: &Subscribe{Track: ref, Layers: 1, Path: []string{"eu-1", "us-1"}, Mode: "live", Kind: "audio"}},
+		{Interest: &Interest{Rooms: []string{"demo", "show"}, On: true}},
+		{Hello: &Hello{Name: "eu-2", Region: "eu", Role: "access", Version: 3, Scope: "rooms"}},
 		{Bind: &Bind{Stream: 9, Track: ref, Layer: 1, Kind: "video"}},
 		{Keyframe: &Keyframe{Track: ref, Layer: 0}},
 		{Unavailable: &Unavailable{Track: ref, Reason: "loop"}},
