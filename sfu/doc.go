@@ -41,7 +41,9 @@
 // cap the frame rate, prefer_fps.go) and the down-track drops the others; a
 // sink (a trunk) of its layer i gets the spatial layers up to i as one
 // stream (svc_sink.go), so another node takes it as simulcast (with
-// temporal steps per subscriber there too).
+// temporal steps per subscriber there too; that node tells its trunk the
+// temporal layers its subscribers want, svc_upstream.go, and TemporalCut,
+// svc_cut.go, is how a trunk drops the others).
 // Tracks have a source (source.go): a screen share is a second video
 // track, served before cameras and large by default. Participants that
 // join with data channels send and receive data messages (data.go), which

@@ -512,7 +512,9 @@ func (d *DownTrack) keepLocked(in *inPacket) bool {
 	case d.r.svc:
 		return d.fwd.target < 0 || d.svcFilter(in)
 	case !in.svc.ok || !d.fwd.takes(&in.fp):
-	case in.svc.dd == nil && d.svc.temporal.active():
+	case in.svc.dd == nil:
+		// Always, so that the highest temporal layer seen is known
+		// when a cap comes: steps down go one layer at a time.
 		return d.svc.temporal.keep(&in.svc)
 	case in.svc.dd != nil:
 		return d.svc.av1Relayed(&in.svc, in.fp.layer)

@@ -49,6 +49,7 @@ func (r *Receiver) tick(now time.Time, pauseAfter time.Duration) {
 	if wanted != nil {
 		r.up.SetLayersWanted(wanted)
 	}
+	r.tickTemporal()
 }
 
 // rateWindow is the shortest interval a layer bitrate is measured over:

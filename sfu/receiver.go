@@ -76,9 +76,12 @@ type Receiver struct {
 	svcBytes [svcLayers]atomic.Uint64
 	svcRates [svcLayers]svcRate
 	// tm: bytes and pictures per temporal layer (svc_temporal.go).
-	tm     temporalMeter
-	source string
-	isRED  bool
+	tm temporalMeter
+	// tlWanted: the temporal layers last asked of a TemporalUpstream, by
+	// layer (svc_upstream.go); under mu.
+	tlWanted []int
+	source   string
+	isRED    bool
 	// backupFor: the primary track's ID when this is its backup codec.
 	backupFor string
 	rids      []string

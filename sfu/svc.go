@@ -37,8 +37,9 @@ import (
 //
 // Across trunks (svc_sink.go) each spatial layer leaves the node as its
 // own decodable stream, so the far node handles the track as simulcast
-// and carries only the layers its subscribers want. Dynacast pauses the
-// one encoding at the publisher when nobody watches it.
+// and carries only the layers its subscribers want, and of each only the
+// temporal layers they want (svc_upstream.go, svc_cut.go). Dynacast
+// pauses the one encoding at the publisher when nobody watches it.
 //
 // Temporal layers (frame-rate steps) are chosen with the spatial layer,
 // svc_temporal.go.

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -43,7 +44,8 @@ import (
 // svc_sink.go) gets temporal steps on the far node too, on the stream
 // forwarded: VP9 by the descriptor's TID and U bit, AV1 by following the
 // decode target of the stream's spatial layer (av1Relayed). The trunk
-// itself carries every temporal layer of a wanted spatial layer.
+// carries only the temporal layers the far node's subscribers want
+// (svc_upstream.go asks for them, svc_cut.go cuts the rest).
 
 // svcTemporal is how many temporal steps the selector offers per spatial
 // layer: temporal layer 0, layers 0-1, every layer.
@@ -118,11 +120,6 @@ func (t *temporalFollow) moved(cur, to int) {
 	}
 }
 
-// active reports whether the filter drops anything or is switching.
-func (t *temporalFollow) active() bool {
-	return t.target != allTemporal || t.current != allTemporal
-}
-
 // keep moves towards the target at a picture start where allowed and
 // reports whether the packet is forwarded.
 func (t *temporalFollow) keep(v *svcFrame) bool {
@@ -165,7 +162,8 @@ func (r *Receiver) temporalSteps() int {
 func (s *svcState) av1Relayed(v *svcFrame, layer int) bool {
 	cur := s.av1.temporal(v)
 	in, _, _ := s.av1.step(v, layer, s.temporal.next(cur))
-	s.temporal.moved(cur, s.av1.temporal(v))
+	s.temporal.current = s.av1.temporal(v) // what the upstream must carry (svc_upstream.go)
+	s.temporal.moved(cur, s.temporal.current)
 	if in && s.av1.ends(v) {
 		s.temporal.pics++
 	}
@@ -181,9 +179,12 @@ type temporalMeter struct {
 
 	// Under Receiver.mu.
 	prevBytes, prevFrames [svcLayers][svcTemporal]uint64
-	at                    time.Time
-	rate                  [svcLayers][svcTemporal]float64 // bits/s, smoothed; 0 unmeasured
-	fps                   [svcTemporal]float64            // pictures/s up to each step, smoothed
+	// uncarried: how many of a row's top steps its upstream is asked not
+	// to carry (svc_upstream.go); those keep their last figures.
+	uncarried [svcLayers]int
+	at        time.Time
+	rate      [svcLayers][svcTemporal]float64 // bits/s, smoothed; 0 unmeasured
+	fps       [svcTemporal]float64            // pictures/s up to each step, smoothed
 }
 
 // nominalShare is the share of a layer's bytes in the temporal layers up
@@ -241,20 +242,27 @@ func (m *temporalMeter) measure(now time.Time) {
 	dt := now.Sub(m.at).Seconds()
 	first := m.at.IsZero()
 	var fps [svcTemporal]float64
+	// measured: a row that carries the step had pictures (while some row
+	// is cut upstream, an empty row says nothing of the frame rate).
+	var measured [svcTemporal]bool
+	anyCut := slices.ContainsFunc(m.uncarried[:], func(u int) bool { return u > 0 })
 	for row := range svcLayers {
 		for t := range svcTemporal {
 			b, f := m.bytes[row][t].Load(), m.frames[row][t].Load()
-			if !first {
+			if !first && t < svcTemporal-m.uncarried[row] {
 				inst := float64(b-m.prevBytes[row][t]) * 8 / dt
 				m.rate[row][t] = smooth(m.rate[row][t], inst)
 				fps[t] = max(fps[t], float64(f-m.prevFrames[row][t])/dt)
+				measured[t] = measured[t] || f > m.prevFrames[row][t] || !anyCut
 			}
 			m.prevBytes[row][t], m.prevFrames[row][t] = b, f
 		}
 	}
 	if !first {
 		for t := range fps {
-			m.fps[t] = smooth(m.fps[t], fps[t])
+			if measured[t] {
+				m.fps[t] = smooth(m.fps[t], fps[t])
+			}
 		}
 	}
 	m.at = now
@@ -300,9 +308,15 @@ func (r *Receiver) ladderLocked(rows []int, maxStep int) []int {
 	out := make([]int, len(rows)*svcTemporal)
 	cumulative := r.svc && r.ck == codecVP9
 	for s, b := range rows {
+		scale := 1.0 // a row cut upstream costs what its whole stream would
+		if s < svcLayers && r.tm.uncarried[s] > 0 && !cumulative {
+			if top := r.tm.share(s, svcTemporal-1-r.tm.uncarried[s], false); top > 0 {
+				scale = 1 / top
+			}
+		}
 		for t := 0; t <= maxStep; t++ {
 			if b > 0 {
-				out[ladderIndex(s, t)] = max(int(float64(b)*r.tm.share(s, t, cumulative)), 30_000)
+				out[ladderIndex(s, t)] = max(int(float64(b)*scale*r.tm.share(s, t, cumulative)), 30_000)
 			}
 		}
 	}

@@ -51,6 +51,7 @@ type Core struct {
 
 	flows   *flowTable
 	wants   map[TrackRef]uint32 // layers of remote tracks the local side watches
+	wantTL  map[TrackRef][]int  // their temporal layers wanted, by layer (temporal.go)
 	holding map[*flow]struct{}  // flows with packets held for reordering
 
 	own map[string]*ownRoom // this node's part of each room it is in
@@ -116,7 +117,7 @@ func NewCore(now time.Time, cfg Config, local Local, logger *slog.Logger) (*Core
 		byName: map[string]*peer{}, byKey: map[handshake.PublicKey]*peer{},
 		ls: newLSDB(max(4*cfg.LinkStateRefresh, 8*cfg.LinkStateInterval)), rooms: newRoomDB(),
 		planner: route.NewPlanner(cfg.Hysteresis), flows: newFlowTable(cfg.Name),
-		wants: map[TrackRef]uint32{}, holding: map[*flow]struct{}{}, own: map[string]*ownRoom{},
+		wants: map[TrackRef]uint32{}, wantTL: map[TrackRef][]int{}, holding: map[*flow]struct{}{}, own: map[string]*ownRoom{},
 		// Sequence numbers start at the clock so that a restarted node's
 		// records supersede the ones its peers remember.
 		seq: uint64(now.UnixNano()), now: now, houseAt: now,

@@ -27,7 +27,9 @@
 //     flow's upstream goes through one function; sync.go keeps it in line
 //     with demand and routes; flood_order.go describes a flow (room mode,
 //     track kind) from the room record or, until it comes, the sub;
-//   - media.go: the relay of RTP packets;
+//   - media.go: the relay of RTP packets; temporal.go: the temporal
+//     layers of VP9 and AV1 each downstream peer wants, the only ones
+//     sent to it (sfu.TemporalCut knows the codecs);
 //   - failover.go and standby.go: a silent trunk that fed media is left
 //     within 300 ms, and audio may take two routes at once;
 //   - Local (local.go): the node's media side, the SFU on an access node.

@@ -82,7 +82,7 @@ func (c *Core) declare(now time.Time, room string, on bool) {
 		return
 	}
 	for _, p := range c.peers {
-		if p.up && p.hello.Version >= 3 {
+		if p.up && p.hello.Version >= 4 {
 			c.sendControl(now, p, message{Interest: &Interest{Rooms: []string{room}, On: on}})
 		}
 	}
@@ -93,7 +93,7 @@ func (c *Core) declare(now time.Time, room string, on bool) {
 
 // declareAll sends a peer that just came up every room this node hosts.
 func (c *Core) declareAll(now time.Time, p *peer) {
-	if !c.scoped() || p.hello.Version < 3 {
+	if !c.scoped() || p.hello.Version < 4 {
 		return
 	}
 	rooms := sortedKeys(c.own)

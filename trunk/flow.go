@@ -51,6 +51,7 @@ type flow struct {
 	standby string
 
 	sending bool     // origin: the local side passes this layer out (StartLayer)
+	tl      int      // the highest temporal layer wanted downstream (temporal.go)
 	down    []string // downstream peers, sorted
 	local   bool
 	// keyframe: ask the upstream for a key frame at the next sync (the
@@ -63,7 +64,12 @@ type flow struct {
 	outs    []fanTarget
 	outsGen uint64
 
-	seen   seqWindow
+	seen seqWindow
+	// shift is added to the sequence numbers that come in, and rebase
+	// says whether the next packet admitted is checked for a new
+	// numbering (after an upstream change; temporal.go).
+	shift  uint16
+	rebase bool
 	unit   fecUnit // which packets sent downstream share an FEC group
 	order  reorder // before the local side
 	pliAt  time.Time
@@ -156,6 +162,7 @@ type flowDemand struct {
 	downs []string
 	local bool
 	hint  trackHint // mode and kind as the subscribers told them
+	tl    int       // the highest temporal layer any of them wants (temporal.go)
 }
 
 // apply brings the table in line with demand. It returns the flows it
@@ -197,6 +204,7 @@ func (t *flowTable) apply(now time.Time, demand map[flowKey]*flowDemand,
 		}
 		f.down = slices.Clone(d.downs)
 		f.local = d.local
+		f.tl = d.tl
 		if added && !f.lastIn.IsZero() {
 			joined = append(joined, f)
 		}
@@ -239,6 +247,7 @@ func (t *flowTable) switchTo(f *flow, up, why string) {
 	}
 	f.up, f.next = up, ""
 	f.keyframe = up != "" && up != t.self
+	f.rebase = f.keyframe
 	f.reorder = true
 	f.pliAt = time.Time{}
 }
@@ -270,8 +279,9 @@ func (t *flowTable) peerLost(name string, alive func(string) bool) {
 
 // admit decides whether a packet of f that came from peer from is relayed:
 // it must come from the upstream or its successor (whose first packet
-// completes the switch), and each sequence number passes once.
-func (t *flowTable) admit(f *flow, from string, seq uint16) bool {
+// completes the switch), and each sequence number passes once. It
+// returns the sequence number the packet is relayed with (rebased).
+func (t *flowTable) admit(f *flow, from string, seq uint16) (uint16, bool) {
 	switch from {
 	case f.up:
 	case f.standby:
@@ -279,13 +289,37 @@ func (t *flowTable) admit(f *flow, from string, seq uint16) bool {
 		t.switchTo(f, f.next, "first packet from the new upstream")
 	default:
 		f.stale++
-		return false
+		return seq, false
+	}
+	seq += f.shift
+	if f.rebase {
+		seq = f.rebaseAt(seq)
 	}
 	if !f.seen.fresh(seq) {
 		f.dups++
-		return false
+		return seq, false
 	}
-	return true
+	return seq, true
+}
+
+// rebaseAt takes the first packet from a new upstream: if its sequence
+// number is more than a window away from the last one relayed, the new
+// upstream numbers the layer differently (a temporal cut on its way
+// renumbered it, temporal.go), and its packets are shifted to follow on
+// (a key frame was asked for with the switch). A backward jump would
+// otherwise be dropped as old packets here, or, relayed, make the
+// subscribers' forwarders take new packets for ones already sent.
+func (f *flow) rebaseAt(seq uint16) uint16 {
+	f.rebase = false
+	if !f.seen.started {
+		return seq
+	}
+	if d := int(int16(seq - f.seen.top)); d > seqWindowSize || d < -seqWindowSize {
+		to := f.seen.top + 1
+		f.shift += to - seq
+		return to
+	}
+	return seq
 }
 
 // subscriptions is what this node must subscribe to at each upstream
@@ -308,6 +342,7 @@ func (t *flowTable) subscriptions() map[string]map[TrackRef]Subscribe {
 		if f.told != toldNothing {
 			s.Mode, s.Kind = string(f.mode), f.kind
 		}
+		s.TL = withTL(s.TL, f.key.layer, f.tl)
 		m[f.key.track] = s
 	}
 	for _, f := range t.flows {

@@ -31,6 +31,7 @@ type Local interface {
 
 // The Core's inputs from its Local side are its methods SetRoom (this
 // node's own participants of a room), Want (the layers of a remote track
-// that local subscribers watch), RequestKeyframe (a local subscriber needs
+// that local subscribers watch), WantTemporal (the temporal layers they
+// watch of each), RequestKeyframe (a local subscriber needs
 // a key frame of a remote track) and LocalRTP (a packet of a local layer
 // that StartLayer started).

@@ -70,10 +70,11 @@ func (c *Core) forwardMedia(now time.Time, p *peer, k flowKey, f *flow, b []byte
 		return
 	}
 	next := f.next
-	seq := binary.BigEndian.Uint16(b[2:4])
-	if !c.flows.admit(f, p.info.Name, seq) {
+	seq, ok := c.flows.admit(f, p.info.Name, binary.BigEndian.Uint16(b[2:4]))
+	if !ok {
 		return
 	}
+	binary.BigEndian.PutUint16(b[2:4], seq) // rebased after an upstream change
 	if next != "" && f.up == next {
 		c.subsDirty = true // the switch completed: unsubscribe the old upstream
 	}
@@ -186,17 +187,25 @@ func (c *Core) fanOut(now time.Time, f *flow, b []byte) {
 			p.metrics.mediaDrops++
 			continue
 		}
+		pkt := b
+		if os.cut != nil {
+			if pkt = os.cut.Filter(b); pkt == nil {
+				p.metrics.temporalDrops++ // a temporal layer the peer does not want (temporal.go)
+				continue
+			}
+		}
 		send := os.s.SendMessage
 		if more {
 			send = os.s.SendMessageMore
 		}
-		if _, err := send(now, b, time.Time{}); err != nil {
+		if _, err := send(now, pkt, time.Time{}); err != nil {
 			os.drops++
 			p.metrics.mediaDrops++
 			continue
 		}
-		os.bytes += uint64(len(b))
-		p.metrics.mediaOut += uint64(len(b))
+		os.packets++
+		os.bytes += uint64(len(pkt))
+		p.metrics.mediaOut += uint64(len(pkt))
 	}
 }
 

@@ -9,7 +9,7 @@ func (t *Trunk) Collector() prometheus.Collector { return &collector{t: t, d: ne
 
 type descs struct {
 	up, rtt, minRTT, loss, bw, pacing                             *prometheus.Desc
-	sent, recv, fec, retx, mediaOut, mediaIn, drops               *prometheus.Desc
+	sent, recv, fec, retx, mediaOut, mediaIn, drops, tlDrops      *prometheus.Desc
 	expired, flowsOut, flowsIn, connects                          *prometheus.Desc
 	nodes, flows, failures, keyframes, loops, sinkOut, deliverOut *prometheus.Desc
 	bufRequested, bufGranted, sendErrors                          *prometheus.Desc
@@ -34,6 +34,7 @@ func newDescs() descs {
 		mediaOut: d("media_sent_bytes_total", "RTP bytes forwarded to the peer.", peer),
 		mediaIn:  d("media_received_bytes_total", "RTP bytes received from the peer.", peer),
 		drops:    d("media_dropped_total", "RTP packets not queued to the peer (send buffer full).", peer),
+		tlDrops:  d("temporal_dropped_total", "RTP packets of VP9/AV1 temporal layers the peer does not want, not sent.", peer),
 		expired:  d("messages_expired_total", "Media messages that missed their deadline on the trunk.", peer),
 		flowsOut: d("forwarded_tracks", "Track layers forwarded to the peer.", peer),
 		flowsIn:  d("received_tracks", "Track layers received from the peer.", peer),
@@ -61,7 +62,7 @@ type collector struct {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.d
 	for _, x := range []*prometheus.Desc{d.up, d.rtt, d.minRTT, d.loss, d.bw, d.pacing, d.sent, d.recv, d.fec,
-		d.retx, d.mediaOut, d.mediaIn, d.drops, d.expired, d.flowsOut, d.flowsIn, d.connects,
+		d.retx, d.mediaOut, d.mediaIn, d.drops, d.tlDrops, d.expired, d.flowsOut, d.flowsIn, d.connects,
 		d.nodes, d.flows, d.failures, d.keyframes, d.loops, d.sinkOut, d.deliverOut,
 		d.bufRequested, d.bufGranted, d.sendErrors} {
 		ch <- x
@@ -97,6 +98,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		n(d.mediaOut, tk.MediaBytesSent, tk.Peer)
 		n(d.mediaIn, tk.MediaBytesReceived, tk.Peer)
 		n(d.drops, tk.MediaDrops, tk.Peer)
+		n(d.tlDrops, tk.TemporalDrops, tk.Peer)
 		n(d.expired, tk.MessagesExpired, tk.Peer)
 		n(d.connects, tk.Connects, tk.Peer)
 	}

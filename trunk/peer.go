@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/qrtn/qrtn/qrtp"
+	"github.com/qrtn/qrtn/sfu"
 )
 
 // peer is the trunk to one configured node: at most one QRTP connection,
@@ -60,9 +61,12 @@ type peer struct {
 }
 
 type outStream struct {
-	s     *qrtp.Stream
-	bytes uint64
-	drops uint64
+	s              *qrtp.Stream
+	packets, bytes uint64
+	drops          uint64
+	// cut takes the temporal layers the peer does not want out of a VP9
+	// or AV1 stream (nil: other codecs; temporal.go).
+	cut *sfu.TemporalCut
 }
 
 type inStream struct {

@@ -99,6 +99,7 @@ type TrunkStatus struct {
 	MediaBytesSent     uint64  `json:"media_bytes_sent"`
 	MediaBytesReceived uint64  `json:"media_bytes_received"`
 	MediaDrops         uint64  `json:"media_drops"`
+	TemporalDrops      uint64  `json:"temporal_drops"`
 	MessagesExpired    uint64  `json:"messages_expired"`
 	// FEC in force towards the peer (K sources, M repairs per group; 0:
 	// off), the repair and source packets sent on this connection, the
@@ -136,6 +137,8 @@ type FlowStatus struct {
 	Bytes    uint64   `json:"bytes"`
 	Switches uint64   `json:"switches"`
 	Dups     uint64   `json:"dups"`
+	// Outs are what went to each downstream peer (temporal.go).
+	Outs []FlowOut `json:"outs,omitempty"`
 }
 
 // RoomStatus is a room as the flooded room records describe it.
@@ -188,7 +191,8 @@ func (c *Core) Status(now time.Time) Status {
 	for _, f := range c.flows.sorted() {
 		st.Flows = append(st.Flows, FlowStatus{Track: f.key.track.ID, Room: f.key.track.Room, Origin: f.key.track.Origin,
 			Layer: f.key.layer, Kind: f.kind, Mode: string(f.mode), Upstream: f.up, Next: f.next, Standby: f.standby, Path: f.path,
-			Down: slices.Clone(f.down), Local: f.local, Packets: f.packets, Bytes: f.bytes, Switches: f.switches, Dups: f.dups})
+			Down: slices.Clone(f.down), Local: f.local, Packets: f.packets, Bytes: f.bytes, Switches: f.switches, Dups: f.dups,
+			Outs: c.flowOuts(f)})
 	}
 	rooms := map[string]*RoomStatus{}
 	for _, rs := range c.rooms.all() {
@@ -224,6 +228,7 @@ func trunkStatus(p *peer) TrunkStatus {
 	ts.FECBytes, ts.RetransmittedBytes = m.closed.fec+st.FECBytesSent, m.closed.retx+st.BytesRetransmitted
 	ts.MessagesExpired = m.closed.expired + st.MessagesExpired
 	ts.MediaBytesSent, ts.MediaBytesReceived, ts.MediaDrops = m.mediaOut, m.mediaIn, m.mediaDrops
+	ts.TemporalDrops = m.temporalDrops
 	if ts.BytesSent > 0 {
 		ts.FECRatio = float64(ts.FECBytes) / float64(ts.BytesSent)
 		ts.RetransmitRatio = float64(ts.RetransmittedBytes) / float64(ts.BytesSent)

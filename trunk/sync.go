@@ -22,6 +22,7 @@ func (c *Core) Want(now time.Time, ref TrackRef, layers uint32) {
 	}
 	if layers == 0 {
 		delete(c.wants, ref)
+		delete(c.wantTL, ref)
 	} else {
 		c.wants[ref] = layers
 	}
@@ -69,7 +70,7 @@ func (c *Core) demand() map[flowKey]*flowDemand {
 	at := func(k flowKey) *flowDemand {
 		fd := d[k]
 		if fd == nil {
-			fd = &flowDemand{}
+			fd = &flowDemand{tl: -1}
 			d[k] = fd
 		}
 		return fd
@@ -84,6 +85,7 @@ func (c *Core) demand() map[flowKey]*flowDemand {
 					fd := at(flowKey{ref, l})
 					fd.downs = append(fd.downs, p.info.Name)
 					fd.hint.take(sub)
+					fd.tl = max(fd.tl, sub.temporal(l))
 				}
 			}
 		}
@@ -92,7 +94,9 @@ func (c *Core) demand() map[flowKey]*flowDemand {
 		for ref, mask := range c.wants {
 			for l := range maxLayers {
 				if mask&(1<<l) != 0 {
-					at(flowKey{ref, l}).local = true
+					fd := at(flowKey{ref, l})
+					fd.local = true
+					fd.tl = max(fd.tl, wantedTL(c.wantTL[ref], l))
 				}
 			}
 		}
@@ -182,7 +186,11 @@ func (c *Core) syncStreams(now time.Time) {
 	for _, f := range c.flows.sorted() {
 		for _, name := range f.down {
 			p := c.byName[name]
-			if p == nil || !p.up || p.out[f.key] != nil {
+			if p == nil || !p.up {
+				continue
+			}
+			if os := p.out[f.key]; os != nil {
+				c.setCut(os, p, f.key)
 				continue
 			}
 			c.openMedia(now, p, f)
@@ -206,7 +214,7 @@ func (c *Core) openMedia(now time.Time, p *peer, f *flow) {
 		c.log.Warn("media stream", "peer", p.info.Name, "track", f.key.track, "err", err)
 		return // retried on the next sync
 	}
-	p.out[f.key] = &outStream{s: s}
+	p.out[f.key] = &outStream{s: s, cut: c.newCut(f, p)}
 	c.flows.changed()
 	c.sendControl(now, p, message{Bind: &Bind{Stream: s.ID(), Track: f.key.track, Layer: f.key.layer, Kind: f.kind}})
 }
@@ -245,7 +253,7 @@ func (c *Core) syncSubscriptions(now time.Time) {
 				continue
 			}
 			if old, ok := p.sentSubs[ref]; ok && old.Layers == s.Layers && slices.Equal(old.Path, s.Path) &&
-				old.Mode == s.Mode && old.Kind == s.Kind {
+				old.Mode == s.Mode && old.Kind == s.Kind && slices.Equal(old.TL, s.TL) {
 				continue
 			}
 			send = append(send, ref)

@@ -23,6 +23,7 @@ type peerMetrics struct {
 	mediaIn       uint64 // media bytes received
 	mediaOut      uint64 // media bytes sent
 	mediaDrops    uint64 // media messages not queued (buffer full, no stream)
+	temporalDrops uint64 // media packets of temporal layers the peer does not want
 	expiredOut    uint64
 	controlErrors uint64
 	// Control messages and bytes sent, by kind, and messages received,

@@ -20,7 +20,9 @@ const (
 	maxTracks       = 16
 	maxLayers       = 8
 	maxPath         = 32
-	protocolVersion = 3 // 3: sub's mode and kind, hello's scope, interest
+	// protocolVersion 3 added Subscribe.TL (temporal layers wanted); 4,
+	// Subscribe's Mode and Kind, Hello's Scope and Interest.
+	protocolVersion = 4
 )
 
 // ErrProtocol is wrapped by every malformed control message.
@@ -152,6 +154,22 @@ type Subscribe struct {
 	Path   []string `json:"path,omitempty"`
 	Mode   string   `json:"mode,omitempty"`
 	Kind   string   `json:"kind,omitempty"`
+	// TL (protocol version 3) is, by layer, the highest temporal layer the
+	// sender wants of it (0 to 7; 7: every one). A layer past its end, and
+	// every layer of a Subscribe without it (an older peer), wants every
+	// temporal layer. Omitted when every layer wants every one.
+	TL []int `json:"tl,omitempty"`
+}
+
+// allTL is the value of Subscribe.TL that wants every temporal layer.
+const allTL = 7
+
+// temporal is the highest temporal layer wanted of layer l.
+func (s *Subscribe) temporal(l int) int {
+	if l < 0 || l >= len(s.TL) {
+		return allTL
+	}
+	return s.TL[l]
 }
 
 // Bind says that the sender's message stream Stream carries Layer of Track
@@ -321,6 +339,9 @@ func (m *message) validate() error {
 		if err == nil {
 			err = m.Subscribe.checkHints()
 		}
+		if err == nil {
+			err = m.Subscribe.validateTL()
+		}
 	case m.Bind != nil:
 		err = m.Bind.Track.validate()
 		if err == nil && (m.Bind.Layer < 0 || m.Bind.Layer >= maxLayers) {
@@ -419,6 +440,23 @@ func (rs *RoomState) validate() error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// validateTL checks the temporal layers wanted, and normalises an empty
+// list to none (the two mean the same).
+func (s *Subscribe) validateTL() error {
+	if len(s.TL) > maxLayers {
+		return fmt.Errorf("%d temporal layer entries (at most %d)", len(s.TL), maxLayers)
+	}
+	for _, t := range s.TL {
+		if t < 0 || t > allTL {
+			return fmt.Errorf("temporal layer %d (want 0 to %d)", t, allTL)
+		}
+	}
+	if len(s.TL) == 0 {
+		s.TL = nil
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/qrtn/qrtn/sfu"
+	"github.com/qrtn/qrtn/trunk"
 	"github.com/qrtn/qrtn/web/browsertest"
 )
 
@@ -54,7 +55,7 @@ func browserSVCAcrossTrunk(t *testing.T, codec string) {
 		t.Run(v.name, func(t *testing.T) { svcSwitchCycle(ctx, t, v.p, v.name == "far", net, codec) })
 	}
 
-	t.Run("far frame rate", func(t *testing.T) { farFrameRate(ctx, t, far) })
+	t.Run("far frame rate", func(t *testing.T) { farFrameRate(ctx, t, far, net, codec) })
 
 	// Nobody watches: dynacast pauses the one SVC encoding at the
 	// publisher (nothing arrives at a); watched again, it resumes.
@@ -180,13 +181,33 @@ func mirrorPaused(ctx context.Context, t *testing.T, net *network, codec string,
 	}
 }
 
-// farFrameRate: the far viewer caps the frame rate to half; node b, which
-// gets pub's spatial layers as streams over the trunk, forwards their
-// lower temporal layers only, at the same size.
-func farFrameRate(ctx context.Context, t *testing.T, far *browsertest.Page) {
+// farFrameRate: the far viewer caps the frame rate to half, then a
+// quarter; node b, which gets pub's spatial layers as streams over the
+// trunk, forwards their lower temporal layers only, at the same size, and
+// asks a for no more: the trunk carries fewer packets of the track (read
+// from a's trunk status: what a sent to b). Uncapped, the full rate comes
+// back. A starved CPU can freeze a decoder or drop the layer for a moment
+// at any time (a trunk silent for 600 ms did, once); a defect would show
+// in every cycle, so a cycle with a problem is tried again, three at most.
+func farFrameRate(ctx context.Context, t *testing.T, far *browsertest.Page, net *network, codec string) {
 	if err := far.Prefer(ctx, "pub", "large"); err != nil {
 		t.Fatal(err)
 	}
+	var reports []string
+	for range 3 {
+		problems, report := farFrameRateCycle(ctx, t, far, net, codec)
+		t.Log(report)
+		if len(problems) == 0 {
+			return
+		}
+		reports = append(reports, report+"\n  "+strings.Join(problems, "\n  "))
+	}
+	t.Errorf("every far frame-rate cycle had a problem:\n%s", strings.Join(reports, "\n"))
+}
+
+// farFrameRateCycle is one full → half → quarter → uncapped cycle of
+// farFrameRate, and what was wrong.
+func farFrameRateCycle(ctx context.Context, t *testing.T, far *browsertest.Page, net *network, codec string) (problems []string, report string) {
 	if _, err := far.WaitStats(ctx, 45*time.Second, "the large layer", func(s browsertest.Stats) bool {
 		v, ok := s.Track("pub", "video")
 		return ok && v.Layer == "large" && v.FrameWidth >= 640
@@ -194,26 +215,122 @@ func farFrameRate(ctx context.Context, t *testing.T, far *browsertest.Page) {
 		t.Fatal(err)
 	}
 	time.Sleep(2 * time.Second) // the decoder's rate settles
-	full, err := far.Watch(ctx, "pub", 3*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := far.PreferFPS(ctx, "pub", "large", full.FPS/2); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(2 * time.Second)
-	half, err := far.Watch(ctx, "pub", 3*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("far viewer: %.1f fps, capped to %.1f: %.1f fps, width %d–%d", full.FPS, full.FPS/2, half.FPS, half.MinWidth, half.MaxWidth)
-	if r := half.FPS / full.FPS; r < 0.3 || r > 0.7 {
-		t.Errorf("capped to half: %.1f fps of %.1f (%.2f), want 0.3 to 0.7", half.FPS, full.FPS, r)
-	}
-	if half.MinWidth != full.MaxWidth {
-		t.Errorf("the width changed: %d–%d, was %d", half.MinWidth, half.MaxWidth, full.MaxWidth)
+	startStats, _ := far.Stats(ctx)
+	v0, _ := startStats.Track("pub", "video")
+	full, fullTrunk := watchTrunk(ctx, t, far, net, codec)
+	parts := []string{fmt.Sprintf("full: %.1f fps at width %d, trunk %s", full.FPS, full.MaxWidth, fullTrunk)}
+	for _, c := range []struct {
+		name   string
+		div    float64
+		lo, hi float64 // the decoded share of the full rate that is right
+		trunk  float64 // the trunk's packets, at most this share of the full rate's
+		tl     int     // the highest temporal layer a sends b, at most
+	}{
+		{"half", 2, 0.3, 0.7, 0.85, 1},
+		{"quarter", 4, 0.12, 0.4, 0.6, 0},
+	} {
+		if err := far.PreferFPS(ctx, "pub", "large", full.FPS/c.div); err != nil {
+			t.Fatal(err)
+		}
+		// The far down-track steps down one temporal layer per 20
+		// pictures, and the trunk follows it.
+		time.Sleep(3 * time.Second)
+		m, tr := watchTrunk(ctx, t, far, net, codec)
+		parts = append(parts, fmt.Sprintf("%s: %.1f fps, width %d–%d, trunk %s", c.name, m.FPS, m.MinWidth, m.MaxWidth, tr))
+		if r := m.FPS / full.FPS; r < c.lo || r > c.hi {
+			problems = append(problems, fmt.Sprintf("capped to %s: %.1f fps of %.1f (%.2f), want %.2f to %.2f", c.name, m.FPS, full.FPS, r, c.lo, c.hi))
+		}
+		if m.MinWidth != full.MaxWidth {
+			problems = append(problems, fmt.Sprintf("capped to %s: the width changed: %d–%d, was %d", c.name, m.MinWidth, m.MaxWidth, full.MaxWidth))
+		}
+		if r := tr.rate / fullTrunk.rate; r > c.trunk || tr.tl > c.tl {
+			problems = append(problems, fmt.Sprintf("capped to %s: the trunk carries %.0f packets/s of pub's video (%.2f of the full rate's %.0f) at temporal layers up to %d; want at most %.2f, up to %d",
+				c.name, tr.rate, r, fullTrunk.rate, tr.tl, c.trunk, c.tl))
+		}
 	}
 	if err := far.PreferFPS(ctx, "pub", "large", 0); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(2 * time.Second)
+	back, tr := watchTrunk(ctx, t, far, net, codec)
+	endStats, _ := far.Stats(ctx)
+	v1, _ := endStats.Track("pub", "video")
+	parts = append(parts, fmt.Sprintf("uncapped: %.1f fps, trunk %s; freezeCount %d → %d", back.FPS, tr, v0.FreezeCount, v1.FreezeCount))
+	if back.FPS < 0.75*full.FPS || tr.tl != trunkAllTL {
+		problems = append(problems, fmt.Sprintf("uncapped: %.1f fps of %.1f, the trunk at temporal layers up to %d; want the full rate back", back.FPS, full.FPS, tr.tl))
+	}
+	if v1.FreezeCount > v0.FreezeCount {
+		problems = append(problems, fmt.Sprintf("the far video froze %d times while the frame rate changed", v1.FreezeCount-v0.FreezeCount))
+	}
+	return problems, strings.Join(parts, "; ")
+}
+
+// trunkAllTL is what a trunk's status says of a stream that carries every
+// temporal layer.
+const trunkAllTL = 7
+
+// trunkRate is what node a sent node b of pub's SVC video over a while.
+type trunkRate struct {
+	rate    float64 // packets/s
+	bitrate float64 // bits/s
+	tl      int     // the highest temporal layer sent, by a's status
+	dropped uint64  // packets of higher temporal layers not sent
+}
+
+func (r trunkRate) String() string {
+	return fmt.Sprintf("%.0f packets/s, %.0f kbit/s, TL ≤ %d, %d dropped", r.rate, r.bitrate/1000, r.tl, r.dropped)
+}
+
+// watchTrunk watches pub's video on the far page for 3 s, and what node a
+// sent node b of it meanwhile.
+func watchTrunk(ctx context.Context, t *testing.T, far *browsertest.Page, net *network, codec string) (browsertest.Watched, trunkRate) {
+	t.Helper()
+	before, at0 := trunkOut(net, codec)
+	w, err := far.Watch(ctx, "pub", 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(600 * time.Millisecond) // a's status is rebuilt every 500 ms
+	after, at1 := trunkOut(net, codec)
+	dt := at1.Sub(at0).Seconds()
+	r := trunkRate{tl: -1}
+	for k, o := range after {
+		b := before[k]
+		if b.Packets > o.Packets { // a new stream since
+			b = trunk.FlowOut{}
+		}
+		r.rate += float64(o.Packets-b.Packets) / dt
+		r.bitrate += float64(o.Bytes-b.Bytes) * 8 / dt
+		r.tl = max(r.tl, o.TL)
+		r.dropped += o.TLDropped
+	}
+	return w, r
+}
+
+// trunkOut is what node a's trunk status says it sent node b of pub's SVC
+// track (codec: VP9 or AV1; not its VP8 backup), by layer, and when.
+func trunkOut(net *network, codec string) (map[string]trunk.FlowOut, time.Time) {
+	ids := map[string]bool{}
+	for _, rs := range net.Node("a").SFU().Snapshot() {
+		for _, ps := range rs.Participants {
+			for _, tr := range ps.Tracks {
+				if tr.Kind == "video" && strings.EqualFold(tr.Codec, "video/"+codec) {
+					ids[tr.ID] = true
+				}
+			}
+		}
+	}
+	out := map[string]trunk.FlowOut{}
+	st := net.Node("a").Trunk().Status()
+	for _, f := range st.Flows {
+		if f.Origin != "a" || !ids[f.Track] {
+			continue
+		}
+		for _, o := range f.Outs {
+			if o.Peer == "b" {
+				out[fmt.Sprintf("%s/%d", f.Track, f.Layer)] = o
+			}
+		}
+	}
+	return out, st.Time
 }
