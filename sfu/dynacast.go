@@ -196,7 +196,8 @@ func (r *Receiver) aliveLocked(now time.Time) bool {
 
 // layerBitrates are the costs the layer selector weighs, small first; 0
 // marks a layer that cannot be had now. A paused layer costs its nominal
-// rate: selecting it resumes it. A layer that does not arrive while
+// rate: selecting it resumes it (but a layer that never arrived while
+// another does cannot be had until it comes). A layer that does not arrive while
 // another does cannot be had; when none arrives (a stall of the whole
 // track) every layer keeps its nominal cost, so that no subscriber is
 // moved or paused for it and dynacast keeps what they watch.
@@ -215,6 +216,16 @@ func (r *Receiver) layerBitrates(now time.Time) []int {
 		case r.arriving(l, now):
 			out[i] = r.nominal[i]
 		case now.Before(l.failedUntil):
+		case alive && l.lastAt.Load() == 0:
+			// A layer that never came while another does is not there
+			// yet: a new publisher's browser adds its larger layers as its
+			// bandwidth estimate grows, and a trunk carries only what the
+			// origin has (its publisher paused or dropped the layer).
+			// Waiting out the grace for it left the subscribers of a new
+			// track without video for seconds (a participant who moved,
+			// or subscribers who did: docs/survival.md, round 5); they
+			// start on what arrives, dynacast still asks for the layer,
+			// and it counts once it arrives.
 		case l.paused || now.Sub(l.resumedAt) < layerGrace || !alive:
 			out[i] = r.nominal[i]
 		}

@@ -29,6 +29,7 @@ type subscriber struct {
 	restart  bool // the next offer restarts ICE (restart.go)
 	pending  []webrtc.ICECandidateInit
 	closed   bool
+	gen      iceGeneration  // the gathering a restart waits for (restart.go)
 	gate     *candidateGate // closed while an offer is made (candgate.go)
 
 	// judge says, from the estimate, whether the downlink is congested;
@@ -68,6 +69,7 @@ func newSubscriber(p *Participant) (*subscriber, error) {
 	s := &subscriber{p: p, pc: pc, est: est, downs: map[*Receiver]*DownTrack{}}
 	s.pad = newPadder(s.videoDowns)
 	s.gate = p.watchConnection(pc, TargetSubscriber)
+	s.gate.ended = s.gatheringEnded
 	return s, nil
 }
 
@@ -159,10 +161,20 @@ func (s *subscriber) negotiate() {
 }
 
 func (s *subscriber) offerLocked() {
+	if s.holdRestartLocked() {
+		return // sent when the gathering ends (restart.go)
+	}
+	s.offerNowLocked()
+}
+
+func (s *subscriber) offerNowLocked() {
 	var opts *webrtc.OfferOptions
 	if s.restart {
 		opts = &webrtc.OfferOptions{ICERestart: true}
 		s.restart = false
+	}
+	if opts != nil || s.pc.LocalDescription() == nil {
+		s.gen.started() // before pion may end it, in SetLocalDescription
 	}
 	s.gate.close() // until the offer is out
 	defer s.gate.open()
@@ -174,6 +186,7 @@ func (s *subscriber) offerLocked() {
 		s.p.log.Warn("subscriber offer", "err", err)
 		return
 	}
+	s.gate.expect(offerUfrag(offer))
 	s.offering = true
 	s.p.emit(Offer{SDP: offer.SDP})
 }
@@ -360,6 +373,7 @@ func (s *subscriber) downTracks() int {
 func (s *subscriber) close() {
 	s.negMu.Lock()
 	s.closed = true
+	s.gen.stop()
 	s.negMu.Unlock()
 	s.mu.Lock()
 	downs := s.downs

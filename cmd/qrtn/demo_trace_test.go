@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/qrtn/qrtn/trunk"
@@ -94,6 +95,15 @@ func hopTimeline(samples []hopSample) string {
 		}
 		return trunk.TrunkStatus{}
 	}
+	// A sample some node did not answer (the last one, taken as the test
+	// ends, always) is left out: its zeros read as counters gone backwards.
+	complete := samples[:0:0]
+	for _, s := range samples {
+		if len(s.nodes) == len(names) {
+			complete = append(complete, s)
+		}
+	}
+	samples = complete
 	for i := 1; i < len(samples); i++ {
 		s, p := samples[i], samples[i-1]
 		fmt.Fprintf(&b, "\n%6.2f |", s.at.Sub(samples[0].at).Seconds())
@@ -107,4 +117,21 @@ func hopTimeline(samples []hopSample) string {
 		}
 	}
 	return b.String()
+}
+
+// TestHopTimelineSkipsUnanswered: a sample a node did not answer (the one
+// taken as the test ends) is left out, not read as counters gone back.
+func TestHopTimelineSkipsUnanswered(t *testing.T) {
+	at := time.Unix(0, 0)
+	sample := func(sec int, bytes uint64) hopSample {
+		s := hopSample{at: at.Add(time.Duration(sec) * time.Second), nodes: map[string]trunk.Status{}}
+		if bytes > 0 {
+			s.nodes["a"] = trunk.Status{Trunks: []trunk.TrunkStatus{{Peer: "f", MediaBytesSent: bytes}}}
+		}
+		return s
+	}
+	out := hopTimeline([]hopSample{sample(0, 1000), sample(1, 3000), sample(2, 0)})
+	if lines := strings.Split(out, "\n"); len(lines) != 2 || !strings.Contains(lines[1], "2.0/0") {
+		t.Fatalf("timeline:\n%s", out)
+	}
 }

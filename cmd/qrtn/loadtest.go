@@ -51,7 +51,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&cfg.Procs, "procs", 1, "spread the subscribers over this many child processes (one process receives ≈70,000 packets/s on a core; give them the cores with taskset)")
 	childMode := fs.Bool("child", false, "internal: run as one of --procs's subscriber processes")
 	fs.StringVar(&cfg.IdentityPrefix, "identity-prefix", "", "internal: prefix of this process's subscriber identities")
-	survive := fs.String("survive", "", "survival benchmark instead of a load run: ws, ice, kill or drain (see below)")
+	survive := fs.String("survive", "", "survival benchmark instead of a load run: ws, ice, kill, drain or still (see below)")
 	trials := fs.Int("trials", 20, "--survive: the number of disruptions")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: qrtn loadtest --url http://NODE [flags]
@@ -78,6 +78,8 @@ subscriber, N disruptions, and the media gap at the subscriber for each
   ice    the node stops answering the ICE paths in use (ICE restarts)
   kill   the publisher's access node is killed with SIGKILL (it moves)
   drain  the publisher's access node is drained with SIGTERM (it is moved)
+  still  control for drain: the same cluster, nothing disrupted, windows as
+         long as a drain trial's (which gaps the machine makes by itself)
 
 kill and drain start a cluster of qrtn serve processes (eu-1, eu-2, us-1,
 fwd-1) and restart the node after each trial.

@@ -179,6 +179,7 @@ func TestBrowsersMoveBetweenAccessNodes(t *testing.T) {
 	before := decoding(bob, "bob", "ann")
 	for _, p := range pages {
 		watchRoom(t, p)
+		watchTracks(t, p)
 	}
 
 	// eu-1 stops: Ann moves.
@@ -187,7 +188,9 @@ func TestBrowsersMoveBetweenAccessNodes(t *testing.T) {
 	}
 	s := onNode(t, ann, "ann", "eu-2", "migrate", 0)
 	t.Logf("ann moved to eu-2: %s", s.ReconnectsOf("migrate")[0])
+	shown := before
 	before = keepsDecoding(t, bob, "bob", "ann", before)
+	keepsShowing(t, bob, "bob", "ann", shown)
 	decoding(ann, "ann", "bob")
 
 	// eu-1 returns; eu-2 drains: Ann and Cat move to eu-1.
@@ -196,6 +199,7 @@ func TestBrowsersMoveBetweenAccessNodes(t *testing.T) {
 	}
 	waitAlternatives(t, net, "eu-2", "eu-1")
 	eu2 := net.Node("eu-2")
+	drainAt := pageNow(t, bob)
 	start := time.Now()
 	drained := make(chan error, 1)
 	go func() { drained <- eu2.Drain(ctx) }()
@@ -207,8 +211,19 @@ func TestBrowsersMoveBetweenAccessNodes(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("eu-2's drain did not end within its timeout")
 	}
-	keepsDecoding(t, bob, "bob", "ann", before)
+	shown = keepsDecoding(t, bob, "bob", "ann", before)
 	decoding(cat, "cat", "ann", "bob")
+	drainEnd := pageNow(t, bob)
+	// A person sees them again: the tiles show the new tracks.
+	keepsShowing(t, bob, "bob", "ann", shown)
+	for _, c := range []struct {
+		p       *browsertest.Page
+		who, of string
+	}{{cat, "cat", "ann"}, {cat, "cat", "bob"}, {ann, "ann", "bob"}} {
+		s, _ := c.p.Stats(ctx)
+		keepsShowing(t, c.p, c.who, c.of, s)
+	}
+	drainFrameGaps(t, map[string]*browsertest.Page{"ann": ann, "cat": cat}, map[string]int{"ann": 1, "cat": 0}, bob, "bob", "ann", drainAt, drainEnd)
 	for who, p := range pages {
 		if ev := roomEventsOf(t, p); len(ev) > 0 {
 			t.Errorf("%s saw %v: a move must not look like a leave or a join", who, ev)

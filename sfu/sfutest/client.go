@@ -262,6 +262,7 @@ func (c *Client) RestartPublisherICE() error {
 	if pc == nil {
 		return errors.New("sfutest: no publisher connection")
 	}
+	awaitGathering(pc) // gather.go
 	return c.offerPublisher(&webrtc.OfferOptions{ICERestart: true})
 }
 
@@ -315,6 +316,7 @@ func (c *Client) HandleOffer(sdpText string) error {
 	if c.sub == nil {
 		return errors.New("sfutest: offer without a subscriber connection")
 	}
+	awaitGathering(c.sub) // the offer may restart ICE (gather.go)
 	c.subGate.close()
 	defer c.subGate.open()
 	if err := c.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdpText}); err != nil {

@@ -31,6 +31,9 @@ type TrackStats struct {
 	// small with reordering or repair, huge when streams get mixed up.
 	MaxSeqJump int
 	MaxTSBack  uint32
+	// Duplicates counts packets whose sequence number had arrived already
+	// (resent over RTX: dups.go); they count in no other field but SSRCs.
+	Duplicates int
 	Keyframes  int
 	// Layers counts packets per publisher layer index (the synthetic
 	// payload's last byte).
@@ -58,6 +61,7 @@ func (c *Client) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		var lastPic uint16
 		havePic := false
 		var order orderCheck
+		var dups dupWindow
 		buf := make([]byte, 1500)
 		for {
 			n, _, err := track.Read(buf)
@@ -70,6 +74,12 @@ func (c *Client) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			}
 			now := time.Now()
 			c.mu.Lock()
+			st.SSRCs[pkt.ssrc] = true
+			if dups.seen(pkt.seq) {
+				st.Duplicates++
+				c.mu.Unlock()
+				continue
+			}
 			if st.Packets > 0 {
 				if pkt.seq != lastSeq+1 {
 					st.SeqGaps++
@@ -87,7 +97,6 @@ func (c *Client) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			st.Packets++
 			st.Bytes += n
 			st.LastAt = now
-			st.SSRCs[pkt.ssrc] = true
 			st.Breaks += order.packet(&pkt, track.Kind() == webrtc.RTPCodecTypeVideo)
 			lastSeq, lastTS = pkt.seq, pkt.ts
 			if track.Kind() == webrtc.RTPCodecTypeVideo && len(pkt.payload) > 6 {

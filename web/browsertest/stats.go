@@ -28,6 +28,8 @@ type Stats struct {
 	Speakers []string `json:"speakers"`
 	// Reconnects are the session's recoveries so far.
 	Reconnects []Reconnect `json:"reconnects"`
+	// Frames are the remote video frames the page rendered (qrtn-frames.js).
+	Frames Frames `json:"frames"`
 	// At is when the page produced these stats, as the test's clock saw it
 	// (the middle of the evaluation): rates between two snapshots divide by
 	// the difference of their At, not by how long the test slept.
@@ -60,21 +62,77 @@ func (p Pair) Is(target, v string) bool {
 // Reconnect is one recovery of the session: Kind is "ice", "resume" or
 // "migrate"; GapMs the longest time without inbound media around it (nil
 // when nothing was received).
+//
+// About a second after it ended, FrameGapMs is the longest interval
+// between two video frames shown (rendered, or decoded when no element
+// showed one) of any remote participant across it, FrameGaps the same per
+// participant name, FrameSource "render", "decode" or "mixed"; FrameSource
+// stays empty until then.
 type Reconnect struct {
-	Kind   string   `json:"kind"`
-	GapMs  *float64 `json:"gap_ms"`
-	At     float64  `json:"at"`
-	Node   string   `json:"node"`
-	Reason string   `json:"reason"`
+	Kind        string             `json:"kind"`
+	GapMs       *float64           `json:"gap_ms"`
+	At          float64            `json:"at"`
+	Node        string             `json:"node"`
+	Reason      string             `json:"reason"`
+	FrameGapMs  *float64           `json:"frame_gap_ms"`
+	FrameGaps   map[string]float64 `json:"frame_gaps"`
+	FrameSource *string            `json:"frame_source"`
 }
 
-// String is "kind on node (reason): gap N ms".
+// String is "kind on node (reason): gap N ms, frames shown N ms apart".
 func (r Reconnect) String() string {
 	gap := "no gap measured"
 	if r.GapMs != nil {
 		gap = fmt.Sprintf("gap %.0f ms", *r.GapMs)
 	}
+	if r.FrameGapMs != nil {
+		src := ""
+		if r.FrameSource != nil {
+			src = *r.FrameSource
+		}
+		gap += fmt.Sprintf(", longest between frames shown %.0f ms (%s, %v)", *r.FrameGapMs, src, r.FrameGaps)
+	}
 	return fmt.Sprintf("%s on %s (%s): %s", r.Kind, r.Node, r.Reason, gap)
+}
+
+// Framed reports whether the frame gap has been added (qrtn-frames.js
+// adds it about a second after the recovery ended).
+func (r Reconnect) Framed() bool { return r.FrameGaps != nil }
+
+// Frames are the remote video frames a page rendered: Shown counts them
+// per participant id; Gaps are the recent intervals of 100 ms or more
+// between two of a participant's frames (At: epoch ms of the frame that
+// ended it).
+type Frames struct {
+	Shown map[string]float64 `json:"shown"`
+	Gaps  []FrameGap         `json:"gaps"`
+}
+
+// FrameGap is one long interval between two rendered frames.
+type FrameGap struct {
+	Participant string  `json:"participant"`
+	Name        string  `json:"name"`
+	Ms          float64 `json:"ms"`
+	At          float64 `json:"at"`
+	Source      string  `json:"source"`
+}
+
+// Longest is the longest interval between rendered frames of a
+// participant (id or name) that overlaps [from, to] (epoch ms), among the
+// recorded ones (100 ms or more); 0 when none.
+//
+// An empty participant means any.
+func (f Frames) Longest(participant string, from, to float64) float64 {
+	var best float64
+	for _, g := range f.Gaps {
+		if participant != "" && g.Participant != participant && g.Name != participant {
+			continue
+		}
+		if g.At > from && g.At-g.Ms < to {
+			best = max(best, g.Ms)
+		}
+	}
+	return best
 }
 
 // ReconnectsOf returns the recoveries of one kind.
@@ -186,4 +244,33 @@ func (s Stats) String() string {
 		fmt.Fprintf(&b, " bytes=%d lost=%d]", in.BytesReceived, in.PacketsLost)
 	}
 	return b.String()
+}
+
+// LongestWithin is like Longest, counting only the intervals that began
+// and ended within [from, to].
+func (f Frames) LongestWithin(participant string, from, to float64) float64 {
+	var best float64
+	for _, g := range f.Gaps {
+		if participant != "" && g.Participant != participant && g.Name != participant {
+			continue
+		}
+		if g.At-g.Ms >= from && g.At <= to {
+			best = max(best, g.Ms)
+		}
+	}
+	return best
+}
+
+// ShownOf is how many video frames of a participant (id or name) the page
+// rendered.
+func (s Stats) ShownOf(participant string) float64 {
+	if n, ok := s.Frames.Shown[participant]; ok {
+		return n
+	}
+	for _, in := range s.Subscribed {
+		if in.Name == participant {
+			return s.Frames.Shown[in.Participant]
+		}
+	}
+	return 0
 }

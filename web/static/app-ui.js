@@ -2,6 +2,8 @@
 // emoji font needed), video tiles with a name card when the camera is off,
 // and the layout that makes tiles fill the stage. Imported by app.js.
 
+import { needsStage, stage, stagedTrackGone, put } from './app-swap.js';
+
 const svg = (body) => `<svg viewBox="0 0 24 24" width="20" height="20" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">${body}</svg>`;
 
 /** Inline SVG icons by name. */
@@ -96,9 +98,15 @@ export class Tile {
   }
 
   addTrack(track) {
-    if (!this.stream.getTracks().includes(track)) this.stream.addTrack(track);
     track.addEventListener('mute', () => this.update());
     track.addEventListener('unmute', () => this.update());
+    // A new video track while another shows: make before break (app-swap.js).
+    if (needsStage(this, track)) return stage(this, track);
+    if (this.staged && track.kind === 'audio') put(this.staged.stream, track);
+    // A video track without a picture (ended: its connection is gone;
+    // muted: no packets come) gives way.
+    if (track.kind === 'video') for (const t of this.stream.getVideoTracks()) if (t.readyState === 'ended' || t.muted) this.stream.removeTrack(t);
+    put(this.stream, track);
     this.update();
     this.video.play().catch(() => {
       // Autoplay with sound needs a user gesture in normal browsers.
@@ -109,6 +117,7 @@ export class Tile {
   }
 
   removeTrack(track) {
+    stagedTrackGone(this, track);
     this.stream.removeTrack(track);
     this.update();
   }

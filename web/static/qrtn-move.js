@@ -62,7 +62,12 @@ export async function switchNode(s, url, given) {
 
 // closeOld ends what a move left behind: the old tracks, then connections.
 function closeOld(s, old) {
-  for (const prev of old.announced.values()) s._emit('trackended', { participant: prev.participant, trackId: prev.track, kind: prev.kind, track: null });
+  // With the old receiver's track, so that a page can take it out of what
+  // it shows (it has ended or is about to).
+  const receivers = new Map((old.sub?.getTransceivers() ?? []).filter((tr) => tr.mid).map((tr) => [tr.mid, tr.receiver.track]));
+  for (const [mid, prev] of old.announced) {
+    s._emit('trackended', { participant: prev.participant, trackId: prev.track, kind: prev.kind, source: s.source(prev.participant, prev.track), track: receivers.get(mid) ?? null });
+  }
   if (old.pub) old.pub.close();
   if (old.sub) old.sub.close();
   if (old.ws && old.ws !== s._ws && old.ws.readyState <= WebSocket.OPEN) old.ws.close(1000, 'moved');

@@ -29,7 +29,10 @@
 // gap_ms is the longest time any remote participant's media (video, else
 // audio) was not arriving, from the trouble until media flows again, on the
 // old or the new connections, sampled from getStats every 200 ms (null
-// when nothing was received).
+// when nothing was received). About a second after it, qrtn-frames.js adds
+// frame_gap_ms, frame_gaps and frame_source: the longest interval between
+// two video frames shown (rendered, else decoded) across the recovery, the
+// gap a person sees.
 
 import { switchNode, lastPackets, expected, pathPackets, sleep, hostOf } from './qrtn-move.js';
 
@@ -339,6 +342,7 @@ export class Recovery {
       this.ep = { kind, reason, at: Date.now(), worst: 0, lastSeen: new Map(), recovered: 0, sampler: null };
       this.ep.sampler = setInterval(() => this.sample(), SAMPLE_EVERY);
       this.sample();
+      s._frames?.episodeStart();
     } else if (RANK[kind] > RANK[this.ep.kind]) {
       this.ep.kind = kind;
       this.ep.reason = reason;
@@ -399,6 +403,7 @@ export class Recovery {
     const rec = { kind: ep.kind, gap_ms: measured ? Math.round(ep.worst) : null, at: ep.at, node: this.s.node?.name ?? null, reason: ep.reason };
     this.records.push(rec);
     if (this.records.length > 100) this.records.shift();
+    this.s._frames?.fill(rec, ep.at);
     this.s._emit('reconnected', { kind: rec.kind, gap_ms: rec.gap_ms, node: this.s.node });
   }
 }

@@ -42,6 +42,7 @@
 import { outboundStats, selectedRTT } from './qrtn-stats.js';
 import { selectedLocalCandidate } from './qrtn-candidates.js';
 import { Recovery } from './qrtn-reconnect.js';
+import { FrameClock } from './qrtn-frames.js';
 import { startQuality } from './qrtn-quality.js';
 import { joinFields, restrictReceive, addBackup, offerFields, subscribeMessage } from './qrtn-subscribe.js';
 
@@ -136,6 +137,7 @@ export class Session extends EventTarget {
     this._prefs = new Map(); // participant (or participant/track) → prefer message, re-sent after a resume or a move
     this._mutes = new Map(); // kind → muted
     this._pendingLeaves = new Map(); // participant → timer: missing after a move, not yet gone
+    this._frames = new FrameClock(this); // the video gaps shown (qrtn-frames.js)
     this._recovery = opts.recover === false ? null : new Recovery(this);
   }
 
@@ -740,6 +742,7 @@ export class Session extends EventTarget {
     this.joined = false;
     this.state = 'closed';
     this._recovery?.stop();
+    this._frames.stop();
     for (const t of this._pendingLeaves.values()) clearTimeout(t);
     this._pendingLeaves.clear();
     this._quality?.stop();
@@ -764,11 +767,14 @@ export class Session extends EventTarget {
    * null when nothing was received); candidates: {publisher, subscriber}, the
    * local candidate type of each connection's selected pair ('host', 'srflx',
    * 'prflx', 'relay'), and relayProtocols: {publisher, subscriber}, 'udp',
-   * 'tcp' or 'tls' for a relay.
+   * 'tcp' or 'tls' for a relay. Rendered video (qrtn-frames.js): frames:
+   * {shown, gaps}, and each reconnect's frame_gap_ms, frame_gaps and
+   * frame_source, the longest interval between two frames shown across it.
    */
   async stats() {
     const out = { joined: this.joined, participant: this.self?.id ?? null, node: this.node, publishing: [], subscribed: [], rtt: {}, speakers: [...this.speakers], data: { ...this._dataStats } };
     out.reconnects = this._recovery ? this._recovery.list() : [];
+    out.frames = this._frames.report();
     out.candidates = { publisher: null, subscriber: null };
     out.relayProtocols = { publisher: null, subscriber: null };
     if (this._pub && this._pub.signalingState !== 'closed') {
