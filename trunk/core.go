@@ -69,6 +69,7 @@ type Core struct {
 	floodAt            time.Time  // they go out then (zero: none wait)
 	floodSent          time.Time  // when queued records last went out
 	suspectAt          time.Time  // a feeding trunk may turn suspect then
+	probedAt           time.Time  // every trunk was last probed then (stall.go)
 	http               string
 	announce           Announce // for schedulers (announce.go)
 	closed             bool
@@ -182,6 +183,7 @@ func (c *Core) HandleDatagram(now time.Time, from netip.AddrPort, b []byte) {
 // calling send once per datagram (b is only valid during the call).
 func (c *Core) Poll(now time.Time, send func(to netip.AddrPort, b []byte)) {
 	c.now = now
+	c.noticeStall(now)
 	if !c.closed && !now.Before(c.houseAt) {
 		c.houseAt = now.Add(tickEvery)
 		c.housekeep(now)
