@@ -63,3 +63,26 @@ func TestCoreSilentPeerStillFailsOver(t *testing.T) {
 		t.Fatalf("failover took %v after %s died (suspicion 300 ms)", took, up)
 	}
 }
+
+// TestCoreThrottledKeyframeWaits: a key frame request inside the
+// throttle interval of the last one (another subscriber's, the old
+// route's) is asked when the interval ends, not dropped: the requester
+// may have joined after the earlier key frame went out.
+func TestCoreThrottledKeyframeWaits(t *testing.T) {
+	n, v, _ := stallNet(t)
+	b := n.Node("b").Core
+	kf := func() uint64 { return b.Status(n.Now()).Keyframes }
+	n.RunFor(time.Second) // past any request of the set-up
+	before := kf()
+	b.RequestKeyframe(n.Now(), v, 0)
+	n.RunFor(50 * time.Millisecond)
+	b.RequestKeyframe(n.Now(), v, 0) // throttled: waits
+	b.RequestKeyframe(n.Now(), v, 0) // at most one waits
+	if got := kf() - before; got != 1 {
+		t.Fatalf("%d requests passed within the interval, want 1", got)
+	}
+	n.RunFor(300 * time.Millisecond)
+	if got := kf() - before; got != 2 {
+		t.Fatalf("%d requests passed after the interval, want 2 (the throttled one asked late)", got)
+	}
+}
