@@ -42,7 +42,7 @@ func (c *Core) noticeStall(now time.Time) {
 	}
 	if late := now.Sub(c.houseAt); late > stallTolerance {
 		c.stats.stalls++
-		c.log.Info("node ran late: trunk silence is ours, probing before failover", "late", late)
+		c.log.Debug("node ran late: trunk silence is ours, probing before failover", "late", late)
 		c.probeAll(now)
 	}
 }
