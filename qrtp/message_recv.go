@@ -32,6 +32,9 @@ func (r *msgRecv) onFragment(seq, total, off uint64, data []byte, budget int) (g
 	if r.resolved.contains(seq) || (r.hasFinal && seq >= r.final) {
 		return 0, false
 	}
+	if off == 0 && uint64(len(data)) == total && (len(r.partial) == 0 || r.partial[seq] == nil) {
+		return r.whole(seq, data, budget)
+	}
 	m := r.partial[seq]
 	if m == nil {
 		if r.buffered+int(total) > r.limit || int(total) > budget {
@@ -54,6 +57,22 @@ func (r *msgRecv) onFragment(seq, total, off uint64, data []byte, budget int) (g
 	r.resolved.add(seq, seq+1)
 	r.ready = append(r.ready, Message{Seq: seq, Data: m.buf})
 	return grew, true
+}
+
+// whole takes a message that came in one fragment, the usual case for
+// media: it is complete at once, with no reassembly state.
+func (r *msgRecv) whole(seq uint64, data []byte, budget int) (grew int, complete bool) {
+	total := len(data)
+	if r.buffered+total > r.limit || total > budget {
+		r.dropped++
+		return 0, false
+	}
+	buf := make([]byte, total)
+	copy(buf, data)
+	r.buffered += total
+	r.resolved.add(seq, seq+1)
+	r.ready = append(r.ready, Message{Seq: seq, Data: buf})
+	return total, true
 }
 
 // onExpired resolves sequences the sender gave up on. It calls report for

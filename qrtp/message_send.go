@@ -19,7 +19,11 @@ type outMsg struct {
 // by sequence until every byte is acknowledged or they expire; lookups by
 // sequence are O(1) (index = seq - first queued seq).
 type msgSend struct {
-	q       []*outMsg
+	q []*outMsg
+	// base is the sequence of q[0] (when q is not empty): get finds a
+	// message without reading the head message, a cache miss per ACKed
+	// fragment on a node with thousands of streams.
+	base    uint64
 	nextSeq uint64
 	cursor  int // index of the first message with never-sent bytes
 	queued  int // bytes of unresolved messages
@@ -49,6 +53,9 @@ func (s *msgSend) push(p []byte, deadline time.Time, more bool) (uint64, error) 
 	}
 	*m = outMsg{seq: s.nextSeq, data: append(m.data[:0], p...), deadline: deadline, more: more,
 		acked: rangeSet{s: m.acked.s[:0]}, retx: rangeSet{s: m.retx.s[:0]}}
+	if len(s.q) == 0 {
+		s.base = m.seq
+	}
 	s.nextSeq++
 	s.q = append(s.q, m)
 	s.queued += len(p)
@@ -56,10 +63,10 @@ func (s *msgSend) push(p []byte, deadline time.Time, more bool) (uint64, error) 
 }
 
 func (s *msgSend) get(seq uint64) *outMsg {
-	if len(s.q) == 0 || seq < s.q[0].seq || seq-s.q[0].seq >= uint64(len(s.q)) {
+	if seq < s.base || seq-s.base >= uint64(len(s.q)) {
 		return nil
 	}
-	m := s.q[seq-s.q[0].seq]
+	m := s.q[seq-s.base]
 	if m.done {
 		return nil
 	}
@@ -170,6 +177,9 @@ func (s *msgSend) onAck(seq uint64, off, n int) *outMsg {
 	if m == nil {
 		return nil
 	}
+	if off == 0 && n == len(m.data) && m.retx.empty() {
+		return m // sent whole in one fragment: complete, no range to keep
+	}
 	m.acked.add(uint64(off), uint64(off+n))
 	if !m.retx.empty() {
 		m.retx.remove(uint64(off), uint64(off+n))
@@ -195,7 +205,7 @@ func (s *msgSend) onLost(now time.Time, srtt time.Duration, retransmit bool, seq
 	}
 	if len(m.data) == 0 {
 		m.sentAny, m.sentOff = false, 0
-		s.cursor = min(s.cursor, int(seq-s.q[0].seq))
+		s.cursor = min(s.cursor, int(seq-s.base))
 		return m, true
 	}
 	was := m.retx.empty()
@@ -230,6 +240,7 @@ func (s *msgSend) resolve(m *outMsg, expired bool) {
 		s.free = append(s.free, s.q[0])
 		s.q[0] = nil
 		s.q = s.q[1:]
+		s.base++
 		s.cursor = max(s.cursor-1, 0)
 	}
 	if len(s.free) > 64 {

@@ -50,7 +50,9 @@
 // a trunk carries to the room's other nodes (Room.WatchData,
 // Room.InjectData). A subscriber receives what its rules pick
 // (subscription.go: selective subscription, and one codec of a camera
-// sent with a backup codec, backup.go). grade.go grades each remote participant for each
+// sent with a backup codec, backup.go, chosen by the codecs the client
+// declares or, without them, the codecs its answers accept,
+// backup_answer.go). grade.go grades each remote participant for each
 // subscriber from receiver reports and the forwarded layer, and sends it
 // with the path to this node that the node's PathSource tells.
 //

@@ -125,6 +125,17 @@ type PublishLayers struct {
 	Layers       []string
 }
 
+// CodecUnsupported: a remote video track the participant subscribes to is
+// sent in no codec its client decodes (neither the primary nor a backup,
+// subscription.go), so it receives nothing of it. Codecs are the codecs
+// the track is sent in (MIME subtypes, the primary first), Decodes what the
+// client decodes as far as the node knows (declared, or read from its
+// answers). Sent once, until the track can be received again.
+type CodecUnsupported struct {
+	ParticipantID, TrackID string
+	Codecs, Decodes        []string
+}
+
 // Closed: the SFU removed the participant (Reason says why). The
 // participant is already gone from the room when this arrives.
 type Closed struct{ Reason error }
@@ -140,6 +151,7 @@ func (LayerChanged) isEvent()      {}
 func (Speakers) isEvent()          {}
 func (PublishLayers) isEvent()     {}
 func (Closed) isEvent()            {}
+func (CodecUnsupported) isEvent()  {}
 
 // layerName names layer i of rids for clients.
 func layerName(rids []string, i int) string {

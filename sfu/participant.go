@@ -35,8 +35,10 @@ type ParticipantParams struct {
 	// instead of every track in the room.
 	ManualSubscribe bool
 	// Codecs are the video codecs the client decodes, as MIME subtypes
-	// ("VP8", "AV1"); nil: any. A track in a codec outside the list is
-	// received as its backup codec, or not at all (subscription.go).
+	// ("VP8", "AV1"); nil: the codecs its subscriber answers accept
+	// (backup_answer.go), any before the first. A track in a codec outside
+	// the list is received as its backup codec, or not at all
+	// (subscription.go; the client is told, CodecUnsupported).
 	Codecs []string
 	// Since is when the participant's session began (zero: now). A session
 	// that resumes keeps its participant; one that moved to another node

@@ -49,9 +49,13 @@ type subscriber struct {
 	// syncRead, when set (tests only), runs in syncOwner right after it
 	// read the owner's tracks: a test makes a publish race that read.
 	syncRead func()
-	mu       sync.Mutex // guards downs; held across AddTrack/RemoveTrack
-	downs    map[*Receiver]*DownTrack
-	wg       sync.WaitGroup // RTCP readers
+	// unserved: track groups the client can receive in no codec
+	// (backup_answer.go).
+	unservedMu sync.Mutex
+	unserved   map[unservedKey]*unserved
+	mu         sync.Mutex // guards downs; held across AddTrack/RemoveTrack
+	downs      map[*Receiver]*DownTrack
+	wg         sync.WaitGroup // RTCP readers
 }
 
 func newSubscriber(p *Participant) (*subscriber, error) {
@@ -195,6 +199,7 @@ func (s *subscriber) offerNowLocked() {
 var errNoOffer = errors.New("sfu: no subscriber offer is outstanding")
 
 func (s *subscriber) handleAnswer(sdp string) error {
+	s.beforeAnswer(sdp)
 	s.negMu.Lock()
 	defer s.negMu.Unlock()
 	if s.closed {
@@ -204,7 +209,13 @@ func (s *subscriber) handleAnswer(sdp string) error {
 		return errNoOffer
 	}
 	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
-		return fmt.Errorf("sfu: subscriber answer: %w", err)
+		// A sender that cannot bind fails the call after the answer was
+		// applied (beforeAnswer removes the video ones first): go on, or
+		// no offer would ever follow.
+		if !errors.Is(err, webrtc.ErrUnsupportedCodec) || s.pc.SignalingState() != webrtc.SignalingStateStable {
+			return fmt.Errorf("sfu: subscriber answer: %w", err)
+		}
+		s.p.log.Warn("subscriber answer: a track cannot be sent", "err", err)
 	}
 	s.offering = false
 	for _, c := range s.pending {
@@ -237,6 +248,7 @@ func (s *subscriber) addCandidate(c *webrtc.ICECandidateInit) error {
 // allocate runs the layer selector over this subscriber's video
 // down-tracks with its current bandwidth estimate.
 func (s *subscriber) allocate(now time.Time) {
+	s.tellUnserved(now)
 	s.mu.Lock()
 	var video []*DownTrack
 	audio := 0

@@ -21,7 +21,8 @@ import (
 //   - Backup codecs. A publisher may send one camera in two codecs, say
 //     AV1 and VP8 (TrackParams.BackupFor links the second to the first).
 //     Each subscriber receives one of them: the primary when it decodes it
-//     (ParticipantParams.Codecs), else the first backup it decodes. The
+//     (ParticipantParams.Codecs, or without them the codecs its answers
+//     accept, backup_answer.go), else the first backup it decodes. The
 //     backup keeps the primary's ID towards the subscriber, and nothing is
 //     transcoded. A backup nobody receives is paused by dynacast.
 //
@@ -39,8 +40,13 @@ var ErrTooManyRules = errors.New("sfu: too many subscription rules")
 type subscription struct {
 	manual bool     // receive only what is asked for
 	codecs []string // lower-case video MIME subtypes the client decodes; nil: any
-	byPart map[string]bool
-	byTrk  map[string]bool
+	// learned: the video codecs the client's last answer accepted in every
+	// video section (backup_answer.go); nil before any. refused: tracks the
+	// subscriber connection could not carry.
+	learned []string
+	refused map[*Receiver]bool
+	byPart  map[string]bool
+	byTrk   map[string]bool
 }
 
 // Subscribe turns receiving another participant's tracks on or off; with
@@ -89,21 +95,28 @@ func (p *Participant) subscribes(owner, g string) bool {
 	return !p.subs.manual
 }
 
-// decodes reports whether p's client decodes r's codec.
+// decodes reports whether p's client decodes r's codec: the declared list
+// decides, narrowed by what its answers accepted (backup_answer.go); with
+// neither, everything; a track its connection refused, never.
 func (p *Participant) decodes(r *Receiver) bool {
 	if r.kind != webrtc.RTPCodecTypeVideo {
 		return true
 	}
+	c := strings.ToLower(MimeSubtype(r.codec.MimeType))
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.subs.codecs == nil || slices.Contains(p.subs.codecs, strings.ToLower(MimeSubtype(r.codec.MimeType)))
+	if p.subs.refused[r] || (p.subs.codecs != nil && !slices.Contains(p.subs.codecs, c)) {
+		return false
+	}
+	return p.subs.learned == nil || slices.Contains(p.subs.learned, c)
 }
 
 // picks chooses, of one owner's tracks, those p receives: per group (a
 // primary and its backups) the primary if p decodes it, else the first
 // backup it decodes, and nothing for a group p does not subscribe to.
-func (p *Participant) picks(tracks []*Receiver) map[*Receiver]bool {
-	out := map[*Receiver]bool{}
+// none lists the subscribed groups p decodes no member of.
+func (p *Participant) picks(tracks []*Receiver) (out map[*Receiver]bool, none map[string][]*Receiver) {
+	out = map[*Receiver]bool{}
 	var order []string
 	groups := map[string][]*Receiver{}
 	for _, r := range tracks {
@@ -119,14 +132,21 @@ func (p *Participant) picks(tracks []*Receiver) map[*Receiver]bool {
 			continue
 		}
 		slices.SortStableFunc(rs, func(a, b *Receiver) int { return boolRank(a.backupFor != "") - boolRank(b.backupFor != "") })
+		served := false
 		for _, r := range rs {
-			if p.decodes(r) {
+			if served = p.decodes(r); served {
 				out[r] = true
 				break
 			}
 		}
+		if !served {
+			if none == nil {
+				none = map[string][]*Receiver{}
+			}
+			none[g] = rs
+		}
 	}
-	return out
+	return out, none
 }
 
 func boolRank(b bool) int {
@@ -153,9 +173,11 @@ func (s *subscriber) syncOwner(o *Participant) {
 		s.syncRead()
 	}
 	want := map[*Receiver]bool{}
+	var none map[string][]*Receiver
 	if s.p.maySubscribe() {
-		want = s.p.picks(tracks)
+		want, none = s.p.picks(tracks)
 	}
+	s.noteUnserved(o, none, time.Now())
 	s.mu.Lock()
 	var drop []*Receiver
 	for r := range s.downs {

@@ -112,7 +112,7 @@ func (w *wantRecorder) last() []bool {
 func TestBackupCodec(t *testing.T) {
 	s := newTestSFU(t, nil)
 	defer s.Close()
-	all, vp8, pub := backupRoom(t, s)
+	all, vp8, pub := backupRoom(t, s, webrtc.MimeTypeAV1)
 	defer pub.Close()
 	// The backup arrives first, as it may from a browser.
 	backup, err := pub.PublishTrack(TrackParams{ID: "B", Kind: webrtc.RTPCodecTypeVideo, Codec: video(webrtc.MimeTypeVP8),

@@ -173,6 +173,8 @@ func encodeEvent(ev sfu.Event) []byte {
 		v = connectionQualityOut{Type: "connection_quality", Participants: e.Participants, Paths: e.Paths}
 	case sfu.PublishLayers:
 		v = publishLayersOut{Type: "publish_layers", Track: e.TrackID, Mid: e.Mid, Layers: e.Layers}
+	case sfu.CodecUnsupported:
+		v = codecUnsupportedOut(e)
 	default:
 		if v = encodeAdminEvent(ev); v == nil {
 			return nil

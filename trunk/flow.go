@@ -119,13 +119,26 @@ type flowTable struct {
 	// changed): the per-packet caches (inStream.f, flow.outs) are valid
 	// for one gen.
 	gen uint64
+	// demand is Core.demand's map, emptied and reused by each sync.
+	demand map[flowKey]*flowDemand
+	// subs is subscriptions' result, reused.
+	subs map[string]map[TrackRef]Subscribe
+}
+
+// demandScratch empties the demand map of the last sync for the next.
+func (t *flowTable) demandScratch() map[flowKey]*flowDemand {
+	if t.demand == nil {
+		t.demand = map[flowKey]*flowDemand{}
+	}
+	clear(t.demand)
+	return t.demand
 }
 
 // changed invalidates the per-packet caches.
 func (t *flowTable) changed() { t.gen++ }
 
 func newFlowTable(self string) *flowTable {
-	return &flowTable{self: self, log: slog.New(slog.DiscardHandler), flows: map[flowKey]*flow{}}
+	return &flowTable{self: self, log: slog.New(slog.DiscardHandler), flows: map[flowKey]*flow{}, gen: 1}
 }
 
 func (t *flowTable) get(k flowKey) *flow { return t.flows[k] }
@@ -169,12 +182,13 @@ type flowDemand struct {
 // key frame). describe gives a new flow's room mode and track kind.
 func (t *flowTable) apply(now time.Time, demand map[flowKey]*flowDemand,
 	describe func(TrackRef) (route.Mode, string)) (removed, joined []*flow) {
-	t.changed()
+	changed := false
 	for _, f := range t.sorted() {
 		if demand[f.key] == nil {
 			delete(t.flows, f.key)
 			t.ordered = false
 			removed = append(removed, f)
+			changed = true
 		}
 	}
 	for k, d := range demand {
@@ -184,6 +198,7 @@ func (t *flowTable) apply(now time.Time, demand map[flowKey]*flowDemand,
 			f = &flow{key: k, kind: kind, mode: mode, since: now}
 			t.flows[k] = f
 			t.ordered = false
+			changed = true
 		}
 		slices.Sort(d.downs)
 		added := false
@@ -192,12 +207,18 @@ func (t *flowTable) apply(now time.Time, demand map[flowKey]*flowDemand,
 				added = true
 			}
 		}
-		f.down = slices.Clone(d.downs)
+		if !slices.Equal(f.down, d.downs) {
+			f.down = slices.Clone(d.downs)
+			changed = true
+		}
 		f.local = d.local
 		f.tl = d.tl
 		if added && !f.lastIn.IsZero() {
 			joined = append(joined, f)
 		}
+	}
+	if changed {
+		t.changed() // only then: the per-packet caches stay warm
 	}
 	slices.SortFunc(joined, func(a, b *flow) int { return a.key.compare(b.key) })
 	return removed, joined
@@ -315,9 +336,20 @@ func (f *flow) rebaseAt(seq uint16) uint16 {
 
 // subscriptions is what this node must subscribe to at each upstream
 // peer: per track, the layers it takes from there (the current and the
-// next upstream of each flow) and the planned path.
+// next upstream of each flow) and the planned path. The maps are reused
+// by the next call: callers copy what they keep.
 func (t *flowTable) subscriptions() map[string]map[TrackRef]Subscribe {
-	out := map[string]map[TrackRef]Subscribe{}
+	if t.subs == nil {
+		t.subs = map[string]map[TrackRef]Subscribe{}
+	}
+	out := t.subs
+	for peer, m := range out {
+		if len(m) == 0 {
+			delete(out, peer) // a peer no flow asked of last time
+			continue
+		}
+		clear(m)
+	}
 	add := func(peer string, f *flow) {
 		if peer == "" || peer == t.self {
 			return

@@ -70,9 +70,11 @@ func (c *Core) syncFlows(now time.Time) {
 	}
 }
 
-// demand is what the forwarding table must carry.
+// demand is what the forwarding table must carry. The map is the table's
+// scratch, emptied by the next call (a sync runs every few milliseconds
+// during a join storm; apply keeps nothing of it).
 func (c *Core) demand() map[flowKey]*flowDemand {
-	d := map[flowKey]*flowDemand{}
+	d := c.flows.demandScratch()
 	at := func(k flowKey) *flowDemand {
 		fd := d[k]
 		if fd == nil {

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/qrtn/qrtn/qrtp/netsim"
@@ -94,9 +95,10 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		defer pprof.StopCPUProfile()
 	}
 	tuneGC()
-	start := time.Now()
+	start, cpu0 := time.Now(), simCPU()
 	opt := sim.Options{Seed: *seed}
 	var last netsim.Stats
+	var lastSim, lastCPU time.Duration
 	opt.Progress = func(d time.Duration, e netsim.Stats) {
 		if *profileFrom > 0 && d >= *profileFrom {
 			if err := startProfile(); err != nil {
@@ -104,10 +106,11 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 		}
 		if !*quiet && (d%(10*time.Second) == 0 || d == s.Duration) {
-			w := time.Since(start).Seconds()
-			fmt.Fprintf(stderr, "  %5.0f s simulated in %5.1f s (%.1f× real time); since the last line %d datagrams, %d polls\n",
-				d.Seconds(), w, d.Seconds()/w, e.Datagrams-last.Datagrams, e.Polls-last.Polls)
-			last = e
+			w, cpu := time.Since(start).Seconds(), simCPU()-cpu0
+			fmt.Fprintf(stderr, "  %5.0f s simulated in %5.1f s wall, %5.1f s CPU (%.1f× real time); since the last line %d datagrams, %d polls, %.2f simulated s per CPU s\n",
+				d.Seconds(), w, cpu.Seconds(), d.Seconds()/w, e.Datagrams-last.Datagrams, e.Polls-last.Polls,
+				(d-lastSim).Seconds()/max(cpu-lastCPU, time.Millisecond).Seconds())
+			last, lastSim, lastCPU = e, d, cpu
 		}
 	}
 	if !*quiet {
@@ -151,6 +154,17 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		prefix = filepath.Base(*out)
 	}
 	return rep.Markdown(stdout, prefix, command)
+}
+
+// simCPU is the CPU time (user and system) the process has used: the
+// progress lines give simulated seconds per CPU second, the figure that
+// does not depend on how busy the machine is.
+func simCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func writeHeapProfile(name string) error {

@@ -19,6 +19,9 @@ import (
 // received nothing). Nothing is transcoded: each codec is the publisher's.
 // Then pub shares a screen (a canvas, VP9 simulcast): it too has a VP8
 // backup, which the far viewer decodes, and which stops with the share.
+// Last, a viewer on b that restricts its receivers to VP8 the same way but
+// does not declare it (&declare=0, as a client other than qrtn.js) gets
+// the VP8 backup too: the node reads what it decodes from its answer.
 func TestBrowserSVCBackup(t *testing.T) {
 	browsertest.Require(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -118,6 +121,22 @@ func TestBrowserSVCBackup(t *testing.T) {
 			return senders == 2, fmt.Sprintf("%d video transceivers sending", senders), err
 		}); err != nil {
 			t.Fatalf("after stopScreen, pub still sends more than its camera and its backup: %v", err)
+		}
+	})
+
+	t.Run("undeclared", func(t *testing.T) {
+		quiet := br.OpenT(t, net.Node("b").URL()+"?name=quiet&node=b&role=viewer&recv=vp8&declare=0"+q)
+		s, err := quiet.WaitStats(ctx, 60*time.Second, "pub's camera as VP8, undeclared", func(s browsertest.Stats) bool {
+			in, ok := s.Track("pub", "video")
+			return ok && in.Codec == "VP8" && in.FrameWidth > 0 && s.Decoding("pub", 20, 2000)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("quiet: %s", s)
+		var code string
+		if err := quiet.Eval(ctx, `window.qrtn.session._lastErrorCode || ''`, &code); err != nil || code != "" {
+			t.Errorf("quiet was sent an error %q (%v)", code, err)
 		}
 	})
 }

@@ -89,6 +89,11 @@ type Client struct {
 	cancel  context.CancelFunc
 	ctx     context.Context
 	closed  bool
+	// subVideo: the subscriber connection's video codecs; onlyVideo: those
+	// its answers accept (RestrictVideo), nil for all.
+	subVideo   []webrtc.RTPCodecParameters
+	onlyVideo  []string
+	restricted bool // the last answer was restricted
 }
 
 // New returns a client that sends its messages with send (called from
@@ -156,6 +161,9 @@ func (c *Client) newPC(noRED, flexfec bool, wire interceptor.Factory) (*webrtc.P
 	for _, cd := range codecs {
 		if err := m.RegisterCodec(cd.p, cd.t); err != nil {
 			return nil, err
+		}
+		if wire == nil && cd.t == webrtc.RTPCodecTypeVideo {
+			c.subVideo = append(c.subVideo, cd.p)
 		}
 	}
 	for _, e := range []struct {
@@ -322,6 +330,7 @@ func (c *Client) HandleOffer(sdpText string) error {
 	if err := c.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdpText}); err != nil {
 		return err
 	}
+	c.restrictAnswer()
 	answer, err := c.sub.CreateAnswer(nil)
 	if err != nil {
 		return err

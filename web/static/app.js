@@ -18,7 +18,9 @@
 // relay=1 (media only through the node's TURN: iceTransportPolicy 'relay'),
 // subscribe=none|Ann,Bob (receive nobody, or only these, until
 // window.qrtn.subscribe(name)), recv=vp8[,h264] (decode only these video
-// codecs: a VP9, AV1 or H.264 camera then arrives as its VP8 backup), backup=0 (a
+// codecs: a VP9, AV1 or H.264 camera then arrives as its VP8 backup), declare=0
+// (with recv: restrict the receivers but do not tell the node, which then reads
+// the answers, as for a client other than qrtn.js), backup=0 (a
 // VP9, AV1 or H.264 camera or screen is sent without its VP8 backup).
 
 import { join } from './qrtn.js';
@@ -112,6 +114,7 @@ function subscribeOptions() {
   const o = {};
   if (subscribeOnly()) o.autoSubscribe = false;
   if (params.get('recv')) o.receiveCodecs = params.get('recv').split(',');
+  if (params.get('declare') === '0') o.declareCodecs = false;
   if (params.get('backup') === '0') o.backup = false;
   return o;
 }

@@ -7,6 +7,9 @@
 //   receiveCodecs: ['vp8'] decode only these video codecs (a test's stand-in
 //                          for a browser without AV1 or VP9): the node is told,
 //                          and the subscriber connection refuses the others
+//   declareCodecs: false   do not tell the node what this client decodes (as
+//                          a client other than qrtn.js): the node reads it
+//                          from the subscriber connection's answers
 //   backup: false|'vp8'    a camera or screen share published in VP9, AV1 or
 //                          H.264 (simulcast or SVC) is also sent in VP8 (the
 //                          default), as VP8 simulcast, so that every
@@ -38,7 +41,7 @@ export function joinFields(opts) {
   const m = {};
   if (opts.autoSubscribe === false) m.auto_subscribe = false;
   const codecs = receiveCodecs(opts);
-  if (codecs.length || opts.receiveCodecs) m.codecs = codecs;
+  if (opts.declareCodecs !== false && (codecs.length || opts.receiveCodecs)) m.codecs = codecs;
   return m;
 }
 

@@ -84,6 +84,7 @@ export const LAYERS = {
  * @param {boolean} [opts.recover] false: never reconnect (qrtn-reconnect.js)
  * @param {boolean} [opts.autoSubscribe] false: receive nothing until subscribe() (qrtn-subscribe.js)
  * @param {string[]} [opts.receiveCodecs] the video codecs to decode, default all the browser has
+ * @param {boolean} [opts.declareCodecs] false: do not send them in the join (the node reads the answers)
  * @param {false|'vp8'} [opts.backup] a VP9, AV1 or H.264 camera or screen share is also sent in VP8 unless false
  * @param {boolean|'always'} [opts.svc] true: VP9 is sent as one SVC stream (L3T3_KEY);
  *   'always': AV1 too (layers read by the node from the dependency descriptor)
@@ -423,7 +424,8 @@ export class Session extends EventTarget {
         this._lastErrorCode = msg.code;
         // A refused publisher offer never gets an answer: fail the negotiation.
         if (msg.code === 'forbidden' && this._pubReject) this._pubReject(new Error(`qrtn: forbidden: ${msg.message}`));
-        this._emit('error', { code: msg.code, message: msg.message });
+        // unsupported_codec also names the track (participant, track, codecs, decodes).
+        this._emit('error', { code: msg.code, message: msg.message, participant: msg.participant, track: msg.track });
         break;
       default:
         break; // newer nodes may send more; ignoring them keeps old clients working
