@@ -73,8 +73,10 @@ type flow struct {
 	unit   fecUnit // which packets sent downstream share an FEC group
 	order  reorder // before the local side
 	pliAt  time.Time
-	lastIn time.Time
-	since  time.Time
+	// kfLater: a throttled key frame request waits (keyframe_later.go).
+	kfLater bool
+	lastIn  time.Time
+	since   time.Time
 
 	packets, bytes, dups, stale uint64
 	switches                    uint64
@@ -248,7 +250,9 @@ func (t *flowTable) route(now time.Time, f *flow, up string, path []string, aliv
 	case f.up == "" || up == "" || (f.up != t.self && !alive(f.up)):
 		t.switchTo(f, up, "the old upstream is gone")
 	case f.next != up:
-		f.next, f.nextAt = up, now
+		// The new route is asked for a key frame now, not at the switch:
+		// its first packets are then already decodable downstream.
+		f.next, f.nextAt, f.keyframe = up, now, up != t.self
 	case now.Sub(f.nextAt) >= switchTimeout:
 		t.switchTo(f, f.next, "the new upstream stayed silent")
 	}

@@ -382,10 +382,14 @@ func (c *Core) requestKeyframe(now time.Time, k flowKey) {
 		c.syncFlows(now)
 		f = c.flows.get(k)
 	}
-	if f == nil || now.Sub(f.pliAt) < keyframeEvery {
+	if f == nil {
 		return
 	}
-	f.pliAt = now
+	if now.Sub(f.pliAt) < keyframeEvery {
+		c.deferKeyframe(f) // keyframe_later.go
+		return
+	}
+	f.pliAt, f.kfLater = now, false
 	c.stats.keyframes++
 	if f.up == c.cfg.Name {
 		if c.local != nil {
