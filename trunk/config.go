@@ -75,10 +75,16 @@ type Config struct {
 	// and trunk (flood_batch.go). A change after a quiet FloodBatch goes
 	// at once. Zero or negative (the default): every record at once. Off
 	// by default: in qrtn sim's backbone50 it cut the join storm's
-	// datagrams five times, but the failover after it got worse (stalls
-	// 7 -> 407, reroute gap p50 500 -> 814 ms; cause not found yet,
-	// docs/sim-results.md).
+	// datagrams five times, but the failover after it looked worse
+	// (stalls 7 -> 407), because it changed which forwarding node carries
+	// the bundle the failure moves, not because of flooding (killing the
+	// other node turns the figures round: docs/sim-results.md, round 4).
 	FloodBatch time.Duration `yaml:"flood_batch"`
+	// ScopedRooms (access nodes): ask neighbours for the room records of
+	// the rooms this node hosts only, instead of every room of the
+	// network (flood_scope.go). Off by default: /api/rooms, the network
+	// page and the join placer of a scoped node see only its own rooms.
+	ScopedRooms bool `yaml:"scoped_rooms"`
 	// CongestionControl names the QRTP controller of trunks; empty takes
 	// "qrtp"'s qbbr when it is built in, else the profile's default.
 	CongestionControl string `yaml:"cc"`

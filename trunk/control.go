@@ -13,7 +13,11 @@ import (
 // link-state and room records.
 
 func (c *Core) sendHello(p *peer) {
-	c.sendControl(c.now, p, message{Hello: &Hello{Name: c.cfg.Name, Region: c.cfg.Region, Role: string(c.cfg.Role), Version: protocolVersion}})
+	h := Hello{Name: c.cfg.Name, Region: c.cfg.Region, Role: string(c.cfg.Role), Version: protocolVersion}
+	if c.scoped() {
+		h.Scope = scopeRooms
+	}
+	c.sendControl(c.now, p, message{Hello: &h})
 }
 
 // sendControl queues one control message to a peer; a peer that lets its
@@ -84,6 +88,8 @@ func (c *Core) handleControl(now time.Time, p *peer, m message, frame []byte) {
 		c.receiveCommand(now, p.info.Name, *m.Command)
 	case m.Reply != nil:
 		c.receiveReply(now, p.info.Name, *m.Reply)
+	case m.Interest != nil:
+		c.receiveInterest(now, p, *m.Interest)
 	}
 }
 
@@ -97,16 +103,17 @@ func (c *Core) flood(from string, m message) {
 		return
 	}
 	if k := m.kind(); k == kindRoom {
-		c.floodLater(from, k, frame)
+		c.floodLater(from, k, frame, &roomKey{m.Room.Origin, m.Room.Room})
 	} else {
-		c.floodFrame(from, k, frame)
+		c.floodFrame(from, k, frame, nil)
 	}
 }
 
-// floodFrame sends an encoded frame to every up trunk but from.
-func (c *Core) floodFrame(from string, kind int, frame []byte) {
+// floodFrame sends an encoded frame to every up trunk but from (a room
+// record, rk, only to the peers it is told to: flood_scope.go).
+func (c *Core) floodFrame(from string, kind int, frame []byte, rk *roomKey) {
 	for _, p := range c.peers {
-		if p.up && p.info.Name != from {
+		if p.up && p.info.Name != from && (rk == nil || tells(p, rk.origin, rk.room)) {
 			if err := p.sendFrame(kind, frame); err != nil {
 				c.closePeer(c.now, p, err.Error())
 			}
@@ -132,9 +139,9 @@ func (c *Core) receiveLinkState(now time.Time, p *peer, ls LinkState, frame []by
 	}
 	urgent := !had || linksChanged(old, ls)
 	if urgent {
-		c.floodFrame(p.info.Name, kindLinkState, frame)
+		c.floodFrame(p.info.Name, kindLinkState, frame, nil)
 	} else {
-		c.floodLater(p.info.Name, kindLinkState, frame)
+		c.floodLater(p.info.Name, kindLinkState, frame, nil)
 	}
 	if !had {
 		c.originBack(now, ls.Origin)
@@ -199,7 +206,7 @@ func (c *Core) receiveRoom(now time.Time, p *peer, rs RoomState, frame []byte) {
 	if !c.rooms.update(now, whole) {
 		return
 	}
-	c.floodLater(p.info.Name, kindRoom, frame)
+	c.floodLater(p.info.Name, kindRoom, frame, &roomKey{rs.Origin, rs.Room})
 	if c.local != nil {
 		c.local.RemoteChanged(rs.Room)
 	}
@@ -351,6 +358,7 @@ func (c *Core) SetRoom(now time.Time, room, mode string, parts []ParticipantStat
 		}
 		o = &ownRoom{}
 		c.own[room] = o
+		c.declare(now, room, true)
 	}
 	last := o.pending
 	if last == nil {
@@ -387,6 +395,7 @@ func (c *Core) flushRoom(now time.Time, room string, o *ownRoom) {
 	c.advertise(now, rs)
 	if !rs.live() {
 		delete(c.own, room)
+		c.declare(now, room, false)
 	}
 }
 

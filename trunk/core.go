@@ -69,6 +69,9 @@ type Core struct {
 	floodAt            time.Time  // they go out then (zero: none wait)
 	floodSent          time.Time  // when queued records last went out
 	suspectAt          time.Time  // a feeding trunk may turn suspect then
+	probedAt           time.Time  // every trunk was last probed then (stall.go)
+	kfLater            []flowKey  // flows whose throttled key frame request waits
+	kfAt               time.Time  // the first of them is due then (keyframe_later.go)
 	http               string
 	announce           Announce // for schedulers (announce.go)
 	closed             bool
@@ -182,6 +185,7 @@ func (c *Core) HandleDatagram(now time.Time, from netip.AddrPort, b []byte) {
 // calling send once per datagram (b is only valid during the call).
 func (c *Core) Poll(now time.Time, send func(to netip.AddrPort, b []byte)) {
 	c.now = now
+	c.noticeStall(now)
 	if !c.closed && !now.Before(c.houseAt) {
 		c.houseAt = now.Add(tickEvery)
 		c.housekeep(now)
@@ -191,6 +195,7 @@ func (c *Core) Poll(now time.Time, send func(to netip.AddrPort, b []byte)) {
 			c.roomAt = c.flushRooms(now)
 		}
 		c.suspectAt = c.checkSuspects(now)
+		c.kfAt = c.askDeferredKeyframes(now)
 	}
 	c.service(now)
 	if !c.closed && !c.floodAt.IsZero() && !now.Before(c.floodAt) {
@@ -213,7 +218,7 @@ func (c *Core) NextTimeout() time.Time {
 			sync = c.now
 		}
 	}
-	for _, t := range []time.Time{c.houseAt, c.heldAt, c.roomAt, c.suspectAt, c.floodAt, sync} {
+	for _, t := range []time.Time{c.houseAt, c.heldAt, c.roomAt, c.suspectAt, c.floodAt, c.kfAt, sync} {
 		if !c.closed && !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}

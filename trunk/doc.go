@@ -25,7 +25,8 @@
 //   - route: the planner, pure;
 //   - flowTable (flow.go): the forwarding table, pure: every change of a
 //     flow's upstream goes through one function; sync.go keeps it in line
-//     with demand and routes;
+//     with demand and routes; flood_order.go describes a flow (room mode,
+//     track kind) from the room record or, until it comes, the sub;
 //   - media.go: the relay of RTP packets; temporal.go: the temporal
 //     layers of VP9 and AV1 each downstream peer wants, the only ones
 //     sent to it (sfu.TemporalCut knows the codecs);

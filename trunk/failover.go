@@ -37,6 +37,10 @@ func (c *Core) checkSuspects(now time.Time) time.Time {
 	}
 	var next time.Time
 	changed := false
+	if c.allSilent(now) {
+		c.log.Info("every trunk silent at once: probing before failover")
+		c.probeAll(now)
+	}
 	for _, p := range c.peers {
 		if !p.up || p.conn == nil {
 			continue
@@ -54,6 +58,9 @@ func (c *Core) checkSuspects(now time.Time) time.Time {
 			continue
 		}
 		due := last.Add(c.suspectAfter(p))
+		if probe := c.probeDue(p); due.Before(probe) {
+			due = probe // our own stall: one probe first (stall.go)
+		}
 		if !now.Before(due) {
 			p.suspect, p.suspectAt = true, now
 			changed = true

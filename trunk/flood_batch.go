@@ -39,13 +39,14 @@ type floodQueue struct {
 
 type queuedFrame struct {
 	kind       int
-	start, end int // in buf
+	start, end int      // in buf
+	room       *roomKey // a room record's, for scoped peers (flood_scope.go)
 }
 
 // floodLater queues an encoded record frame for every up trunk but from.
-func (c *Core) floodLater(from string, kind int, frame []byte) {
+func (c *Core) floodLater(from string, kind int, frame []byte, rk *roomKey) {
 	if c.cfg.FloodBatch <= 0 {
-		c.floodFrame(from, kind, frame)
+		c.floodFrame(from, kind, frame, rk)
 		return
 	}
 	q := &c.floodQ
@@ -58,7 +59,7 @@ func (c *Core) floodLater(from string, kind int, frame []byte) {
 	if !ok {
 		i = len(q.items)
 		q.byID[id] = i
-		q.items = append(q.items, queuedFrame{kind: kind, start: len(q.buf), end: len(q.buf) + len(frame)})
+		q.items = append(q.items, queuedFrame{kind: kind, start: len(q.buf), end: len(q.buf) + len(frame), room: rk})
 		q.buf = append(q.buf, frame...)
 		for range q.words {
 			q.has = append(q.has, 0)
@@ -94,7 +95,8 @@ func (c *Core) flushFloods(now time.Time) {
 		}
 		sent := false
 		for i, it := range q.items {
-			if q.has[i*q.words+p.idx/64]&(1<<(p.idx%64)) != 0 {
+			if q.has[i*q.words+p.idx/64]&(1<<(p.idx%64)) != 0 ||
+				(it.room != nil && !tells(p, it.room.origin, it.room.room)) {
 				continue
 			}
 			p.ctrlOut = append(p.ctrlOut, q.buf[it.start:it.end]...)

@@ -35,6 +35,9 @@ type flow struct {
 	key  flowKey
 	kind string
 	mode route.Mode
+	// told says where mode and kind came from (flood_order.go): the room
+	// record, a subscription's hints, or nowhere yet (meeting, no kind).
+	told told
 
 	// up is the upstream peer, the node's own name at the origin, or ""
 	// while no route exists. next is the new upstream of a route change:
@@ -70,8 +73,10 @@ type flow struct {
 	unit   fecUnit // which packets sent downstream share an FEC group
 	order  reorder // before the local side
 	pliAt  time.Time
-	lastIn time.Time
-	since  time.Time
+	// kfLater: a throttled key frame request waits (keyframe_later.go).
+	kfLater bool
+	lastIn  time.Time
+	since   time.Time
 
 	packets, bytes, dups, stale uint64
 	switches                    uint64
@@ -171,15 +176,19 @@ func (t *flowTable) downstreams() int {
 type flowDemand struct {
 	downs []string
 	local bool
-	tl    int // the highest temporal layer any of them wants (temporal.go)
+	hint  trackHint // mode and kind as the subscribers told them
+	tl    int       // the highest temporal layer any of them wants (temporal.go)
 }
 
 // apply brings the table in line with demand. It returns the flows it
 // removed (their streams and local layers must stop) and the flows that
 // gained a downstream while already carrying media (the newcomer needs a
-// key frame). describe gives a new flow's room mode and track kind.
+// key frame) and those whose mode or kind just became known or changed
+// (their streams must reopen). describe gives a flow's room mode and track
+// kind; it is asked again, until the room record answers, for flows it
+// could not describe from the record (flood_order.go).
 func (t *flowTable) apply(now time.Time, demand map[flowKey]*flowDemand,
-	describe func(TrackRef) (route.Mode, string)) (removed, joined []*flow) {
+	describe func(TrackRef, trackHint) trackHint) (removed, joined, retold []*flow) {
 	changed := false
 	for _, f := range t.sorted() {
 		if demand[f.key] == nil {
@@ -192,11 +201,17 @@ func (t *flowTable) apply(now time.Time, demand map[flowKey]*flowDemand,
 	for k, d := range demand {
 		f := t.flows[k]
 		if f == nil {
-			mode, kind := describe(k.track)
-			f = &flow{key: k, kind: kind, mode: mode, since: now}
+			h := describe(k.track, d.hint)
+			f = &flow{key: k, since: now}
+			f.setTold(h)
 			t.flows[k] = f
 			t.ordered = false
 			changed = true
+		} else if f.told != toldByRecord {
+			if h := describe(k.track, d.hint); f.setTold(h) {
+				retold = append(retold, f)
+				changed = true
+			}
 		}
 		slices.Sort(d.downs)
 		added := false
@@ -219,7 +234,8 @@ func (t *flowTable) apply(now time.Time, demand map[flowKey]*flowDemand,
 		t.changed() // only then: the per-packet caches stay warm
 	}
 	slices.SortFunc(joined, func(a, b *flow) int { return a.key.compare(b.key) })
-	return removed, joined
+	slices.SortFunc(retold, func(a, b *flow) int { return a.key.compare(b.key) })
+	return removed, joined, retold
 }
 
 // route sets a flow's upstream from a planned route: at once when the old
@@ -234,7 +250,9 @@ func (t *flowTable) route(now time.Time, f *flow, up string, path []string, aliv
 	case f.up == "" || up == "" || (f.up != t.self && !alive(f.up)):
 		t.switchTo(f, up, "the old upstream is gone")
 	case f.next != up:
-		f.next, f.nextAt = up, now
+		// The new route is asked for a key frame now, not at the switch:
+		// its first packets are then already decodable downstream.
+		f.next, f.nextAt, f.keyframe = up, now, up != t.self
 	case now.Sub(f.nextAt) >= switchTimeout:
 		t.switchTo(f, f.next, "the new upstream stayed silent")
 	}
@@ -358,6 +376,9 @@ func (t *flowTable) subscriptions() map[string]map[TrackRef]Subscribe {
 		s := m[f.key.track]
 		s.Track, s.Path = f.key.track, f.path
 		s.Layers |= 1 << f.key.layer
+		if f.told != toldNothing {
+			s.Mode, s.Kind = string(f.mode), f.kind
+		}
 		s.TL = withTL(s.TL, f.key.layer, f.tl)
 		m[f.key.track] = s
 	}

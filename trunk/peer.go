@@ -54,6 +54,8 @@ type peer struct {
 	// so that it is not asked again before rejectHold passed. Only tracks
 	// in sentSubs get an entry, and entries are pruned after the hold.
 	rejected map[TrackRef]time.Time
+	// interest: the rooms a scoped peer declared (flood_scope.go).
+	interest map[string]bool
 
 	metrics peerMetrics
 }
@@ -102,6 +104,7 @@ func (p *peer) reset() {
 	p.recvSubs = map[TrackRef]Subscribe{}
 	p.sentSubs = map[TrackRef]Subscribe{}
 	p.rejected = map[TrackRef]time.Time{}
+	p.interest = map[string]bool{}
 	p.metrics.lastSent, p.metrics.lastLost = 0, 0
 }
 

@@ -15,6 +15,7 @@ type counters struct {
 	trunkFailures, loopsRefused uint64
 	unwanted, keyframes         uint64
 	roomRequests, suspects      uint64
+	stalls                      uint64 // Polls that ran late (stall.go)
 }
 
 // Status is a snapshot of the node's view of the network, as the network

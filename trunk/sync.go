@@ -13,15 +13,6 @@ import (
 // demand (downstream subscriptions and local wants), the routes, the media
 // streams and the subscriptions this node sends upstream.
 
-// trackMode returns the route mode of a track's room and the track's kind.
-func (c *Core) trackMode(ref TrackRef) (route.Mode, string) {
-	ts, mode, _ := c.rooms.track(ref)
-	if mode == string(route.Live) {
-		return route.Live, ts.Kind
-	}
-	return route.Meeting, ts.Kind
-}
-
 // Want is the local side's input: the layers of a remote track that local
 // subscribers watch (bit i: layer i; 0: none).
 func (c *Core) Want(now time.Time, ref TrackRef, layers uint32) {
@@ -52,9 +43,12 @@ func (c *Core) RequestKeyframe(now time.Time, ref TrackRef, layer int) {
 func (c *Core) syncFlows(now time.Time) {
 	c.syncing = true
 	defer func() { c.syncing = false }()
-	removed, joined := c.flows.apply(now, c.demand(), c.trackMode)
+	removed, joined, retold := c.flows.apply(now, c.demand(), c.describe)
 	for _, f := range removed {
 		c.closeFlow(f)
+	}
+	for _, f := range retold {
+		c.closeStreams(f)
 	}
 	for _, f := range joined {
 		c.requestKeyframe(now, f.key)
@@ -92,6 +86,7 @@ func (c *Core) demand() map[flowKey]*flowDemand {
 				if sub.Layers&(1<<l) != 0 {
 					fd := at(flowKey{ref, l})
 					fd.downs = append(fd.downs, p.info.Name)
+					fd.hint.take(sub)
 					fd.tl = max(fd.tl, sub.temporal(l))
 				}
 			}
@@ -114,13 +109,7 @@ func (c *Core) demand() map[flowKey]*flowDemand {
 // closeFlow stops what a removed flow had running.
 func (c *Core) closeFlow(f *flow) {
 	c.stopSending(f)
-	for _, p := range c.peers {
-		if os := p.out[f.key]; os != nil {
-			_ = os.s.Close()
-			delete(p.out, f.key)
-			c.flows.changed()
-		}
-	}
+	c.closeStreams(f)
 	delete(c.holding, f)
 }
 
@@ -265,7 +254,8 @@ func (c *Core) syncSubscriptions(now time.Time) {
 			if at, ok := p.rejected[ref]; ok && now.Sub(at) < rejectHold {
 				continue
 			}
-			if old, ok := p.sentSubs[ref]; ok && old.Layers == s.Layers && slices.Equal(old.Path, s.Path) && slices.Equal(old.TL, s.TL) {
+			if old, ok := p.sentSubs[ref]; ok && old.Layers == s.Layers && slices.Equal(old.Path, s.Path) &&
+				old.Mode == s.Mode && old.Kind == s.Kind && slices.Equal(old.TL, s.TL) {
 				continue
 			}
 			send = append(send, ref)
@@ -352,7 +342,7 @@ func (c *Core) receiveSubscribe(now time.Time, p *peer, s Subscribe) {
 		return
 	}
 	if s.Track.Origin != c.cfg.Name {
-		mode, _ := c.trackMode(s.Track)
+		mode := c.describe(s.Track, hintOf(s)).mode
 		k := route.Key{Source: s.Track.Origin, Sink: c.cfg.Name, Mode: mode}
 		g := c.graph()
 		if r, _, ok := c.planner.Plan(now, g, k); ok && slices.Contains(r.Path, p.info.Name) {
@@ -376,7 +366,7 @@ func (c *Core) receiveUnavailable(now time.Time, p *peer, u Unavailable) {
 	if _, asked := p.sentSubs[u.Track]; !asked {
 		return
 	}
-	mode, _ := c.trackMode(u.Track)
+	mode := c.flowMode(u.Track)
 	c.planner.Forget(route.Key{Source: u.Track.Origin, Sink: c.cfg.Name, Mode: mode})
 	delete(p.sentSubs, u.Track)
 	p.rejected[u.Track] = now
@@ -392,10 +382,14 @@ func (c *Core) requestKeyframe(now time.Time, k flowKey) {
 		c.syncFlows(now)
 		f = c.flows.get(k)
 	}
-	if f == nil || now.Sub(f.pliAt) < keyframeEvery {
+	if f == nil {
 		return
 	}
-	f.pliAt = now
+	if now.Sub(f.pliAt) < keyframeEvery {
+		c.deferKeyframe(f) // keyframe_later.go
+		return
+	}
+	f.pliAt, f.kfLater = now, false
 	c.stats.keyframes++
 	if f.up == c.cfg.Name {
 		if c.local != nil {

@@ -31,7 +31,7 @@ func TestTemporalDemand(t *testing.T) {
 	}
 	asked := func() []int {
 		t.Helper()
-		c.flows.apply(now, c.demand(), c.trackMode)
+		c.flows.apply(now, c.demand(), c.describe)
 		for _, f := range c.flows.sorted() {
 			f.up = "o"
 		}

@@ -183,8 +183,11 @@ func (c *Core) checkUp(now time.Time, p *peer) {
 		c.sendControl(now, p, message{LinkState: &ls})
 	}
 	for _, rs := range c.rooms.all() {
-		c.sendControl(now, p, message{Room: &rs})
+		if tells(p, rs.Origin, rs.Room) {
+			c.sendControl(now, p, message{Room: &rs})
+		}
 	}
+	c.declareAll(now, p)
 	c.lsDirty, c.subsDirty = true, true
 }
 

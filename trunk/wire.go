@@ -20,8 +20,9 @@ const (
 	maxTracks       = 16
 	maxLayers       = 8
 	maxPath         = 32
-	// protocolVersion 3 added Subscribe.TL (temporal layers wanted).
-	protocolVersion = 3
+	// protocolVersion 3 added Subscribe.TL (temporal layers wanted); 4,
+	// Subscribe's Mode and Kind, Hello's Scope and Interest.
+	protocolVersion = 4
 )
 
 // ErrProtocol is wrapped by every malformed control message.
@@ -43,6 +44,9 @@ type Hello struct {
 	Region  string `json:"region"`
 	Role    string `json:"role"`
 	Version int    `json:"version"`
+	// Scope "rooms": send the sender only the room records of the rooms
+	// it declares with Interest (flood_scope.go); empty: every record.
+	Scope string `json:"scope,omitempty"`
 }
 
 // LinkState is one node's view of its trunks and its load, flooded to every
@@ -139,11 +143,17 @@ type TrackState struct {
 
 // Subscribe is the whole set of layers of Track the sender wants from the
 // receiver (bit i: layer i). Zero unsubscribes. Path is the route the sender
-// planned, origin first and the sender last.
+// planned, origin first and the sender last. Mode and Kind, when set, are
+// the track's room mode ("meeting", "live") and kind ("audio", "video") as
+// the sender knows them: a node the subscription reaches before the room
+// record that announces the track carries it right from the start
+// (flood_order.go). Nodes that predate them send neither.
 type Subscribe struct {
 	Track  TrackRef `json:"track"`
 	Layers uint32   `json:"layers"`
 	Path   []string `json:"path,omitempty"`
+	Mode   string   `json:"mode,omitempty"`
+	Kind   string   `json:"kind,omitempty"`
 	// TL (protocol version 3) is, by layer, the highest temporal layer the
 	// sender wants of it (0 to 7; 7: every one). A layer past its end, and
 	// every layer of a Subscribe without it (an older peer), wants every
@@ -197,6 +207,7 @@ type message struct {
 	RoomRequest *RoomRequest `json:"roomreq,omitempty"`
 	Command     *Command     `json:"cmd,omitempty"`
 	Reply       *Reply       `json:"cmd_reply,omitempty"`
+	Interest    *Interest    `json:"interest,omitempty"`
 }
 
 // Message kinds, for counting control traffic.
@@ -212,11 +223,12 @@ const (
 	kindCommand
 	kindReply
 	kindData
+	kindInterest
 	numKinds
 )
 
 // kindNames are the message names on the wire, by kind.
-var kindNames = [numKinds]string{"hello", "lsa", "room", "sub", "bind", "pli", "unavail", "roomreq", "cmd", "cmd_reply", "data"}
+var kindNames = [numKinds]string{"hello", "lsa", "room", "sub", "bind", "pli", "unavail", "roomreq", "cmd", "cmd_reply", "data", "interest"}
 
 // kind is the message's kind.
 func (m *message) kind() int {
@@ -239,6 +251,8 @@ func (m *message) kind() int {
 		return kindCommand
 	case m.Reply != nil:
 		return kindReply
+	case m.Interest != nil:
+		return kindInterest
 	case m.Data != nil:
 		return kindData
 	}
@@ -293,7 +307,7 @@ func (m *message) validate() error {
 	set := 0
 	for _, p := range []bool{m.Hello != nil, m.LinkState != nil, m.Room != nil, m.Subscribe != nil,
 		m.Bind != nil, m.Keyframe != nil, m.Unavailable != nil, m.RoomRequest != nil, m.Command != nil,
-		m.Reply != nil, m.Data != nil} {
+		m.Reply != nil, m.Data != nil, m.Interest != nil} {
 		if p {
 			set++
 		}
@@ -304,7 +318,7 @@ func (m *message) validate() error {
 	var err error
 	switch {
 	case m.Hello != nil:
-		err = checkNames(m.Hello.Name, m.Hello.Region, m.Hello.Role)
+		err = checkNames(m.Hello.Name, m.Hello.Region, m.Hello.Role, m.Hello.Scope)
 		if err == nil && m.Hello.Name == "" {
 			err = errors.New("hello without a name")
 		}
@@ -312,6 +326,8 @@ func (m *message) validate() error {
 		err = m.LinkState.validate()
 	case m.Room != nil:
 		err = m.Room.validate()
+	case m.Interest != nil:
+		err = m.Interest.validate()
 	case m.Subscribe != nil:
 		err = m.Subscribe.Track.validate()
 		if err == nil && len(m.Subscribe.Path) > maxPath {
@@ -319,6 +335,9 @@ func (m *message) validate() error {
 		}
 		if err == nil {
 			err = checkNames(m.Subscribe.Path...)
+		}
+		if err == nil {
+			err = m.Subscribe.checkHints()
 		}
 		if err == nil {
 			err = m.Subscribe.validateTL()

@@ -134,6 +134,7 @@ func (t TrunkTuning) apply(c *trunk.Config) {
 		c.FailoverAfter = t.FailoverAfter
 	}
 	set(&c.FloodBatch, t.FloodBatch)
+	c.ScopedRooms = c.ScopedRooms || t.ScopedRooms
 	if t.DualAudio {
 		c.Scenarios = map[string]trunk.Scenario{"meeting": {DualAudio: true}, "live": {DualAudio: true}}
 	}

@@ -59,6 +59,9 @@ type TrunkTuning struct {
 	// FloodBatch: see trunk.Config (e.g. 50ms; zero, the default: every
 	// flooded record at once).
 	FloodBatch time.Duration `yaml:"flood_batch"`
+	// ScopedRooms: see trunk.Config (access nodes receive only the room
+	// records of the rooms they host).
+	ScopedRooms bool `yaml:"scoped_rooms"`
 	// DualAudio turns on trunk.Scenario.DualAudio in both room modes.
 	DualAudio bool `yaml:"dual_audio"`
 }
