@@ -92,6 +92,13 @@ func (s *Stream) SetRedundant(on bool) {
 	s.opts.Redundant = on
 }
 
+// SetFECLatency changes StreamOptions.FECLatency for the messages sent from
+// now on (a latency target that follows the path's RTT as it changes).
+func (s *Stream) SetFECLatency(d time.Duration) {
+	s.c.touch()
+	s.opts.FECLatency = max(d, 0)
+}
+
 // Write queues bytes on a reliable stream. It copies as much as the send
 // buffer admits and returns ErrBufferFull with a short count when it is
 // full; EventStreamWritable says when to try again.

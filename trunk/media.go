@@ -181,6 +181,7 @@ func (c *Core) fanOut(now time.Time, f *flow, b []byte) {
 		}
 		f.outsGen = c.flows.gen
 	}
+	scenario := c.cfg.Scenarios[string(f.mode)].Deadline
 	for _, t := range f.outs {
 		p, os := t.p, t.os
 		if os == nil {
@@ -198,7 +199,7 @@ func (c *Core) fanOut(now time.Time, f *flow, b []byte) {
 		if more {
 			send = os.s.SendMessageMore
 		}
-		if _, err := send(now, pkt, time.Time{}); err != nil {
+		if _, err := send(now, pkt, mediaDeadline(now, p, scenario)); err != nil {
 			os.drops++
 			p.metrics.mediaDrops++
 			continue

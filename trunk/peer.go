@@ -67,6 +67,9 @@ type outStream struct {
 	// cut takes the temporal layers the peer does not want out of a VP9
 	// or AV1 stream (nil: other codecs; temporal.go).
 	cut *sfu.TemporalCut
+	// latency is the room scenario's Latency: the stream's FECLatency is
+	// half the trunk's RTT plus it (expiry.go keeps it current).
+	latency time.Duration
 }
 
 type inStream struct {

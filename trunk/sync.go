@@ -216,7 +216,7 @@ func (c *Core) openMedia(now time.Time, p *peer, f *flow) {
 		c.log.Warn("media stream", "peer", p.info.Name, "track", f.key.track, "err", err)
 		return // retried on the next sync
 	}
-	p.out[f.key] = &outStream{s: s, cut: c.newCut(f, p)}
+	p.out[f.key] = &outStream{s: s, cut: c.newCut(f, p), latency: sc.Latency}
 	c.flows.changed()
 	c.sendControl(now, p, message{Bind: &Bind{Stream: s.ID(), Track: f.key.track, Layer: f.key.layer, Kind: f.kind}})
 }

@@ -140,6 +140,7 @@ func (c *Core) peerEvents(now time.Time, p *peer) {
 			}
 		case qrtp.EventMessageExpired:
 			p.metrics.expiredOut++
+			c.mediaExpired(now, p, ev.StreamID) // expiry.go
 		case qrtp.EventClosed:
 			why := "closed"
 			if ev.Err != nil {
@@ -259,6 +260,7 @@ func (c *Core) measurePeers() {
 			bw = float64(st.CWND) / st.SmoothedRTT.Seconds()
 		}
 		m.bandwidth = bw * 8
+		followRTT(p) // expiry.go
 	}
 }
 
