@@ -136,15 +136,8 @@ func TestNoCodecReported(t *testing.T) {
 		a, ok := trackOf(st, "audio")
 		return ok && a.Packets > 5
 	})
-	pub, err := s.Join("x", "", ParticipantParams{ID: "pub", CanPublish: true, Remote: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pub := joinH264Camera(t, s)
 	defer pub.Close()
-	if _, err := pub.PublishTrack(TrackParams{ID: "P", Kind: webrtc.RTPCodecTypeVideo, Codec: h264,
-		Layers: []string{"s", "l"}, Upstream: &wantRecorder{}}); err != nil {
-		t.Fatal(err)
-	}
 	e := v.waitEvent("unsupported codec", func(e Event) bool { _, ok := e.(CodecUnsupported); return ok }).(CodecUnsupported)
 	if e.ParticipantID != "pub" || e.TrackID != "P" || !slices.Equal(e.Codecs, []string{"H264"}) || !slices.Equal(e.Decodes, []string{"vp8"}) {
 		t.Errorf("event %+v", e)
@@ -188,15 +181,8 @@ func TestLateBackupNotReported(t *testing.T) {
 	s := newTestSFU(t, nil)
 	defer s.Close()
 	v := join(t, s, "x", "v", sfutest.Options{Subscribe: true})
-	pub, err := s.Join("x", "", ParticipantParams{ID: "pub", CanPublish: true, Remote: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pub := joinH264Camera(t, s)
 	defer pub.Close()
-	if _, err := pub.PublishTrack(TrackParams{ID: "P", Kind: webrtc.RTPCodecTypeVideo, Codec: h264,
-		Layers: []string{"s", "l"}, Upstream: &wantRecorder{}}); err != nil {
-		t.Fatal(err)
-	}
 	waitFor(t, "VP8 learned", func() bool { return slices.Equal(v.p.decodeList(), []string{"vp8"}) })
 	time.Sleep(unservedGrace / 4)
 	if _, err := pub.PublishTrack(TrackParams{ID: "B", Kind: webrtc.RTPCodecTypeVideo, Codec: video(webrtc.MimeTypeVP8),
@@ -241,4 +227,20 @@ func FuzzAnswerVideo(f *testing.F) {
 			}
 		}
 	})
+}
+
+// joinH264Camera joins "pub" to room x as a remote publisher of an H.264
+// simulcast camera "P" with no backup.
+func joinH264Camera(t *testing.T, s *SFU) *Participant {
+	t.Helper()
+	pub, err := s.Join("x", "", ParticipantParams{ID: "pub", CanPublish: true, Remote: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.PublishTrack(TrackParams{ID: "P", Kind: webrtc.RTPCodecTypeVideo, Codec: h264,
+		Layers: []string{"s", "l"}, Upstream: &wantRecorder{}}); err != nil {
+		pub.Close()
+		t.Fatal(err)
+	}
+	return pub
 }

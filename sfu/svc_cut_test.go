@@ -62,12 +62,7 @@ func TestTemporalAcrossTrunkVP9(t *testing.T) {
 	now := time.Now()
 	origin := newReceiver(testOwner(), TrackParams{ID: "v", Kind: webrtc.RTPCodecTypeVideo,
 		Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9, ClockRate: 90000}}, 64, now)
-	remote := testOwner()
-	remote.remote = true
-	far := newReceiver(remote, TrackParams{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Layers: svcRIDs,
-		Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9, ClockRate: 90000}}, 64, now)
-	up := &tlUpstream{}
-	far.up = up
+	far, up := farVP9Mirror(now)
 	hop := &trunkHop{t: t, cut: NewTemporalCut(webrtc.MimeTypeVP9, 0, 1), far: far, layer: 1, now: now}
 	if _, err := origin.AddSink(1, hop); err != nil {
 		t.Fatal(err)
@@ -299,12 +294,7 @@ func FuzzTemporalCut(f *testing.F) {
 // bandwidth (starved, keeping the smallest layer running) asks for TL0.
 func TestTemporalWantedMax(t *testing.T) {
 	now := time.Now()
-	remote := testOwner()
-	remote.remote = true
-	far := newReceiver(remote, TrackParams{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Layers: svcRIDs,
-		Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9, ClockRate: 90000}}, 64, now)
-	up := &tlUpstream{}
-	far.up = up
+	far, up := farVP9Mirror(now)
 	a, _ := bindVP9Down(t, far)
 	b, _ := bindVP9Down(t, far)
 	c, _ := bindVP9Down(t, far)
@@ -325,4 +315,16 @@ func TestTemporalWantedMax(t *testing.T) {
 	if !slices.Equal(up.tl, []int{0, AllTemporal, AllTemporal}) {
 		t.Fatalf("one subscriber uncapped: asked %v, want [0 7 7]", up.tl)
 	}
+}
+
+// farVP9Mirror is a far node's receiver of a relayed VP9 SVC track, with
+// the upstream that records the temporal layers it asks for.
+func farVP9Mirror(now time.Time) (*Receiver, *tlUpstream) {
+	remote := testOwner()
+	remote.remote = true
+	far := newReceiver(remote, TrackParams{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Layers: svcRIDs,
+		Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9, ClockRate: 90000}}, 64, now)
+	up := &tlUpstream{}
+	far.up = up
+	return far, up
 }
