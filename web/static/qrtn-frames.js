@@ -27,6 +27,8 @@
 // that overlaps the recovery, null when none showed video), frame_gaps
 // ({name: ms}) and frame_source ('render', 'decode' or 'mixed').
 
+import { progress } from './qrtn-handover.js';
+
 const RING = 512; // frame times kept per participant and source (34 s at 15 fps)
 const LONG = 100; // ms: an interval reported in frames.gaps
 const MAX_GAPS = 200;
@@ -230,21 +232,8 @@ function sendsVideo(info) {
 // decodedOf maps participant → frames decoded of its video on pc.
 async function decodedOf(pc, mids) {
   const out = new Map();
-  if (!pc || pc.connectionState === 'closed' || !mids) return out;
-  let report;
-  try {
-    report = await pc.getStats();
-  } catch {
-    return out;
+  for (const [key, n] of await progress(pc, mids)) {
+    if (key.endsWith('/video')) out.set(key.slice(0, -'/video'.length), n);
   }
-  const byTrackId = new Map();
-  for (const tr of pc.getTransceivers()) if (tr.mid) byTrackId.set(tr.receiver.track.id, tr.mid);
-  report.forEach((st) => {
-    if (st.type !== 'inbound-rtp' || st.kind !== 'video') return;
-    const mid = st.mid ?? byTrackId.get(st.trackIdentifier);
-    const info = mid && mids.get(mid);
-    if (!info || !info.active) return;
-    out.set(info.participant, (out.get(info.participant) ?? 0) + (st.framesDecoded ?? 0));
-  });
   return out;
 }

@@ -55,7 +55,7 @@ async function subscriberDone(s, old, prev) {
 
 // progress maps "participant/kind" to what pc has rendered of it: frames
 // decoded for video, packets received for audio (summed over the tracks).
-async function progress(pc, mids) {
+export async function progress(pc, mids) {
   const out = new Map();
   if (!pc || pc.connectionState === 'closed' || !mids) return out;
   let report;
