@@ -20,13 +20,7 @@ func TestNACKForPacketNeverReceivedAsksKeyframe(t *testing.T) {
 	r := newReceiver(testOwner(), TrackParams{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Upstream: up,
 		Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, Layers: []string{"s", "l"}}, 64, time.Now())
 	t.Cleanup(r.close)
-	d := newDownTrack(r, nil)
-	fb := &fakeBinding{ssrc: 1111, codecs: []webrtc.RTPCodecParameters{
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, PayloadType: 100}}}
-	if _, err := d.Bind(fb); err != nil {
-		t.Fatal(err)
-	}
-	r.addDown(d)
+	d, fb := boundDown(t, r)
 	now := time.Now()
 	d.setDecision(1, false, "", now)
 	write := func(seq uint16, at time.Time) {
